@@ -1,0 +1,19 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdn {
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view s);
+std::string_view trim(std::string_view s);
+std::vector<std::string_view> split(std::string_view s, char sep);
+std::optional<int64_t> parse_int(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+// Percent-decoding; returns nullopt on a malformed escape.
+std::optional<std::string> url_decode(std::string_view s);
+
+}  // namespace cdn
