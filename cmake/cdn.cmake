@@ -3,6 +3,12 @@
 function(cdn_library name)
   cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  if(NOT srcs)  # a header-only or not-yet-written library
+    add_library(cdn_${name} INTERFACE)
+    target_include_directories(cdn_${name} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(cdn_${name} INTERFACE ${ARG_DEPS})
+    return()
+  endif()
   add_library(cdn_${name} STATIC ${srcs})
   target_include_directories(cdn_${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_compile_options(cdn_${name} PRIVATE ${CDN_WARNINGS})

@@ -1,0 +1,63 @@
+#pragma once
+// Server-side TLS configuration: TLS 1.2/1.3 only, ALPN http/1.1, SNI across several
+// certificates, session resumption (cache + tickets). Immutable once built; a SIGHUP builds a new
+// one and swaps it in TlsContextHolder, so live connections keep the context they started with.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/net/openssl_ptr.h"
+#include "common/util/result.h"
+
+namespace cdn::net {
+
+struct CertPair {
+  std::string cert_path, key_path;
+};
+
+struct TlsOptions {
+  std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
+  bool session_tickets = true;
+  long session_cache_size = 20480;
+};
+
+class TlsContext {
+ public:
+  static Result<std::shared_ptr<TlsContext>> create(const TlsOptions& opts);
+  SSL_CTX* default_ctx() const { return entries_.front().ctx.get(); }
+  // New server-side SSL for an accepted connection; the context stays alive while the SSL does.
+  SslPtr new_ssl() const;
+  const std::vector<std::string>& names(size_t i) const { return entries_[i].names; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    SslCtxPtr ctx;
+    std::vector<std::string> names;  // DNS names from SAN (and CN), lowercase; "*.x" wildcards
+  };
+  static int on_servername(SSL* ssl, int* alert, void* arg);
+  SSL_CTX* match(std::string_view server_name) const;
+  std::vector<Entry> entries_;
+};
+
+class TlsContextHolder {
+ public:
+  void set(std::shared_ptr<TlsContext> c) {
+    std::lock_guard lk(mu_);
+    ctx_ = std::move(c);
+  }
+  std::shared_ptr<TlsContext> get() const {
+    std::lock_guard lk(mu_);
+    return ctx_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<TlsContext> ctx_;
+};
+
+// A client context for upstream HTTPS (not used between tiers on loopback by default).
+std::string openssl_error_string();
+
+}  // namespace cdn::net

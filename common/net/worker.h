@@ -1,0 +1,54 @@
+#pragma once
+// One libuv loop per worker thread. Other threads hand work to a loop with post(); that is the
+// only way state crosses threads besides the explicitly locked shared tables (cache, coalescing).
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/net/uv_handle.h"
+
+namespace cdn::net {
+
+class Worker {
+ public:
+  explicit Worker(int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  int index() const { return index_; }
+  uv_loop_t* loop() { return &loop_; }
+  // Thread-safe. Runs fn on this worker's loop thread. Returns false once the worker stopped.
+  bool post(std::function<void()> fn);
+  bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  // Starts the thread; `init` runs first on the loop thread (create listeners there).
+  void start(std::function<void(Worker&)> init);
+  // Runs the loop on the calling thread (used by single-threaded tools and tests).
+  void run_here(std::function<void(Worker&)> init);
+  void stop();  // thread-safe; the loop exits after closing its handles
+  void join();
+
+  static Worker* current();  // the worker whose loop runs on this thread, or nullptr
+
+ private:
+  void drain_posted();
+  void run(std::function<void(Worker&)> init);
+
+  int index_;
+  uv_loop_t loop_{};
+  UvHandle<uv_async_t> async_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::vector<std::function<void()>> on_stop_;
+};
+
+}  // namespace cdn::net
