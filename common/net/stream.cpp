@@ -139,7 +139,9 @@ void Stream::on_write(uv_write_t* req, int) {
   self->pending_ -= len;
   if (self->pending_ == 0) {
     if (self->close_when_flushed_) {
+      Handler* h = self->handler_;
       self->close();
+      if (h) h->on_stream_flushed_and_closed();
       return;
     }
     if (self->handler_) self->handler_->on_stream_drained();

@@ -22,6 +22,8 @@ class Stream {
     virtual void on_stream_end(int status) = 0;
     // Pending output fell to zero (for flow control of streamed bodies).
     virtual void on_stream_drained() {}
+    // close_after_flush() completed (or failed) and the socket is closed.
+    virtual void on_stream_flushed_and_closed() {}
   };
 
   // Takes ownership of an initialized, connected handle.

@@ -1,0 +1,76 @@
+#pragma once
+// Incremental HTTP/1.1 request parser on llhttp, with the limits and the request-smuggling
+// rules a shared cache needs. It stops after the head and after each message so the connection
+// can answer pipelined requests strictly in order.
+#include <llhttp.h>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "common/http/message.h"
+
+namespace cdn::http {
+
+struct ParseLimits {
+  size_t max_url_bytes = 8192;
+  size_t max_header_bytes = 16384;
+  size_t max_headers = 100;
+};
+
+class RequestParser {
+ public:
+  struct Step {
+    bool head_complete = false;     // request() now holds a new head
+    bool message_complete = false;  // parsing paused after this message; call next() to go on
+    bool error = false;
+    size_t consumed = 0;
+  };
+  // Body bytes go to this sink; bytes parsed before a sink is set are held and replayed to it.
+  using BodySink = std::function<void(const char*, size_t)>;
+
+  explicit RequestParser(ParseLimits limits);
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  Step feed(const char* data, size_t len);
+  Request& request() { return req_; }
+  void set_body_sink(BodySink sink);
+  // After MessageComplete: prepare for the next pipelined request.
+  void next();
+  bool in_head() const { return state_ == State::Head; }
+  bool started() const { return started_ || head_bytes_ > 0; }
+  int error_status() const { return error_status_; }
+  const std::string& error_reason() const { return error_reason_; }
+
+ private:
+  enum class State { Head, Body, Done };
+  static int on_message_begin(llhttp_t*);
+  static int on_url(llhttp_t*, const char*, size_t);
+  static int on_header_field(llhttp_t*, const char*, size_t);
+  static int on_header_value(llhttp_t*, const char*, size_t);
+  static int on_headers_complete(llhttp_t*);
+  static int on_body(llhttp_t*, const char*, size_t);
+  static int on_message_complete(llhttp_t*);
+  int fail(int status, const char* reason);
+  int finish_head();
+  bool scan_head(const char* data, size_t len);
+
+  ParseLimits limits_;
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+  Request req_;
+  BodySink body_sink_;
+  State state_ = State::Head;
+  bool started_ = false;
+  bool in_value_ = false;
+  bool head_ready_ = false;
+  bool head_scanned_ = false;
+  uint32_t last4_ = 0;
+  size_t head_bytes_ = 0;
+  std::string held_body_;
+  int error_status_ = 0;
+  std::string error_reason_;
+};
+
+}  // namespace cdn::http

@@ -1,0 +1,319 @@
+#include "common/http/server_connection.h"
+
+#include "common/http/date.h"
+#include "common/net/address.h"
+#include "common/util/clock.h"
+#include "common/util/strings.h"
+
+namespace cdn::http {
+
+namespace {
+constexpr size_t kMaxPipelinedBytes = 64 * 1024;
+constexpr int64_t kTickMs = 1000;
+}  // namespace
+
+ServerConnection::ServerConnection(net::Worker* worker, uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls,
+                                   const ServerOptions& opts, RequestHandler* handler, const ConnectionHooks* hooks,
+                                   std::function<bool()> draining,
+                                   std::function<void(ServerConnection*)> on_closed)
+    : worker_(worker),
+      stream_(std::make_unique<net::Stream>(tcp, std::move(tls), this)),
+      opts_(opts),
+      handler_(handler),
+      hooks_(hooks),
+      draining_(std::move(draining)),
+      on_closed_(std::move(on_closed)),
+      parser_(opts.limits) {
+  client_ip_ = net::peer_ip(stream_->peer());
+}
+
+ServerConnection::~ServerConnection() = default;
+
+void ServerConnection::start() {
+  self_ = shared_from_this();
+  uv_timer_init(worker_->loop(), timer_.get());
+  timer_.mark_initialized();
+  timer_->data = this;
+  uv_timer_start(
+      timer_.get(),
+      [](uv_timer_t* t) {
+        if (t->data) static_cast<ServerConnection*>(t->data)->on_tick();
+      },
+      kTickMs, kTickMs);
+  arm(mono_ms() + opts_.header_read_ms);
+  stream_->start_reading();
+}
+
+void ServerConnection::arm(int64_t deadline_ms) { deadline_ms_ = deadline_ms; }
+
+void ServerConnection::on_tick() {
+  int64_t now = mono_ms();
+  if (closed_) {
+    if (now - closed_at_ms_ > opts_.send_stall_ms) {
+      stream_->close();
+      release();
+    }
+    return;
+  }
+  if (current_) {
+    // Send stall: output queued and not shrinking for send_stall_ms.
+    size_t pending = stream_->pending_bytes();
+    if (pending == 0 || pending < stall_pending_) {
+      stall_pending_ = pending;
+      stall_since_ms_ = now;
+    } else if (now - stall_since_ms_ > opts_.send_stall_ms) {
+      if (hooks_ && hooks_->on_refused) hooks_->on_refused(0, "send-stall");
+      close();
+    }
+    return;
+  }
+  if (deadline_ms_ && now > deadline_ms_) {
+    if (parser_.started()) {
+      // Slowloris: a head that never completes.
+      refuse(408, "header-timeout");
+    } else {
+      close();  // idle keep-alive connection
+    }
+  }
+}
+
+void ServerConnection::on_stream_read(const char* data, size_t len) {
+  if (closed_) return;
+  if (paused_) {
+    inbuf_.append(data, len);
+    if (inbuf_.size() > kMaxPipelinedBytes) stream_->stop_reading();
+    return;
+  }
+  if (!current_ && !parser_.started()) arm(mono_ms() + opts_.header_read_ms);
+  parse(data, len);
+}
+
+void ServerConnection::parse(const char* data, size_t len) {
+  in_parse_ = true;
+  while (!closed_) {
+    auto st = parser_.feed(data, len);
+    if (st.error) {
+      in_parse_ = false;
+      if (current_ && current_->started_) {
+        close();  // mid-body garbage after we began answering: nothing sane to send
+      } else {
+        current_.reset();
+        refuse(parser_.error_status(), parser_.error_reason());
+      }
+      return;
+    }
+    data += st.consumed;
+    len -= st.consumed;
+    if (st.head_complete) dispatch();
+    if (closed_) break;
+    if (st.message_complete) {
+      message_done_ = true;
+      if (current_ && current_->body_end_) {
+        auto end = std::move(current_->body_end_);
+        end(true);
+      }
+      if (!response_done_) {
+        paused_ = true;
+        inbuf_.assign(data, len);
+        in_parse_ = false;
+        return;
+      }
+      // Response already complete: go straight on to the next pipelined request.
+      current_.reset();
+      message_done_ = response_done_ = false;
+      parser_.next();
+      if (close_after_response_) {
+        close();
+        break;
+      }
+      arm(mono_ms() + opts_.keepalive_idle_ms);
+      if (len == 0) break;
+      continue;
+    }
+    if (len == 0) break;
+  }
+  in_parse_ = false;
+}
+
+void ServerConnection::dispatch() {
+  auto ex = std::make_shared<Exchange>(weak_from_this(), worker_);
+  ex->req_ = std::move(parser_.request());
+  ex->client_ip_ = client_ip_;
+  ex->tls_ = stream_->is_tls();
+  current_ = ex;
+  response_done_ = false;
+  message_done_ = false;
+  stall_pending_ = 0;
+  stall_since_ms_ = mono_ms();
+  deadline_ms_ = 0;
+  if (!ex->req_.keep_alive || draining_()) close_after_response_ = true;
+  if (ex->req_.has_body) {
+    if (auto* e = ex->req_.headers.get("expect"); e && iequals(*e, "100-continue"))
+      stream_->write(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+  }
+  handler_->handle(ex);
+  if (closed_ || current_ != ex) return;
+  if (ex->req_.has_body && !ex->body_data_ && !ex->finished_) {
+    // Nobody reads this body: accept a bounded amount, then refuse.
+    auto seen = std::make_shared<size_t>(0);
+    size_t limit = opts_.max_body_bytes;
+    std::weak_ptr<Exchange> wex = ex;
+    parser_.set_body_sink([seen, limit, wex](const char*, size_t n) {
+      *seen += n;
+      auto e = wex.lock();
+      if (*seen > limit && e && !e->started()) e->respond_error(413, "body-too-large");
+    });
+  }
+}
+
+bool ServerConnection::write_head(Exchange* ex, int status, Headers& headers, int64_t content_length,
+                                  bool chunked) {
+  std::string out;
+  out.reserve(256 + headers.size() * 48);
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += status_reason(status);
+  out += "\r\n";
+  bool has_date = false;
+  for (auto& h : headers) {
+    if (is_hop_by_hop(h.name) || iequals(h.name, "content-length")) continue;
+    if (iequals(h.name, "date")) has_date = true;
+    out += h.name;
+    out += ": ";
+    out += h.value;
+    out += "\r\n";
+  }
+  if (!has_date) {
+    out += "Date: ";
+    out += current_http_date();
+    out += "\r\n";
+  }
+  if (chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (content_length >= 0 && status != 304 && status != 204 && status >= 200) {
+    out += "Content-Length: ";
+    out += std::to_string(content_length);
+    out += "\r\n";
+  }
+  if (draining_()) close_after_response_ = true;
+  if (close_after_response_) out += "Connection: close\r\n";
+  out += "\r\n";
+  (void)ex;
+  return stream_->write(std::move(out));
+}
+
+void ServerConnection::response_finished(Exchange* ex) {
+  if (closed_ || current_.get() != ex) return;
+  if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+  response_done_ = true;
+  if (close_after_response_ && !stream_->is_open()) {
+    close();
+    return;
+  }
+  if (!message_done_) {
+    // Answered before the request body ended (e.g. an error): the rest is not worth reading.
+    if (ex->req_.has_body) {
+      close_after_response_ = true;
+      close();
+    }
+    return;
+  }
+  if (in_parse_) return;  // the parse loop continues the pipeline itself
+  resume_pipeline();
+}
+
+void ServerConnection::resume_pipeline() {
+  current_.reset();
+  message_done_ = response_done_ = false;
+  parser_.next();
+  paused_ = false;
+  if (close_after_response_) {
+    close();
+    return;
+  }
+  arm(mono_ms() + opts_.keepalive_idle_ms);
+  stream_->start_reading();
+  if (!inbuf_.empty()) {
+    std::string pending;
+    pending.swap(inbuf_);
+    arm(mono_ms() + opts_.header_read_ms);
+    parse(pending.data(), pending.size());
+  }
+}
+
+void ServerConnection::refuse(int status, const std::string& reason) {
+  if (hooks_ && hooks_->on_refused) hooks_->on_refused(status, reason);
+  std::string body = std::to_string(status) + " " + reason + "\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_reason(status)) +
+                    "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Error-Reason: " + reason +
+                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nDate: " +
+                    current_http_date() + "\r\nConnection: close\r\n\r\n" + body;
+  stream_->write(std::move(out));
+  close();
+}
+
+void ServerConnection::on_stream_end(int) {
+  if (current_ && !current_->finished_) {
+    auto ex = current_;
+    if (ex->body_end_) {
+      auto end = std::move(ex->body_end_);
+      end(false);
+    }
+    if (ex->on_abort_) {
+      auto fn = std::move(ex->on_abort_);
+      fn();
+    }
+  }
+  close();
+}
+
+void ServerConnection::on_stream_drained() {
+  if (current_ && current_->on_drain_) current_->on_drain_();
+}
+
+void ServerConnection::drain() {
+  if (idle()) {
+    close();
+  } else {
+    close_after_response_ = true;
+  }
+}
+
+void ServerConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  closed_at_ms_ = mono_ms();
+  if (current_ && !current_->finished_ && current_->on_abort_) {
+    auto fn = std::move(current_->on_abort_);
+    fn();
+  }
+  if (on_closed_) on_closed_(this);
+  if (stream_->is_open() && stream_->pending_bytes() > 0) {
+    // Queued bytes (an error response, the last body block) still go out; the tick timer
+    // bounds how long a client that stopped reading can hold us.
+    stream_->close_after_flush();
+    return;
+  }
+  stream_->close();
+  release();
+}
+
+void ServerConnection::on_stream_flushed_and_closed() {
+  if (closed_) release();
+}
+
+void ServerConnection::release() {
+  if (released_) return;
+  released_ = true;
+  timer_->data = nullptr;
+  uv_timer_stop(timer_.get());
+  // Free ourselves on the next loop turn: callers up the stack may still be running in us.
+  auto self = std::move(self_);
+  worker_->post([self]() mutable {
+    self->current_.reset();
+    self.reset();
+  });
+}
+
+}  // namespace cdn::http
