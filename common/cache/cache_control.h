@@ -1,0 +1,31 @@
+#pragma once
+// Cache-Control response directives relevant to a shared cache (RFC 9111 §5.2.2, RFC 5861).
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace cdn::cache {
+
+struct CacheControl {
+  std::optional<int64_t> max_age, s_maxage;
+  std::optional<int64_t> stale_while_revalidate, stale_if_error;
+  bool no_store = false;
+  bool no_cache = false;  // with or without a field list: the whole response is revalidated
+  bool is_private = false;
+  bool is_public = false;
+  bool must_revalidate = false;
+  bool proxy_revalidate = false;
+  bool immutable = false;
+  // max-age or s-maxage carried something other than delta-seconds; RFC 9111 §4.2.1 says to treat
+  // such a response as stale rather than fall back to a default that the origin did not intend.
+  bool invalid_freshness = false;
+};
+
+// Directive names are case-insensitive, values may be quoted, the first occurrence of a repeated
+// directive wins, unknown directives are ignored. Several header lines may be joined with ','.
+CacheControl parse_cache_control(std::string_view value);
+
+// delta-seconds: 1*DIGIT, saturating at 2^31 (RFC 9111 §1.2.2); nullopt for anything else.
+std::optional<int64_t> parse_delta_seconds(std::string_view s);
+
+}  // namespace cdn::cache

@@ -1,0 +1,61 @@
+#include "common/cache/key.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "common/util/strings.h"
+
+namespace cdn::cache {
+
+namespace {
+
+std::string_view param_name(std::string_view param) { return param.substr(0, param.find('=')); }
+
+bool is_excluded(std::string_view name, const std::vector<std::string>& excluded) {
+  return std::any_of(excluded.begin(), excluded.end(),
+                     [&](const std::string& e) { return e == name; });
+}
+
+std::string normalize_query(std::string_view query, const std::vector<std::string>& excluded) {
+  std::vector<std::string_view> kept;
+  for (std::string_view p : split(query, '&')) {
+    if (p.empty() || is_excluded(param_name(p), excluded)) continue;
+    kept.push_back(p);
+  }
+  // Stable: repeated names (a=2&a=1) keep their relative order, which origins may rely on.
+  std::stable_sort(kept.begin(), kept.end(), [](std::string_view a, std::string_view b) {
+    return param_name(a) < param_name(b);
+  });
+  std::string out;
+  for (std::string_view p : kept) {
+    if (!out.empty()) out += '&';
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace
+
+CacheKey make_key(std::string_view host, std::string_view path, std::string_view query,
+                  const std::vector<std::string>& excluded_params) {
+  std::string q = normalize_query(query, excluded_params);
+  CacheKey key;
+  key.text.reserve(host.size() + path.size() + q.size() + 1);
+  key.text = to_lower(host);
+  key.text += path;
+  if (!q.empty()) {
+    key.text += '?';
+    key.text += q;
+  }
+  key.hash = hash64(key.text);
+  return key;
+}
+
+uint64_t hash64(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
+
+uint64_t hash64_seeded(std::string_view s, uint64_t seed) {
+  return XXH3_64bits_withSeed(s.data(), s.size(), seed);
+}
+
+}  // namespace cdn::cache
