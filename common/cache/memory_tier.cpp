@@ -1,0 +1,73 @@
+#include "common/cache/memory_tier.h"
+
+#include <algorithm>
+
+namespace cdn::cache {
+
+namespace {
+constexpr size_t kEntryOverhead = 256;
+}  // namespace
+
+MemoryTier::MemoryTier(size_t byte_budget, size_t shards) {
+  shards = std::max<size_t>(1, shards);
+  shards_.reserve(shards);
+  for (size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(byte_budget / shards));
+}
+
+size_t MemoryTier::charge_of(const CachedObject& obj) {
+  size_t headers = 0;
+  for (const auto& h : obj.meta.headers) headers += h.name.size() + h.value.size() + sizeof(StoredHeader);
+  // The key text is held twice: once in the object, once in the shard's index.
+  return kEntryOverhead + 2 * obj.key_text.size() + headers + obj.meta.etag.size() +
+         obj.meta.last_modified.size() + obj.body.size + obj.body.chunks.size() * sizeof(std::string);
+}
+
+ObjectRef MemoryTier::get(const CacheKey& key) {
+  ObjectRef obj;
+  {
+    Shard& s = shard_for(key.hash);
+    std::lock_guard lock(s.mu);
+    obj = s.policy.get(key.hash, key.text);
+  }
+  (obj ? stats_.hits : stats_.misses).fetch_add(1, std::memory_order_relaxed);
+  return obj;
+}
+
+void MemoryTier::put(const CacheKey& key, ObjectRef obj) {
+  if (!obj) return;
+  size_t charge = charge_of(*obj);
+  std::string text = key.text;  // copied before locking to keep the critical section short
+  S3Fifo::PutResult r;
+  {
+    Shard& s = shard_for(key.hash);
+    std::lock_guard lock(s.mu);
+    r = s.policy.put(key.hash, std::move(text), std::move(obj), charge);
+  }
+  if (r.admitted) stats_.inserts.fetch_add(1, std::memory_order_relaxed);
+  stats_.evictions.fetch_add(r.evicted, std::memory_order_relaxed);
+}
+
+bool MemoryTier::erase(const CacheKey& key) {
+  Shard& s = shard_for(key.hash);
+  std::lock_guard lock(s.mu);
+  return s.policy.erase(key.hash, key.text);
+}
+
+size_t MemoryTier::erase_prefix(std::string_view key_text_prefix) {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    n += s->policy.erase_prefix(key_text_prefix);
+  }
+  return n;
+}
+
+size_t MemoryTier::bytes() const {
+  return sum_over_shards([](const S3Fifo& p) { return p.bytes(); });
+}
+
+size_t MemoryTier::count() const {
+  return sum_over_shards([](const S3Fifo& p) { return p.count(); });
+}
+
+}  // namespace cdn::cache
