@@ -1,0 +1,63 @@
+#pragma once
+// RocksDB-backed object tier. Values are serialized objects (object.h) under key = key text, so a
+// prefix purge is a range scan. Large values live in integrated BlobDB files, keeping the LSM tree
+// small; expired objects are dropped by a compaction filter. All blocking I/O of the async calls
+// runs on an internal pool.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/cache/object.h"
+#include "common/util/result.h"
+
+namespace cdn::cache {
+
+struct DiskOptions {
+  std::string path;
+  uint64_t max_bytes = 0;  // 0 = unlimited. NOT ENFORCED YET: see the README of common/cache.
+  size_t io_threads = 2;
+  size_t blob_min_size = 4096;
+  // Clock for the expiry compaction filter; tests inject one, nullptr = unix_now().
+  std::function<int64_t()> now_s;
+};
+
+class DiskTier {
+ public:
+  static Result<std::unique_ptr<DiskTier>> open(const DiskOptions& options);
+  // Runs every queued get/put, then closes the database cleanly.
+  ~DiskTier();
+  DiskTier(const DiskTier&) = delete;
+  DiskTier& operator=(const DiskTier&) = delete;
+
+  // Reads on a pool thread and calls done there with nullptr on a miss or a corrupt value; the
+  // caller hops back to its own event loop.
+  void get_async(std::string key_text, std::function<void(ObjectRef)> done);
+  ObjectRef get_sync(std::string_view key_text);
+  // Serializes and writes on a pool thread.
+  void put_async(ObjectRef obj);
+  bool erase(std::string_view key_text);
+  size_t erase_prefix(std::string_view key_text_prefix);
+  // Blocks until every get/put queued so far has finished (tests, orderly handoff).
+  void wait_idle();
+  // Flushes memtables and compacts everything, running the expiry filter (tests, tools).
+  Result<void> compact_all();
+
+  struct Stats {
+    std::atomic<uint64_t> hits{0}, misses{0}, corrupt{0}, writes{0}, write_errors{0};
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Impl;
+  explicit DiskTier(std::unique_ptr<Impl> impl);
+  void drop_corrupt(std::string_view key_text);
+
+  std::unique_ptr<Impl> impl_;
+  Stats stats_;
+};
+
+}  // namespace cdn::cache
