@@ -1,0 +1,61 @@
+// listen, admin and tls sections.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/config/sections.h"
+
+namespace cdn::config::sections {
+
+void check_readable(MapReader& m, std::string_view key, const std::string& path, bool directory) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    m.error(key, "\"" + path + "\": " + std::strerror(errno));
+    return;
+  }
+  if (directory && !S_ISDIR(st.st_mode)) {
+    m.error(key, "\"" + path + "\" is not a directory");
+  } else if (!directory && !S_ISREG(st.st_mode)) {
+    m.error(key, "\"" + path + "\" is not a regular file");
+  } else if (::access(path.c_str(), directory ? (R_OK | X_OK) : R_OK) != 0) {
+    m.error(key, "\"" + path + "\" is not readable: " + std::strerror(errno));
+  }
+}
+
+void read_listen(MapReader& root, std::vector<ListenConfig>& out) {
+  for (MapReader& m : root.get_maps(required("listen"), 1)) {
+    ListenConfig l;
+    auto addr = m.get_host_port(required("address"));
+    set(l.tls, m.get_bool("tls"));
+    m.finish();
+    if (!addr) continue;
+    l.address = *addr;
+    for (const auto& prev : out)
+      if (prev.address == l.address) m.error("address", "duplicate listen address " + l.address.str());
+    out.push_back(std::move(l));
+  }
+}
+
+void read_admin(MapReader& m, AdminConfig& out) {
+  set(out.listen, m.get_host_port("listen"));
+  set(out.token, m.get_string("token"));
+}
+
+void read_tls(MapReader& m, TlsConfig& out) {
+  for (MapReader& c : m.get_maps(required("certificates"), 1)) {
+    TlsCertificate cert;
+    auto certfile = c.get_string(required("cert"), false);
+    auto keyfile = c.get_string(required("key"), false);
+    if (certfile) check_readable(c, "cert", *certfile, false);
+    if (keyfile) check_readable(c, "key", *keyfile, false);
+    c.finish();
+    if (!certfile || !keyfile) continue;
+    out.certificates.push_back({*certfile, *keyfile});
+  }
+  set(out.session_tickets, m.get_bool("session_tickets"));
+  set(out.session_cache_size, m.get_int("session_cache_size", 0, 10'000'000));
+}
+
+}  // namespace cdn::config::sections

@@ -1,0 +1,128 @@
+#pragma once
+// The configuration shared by every server program (edge, shield, origin): plain structs with
+// the documented defaults, and a loader that validates everything and names file:line.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config/parse_units.h"
+#include "common/util/result.h"
+
+namespace cdn::config {
+
+class MapReader;
+
+enum class Tier { Edge, Shield, Origin };
+enum class LogLevel { Debug, Info, Warn, Error };  // same order as cdn::obs::Level
+enum class UpstreamPolicy { Rendezvous, Failover };
+
+std::string_view to_string(Tier);
+std::string_view to_string(LogLevel);
+std::string_view to_string(UpstreamPolicy);
+
+struct ListenConfig {
+  HostPort address;
+  bool tls = false;
+};
+
+struct AdminConfig {
+  HostPort listen{"127.0.0.1", 9090};
+  std::string token;  // empty = admin writes disabled
+};
+
+struct TlsCertificate {
+  std::string cert;  // PEM file paths, checked readable at load time
+  std::string key;
+};
+
+struct TlsConfig {
+  std::vector<TlsCertificate> certificates;  // the first is the default for unknown SNI
+  bool session_tickets = true;
+  uint32_t session_cache_size = 20480;
+};
+
+struct TimeoutsConfig {
+  int64_t header_read_ms = 10'000;
+  int64_t keepalive_idle_ms = 60'000;
+  int64_t send_stall_ms = 30'000;
+  int64_t upstream_connect_ms = 2'000;
+  int64_t upstream_first_byte_ms = 10'000;
+  int64_t upstream_idle_ms = 30'000;
+  int64_t drain_ms = 30'000;
+};
+
+struct LimitsConfig {
+  uint32_t max_url_bytes = 8192;
+  uint32_t max_header_bytes = 16384;  // total request head
+  uint32_t max_headers = 100;
+  uint32_t max_connections = 20000;  // per process
+  uint64_t max_body_bytes = 1 << 20;
+};
+
+struct TtlRule {
+  std::string match;  // glob on the path, e.g. "*.m3u8"
+  int64_t ttl_ms = 0;
+};
+
+struct CacheConfig {
+  uint64_t memory_bytes = 256ull << 20;
+  uint32_t memory_shards = 16;  // power of two
+  std::string disk_path;        // empty = no disk tier
+  uint64_t disk_max_bytes = 0;  // 0 = unlimited
+  std::vector<std::string> ignore_query_params;
+  std::string token_param = "token";  // never part of the key
+  std::vector<TtlRule> default_ttls;  // first match wins
+  int64_t negative_ttl_ms = 10'000;
+  int64_t stale_while_revalidate_ms = 0;
+  int64_t stale_if_error_ms = 60'000;
+};
+
+struct UpstreamServer {
+  HostPort address;
+  bool backup = false;  // failover policy only
+};
+
+struct UpstreamConfig {
+  UpstreamPolicy policy = UpstreamPolicy::Rendezvous;  // edge: rendezvous, shield: failover
+  std::vector<UpstreamServer> servers;
+  uint32_t max_fails = 3;
+  int64_t fail_timeout_ms = 10'000;
+  uint32_t retries = 1;
+};
+
+struct OriginConfig {
+  std::string root;  // existing directory, served under /vod/
+  int64_t playlist_max_age_ms = 2'000;
+  int64_t segment_max_age_ms = 86'400'000;
+};
+
+struct ServerConfig {
+  Tier tier = Tier::Edge;
+  std::string node_name;  // defaults to the host name
+  uint32_t workers = 0;   // 0 = one per core
+  std::vector<ListenConfig> listen;
+  AdminConfig admin;
+  std::optional<TlsConfig> tls;
+  TimeoutsConfig timeouts;
+  LimitsConfig limits;
+  CacheConfig cache;
+  std::optional<UpstreamConfig> upstream;  // edge and shield
+  std::optional<OriginConfig> origin;      // origin
+  std::string access_log = "-";            // "-" = stdout, "off", or a file path
+  LogLevel log_level = LogLevel::Info;
+};
+
+// Lets a program read its own top-level sections from the same file (e.g. "geo:"): called with
+// the root map before unknown keys are reported; errors go through the reader.
+using ExtraSections = std::function<void(MapReader& root)>;
+
+// The error message lists every problem, one "file:line: message" per line.
+Result<ServerConfig> parse_server_config(std::string_view yaml_text,
+                                         const std::string& file_name_for_errors,
+                                         const ExtraSections& extra = {});
+Result<ServerConfig> load_server_config(const std::string& path, const ExtraSections& extra = {});
+
+}  // namespace cdn::config
