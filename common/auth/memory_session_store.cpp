@@ -1,0 +1,115 @@
+#include "common/auth/memory_session_store.h"
+
+#include <algorithm>
+
+namespace cdn::auth {
+
+MemorySessionStore::MemorySessionStore(SessionTiming timing, size_t max_sessions,
+                                       std::function<int64_t()> clock)
+    : timing_(timing), max_sessions_(max_sessions), clock_(std::move(clock)) {}
+
+MemorySessionStore::Shard& MemorySessionStore::shard_for(const std::string& sub) {
+  return shards_[std::hash<std::string>{}(sub) % kShards];
+}
+
+void MemorySessionStore::expire(Viewer& v, int64_t now_ms) {
+  size_t before = v.live.size();
+  std::erase_if(v.live, [&](const Session& s) { return s.renewed_ms + timing_.lease_ms <= now_ms; });
+  live_ -= before - v.live.size();
+  std::erase_if(v.evicted, [&](const auto& e) { return e.second + timing_.evicted_memory_ms <= now_ms; });
+}
+
+void MemorySessionStore::sweep(Shard& s, int64_t now_ms, bool force) {
+  // Viewers that stopped watching are only visited here: amortised, at most twice per lease.
+  if (!force && now_ms - s.last_sweep_ms < timing_.lease_ms / 2) return;
+  s.last_sweep_ms = now_ms;
+  for (auto it = s.viewers.begin(); it != s.viewers.end();) {
+    expire(it->second, now_ms);
+    if (it->second.live.empty() && it->second.evicted.empty()) it = s.viewers.erase(it);
+    else ++it;
+  }
+}
+
+void MemorySessionStore::sweep_all(int64_t now_ms) {
+  last_full_sweep_ms_ = now_ms;
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    sweep(s, now_ms, true);
+  }
+}
+
+Admit MemorySessionStore::admit_sync(const SessionKey& key, int limit, bool block_new, int64_t now_ms) {
+  // At the cap, stale leases in other shards may be what fills it; a full sweep (rate-limited,
+  // and taken before this shard's lock so two shard locks are never held) finds out.
+  if (live_.load() >= max_sessions_ && now_ms - last_full_sweep_ms_.load() >= timing_.lease_ms / 2)
+    sweep_all(now_ms);
+  Shard& s = shard_for(key.sub);
+  std::lock_guard lock(s.mu);
+  sweep(s, now_ms, false);
+  Viewer& v = s.viewers[key.sub];
+  expire(v, now_ms);
+  if (v.evicted.count(key.sid)) return Admit::Evicted;
+  for (Session& live : v.live) {
+    if (live.sid == key.sid) {
+      live.renewed_ms = now_ms;
+      return Admit::Allowed;
+    }
+  }
+  if (live_.load() >= max_sessions_) return Admit::LimitReached;
+  if (limit > 0 && v.live.size() >= static_cast<size_t>(limit)) {
+    if (block_new) return Admit::LimitReached;
+    // Oldest by start first; more than one goes when the limit was lowered since they started.
+    std::sort(v.live.begin(), v.live.end(),
+              [](const Session& a, const Session& b) { return a.started_ms < b.started_ms; });
+    size_t drop = v.live.size() - static_cast<size_t>(limit) + 1;
+    for (size_t i = 0; i < drop; ++i) v.evicted[v.live[i].sid] = now_ms;
+    v.live.erase(v.live.begin(), v.live.begin() + static_cast<std::ptrdiff_t>(drop));
+    live_ -= drop;
+  }
+  v.live.push_back(Session{key.sid, now_ms, now_ms});
+  ++live_;
+  return Admit::Allowed;
+}
+
+void MemorySessionStore::admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
+                               std::function<void(Admit)> done) {
+  done(admit_sync(key, limit, block_new, now_ms));
+}
+
+void MemorySessionStore::list(const std::string& sub,
+                              std::function<void(std::vector<SessionInfo>)> done) {
+  std::vector<SessionInfo> out;
+  {
+    Shard& s = shard_for(sub);
+    std::lock_guard lock(s.mu);
+    auto it = s.viewers.find(sub);
+    if (it != s.viewers.end()) {
+      expire(it->second, clock_());
+      for (const Session& live : it->second.live)
+        out.push_back(SessionInfo{sub, live.sid, live.started_ms, live.renewed_ms});
+    }
+  }
+  done(std::move(out));
+}
+
+void MemorySessionStore::kick(const SessionKey& key, std::function<void(bool)> done) {
+  bool found = false;
+  {
+    Shard& s = shard_for(key.sub);
+    std::lock_guard lock(s.mu);
+    int64_t now = clock_();
+    Viewer& v = s.viewers[key.sub];
+    expire(v, now);
+    auto it = std::find_if(v.live.begin(), v.live.end(), [&](const Session& x) { return x.sid == key.sid; });
+    if (it != v.live.end()) {
+      v.live.erase(it);
+      --live_;
+      found = true;
+    }
+    // Remembered even when not live, so a kicked player that was between requests stays out.
+    v.evicted[key.sid] = now;
+  }
+  done(found);
+}
+
+}  // namespace cdn::auth

@@ -1,0 +1,60 @@
+#pragma once
+// In-process session store: the default for a single edge, and the Redis store's fail-open fallback.
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+#include "common/auth/session_store.h"
+#include "common/util/clock.h"
+
+namespace cdn::auth {
+
+class MemorySessionStore final : public SessionStore {
+ public:
+  // clock: for list()/kick(), which take no time argument (tests inject a fake one).
+  // max_sessions caps memory against token-minting floods: beyond it new sessions get
+  // LimitReached while live ones keep renewing.
+  explicit MemorySessionStore(SessionTiming timing = {}, size_t max_sessions = 1000000,
+                              std::function<int64_t()> clock = unix_now_ms);
+
+  void admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
+             std::function<void(Admit)> done) override;
+  void list(const std::string& sub, std::function<void(std::vector<SessionInfo>)> done) override;
+  void kick(const SessionKey& key, std::function<void(bool)> done) override;
+
+  Admit admit_sync(const SessionKey& key, int limit, bool block_new, int64_t now_ms);
+  // Drops every expired lease and forgotten eviction. Admissions sweep only their own shard, so
+  // the owner calls this from a timer to keep live_sessions() (the gauge) exact.
+  void sweep_all(int64_t now_ms);
+  size_t live_sessions() const { return live_.load(); }  // for cdn_stream_sessions_active
+
+ private:
+  struct Session {
+    std::string sid;
+    int64_t started_ms, renewed_ms;
+  };
+  struct Viewer {
+    std::vector<Session> live;
+    std::unordered_map<std::string, int64_t> evicted;  // sid → when
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Viewer> viewers;  // by sub
+    int64_t last_sweep_ms = 0;
+  };
+  static constexpr size_t kShards = 16;
+
+  Shard& shard_for(const std::string& sub);
+  void expire(Viewer& v, int64_t now_ms);  // shard lock held
+  void sweep(Shard& s, int64_t now_ms, bool force);  // shard lock held
+
+  SessionTiming timing_;
+  size_t max_sessions_;
+  std::function<int64_t()> clock_;
+  std::atomic<size_t> live_{0};
+  std::atomic<int64_t> last_full_sweep_ms_{0};
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace cdn::auth
