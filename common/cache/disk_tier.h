@@ -18,7 +18,9 @@ namespace cdn::cache {
 
 struct DiskOptions {
   std::string path;
-  uint64_t max_bytes = 0;  // 0 = unlimited. NOT ENFORCED YET: see the README of common/cache.
+  // 0 = unlimited. NOT ENFORCED YET: until size-based eviction exists the tier holds everything
+  // that has not expired; the expiry compaction filter is what reclaims space.
+  uint64_t max_bytes = 0;
   size_t io_threads = 2;
   size_t blob_min_size = 4096;
   // Clock for the expiry compaction filter; tests inject one, nullptr = unix_now().

@@ -30,7 +30,8 @@ std::string joined_header(const std::vector<StoredHeader>& headers, std::string_
 }
 
 bool vary_star(const std::vector<StoredHeader>& headers) {
-  for (std::string_view field : split(joined_header(headers, "vary"), ','))
+  std::string vary = joined_header(headers, "vary");  // must outlive the views split() returns
+  for (std::string_view field : split(vary, ','))
     if (trim(field) == "*") return true;
   return false;
 }
