@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,8 @@ struct Header {
 // carry a dozen headers, and a vector keeps its capacity across keep-alive requests.
 class Headers {
  public:
+  Headers() = default;
+  Headers(std::initializer_list<Header> init) : v_(init) {}
   const std::string* get(std::string_view name) const;
   std::string_view get_or(std::string_view name, std::string_view fallback = {}) const;
   size_t count(std::string_view name) const;

@@ -1,0 +1,333 @@
+#include "common/http/upstream_client.h"
+
+#include <algorithm>
+
+#include "common/util/clock.h"
+
+namespace cdn::http {
+
+const char* to_string(UpstreamError e) {
+  switch (e) {
+    case UpstreamError::None: return "none";
+    case UpstreamError::Connect: return "connect-error";
+    case UpstreamError::ConnectTimeout: return "connect-timeout";
+    case UpstreamError::FirstByteTimeout: return "first-byte-timeout";
+    case UpstreamError::IdleTimeout: return "idle-timeout";
+    case UpstreamError::Reset: return "reset";
+    case UpstreamError::BadResponse: return "bad-response";
+    case UpstreamError::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+class UpstreamConnection : public net::Stream::Handler {
+ public:
+  UpstreamConnection(UpstreamPool* pool) : pool_(pool) {
+    llhttp_settings_init(&settings_);
+    settings_.on_status = [](llhttp_t*, const char*, size_t) { return 0; };
+    settings_.on_header_field = &UpstreamConnection::on_field;
+    settings_.on_header_value = &UpstreamConnection::on_value;
+    settings_.on_headers_complete = &UpstreamConnection::on_headers_complete;
+    settings_.on_body = &UpstreamConnection::on_body_cb;
+    settings_.on_message_complete = &UpstreamConnection::on_message_complete;
+    uv_timer_init(pool_->worker_->loop(), timer_.get());
+    timer_.mark_initialized();
+    timer_->data = this;
+  }
+  ~UpstreamConnection() override {
+    timer_.close();
+    if (stream_) stream_->close();
+  }
+
+  bool connected() const { return stream_ && stream_->is_open(); }
+  bool busy() const { return cb_ != nullptr; }
+  uint64_t token() const { return token_; }
+
+  void connect_and_send(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
+    begin(std::move(head), is_head, cb, token, retry);
+    auto* tcp = new uv_tcp_t{};
+    uv_tcp_init(pool_->worker_->loop(), tcp);
+    auto* req = new uv_connect_t{};
+    req->data = this;
+    connecting_ = true;
+    connect_tcp_ = tcp;
+    if (uv_tcp_connect(req, tcp, pool_->addr_.get(), &UpstreamConnection::on_connect) != 0) {
+      delete req;
+      connecting_ = false;
+      connect_tcp_ = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(tcp), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      fail(UpstreamError::Connect);
+      return;
+    }
+    arm(pool_->timeouts_.connect_ms);
+  }
+
+  void send_reused(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
+    begin(std::move(head), is_head, cb, token, retry);
+    reused_ = true;
+    stream_->write(std::move(head_));
+    arm(pool_->timeouts_.first_byte_ms);
+  }
+
+  void cancel() {
+    cb_ = nullptr;
+    close_now();
+    pool_->release(this, false);
+  }
+
+  void idle_timeout_start() {
+    phase_ = Phase::Idle;
+    arm(pool_->timeouts_.idle_ms);
+  }
+
+ private:
+  enum class Phase { Connecting, WaitingHead, Body, Idle };
+
+  void begin(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
+    head_ = std::move(head);
+    head_copy_ = retry ? head_ : std::string();
+    is_head_ = is_head;
+    cb_ = cb;
+    token_ = token;
+    allow_retry_ = retry;
+    reused_ = false;
+    got_bytes_ = false;
+    headers_.clear();
+    in_value_ = false;
+    phase_ = Phase::WaitingHead;
+    llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
+    parser_.data = this;
+  }
+
+  void arm(int64_t ms) {
+    uv_timer_start(
+        timer_.get(),
+        [](uv_timer_t* t) {
+          if (t->data) static_cast<UpstreamConnection*>(t->data)->on_timeout();
+        },
+        uint64_t(std::max<int64_t>(ms, 1)), 0);
+  }
+
+  static void on_connect(uv_connect_t* req, int status) {
+    auto* self = static_cast<UpstreamConnection*>(req->data);
+    auto* tcp = reinterpret_cast<uv_tcp_t*>(req->handle);
+    delete req;
+    if (!self || status == UV_ECANCELED) {
+      return;  // handle was closed by close_now(); its close callback frees it
+    }
+    self->connecting_ = false;
+    self->connect_tcp_ = nullptr;
+    if (status != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(tcp), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      self->fail(UpstreamError::Connect);
+      return;
+    }
+    uv_tcp_nodelay(tcp, 1);
+    self->stream_ = std::make_unique<net::Stream>(tcp, nullptr, self);
+    self->stream_->start_reading();
+    self->stream_->write(std::move(self->head_));
+    self->arm(self->pool_->timeouts_.first_byte_ms);
+  }
+
+  void on_timeout() {
+    switch (phase_) {
+      case Phase::Connecting:
+      case Phase::WaitingHead:
+        fail(connecting_ ? UpstreamError::ConnectTimeout : UpstreamError::FirstByteTimeout);
+        break;
+      case Phase::Body: fail(UpstreamError::IdleTimeout); break;
+      case Phase::Idle:
+        close_now();
+        pool_->release(this, false);
+        break;
+    }
+  }
+
+  void on_stream_read(const char* data, size_t len) override {
+    if (phase_ == Phase::Idle) {  // unsolicited bytes on an idle connection: unusable
+      close_now();
+      pool_->release(this, false);
+      return;
+    }
+    got_bytes_ = true;
+    if (phase_ == Phase::WaitingHead || phase_ == Phase::Body) arm(pool_->timeouts_.idle_ms);
+    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+    if (err == HPE_PAUSED) {  // message complete
+      finish_ok();
+      return;
+    }
+    if (err != HPE_OK) fail(UpstreamError::BadResponse);
+  }
+
+  void on_stream_end(int) override {
+    if (phase_ == Phase::Idle) {
+      close_now();
+      pool_->release(this, false);
+      return;
+    }
+    // A close-delimited body ends at EOF; everything else ending here is truncated.
+    if (phase_ == Phase::Body && llhttp_finish(&parser_) == HPE_PAUSED) {
+      keep_alive_ = false;
+      finish_ok();
+      return;
+    }
+    if (phase_ == Phase::Body && llhttp_message_needs_eof(&parser_) && llhttp_finish(&parser_) == HPE_OK) {
+      keep_alive_ = false;
+      finish_ok();
+      return;
+    }
+    fail(UpstreamError::Reset);
+  }
+
+  static UpstreamConnection* self_of(llhttp_t* p) { return static_cast<UpstreamConnection*>(p->data); }
+  static int on_field(llhttp_t* p, const char* at, size_t n) {
+    auto* s = self_of(p);
+    if (s->in_value_ || s->headers_.empty()) {
+      if (s->headers_.size() >= 200) return -1;
+      s->headers_.add({}, {});
+      s->in_value_ = false;
+    }
+    s->headers_.raw().back().name.append(at, n);
+    return 0;
+  }
+  static int on_value(llhttp_t* p, const char* at, size_t n) {
+    auto* s = self_of(p);
+    s->in_value_ = true;
+    if (s->headers_.raw().back().value.size() + n > 65536) return -1;
+    s->headers_.raw().back().value.append(at, n);
+    return 0;
+  }
+  static int on_headers_complete(llhttp_t* p) {
+    auto* s = self_of(p);
+    int status = p->status_code;
+    if (status >= 100 && status < 200) {  // interim response: skip it
+      s->headers_.clear();
+      s->in_value_ = false;
+      return 0;
+    }
+    s->phase_ = Phase::Body;
+    s->keep_alive_ = llhttp_should_keep_alive(p);
+    for (auto& h : s->headers_.raw()) {
+      while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t')) h.value.pop_back();
+    }
+    if (s->cb_) s->cb_->on_upstream_head(status, std::move(s->headers_));
+    s->headers_.clear();
+    return s->is_head_ ? 1 : 0;  // a HEAD response has no body whatever its headers say
+  }
+  static int on_body_cb(llhttp_t* p, const char* at, size_t n) {
+    auto* s = self_of(p);
+    if (s->cb_) s->cb_->on_upstream_body(make_bytes(std::string_view(at, n)));
+    return 0;
+  }
+  static int on_message_complete(llhttp_t* p) {
+    auto* s = self_of(p);
+    if (s->phase_ != Phase::Body) return 0;  // end of an interim response
+    return HPE_PAUSED;
+  }
+
+  void finish_ok() {
+    UpstreamCallbacks* cb = cb_;
+    cb_ = nullptr;
+    bool reusable = keep_alive_ && connected();
+    uv_timer_stop(timer_.get());
+    if (!reusable) close_now();
+    pool_->release(this, reusable);  // may idle us; cb runs after so it can send a new request
+    if (cb) cb->on_upstream_end(true, UpstreamError::None);
+  }
+
+  void fail(UpstreamError e) {
+    UpstreamCallbacks* cb = cb_;
+    cb_ = nullptr;
+    close_now();
+    bool retry = allow_retry_ && reused_ && !got_bytes_ && (e == UpstreamError::Reset || e == UpstreamError::BadResponse);
+    std::string head = std::move(head_copy_);
+    bool is_head = is_head_;
+    uint64_t token = token_;
+    UpstreamPool* pool = pool_;
+    pool->release(this, false);  // deletes us
+    if (!cb) return;
+    if (retry) {
+      pool->start(std::move(head), is_head, cb, token, false);
+      return;
+    }
+    cb->on_upstream_end(false, e);
+  }
+
+  void close_now() {
+    uv_timer_stop(timer_.get());
+    if (connect_tcp_) {
+      uv_close(reinterpret_cast<uv_handle_t*>(connect_tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      connect_tcp_ = nullptr;
+    }
+    if (stream_) stream_->close();
+  }
+
+  UpstreamPool* pool_;
+  llhttp_settings_t settings_;
+  llhttp_t parser_;
+  net::UvHandle<uv_timer_t> timer_;
+  std::unique_ptr<net::Stream> stream_;
+  uv_tcp_t* connect_tcp_ = nullptr;
+  bool connecting_ = false;
+  std::string head_, head_copy_;
+  bool is_head_ = false;
+  UpstreamCallbacks* cb_ = nullptr;
+  uint64_t token_ = 0;
+  bool allow_retry_ = false, reused_ = false, got_bytes_ = false, keep_alive_ = false, in_value_ = false;
+  Headers headers_;
+  Phase phase_ = Phase::Connecting;
+};
+
+UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle)
+    : worker_(w), addr_(addr), timeouts_(t), max_idle_(max_idle) {}
+
+UpstreamPool::~UpstreamPool() = default;
+
+uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb) {
+  uint64_t token = next_token_++;
+  start(std::move(head), is_head_request, cb, token, true);
+  return token;
+}
+
+void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry) {
+  while (!idle_.empty()) {
+    UpstreamConnection* c = idle_.back();
+    idle_.pop_back();
+    if (c->connected()) {
+      c->send_reused(std::move(head), is_head, cb, token, allow_retry);
+      return;
+    }
+    release(c, false);
+  }
+  all_.push_back(std::make_unique<UpstreamConnection>(this));
+  all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry);
+}
+
+void UpstreamPool::cancel(uint64_t token) {
+  for (auto& c : all_) {
+    if (c->busy() && c->token() == token) {
+      c->cancel();
+      return;
+    }
+  }
+}
+
+void UpstreamPool::release(UpstreamConnection* c, bool reusable) {
+  if (reusable && idle_.size() < max_idle_) {
+    idle_.push_back(c);
+    c->idle_timeout_start();
+    return;
+  }
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), c), idle_.end());
+  for (auto it = all_.begin(); it != all_.end(); ++it) {
+    if (it->get() == c) {
+      // Deleting from inside its own callback is unsafe: hand it to the loop.
+      UpstreamConnection* raw = it->release();
+      all_.erase(it);
+      worker_->post([raw]() { delete raw; });
+      return;
+    }
+  }
+}
+
+}  // namespace cdn::http

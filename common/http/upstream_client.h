@@ -1,0 +1,70 @@
+#pragma once
+// HTTP/1.1 client for one upstream address, one pool per worker loop: keep-alive connections,
+// connect / first-byte / idle timeouts, Content-Length, chunked and close-delimited bodies.
+// A request that failed on a reused idle connection before any response byte arrived is retried
+// once on a fresh connection (the server may have closed it while idle); nothing else retries
+// here: retrying on another server is the proxy's decision.
+#include <llhttp.h>
+#include <uv.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/http/message.h"
+#include "common/net/address.h"
+#include "common/net/stream.h"
+#include "common/net/uv_handle.h"
+#include "common/net/worker.h"
+#include "common/util/bytes.h"
+
+namespace cdn::http {
+
+struct UpstreamTimeouts {
+  int64_t connect_ms = 2000;
+  int64_t first_byte_ms = 10000;
+  int64_t idle_ms = 30000;  // between body reads, and for pooled idle connections
+};
+
+enum class UpstreamError { None, Connect, ConnectTimeout, FirstByteTimeout, IdleTimeout, Reset, BadResponse, Cancelled };
+const char* to_string(UpstreamError e);
+
+class UpstreamCallbacks {
+ public:
+  virtual ~UpstreamCallbacks() = default;
+  virtual void on_upstream_head(int status, Headers&& headers) = 0;
+  virtual void on_upstream_body(const Bytes& chunk) = 0;
+  // complete=false: the body is truncated or the request failed (err says why); never cache it.
+  virtual void on_upstream_end(bool complete, UpstreamError err) = 0;
+};
+
+class UpstreamConnection;
+
+class UpstreamPool {
+ public:
+  UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle = 64);
+  ~UpstreamPool();
+  // `head` is the full request head (request line + headers + CRLF). Callbacks run on this loop;
+  // the callbacks object must stay valid until on_upstream_end or cancel().
+  // Returns a token; cancel(token) stops delivery and closes the connection.
+  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb);
+  void cancel(uint64_t token);
+  const net::SockAddr& address() const { return addr_; }
+  size_t idle_count() const { return idle_.size(); }
+
+ private:
+  friend class UpstreamConnection;
+  void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry);
+  void release(UpstreamConnection* c, bool reusable);
+
+  net::Worker* worker_;
+  net::SockAddr addr_;
+  UpstreamTimeouts timeouts_;
+  size_t max_idle_;
+  uint64_t next_token_ = 1;
+  std::deque<UpstreamConnection*> idle_;
+  std::vector<std::unique_ptr<UpstreamConnection>> all_;
+};
+
+}  // namespace cdn::http

@@ -1,0 +1,158 @@
+#include "common/proxy/delivery.h"
+
+#include "common/cache/freshness.h"
+#include "common/proxy/phases.h"
+#include "common/proxy/response_headers.h"
+#include "common/util/clock.h"
+
+namespace cdn::proxy {
+
+namespace {
+
+// A sub-range of a body; blocks wholly inside the range are shared, partial ones copied.
+Body slice(const Body& body, uint64_t first, uint64_t last) {
+  Body out;
+  uint64_t pos = 0;
+  for (auto& c : body.chunks) {
+    uint64_t begin = pos, end = pos + c->size();  // [begin, end)
+    pos = end;
+    if (end <= first || begin > last) continue;
+    uint64_t from = std::max(first, begin) - begin;
+    uint64_t to = std::min(last + 1, end) - begin;
+    if (from == 0 && to == c->size()) {
+      out.append(c);
+    } else {
+      out.append(make_bytes(std::string_view(c->data() + from, to - from)));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_status) {
+  auto& ex = *ex_;
+  if (!ex.alive()) return;
+  const auto& meta = obj->meta;
+  ex.log.cache = std::string(cache_status);
+  int64_t age = cache::current_age_s(meta, unix_now());
+  http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
+  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+
+  if (not_modified(ex.request(), meta)) {
+    ex.respond(304, std::move(h), std::string_view());
+    return;
+  }
+  const Body* body = &obj->body;
+  Body transformed;
+  if (ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h)) {
+    transformed.append(make_bytes(ctx_->phases->transform_body(ex, obj->body.flatten())));
+    body = &transformed;
+    h.remove("etag");  // the bytes differ per viewer
+  }
+  if (meta.status == 200) {
+    if (auto* range = ex.request().headers.get("range")) {
+      ByteRange r;
+      switch (parse_range(*range, body->size, r)) {
+        case RangeResult::Satisfiable: {
+          h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+                                     std::to_string(body->size));
+          ex.respond(206, std::move(h), slice(*body, r.first, r.last));
+          return;
+        }
+        case RangeResult::Unsatisfiable:
+          h.set("Content-Range", "bytes */" + std::to_string(body->size));
+          ex.log.reason = "range-not-satisfiable";
+          ex.respond(416, std::move(h), std::string_view());
+          return;
+        case RangeResult::None: break;
+      }
+    }
+  }
+  ex.respond(meta.status, std::move(h), *body);
+}
+
+void Delivery::follow(std::shared_ptr<Fill> fill) {
+  fill_ = std::move(fill);
+  std::weak_ptr<Delivery> weak = shared_from_this();
+  waiter_ = fill_->add_waiter(ex_->worker(), [weak]() {
+    if (auto self = weak.lock()) self->on_wake();
+  });
+  // The waiter holds only a weak reference; the exchange's abort hook keeps us alive meanwhile.
+  auto self = shared_from_this();
+  ex_->on_abort([self]() { self->detach(); });
+  buffer_all_ = ex_->request().headers.get("range") != nullptr;
+  on_wake();
+}
+
+void Delivery::detach() {
+  if (waiter_ && fill_) fill_->remove_waiter(waiter_);
+  waiter_.reset();
+  ex_->on_abort(nullptr);  // drops the self-reference held by the hook
+}
+
+void Delivery::start_stream(const Fill::View& v) {
+  auto& ex = *ex_;
+  ex.log.cache = v.cache_status;
+  http::Headers h = client_headers(*v.headers, 0, v.cache_status, ctx_->via_name);
+  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+  if (ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h)) buffer_all_ = true;
+  if (!buffer_all_) ex.start(v.status, std::move(h), v.content_length);
+}
+
+void Delivery::on_wake() {
+  if (!waiter_) return;
+  auto& ex = *ex_;
+  if (!ex.alive()) {
+    detach();
+    return;
+  }
+  Fill::View v;
+  fill_->read(next_, v);
+  switch (v.state) {
+    case Fill::State::Pending: return;
+    case Fill::State::Failed:
+      if (ex.started()) {
+        ex.abort();
+      } else {
+        ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error);
+      }
+      detach();
+      return;
+    case Fill::State::Done:
+      if (v.object) {
+        auto keep = shared_from_this();
+        detach();
+        serve_object(v.object, v.cache_status);
+        return;
+      }
+      [[fallthrough]];
+    case Fill::State::Streaming: break;
+  }
+  if (!ex.started() && !buffer_all_) start_stream(v);
+  if (buffer_all_) {
+    for (auto& c : v.new_chunks) buffered_.append(c);
+    if (v.state == Fill::State::Done) {
+      // Serve the gathered body like a cached object (ranges, transforms).
+      auto obj = std::make_shared<cache::CachedObject>();
+      obj->meta.status = v.status;
+      for (auto& hd : *v.headers) obj->meta.headers.push_back({hd.name, hd.value});
+      obj->meta.response_time_ms = unix_now_ms();
+      obj->meta.request_time_ms = obj->meta.response_time_ms;
+      obj->meta.date_s = unix_now();
+      obj->body = std::move(buffered_);
+      obj->meta.body_size = obj->body.size;
+      auto keep = shared_from_this();
+      detach();
+      serve_object(obj, v.cache_status);
+    }
+    return;
+  }
+  for (auto& c : v.new_chunks) ex.write(c);
+  if (v.state == Fill::State::Done) {
+    ex.finish();
+    detach();
+  }
+}
+
+}  // namespace cdn::proxy

@@ -1,0 +1,249 @@
+#include "common/proxy/fetcher.h"
+
+#include "common/cache/http_date.h"
+#include "common/obs/metrics.h"
+#include "common/util/clock.h"
+#include "common/util/strings.h"
+
+namespace cdn::proxy {
+
+namespace {
+
+std::vector<cache::StoredHeader> to_stored(const http::Headers& h) {
+  std::vector<cache::StoredHeader> out;
+  out.reserve(h.size());
+  for (auto& x : h) out.push_back({x.name, x.value});
+  return out;
+}
+
+// RFC 9111 §4.3.4: a 304 updates the stored headers it carries.
+std::vector<cache::StoredHeader> merge_304(const std::vector<cache::StoredHeader>& stored, const http::Headers& fresh) {
+  std::vector<cache::StoredHeader> out;
+  for (auto& s : stored)
+    if (!fresh.get(s.name) || iequals(s.name, "content-length")) out.push_back(s);
+  for (auto& f : fresh)
+    if (!iequals(f.name, "content-length")) out.push_back({f.name, f.value});
+  return out;
+}
+
+cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> headers, const cache::StoreDecision& d,
+                             int64_t request_ms, int64_t response_ms) {
+  cache::ObjectMeta m;
+  m.status = status;
+  m.request_time_ms = request_ms;
+  m.response_time_ms = response_ms;
+  m.date_s = response_ms / 1000;
+  for (auto& h : headers) {
+    if (iequals(h.name, "date")) {
+      int64_t d = cache::parse_http_date(h.value);
+      if (d >= 0) m.date_s = d;
+    } else if (iequals(h.name, "age")) {
+      m.age_s = parse_int(h.value).value_or(0);
+    } else if (iequals(h.name, "etag")) {
+      m.etag = h.value;
+    } else if (iequals(h.name, "last-modified")) {
+      m.last_modified = h.value;
+    }
+  }
+  m.fresh_lifetime_s = d.fresh_lifetime_s;
+  m.stale_while_revalidate_s = d.swr_s;
+  m.stale_if_error_s = d.sie_s;
+  m.must_revalidate = d.must_revalidate;
+  m.headers = std::move(headers);
+  return m;
+}
+
+}  // namespace
+
+Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill, FetchRequest req)
+    : ctx_(ctx), worker_(w), fill_(std::move(fill)), req_(std::move(req)) {}
+
+void Fetcher::start() {
+  self_ = shared_from_this();
+  if (ctx_->disk && req_.lookup_disk && !req_.stale) {
+    auto self = self_;
+    net::Worker* w = worker_;
+    ctx_->disk->get_async(fill_->key().text, [self, w](cache::ObjectRef obj) {
+      // Back to the loop that owns this fetch; the read itself ran on the disk pool.
+      if (!w->post([self, obj]() { self->on_disk(obj); })) self->fill_->fail("shutting-down");
+    });
+    return;
+  }
+  try_next();
+}
+
+void Fetcher::on_disk(cache::ObjectRef obj) {
+  if (obj) {
+    auto f = cache::classify(obj->meta, unix_now());
+    if (f == cache::Freshness::Fresh) {
+      ctx_->memory->put(fill_->key(), obj);  // promote
+      complete_with(obj, "HIT");
+      return;
+    }
+    req_.stale = obj;
+  }
+  try_next();
+}
+
+std::string Fetcher::request_head() const {
+  std::string h;
+  h.reserve(256);
+  h += "GET ";
+  h += req_.path_and_query;
+  h += " HTTP/1.1\r\nHost: ";
+  h += req_.host;
+  h += "\r\nVia: 1.1 ";
+  h += ctx_->via_name;
+  if (!req_.client_ip.empty()) {
+    h += "\r\nX-Forwarded-For: ";
+    h += req_.client_ip;
+  }
+  if (req_.stale) {
+    if (!req_.stale->meta.etag.empty()) {
+      h += "\r\nIf-None-Match: ";
+      h += req_.stale->meta.etag;
+    } else if (!req_.stale->meta.last_modified.empty()) {
+      h += "\r\nIf-Modified-Since: ";
+      h += req_.stale->meta.last_modified;
+    }
+  }
+  h += "\r\n\r\n";
+  return h;
+}
+
+void Fetcher::count(const std::string& status) {
+  obs::metrics()
+      .counter("cdn_upstream_requests_total", "Requests sent upstream, by server and status or error",
+               {{"upstream", ctx_->upstreams->name(current_)}, {"status", status}})
+      .inc();
+}
+
+void Fetcher::try_next() {
+  if (order_.empty()) ctx_->upstreams->order(fill_->key().text, order_);
+  size_t limit = std::min<size_t>(order_.size(), size_t(ctx_->retries) + 1);
+  if (attempt_ >= limit) {
+    give_up(last_error_.empty() ? "upstream-unavailable" : last_error_);
+    return;
+  }
+  current_ = order_[attempt_++];
+  discard_ = streaming_ = false;
+  status_ = 0;
+  headers_.clear();
+  body_ = Body();
+  request_time_ms_ = unix_now_ms();
+  ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this);
+}
+
+void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
+  count(std::to_string(status));
+  status_ = status;
+  int64_t now_ms = unix_now_ms();
+  if (status >= 500) {
+    ctx_->upstreams->report(current_, false);
+    size_t limit = std::min<size_t>(order_.size(), size_t(ctx_->retries) + 1);
+    bool stale_ok = req_.stale && cache::classify(req_.stale->meta, unix_now()) != cache::Freshness::Expired;
+    if (attempt_ < limit || stale_ok) {
+      discard_ = true;
+      last_error_ = "upstream-status-" + std::to_string(status);
+      return;
+    }
+  } else {
+    ctx_->upstreams->report(current_, true);
+  }
+  http::strip_hop_by_hop(headers);
+  if (status == 304 && req_.stale) {
+    discard_ = true;
+    auto merged = merge_304(req_.stale->meta.headers, headers);
+    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, false, ctx_->freshness, now_ms / 1000);
+    auto obj = std::make_shared<cache::CachedObject>();
+    obj->key_text = fill_->key().text;
+    obj->meta = build_meta(req_.stale->meta.status, std::move(merged), d, request_time_ms_, now_ms);
+    obj->body = req_.stale->body;  // shared blocks, not copied
+    obj->meta.body_size = obj->body.size;
+    revalidated_ = obj;
+    return;
+  }
+  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), false, ctx_->freshness, now_ms / 1000);
+  int64_t content_length = -1;
+  if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
+  headers_ = headers;
+  streaming_ = true;
+  fill_->start_streaming(status, std::move(headers), content_length, "MISS");
+}
+
+void Fetcher::on_upstream_body(const Bytes& chunk) {
+  if (discard_ || !streaming_) return;
+  fill_->append(chunk);
+  if (decision_.store) body_.append(chunk);
+}
+
+void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
+  if (revalidated_) {
+    if (complete) {
+      auto obj = std::move(revalidated_);
+      ctx_->memory->put(fill_->key(), obj);
+      if (ctx_->disk) ctx_->disk->put_async(obj);
+      complete_with(obj, "REVALIDATED");
+      return;
+    }
+    revalidated_.reset();
+    last_error_ = "upstream-unavailable";
+    try_next();
+    return;
+  }
+  if (discard_) {
+    try_next();
+    return;
+  }
+  if (!streaming_) {
+    count(http::to_string(err));
+    ctx_->upstreams->report(current_, false);
+    last_error_ = (err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout)
+                      ? "upstream-timeout"
+                      : "upstream-unavailable";
+    try_next();
+    return;
+  }
+  if (!complete) {
+    fill_->fail("upstream-truncated");
+    done();
+    return;
+  }
+  if (decision_.store) {
+    auto obj = std::make_shared<cache::CachedObject>();
+    obj->key_text = fill_->key().text;
+    obj->meta = build_meta(status_, to_stored(headers_), decision_, request_time_ms_, unix_now_ms());
+    obj->body = std::move(body_);
+    obj->meta.body_size = obj->body.size;
+    ctx_->memory->put(fill_->key(), obj);
+    if (ctx_->disk) ctx_->disk->put_async(obj);
+  } else if (req_.stale) {
+    // The new response may not be stored: the old copy must not outlive it either.
+    ctx_->memory->erase(fill_->key());
+    if (ctx_->disk) ctx_->disk->erase(fill_->key().text);
+  }
+  fill_->finish();
+  done();
+}
+
+void Fetcher::give_up(const std::string& error) {
+  if (req_.stale && cache::classify(req_.stale->meta, unix_now()) != cache::Freshness::Expired) {
+    complete_with(req_.stale, "STALE");  // stale-if-error (RFC 5861)
+    return;
+  }
+  fill_->fail(error);
+  done();
+}
+
+void Fetcher::complete_with(cache::ObjectRef obj, const std::string& status) {
+  fill_->finish_with_object(std::move(obj), status);
+  done();
+}
+
+void Fetcher::done() {
+  ctx_->inflight->remove(fill_->key(), fill_.get());
+  // Released on the next loop turn: we may be inside our own upstream callback.
+  if (self_) worker_->post([s = std::move(self_)]() {});
+}
+
+}  // namespace cdn::proxy

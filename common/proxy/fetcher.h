@@ -1,0 +1,79 @@
+#pragma once
+// Runs one fill on the leader's loop: disk lookup, then upstream attempts in selection order
+// (conditional when a stale copy exists), then storing what is cacheable. Retries go to the next
+// server only while nothing has been passed to clients.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/cache/disk_tier.h"
+#include "common/cache/freshness.h"
+#include "common/cache/memory_tier.h"
+#include "common/http/upstream_client.h"
+#include "common/proxy/fill.h"
+#include "common/proxy/upstream_set.h"
+
+namespace cdn::obs {
+class Counter;
+}
+
+namespace cdn::proxy {
+
+struct FetchContext {
+  cache::MemoryTier* memory = nullptr;
+  cache::DiskTier* disk = nullptr;
+  UpstreamSet* upstreams = nullptr;
+  InflightTable* inflight = nullptr;
+  cache::FreshnessPolicy freshness;
+  std::string via_name;
+  uint32_t retries = 1;
+};
+
+struct FetchRequest {
+  std::string host;          // Host header to send
+  std::string path_and_query;  // upstream target
+  std::string path;          // for default TTL rules
+  std::string client_ip;     // X-Forwarded-For
+  cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
+  bool lookup_disk = true;
+};
+
+class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_this<Fetcher> {
+ public:
+  Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill, FetchRequest req);
+  void start();
+
+ private:
+  void on_disk(cache::ObjectRef obj);
+  void try_next();
+  void give_up(const std::string& error);
+  void complete_with(cache::ObjectRef obj, const std::string& status);
+  void done();
+  void on_upstream_head(int status, http::Headers&& headers) override;
+  void on_upstream_body(const Bytes& chunk) override;
+  void on_upstream_end(bool complete, http::UpstreamError err) override;
+  std::string request_head() const;
+  void count(const std::string& status);
+
+  const FetchContext* ctx_;
+  net::Worker* worker_;
+  std::shared_ptr<Fill> fill_;
+  FetchRequest req_;
+  std::vector<size_t> order_;
+  size_t attempt_ = 0;
+  size_t current_ = 0;
+  int64_t request_time_ms_ = 0;
+  // Per-attempt state.
+  bool discard_ = false;   // a 5xx we will retry elsewhere or answer with the stale copy
+  bool streaming_ = false;
+  int status_ = 0;
+  http::Headers headers_;
+  cache::StoreDecision decision_;
+  Body body_;
+  uint64_t max_store_bytes_ = 0;
+  std::string last_error_;
+  cache::ObjectRef revalidated_;   // set by a 304, stored once the exchange ends
+  std::shared_ptr<Fetcher> self_;  // alive while a request is in flight
+};
+
+}  // namespace cdn::proxy

@@ -1,0 +1,139 @@
+#include "common/proxy/fill.h"
+
+#include <algorithm>
+
+namespace cdn::proxy {
+
+void Fill::start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status) {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != State::Pending) return;
+    state_ = State::Streaming;
+    status_ = status;
+    headers_ = std::move(headers);
+    content_length_ = content_length;
+    cache_status_ = std::move(cache_status);
+  }
+  wake_all();
+}
+
+void Fill::append(const Bytes& chunk) {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != State::Streaming) return;
+    chunks_.push_back(chunk);
+  }
+  wake_all();
+}
+
+void Fill::finish() {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != State::Streaming) return;
+    state_ = State::Done;
+  }
+  wake_all();
+}
+
+void Fill::finish_with_object(cache::ObjectRef obj, std::string cache_status) {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != State::Pending) return;
+    state_ = State::Done;
+    object_ = std::move(obj);
+    cache_status_ = std::move(cache_status);
+  }
+  wake_all();
+}
+
+void Fill::fail(std::string error) {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ == State::Done || state_ == State::Failed) return;
+    state_ = State::Failed;
+    error_ = std::move(error);
+  }
+  wake_all();
+}
+
+std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<void()> wake) {
+  auto waiter = std::make_shared<Waiter>();
+  waiter->worker = w;
+  waiter->wake = std::move(wake);
+  {
+    std::lock_guard lk(mu_);
+    waiters_.push_back(waiter);
+  }
+  return waiter;
+}
+
+void Fill::remove_waiter(const std::shared_ptr<Waiter>& w) {
+  w->gone = true;
+  std::lock_guard lk(mu_);
+  waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end());
+}
+
+size_t Fill::waiter_count() const {
+  std::lock_guard lk(mu_);
+  return waiters_.size();
+}
+
+void Fill::read(size_t& from, View& out) const {
+  std::lock_guard lk(mu_);
+  out.state = state_;
+  out.status = status_;
+  out.headers = state_ == State::Pending ? nullptr : &headers_;
+  out.content_length = content_length_;
+  out.cache_status = cache_status_;
+  out.object = object_;
+  out.error = error_;
+  out.new_chunks.clear();
+  if (from < chunks_.size()) {
+    out.new_chunks.assign(chunks_.begin() + long(from), chunks_.end());
+    from = chunks_.size();
+  }
+}
+
+void Fill::wake_all() {
+  std::vector<std::shared_ptr<Waiter>> ws;
+  {
+    std::lock_guard lk(mu_);
+    ws = waiters_;
+  }
+  for (auto& w : ws) {
+    // One pending wake per waiter: a fast upstream must not flood a slow loop with tasks.
+    if (w->scheduled.exchange(true)) continue;
+    w->worker->post([w]() {
+      w->scheduled = false;
+      if (!w->gone) w->wake();
+    });
+  }
+}
+
+std::pair<std::shared_ptr<Fill>, bool> InflightTable::join_or_create(const cache::CacheKey& key) {
+  Shard& s = shards_[key.hash % kShards];
+  std::lock_guard lk(s.mu);
+  auto it = s.map.find(key.text);
+  if (it != s.map.end()) return {it->second, false};
+  auto f = std::make_shared<Fill>(key);
+  s.map.emplace(key.text, f);
+  return {f, true};
+}
+
+void InflightTable::remove(const cache::CacheKey& key, const Fill* fill) {
+  Shard& s = shards_[key.hash % kShards];
+  std::lock_guard lk(s.mu);
+  auto it = s.map.find(key.text);
+  if (it != s.map.end() && it->second.get() == fill) s.map.erase(it);
+}
+
+size_t InflightTable::size() const {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    n += s.map.size();
+  }
+  return n;
+}
+
+}  // namespace cdn::proxy

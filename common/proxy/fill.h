@@ -1,0 +1,95 @@
+#pragma once
+// A fill is one upstream fetch (or disk read) of one key, shared by every request that wants the
+// key while it runs, on any worker thread. The producer appends blocks as they arrive; each
+// waiter is woken on its own loop and sends what is new (read-while-writer). A fill that fails
+// says so to every waiter, so no truncated body is ever passed off as complete.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/cache/key.h"
+#include "common/cache/object.h"
+#include "common/http/message.h"
+#include "common/net/worker.h"
+#include "common/util/bytes.h"
+
+namespace cdn::proxy {
+
+class Fill {
+ public:
+  enum class State { Pending, Streaming, Done, Failed };
+
+  struct Waiter {
+    net::Worker* worker;
+    std::function<void()> wake;
+    std::atomic<bool> scheduled{false};
+    std::atomic<bool> gone{false};
+  };
+
+  // What a waiter sees when woken.
+  struct View {
+    State state = State::Pending;
+    int status = 0;
+    const http::Headers* headers = nullptr;  // valid while the fill lives (set once)
+    int64_t content_length = -1;
+    std::string cache_status;
+    cache::ObjectRef object;  // Done with a whole object (disk hit, revalidated, stale fallback)
+    std::vector<Bytes> new_chunks;
+    std::string error;
+  };
+
+  explicit Fill(cache::CacheKey key) : key_(std::move(key)) {}
+  const cache::CacheKey& key() const { return key_; }
+
+  // Producer side (the leader's loop).
+  void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
+  void append(const Bytes& chunk);
+  void finish();
+  void finish_with_object(cache::ObjectRef obj, std::string cache_status);
+  void fail(std::string error);
+
+  // Consumer side (any loop).
+  std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake);
+  void remove_waiter(const std::shared_ptr<Waiter>& w);
+  // Copies out state and the chunks from index `from` on; advances `from`.
+  void read(size_t& from, View& out) const;
+  size_t waiter_count() const;
+
+ private:
+  void wake_all();
+
+  cache::CacheKey key_;
+  mutable std::mutex mu_;
+  State state_ = State::Pending;
+  int status_ = 0;
+  http::Headers headers_;
+  int64_t content_length_ = -1;
+  std::string cache_status_;
+  cache::ObjectRef object_;
+  std::vector<Bytes> chunks_;
+  std::string error_;
+  std::vector<std::shared_ptr<Waiter>> waiters_;
+};
+
+// Key → the fill running for it, across all worker threads.
+class InflightTable {
+ public:
+  // The running fill for key, or a new one (created = true: the caller must run it).
+  std::pair<std::shared_ptr<Fill>, bool> join_or_create(const cache::CacheKey& key);
+  void remove(const cache::CacheKey& key, const Fill* fill);
+  size_t size() const;
+
+ private:
+  static constexpr size_t kShards = 32;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<Fill>> map;
+  };
+  Shard shards_[kShards];
+};
+
+}  // namespace cdn::proxy

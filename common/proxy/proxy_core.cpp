@@ -1,0 +1,92 @@
+#include "common/proxy/proxy_core.h"
+
+#include "common/util/clock.h"
+
+namespace cdn::proxy {
+
+ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTier* disk, UpstreamSet* upstreams,
+                     Phases* phases)
+    : opts_(std::move(opts)), phases_(phases ? phases : &default_phases_) {
+  fetch_ctx_.memory = memory;
+  fetch_ctx_.disk = disk;
+  fetch_ctx_.upstreams = upstreams;
+  fetch_ctx_.inflight = &inflight_;
+  fetch_ctx_.freshness = opts_.freshness;
+  fetch_ctx_.via_name = opts_.via_name;
+  fetch_ctx_.retries = opts_.retries;
+  delivery_ctx_.via_name = opts_.via_name;
+  delivery_ctx_.phases = phases_;
+}
+
+cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path, std::string_view query) const {
+  return cache::make_key(host, path, query, opts_.key_excluded_params);
+}
+
+FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const {
+  FetchRequest r;
+  const auto& req = ex.request();
+  r.host = std::string(req.headers.get_or("host", req.host));
+  r.path = req.path;
+  r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
+  r.client_ip = ex.client_ip();
+  r.stale = std::move(stale);
+  return r;
+}
+
+void ProxyCore::handle(const std::shared_ptr<http::Exchange>& ex) {
+  auto& req = ex->request();
+  if (!phases_->request_filter(ex)) return;
+  if (req.method != "GET" && req.method != "HEAD") {
+    ex->respond_error(405, "method-not-allowed", {{"Allow", "GET, HEAD"}});
+    return;
+  }
+  std::string query = phases_->upstream_query(req);
+  cache::CacheKey key = key_for(req.host, req.path, query);
+
+  if (cache::ObjectRef obj = fetch_ctx_.memory->get(key)) {
+    switch (cache::classify(obj->meta, unix_now())) {
+      case cache::Freshness::Fresh:
+        std::make_shared<Delivery>(ex, &delivery_ctx_)->serve_object(obj, "HIT");
+        return;
+      case cache::Freshness::StaleRevalidate:
+        std::make_shared<Delivery>(ex, &delivery_ctx_)->serve_object(obj, "STALE");
+        refresh_in_background(ex, key, query, obj);
+        return;
+      default:
+        join_fill(ex, key, query, obj);  // revalidate; fall back on it within stale-if-error
+        return;
+    }
+  }
+  join_fill(ex, key, query, nullptr);
+}
+
+void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+                          const std::string& query, cache::ObjectRef stale) {
+  auto [fill, created] = inflight_.join_or_create(key);
+  std::make_shared<Delivery>(ex, &delivery_ctx_)->follow(fill);
+  if (created) {
+    std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+  }
+}
+
+void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+                                      const std::string& query, cache::ObjectRef stale) {
+  auto [fill, created] = inflight_.join_or_create(key);
+  if (!created) return;  // a refresh is already running
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+}
+
+size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
+  size_t n = 0;
+  if (prefix) {
+    n += fetch_ctx_.memory->erase_prefix(key_text);
+    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(key_text);
+  } else {
+    cache::CacheKey k{std::string(key_text), cache::hash64(key_text)};
+    n += fetch_ctx_.memory->erase(k) ? 1 : 0;
+    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase(key_text) ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace cdn::proxy

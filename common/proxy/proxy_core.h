@@ -1,0 +1,54 @@
+#pragma once
+// The caching proxy shared by edge and shield: request filter → key → memory → fill (disk, then
+// upstream) → response filter → store. Tier programs differ only in their Phases and config.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/cache/disk_tier.h"
+#include "common/cache/freshness.h"
+#include "common/cache/key.h"
+#include "common/cache/memory_tier.h"
+#include "common/http/server_connection.h"
+#include "common/proxy/delivery.h"
+#include "common/proxy/fetcher.h"
+#include "common/proxy/fill.h"
+#include "common/proxy/phases.h"
+#include "common/proxy/upstream_set.h"
+
+namespace cdn::proxy {
+
+struct ProxyOptions {
+  std::string via_name;
+  std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
+  cache::FreshnessPolicy freshness;
+  uint32_t retries = 1;
+};
+
+class ProxyCore : public http::RequestHandler {
+ public:
+  ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTier* disk, UpstreamSet* upstreams,
+            Phases* phases);
+  void handle(const std::shared_ptr<http::Exchange>& ex) override;
+
+  // Purge by exact key text or key-text prefix; returns how many entries went (memory + disk).
+  size_t purge(std::string_view key_text, bool prefix);
+  cache::CacheKey key_for(std::string_view host, std::string_view path, std::string_view query) const;
+  const InflightTable& inflight() const { return inflight_; }
+
+ private:
+  void join_fill(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+                 const std::string& query, cache::ObjectRef stale);
+  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+                             const std::string& query, cache::ObjectRef stale);
+  FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;
+
+  ProxyOptions opts_;
+  Phases* phases_;
+  Phases default_phases_;
+  InflightTable inflight_;
+  FetchContext fetch_ctx_;
+  DeliveryContext delivery_ctx_;
+};
+
+}  // namespace cdn::proxy

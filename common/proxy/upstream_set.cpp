@@ -1,0 +1,65 @@
+#include "common/proxy/upstream_set.h"
+
+#include <algorithm>
+
+#include "common/cache/key.h"
+#include "common/util/clock.h"
+
+namespace cdn::proxy {
+
+UpstreamSet::UpstreamSet(SelectPolicy policy, std::vector<UpstreamServerSpec> servers, uint32_t max_fails,
+                         int64_t fail_timeout_ms, http::UpstreamTimeouts timeouts, size_t workers)
+    : policy_(policy), max_fails_(std::max<uint32_t>(max_fails, 1)), fail_timeout_ms_(fail_timeout_ms),
+      timeouts_(timeouts) {
+  for (auto& s : servers) {
+    auto srv = std::make_unique<Server>();
+    srv->seed = cache::hash64(s.name);
+    srv->spec = std::move(s);
+    servers_.push_back(std::move(srv));
+  }
+  pools_.resize(workers + 1);
+}
+
+bool UpstreamSet::is_up(size_t i) const {
+  return servers_[i]->down_until_ms.load(std::memory_order_relaxed) <= mono_ms();
+}
+
+void UpstreamSet::order(std::string_view key_text, std::vector<size_t>& out) const {
+  out.clear();
+  for (size_t i = 0; i < servers_.size(); ++i) out.push_back(i);
+  if (policy_ == SelectPolicy::Rendezvous) {
+    // Highest random weight: score(server, key) = hash(key, seed(server)).
+    std::vector<uint64_t> score(servers_.size());
+    for (size_t i = 0; i < servers_.size(); ++i) score[i] = cache::hash64_seeded(key_text, servers_[i]->seed);
+    std::sort(out.begin(), out.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+  } else {
+    std::stable_sort(out.begin(), out.end(),
+                     [&](size_t a, size_t b) { return !servers_[a]->spec.backup && servers_[b]->spec.backup; });
+  }
+  std::stable_partition(out.begin(), out.end(), [&](size_t i) { return is_up(i); });
+}
+
+void UpstreamSet::report(size_t i, bool ok) {
+  Server& s = *servers_[i];
+  if (ok) {
+    s.fails.store(0, std::memory_order_relaxed);
+    return;
+  }
+  if (s.fails.fetch_add(1, std::memory_order_relaxed) + 1 >= max_fails_) {
+    s.down_until_ms.store(mono_ms() + fail_timeout_ms_, std::memory_order_relaxed);
+    s.fails.store(0, std::memory_order_relaxed);
+  }
+}
+
+http::UpstreamPool& UpstreamSet::pool(net::Worker& w, size_t i) {
+  std::lock_guard lk(pools_mu_);
+  size_t wi = size_t(w.index());
+  if (pools_.size() <= wi) pools_.resize(wi + 1);
+  auto& row = pools_[wi];
+  if (row.empty()) {
+    for (auto& s : servers_) row.push_back(std::make_unique<http::UpstreamPool>(&w, s->spec.addr, timeouts_));
+  }
+  return *row[i];
+}
+
+}  // namespace cdn::proxy
