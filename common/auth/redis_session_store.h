@@ -1,0 +1,106 @@
+#pragma once
+// Fleet-wide session store on Redis (hiredis async on the worker's libuv loop). Not thread-safe by
+// design: one instance per worker loop, every call and the destructor on that loop's thread.
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/auth/memory_session_store.h"
+#include "common/auth/session_store.h"
+#include "common/util/clock.h"
+
+struct redisAsyncContext;
+struct redisReply;
+struct uv_loop_s;
+struct uv_timer_s;
+
+namespace cdn::auth {
+
+enum class WhenRedisDown {
+  FailOpen,   // admit with a local in-process store (limits hold per edge only until recovery)
+  FailClosed  // new sessions and due renewals get Admit::Unavailable
+};
+
+struct RedisStoreOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string key_prefix = "cdn:sess:";
+  SessionTiming timing;
+  // A live session is renewed in Redis at most once per interval; in between this edge answers
+  // Allowed from memory. So an eviction decided on another edge is seen within this interval.
+  // Clamped to lease_ms / 3 so a lease never lapses between renewals.
+  int64_t renew_interval_ms = 10000;
+  WhenRedisDown when_down = WhenRedisDown::FailOpen;
+  int64_t reconnect_min_ms = 100;
+  int64_t reconnect_max_ms = 5000;
+  // A reply older than this means Redis hangs: the connection is dropped (pending requests follow
+  // the when_down policy) and re-established.
+  int64_t command_timeout_ms = 1000;
+  std::function<int64_t()> clock = unix_now_ms;  // for list/kick and the renewal cache
+  std::function<void(std::string_view)> log;     // state changes (down/up); default stderr
+};
+
+class RedisSessionStore final : public SessionStore {
+ public:
+  RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options);
+  // Answers pending requests (per when_down) and closes handles; run the loop afterwards so libuv
+  // can finish closing them.
+  ~RedisSessionStore() override;
+  RedisSessionStore(const RedisSessionStore&) = delete;
+  RedisSessionStore& operator=(const RedisSessionStore&) = delete;
+
+  void admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
+             std::function<void(Admit)> done) override;
+  void list(const std::string& sub, std::function<void(std::vector<SessionInfo>)> done) override;
+  void kick(const SessionKey& key, std::function<void(bool)> done) override;
+
+  bool connected() const { return connected_; }
+
+ private:
+  struct Pending;
+  using ReplyFn = std::function<void(redisReply*)>;  // nullptr reply = Redis unavailable
+
+  void connect();
+  void schedule_reconnect();
+  void on_connected(int status);
+  void on_disconnected();
+  void watchdog();
+  void drop_connection(std::string_view why);
+  void mark_down(std::string_view why);
+  // EVALSHA, and EVAL once when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+  void run_script(const char* script, const std::string& sha, std::vector<std::string> args,
+                  ReplyFn on_reply);
+  bool send(std::vector<std::string> argv, ReplyFn on_reply);
+  void fallback_admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
+                      const std::function<void(Admit)>& done);
+  std::string live_key(const std::string& sub) const;
+  std::string evicted_key(const std::string& sub) const;
+  void log(std::string_view msg) const;
+
+  static void reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
+  static void connect_cb(const redisAsyncContext* ac, int status);
+  static void disconnect_cb(const redisAsyncContext* ac, int status);
+
+  uv_loop_s* loop_;
+  RedisStoreOptions opts_;
+  redisAsyncContext* ac_ = nullptr;
+  bool connected_ = false;
+  bool was_up_ = true;  // for logging transitions once
+  bool destroying_ = false;
+  bool dropping_ = false;
+  int64_t connect_started_ms_ = 0;
+  int64_t backoff_ms_;
+  uv_timer_s* reconnect_timer_;
+  uv_timer_s* watchdog_timer_;
+  std::deque<int64_t> sent_at_ms_;  // Redis answers in order: front = oldest outstanding
+  std::string admit_sha_, kick_sha_, list_sha_;
+  // sub \n sid → when Redis last confirmed the lease. Bounded by sweeping entries past the interval.
+  std::unordered_map<std::string, int64_t> renewed_;
+  int64_t renewed_swept_ms_ = 0;
+  MemorySessionStore fallback_;
+};
+
+}  // namespace cdn::auth
