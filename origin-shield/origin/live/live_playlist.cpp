@@ -1,0 +1,180 @@
+#include "origin-shield/origin/live/live_playlist.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "common/hls/datetime.h"
+#include "common/hls/writer.h"
+
+namespace cdn::live {
+namespace {
+
+constexpr size_t kMinWindowSegments = 6;
+constexpr int64_t kMaxDateDriftMs = 5000;  // re-anchor program date-time to the wall clock beyond
+
+std::string hex_section(const std::string& section) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out = "0x";
+  out.reserve(2 + section.size() * 2);
+  for (unsigned char c : section) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+LivePlaylist::LivePlaylist(LivePlaylistConfig config) : config_(std::move(config)) {
+  config_.window_segments = std::max(config_.window_segments, kMinWindowSegments);
+}
+
+std::string LivePlaylist::segment_uri(uint64_t sequence) const {
+  return config_.uri_prefix + std::to_string(sequence) + config_.uri_suffix;
+}
+
+uint64_t LivePlaylist::append(const Segment& in, int64_t now_ms) {
+  Entry e;
+  hls::Segment& s = e.seg;
+  s.duration = in.duration_s;
+  s.uri = segment_uri(next_sequence_);
+  s.discontinuity = in.discontinuity || pending_discontinuity_ || ended_;
+  e.size_bytes = in.data.size();
+  const int64_t dur_ms = std::llround(in.duration_s * 1000);
+  int64_t pdt = now_ms - dur_ms;  // the segment just completed, so it began one duration ago
+  if (!history_.empty() && !s.discontinuity) {
+    const auto& prev = history_.back().seg;
+    const int64_t continuous = *prev.program_date_time_ms + std::llround(prev.duration * 1000);
+    if (std::llabs(continuous - pdt) <= kMaxDateDriftMs) pdt = continuous;
+  }
+  s.program_date_time_ms = pdt;
+  if (target_duration_ == 0)
+    target_duration_ = std::max(int(std::ceil(config_.target_duration_s - 1e-3)),
+                                int(std::lround(in.duration_s)));
+  if (std::lround(in.duration_s) > target_duration_) ++target_overruns_;
+  apply_cues(in, s);
+  history_.push_back(std::move(e));
+  pending_discontinuity_ = ended_ = false;
+  trim_history(now_ms);
+  return next_sequence_++;
+}
+
+void LivePlaylist::apply_cues(const Segment& in, hls::Segment& s) {
+  const int64_t pdt = *s.program_date_time_ms;
+  bool explicit_in = false;
+  for (const Cue& c : in.cues) {
+    hls::DateRange d;
+    if (c.direction == SpliceDirection::kOut) {
+      d.id = "splice-" + std::to_string(c.event_id);
+      d.start_date = hls::format_iso8601_ms(pdt);
+      d.planned_duration = c.duration_s;
+      d.scte35_out = hex_section(c.section);
+      s.cue_out = true;
+      s.cue_out_duration = c.duration_s;
+      s.cue_in = false;
+      open_break_ = OpenBreak{d.id, pdt, c.duration_s};
+    } else {
+      // The IN closes the OUT's range: same ID and START-DATE (RFC 8216 §4.3.2.7.1).
+      d.id = open_break_ ? open_break_->id : "splice-" + std::to_string(c.event_id);
+      const int64_t start = open_break_ ? open_break_->start_ms : pdt;
+      d.start_date = hls::format_iso8601_ms(start);
+      d.duration = double(pdt - start) / 1000;
+      d.scte35_in = hex_section(c.section);
+      s.cue_in = true;
+      explicit_in = true;
+      open_break_.reset();
+    }
+    s.dateranges.push_back(std::move(d));
+  }
+  // A break with a planned duration and auto-return ends by itself: close it in the playlist too.
+  if (!explicit_in && !s.cue_out && open_break_ && open_break_->planned_s &&
+      pdt + 50 >= open_break_->start_ms + std::llround(*open_break_->planned_s * 1000)) {
+    s.cue_in = true;
+    open_break_.reset();
+  }
+}
+
+void LivePlaylist::trim_history(int64_t now_ms) {
+  const size_t window = history_.size() - window_start();
+  double kept = 0;
+  for (auto& e : history_) kept += e.seg.duration;
+  while (history_.size() > window) {
+    const Entry& first = history_.front();
+    if (kept - first.seg.duration < config_.dvr_window_s) break;
+    kept -= first.seg.duration;
+    const uint64_t seq = next_sequence_ - history_.size() + 1;
+    // RFC 8216 §6.2.2: its duration plus that of the longest playlist that held it.
+    expiring_.push_back(
+        {seq, now_ms + std::llround((first.seg.duration + kept + first.seg.duration) * 1000)});
+    if (first.seg.discontinuity) ++discontinuities_dropped_;
+    history_.pop_front();
+    history_trimmed_ = true;
+  }
+}
+
+size_t LivePlaylist::window_start() const {
+  size_t n = 0;
+  double d = 0;
+  const double min_duration = 3.0 * std::max(target_duration_, 1);
+  for (size_t i = history_.size(); i-- > 0;) {
+    ++n;
+    d += history_[i].seg.duration;
+    if (n >= config_.window_segments && d >= min_duration) return i;
+  }
+  return 0;
+}
+
+hls::MediaPlaylist LivePlaylist::model_from(size_t first) const {
+  hls::MediaPlaylist p;
+  p.target_duration = std::max(target_duration_, 1);
+  p.media_sequence = next_sequence_ - history_.size() + first;
+  p.discontinuity_sequence = discontinuities_dropped_;
+  for (size_t i = 0; i < first; ++i)
+    if (history_[i].seg.discontinuity) ++p.discontinuity_sequence;
+  p.independent_segments = true;
+  p.endlist = ended_;
+  for (size_t i = first; i < history_.size(); ++i) p.segments.push_back(history_[i].seg);
+  return p;
+}
+
+hls::MediaPlaylist LivePlaylist::live_model() const { return model_from(window_start()); }
+
+hls::MediaPlaylist LivePlaylist::event_model() const {
+  hls::MediaPlaylist p = model_from(0);
+  if (!history_trimmed_) p.type = ended_ ? hls::PlaylistType::kVod : hls::PlaylistType::kEvent;
+  return p;
+}
+
+std::string LivePlaylist::live_playlist() const { return hls::write(live_model()); }
+std::string LivePlaylist::event_playlist() const { return hls::write(event_model()); }
+
+uint64_t LivePlaylist::peak_bandwidth() const {
+  double peak = 0;
+  for (size_t i = window_start(); i < history_.size(); ++i) {
+    const Entry& e = history_[i];
+    if (e.seg.duration > 0) peak = std::max(peak, e.size_bytes * 8 / e.seg.duration);
+  }
+  return uint64_t(std::ceil(peak));
+}
+
+uint64_t LivePlaylist::average_bandwidth() const {
+  double bits = 0, secs = 0;
+  for (size_t i = window_start(); i < history_.size(); ++i) {
+    bits += double(history_[i].size_bytes) * 8;
+    secs += history_[i].seg.duration;
+  }
+  return secs > 0 ? uint64_t(std::ceil(bits / secs)) : 0;
+}
+
+std::vector<uint64_t> LivePlaylist::take_expired(int64_t now_ms) {
+  std::vector<uint64_t> out;
+  std::erase_if(expiring_, [&](const Expiring& x) {
+    if (x.deadline_ms > now_ms) return false;
+    out.push_back(x.sequence);
+    return true;
+  });
+  return out;
+}
+
+}  // namespace cdn::live

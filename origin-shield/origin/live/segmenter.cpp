@@ -1,0 +1,203 @@
+#include "origin-shield/origin/live/segmenter.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "origin-shield/origin/live/psi.h"
+
+namespace cdn::live {
+namespace {
+
+// Rounding slack between 90 kHz timestamps and a decimal target (29.97 fps and friends).
+constexpr int64_t kSlackTicks = kTimestampHz / 50;
+constexpr size_t kMaxPendingCues = 64;
+// A splice time further ahead than this is treated as garbage and applied at the next boundary.
+constexpr int64_t kMaxSplicePreroll = 120 * kTimestampHz;
+
+int64_t ticks(double seconds) { return int64_t(std::llround(seconds * kTimestampHz)); }
+
+}  // namespace
+
+Segmenter::Segmenter(SegmenterConfig config, Sink sink)
+    : config_(config),
+      sink_(std::move(sink)),
+      demuxer_(*this),
+      target_ticks_(ticks(config.target_duration_s)),
+      jump_ticks_(ticks(config.jump_threshold_s)),
+      max_ticks_(ticks(config.max_duration_s > 0 ? config.max_duration_s
+                                                 : std::max(30.0, 5 * config.target_duration_s))),
+      pending_discontinuity_(config.first_discontinuity),
+      next_sequence_(config.first_sequence) {}
+
+void Segmenter::feed(std::string_view bytes) { demuxer_.feed(bytes); }
+
+void Segmenter::flush() {
+  demuxer_.flush();
+  if (started_) emit(cur_max_pts_ + frame_ticks_);
+  started_ = pes_pending_ = false;
+  cur_.data.clear();
+  stats_.dropped_cues += pending_cues_.size();
+  pending_cues_.clear();
+  pending_discontinuity_ = true;
+  has_last_ts_ = false;
+}
+
+void Segmenter::on_program(const PmtInfo& pmt, std::string_view pat, std::string_view pmt_section) {
+  if (!pmt_section_.empty()) {
+    pending_discontinuity_ = cut_asap_ = true;
+  }
+  pat_section_.assign(pat);
+  pmt_section_.assign(pmt_section);
+  if (pmt.pid != pmt_pid_) pmt_cc_ = 0;
+  pmt_pid_ = pmt.pid;
+  primary_pid_ = 0xFFFF;
+  for (auto& es : pmt.streams) {
+    if (es.kind == StreamKind::kVideo) {
+      primary_pid_ = es.pid;
+      primary_is_video_ = true;
+      break;
+    }
+  }
+  if (primary_pid_ == 0xFFFF) {
+    for (auto& es : pmt.streams) {
+      if (es.kind == StreamKind::kAudio) {
+        primary_pid_ = es.pid;
+        primary_is_video_ = false;
+        break;
+      }
+    }
+  }
+  pes_pending_ = false;
+}
+
+void Segmenter::on_pes_start(const PesStart& pes) {
+  if (pes.pid != primary_pid_) return;
+  if (pes_pending_ && primary_is_video_) decide(false);
+  if (!pes.has_pts) {
+    pes_pending_ = false;  // no timing: cannot start a segment here
+    return;
+  }
+  // DTS is monotonic in decode order, so it is what a jump is measured on.
+  if (has_last_ts_) {
+    const int64_t delta = pes.dts - last_ts_;
+    if (delta > jump_ticks_ || delta < 0) {
+      pending_discontinuity_ = cut_asap_ = true;
+    } else if (delta > 0 && delta < kTimestampHz && !pending_discontinuity_) {
+      frame_ticks_ = delta;
+    }
+  }
+  last_ts_ = pes.dts;
+  has_last_ts_ = true;
+  if (started_ && !pending_discontinuity_) cur_max_pts_ = std::max(cur_max_pts_, pes.pts);
+  pes_pending_ = true;
+  pes_offset_ = cur_.data.size();
+  pes_pts_ = pes.pts;
+  if (!primary_is_video_) decide(true);
+}
+
+void Segmenter::on_video_access_unit(uint16_t pid, bool keyframe, bool) {
+  if (pid == primary_pid_ && pes_pending_) decide(keyframe);
+}
+
+bool Segmenter::cue_due(int64_t pts) const {
+  for (auto& c : pending_cues_)
+    if (c.pts <= pts + kSlackTicks) return true;
+  return false;
+}
+
+void Segmenter::decide(bool keyframe) {
+  pes_pending_ = false;
+  if (!started_) {
+    if (keyframe) open(pes_offset_, pes_pts_, true);
+    else cur_.data.clear();  // nothing before the first keyframe is playable
+    return;
+  }
+  const int64_t elapsed = pes_pts_ - cur_.first_pts;
+  if (keyframe) {
+    if (cut_asap_ || elapsed >= target_ticks_ - kSlackTicks || (elapsed > 0 && cue_due(pes_pts_)))
+      cut(pes_offset_, pes_pts_, true);
+  } else if (elapsed >= max_ticks_ || cur_.data.size() >= config_.max_segment_bytes) {
+    ++stats_.forced_cuts;
+    cut(pes_offset_, pes_pts_, false);
+  }
+}
+
+void Segmenter::cut(size_t offset, int64_t next_first_pts, bool keyframe) {
+  std::string tail = cur_.data.substr(offset);
+  cur_.data.resize(offset);
+  // Across a discontinuity the next PTS is on another timeline: end from this segment's own.
+  emit(pending_discontinuity_ ? cur_max_pts_ + frame_ticks_ : next_first_pts);
+  cur_.data = std::move(tail);
+  open(0, next_first_pts, keyframe);
+}
+
+void Segmenter::open(size_t offset, int64_t first_pts, bool keyframe) {
+  std::string data;
+  data.reserve(std::max<size_t>(last_size_ + last_size_ / 4, 64 << 10));
+  packetize_section(kPatPid, pat_section_, pat_cc_, data);
+  packetize_section(pmt_pid_, pmt_section_, pmt_cc_, data);
+  data.append(cur_.data, offset);
+  cur_.data = std::move(data);
+  cur_.sequence = next_sequence_++;
+  cur_.first_pts = first_pts;
+  cur_.discontinuity = pending_discontinuity_;
+  cur_.starts_with_keyframe = keyframe;
+  cur_.cues.clear();
+  auto due = std::stable_partition(pending_cues_.begin(), pending_cues_.end(),
+                                   [&](const Cue& c) { return c.pts <= first_pts + kSlackTicks; });
+  std::move(pending_cues_.begin(), due, std::back_inserter(cur_.cues));
+  pending_cues_.erase(pending_cues_.begin(), due);
+  if (pending_discontinuity_) ++stats_.discontinuities;
+  pending_discontinuity_ = cut_asap_ = false;
+  cur_max_pts_ = first_pts;
+  started_ = true;
+}
+
+void Segmenter::emit(int64_t end_pts) {
+  cur_.duration_s = double(std::max<int64_t>(end_pts - cur_.first_pts, 0)) / kTimestampHz;
+  stats_.max_duration_s = std::max(stats_.max_duration_s, cur_.duration_s);
+  ++stats_.segments;
+  last_size_ = cur_.data.size();
+  Segment out = std::move(cur_);
+  cur_ = Segment{};
+  sink_(std::move(out));
+}
+
+void Segmenter::on_splice(const SpliceInfo& info, std::string_view section) {
+  if (info.cancel) {
+    auto n = std::erase_if(pending_cues_, [&](const Cue& c) { return c.event_id == info.event_id; });
+    stats_.dropped_cues += n;
+    return;
+  }
+  if (info.direction == SpliceDirection::kNone || pending_cues_.size() >= kMaxPendingCues) return;
+  Cue cue;
+  cue.direction = info.direction;
+  cue.event_id = info.event_id;
+  cue.pts = last_ts_;
+  if (info.pts_time && !info.immediate) {
+    const int64_t at = demuxer_.place_timestamp(*info.pts_time);
+    if (at - last_ts_ <= kMaxSplicePreroll) cue.pts = at;
+  }
+  if (info.duration) cue.duration_s = double(*info.duration) / kTimestampHz;
+  cue.section.assign(section);
+  ++stats_.cues;
+  pending_cues_.push_back(std::move(cue));
+}
+
+void Segmenter::on_packet(const uint8_t* packet, PacketRole role) {
+  if (role == PacketRole::kPat || role == PacketRole::kPmt || role == PacketRole::kNull) return;
+  if (!started_ && !pes_pending_) return;
+  cur_.data.append(reinterpret_cast<const char*>(packet), kTsPacketSize);
+  if (cur_.data.size() < config_.max_segment_bytes) return;
+  // No PES boundary for too long (garbage): bound memory at the cost of a non-keyframe start.
+  if (!started_) {
+    cur_.data.clear();
+    pes_pending_ = false;
+    return;
+  }
+  ++stats_.forced_cuts;
+  pes_pending_ = false;
+  cut(cur_.data.size(), cur_max_pts_, false);
+}
+
+}  // namespace cdn::live
