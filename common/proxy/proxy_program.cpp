@@ -1,0 +1,137 @@
+#include "common/proxy/proxy_program.h"
+
+#include "common/cache/disk_tier.h"
+#include "common/cache/memory_tier.h"
+#include "common/obs/log.h"
+#include "common/obs/metrics.h"
+#include "common/proxy/proxy_core.h"
+#include "common/util/strings.h"
+
+namespace cdn::proxy {
+
+bool parse_purge_url(std::string_view url, ParsedUrl& out) {
+  if (starts_with(url, "http://")) url.remove_prefix(7);
+  else if (starts_with(url, "https://")) url.remove_prefix(8);
+  auto slash = url.find('/');
+  if (slash == std::string_view::npos || slash == 0) return false;
+  std::string_view host = url.substr(0, slash);
+  if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
+    host = host.substr(0, colon);
+  std::string_view rest = url.substr(slash);
+  auto q = rest.find('?');
+  out.host = to_lower(host);
+  out.path = std::string(rest.substr(0, q));
+  out.query = q == std::string_view::npos ? "" : std::string(rest.substr(q + 1));
+  return true;
+}
+
+namespace {
+
+struct ProxyTier {
+  std::unique_ptr<cache::MemoryTier> memory;
+  std::unique_ptr<cache::DiskTier> disk;
+  std::unique_ptr<UpstreamSet> upstreams;
+  std::unique_ptr<ProxyCore> core;
+};
+
+std::string query_param(std::string_view query, std::string_view name) {
+  for (auto part : split(query, '&')) {
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == name && eq != std::string_view::npos) {
+      auto v = url_decode(part.substr(eq + 1));
+      return v ? *v : "";
+    }
+  }
+  return "";
+}
+
+void add_purge_route(runtime::Program& p, ProxyTier& t, Phases* phases) {
+  p.admin().add_write("/admin/purge", [&t, phases](const std::shared_ptr<http::Exchange>& ex) {
+    const auto& q = ex->request().query;
+    std::string url = query_param(q, "url"), prefix = query_param(q, "prefix");
+    ParsedUrl u;
+    if ((url.empty() == prefix.empty()) || !parse_purge_url(url.empty() ? prefix : url, u)) {
+      ex->respond_error(400, "purge-needs-url-or-prefix");
+      return;
+    }
+    size_t n;
+    if (!url.empty()) {
+      http::Request r;
+      r.query = u.query;
+      std::string qk = phases ? phases->upstream_query(r) : u.query;
+      n = t.core->purge(t.core->key_for(u.host, u.path, qk).text, false);
+    } else {
+      n = t.core->purge(u.host + u.path, true);
+    }
+    obs::metrics().counter("cdn_purges_total", "Purge requests", {{"kind", url.empty() ? "prefix" : "url"}}).inc();
+    ex->respond(200, {{"Content-Type", "application/json"}}, "{\"purged\":" + std::to_string(n) + "}\n");
+  });
+}
+
+}  // namespace
+
+int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, Phases* phases) {
+  runtime::Program program(name, tier);
+  ProxyTier t;
+  runtime::Program::Hooks hooks;
+  hooks.setup = [&](runtime::Program& p) -> Result<http::RequestHandler*> {
+    const auto& cfg = p.config();
+    t.memory = std::make_unique<cache::MemoryTier>(cfg.cache.memory_bytes, cfg.cache.memory_shards);
+    if (!cfg.cache.disk_path.empty()) {
+      cache::DiskOptions d;
+      d.path = cfg.cache.disk_path;
+      d.max_bytes = cfg.cache.disk_max_bytes;
+      auto disk = cache::DiskTier::open(d);
+      if (!disk) return make_error("cache.disk_path: " + disk.error().message);
+      t.disk = std::move(disk.value());
+    }
+    std::vector<UpstreamServerSpec> servers;
+    for (auto& s : cfg.upstream->servers) {
+      auto a = net::resolve_numeric(s.address.host, s.address.port);
+      if (!a) return make_error("upstream " + s.address.str() + ": " + a.error().message);
+      servers.push_back({a.value(), s.address.str(), s.backup});
+    }
+    http::UpstreamTimeouts ut;
+    ut.connect_ms = cfg.timeouts.upstream_connect_ms;
+    ut.first_byte_ms = cfg.timeouts.upstream_first_byte_ms;
+    ut.idle_ms = cfg.timeouts.upstream_idle_ms;
+    t.upstreams = std::make_unique<UpstreamSet>(
+        cfg.upstream->policy == config::UpstreamPolicy::Rendezvous ? SelectPolicy::Rendezvous : SelectPolicy::Failover,
+        std::move(servers), cfg.upstream->max_fails, cfg.upstream->fail_timeout_ms, ut, p.worker_count());
+    ProxyOptions o;
+    o.via_name = p.via_name();
+    o.key_excluded_params = cfg.cache.ignore_query_params;
+    o.key_excluded_params.push_back(cfg.cache.token_param);
+    for (auto& r : cfg.cache.default_ttls) o.freshness.default_ttls.push_back({r.match, r.ttl_ms / 1000});
+    o.freshness.negative_ttl_s = cfg.cache.negative_ttl_ms / 1000;
+    o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
+    o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
+    o.retries = cfg.upstream->retries;
+    t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), phases);
+    add_purge_route(p, t, phases);
+    obs::metrics().add_collector([&t](obs::Registry& r) {
+      auto& ms = t.memory->stats();
+      r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));
+      r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));
+      r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start").set(int64_t(ms.evictions.load()));
+      r.gauge("cdn_fills_inflight", "Upstream fills running").set(int64_t(t.core->inflight().size()));
+      if (t.disk) {
+        auto& ds = t.disk->stats();
+        r.gauge("cdn_cache_disk_hits", "Disk tier hits since start").set(int64_t(ds.hits.load()));
+        r.gauge("cdn_cache_disk_misses", "Disk tier misses since start").set(int64_t(ds.misses.load()));
+        r.gauge("cdn_cache_disk_corrupt", "Corrupt disk entries dropped since start").set(int64_t(ds.corrupt.load()));
+        r.gauge("cdn_cache_disk_writes", "Disk tier writes since start").set(int64_t(ds.writes.load()));
+      }
+      for (size_t i = 0; i < t.upstreams->size(); ++i)
+        r.gauge("cdn_upstream_up", "1 when the upstream is considered healthy", {{"upstream", t.upstreams->name(i)}})
+            .set(t.upstreams->is_up(i) ? 1 : 0);
+    });
+    return static_cast<http::RequestHandler*>(t.core.get());
+  };
+  hooks.on_shutdown = [&t](runtime::Program&) {
+    if (t.disk) t.disk->wait_idle();
+  };
+  return program.main(argc, argv, std::move(hooks));
+}
+
+}  // namespace cdn::proxy

@@ -1,0 +1,322 @@
+#include "common/runtime/program.h"
+
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "common/net/address.h"
+#include "common/obs/log.h"
+#include "common/obs/metrics.h"
+#include "common/util/clock.h"
+
+namespace cdn::runtime {
+
+namespace {
+
+void usage(const std::string& name) {
+  fprintf(stderr,
+          "usage: %s --config FILE [--check-config]\n"
+          "  --config FILE     YAML configuration (see README: Configuration)\n"
+          "  --check-config    validate the configuration and exit (0 = valid)\n",
+          name.c_str());
+}
+
+obs::Counter& requests_counter(int status) {
+  // Status classes are few; cache one reference per code seen on this thread.
+  thread_local std::vector<std::pair<int, obs::Counter*>> cache;
+  for (auto& [s, c] : cache)
+    if (s == status) return *c;
+  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status", {{"status", std::to_string(status)}});
+  cache.push_back({status, &c});
+  return c;
+}
+
+}  // namespace
+
+std::string Program::via_name() const {
+  return (cfg_.node_name.empty() ? std::string("localhost") : cfg_.node_name) + " (" + name_ + ")";
+}
+
+int Program::main(int argc, char** argv, Hooks hooks) {
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path_ = argv[++i];
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--help" || a == "-h") {
+      usage(name_);
+      return 0;
+    } else {
+      fprintf(stderr, "%s: unknown argument '%s'\n", name_.c_str(), a.c_str());
+      usage(name_);
+      return 2;
+    }
+  }
+  if (config_path_.empty()) {
+    usage(name_);
+    return 2;
+  }
+  auto cfg = config::load_server_config(config_path_, hooks.extra_sections);
+  if (!cfg) {
+    fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return 2;
+  }
+  cfg_ = std::move(cfg.value());
+  if (cfg_.tier != tier_) {
+    fprintf(stderr, "%s: tier is %s, but this program is the %s\n", config_path_.c_str(),
+            std::string(config::to_string(cfg_.tier)).c_str(), std::string(config::to_string(tier_)).c_str());
+    return 2;
+  }
+  if (check_only) {
+    printf("%s: configuration ok\n", config_path_.c_str());
+    return 0;
+  }
+  return run(hooks);
+}
+
+Result<void> Program::build_tls() {
+  if (!cfg_.tls) return {};
+  net::TlsOptions o;
+  for (auto& c : cfg_.tls->certificates) o.certificates.push_back({c.cert, c.key});
+  o.session_tickets = cfg_.tls->session_tickets;
+  o.session_cache_size = long(cfg_.tls->session_cache_size);
+  auto ctx = net::TlsContext::create(o);
+  if (!ctx) return ctx.error();
+  tls_.set(std::move(ctx.value()));
+  return {};
+}
+
+void Program::on_request_complete(const http::Exchange& ex) {
+  requests_counter(ex.status()).inc();
+  static obs::Counter& bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients");
+  bytes.inc(ex.body_bytes_sent());
+  static obs::Histogram& dur = obs::metrics().histogram(
+      "cdn_request_duration_seconds", "Time from request head to last byte queued",
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  double ms = double(mono_ms() - ex.start_ms());
+  dur.observe(ms / 1000.0);
+  if (!access_log_) return;
+  const auto& r = ex.request();
+  obs::AccessRecord rec;
+  rec.ts_ms = unix_now_ms() - int64_t(ms);
+  rec.client = ex.client_ip();
+  rec.method = r.method;
+  rec.host = r.host;
+  rec.path = r.path;
+  rec.protocol = ex.tls() ? "HTTP/1.1+TLS" : "HTTP/1.1";
+  rec.cache = ex.log.cache;
+  rec.upstream = ex.log.upstream;
+  rec.reason = ex.log.reason;
+  rec.tier = std::string(config::to_string(tier_));
+  rec.status = ex.status();
+  rec.bytes_sent = ex.body_bytes_sent();
+  rec.duration_ms = ms;
+  rec.user_agent = std::string(r.headers.get_or("user-agent"));
+  access_log_->write(obs::to_json(rec));
+}
+
+void Program::install_admin_routes() {
+  admin_->add_read("/healthz", [this](const std::shared_ptr<http::Exchange>& ex) {
+    bool draining = server_->draining();
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"status\":\"%s\",\"tier\":\"%s\",\"node\":\"%s\",\"draining\":%s,\"active_connections\":%zu,"
+             "\"egress_bytes_per_s\":%.0f,\"capacity\":{\"max_connections\":%u,\"workers\":%zu}}\n",
+             draining ? "draining" : "ok", std::string(config::to_string(tier_)).c_str(),
+             obs::json_escape(cfg_.node_name).c_str(), draining ? "true" : "false", server_->active_connections(),
+             egress_rate_.load(), cfg_.limits.max_connections, workers_.size());
+    ex->respond(draining ? 503 : 200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, buf);
+  });
+  admin_->add_read("/metrics", [](const std::shared_ptr<http::Exchange>& ex) {
+    ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},
+                obs::metrics().render());
+  });
+  admin_->add_write("/admin/drain", [this](const std::shared_ptr<http::Exchange>& ex) {
+    ex->respond(202, {{"Content-Type", "application/json"}}, "{\"draining\":true}\n");
+    start_drain();
+  });
+}
+
+void Program::start_drain() {
+  if (drain_started_.exchange(true)) return;
+  obs::log(obs::Level::Info, "draining", {{"timeout_ms", std::to_string(cfg_.timeouts.drain_ms)}});
+  server_->set_draining();
+  for (auto& w : workers_) {
+    net::Worker* wp = w.get();
+    w->post([this, wp]() { server_->drain(*wp); });
+  }
+}
+
+int Program::run(Hooks& hooks) {
+  obs::set_log_level(obs::Level(int(cfg_.log_level)));
+  auto al = obs::AccessLog::open(cfg_.access_log);
+  if (!al) {
+    fprintf(stderr, "%s: access_log: %s\n", config_path_.c_str(), al.error().message.c_str());
+    return 1;
+  }
+  access_log_ = std::move(al.value());
+  if (auto r = build_tls(); !r) {
+    fprintf(stderr, "%s: tls: %s\n", config_path_.c_str(), r.error().message.c_str());
+    return 1;
+  }
+  size_t n = cfg_.workers ? cfg_.workers : std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<net::Worker>(int(i)));
+
+  admin_ = std::make_unique<AdminApi>(cfg_.admin.token);
+  auto handler = hooks.setup(*this);
+  if (!handler) {
+    fprintf(stderr, "%s: %s\n", name_.c_str(), handler.error().message.c_str());
+    return 1;
+  }
+
+  http::ServerOptions so;
+  so.limits.max_url_bytes = cfg_.limits.max_url_bytes;
+  so.limits.max_header_bytes = cfg_.limits.max_header_bytes;
+  so.limits.max_headers = cfg_.limits.max_headers;
+  so.header_read_ms = cfg_.timeouts.header_read_ms;
+  so.keepalive_idle_ms = cfg_.timeouts.keepalive_idle_ms;
+  so.send_stall_ms = cfg_.timeouts.send_stall_ms;
+  so.max_body_bytes = cfg_.limits.max_body_bytes;
+  so.server_name = via_name();
+  http::ConnectionHooks ch;
+  ch.on_refused = [](int status, const std::string& reason) {
+    obs::metrics()
+        .counter("cdn_http_refused_total", "Requests or connections refused before any handler, by reason",
+                 {{"status", std::to_string(status)}, {"reason", reason}})
+        .inc();
+  };
+  ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
+  server_ = std::make_unique<http::HttpServer>(so, handler.value(), ch, &tls_, cfg_.limits.max_connections);
+  http::ConnectionHooks admin_hooks;
+  admin_hooks.on_refused = ch.on_refused;
+  admin_server_ = std::make_unique<http::HttpServer>(so, admin_.get(), admin_hooks, nullptr, 256);
+  install_admin_routes();
+  obs::metrics().add_collector([this](obs::Registry& r) {
+    r.gauge("cdn_connections_active", "Open client connections").set(int64_t(server_->active_connections()));
+    r.gauge("cdn_draining", "1 while draining").set(server_->draining() ? 1 : 0);
+  });
+
+  // Bind everything before reporting ready; any bind failure stops the start.
+  std::vector<http::ListenSpec> specs;
+  for (auto& l : cfg_.listen) {
+    auto a = net::resolve_numeric(l.address.host, l.address.port);
+    if (!a) {
+      fprintf(stderr, "%s: listen %s: %s\n", config_path_.c_str(), l.address.str().c_str(), a.error().message.c_str());
+      return 1;
+    }
+    specs.push_back({a.value(), l.tls});
+  }
+  auto admin_addr = net::resolve_numeric(cfg_.admin.listen.host, cfg_.admin.listen.port);
+  if (!admin_addr) {
+    fprintf(stderr, "%s: admin.listen: %s\n", config_path_.c_str(), admin_addr.error().message.c_str());
+    return 1;
+  }
+  std::atomic<int> started{0};
+  std::atomic<bool> failed{false};
+  std::string fail_msg;
+  std::mutex fail_mu;
+  for (auto& w : workers_) {
+    w->start([&, this](net::Worker& wk) {
+      for (auto& s : specs) {
+        if (auto r = server_->listen(wk, s); !r) {
+          std::lock_guard lk(fail_mu);
+          failed = true;
+          fail_msg = r.error().message;
+        }
+      }
+      if (wk.index() == 0) {
+        if (auto r = admin_server_->listen(wk, {admin_addr.value(), false}); !r) {
+          std::lock_guard lk(fail_mu);
+          failed = true;
+          fail_msg = "admin: " + r.error().message;
+        }
+      }
+      started++;
+    });
+  }
+  while (started.load() < int(workers_.size())) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (failed) {
+    fprintf(stderr, "%s: %s\n", name_.c_str(), fail_msg.c_str());
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+    return 1;
+  }
+  obs::log(obs::Level::Info, "started",
+           {{"program", name_}, {"workers", std::to_string(workers_.size())}, {"admin", cfg_.admin.listen.str()}});
+
+  // The main thread only watches signals and the drain, on a loop of its own.
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct State {
+    Program* self;
+    Hooks* hooks;
+    int64_t drain_deadline = 0;
+    uint64_t last_bytes = 0;
+  } st{this, &hooks};
+  uv_signal_t sigterm, sigint, sighup;
+  uv_timer_t tick;
+  for (auto* s : {&sigterm, &sigint, &sighup}) {
+    uv_signal_init(&loop, s);
+    s->data = &st;
+  }
+  auto on_stop = [](uv_signal_t* s, int) {
+    auto* st = static_cast<State*>(s->data);
+    if (!st->drain_deadline) st->drain_deadline = mono_ms() + st->self->cfg_.timeouts.drain_ms;
+    st->self->start_drain();
+  };
+  uv_signal_start(&sigterm, on_stop, SIGTERM);
+  uv_signal_start(&sigint, on_stop, SIGINT);
+  uv_signal_start(
+      &sighup,
+      [](uv_signal_t* s, int) {
+        auto* st = static_cast<State*>(s->data);
+        obs::log(obs::Level::Info, "reloading");
+        if (auto r = st->self->build_tls(); !r)
+          obs::log(obs::Level::Error, "tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+        st->self->access_log_->reopen();
+        if (st->hooks->on_reload) st->hooks->on_reload(*st->self);
+      },
+      SIGHUP);
+  uv_timer_init(&loop, &tick);
+  tick.data = &st;
+  uv_timer_start(
+      &tick,
+      [](uv_timer_t* t) {
+        auto* st = static_cast<State*>(t->data);
+        Program* p = st->self;
+        if (p->drain_started_ && !st->drain_deadline) st->drain_deadline = mono_ms() + p->cfg_.timeouts.drain_ms;
+        uint64_t bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients").value();
+        p->egress_rate_ = double(bytes - st->last_bytes);
+        st->last_bytes = bytes;
+        if (st->drain_deadline && (p->server_->active_connections() == 0 || mono_ms() > st->drain_deadline)) {
+          uv_stop(t->loop);
+        }
+      },
+      250, 250);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  obs::log(obs::Level::Info, "stopping", {{"active_connections", std::to_string(server_->active_connections())}});
+  for (auto& w : workers_) {
+    net::Worker* wp = w.get();
+    w->post([this, wp]() {
+      server_->close_all(*wp);
+      admin_server_->close_all(*wp);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  if (hooks.on_shutdown) hooks.on_shutdown(*this);
+  for (auto* s : {&sigterm, &sigint, &sighup}) uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  access_log_.reset();
+  return 0;
+}
+
+}  // namespace cdn::runtime

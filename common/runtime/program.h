@@ -1,0 +1,68 @@
+#pragma once
+// What every server program shares: command line, validated config, worker loops, TLS with
+// reload, the admin API, access log and request metrics, SIGHUP reload and SIGTERM drain.
+// A tier program only supplies its request handler and its admin routes.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+#include "common/http/server.h"
+#include "common/net/tls_context.h"
+#include "common/net/worker.h"
+#include "common/obs/access_log.h"
+#include "common/runtime/admin_api.h"
+
+namespace cdn::runtime {
+
+class Program {
+ public:
+  struct Hooks {
+    // Reads extra top-level config sections (e.g. the origin's live channels).
+    config::ExtraSections extra_sections;
+    // Builds the tier's handler once config and workers exist. Errors abort the start.
+    std::function<Result<http::RequestHandler*>(Program&)> setup;
+    // Extra work on SIGHUP (beyond TLS certificates and the access log).
+    std::function<void(Program&)> on_reload;
+    // Last call before the process exits (flush stores).
+    std::function<void(Program&)> on_shutdown;
+  };
+
+  Program(std::string name, config::Tier tier) : name_(std::move(name)), tier_(tier) {}
+  int main(int argc, char** argv, Hooks hooks);
+
+  const config::ServerConfig& config() const { return cfg_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::string& name() const { return name_; }
+  std::string via_name() const;
+  size_t worker_count() const { return workers_.size(); }
+  net::Worker& worker(size_t i) { return *workers_[i]; }
+  AdminApi& admin() { return *admin_; }
+  http::HttpServer* server() { return server_.get(); }
+  bool draining() const { return server_ && server_->draining(); }
+  // Egress rate measured over the last second, for /healthz and cdn-geo.
+  double egress_bytes_per_s() const { return egress_rate_.load(); }
+
+ private:
+  int run(Hooks& hooks);
+  Result<void> build_tls();
+  void install_admin_routes();
+  void on_request_complete(const http::Exchange& ex);
+  void start_drain();
+
+  std::string name_;
+  config::Tier tier_;
+  std::string config_path_;
+  config::ServerConfig cfg_;
+  std::vector<std::unique_ptr<net::Worker>> workers_;
+  net::TlsContextHolder tls_;
+  std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<http::HttpServer> server_, admin_server_;
+  std::unique_ptr<obs::AccessLog> access_log_;
+  std::atomic<double> egress_rate_{0};
+  std::atomic<bool> drain_started_{false};
+};
+
+}  // namespace cdn::runtime

@@ -1,0 +1,27 @@
+#pragma once
+// Serves a directory of HLS VOD under /vod/: correct content types, Cache-Control (short for
+// playlists, long + immutable for segments), ETag / Last-Modified, conditionals and ranges.
+// Files are read on libuv's thread pool, never on the event loop.
+#include <memory>
+#include <string>
+
+#include "common/config/server_config.h"
+#include "common/http/server_connection.h"
+
+namespace cdn::origin {
+
+class VodHandler {
+ public:
+  explicit VodHandler(const config::OriginConfig& cfg) : cfg_(cfg) {}
+  // True if the request was for /vod/ (and has been answered or is being answered).
+  bool handle(const std::shared_ptr<http::Exchange>& ex);
+
+ private:
+  const config::OriginConfig& cfg_;
+};
+
+std::string_view content_type_for(std::string_view path);
+// Adds CORS headers that browser players need on every response, errors included.
+void add_cors(http::Headers& h);
+
+}  // namespace cdn::origin

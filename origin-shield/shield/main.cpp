@@ -1,0 +1,8 @@
+// cdn-shield: the mid tier. The proxy core with no viewer-facing phases; upstream = origins with
+// primary/backup failover.
+#include "common/proxy/proxy_program.h"
+
+int main(int argc, char** argv) {
+  cdn::proxy::Phases phases;
+  return cdn::proxy::run_proxy_program(argc, argv, "cdn-shield", cdn::config::Tier::Shield, &phases);
+}
