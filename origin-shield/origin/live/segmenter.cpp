@@ -36,6 +36,8 @@ void Segmenter::flush() {
   if (started_) emit(cur_max_pts_ + frame_ticks_);
   started_ = pes_pending_ = false;
   cur_.data.clear();
+  new_timeline_offset_.reset();
+  clocks_.clear();
   stats_.dropped_cues += pending_cues_.size();
   pending_cues_.clear();
   pending_discontinuity_ = true;
@@ -45,12 +47,17 @@ void Segmenter::flush() {
 void Segmenter::on_program(const PmtInfo& pmt, std::string_view pat, std::string_view pmt_section) {
   if (!pmt_section_.empty()) {
     pending_discontinuity_ = cut_asap_ = true;
+    if (!new_timeline_offset_) new_timeline_offset_ = cur_.data.size();
   }
+  clocks_.clear();
   pat_section_.assign(pat);
   pmt_section_.assign(pmt_section);
   if (pmt.pid != pmt_pid_) pmt_cc_ = 0;
   pmt_pid_ = pmt.pid;
   primary_pid_ = 0xFFFF;
+  other_program_pids_.assign(1, pmt.pcr_pid);
+  for (auto& es : pmt.streams)
+    if (es.kind == StreamKind::kOther) other_program_pids_.push_back(es.pid);
   for (auto& es : pmt.streams) {
     if (es.kind == StreamKind::kVideo) {
       primary_pid_ = es.pid;
@@ -70,8 +77,23 @@ void Segmenter::on_program(const PmtInfo& pmt, std::string_view pat, std::string
   pes_pending_ = false;
 }
 
+void Segmenter::track_other_stream(const PesStart& pes) {
+  if (!pes.has_pts || !started_) return;
+  for (auto& c : clocks_) {
+    if (c.pid != pes.pid) continue;
+    if (is_jump(pes.dts - c.last_dts) && !new_timeline_offset_)
+      new_timeline_offset_ = cur_.data.size();
+    c.last_dts = pes.dts;
+    return;
+  }
+  if (clocks_.size() < 16) clocks_.push_back({pes.pid, pes.dts});
+}
+
 void Segmenter::on_pes_start(const PesStart& pes) {
-  if (pes.pid != primary_pid_) return;
+  if (pes.pid != primary_pid_) {
+    track_other_stream(pes);
+    return;
+  }
   if (pes_pending_ && primary_is_video_) decide(false);
   if (!pes.has_pts) {
     pes_pending_ = false;  // no timing: cannot start a segment here
@@ -80,10 +102,12 @@ void Segmenter::on_pes_start(const PesStart& pes) {
   // DTS is monotonic in decode order, so it is what a jump is measured on.
   if (has_last_ts_) {
     const int64_t delta = pes.dts - last_ts_;
-    if (delta > jump_ticks_ || delta < 0) {
+    if (is_jump(delta)) {
       pending_discontinuity_ = cut_asap_ = true;
-    } else if (delta > 0 && delta < kTimestampHz && !pending_discontinuity_) {
-      frame_ticks_ = delta;
+      if (!new_timeline_offset_) new_timeline_offset_ = cur_.data.size();
+    } else if (!pending_discontinuity_) {
+      new_timeline_offset_.reset();  // only another stream jumped: a gap there, not a restart
+      if (delta > 0 && delta < kTimestampHz) frame_ticks_ = delta;
     }
   }
   last_ts_ = pes.dts;
@@ -125,10 +149,16 @@ void Segmenter::decide(bool keyframe) {
 void Segmenter::cut(size_t offset, int64_t next_first_pts, bool keyframe) {
   std::string tail = cur_.data.substr(offset);
   cur_.data.resize(offset);
+  if (pending_discontinuity_) drop_new_timeline_prefix();
   // Across a discontinuity the next PTS is on another timeline: end from this segment's own.
   emit(pending_discontinuity_ ? cur_max_pts_ + frame_ticks_ : next_first_pts);
   cur_.data = std::move(tail);
   open(0, next_first_pts, keyframe);
+}
+
+void Segmenter::drop_new_timeline_prefix() {
+  if (new_timeline_offset_ && *new_timeline_offset_ < cur_.data.size())
+    cur_.data.resize(*new_timeline_offset_);
 }
 
 void Segmenter::open(size_t offset, int64_t first_pts, bool keyframe) {
@@ -149,6 +179,7 @@ void Segmenter::open(size_t offset, int64_t first_pts, bool keyframe) {
   pending_cues_.erase(pending_cues_.begin(), due);
   if (pending_discontinuity_) ++stats_.discontinuities;
   pending_discontinuity_ = cut_asap_ = false;
+  new_timeline_offset_.reset();
   cur_max_pts_ = first_pts;
   started_ = true;
 }
@@ -187,6 +218,12 @@ void Segmenter::on_splice(const SpliceInfo& info, std::string_view section) {
 void Segmenter::on_packet(const uint8_t* packet, PacketRole role) {
   if (role == PacketRole::kPat || role == PacketRole::kPmt || role == PacketRole::kNull) return;
   if (!started_ && !pes_pending_) return;
+  if (role == PacketRole::kOther) {
+    const uint16_t pid = uint16_t((packet[1] & 0x1F) << 8 | packet[2]);
+    if (std::find(other_program_pids_.begin(), other_program_pids_.end(), pid) ==
+        other_program_pids_.end())
+      return;
+  }
   cur_.data.append(reinterpret_cast<const char*>(packet), kTsPacketSize);
   if (cur_.data.size() < config_.max_segment_bytes) return;
   // No PES boundary for too long (garbage): bound memory at the cost of a non-keyframe start.

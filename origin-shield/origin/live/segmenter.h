@@ -10,7 +10,7 @@
 //
 // Output: every segment starts with the segmenter's own PAT and PMT packets (the original sections,
 // re-packetized with continuity counters that run on across segments; the input's PSI packets
-// are dropped) followed by the keyframe's packets. Duration = next segment's first PTS − this
+// are dropped, as is everything outside the program, e.g. SDT) followed by the keyframe's packets. Duration = next segment's first PTS − this
 // one's; at a discontinuity or flush it is last PTS + one frame − first PTS.
 #include <cstdint>
 #include <functional>
@@ -82,9 +82,12 @@ class Segmenter : private TsDemuxer::Listener {
   void on_splice(const SpliceInfo& info, std::string_view section) override;
   void on_packet(const uint8_t* packet, PacketRole role) override;
 
+  bool is_jump(int64_t delta) const { return delta > jump_ticks_ || delta < 0; }
+  void track_other_stream(const PesStart& pes);
   void decide(bool keyframe);
   bool cue_due(int64_t pts) const;
   void cut(size_t offset, int64_t next_first_pts, bool keyframe);
+  void drop_new_timeline_prefix();
   void open(size_t offset, int64_t first_pts, bool keyframe);
   void emit(int64_t end_pts);
 
@@ -100,6 +103,7 @@ class Segmenter : private TsDemuxer::Listener {
   uint16_t pmt_pid_ = 0;
   uint8_t pat_cc_ = 0, pmt_cc_ = 0;
   uint16_t primary_pid_ = 0xFFFF;
+  std::vector<uint16_t> other_program_pids_;  // PCR-only and unrecognised ES PIDs are kept
   bool primary_is_video_ = false;
 
   Segment cur_;
@@ -116,6 +120,15 @@ class Segmenter : private TsDemuxer::Listener {
   int64_t frame_ticks_ = 0;
   bool pending_discontinuity_;
   bool cut_asap_ = false;
+  // Where the new timeline's packets begin in cur_.data once a jump or program change was seen.
+  // They precede the new encoder's first keyframe and are dropped like a stream's first
+  // non-keyframe packets, so the old segment keeps only its own timeline and counters.
+  std::optional<size_t> new_timeline_offset_;
+  struct StreamClock {
+    uint16_t pid;
+    int64_t last_dts;
+  };
+  std::vector<StreamClock> clocks_;  // non-primary PES streams, for jump detection
 
   std::vector<Cue> pending_cues_;
   uint64_t next_sequence_;

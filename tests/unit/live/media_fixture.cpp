@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kVideo =
     "-f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine=frequency=1000:sample_rate=48000 ";
 constexpr const char* kX264 =
-    "-c:v libx264 -preset veryfast -g 50 -keyint_min 50 -sc_threshold 0 -c:a aac -b:a 64k ";
+    "-pix_fmt yuv420p -c:v libx264 -preset veryfast -g 50 -keyint_min 50 -sc_threshold 0 -c:a aac -b:a 64k ";
 
 std::string command_for(Clip clip, const std::string& out) {
   std::string base = "ffmpeg -nostdin -y -loglevel error ";
@@ -29,7 +29,7 @@ std::string command_for(Clip clip, const std::string& out) {
       return base + kVideo + kX264 + "-t 8 -output_ts_offset 95440 -f mpegts " + out;
     case Clip::kHevcAac4s:
       return base + kVideo +
-             "-c:v libx265 -preset ultrafast -x265-params "
+             "-pix_fmt yuv420p -c:v libx265 -preset ultrafast -x265-params "
              "keyint=50:min-keyint=50:scenecut=0:log-level=error -c:a aac -t 4 -f mpegts " +
              out;
     case Clip::kAacOnly6s:

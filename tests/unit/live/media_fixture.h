@@ -6,7 +6,7 @@
 namespace cdn::live::testing {
 
 enum class Clip {
-  kH264Aac10s,     // 320x240@25, 2 s GOP, AAC 48 kHz, B-frames
+  kH264Aac10s,     // 320x240@25 4:2:0, 2 s GOP, AAC 48 kHz, B-frames
   kH264Aac4sB,     // a separately encoded 4 s clip (for encoder restart)
   kH264Wrap8s,     // timestamps start ~3.7 s before the 33-bit wrap
   kHevcAac4s,      // libx265, 2 s GOP
