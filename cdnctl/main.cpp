@@ -1,0 +1,63 @@
+// cdnctl: the operator's command line for a fleet's nodes (purge, drain, health).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cdnctl/admin_client.h"
+
+namespace {
+
+int usage() {
+  fprintf(stderr,
+          "usage: cdnctl COMMAND [options]\n"
+          "  purge [--prefix] URL   remove a URL (or every URL under a prefix) from a node's cache\n"
+          "  drain                  stop taking new connections and finish in-flight requests\n"
+          "  health                 print the node's /healthz\n"
+          "  metrics                print the node's /metrics\n"
+          "options:\n"
+          "  --admin URL            admin listener (default http://127.0.0.1:9090, env CDN_ADMIN)\n"
+          "  --token TOKEN          admin bearer token (env CDN_ADMIN_TOKEN)\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  std::string cmd = argv[1];
+  std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
+  std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
+  bool prefix = false;
+  std::vector<std::string> args;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--admin" && i + 1 < argc) admin = argv[++i];
+    else if (a == "--token" && i + 1 < argc) token = argv[++i];
+    else if (a == "--prefix") prefix = true;
+    else if (a.rfind("--", 0) == 0) return usage();
+    else args.push_back(a);
+  }
+  std::string method = "GET", path;
+  if (cmd == "purge") {
+    if (args.size() != 1) return usage();
+    method = "POST";
+    path = std::string("/admin/purge?") + (prefix ? "prefix=" : "url=") + cdn::ctl::url_encode(args[0]);
+  } else if (cmd == "drain") {
+    method = "POST";
+    path = "/admin/drain";
+  } else if (cmd == "health") {
+    path = "/healthz";
+  } else if (cmd == "metrics") {
+    path = "/metrics";
+  } else {
+    return usage();
+  }
+  auto r = cdn::ctl::admin_request(admin, method, path, token);
+  if (!r) {
+    fprintf(stderr, "cdnctl: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  fwrite(r->body.data(), 1, r->body.size(), r->status >= 400 ? stderr : stdout);
+  return r->status >= 200 && r->status < 300 ? 0 : 1;
+}
