@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -153,6 +154,8 @@ void Program::start_drain() {
 }
 
 int Program::run(Hooks& hooks) {
+  // A peer that closes mid-write must cost us an EPIPE on that socket, not the process.
+  signal(SIGPIPE, SIG_IGN);
   obs::set_log_level(obs::Level(int(cfg_.log_level)));
   auto al = obs::AccessLog::open(cfg_.access_log);
   if (!al) {
