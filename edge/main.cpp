@@ -4,8 +4,9 @@
 #include "edge/edge_phases.h"
 
 int main(int argc, char** argv) {
-  // The token parameter name comes from config; "token" is the default and what tests use. The
-  // access phase (issue: viewer access) will read it from the loaded config.
-  cdn::edge::EdgePhases phases("token");
-  return cdn::proxy::run_proxy_program(argc, argv, "cdn-edge", cdn::config::Tier::Edge, &phases);
+  return cdn::proxy::run_proxy_program(
+      argc, argv, "cdn-edge", cdn::config::Tier::Edge,
+      [](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+        return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<cdn::edge::EdgePhases>(p.config().cache.token_param));
+      });
 }

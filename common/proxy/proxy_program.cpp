@@ -28,6 +28,7 @@ bool parse_purge_url(std::string_view url, ParsedUrl& out) {
 namespace {
 
 struct ProxyTier {
+  std::unique_ptr<Phases> phases;
   std::unique_ptr<cache::MemoryTier> memory;
   std::unique_ptr<cache::DiskTier> disk;
   std::unique_ptr<UpstreamSet> upstreams;
@@ -70,12 +71,15 @@ void add_purge_route(runtime::Program& p, ProxyTier& t, Phases* phases) {
 
 }  // namespace
 
-int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, Phases* phases) {
+int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, PhasesFactory make_phases) {
   runtime::Program program(name, tier);
   ProxyTier t;
   runtime::Program::Hooks hooks;
   hooks.setup = [&](runtime::Program& p) -> Result<http::RequestHandler*> {
     const auto& cfg = p.config();
+    auto phases = make_phases(p);
+    if (!phases) return phases.error();
+    t.phases = std::move(phases.value());
     t.memory = std::make_unique<cache::MemoryTier>(cfg.cache.memory_bytes, cfg.cache.memory_shards);
     if (!cfg.cache.disk_path.empty()) {
       cache::DiskOptions d;
@@ -107,8 +111,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.retries = cfg.upstream->retries;
-    t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), phases);
-    add_purge_route(p, t, phases);
+    t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
+    add_purge_route(p, t, t.phases.get());
     obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
       r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));

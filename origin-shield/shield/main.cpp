@@ -3,6 +3,8 @@
 #include "common/proxy/proxy_program.h"
 
 int main(int argc, char** argv) {
-  cdn::proxy::Phases phases;
-  return cdn::proxy::run_proxy_program(argc, argv, "cdn-shield", cdn::config::Tier::Shield, &phases);
+  return cdn::proxy::run_proxy_program(argc, argv, "cdn-shield", cdn::config::Tier::Shield,
+                                       [](cdn::runtime::Program&) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+                                         return std::make_unique<cdn::proxy::Phases>();
+                                       });
 }
