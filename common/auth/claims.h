@@ -35,6 +35,10 @@ struct Claims {
   std::string raw_payload;         // the payload JSON exactly as signed
 };
 
+// Whether the token's scope (cdniuc and/or path claim) covers `path`; Verifier::verify already
+// checks it, this is for callers that re-check a path (e.g. a playlist's variant URIs).
+inline bool scope_allows(const Claims& claims, std::string_view path) { return claims.scope.allows(path); }
+
 // Parses a JWS payload. `sid` is left empty (and sid_derived false) when the claim is absent.
 Result<Claims> parse_claims(std::string_view payload_json);
 

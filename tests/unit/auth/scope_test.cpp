@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "common/auth/base64url.h"
+#include "common/auth/claims.h"
 #include "common/auth/ossl.h"
 
 namespace cdn::auth {
@@ -63,6 +64,14 @@ TEST(Scope, AllPresentConstraintsMustHold) {
   EXPECT_TRUE(none->unrestricted());
   EXPECT_TRUE(none->allows("/anything"));
   EXPECT_FALSE(Scope::compile("uri:/x", "").ok());
+}
+
+TEST(Scope, ScopeAllowsOnParsedClaims) {
+  auto c = parse_claims(R"({"path":"/live/ch1/","cdniuc":"regex:.*\.(m3u8|ts)"})");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(scope_allows(*c, "/live/ch1/index.m3u8"));
+  EXPECT_FALSE(scope_allows(*c, "/live/ch1/key.bin"));
+  EXPECT_FALSE(scope_allows(*c, "/live/ch2/index.m3u8"));
 }
 
 }  // namespace cdn::auth
