@@ -1,0 +1,209 @@
+"""HTTP/1.1 on the edge's plain listener: bad and hostile input, slow clients, keep-alive,
+pipelining and HEAD."""
+import select
+import socket
+import time
+
+import pytest
+
+from conftest import RawConn, raw_exchange
+
+GOOD = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+BAD_INPUT = [
+    # (id, request bytes, status, X-Error-Reason or None when any reason will do)
+    ("malformed-request-line", b"THIS IS NOT HTTP\r\n\r\n", 400, None),
+    ("missing-version", b"GET /\r\nHost: x\r\n\r\n", 400, None),
+    ("bad-method-token", b"G(T /vod/x.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, None),
+    ("bare-lf", b"GET /vod/x.ts HTTP/1.1\nHost: x\n\n", 400, "bare-lf"),
+    ("bare-lf-in-header", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", 400, "bare-lf"),
+    ("obs-fold", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\n\r\n", 400, "obs-fold"),
+    ("cl-and-te", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "content-length-with-transfer-encoding"),
+    ("te-and-cl", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  b"Content-Length: 5\r\n\r\n0\r\n\r\n", 400, "content-length-with-transfer-encoding"),
+    ("duplicate-content-length", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                 b"Content-Length: 6\r\n\r\nhello!", 400, "duplicate-content-length"),
+    ("header-20k", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+     431, "header-too-large"),
+    ("url-10k", b"GET /vod/" + b"u" * 10_000 + b".ts HTTP/1.1\r\nHost: x\r\n\r\n", 414, "url-too-long"),
+    ("200-headers", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\n"
+                    + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n", 431, "too-many-headers"),
+    ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, None),
+    ("nul-in-header", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, None),
+    ("missing-host", b"GET /vod/x.ts HTTP/1.1\r\n\r\n", 400, None),
+]
+
+
+@pytest.fixture(scope="module")
+def good_object(stack, content):
+    path, data = content.new_file(10_000)
+    r = stack.edge.get(path)
+    assert r.status == 200 and r.body == data
+    return path, data
+
+
+def assert_still_serving(stack, good_object):
+    path, data = good_object
+    with RawConn(stack.edge.port()) as c:
+        c.send(GOOD % path.encode())
+        r = c.read_response()
+    assert r.status == 200 and r.body == data
+
+
+@pytest.mark.parametrize("name,request_bytes,status,reason", BAD_INPUT, ids=[c[0] for c in BAD_INPUT])
+def test_bad_input_is_refused_and_edge_keeps_serving(stack, good_object, name, request_bytes, status, reason):
+    before = stack.edge.metric("cdn_http_refused_total")
+    got, raw, closed = raw_exchange(stack.edge.port(), request_bytes)
+    assert closed, f"connection left open after {name}: {raw[:200]!r}"
+    if got is None:
+        assert raw == b"", f"garbage instead of a response: {raw[:200]!r}"
+    else:
+        assert got == status, raw[:400]
+        head, _, body = raw.partition(b"\r\n\r\n")
+        if reason:
+            assert f"X-Error-Reason: {reason}".encode().lower() in head.lower(), head
+            assert body.startswith(f"{status}".encode()), body
+        assert b"connection: close" in head.lower()
+        assert stack.edge.metric("cdn_http_refused_total", status=status) >= 1
+        assert stack.edge.metric("cdn_http_refused_total") > before
+    assert stack.edge.running()
+    assert_still_serving(stack, good_object)
+
+
+def test_bad_request_after_a_good_one_on_a_keepalive_connection(stack, good_object):
+    path, data = good_object
+    with RawConn(stack.edge.port()) as c:
+        c.send(GOOD % path.encode())
+        r = c.read_response()
+        assert r.status == 200 and r.body == data
+        c.send(b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+        r = c.read_response()
+        assert r.status == 400
+        raw, closed = c.read_to_close(10)
+        assert closed and raw == b""
+    assert_still_serving(stack, good_object)
+
+
+def test_slowloris_is_timed_out_while_others_are_served(stack, good_object):
+    path, data = good_object
+    header_read = 2.0  # edge_config sets timeouts.header_read: 2s
+    n = 50
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", stack.edge.port()), timeout=10)
+        s.setblocking(False)
+        socks.append(s)
+    start = time.monotonic()
+    payload = b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1000
+    pos = {s: 0 for s in socks}
+    ended = {}  # sock -> (seconds, status or None)
+    received = {s: b"" for s in socks}
+    normal_latencies = []
+    next_drip = start
+    while len(ended) < n and time.monotonic() - start < header_read + 15:
+        now = time.monotonic()
+        if now >= next_drip:
+            for s in socks:
+                if s in ended:
+                    continue
+                try:
+                    s.send(payload[pos[s]:pos[s] + 1])
+                    pos[s] += 1
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    ended[s] = (time.monotonic() - start, received[s][:12])
+            next_drip = now + 0.3
+            # a normal client on its own connection, between drips
+            t0 = time.monotonic()
+            with RawConn(stack.edge.port(), timeout=10) as c:
+                c.send(GOOD % path.encode())
+                r = c.read_response()
+            normal_latencies.append(time.monotonic() - t0)
+            assert r.status == 200 and r.body == data
+        live = [s for s in socks if s not in ended]
+        readable, _, _ = select.select(live, [], [], 0.05)
+        for s in readable:
+            try:
+                chunk = s.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                chunk = b""
+            if chunk:
+                received[s] += chunk
+            else:
+                ended[s] = (time.monotonic() - start, received[s][:12])
+    for s in socks:
+        s.close()
+    assert len(ended) == n, f"only {len(ended)} of {n} slow connections were ended"
+    latest = max(t for t, _ in ended.values())
+    assert latest < header_read + 2.5, f"slow connections ended after {latest:.1f}s"
+    earliest = min(t for t, _ in ended.values())
+    assert earliest > header_read - 0.5, f"slow connection ended early, after {earliest:.1f}s"
+    statuses = {st for _, st in ended.values()}
+    assert statuses <= {b"HTTP/1.1 408", b""}, statuses
+    assert b"HTTP/1.1 408" in statuses
+    assert max(normal_latencies) < 2.0, normal_latencies
+    assert stack.edge.metric("cdn_http_refused_total", status=408, reason="header-timeout") >= 1
+    assert_still_serving(stack, good_object)
+
+
+def test_pipelined_requests_are_answered_in_order(stack, content):
+    a, da = content.new_file(3000)
+    b, db = content.new_file(70_000)
+    stack.edge.get(b)  # one cached, one cold
+    with RawConn(stack.edge.port()) as c:
+        c.send(GOOD % a.encode() + GOOD % b.encode() + GOOD % a.encode())
+        r1, r2, r3 = c.read_response(), c.read_response(), c.read_response()
+        assert (r1.status, r2.status, r3.status) == (200, 200, 200)
+        assert r1.body == da and r2.body == db and r3.body == da
+        # still open for more (keep-alive)
+        c.send(GOOD % b.encode())
+        r4 = c.read_response()
+        assert r4.status == 200 and r4.body == db and r4.header("X-Cache") == "HIT"
+
+
+def test_head_has_content_length_and_no_body(stack, content):
+    path, data = content.new_file(12345)
+    for _ in range(2):  # cold, then cached
+        with RawConn(stack.edge.port()) as c:
+            c.send(b"HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode() + GOOD % path.encode())
+            h = c.read_response(method="HEAD")
+            assert h.status == 200
+            assert int(h.header("Content-Length")) == len(data)
+            # the next bytes on the connection are the GET's response, not a body
+            g = c.read_response()
+            assert g.status == 200 and g.body == data
+
+
+def test_connection_close_is_honoured(stack, good_object):
+    path, data = good_object
+    with RawConn(stack.edge.port()) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path.encode())
+        r = c.read_response()
+        assert r.status == 200 and r.body == data
+        rest, closed = c.read_to_close(10)
+        assert closed and rest == b""
+
+
+def test_http10_without_host(stack, good_object):
+    path, data = good_object
+    with RawConn(stack.edge.port()) as c:
+        c.send(b"GET %s HTTP/1.0\r\n\r\n" % path.encode())
+        r = c.read_response()
+        assert r.status in (200, 400)  # no Host: the edge may refuse; it must not hang or crash
+        rest, closed = c.read_to_close(10)
+        assert closed
+    assert_still_serving(stack, good_object)
+
+
+def test_unsupported_method(stack, good_object):
+    path, _ = good_object
+    with RawConn(stack.edge.port()) as c:
+        c.send(b"DELETE %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode())
+        r = c.read_response()
+    assert r.status == 405
+    assert "GET" in (r.header("Allow") or "")
+    assert stack.edge.get(path).header("X-Cache") == "HIT"
