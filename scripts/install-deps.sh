@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages this project needs to build, test, run the demo and the load
+# comparison. Idempotent: only packages that `dpkg -s` does not report as installed are installed,
+# and `apt-get update` runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config g++ clang libclang-rt-14-dev
+  # libraries
+  libuv1-dev node-llhttp libssl-dev librocksdb-dev libxxhash-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libhiredis-dev libmaxminddb-dev
+  # tests, demo and benchmark tools
+  python3 python3-pytest curl openssl ffmpeg nginx wrk redis-server dnsutils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # `dpkg -s` also succeeds for removed-but-configured packages; check the status line.
+  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    :
+  else
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: missing packages (${missing[*]}) and not root, no sudo" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: missing: ${missing[*]}"
+echo "install-deps: apt-get update"
+"${SUDO[@]}" apt-get update -q
+echo "install-deps: apt-get install -y ${missing[*]}"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+echo "install-deps: done"
