@@ -67,7 +67,7 @@ TEST(Scope, AllPresentConstraintsMustHold) {
 }
 
 TEST(Scope, ScopeAllowsOnParsedClaims) {
-  auto c = parse_claims(R"({"path":"/live/ch1/","cdniuc":"regex:.*\.(m3u8|ts)"})");
+  auto c = parse_claims(R"J({"path":"/live/ch1/","cdniuc":"regex:.*\\.(m3u8|ts)"})J");
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_TRUE(scope_allows(*c, "/live/ch1/index.m3u8"));
   EXPECT_FALSE(scope_allows(*c, "/live/ch1/key.bin"));
