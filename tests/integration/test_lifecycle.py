@@ -1,0 +1,152 @@
+"""Config checking, drain on SIGTERM, shield failover on the edge."""
+import http.client
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (ADMIN_TOKEN, edge_config, free_port, origin_config, program_path, shield_config,
+                      wait_until)
+
+
+def check_config(kind, path):
+    return subprocess.run([str(program_path(kind)), "--check-config", "--config", str(path)],
+                          capture_output=True, timeout=60, text=True)
+
+
+def edge_yaml(port, upstream_port, extra_lines=""):
+    return (f"tier: edge\n"
+            f"workers: 1\n"
+            f"listen:\n"
+            f"  - address: 127.0.0.1:{port}\n"
+            f"admin: {{listen: 127.0.0.1:{free_port()}, token: {ADMIN_TOKEN}}}\n"
+            f"upstream:\n"
+            f"  servers:\n"
+            f"    - address: 127.0.0.1:{upstream_port}\n"
+            + extra_lines)
+
+
+def test_check_config_accepts_a_valid_config(tmp_path):
+    p = tmp_path / "ok.yaml"
+    p.write_text(edge_yaml(free_port(), free_port(), "timeouts:\n  header_read: 2s\n"))
+    r = check_config("edge", p)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("name,extra,line", [
+    ("unknown-key", "cache:\n  memory: 64MiB\n  disk_pth: /tmp/x\n", 11),
+    ("bad-duration", "timeouts:\n  header_read: 5 parsecs\n", 10),
+    ("unknown-top-level-key", "colour: blue\n", 9),
+    ("negative-duration", "timeouts:\n  upstream_connect: 1s\n  header_read: -3s\n", 11),
+])
+def test_check_config_names_file_and_line(tmp_path, name, extra, line):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(edge_yaml(free_port(), free_port(), extra))
+    assert p.read_text().splitlines()[line - 1].strip() == extra.strip().splitlines()[-1].strip()
+    r = check_config("edge", p)
+    assert r.returncode != 0
+    assert r.stderr.startswith(f"{p}:{line}:"), r.stderr
+
+
+def test_bad_config_fails_start_too(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text(edge_yaml(free_port(), free_port(), "timeouts:\n  header_read: soon\n"))
+    r = subprocess.run([str(program_path("edge")), "--config", str(p)], capture_output=True, timeout=60, text=True)
+    assert r.returncode != 0
+    assert re.match(rf"{re.escape(str(p))}:\d+:", r.stderr), r.stderr
+
+
+def test_origin_config_with_missing_root(tmp_path):
+    p = tmp_path / "origin.yaml"
+    p.write_text(f"tier: origin\nlisten:\n  - address: 127.0.0.1:{free_port()}\n"
+                 f"origin:\n  root: {tmp_path}/does-not-exist\n")
+    r = check_config("origin", p)
+    assert r.returncode != 0
+    assert r.stderr.startswith(f"{p}:5:"), r.stderr
+
+
+def test_sigterm_drains_an_active_download(tiers, slow_origin):
+    body = bytes(range(256)) * 2048  # 512 KiB
+    release = threading.Event()
+    slow_origin.add("/vod/big.ts", body, split=100_000, release=release)
+    edge = tiers("edge", edge_config([slow_origin.port], extra={"workers": 2})).start()
+    conn = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=30)
+    conn.request("GET", "/vod/big.ts", headers={"Host": "127.0.0.1"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    first = resp.read1(65536)
+    assert first
+    try:
+        edge.signal(__import__("signal").SIGTERM)
+
+        def draining():
+            status, h = edge.healthz()
+            return (status, h) if h.get("draining") else None
+
+        status, h = wait_until(draining, timeout=10, what="/healthz to report draining")
+        assert status == 503
+        assert h["status"] == "draining"
+        assert edge.running(), "exited while a download was in progress"
+    finally:
+        release.set()
+    rest = resp.read()
+    conn.close()
+    assert first + rest == body
+    assert edge.wait_exit(30) == 0
+
+
+def test_sigterm_with_idle_keepalive_connection_exits_promptly(tiers, slow_origin):
+    slow_origin.add("/vod/small.ts", b"s" * 100)
+    edge = tiers("edge", edge_config([slow_origin.port], extra={"workers": 1})).start()
+    conn = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=30)
+    conn.request("GET", "/vod/small.ts", headers={"Host": "127.0.0.1"})
+    assert conn.getresponse().read() == b"s" * 100
+    t0 = time.monotonic()
+    assert edge.stop(timeout=30) == 0
+    assert time.monotonic() - t0 < 10, "an idle keep-alive connection held the drain"
+    conn.close()
+
+
+def test_edge_fails_over_to_the_other_shield(tiers, content):
+    path, data = content.new_file(40_000)
+    origin = tiers("origin", origin_config(content.root)).start()
+    shields = {}
+    for name in ("shield-a", "shield-b"):
+        shields[name] = tiers("shield", shield_config([origin.port()]), name=name).start()
+    edge = tiers("edge", edge_config([s.port() for s in shields.values()])).start()
+
+    def served_by(resp):
+        via = resp.header("Via", "")
+        names = [n for n in shields if n in via]
+        assert len(names) == 1, via
+        return names[0]
+
+    r = edge.get(path)
+    assert r.status == 200 and r.body == data
+    first = served_by(r)
+    # rendezvous hashing: the same key goes to the same shield again
+    assert edge.purge_url(f"http://127.0.0.1{path}").status == 200
+    r = edge.get(path)
+    assert r.header("X-Cache") == "MISS" and served_by(r) == first
+
+    # keys spread over both shields
+    seen = set()
+    for _ in range(16):
+        p, _ = content.new_file(10)
+        seen.add(served_by(edge.get(p)))
+    assert seen == set(shields), seen
+
+    assert shields[first].stop() == 0
+    assert edge.purge_url(f"http://127.0.0.1{path}").status == 200
+    r = edge.get(path)
+    assert r.status == 200, r
+    assert r.body == data
+    other = served_by(r)
+    assert other != first
+    # and keeps working for more keys while the shield is down
+    for _ in range(5):
+        p, d = content.new_file(10)
+        r = edge.get(p)
+        assert r.status == 200 and r.body == d
