@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "common/util/strings.h"
 
@@ -72,10 +75,47 @@ Result<void> Diagnostics::result() const {
   return error();
 }
 
+namespace {
+
+// Records where each document starts; the events themselves are not needed.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Start of a second document, if any. YAML::LoadAll is not used: in yaml-cpp 0.7 it loops
+// forever on some bad input such as " ,=" (jbeder/yaml-cpp#1040), so this stops after two.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+  }
+  if (counter.starts.size() < 2) return std::nullopt;
+  return counter.starts[1];
+}
+
+}  // namespace
+
 std::optional<MapReader> MapReader::parse(std::string_view yaml_text, Diagnostics& diag) {
-  std::vector<YAML::Node> docs;
+  const std::string text(yaml_text);
+  YAML::Node doc;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(std::string(yaml_text));
+    doc = YAML::Load(text);
+    if (doc.IsMap()) second = second_document(text);
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 0 : e.mark.line + 1;
     diag.add(line, "YAML syntax error: " + (e.msg.empty() ? std::string(e.what()) : e.msg));
@@ -84,20 +124,20 @@ std::optional<MapReader> MapReader::parse(std::string_view yaml_text, Diagnostic
     diag.add(0, std::string("cannot parse YAML: ") + e.what());
     return std::nullopt;
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (doc.IsNull()) {
     diag.add(0, "empty config");
     return std::nullopt;
   }
-  if (docs.size() > 1) {
-    diag.add(config::line_of(docs[1]), "more than one YAML document; expected one");
+  if (!doc.IsMap()) {
+    diag.add(config::line_of(doc),
+             std::string("top level must be a map of keys, got ") + kind_of(doc));
     return std::nullopt;
   }
-  if (!docs[0].IsMap()) {
-    diag.add(config::line_of(docs[0]), std::string("top level must be a map of keys, got ") +
-                                   kind_of(docs[0]));
+  if (second) {
+    diag.add(second->line + 1, "more than one YAML document; expected one");
     return std::nullopt;
   }
-  return std::optional<MapReader>(std::in_place, docs[0], diag, "");
+  return std::optional<MapReader>(std::in_place, doc, diag, "");
 }
 
 MapReader::MapReader(const YAML::Node& node, Diagnostics& diag, std::string path)

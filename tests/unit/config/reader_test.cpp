@@ -112,9 +112,12 @@ TEST(Reader, DocumentLevelErrors) {
       {"", "t.yaml: empty config"},
       {"# only a comment\n", "t.yaml: empty config"},
       {"- a\n- b\n", "t.yaml:1: top level must be a map of keys, got a list"},
-      {"a: 1\n---\nb: 2\n", "t.yaml:3: more than one YAML document; expected one"},
+      {"a: 1\n---\nb: 2\n", "t.yaml:2: more than one YAML document; expected one"},
       {"a: [1, 2\nb: 3\n", "t.yaml:"},  // syntax error, line reported by yaml-cpp
       {"a: 1\n  b: 2\n", "t.yaml:2: YAML syntax error"},
+      // yaml-cpp 0.7's LoadAll never returns on these (jbeder/yaml-cpp#1040).
+      {" ,=\n", "t.yaml: empty config"},
+      {"a: 1\n,\n", "t.yaml:"},
   };
   for (const auto& c : cases) {
     Diagnostics diag("t.yaml");
