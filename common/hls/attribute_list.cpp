@@ -47,7 +47,7 @@ std::optional<double> parse_decimal(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v) || v < 0)
     return std::nullopt;
-  return v;
+  return v + 0.0;  // -0 becomes 0, so it is written back as "0"
 }
 
 std::optional<uint64_t> parse_unsigned(std::string_view s) {

@@ -12,6 +12,7 @@ namespace {
 
 constexpr size_t kMinWindowSegments = 6;
 constexpr int64_t kMaxDateDriftMs = 5000;  // re-anchor program date-time to the wall clock beyond
+constexpr int kMaxTargetDuration = 3600;  // beyond this the first segment was garbage
 
 std::string hex_section(const std::string& section) {
   static const char* kHex = "0123456789ABCDEF";
@@ -50,8 +51,9 @@ uint64_t LivePlaylist::append(const Segment& in, int64_t now_ms) {
   }
   s.program_date_time_ms = pdt;
   if (target_duration_ == 0)
-    target_duration_ = std::max(int(std::ceil(config_.target_duration_s - 1e-3)),
-                                int(std::lround(in.duration_s)));
+    target_duration_ = std::clamp(std::max(int(std::ceil(config_.target_duration_s - 1e-3)),
+                                           int(std::lround(in.duration_s))),
+                                  1, kMaxTargetDuration);
   if (std::lround(in.duration_s) > target_duration_) ++target_overruns_;
   apply_cues(in, s);
   history_.push_back(std::move(e));

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -41,13 +42,22 @@ std::string command_for(Clip clip, const std::string& out) {
 
 }  // namespace
 
-std::string temp_dir() {
-  static std::string dir = [] {
+// Removed at exit so repeated runs do not fill /tmp.
+struct TempDir {
+  std::string path;
+  TempDir() {
     char tmpl[] = "/tmp/cdn-live-test-XXXXXX";
-    const char* d = mkdtemp(tmpl);
-    return std::string(d ? d : "/tmp");
-  }();
-  return dir;
+    if (const char* d = mkdtemp(tmpl)) path = d;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::string temp_dir() {
+  static TempDir dir;
+  return dir.path.empty() ? "/tmp" : dir.path;
 }
 
 std::string run(const std::string& command, bool* ok) {
