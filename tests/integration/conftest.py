@@ -662,12 +662,21 @@ class SlowOrigin:
         self.lock = threading.Lock()
         self.first_half_sent = threading.Event()
         self.closed = False
+        self.stopped = threading.Event()
+        self.default_status = 404  # for paths not registered; 5xx to play a failing origin
         self.threads = []
         t = threading.Thread(target=self._accept, daemon=True)
         t.start()
 
-    def add(self, path, body, split=None, release=None, headers=None):
-        self.objects[path] = (body, len(body) // 2 if split is None else split, release, headers or {})
+    def add(self, path, body, split=None, release=None, headers=None, status=200, truncate=False, hang=False,
+            chunked=False, close_after=False):
+        """Registers `path`. split/release: send the body up to `split`, wait for `release`, then the
+        rest. truncate: close the connection after `split` bytes instead. hang: read the request and
+        never answer. chunked: chunked transfer coding. close_after: close the connection after the
+        response without saying so (a keep-alive connection the peer drops)."""
+        self.objects[path] = dict(body=body, split=len(body) // 2 if split is None else split, release=release,
+                                  headers=headers or {}, status=status, truncate=truncate, hang=hang,
+                                  chunked=chunked, close_after=close_after)
 
     def _accept(self):
         while not self.closed:
@@ -695,18 +704,40 @@ class SlowOrigin:
                     self.requests.append((path, text))
                 obj = self.objects.get(path.split("?")[0])
                 if obj is None:
-                    c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\n\r\n")
+                    st = self.default_status
+                    msg = f"{st} from the test origin".encode()
+                    c.sendall(f"HTTP/1.1 {st} X\r\nContent-Length: {len(msg)}\r\nCache-Control: no-store\r\n\r\n"
+                              .encode() + msg)
                     continue
-                body, split, release, extra = obj
-                h = {"Content-Type": "video/mp2t", "Content-Length": str(len(body)),
-                     "Cache-Control": "public, max-age=3600", "ETag": '"slow-1"'}
-                h.update(extra)
-                c.sendall(("HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode()
-                          + body[:split])
+                if obj["hang"]:
+                    self.stopped.wait(60)
+                    return
+                body, split = obj["body"], obj["split"]
+                h = {"Content-Type": "video/mp2t", "Cache-Control": "public, max-age=3600", "ETag": '"slow-1"'}
+                if obj["chunked"]:
+                    h["Transfer-Encoding"] = "chunked"
+                else:
+                    h["Content-Length"] = str(len(body))
+                h.update(obj["headers"])
+                h = {k: v for k, v in h.items() if v is not None}  # None removes a default header
+                reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+                head = (f"HTTP/1.1 {obj['status']} {reason.get(obj['status'], 'X')}\r\n"
+                        + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode()
+
+                def enc(b):
+                    if not obj["chunked"] or not b:
+                        return b
+                    return b"%x\r\n" % len(b) + b + b"\r\n"
+
+                c.sendall(head + enc(body[:split]))
                 self.first_half_sent.set()
-                if release is not None:
-                    release.wait(120)
-                c.sendall(body[split:])
+                if obj["truncate"]:
+                    return
+                if obj["release"] is not None:
+                    obj["release"].wait(120)
+                c.sendall(enc(body[split:]) + (b"0\r\n\r\n" if obj["chunked"] else b""))
+                if obj["close_after"]:
+                    return
         except OSError:
             return
         finally:
@@ -718,6 +749,7 @@ class SlowOrigin:
 
     def close(self):
         self.closed = True
+        self.stopped.set()
         try:
             self.sock.close()
         except OSError:
