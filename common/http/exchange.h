@@ -62,6 +62,8 @@ class Exchange {
   int status() const { return status_; }
   uint64_t body_bytes_sent() const { return body_bytes_; }
   ExchangeLog log;
+  // State a tier's phases keep for this request (e.g. verified token claims), opaque here.
+  std::shared_ptr<void> phase_state;
 
  private:
   friend class ServerConnection;

@@ -115,7 +115,9 @@ void Delivery::on_wake() {
       if (ex.started()) {
         ex.abort();
       } else {
-        ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error);
+        http::Headers h;
+        if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+        ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
       }
       detach();
       return;

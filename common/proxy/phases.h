@@ -1,5 +1,6 @@
 #pragma once
 // The points where a tier program plugs its own behaviour into the one proxy core.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,15 +12,21 @@ namespace cdn::proxy {
 class Phases {
  public:
   virtual ~Phases() = default;
-  // First phase. Return false after answering the request yourself (refusal, local endpoint).
-  virtual bool request_filter(const std::shared_ptr<http::Exchange>& ex) {
+  enum class Filter {
+    Continue,   // go on with the cache lookup now
+    Handled,    // the phase answered the request (refusal, local endpoint)
+    Suspended,  // the phase will call resume() later on this loop thread, or answer itself
+  };
+  // First phase. May be asynchronous (e.g. a Redis round trip for stream sessions).
+  virtual Filter request_filter(const std::shared_ptr<http::Exchange>& ex, std::function<void()> resume) {
     (void)ex;
-    return true;
+    (void)resume;
+    return Filter::Continue;
   }
   // The query string that the cache key and the upstream request see (e.g. without the viewer
   // token).
   virtual std::string upstream_query(const http::Request& req) { return req.query; }
-  // Adjusts client response headers (CORS, renewed token cookies, ...).
+  // Adjusts client response headers (CORS, renewed token cookies, ...), errors included.
   virtual void response_filter(const http::Exchange& ex, http::Headers& h) {
     (void)ex;
     (void)h;

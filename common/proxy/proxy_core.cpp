@@ -34,10 +34,20 @@ FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::strin
 }
 
 void ProxyCore::handle(const std::shared_ptr<http::Exchange>& ex) {
+  std::weak_ptr<http::Exchange> weak = ex;
+  auto resume = [this, weak]() {
+    auto e = weak.lock();
+    if (e && e->alive() && !e->started()) lookup(e);
+  };
+  if (phases_->request_filter(ex, resume) == Phases::Filter::Continue) lookup(ex);
+}
+
+void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex) {
   auto& req = ex->request();
-  if (!phases_->request_filter(ex)) return;
   if (req.method != "GET" && req.method != "HEAD") {
-    ex->respond_error(405, "method-not-allowed", {{"Allow", "GET, HEAD"}});
+    http::Headers h{{"Allow", "GET, HEAD"}};
+    phases_->response_filter(*ex, h);
+    ex->respond_error(405, "method-not-allowed", std::move(h));
     return;
   }
   std::string query = phases_->upstream_query(req);

@@ -30,6 +30,8 @@ class ProxyCore : public http::RequestHandler {
   ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTier* disk, UpstreamSet* upstreams,
             Phases* phases);
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
+  // The pipeline after the request filter.
+  void lookup(const std::shared_ptr<http::Exchange>& ex);
 
   // Purge by exact key text or key-text prefix; returns how many entries went (memory + disk).
   size_t purge(std::string_view key_text, bool prefix);

@@ -71,13 +71,13 @@ void add_purge_route(runtime::Program& p, ProxyTier& t, Phases* phases) {
 
 }  // namespace
 
-int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, PhasesFactory make_phases) {
+int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, TierHooks tier_hooks) {
   runtime::Program program(name, tier);
   ProxyTier t;
   runtime::Program::Hooks hooks;
   hooks.setup = [&](runtime::Program& p) -> Result<http::RequestHandler*> {
     const auto& cfg = p.config();
-    auto phases = make_phases(p);
+    auto phases = tier_hooks.make_phases(p);
     if (!phases) return phases.error();
     t.phases = std::move(phases.value());
     t.memory = std::make_unique<cache::MemoryTier>(cfg.cache.memory_bytes, cfg.cache.memory_shards);
@@ -132,6 +132,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     });
     return static_cast<http::RequestHandler*>(t.core.get());
   };
+  hooks.extra_sections = tier_hooks.extra_sections;
+  hooks.on_reload = tier_hooks.on_reload;
   hooks.on_shutdown = [&t](runtime::Program&) {
     if (t.disk) t.disk->wait_idle();
   };

@@ -9,11 +9,17 @@
 
 namespace cdn::proxy {
 
-// Builds the tier's phases once the configuration is loaded (and validated).
-using PhasesFactory = std::function<Result<std::unique_ptr<Phases>>(runtime::Program&)>;
+struct TierHooks {
+  // Builds the tier's phases once the configuration is loaded (and validated). Required.
+  std::function<Result<std::unique_ptr<Phases>>(runtime::Program&)> make_phases;
+  // The tier's own top-level config sections (e.g. the edge's "access:").
+  config::ExtraSections extra_sections;
+  // SIGHUP, after certificates and the access log (e.g. reload signing keys).
+  std::function<void(runtime::Program&)> on_reload;
+};
 
 // Runs a caching tier until SIGTERM; returns the process exit code.
-int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, PhasesFactory make_phases);
+int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, TierHooks tier_hooks);
 
 // "http://host[:port]/path?q", "host/path?q" or "/path" (with default_host) → host, path, query.
 struct ParsedUrl {

@@ -3,8 +3,9 @@
 #include "common/proxy/proxy_program.h"
 
 int main(int argc, char** argv) {
-  return cdn::proxy::run_proxy_program(argc, argv, "cdn-shield", cdn::config::Tier::Shield,
-                                       [](cdn::runtime::Program&) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
-                                         return std::make_unique<cdn::proxy::Phases>();
-                                       });
+  cdn::proxy::TierHooks hooks;
+  hooks.make_phases = [](cdn::runtime::Program&) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+    return std::make_unique<cdn::proxy::Phases>();
+  };
+  return cdn::proxy::run_proxy_program(argc, argv, "cdn-shield", cdn::config::Tier::Shield, std::move(hooks));
 }
