@@ -669,14 +669,15 @@ class SlowOrigin:
         t.start()
 
     def add(self, path, body, split=None, release=None, headers=None, status=200, truncate=False, hang=False,
-            chunked=False, close_after=False):
+            chunked=False, close_after=False, no_length=False):
         """Registers `path`. split/release: send the body up to `split`, wait for `release`, then the
         rest. truncate: close the connection after `split` bytes instead. hang: read the request and
         never answer. chunked: chunked transfer coding. close_after: close the connection after the
-        response without saying so (a keep-alive connection the peer drops)."""
+        response without saying so (a keep-alive connection the peer drops). no_length: neither
+        Content-Length nor chunked; the body ends when the connection closes."""
         self.objects[path] = dict(body=body, split=len(body) // 2 if split is None else split, release=release,
                                   headers=headers or {}, status=status, truncate=truncate, hang=hang,
-                                  chunked=chunked, close_after=close_after)
+                                  chunked=chunked, close_after=close_after, no_length=no_length)
 
     def _accept(self):
         while not self.closed:
@@ -716,6 +717,8 @@ class SlowOrigin:
                 h = {"Content-Type": "video/mp2t", "Cache-Control": "public, max-age=3600", "ETag": '"slow-1"'}
                 if obj["chunked"]:
                     h["Transfer-Encoding"] = "chunked"
+                elif obj["no_length"]:
+                    h["Connection"] = "close"
                 else:
                     h["Content-Length"] = str(len(body))
                 h.update(obj["headers"])
@@ -736,7 +739,7 @@ class SlowOrigin:
                 if obj["release"] is not None:
                     obj["release"].wait(120)
                 c.sendall(enc(body[split:]) + (b"0\r\n\r\n" if obj["chunked"] else b""))
-                if obj["close_after"]:
+                if obj["close_after"] or obj["no_length"]:
                     return
         except OSError:
             return
