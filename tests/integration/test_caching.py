@@ -293,3 +293,27 @@ def test_hls_vod_over_https(stack, hls, certs):
         assert r.header("Content-Type") == "video/mp2t"
         assert r.body == (hls / s).read_bytes()
         assert len(r.body) % 188 == 0 and r.body[0] == 0x47 and r.body[188] == 0x47
+
+
+def test_purge_reaches_the_disk_tier(tiers, tmp_path, content):
+    """A purged object must not come back from RocksDB after a restart."""
+    by_url, data = content.new_file(50_000)
+    sub = f"pp{time.monotonic_ns()}"
+    by_prefix, pdata = content.new_file(50_000, subdir=sub)
+    kept, kdata = content.new_file(50_000)
+    origin = tiers("origin", origin_config(content.root)).start()
+    shield = tiers("shield", shield_config([origin.port()])).start()
+    ecfg = edge_config([shield.port()], disk_path=tmp_path / "edge-db")
+    edge = tiers("edge", ecfg).start()
+    for p in (by_url, by_prefix, kept):
+        assert edge.get(p).header("X-Cache") == "MISS"
+    time.sleep(0.5)  # let the disk writes land before purging
+    assert edge.purge_url(f"http://127.0.0.1{by_url}").status == 200
+    assert edge.purge_prefix(f"127.0.0.1/vod/{sub}/").status == 200
+    assert edge.stop() == 0
+    edge2 = tiers("edge", ecfg, name="edge-restarted").start()
+    assert edge2.get(kept).header("X-Cache") == "HIT"
+    r = edge2.get(by_url)
+    assert r.body == data and r.header("X-Cache") == "MISS"
+    r = edge2.get(by_prefix)
+    assert r.body == pdata and r.header("X-Cache") == "MISS"
