@@ -207,3 +207,36 @@ def test_unsupported_method(stack, good_object):
     assert r.status == 405
     assert "GET" in (r.header("Allow") or "")
     assert stack.edge.get(path).header("X-Cache") == "HIT"
+
+
+def test_many_pipelined_requests(stack, content):
+    objs = [content.new_file(500 + i * 100) for i in range(5)]
+    for p, _ in objs:
+        stack.edge.get(p)
+    order = [objs[i % 5] for i in range(60)]
+    with RawConn(stack.edge.port(), timeout=30) as c:
+        c.send(b"".join(GOOD % p.encode() for p, _ in order))
+        for p, d in order:
+            r = c.read_response()
+            assert r.status == 200 and r.body == d
+
+
+@pytest.mark.parametrize("target", [
+    b"/vod/../../../../etc/passwd", b"/vod/..%2f..%2f..%2f..%2fetc%2fpasswd", b"/vod/%2e%2e/%2e%2e/etc/passwd",
+    b"/vod/bin/..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd", b"/vod//etc/passwd", b"/vod/%00.ts",
+])
+def test_path_traversal_through_the_edge(stack, target):
+    with RawConn(stack.edge.port()) as c:
+        c.send(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        try:
+            r = c.read_response()
+        except EOFError:
+            return
+    assert r.status != 200 and b"root:" not in r.body, r
+
+
+def test_host_is_part_of_the_key(stack, content):
+    path, data = content.new_file(100)
+    assert stack.edge.get(path, host="one.example").header("X-Cache") == "MISS"
+    assert stack.edge.get(path, host="ONE.example:8080").header("X-Cache") == "HIT"
+    assert stack.edge.get(path, host="two.example").header("X-Cache") == "MISS"

@@ -145,3 +145,19 @@ def test_sighup_reopens_the_access_log(tiers, slow_origin):
     wait_until(lambda: log.exists() and "/vod/b.ts" in log.read_text(), timeout=10,
                what="the request after SIGHUP in a new access log file")
     assert "/vod/b.ts" not in rotated.read_text()
+
+
+def test_head_while_the_object_is_still_arriving(tiers, slow_origin):
+    body = b"h" * 100_000
+    release = threading.Event()
+    slow_origin.add("/vod/h.ts", body, split=10_000, release=release)
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    with RawConn(edge.port(), timeout=20) as c:
+        c.send(b"HEAD /vod/h.ts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + GOOD % b"/vod/h.ts")
+        time.sleep(0.3)
+        release.set()
+        h = c.read_response(method="HEAD")
+        assert h.status == 200
+        assert h.header("Content-Length") == str(len(body))
+        g = c.read_response()
+        assert g.status == 200 and g.body == body

@@ -216,3 +216,71 @@ def test_sighup_reloads_certificates_and_keeps_connections(tiers, tmp_path, slow
     with tls_connect(port) as s:
         assert s.getpeercert(True) == cert_der(new_cert)
     assert edge.running()
+
+
+def test_large_object_and_concurrency_over_tls(stack, content):
+    path, data = content.new_file(8 * 1024 * 1024)
+    small, sdata = content.new_file(20_000)
+    port = stack.edge.port(tls=True)
+    from conftest import http_request
+    r = http_request(port, path, tls_context=client_tls_context(), server_hostname="a.test", timeout=60)
+    assert r.status == 200 and len(r.body) == len(data) and r.body == data
+    results = []
+
+    def client():
+        for p, d in ((path, data), (small, sdata)):
+            r = http_request(port, p, tls_context=client_tls_context(), server_hostname="b.test", timeout=60)
+            results.append(r.status == 200 and r.body == d)
+
+    threads = [threading.Thread(target=client) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == [True] * 40
+
+
+def test_pipelining_over_tls(stack, tls_object):
+    path, data = tls_object
+    with tls_connect(stack.edge.port(tls=True)) as s:
+        req = f"GET {path} HTTP/1.1\r\nHost: a.test\r\n\r\n".encode()
+        s.sendall(req * 5)
+        buf = b""
+        s.settimeout(20)
+        bodies = 0
+        while bodies < 5:
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                assert chunk
+                buf += chunk
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200")
+            n = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+            while len(buf) < n:
+                chunk = s.recv(65536)
+                assert chunk
+                buf += chunk
+            assert buf[:n] == data
+            buf = buf[n:]
+            bodies += 1
+
+
+def test_plaintext_and_silence_on_the_tls_port(stack, tls_object):
+    from conftest import raw_exchange
+    port = stack.edge.port(tls=True)
+    path, data = tls_object
+    status, raw, closed = raw_exchange(port, f"GET {path} HTTP/1.1\r\nHost: a.test\r\n\r\n".encode())
+    assert closed and data not in raw
+    # a connection that never starts its handshake is closed after header_read (2s)
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    import time
+    t0 = time.monotonic()
+    try:
+        got = s.recv(100)
+    except ConnectionResetError:
+        got = b""
+    took = time.monotonic() - t0
+    s.close()
+    assert got == b"" and took < 2 + 3, f"silent TLS connection held {took:.1f}s"
+    with tls_connect(port) as t:
+        assert https_get(t, path) == (200, data)
