@@ -671,7 +671,7 @@ class SlowOrigin:
     def add(self, path, body, split=None, release=None, headers=None, status=200, truncate=False, hang=False,
             chunked=False, close_after=False, no_length=False):
         """Registers `path`. split/release: send the body up to `split`, wait for `release`, then the
-        rest. truncate: close the connection after `split` bytes instead. hang: read the request and
+        rest. truncate: close the connection after `split` bytes instead (after `release` if given). hang: read the request and
         never answer. chunked: chunked transfer coding. close_after: close the connection after the
         response without saying so (a keep-alive connection the peer drops). no_length: neither
         Content-Length nor chunked; the body ends when the connection closes."""
@@ -735,6 +735,8 @@ class SlowOrigin:
                 c.sendall(head + enc(body[:split]))
                 self.first_half_sent.set()
                 if obj["truncate"]:
+                    if obj["release"] is not None:
+                        obj["release"].wait(120)
                     return
                 if obj["release"] is not None:
                     obj["release"].wait(120)

@@ -302,3 +302,99 @@ def test_access_log_has_a_json_line_per_request(stack, content):
     assert rec.get("status") == 200
     assert rec.get("path") == path
     assert "MISS" in json.dumps(rec)
+
+
+def test_truncated_fill_ends_every_waiter(chain):
+    origin, shield, edge = chain
+    body = bytes(range(256)) * 400
+    release = threading.Event()
+    origin.add("/vod/tw.ts", body, split=40_000, truncate=True, release=release)
+    conns = []
+    try:
+        for _ in range(3):
+            c = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=20)
+            c.request("GET", "/vod/tw.ts", headers={"Host": "127.0.0.1"})
+            r = c.getresponse()
+            assert r.status == 200
+            first = r.read1(65536)
+            assert first
+            conns.append((c, r, first))
+    finally:
+        release.set()
+    for c, r, first in conns:
+        try:
+            rest = r.read()
+            complete = True
+        except http.client.IncompleteRead as e:
+            rest, complete = e.partial, False
+        c.close()
+        assert not complete, "a waiter saw a truncated body as complete"
+        assert body.startswith(first + rest)
+    origin.add("/vod/tw.ts", body)
+    r = edge.get("/vod/tw.ts")
+    assert r.status == 200 and r.body == body and r.header("X-Cache") == "MISS"
+
+
+def test_stale_while_revalidate_serves_stale_then_the_refreshed_copy(tiers, slow_origin):
+    slow_origin.add("/vod/live.m3u8", b"#EXTM3U\n#v1\n", headers={"Cache-Control": "max-age=1", "ETag": '"v1"'})
+    edge = tiers("edge", edge_config([slow_origin.port], extra={
+        "cache": {"stale_while_revalidate": "30s"}})).start()
+    assert edge.get("/vod/live.m3u8").body == b"#EXTM3U\n#v1\n"
+    slow_origin.add("/vod/live.m3u8", b"#EXTM3U\n#v2\n", headers={"Cache-Control": "max-age=1", "ETag": '"v2"'})
+    time.sleep(1.0)
+
+    def not_fresh():
+        r = edge.get("/vod/live.m3u8")
+        return r if r.header("X-Cache") != "HIT" else None
+
+    r = wait_until(not_fresh, timeout=10, interval=0.2, what="expiry")
+    assert r.header("X-Cache") == "STALE" and r.body == b"#EXTM3U\n#v1\n"
+    wait_until(lambda: edge.get("/vod/live.m3u8").body == b"#EXTM3U\n#v2\n", timeout=5, interval=0.1,
+               what="the background refresh")
+    assert slow_origin.count("/vod/live.m3u8") == 2
+
+
+def test_keepalive_load_on_hits(stack, content):
+    objs = [content.new_file(1000 * (i + 1)) for i in range(8)]
+    for p, _ in objs:
+        stack.edge.get(p)
+    errors = []
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.edge.port(), timeout=30)
+        try:
+            for j in range(25):
+                p, d = objs[(i + j) % len(objs)]
+                conn.request("GET", p, headers={"Host": "127.0.0.1"})
+                r = conn.getresponse()
+                b = r.read()
+                if r.status != 200 or b != d:
+                    errors.append((i, j, r.status, len(b)))
+        except Exception as e:
+            errors.append((i, repr(e)))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:5]
+
+
+def test_small_memory_tier_spills_to_disk_with_exact_bytes(tiers, tmp_path, content):
+    origin = tiers("origin", origin_config(content.root)).start()
+    edge = tiers("edge", edge_config([origin.port()], disk_path=tmp_path / "edge-db", extra={
+        "cache": {"memory": "1MiB", "memory_shards": 1, "disk_path": str(tmp_path / "edge-db")}})).start()
+    objs = [content.new_file(150_000) for _ in range(20)]  # 3 MB: three times the memory tier
+    for p, d in objs:
+        r = edge.get(p)
+        assert r.status == 200 and r.body == d
+    time.sleep(0.5)
+    before = origin.metric("cdn_requests_total")
+    for p, d in objs:
+        r = edge.get(p)
+        assert r.status == 200 and r.body == d
+        assert r.header("X-Cache") == "HIT"
+    assert origin.metric("cdn_requests_total") == before
