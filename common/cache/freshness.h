@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/cache/cache_control.h"
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 #include "common/cache/object.h"
 
 namespace cdn::cache {

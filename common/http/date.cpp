@@ -1,19 +1,8 @@
 #include "common/http/date.h"
 
-#include <ctime>
-
 #include "common/util/clock.h"
 
 namespace cdn::http {
-
-std::string format_http_date(int64_t unix_s) {
-  time_t t = time_t(unix_s);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buf, n);
-}
 
 const std::string& current_http_date() {
   thread_local int64_t cached_s = -1;

@@ -1,6 +1,6 @@
 #include "common/proxy/fetcher.h"
 
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
@@ -35,7 +35,7 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
   m.date_s = response_ms / 1000;
   for (auto& h : headers) {
     if (iequals(h.name, "date")) {
-      int64_t d = cache::parse_http_date(h.value);
+      int64_t d = parse_http_date(h.value);
       if (d >= 0) m.date_s = d;
     } else if (iequals(h.name, "age")) {
       m.age_s = parse_int(h.value).value_or(0);

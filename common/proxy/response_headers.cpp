@@ -1,6 +1,6 @@
 #include "common/proxy/response_headers.h"
 
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -59,8 +59,8 @@ bool not_modified(const http::Request& req, const cache::ObjectMeta& meta) {
   if (meta.status != 200) return false;
   if (auto* inm = req.headers.get("if-none-match")) return etag_matches(*inm, meta.etag);
   if (auto* ims = req.headers.get("if-modified-since"); ims && !meta.last_modified.empty()) {
-    int64_t since = cache::parse_http_date(*ims);
-    int64_t lm = cache::parse_http_date(meta.last_modified);
+    int64_t since = parse_http_date(*ims);
+    int64_t lm = parse_http_date(meta.last_modified);
     return since >= 0 && lm >= 0 && lm <= since;
   }
   return false;

@@ -1,12 +1,19 @@
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 
 #include <array>
 #include <cstdio>
 
-#include "common/cache/age.h"
 #include "common/util/strings.h"
 
-namespace cdn::cache {
+namespace cdn {
+namespace {
+// Dates far outside any real clock are clamped so arithmetic on them cannot overflow.
+constexpr int64_t kMaxTimeSeconds = int64_t(1) << 40;
+int64_t clamp_time_s(int64_t s) {
+  return s < -kMaxTimeSeconds ? -kMaxTimeSeconds : (s > kMaxTimeSeconds ? kMaxTimeSeconds : s);
+}
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+}  // namespace
 
 namespace {
 
@@ -136,4 +143,4 @@ std::string format_http_date(int64_t unix_s) {
   return buf;
 }
 
-}  // namespace cdn::cache
+}  // namespace cdn

@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 #include "common/net/worker.h"
 #include "common/util/strings.h"
 
@@ -69,7 +69,7 @@ void respond_file(ReadJob& j) {
   snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)j.st.st_size,
            (unsigned long long)(j.st.st_mtim.tv_sec * 1000000000LL + j.st.st_mtim.tv_nsec));
   h.set("ETag", etag);
-  std::string lm = cache::format_http_date(j.st.st_mtim.tv_sec);
+  std::string lm = format_http_date(j.st.st_mtim.tv_sec);
   h.set("Last-Modified", lm);
   const auto& rq = ex.request();
   if (auto* inm = rq.headers.get("if-none-match")) {
@@ -78,7 +78,7 @@ void respond_file(ReadJob& j) {
       return;
     }
   } else if (auto* ims = rq.headers.get("if-modified-since")) {
-    int64_t since = cache::parse_http_date(*ims);
+    int64_t since = parse_http_date(*ims);
     if (since >= 0 && j.st.st_mtim.tv_sec <= since) {
       ex.respond(304, std::move(h), std::string_view());
       return;

@@ -1,8 +1,8 @@
-#include "common/cache/http_date.h"
+#include "common/util/http_date.h"
 
 #include <gtest/gtest.h>
 
-namespace cdn::cache {
+namespace cdn {
 namespace {
 
 constexpr int64_t k1994 = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
@@ -34,4 +34,4 @@ TEST(HttpDate, TwoDigitYearsBelow70AreThisCentury) {
 }
 
 }  // namespace
-}  // namespace cdn::cache
+}  // namespace cdn
