@@ -8,26 +8,44 @@
 namespace cdn::hls {
 namespace {
 
-// Splits into lines without copying; strips CR and trailing blanks, enforces the line bound.
+// One meaningful line of a playlist: a URI, or a tag split into name and value. Blank lines and
+// comments are skipped; CR and trailing blanks are stripped; the line bound is enforced.
+struct PlaylistLine {
+  size_t number = 0;
+  bool too_long = false;
+  bool is_uri = false;
+  std::string_view text;  // the URI, or the whole tag line
+  std::string_view name;  // "#EXT-X-..." for tags
+  std::string_view value;
+};
+
 class LineReader {
  public:
   LineReader(std::string_view text, size_t max_line) : text_(text), max_line_(max_line) {
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);
   }
-  // Returns false at the end; `too_long` is set when a line breaks the bound.
-  bool next(std::string_view& line, bool& too_long) {
-    if (pos_ >= text_.size()) return false;
-    size_t nl = text_.find('\n', pos_);
-    if (nl == std::string_view::npos) nl = text_.size();
-    line = text_.substr(pos_, nl - pos_);
-    pos_ = nl + 1;
-    ++number_;
-    too_long = line.size() > max_line_;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-      line.remove_suffix(1);
-    return true;
+  bool next(PlaylistLine& out) {
+    while (pos_ < text_.size()) {
+      size_t nl = text_.find('\n', pos_);
+      if (nl == std::string_view::npos) nl = text_.size();
+      std::string_view line = text_.substr(pos_, nl - pos_);
+      pos_ = nl + 1;
+      out.number = ++number_;
+      out.too_long = line.size() > max_line_;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.remove_suffix(1);
+      if (out.too_long) return true;
+      if (line.empty() || (line[0] == '#' && line.substr(0, 4) != "#EXT")) continue;
+      out.text = line;
+      out.is_uri = line[0] != '#';
+      const size_t colon = line.find(':');
+      out.name = out.is_uri ? std::string_view{} : line.substr(0, colon);
+      out.value = colon == std::string_view::npos || out.is_uri ? std::string_view{}
+                                                                 : line.substr(colon + 1);
+      return true;
+    }
+    return false;
   }
-  size_t number() const { return number_; }
 
  private:
   std::string_view text_;
@@ -38,13 +56,6 @@ class LineReader {
 
 Error line_error(size_t line, std::string_view what) {
   return Error{"line " + std::to_string(line) + ": " + std::string(what)};
-}
-
-// Splits "#EXT-X-NAME:value" into name and value.
-void split_tag(std::string_view line, std::string_view& name, std::string_view& value) {
-  size_t colon = line.find(':');
-  name = line.substr(0, colon);
-  value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
 }
 
 bool is_media_tag(std::string_view n) {
@@ -59,26 +70,34 @@ bool is_master_tag(std::string_view n) {
          n == "#EXT-X-SESSION-DATA" || n == "#EXT-X-SESSION-KEY";
 }
 
-Result<std::string_view> check_header(LineReader& lines) {
-  std::string_view line;
-  bool too_long = false;
-  if (!lines.next(line, too_long) || line != "#EXTM3U")
+// Quoted-string attributes must arrive quoted: an unquoted value may hold a '"' that the writer
+// could not put back, so the tag would mean something else after a round trip.
+bool quoted(const Attribute& a, std::string& out) {
+  if (!a.quoted) return false;
+  out = a.value;
+  return true;
+}
+
+Result<void> check_header(LineReader& lines) {
+  PlaylistLine first;
+  if (!lines.next(first) || first.number != 1 || first.too_long || first.text != "#EXTM3U")
     return Error{"line 1: playlist must start with #EXTM3U"};
-  return line;
+  return {};
 }
 
 std::optional<Key> parse_key(std::string_view value) {
   Key k;
   AttributeReader r(value);
   Attribute a;
-  while (r.next(a)) {
+  bool ok = true;
+  while (ok && r.next(a)) {
     if (a.name == "METHOD") k.method = a.value;
-    else if (a.name == "URI") k.uri = a.value;
+    else if (a.name == "URI") ok = quoted(a, k.uri);
     else if (a.name == "IV") k.iv = a.value;
-    else if (a.name == "KEYFORMAT") k.keyformat = a.value;
-    else if (a.name == "KEYFORMATVERSIONS") k.keyformatversions = a.value;
+    else if (a.name == "KEYFORMAT") ok = quoted(a, k.keyformat);
+    else if (a.name == "KEYFORMATVERSIONS") ok = quoted(a, k.keyformatversions);
   }
-  if (r.malformed() || k.method.empty()) return std::nullopt;
+  if (!ok || r.malformed() || k.method.empty()) return std::nullopt;
   if (k.method != "NONE" && k.uri.empty()) return std::nullopt;
   return k;
 }
@@ -87,11 +106,12 @@ std::optional<Map> parse_map(std::string_view value) {
   Map m;
   AttributeReader r(value);
   Attribute a;
-  while (r.next(a)) {
-    if (a.name == "URI") m.uri = a.value;
-    else if (a.name == "BYTERANGE") m.byterange = a.value;
+  bool ok = true;
+  while (ok && r.next(a)) {
+    if (a.name == "URI") ok = quoted(a, m.uri);
+    else if (a.name == "BYTERANGE") ok = quoted(a, m.byterange);
   }
-  if (r.malformed() || m.uri.empty()) return std::nullopt;
+  if (!ok || r.malformed() || m.uri.empty()) return std::nullopt;
   return m;
 }
 
@@ -99,11 +119,12 @@ std::optional<DateRange> parse_daterange(std::string_view value) {
   DateRange d;
   AttributeReader r(value);
   Attribute a;
-  while (r.next(a)) {
-    if (a.name == "ID") d.id = a.value;
-    else if (a.name == "CLASS") d.klass = a.value;
-    else if (a.name == "START-DATE") d.start_date = a.value;
-    else if (a.name == "END-DATE") d.end_date = a.value;
+  bool ok = true;
+  while (ok && r.next(a)) {
+    if (a.name == "ID") ok = quoted(a, d.id);
+    else if (a.name == "CLASS") ok = quoted(a, d.klass);
+    else if (a.name == "START-DATE") ok = quoted(a, d.start_date);
+    else if (a.name == "END-DATE") ok = quoted(a, d.end_date);
     else if (a.name == "DURATION") d.duration = parse_decimal(a.value);
     else if (a.name == "PLANNED-DURATION") d.planned_duration = parse_decimal(a.value);
     else if (a.name == "SCTE35-CMD") d.scte35_cmd = a.value;
@@ -114,7 +135,7 @@ std::optional<DateRange> parse_daterange(std::string_view value) {
       d.client_attributes.emplace_back(
           a.name, a.quoted ? "\"" + std::string(a.value) + "\"" : std::string(a.value));
   }
-  if (r.malformed() || d.id.empty() || d.start_date.empty()) return std::nullopt;
+  if (!ok || r.malformed() || d.id.empty() || d.start_date.empty()) return std::nullopt;
   return d;
 }
 
@@ -137,24 +158,20 @@ Result<MediaPlaylist> parse_media(std::string_view text, const ParseLimits& limi
   MediaPlaylist pl;
   Segment pending;
   bool have_extinf = false, have_target = false;
-  std::string_view line;
-  bool too_long = false;
-  while (lines.next(line, too_long)) {
-    const size_t n = lines.number();
-    if (too_long) return line_error(n, "line too long");
-    if (line.empty()) continue;
-    if (line[0] != '#') {
+  PlaylistLine line;
+  while (lines.next(line)) {
+    const size_t n = line.number;
+    if (line.too_long) return line_error(n, "line too long");
+    if (line.is_uri) {
       if (!have_extinf) return line_error(n, "segment URI without #EXTINF");
       if (pl.segments.size() >= limits.max_segments) return line_error(n, "too many segments");
-      pending.uri = line;
+      pending.uri = line.text;
       pl.segments.push_back(std::move(pending));
       pending = Segment{};
       have_extinf = false;
       continue;
     }
-    if (line.substr(0, 4) != "#EXT") continue;  // comment
-    std::string_view name, value;
-    split_tag(line, name, value);
+    const std::string_view name = line.name, value = line.value;
     if (is_master_tag(name)) return line_error(n, "master playlist tag in a media playlist");
     if (name == "#EXTINF") {
       if (!parse_extinf(value, pending)) return line_error(n, "bad #EXTINF duration");
@@ -223,10 +240,10 @@ namespace {
 
 std::optional<Variant> parse_stream_inf(std::string_view value) {
   Variant v;
-  bool have_bw = false;
+  bool have_bw = false, ok = true;
   AttributeReader r(value);
   Attribute a;
-  while (r.next(a)) {
+  while (ok && r.next(a)) {
     if (a.name == "BANDWIDTH") {
       auto b = parse_unsigned(a.value);
       if (!b) return std::nullopt;
@@ -242,23 +259,23 @@ std::optional<Variant> parse_stream_inf(std::string_view value) {
       if (!w || !h || *w > 65535 || *h > 65535) return std::nullopt;
       v.resolution = Resolution{int(*w), int(*h)};
     } else if (a.name == "CODECS") {
-      v.codecs = a.value;
+      ok = quoted(a, v.codecs);
     } else if (a.name == "FRAME-RATE") {
       v.frame_rate = parse_decimal(a.value);
       if (!v.frame_rate) return std::nullopt;
     } else if (a.name == "AUDIO") {
-      v.audio = a.value;
+      ok = quoted(a, v.audio);
     } else if (a.name == "VIDEO") {
-      v.video = a.value;
+      ok = quoted(a, v.video);
     } else if (a.name == "SUBTITLES") {
-      v.subtitles = a.value;
+      ok = quoted(a, v.subtitles);
     } else if (a.name == "CLOSED-CAPTIONS") {
       v.closed_captions = a.quoted ? "\"" + std::string(a.value) + "\"" : std::string(a.value);
     } else if (a.name == "URI") {
-      v.uri = a.value;
+      ok = quoted(a, v.uri);
     }
   }
-  if (r.malformed() || !have_bw) return std::nullopt;
+  if (!ok || r.malformed() || !have_bw) return std::nullopt;
   return v;
 }
 
@@ -266,21 +283,23 @@ std::optional<Rendition> parse_media_tag(std::string_view value) {
   Rendition m;
   AttributeReader r(value);
   Attribute a;
-  while (r.next(a)) {
+  bool ok = true;
+  while (ok && r.next(a)) {
     if (a.name == "TYPE") m.type = a.value;
-    else if (a.name == "GROUP-ID") m.group_id = a.value;
-    else if (a.name == "NAME") m.name = a.value;
-    else if (a.name == "LANGUAGE") m.language = a.value;
-    else if (a.name == "ASSOC-LANGUAGE") m.assoc_language = a.value;
-    else if (a.name == "URI") m.uri = a.value;
-    else if (a.name == "INSTREAM-ID") m.instream_id = a.value;
-    else if (a.name == "CHARACTERISTICS") m.characteristics = a.value;
-    else if (a.name == "CHANNELS") m.channels = a.value;
+    else if (a.name == "GROUP-ID") ok = quoted(a, m.group_id);
+    else if (a.name == "NAME") ok = quoted(a, m.name);
+    else if (a.name == "LANGUAGE") ok = quoted(a, m.language);
+    else if (a.name == "ASSOC-LANGUAGE") ok = quoted(a, m.assoc_language);
+    else if (a.name == "URI") ok = quoted(a, m.uri);
+    else if (a.name == "INSTREAM-ID") ok = quoted(a, m.instream_id);
+    else if (a.name == "CHARACTERISTICS") ok = quoted(a, m.characteristics);
+    else if (a.name == "CHANNELS") ok = quoted(a, m.channels);
     else if (a.name == "DEFAULT") m.is_default = a.value == "YES";
     else if (a.name == "AUTOSELECT") m.autoselect = a.value == "YES";
     else if (a.name == "FORCED") m.forced = a.value == "YES";
   }
-  if (r.malformed() || m.type.empty() || m.group_id.empty() || m.name.empty()) return std::nullopt;
+  if (!ok || r.malformed() || m.type.empty() || m.group_id.empty() || m.name.empty())
+    return std::nullopt;
   return m;
 }
 
@@ -293,22 +312,18 @@ Result<MasterPlaylist> parse_master(std::string_view text, const ParseLimits& li
   MasterPlaylist pl;
   std::optional<Variant> pending;
   size_t entries = 0;
-  std::string_view line;
-  bool too_long = false;
-  while (lines.next(line, too_long)) {
-    const size_t n = lines.number();
-    if (too_long) return line_error(n, "line too long");
-    if (line.empty()) continue;
-    if (line[0] != '#') {
+  PlaylistLine line;
+  while (lines.next(line)) {
+    const size_t n = line.number;
+    if (line.too_long) return line_error(n, "line too long");
+    if (line.is_uri) {
       if (!pending) return line_error(n, "URI without #EXT-X-STREAM-INF");
-      pending->uri = line;
+      pending->uri = line.text;
       pl.variants.push_back(std::move(*pending));
       pending.reset();
       continue;
     }
-    if (line.substr(0, 4) != "#EXT") continue;
-    std::string_view name, value;
-    split_tag(line, name, value);
+    const std::string_view name = line.name, value = line.value;
     if (is_media_tag(name)) return line_error(n, "media playlist tag in a master playlist");
     if (is_master_tag(name) && ++entries > limits.max_variants)
       return line_error(n, "too many variants");

@@ -42,6 +42,22 @@ bool high_profile(uint32_t p) {
   }
 }
 
+// Frame cropping (H.264) / conformance window (HEVC), in chroma sample units.
+struct Crop {
+  uint32_t left = 0, right = 0, top = 0, bottom = 0;
+};
+
+Crop read_crop_if_present(BitReader& r) {
+  Crop c;
+  if (r.bit()) {
+    c.left = r.ue();
+    c.right = r.ue();
+    c.top = r.ue();
+    c.bottom = r.ue();
+  }
+  return c;
+}
+
 }  // namespace
 
 std::optional<VideoParams> parse_h264_sps(const uint8_t* nal, size_t size) {
@@ -81,21 +97,15 @@ std::optional<VideoParams> parse_h264_sps(const uint8_t* nal, size_t size) {
   const uint32_t frame_mbs_only = r.bit();
   if (!frame_mbs_only) r.bit();
   r.bit();  // direct_8x8_inference_flag
-  uint32_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0;
-  if (r.bit()) {
-    crop_l = r.ue();
-    crop_r = r.ue();
-    crop_t = r.ue();
-    crop_b = r.ue();
-  }
+  const Crop crop = read_crop_if_present(r);
   if (r.overrun() || chroma > 3 || width_mbs > 1024 || height_units > 1024) return std::nullopt;
   const uint32_t sub_w = (chroma == 1 || chroma == 2) ? 2 : 1;
   const uint32_t sub_h = chroma == 1 ? 2 : 1;
   const uint32_t unit_x = chroma == 0 ? 1 : sub_w;
   const uint32_t unit_y = (chroma == 0 ? 1 : sub_h) * (2 - frame_mbs_only);
-  const int64_t w = int64_t(width_mbs) * 16 - int64_t(unit_x) * (crop_l + crop_r);
-  const int64_t h =
-      int64_t(height_units) * 16 * (2 - frame_mbs_only) - int64_t(unit_y) * (crop_t + crop_b);
+  const int64_t w = int64_t(width_mbs) * 16 - int64_t(unit_x) * (int64_t(crop.left) + crop.right);
+  const int64_t h = int64_t(height_units) * 16 * (2 - frame_mbs_only) -
+                    int64_t(unit_y) * (int64_t(crop.top) + crop.bottom);
   if (w <= 0 || h <= 0) return std::nullopt;
   VideoParams v;
   v.width = int(w);
@@ -136,17 +146,11 @@ std::optional<VideoParams> parse_hevc_sps(const uint8_t* nal, size_t size) {
   const uint32_t chroma = r.ue();
   if (chroma == 3) r.bit();
   const uint32_t w = r.ue(), h = r.ue();
-  uint32_t crop_l = 0, crop_r = 0, crop_t = 0, crop_b = 0;
-  if (r.bit()) {
-    crop_l = r.ue();
-    crop_r = r.ue();
-    crop_t = r.ue();
-    crop_b = r.ue();
-  }
+  const Crop crop = read_crop_if_present(r);
   if (r.overrun() || chroma > 3 || w > 16384 || h > 16384) return std::nullopt;
   const uint32_t sub_w = (chroma == 1 || chroma == 2) ? 2 : 1, sub_h = chroma == 1 ? 2 : 1;
-  const int64_t width = int64_t(w) - int64_t(sub_w) * (crop_l + crop_r);
-  const int64_t height = int64_t(h) - int64_t(sub_h) * (crop_t + crop_b);
+  const int64_t width = int64_t(w) - int64_t(sub_w) * (int64_t(crop.left) + crop.right);
+  const int64_t height = int64_t(h) - int64_t(sub_h) * (int64_t(crop.top) + crop.bottom);
   if (width <= 0 || height <= 0) return std::nullopt;
   VideoParams v;
   v.width = int(width);

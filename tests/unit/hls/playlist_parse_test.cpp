@@ -136,6 +136,9 @@ TEST(ParseMaster, RejectsBrokenMaster) {
   EXPECT_FALSE(parse_master("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"x\na.m3u8\n").ok());
   EXPECT_FALSE(parse_master("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-STREAM-INF:BANDWIDTH=1\na\n")
                    .ok());
+  // Quoted-string attributes must be quoted, or the writer could not reproduce them.
+  EXPECT_FALSE(parse_master("#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI=I=\"i.m3u8\"\n").ok());
+  EXPECT_FALSE(parse_master("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=avc1\na.m3u8\n").ok());
 }
 
 TEST(DateTime, RoundTripsAndZones) {
