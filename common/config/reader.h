@@ -70,7 +70,8 @@ class MapReader {
   // Parses one YAML document whose top level must be a map. On a syntax error, an empty document,
   // or a non-map top level, the problem is added to diag and nullopt returned.
   static std::optional<MapReader> parse(std::string_view yaml_text, Diagnostics& diag);
-  // Reads `node` (must be a map; null counts as an empty map) found at `path`.
+  // Reads `node` (must be a map; null counts as an empty map) found at `path`. `diag` must
+  // outlive the reader (its destructor may still report unknown keys).
   MapReader(const YAML::Node& node, Diagnostics& diag, std::string path);
   MapReader(MapReader&&) noexcept;
   MapReader& operator=(MapReader&&) = delete;
