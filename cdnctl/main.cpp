@@ -1,10 +1,12 @@
-// cdnctl: the operator's command line for a fleet's nodes (purge, drain, health).
+// cdnctl: the operator's command line for a fleet's nodes (purge, drain, health, viewer sessions)
+// and for viewer tokens (sign, verify, keygen).
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "cdnctl/admin_client.h"
+#include "cdnctl/token_cmd.h"
 
 namespace {
 
@@ -15,6 +17,9 @@ int usage() {
           "  drain                  stop taking new connections and finish in-flight requests\n"
           "  health                 print the node's /healthz\n"
           "  metrics                print the node's /metrics\n"
+          "  sessions SUB           list a viewer's stream sessions (edge)\n"
+          "  kick SUB SID           end a viewer's stream session (edge)\n"
+          "  token sign|verify|keygen ...   viewer tokens (cdnctl token for details)\n"
           "options:\n"
           "  --admin URL            admin listener (default http://127.0.0.1:9090, env CDN_ADMIN)\n"
           "  --token TOKEN          admin bearer token (env CDN_ADMIN_TOKEN)\n");
@@ -26,6 +31,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string cmd = argv[1];
+  if (cmd == "token") return cdn::ctl::token_main(argc - 2, argv + 2);
   std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
   std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
   bool prefix = false;
@@ -50,6 +56,13 @@ int main(int argc, char** argv) {
     path = "/healthz";
   } else if (cmd == "metrics") {
     path = "/metrics";
+  } else if (cmd == "sessions") {
+    if (args.size() != 1) return usage();
+    path = "/admin/sessions?sub=" + cdn::ctl::url_encode(args[0]);
+  } else if (cmd == "kick") {
+    if (args.size() != 2) return usage();
+    method = "POST";
+    path = "/admin/sessions/kick?sub=" + cdn::ctl::url_encode(args[0]) + "&sid=" + cdn::ctl::url_encode(args[1]);
   } else {
     return usage();
   }

@@ -1,19 +1,352 @@
 #include "edge/edge_phases.h"
 
+#include "common/auth/extract.h"
+#include "common/auth/jwks.h"
+#include "common/auth/renew.h"
+#include "common/hls/rewrite.h"
+#include "common/net/worker.h"
+#include "common/obs/log.h"
+#include "common/obs/metrics.h"
+#include "common/runtime/admin_api.h"
+#include "common/util/clock.h"
 #include "common/util/strings.h"
+#include "edge/signing_key.h"
 
 namespace cdn::edge {
 
-std::string EdgePhases::upstream_query(const http::Request& req) {
-  if (req.query.empty()) return {};
+namespace {
+
+AccessState* state_of(const http::Exchange& ex) { return static_cast<AccessState*>(ex.phase_state.get()); }
+
+// Query parameter value, percent-decoded ("" when absent or undecodable).
+std::string query_value(std::string_view query, std::string_view name) {
+  for (auto part : split(query, '&')) {
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos || part.substr(0, eq) != name) continue;
+    auto v = url_decode(part.substr(eq + 1));
+    return v ? *v : "";
+  }
+  return "";
+}
+
+std::string percent_encode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
   std::string out;
-  for (auto part : split(req.query, '&')) {
-    auto name = part.substr(0, part.find('='));
-    if (part.empty() || name == token_param_ || name == "URISigningPackage") continue;
-    if (!out.empty()) out += '&';
-    out += part;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
   }
   return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  obs::append_json_string(out, s);
+  return out;
+}
+
+obs::Counter& rejections(const std::string& reason) {
+  return obs::metrics().counter("cdn_token_rejections_total", "Requests refused by the access gate, by reason",
+                                {{"reason", reason}});
+}
+
+// RFC 9246 §2.1.14: cdnistt 1 = HTTP cookie, 2 = query string. Absent: cookie.
+int64_t transport_of(const auth::Claims& c) { return c.cdnistt.value_or(1); }
+
+}  // namespace
+
+EdgePhases::EdgePhases(std::string token_param) : token_param_(std::move(token_param)), cors_({}) {}
+
+EdgePhases::EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count)
+    : cfg_(std::move(cfg)), token_param_(std::move(token_param)), cors_(cfg_.cors_origins) {
+  if (cfg_.enabled) sessions_ = std::make_unique<Sessions>(cfg_, worker_count);
+}
+
+EdgePhases::~EdgePhases() = default;
+
+Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::string default_token_param,
+                                                       size_t worker_count) {
+  std::string param = cfg.token_param.empty() ? std::move(default_token_param) : cfg.token_param;
+  std::unique_ptr<EdgePhases> p(new EdgePhases(std::move(cfg), std::move(param), worker_count));
+  if (!p->cfg_.enabled) return p;
+  auto keys = auth::load_jwks(p->cfg_.jwks);
+  if (!keys) return make_error("access.jwks: " + keys.error().message);
+  auth::VerifyPolicy policy;
+  policy.issuer = p->cfg_.issuer;
+  policy.audience = p->cfg_.audience;
+  policy.leeway_s = p->cfg_.leeway_ms / 1000;
+  policy.max_token_bytes = p->cfg_.max_token_bytes;
+  p->verifier_ = std::make_unique<auth::Verifier>(std::make_shared<const auth::KeySet>(std::move(keys.value())),
+                                                  policy, p->cfg_.verified_cache);
+  if (!p->cfg_.renewal_key.empty()) {
+    auto k = load_signing_key(p->cfg_.renewal_key);
+    if (!k) return make_error("access.renewal_key: " + k.error().message);
+    p->renewal_key_.store(k.value());
+  }
+  Sessions* s = p->sessions_.get();
+  obs::metrics().add_collector([s](obs::Registry& r) {
+    r.gauge("cdn_stream_sessions_active", "Stream sessions holding a lease (on this edge)")
+        .set(int64_t(s->active(unix_now_ms())));
+  });
+  return p;
+}
+
+void EdgePhases::reload() {
+  if (!verifier_) return;
+  if (auto keys = auth::load_jwks(cfg_.jwks); !keys || keys->empty()) {
+    obs::log(obs::Level::Error, "access.jwks reload failed, keeping the old keys",
+             {{"file", cfg_.jwks}, {"error", keys ? "no keys" : keys.error().message}});
+  } else {
+    size_t n = keys->keys().size();
+    verifier_->set_keys(std::make_shared<const auth::KeySet>(std::move(keys.value())));
+    obs::log(obs::Level::Info, "access.jwks reloaded", {{"file", cfg_.jwks}, {"keys", std::to_string(n)}});
+  }
+  if (cfg_.renewal_key.empty()) return;
+  if (auto k = load_signing_key(cfg_.renewal_key); !k) {
+    obs::log(obs::Level::Error, "access.renewal_key reload failed, keeping the old key",
+             {{"file", cfg_.renewal_key}, {"error", k.error().message}});
+  } else {
+    renewal_key_.store(k.value());
+  }
+}
+
+bool EdgePhases::is_protected(std::string_view path) const {
+  for (const auto& p : cfg_.protected_prefixes)
+    if (starts_with(path, p)) return true;
+  return false;
+}
+
+bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenSource& source) const {
+  // One source at a time, so the response knows how the token travelled (propagation, renewal).
+  if (auto t = auth::extract_token(req.query, {}, {}, token_param_)) {
+    token = std::move(*t);
+    source = TokenSource::Query;
+    return true;
+  }
+  if (auto t = auth::extract_token({}, req.headers.get_or("cookie"), {}, cfg_.cookie)) {
+    token = std::move(*t);
+    source = TokenSource::Cookie;
+    return true;
+  }
+  if (auto t = auth::extract_token({}, {}, req.headers.get_or("authorization"), token_param_)) {
+    token = std::move(*t);
+    source = TokenSource::Bearer;
+    return true;
+  }
+  return false;
+}
+
+proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exchange>& ex,
+                                                 std::function<void()> resume) {
+  const auto& req = ex->request();
+  if (req.method == "OPTIONS" && cors_.enabled()) {
+    ex->respond(204, cors_.preflight(req), std::string_view());
+    return Filter::Handled;
+  }
+  if (!verifier_ || !is_protected(req.path)) return Filter::Continue;
+
+  auto st = std::make_shared<AccessState>();
+  if (!find_token(req, st->token, st->source)) {
+    reject(ex, 401, "token-required", "");
+    return Filter::Handled;
+  }
+  std::string query = upstream_query(req);
+  std::string uri = query.empty() ? req.path : req.path + "?" + query;
+  auth::RequestContext rc{uri, ex->client_ip(), unix_now()};
+  auto r = verifier_->verify(st->token, rc);
+  if (!r && st->source == TokenSource::Query && r.rejection().reason == "expired") {
+    // A playlist rewritten earlier may carry a token that has since expired while the viewer
+    // holds a renewed one in the cookie (cdnistt 1): the renewed token wins.
+    if (auto c = auth::extract_token({}, req.headers.get_or("cookie"), {}, cfg_.cookie)) {
+      auto rc2 = verifier_->verify(*c, rc);
+      if (rc2) {
+        st->token = std::move(*c);
+        st->source = TokenSource::Cookie;
+        r = std::move(rc2);
+      }
+    }
+  }
+  if (!r) {
+    reject(ex, 403, r.rejection().reason, r.rejection().detail);
+    return Filter::Handled;
+  }
+  st->claims = std::move(r.claims());
+  ex->phase_state = st;
+  if (st->claims.sub.empty()) return Filter::Continue;  // no viewer, no stream session
+
+  int64_t now_ms = unix_now_ms();
+  sessions_->maybe_sweep(now_ms);
+  auth::SessionKey key{st->claims.sub, st->claims.sid};
+  int limit = int(std::min<int64_t>(st->claims.climit, 1 << 20));
+  bool block_new = st->claims.cbeh == auth::LimitBehaviour::BlockNew;
+  // The memory store answers inside admit(); the Redis store later, on this same loop thread.
+  auto answered_inline = std::make_shared<std::optional<auth::Admit>>();
+  auto in_call = std::make_shared<bool>(true);
+  std::weak_ptr<http::Exchange> weak = ex;
+  sessions_->store_for(*ex->worker())
+      .admit(key, limit, block_new, now_ms, [this, weak, resume, answered_inline, in_call](auth::Admit a) {
+        if (*in_call) {
+          *answered_inline = a;
+          return;
+        }
+        auto e = weak.lock();
+        if (!e || !e->alive() || e->started()) return;
+        if (admitted(e, a) == Filter::Continue) resume();
+      });
+  *in_call = false;
+  if (*answered_inline) return admitted(ex, **answered_inline);
+  return Filter::Suspended;
+}
+
+proxy::Phases::Filter EdgePhases::admitted(const std::shared_ptr<http::Exchange>& ex, auth::Admit a) {
+  switch (a) {
+    case auth::Admit::Allowed: {
+      auto* st = state_of(*ex);
+      sessions_->served({st->claims.sub, st->claims.sid}, unix_now_ms());
+      return Filter::Continue;
+    }
+    case auth::Admit::Evicted: reject(ex, 403, "stream-evicted", ""); break;
+    case auth::Admit::LimitReached: reject(ex, 403, "stream-limit-reached", ""); break;
+    case auth::Admit::Unavailable: reject(ex, 503, "session-store-unavailable", ""); break;
+  }
+  return Filter::Handled;
+}
+
+void EdgePhases::reject(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
+                        std::string_view detail) {
+  rejections(reason).inc();
+  ex->log.reason = reason;
+  if (obs::log_enabled(obs::Level::Debug))
+    obs::log(obs::Level::Debug, "access refused",
+             {{"reason", reason}, {"detail", std::string(detail)}, {"client", ex->client_ip()},
+              {"path", ex->request().path}});
+  http::Headers h{{"X-Token-Rejection", reason}, {"Cache-Control", "no-store"}};
+  if (status == 401) h.add("WWW-Authenticate", "Bearer");
+  cors_.add_headers(ex->request(), h);
+  ex->respond_error(status, reason, std::move(h));
+}
+
+std::string EdgePhases::upstream_query(const http::Request& req) {
+  if (req.query.empty()) return {};
+  return auth::strip_param(req.query, token_param_);
+}
+
+const std::string& EdgePhases::renewed_token(AccessState& st) const {
+  if (st.renewal_tried) return st.renewed;
+  st.renewal_tried = true;
+  if (!st.claims.cdniets) return st.renewed;
+  auto key = renewal_key_.load();
+  if (!key) return st.renewed;
+  auto t = auth::renew(st.claims, *key, unix_now());
+  if (t) {
+    st.renewed = std::move(t.value());
+  } else {
+    obs::log(obs::Level::Error, "token renewal failed", {{"error", t.error().message}});
+  }
+  return st.renewed;
+}
+
+void EdgePhases::response_filter(const http::Exchange& ex, http::Headers& h) {
+  cors_.add_headers(ex.request(), h);
+  AccessState* st = state_of(ex);
+  if (!st) return;
+  if (transport_of(st->claims) == 1) {
+    const std::string& renewed = renewed_token(*st);
+    if (!renewed.empty()) {
+      std::string cookie = cfg_.cookie + "=" + renewed + "; Path=/; Max-Age=" + std::to_string(*st->claims.cdniets) +
+                           "; HttpOnly";
+      cookie += ex.tls() ? "; Secure; SameSite=None" : "; SameSite=Lax";
+      h.add("Set-Cookie", std::move(cookie));
+    }
+  }
+  if (ex.request().method != "HEAD" && wants_body_transform(ex, h)) {
+    // The rewritten playlist carries this viewer's token: no shared cache may keep it.
+    std::string cc(h.get_or("cache-control"));
+    std::string out = "private";
+    for (auto part : split(cc, ',')) {
+      auto d = trim(part);
+      if (d.empty() || iequals(d, "public") || iequals(d, "private")) continue;
+      out += ", ";
+      out += d;
+    }
+    h.set("Cache-Control", out);
+  }
+}
+
+bool EdgePhases::is_playlist(const http::Exchange& ex, const http::Headers& h) const {
+  std::string_view ct = h.get_or("content-type");
+  ct = trim(ct.substr(0, ct.find(';')));
+  if (iequals(ct, "application/vnd.apple.mpegurl") || iequals(ct, "application/x-mpegurl") ||
+      iequals(ct, "audio/mpegurl") || iequals(ct, "audio/x-mpegurl"))
+    return true;
+  const std::string& p = ex.request().path;
+  return p.size() >= 5 && iequals(std::string_view(p).substr(p.size() - 5), ".m3u8");
+}
+
+std::string EdgePhases::propagated_token(AccessState& st) const {
+  if (transport_of(st.claims) == 2) {
+    const std::string& renewed = renewed_token(st);
+    if (!renewed.empty()) return renewed;
+  }
+  // Players do not carry a playlist's query to the URIs inside it: without the token there,
+  // the next request would be refused.
+  if (st.source == TokenSource::Query) return st.token;
+  return {};
+}
+
+bool EdgePhases::wants_body_transform(const http::Exchange& ex, const http::Headers& h) {
+  AccessState* st = state_of(ex);
+  if (!st || !is_playlist(ex, h)) return false;
+  if (st->source == TokenSource::Query) return true;
+  return transport_of(st->claims) == 2 && !renewed_token(*st).empty();
+}
+
+std::string EdgePhases::transform_body(const http::Exchange& ex, std::string body) {
+  AccessState* st = state_of(ex);
+  if (!st) return body;
+  std::string token = propagated_token(*st);
+  if (token.empty()) return body;
+  return hls::rewrite_uris(body, token_param_ + "=" + percent_encode(token));
+}
+
+void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
+  if (!sessions_) return;
+  admin.add_read("/admin/sessions", [this](const std::shared_ptr<http::Exchange>& ex) {
+    std::string sub = query_value(ex->request().query, "sub");
+    if (sub.empty()) {
+      ex->respond_error(400, "sub-required");
+      return;
+    }
+    sessions_->store_for(*ex->worker()).list(sub, [ex, sub](std::vector<auth::SessionInfo> v) {
+      std::string out = "{\"sub\":" + json_string(sub) + ",\"sessions\":[";
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"sid\":" + json_string(v[i].sid) + ",\"started_ms\":" + std::to_string(v[i].started_ms) +
+               ",\"renewed_ms\":" + std::to_string(v[i].renewed_ms) + "}";
+      }
+      out += "]}\n";
+      ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out);
+    });
+  });
+  admin.add_write("/admin/sessions/kick", [this](const std::shared_ptr<http::Exchange>& ex) {
+    auth::SessionKey key{query_value(ex->request().query, "sub"), query_value(ex->request().query, "sid")};
+    if (key.sub.empty() || key.sid.empty()) {
+      ex->respond_error(400, "sub-and-sid-required");
+      return;
+    }
+    sessions_->kicked(key);
+    obs::log(obs::Level::Info, "session kicked", {{"sub", key.sub}, {"sid", key.sid}});
+    sessions_->store_for(*ex->worker()).kick(key, [ex](bool was_live) {
+      if (was_live) ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
+      else ex->respond_error(404, "no-such-session");
+    });
+  });
 }
 
 }  // namespace cdn::edge

@@ -1,18 +1,79 @@
 #pragma once
-// The edge's own phases: the viewer token never reaches the cache key or the shield.
+// The edge's own phases: the viewer access gate (signed token, stream session), token
+// propagation into HLS playlists, RFC 9246 token renewal, and CORS. The viewer token never
+// reaches the cache key or the shield.
+#include <atomic>
+#include <memory>
 #include <string>
 
+#include "common/auth/claims.h"
+#include "common/auth/key.h"
+#include "common/auth/session_store.h"
+#include "common/auth/verifier.h"
 #include "common/proxy/phases.h"
+#include "edge/access_config.h"
+#include "edge/cors.h"
+#include "edge/sessions.h"
+
+namespace cdn::runtime {
+class AdminApi;
+}
 
 namespace cdn::edge {
 
+enum class TokenSource { Query, Cookie, Bearer };
+
+// Per request, in Exchange::phase_state once the token verified.
+struct AccessState {
+  TokenSource source = TokenSource::Query;
+  std::string token;
+  auth::Claims claims;
+  bool renewal_tried = false;
+  std::string renewed;  // empty = no renewal (not offered, no key, or signing failed)
+};
+
 class EdgePhases : public proxy::Phases {
  public:
-  explicit EdgePhases(std::string token_param) : token_param_(std::move(token_param)) {}
+  // Without an access section: only the token parameter is kept from the cache key and upstream.
+  explicit EdgePhases(std::string token_param);
+  // With `access:`; keys are loaded here (errors fail the start).
+  static Result<std::unique_ptr<EdgePhases>> create(AccessConfig cfg, std::string default_token_param,
+                                                    size_t worker_count);
+  ~EdgePhases() override;
+
+  Filter request_filter(const std::shared_ptr<http::Exchange>& ex, std::function<void()> resume) override;
   std::string upstream_query(const http::Request& req) override;
+  void response_filter(const http::Exchange& ex, http::Headers& h) override;
+  bool wants_body_transform(const http::Exchange& ex, const http::Headers& h) override;
+  std::string transform_body(const http::Exchange& ex, std::string body) override;
+
+  // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid=
+  void add_admin_routes(runtime::AdminApi& admin);
+  // SIGHUP: verification keys and the renewal key (a broken file keeps the old ones).
+  void reload();
 
  private:
+  EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count);
+
+  bool is_protected(std::string_view path) const;
+  // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
+  bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
+  // Continue = admitted; Handled = refused (response sent).
+  Filter admitted(const std::shared_ptr<http::Exchange>& ex, auth::Admit a);
+  void reject(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
+              std::string_view detail);
+  // The renewed token for this request, signed once (RFC 9246 §2.1.13/14); empty if none.
+  const std::string& renewed_token(AccessState& st) const;
+  bool is_playlist(const http::Exchange& ex, const http::Headers& h) const;
+  // Token to append to a playlist's URIs for this viewer (empty = leave the playlist alone).
+  std::string propagated_token(AccessState& st) const;
+
+  AccessConfig cfg_;
   std::string token_param_;
+  Cors cors_;
+  std::unique_ptr<auth::Verifier> verifier_;
+  std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;
+  std::unique_ptr<Sessions> sessions_;
 };
 
 }  // namespace cdn::edge

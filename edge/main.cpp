@@ -1,12 +1,28 @@
-// cdn-edge: the viewer-facing tier. The proxy core plus the edge phases; upstream = the shield
-// pool, chosen per key by rendezvous hashing.
+// cdn-edge: the viewer-facing tier. The proxy core plus the edge phases (access gate, token
+// propagation and renewal, CORS); upstream = the shield pool, chosen per key by rendezvous hashing.
 #include "common/proxy/proxy_program.h"
+#include "edge/access_config.h"
 #include "edge/edge_phases.h"
 
 int main(int argc, char** argv) {
+  using cdn::edge::EdgePhases;
+  // Filled while the config loads, read when the phases are built.
+  auto access = std::make_shared<cdn::edge::AccessConfig>();
+  auto phases = std::make_shared<EdgePhases*>(nullptr);
   cdn::proxy::TierHooks hooks;
-  hooks.make_phases = [](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
-    return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<cdn::edge::EdgePhases>(p.config().cache.token_param));
+  hooks.extra_sections = [access](cdn::config::MapReader& root) { cdn::edge::read_access_section(root, *access); };
+  hooks.make_phases = [access, phases](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+    if (!access->present) {
+      return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<EdgePhases>(p.config().cache.token_param));
+    }
+    auto made = EdgePhases::create(*access, p.config().cache.token_param, p.worker_count());
+    if (!made) return made.error();
+    made.value()->add_admin_routes(p.admin());
+    *phases = made.value().get();
+    return std::unique_ptr<cdn::proxy::Phases>(std::move(made.value()));
+  };
+  hooks.on_reload = [phases](cdn::runtime::Program&) {
+    if (*phases) (*phases)->reload();
   };
   return cdn::proxy::run_proxy_program(argc, argv, "cdn-edge", cdn::config::Tier::Edge, std::move(hooks));
 }

@@ -1,0 +1,66 @@
+#include "edge/sessions.h"
+
+#include "common/net/worker.h"
+#include "common/obs/log.h"
+
+namespace cdn::edge {
+
+namespace {
+auth::SessionTiming timing_of(const AccessConfig& cfg) {
+  auth::SessionTiming t;
+  t.lease_ms = cfg.lease_ms;
+  t.evicted_memory_ms = cfg.evicted_memory_ms;
+  return t;
+}
+}  // namespace
+
+Sessions::Sessions(const AccessConfig& cfg, size_t worker_count)
+    : redis_mode_(cfg.store == AccessConfig::Store::Redis), memory_(timing_of(cfg)) {
+  if (!redis_mode_) return;
+  redis_opts_.host = cfg.redis.host;
+  redis_opts_.port = cfg.redis.port;
+  redis_opts_.key_prefix = cfg.redis_key_prefix;
+  redis_opts_.timing = timing_of(cfg);
+  redis_opts_.renew_interval_ms = cfg.redis_renew_interval_ms;
+  redis_opts_.command_timeout_ms = cfg.redis_command_timeout_ms;
+  redis_opts_.when_down = cfg.when_down;
+  std::string addr = cfg.redis.str();
+  redis_opts_.log = [addr](std::string_view msg) {
+    obs::log(obs::Level::Warn, "session store", {{"redis", addr}, {"detail", std::string(msg)}});
+  };
+  redis_.resize(worker_count);
+}
+
+Sessions::~Sessions() {
+  for (auto& r : redis_) (void)r.release();
+}
+
+auth::SessionStore& Sessions::store_for(net::Worker& w) {
+  if (!redis_mode_) return memory_;
+  auto& slot = redis_.at(size_t(w.index()));
+  if (!slot) slot = std::make_unique<auth::RedisSessionStore>(w.loop(), redis_opts_);
+  return *slot;
+}
+
+void Sessions::served(const auth::SessionKey& key, int64_t now_ms) {
+  if (redis_mode_) memory_.admit_sync(key, 0, false, now_ms);
+}
+
+void Sessions::kicked(const auth::SessionKey& key) {
+  if (redis_mode_) memory_.kick(key, [](bool) {});
+}
+
+size_t Sessions::active(int64_t now_ms) {
+  memory_.sweep_all(now_ms);
+  last_sweep_ms_.store(now_ms, std::memory_order_relaxed);
+  return memory_.live_sessions();
+}
+
+void Sessions::maybe_sweep(int64_t now_ms) {
+  int64_t last = last_sweep_ms_.load(std::memory_order_relaxed);
+  if (now_ms - last < 1000) return;
+  if (!last_sweep_ms_.compare_exchange_strong(last, now_ms, std::memory_order_relaxed)) return;
+  memory_.sweep_all(now_ms);
+}
+
+}  // namespace cdn::edge
