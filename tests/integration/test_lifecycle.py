@@ -150,3 +150,81 @@ def test_edge_fails_over_to_the_other_shield(tiers, content):
         p, d = content.new_file(10)
         r = edge.get(p)
         assert r.status == 200 and r.body == d
+
+
+def test_admin_drain_needs_the_token_and_drains(tiers, slow_origin):
+    slow_origin.add("/vod/x.ts", b"x")
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    r = edge.admin_post("/admin/drain", token=None)
+    assert r.status == 401
+    r = edge.admin_post("/admin/drain", token="nope")
+    assert r.status == 401
+    assert edge.healthz()[0] == 200
+    r = edge.admin_post("/admin/drain")
+    assert r.status in (200, 202), r
+
+    def drained():
+        if not edge.running():
+            return "exited"
+        try:
+            s, h = edge.healthz()
+        except OSError:
+            return None
+        return (s, h) if h.get("draining") else None
+
+    got = wait_until(drained, timeout=10, what="draining")
+    if got != "exited":
+        status, h = got
+        assert status == 503 and h["draining"] is True
+        assert h["status"] == "draining"
+    assert edge.wait_exit(40) == 0  # README: "202, then drains like SIGTERM"
+
+
+def test_502_is_not_cached_and_the_edge_recovers_with_its_shield(tiers, content):
+    path, data = content.new_file(1000)
+    origin = tiers("origin", origin_config(content.root)).start()
+    shield = tiers("shield", shield_config([origin.port()]))
+    edge = tiers("edge", edge_config([shield.port()])).start()
+    for _ in range(5):  # enough failures to mark the shield down
+        r = edge.get(path)
+        assert r.status == 502, r
+    shield.start()
+    t0 = time.monotonic()
+
+    def ok():
+        r = edge.get(path)
+        return r if r.status == 200 else None
+
+    r = wait_until(ok, timeout=15, interval=0.2, what="the edge to use its shield again")
+    assert r.body == data
+    assert time.monotonic() - t0 < 3, "the only shield was avoided long after it came back"
+
+
+def test_shield_coalesces_misses_from_two_edges(tiers, content):
+    path, data = content.new_file(1024 * 1024)
+    origin = tiers("origin", origin_config(content.root)).start()
+    shield = tiers("shield", shield_config([origin.port()])).start()
+    edges = [tiers("edge", edge_config([shield.port()]), name=f"edge-{i}").start() for i in range(2)]
+    before = origin.metric("cdn_requests_total")
+    barrier = threading.Barrier(60)
+    results = []
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", edges[i % 2].port(), timeout=60)
+        try:
+            conn.connect()
+            barrier.wait(60)
+            conn.request("GET", path, headers={"Host": "127.0.0.1"})
+            r = conn.getresponse()
+            results.append(r.status == 200 and r.read() == data)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == [True] * 60
+    assert origin.metric("cdn_requests_total") - before == 1
+    assert shield.metric("cdn_upstream_requests_total") == 1
