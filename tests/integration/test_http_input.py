@@ -32,6 +32,14 @@ BAD_INPUT = [
     ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400, None),
     ("nul-in-header", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, None),
     ("missing-host", b"GET /vod/x.ts HTTP/1.1\r\n\r\n", 400, None),
+    ("space-before-colon", b"GET /vod/x.ts HTTP/1.1\r\nHost : x\r\n\r\n", 400, None),
+    ("space-in-target", b"GET /vod/a b.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, None),
+    ("lowercase-version", b"GET /vod/x.ts http/1.1\r\nHost: x\r\n\r\n", 400, None),
+    ("two-hosts", b"GET /vod/x.ts HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, None),
+    ("bad-chunk-size", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, None),
+    ("te-gzip", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+     400, None),
+    ("negative-content-length", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, None),
 ]
 
 
@@ -240,3 +248,19 @@ def test_host_is_part_of_the_key(stack, content):
     assert stack.edge.get(path, host="one.example").header("X-Cache") == "MISS"
     assert stack.edge.get(path, host="ONE.example:8080").header("X-Cache") == "HIT"
     assert stack.edge.get(path, host="two.example").header("X-Cache") == "MISS"
+
+
+def test_requests_just_inside_the_limits_are_served(stack, good_object):
+    """Defaults: max_headers 100, max_url_bytes 8192, max_header_bytes 16384."""
+    path, data = good_object
+    cases = {
+        "99 headers + Host": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path.encode()
+                             + b"".join(b"X-H%d: v\r\n" % i for i in range(99)) + b"\r\n",
+        "12 KB header": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % (path.encode(), b"a" * 12_000),
+        "8 KB query": b"GET %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (path.encode(), b"q" * (8000 - len(path))),
+    }
+    for name, req in cases.items():
+        with RawConn(stack.edge.port()) as c:
+            c.send(req)
+            r = c.read_response()
+        assert r.status == 200 and r.body == data, (name, r)
