@@ -8,6 +8,7 @@
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/runtime/admin_api.h"
+#include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "edge/signing_key.h"
@@ -95,6 +96,14 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
         .set(int64_t(s->active(unix_now_ms())));
   });
   return p;
+}
+
+void EdgePhases::start(runtime::Program& p) {
+  add_admin_routes(p.admin());
+  if (!sessions_) return;
+  std::vector<net::Worker*> workers;
+  for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
+  sessions_->connect_early(std::move(workers));
 }
 
 void EdgePhases::reload() {

@@ -17,6 +17,7 @@
 
 namespace cdn::runtime {
 class AdminApi;
+class Program;
 }
 
 namespace cdn::edge {
@@ -49,6 +50,8 @@ class EdgePhases : public proxy::Phases {
 
   // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid=
   void add_admin_routes(runtime::AdminApi& admin);
+  // Once the workers exist (before they run): per-worker session store setup.
+  void start(runtime::Program& p);
   // SIGHUP: verification keys and the renewal key (a broken file keeps the old ones).
   void reload();
 

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
     }
     auto made = EdgePhases::create(*access, p.config().cache.token_param, p.worker_count());
     if (!made) return made.error();
-    made.value()->add_admin_routes(p.admin());
+    made.value()->start(p);
     *phases = made.value().get();
     return std::unique_ptr<cdn::proxy::Phases>(std::move(made.value()));
   };

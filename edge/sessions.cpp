@@ -42,6 +42,11 @@ auth::SessionStore& Sessions::store_for(net::Worker& w) {
   return *slot;
 }
 
+void Sessions::connect_early(std::vector<net::Worker*> workers) {
+  if (!redis_mode_) return;
+  for (net::Worker* w : workers) w->post([this, w]() { store_for(*w); });
+}
+
 void Sessions::served(const auth::SessionKey& key, int64_t now_ms) {
   if (redis_mode_) memory_.admit_sync(key, 0, false, now_ms);
 }

@@ -27,6 +27,9 @@ class Sessions {
 
   // The store to use from `w`'s loop thread (only there).
   auth::SessionStore& store_for(net::Worker& w);
+  // Redis mode: connects every worker's store as soon as its loop runs, so the first viewers are
+  // not admitted by the local fallback while the connection is still being set up.
+  void connect_early(std::vector<net::Worker*> workers);
 
   // Redis mode keeps a local mirror of the sessions this edge served, for the gauge.
   void served(const auth::SessionKey& key, int64_t now_ms);

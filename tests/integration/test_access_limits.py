@@ -1,0 +1,174 @@
+"""Concurrent stream limits at the edge (climit 3), both behaviours, in memory and across two edges
+sharing one real redis-server (killed and restarted mid-test); session admin (cdnctl sessions/kick)."""
+import json
+import time
+
+import pytest
+
+from access_support import Chain, Keys, RedisServer, access_section, cdnctl, get, rejection
+from conftest import ADMIN_TOKEN, wait_until
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def seg(content):
+    path, _ = content.new_file(2000, suffix=".ts", subdir="lim")
+    return path
+
+
+class Viewer:
+    """One playback session: a token with its own sid, requesting segments."""
+
+    def __init__(self, keys, sub, sid, edge, **claims):
+        self.sid = sid
+        self.edge = edge
+        self.token = keys.sign(aud="cdn", sub=sub, sid=sid, climit=3, **claims)
+
+    def play(self, path, edge=None):
+        return get(edge or self.edge, path, token=self.token)
+
+
+def test_evict_oldest_default(tiers, content, keys, seg):
+    c = Chain(tiers, content.root, [access_section(keys)])
+    sub = "evict-me"
+    v = [Viewer(keys, sub, f"s{i}", c.edge) for i in range(4)]
+    for x in v[:3]:
+        assert x.play(seg).status == 200
+        time.sleep(0.01)  # distinct start times
+    for x in v[:3]:
+        assert x.play(seg).status == 200  # renewals are never limited
+    assert c.edge.metric("cdn_stream_sessions_active") == 3
+    r = v[3].play(seg)  # the fourth starts: the oldest (s0) goes
+    assert r.status == 200
+    r = v[0].play(seg)
+    assert r.status == 403 and rejection(r) == "stream-evicted" and b"stream-evicted" in r.body
+    assert v[1].play(seg).status == 200 and v[2].play(seg).status == 200 and v[3].play(seg).status == 200
+    # the evicted viewer restarts playback: a new session, which evicts the next oldest (s1)
+    restarted = Viewer(keys, sub, "s0-restart", c.edge)
+    assert restarted.play(seg).status == 200
+    r = v[1].play(seg)
+    assert r.status == 403 and rejection(r) == "stream-evicted"
+    assert v[2].play(seg).status == 200 and v[3].play(seg).status == 200
+    assert c.edge.metric("cdn_token_rejections_total", reason="stream-evicted") == 2
+    # another viewer is not affected
+    assert Viewer(keys, "someone-else", "s0", c.edge).play(seg).status == 200
+
+
+def test_block_new_until_a_lease_expires(tiers, content, keys, seg):
+    c = Chain(tiers, content.root, [access_section(keys, sessions={"store": "memory", "lease": "2s"})])
+    v = [Viewer(keys, "blocker", f"b{i}", c.edge, cbeh="BLOCK_NEW") for i in range(4)]
+    for x in v[:3]:
+        assert x.play(seg).status == 200
+    r = v[3].play(seg)
+    assert r.status == 403 and rejection(r) == "stream-limit-reached"
+    # b2 stops playing; b0 and b1 go on (each request renews their lease)
+    deadline = time.monotonic() + 10
+    played = False
+    while time.monotonic() < deadline:
+        assert v[0].play(seg).status == 200 and v[1].play(seg).status == 200
+        r = v[3].play(seg)
+        if r.status == 200:
+            played = True
+            break
+        assert rejection(r) == "stream-limit-reached"
+        time.sleep(0.4)
+    assert played, "the fourth session never got the freed slot"
+    # and now b2, back after its lease expired, is the one refused
+    r = v[2].play(seg)
+    assert r.status == 403 and rejection(r) == "stream-limit-reached"
+
+
+def test_admin_lists_and_kicks_sessions(tiers, content, keys, seg):
+    c = Chain(tiers, content.root, [access_section(keys)])
+    a, b = Viewer(keys, "kicked", "k1", c.edge), Viewer(keys, "kicked", "k2", c.edge)
+    assert a.play(seg).status == 200 and b.play(seg).status == 200
+    admin = f"http://127.0.0.1:{c.edge.admin_port}"
+    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin).stdout)
+    assert sorted(s["sid"] for s in out["sessions"]) == ["k1", "k2"]
+    r = cdnctl("kick", "kicked", "k1", "--admin", admin, check=False)
+    assert r.returncode == 1 and "admin-token-required" in r.stderr
+    cdnctl("kick", "kicked", "k1", "--admin", admin, "--token", ADMIN_TOKEN)
+    r = a.play(seg)
+    assert r.status == 403 and rejection(r) == "stream-evicted"
+    assert b.play(seg).status == 200
+    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin).stdout)
+    assert [s["sid"] for s in out["sessions"]] == ["k2"]
+    assert cdnctl("kick", "kicked", "nope", "--admin", admin, "--token", ADMIN_TOKEN, check=False).returncode == 1
+
+
+def redis_access(keys, redis, when_down, **over):
+    return access_section(keys, sessions={
+        "store": "redis", "lease": "30s",
+        "redis": {"address": redis.address, "renew_interval": "300ms", "command_timeout": "500ms",
+                  "when_down": when_down}}, **over)
+
+
+def test_limit_holds_across_two_edges_sharing_redis(tiers, content, keys, seg, tmp_path):
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
+                                        redis_access(keys, redis, "fail-open")])
+        e1, e2 = c.edges
+        # BLOCK_NEW: three on two edges, the fourth refused on either
+        v = [Viewer(keys, "fleet-b", f"f{i}", e1, cbeh="BLOCK_NEW") for i in range(4)]
+        assert v[0].play(seg, e1).status == 200
+        assert v[1].play(seg, e2).status == 200
+        assert v[2].play(seg, e1).status == 200
+        for e in (e1, e2):
+            r = v[3].play(seg, e)
+            assert r.status == 403 and rejection(r) == "stream-limit-reached"
+        # EVICT_OLDEST: the fourth on edge 2 evicts the oldest, which was playing on edge 1
+        w = [Viewer(keys, "fleet-e", f"g{i}", e1) for i in range(4)]
+        for i, x in enumerate(w[:3]):
+            assert x.play(seg, (e1, e2)[i % 2]).status == 200
+            time.sleep(0.01)
+        assert w[3].play(seg, e2).status == 200
+        time.sleep(0.5)  # edge 1 confirms g0's lease in Redis at most every renew_interval
+        r = w[0].play(seg, e1)
+        assert r.status == 403 and rejection(r) == "stream-evicted"
+        # either edge lists the viewer's sessions from Redis
+        out = json.loads(e2.admin_get("/admin/sessions?sub=fleet-e").body)
+        assert sorted(s["sid"] for s in out["sessions"]) == ["g1", "g2", "g3"]
+    finally:
+        redis.kill()
+
+
+def test_redis_down_follows_policy_and_edges_recover(tiers, content, keys, seg, tmp_path):
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
+                                        redis_access(keys, redis, "fail-closed")])
+        open_edge, closed_edge = c.edges
+        v = Viewer(keys, "outage", "o1", open_edge)
+        assert v.play(seg, open_edge).status == 200 and v.play(seg, closed_edge).status == 200
+        redis.kill()
+        # fail-open: still served (new sessions too); fail-closed: 503 once Redis is known down
+        assert Viewer(keys, "outage", "o2", open_edge).play(seg).status == 200
+        wait_until(lambda: v.play(seg, open_edge).status == 200, what="fail-open serving")
+
+        def refused():
+            r = Viewer(keys, "outage", "o3", closed_edge).play(seg)
+            return r if r.status == 503 else None
+        r = wait_until(refused, timeout=10, interval=0.2, what="fail-closed 503")
+        assert rejection(r) == "session-store-unavailable"
+        assert closed_edge.metric("cdn_token_rejections_total", reason="session-store-unavailable") >= 1
+        assert open_edge.running() and closed_edge.running()
+        # Redis comes back (empty): both edges reconnect by themselves
+        redis.start()
+        wait_until(lambda: Viewer(keys, "outage", "o4", closed_edge).play(seg).status == 200, timeout=20,
+                   interval=0.3, what="fail-closed edge to recover")
+        assert Viewer(keys, "outage", "o5", open_edge).play(seg).status == 200
+        # and the shared limit holds again across the edges
+        w = [Viewer(keys, "after", f"a{i}", open_edge, cbeh="BLOCK_NEW") for i in range(4)]
+        for i, x in enumerate(w[:3]):
+            assert x.play(seg, c.edges[i % 2]).status == 200
+        r = w[3].play(seg, closed_edge)
+        assert r.status == 403 and rejection(r) == "stream-limit-reached"
+        logs = open_edge.stderr_path.read_text() + closed_edge.stderr_path.read_text()
+        assert "session store" in logs
+    finally:
+        redis.kill()
