@@ -119,8 +119,10 @@ void Segmenter::on_pes_start(const PesStart& pes) {
   if (!primary_is_video_) decide(true);
 }
 
-void Segmenter::on_video_access_unit(uint16_t pid, bool keyframe, bool) {
-  if (pid == primary_pid_ && pes_pending_) decide(keyframe);
+void Segmenter::on_video_access_unit(uint16_t pid, bool keyframe, bool has_sps) {
+  if (pid != primary_pid_ || !pes_pending_) return;
+  pes_has_sps_ = has_sps;
+  decide(keyframe);
 }
 
 bool Segmenter::cue_due(int64_t pts) const {
@@ -178,6 +180,7 @@ void Segmenter::open(size_t offset, int64_t first_pts, bool keyframe) {
   std::move(pending_cues_.begin(), due, std::back_inserter(cur_.cues));
   pending_cues_.erase(pending_cues_.begin(), due);
   if (pending_discontinuity_) ++stats_.discontinuities;
+  if (primary_is_video_ && keyframe && !pes_has_sps_) ++stats_.segments_without_sps;
   pending_discontinuity_ = cut_asap_ = false;
   new_timeline_offset_.reset();
   cur_max_pts_ = first_pts;

@@ -56,6 +56,9 @@ struct SegmenterStats {
   uint64_t forced_cuts = 0;
   uint64_t cues = 0;
   uint64_t dropped_cues = 0;  // pending at flush or cancelled
+  // Video segments whose first access unit carries no SPS: a player joining there cannot decode
+  // until the encoder repeats its parameter sets (configure the encoder to repeat them).
+  uint64_t segments_without_sps = 0;
   double max_duration_s = 0;  // longest segment emitted: compare with EXT-X-TARGETDURATION
 };
 
@@ -114,6 +117,7 @@ class Segmenter : private TsDemuxer::Listener {
   bool pes_pending_ = false;  // primary PES started, keyframe decision not made yet
   size_t pes_offset_ = 0;     // where that PES starts in cur_.data
   int64_t pes_pts_ = 0;
+  bool pes_has_sps_ = false;
 
   bool has_last_ts_ = false;
   int64_t last_ts_ = 0;

@@ -77,6 +77,9 @@ TEST(Segmenter, ReportsMediaInfoForTheMasterPlaylist) {
   EXPECT_EQ(m.codecs(), m.video_codec_string + ",mp4a.40.2");
   EXPECT_EQ(s.demux_stats().cc_errors, 0u);
   EXPECT_EQ(s.demux_stats().crc_errors, 0u);
+  EXPECT_EQ(s.stats().segments, 5u);
+  EXPECT_EQ(s.stats().segments_without_sps, 0u);
+  EXPECT_DOUBLE_EQ(s.stats().max_duration_s, 2.0);
 }
 
 TEST(Segmenter, FfprobeSeesAKeyframeFirstInEverySegment) {
