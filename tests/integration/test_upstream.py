@@ -398,3 +398,47 @@ def test_small_memory_tier_spills_to_disk_with_exact_bytes(tiers, tmp_path, cont
         assert r.status == 200 and r.body == d
         assert r.header("X-Cache") == "HIT"
     assert origin.metric("cdn_requests_total") == before
+
+
+def test_purge_during_a_fill_is_not_undone_by_it(tiers, slow_origin):
+    """An operator replaces an object at the origin and purges it while an older copy is still
+    being fetched: once that fetch ends, the next request must not get the purged copy."""
+    release = threading.Event()
+    slow_origin.add("/vod/v.ts", b"version-1" * 1000, split=100, release=release, headers={"ETag": '"v1"'})
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    conn = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=20)
+    try:
+        conn.request("GET", "/vod/v.ts", headers={"Host": "127.0.0.1"})
+        r = conn.getresponse()
+        first = r.read1(1000)
+        assert first
+        slow_origin.add("/vod/v.ts", b"version-2" * 1000, headers={"ETag": '"v2"'})
+        assert edge.purge_url("http://127.0.0.1/vod/v.ts").status == 200
+    finally:
+        release.set()
+    assert first + r.read() == b"version-1" * 1000
+    conn.close()
+    time.sleep(0.2)
+    r = edge.get("/vod/v.ts")
+    assert r.body == b"version-2" * 1000, f"X-Cache {r.header('X-Cache')}: the purge was undone by the fill"
+
+
+def test_expired_object_survives_an_origin_outage_behind_a_live_shield(tiers, content):
+    path, data = content.new_file(0, suffix=".m3u8", subdir="outage", data=b"#EXTM3U\n#EXT-X-ENDLIST\n")
+    origin = tiers("origin", origin_config(content.root, playlist_max_age="1s")).start()
+    shield = tiers("shield", shield_config([origin.port()])).start()
+    edge = tiers("edge", edge_config([shield.port()])).start()
+    assert edge.get(path).status == 200
+    assert origin.stop() == 0
+    time.sleep(1.0)
+
+    def not_fresh():
+        r = edge.get(path)
+        return r if r.header("X-Cache") != "HIT" else None
+
+    r = wait_until(not_fresh, timeout=10, interval=0.2, what="expiry")
+    assert r.status == 200 and r.body == data
+    assert r.header("X-Cache") in ("STALE", "REVALIDATED")
+    never, _ = content.new_file(10)
+    r = edge.get(never)
+    assert r.status == 502, r
