@@ -357,3 +357,18 @@ def test_only_client_aborting_does_not_leave_a_truncated_object(tiers, slow_orig
     for _ in range(2):
         r = edge.get("/vod/solo.ts")
         assert r.status == 200 and r.body == body
+
+
+def test_age_includes_the_shields_age(stack, content):
+    path, data = content.new_file(1000)
+    r = stack.shield.get(path)
+    assert r.status == 200 and r.header("X-Cache") == "MISS"
+    time.sleep(2.2)
+    r = stack.shield.get(path)
+    assert r.header("X-Cache") == "HIT" and int(r.header("Age")) >= 2
+    miss = stack.edge.get(path)
+    assert miss.status == 200 and miss.body == data and miss.header("X-Cache") == "MISS"
+    hit = stack.edge.get(path)
+    assert hit.header("X-Cache") == "HIT"
+    ages = {"miss": int(miss.header("Age")), "hit": int(hit.header("Age"))}
+    assert min(ages.values()) >= 2, f"the edge dropped the Age its shield reported: {ages}"
