@@ -284,3 +284,9 @@ def test_plaintext_and_silence_on_the_tls_port(stack, tls_object):
     assert got == b"" and took < 2 + 3, f"silent TLS connection held {took:.1f}s"
     with tls_connect(port) as t:
         assert https_get(t, path) == (200, data)
+
+
+def test_sni_is_case_insensitive(stack, certs):
+    with tls_connect(stack.edge.port(tls=True), sni="B.TEST") as s:
+        der = s.getpeercert(binary_form=True)
+    assert der == cert_der(certs["b"][0]), subject_of(der)
