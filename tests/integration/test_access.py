@@ -88,7 +88,28 @@ def _tampered(keys):
     return f"{h}.{p2}.{s}"
 
 
+def _hs256_with_es256_public_key(keys):
+    """RFC 8725 §2.1 algorithm confusion: HMAC keyed with the ES256 key's public JWK."""
+    import hashlib
+    import hmac
+    pub = json.dumps(json.loads(keys.jwks.read_text())["keys"][0]).encode()
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    h = enc(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "es-1"}).encode())
+    p = keys.sign(aud="cdn").split(".")[1]
+    return f"{h}.{p}." + enc(hmac.new(pub, f"{h}.{p}".encode(), hashlib.sha256).digest())
+
+
+def _unknown_kid(keys):
+    from access_support import cdnctl
+    k = keys.dir / "stranger.jwk"
+    if not k.exists():
+        k.write_text(cdnctl("token", "keygen", "--alg", "EdDSA", "--kid", "stranger").stdout)
+    return cdnctl("token", "sign", "--key", k, "--sub", "x", "--aud", "cdn").stdout.strip()
+
+
 HOSTILE = [
+    ("hs256-with-es256-public-key", _hs256_with_es256_public_key, "alg-mismatch"),
+    ("unknown-kid", _unknown_kid, "unknown-kid"),
     ("expired", lambda k: k.sign(aud="cdn", exp_in="-1h"), "expired"),
     ("not-yet-valid", lambda k: k.sign(aud="cdn", nbf_in="1h"), "not-yet-valid"),
     ("bad-signature", lambda k: k.sign("rogue", aud="cdn"), "bad-signature"),
@@ -121,6 +142,14 @@ def test_rejections_are_403_with_reason_counter_and_cors(chain, content, keys, n
     # the reason reaches the access log too
     log = (chain.dir / "edge-access.log").read_text()
     assert f'"reason":"{got}"' in log
+
+
+def test_regex_scope_with_backtracking_input_is_bounded(chain, keys):
+    tok = keys.sign(aud="cdn", regex="/vod/(a+)+b")
+    t0 = time.monotonic()
+    r = get(chain.edge, "/vod/" + "a" * 4000 + "c", token=tok)
+    assert r.status == 403 and rejection(r) == "scope"
+    assert time.monotonic() - t0 < 2.0
 
 
 def test_cdnctl_verify_explains_a_refusal(keys):

@@ -100,6 +100,13 @@ def test_admin_lists_and_kicks_sessions(tiers, content, keys, seg):
     assert cdnctl("kick", "kicked", "nope", "--admin", admin, "--token", ADMIN_TOKEN, check=False).returncode == 1
 
 
+@pytest.fixture
+def redis(tmp_path):
+    r = RedisServer(tmp_path / "redis").start()
+    yield r
+    r.kill()
+
+
 def redis_access(keys, redis, when_down, **over):
     return access_section(keys, sessions={
         "store": "redis", "lease": "30s",
@@ -107,68 +114,60 @@ def redis_access(keys, redis, when_down, **over):
                   "when_down": when_down}}, **over)
 
 
-def test_limit_holds_across_two_edges_sharing_redis(tiers, content, keys, seg, tmp_path):
-    redis = RedisServer(tmp_path / "redis").start()
-    try:
-        c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
-                                        redis_access(keys, redis, "fail-open")])
-        e1, e2 = c.edges
-        # BLOCK_NEW: three on two edges, the fourth refused on either
-        v = [Viewer(keys, "fleet-b", f"f{i}", e1, cbeh="BLOCK_NEW") for i in range(4)]
-        assert v[0].play(seg, e1).status == 200
-        assert v[1].play(seg, e2).status == 200
-        assert v[2].play(seg, e1).status == 200
-        for e in (e1, e2):
-            r = v[3].play(seg, e)
-            assert r.status == 403 and rejection(r) == "stream-limit-reached"
-        # EVICT_OLDEST: the fourth on edge 2 evicts the oldest, which was playing on edge 1
-        w = [Viewer(keys, "fleet-e", f"g{i}", e1) for i in range(4)]
-        for i, x in enumerate(w[:3]):
-            assert x.play(seg, (e1, e2)[i % 2]).status == 200
-            time.sleep(0.01)
-        assert w[3].play(seg, e2).status == 200
-        time.sleep(0.5)  # edge 1 confirms g0's lease in Redis at most every renew_interval
-        r = w[0].play(seg, e1)
-        assert r.status == 403 and rejection(r) == "stream-evicted"
-        # either edge lists the viewer's sessions from Redis
-        out = json.loads(e2.admin_get("/admin/sessions?sub=fleet-e").body)
-        assert sorted(s["sid"] for s in out["sessions"]) == ["g1", "g2", "g3"]
-    finally:
-        redis.kill()
-
-
-def test_redis_down_follows_policy_and_edges_recover(tiers, content, keys, seg, tmp_path):
-    redis = RedisServer(tmp_path / "redis").start()
-    try:
-        c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
-                                        redis_access(keys, redis, "fail-closed")])
-        open_edge, closed_edge = c.edges
-        v = Viewer(keys, "outage", "o1", open_edge)
-        assert v.play(seg, open_edge).status == 200 and v.play(seg, closed_edge).status == 200
-        redis.kill()
-        # fail-open: still served (new sessions too); fail-closed: 503 once Redis is known down
-        assert Viewer(keys, "outage", "o2", open_edge).play(seg).status == 200
-        wait_until(lambda: v.play(seg, open_edge).status == 200, what="fail-open serving")
-
-        def refused():
-            r = Viewer(keys, "outage", "o3", closed_edge).play(seg)
-            return r if r.status == 503 else None
-        r = wait_until(refused, timeout=10, interval=0.2, what="fail-closed 503")
-        assert rejection(r) == "session-store-unavailable"
-        assert closed_edge.metric("cdn_token_rejections_total", reason="session-store-unavailable") >= 1
-        assert open_edge.running() and closed_edge.running()
-        # Redis comes back (empty): both edges reconnect by themselves
-        redis.start()
-        wait_until(lambda: Viewer(keys, "outage", "o4", closed_edge).play(seg).status == 200, timeout=20,
-                   interval=0.3, what="fail-closed edge to recover")
-        assert Viewer(keys, "outage", "o5", open_edge).play(seg).status == 200
-        # and the shared limit holds again across the edges
-        w = [Viewer(keys, "after", f"a{i}", open_edge, cbeh="BLOCK_NEW") for i in range(4)]
-        for i, x in enumerate(w[:3]):
-            assert x.play(seg, c.edges[i % 2]).status == 200
-        r = w[3].play(seg, closed_edge)
+def test_limit_holds_across_two_edges_sharing_redis(tiers, content, keys, seg, redis):
+    c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
+                                    redis_access(keys, redis, "fail-open")])
+    e1, e2 = c.edges
+    # BLOCK_NEW: three on two edges, the fourth refused on either
+    v = [Viewer(keys, "fleet-b", f"f{i}", e1, cbeh="BLOCK_NEW") for i in range(4)]
+    assert v[0].play(seg, e1).status == 200
+    assert v[1].play(seg, e2).status == 200
+    assert v[2].play(seg, e1).status == 200
+    for e in (e1, e2):
+        r = v[3].play(seg, e)
         assert r.status == 403 and rejection(r) == "stream-limit-reached"
-        logs = open_edge.stderr_path.read_text() + closed_edge.stderr_path.read_text()
-        assert "session store" in logs
-    finally:
-        redis.kill()
+    # EVICT_OLDEST: the fourth on edge 2 evicts the oldest, which was playing on edge 1
+    w = [Viewer(keys, "fleet-e", f"g{i}", e1) for i in range(4)]
+    for i, x in enumerate(w[:3]):
+        assert x.play(seg, (e1, e2)[i % 2]).status == 200
+        time.sleep(0.01)
+    assert w[3].play(seg, e2).status == 200
+    time.sleep(0.5)  # edge 1 confirms g0's lease in Redis at most every renew_interval
+    r = w[0].play(seg, e1)
+    assert r.status == 403 and rejection(r) == "stream-evicted"
+    # either edge lists the viewer's sessions from Redis
+    out = json.loads(e2.admin_get("/admin/sessions?sub=fleet-e").body)
+    assert sorted(s["sid"] for s in out["sessions"]) == ["g1", "g2", "g3"]
+
+
+def test_redis_down_follows_policy_and_edges_recover(tiers, content, keys, seg, redis):
+    c = Chain(tiers, content.root, [redis_access(keys, redis, "fail-open"),
+                                    redis_access(keys, redis, "fail-closed")])
+    open_edge, closed_edge = c.edges
+    v = Viewer(keys, "outage", "o1", open_edge)
+    assert v.play(seg, open_edge).status == 200 and v.play(seg, closed_edge).status == 200
+    redis.kill()
+    # fail-open: still served (new sessions too); fail-closed: 503 once Redis is known down
+    assert Viewer(keys, "outage", "o2", open_edge).play(seg).status == 200
+    wait_until(lambda: v.play(seg, open_edge).status == 200, what="fail-open serving")
+
+    def refused():
+        r = Viewer(keys, "outage", "o3", closed_edge).play(seg)
+        return r if r.status == 503 else None
+    r = wait_until(refused, timeout=10, interval=0.2, what="fail-closed 503")
+    assert rejection(r) == "session-store-unavailable"
+    assert closed_edge.metric("cdn_token_rejections_total", reason="session-store-unavailable") >= 1
+    assert open_edge.running() and closed_edge.running()
+    # Redis comes back (empty): both edges reconnect by themselves
+    redis.start()
+    wait_until(lambda: Viewer(keys, "outage", "o4", closed_edge).play(seg).status == 200, timeout=20,
+               interval=0.3, what="fail-closed edge to recover")
+    assert Viewer(keys, "outage", "o5", open_edge).play(seg).status == 200
+    # and the shared limit holds again across the edges
+    w = [Viewer(keys, "after", f"a{i}", open_edge, cbeh="BLOCK_NEW") for i in range(4)]
+    for i, x in enumerate(w[:3]):
+        assert x.play(seg, c.edges[i % 2]).status == 200
+    r = w[3].play(seg, closed_edge)
+    assert r.status == 403 and rejection(r) == "stream-limit-reached"
+    logs = open_edge.stderr_path.read_text() + closed_edge.stderr_path.read_text()
+    assert "session store" in logs
