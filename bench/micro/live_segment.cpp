@@ -41,11 +41,12 @@ void BM_DemuxSegment(benchmark::State& state) {
     return;
   }
   const size_t chunk = size_t(state.range(0));
-  size_t segments = 0;
+  size_t segments = 0, out_bytes = 0;
   for (auto _ : state) {
     cdn::live::Segmenter seg({}, [&](cdn::live::Segment&& s) {
       benchmark::DoNotOptimize(s.data.data());
       ++segments;
+      out_bytes += s.data.size();
     });
     for (size_t i = 0; i < ts.size(); i += chunk) seg.feed(std::string_view(ts).substr(i, chunk));
     seg.flush();
@@ -53,6 +54,7 @@ void BM_DemuxSegment(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(ts.size()));
   state.counters["segments"] = double(segments) / double(state.iterations());
   state.counters["input_MB"] = double(ts.size()) / 1e6;
+  state.counters["output_MB"] = double(out_bytes) / 1e6 / double(state.iterations());
 }
 BENCHMARK(BM_DemuxSegment)->Arg(1316)->Arg(65536)->Unit(benchmark::kMillisecond);
 
