@@ -106,9 +106,9 @@ void DiskTier::get_async(std::string key_text, std::function<void(ObjectRef)> do
   });
 }
 
-void DiskTier::put_async(ObjectRef obj) {
+void DiskTier::put_async(ObjectRef obj, std::function<void()> done) {
   if (!obj) return;
-  impl_->pool->submit([this, obj = std::move(obj)] {
+  impl_->pool->submit([this, obj = std::move(obj), done = std::move(done)] {
     rocksdb::Status st;
     try {
       st = impl_->db->Put(rocksdb::WriteOptions(), slice(obj->key_text), serialize(*obj));
@@ -116,7 +116,12 @@ void DiskTier::put_async(ObjectRef obj) {
       st = rocksdb::Status::Aborted("serialize failed");
     }
     (st.ok() ? stats_.writes : stats_.write_errors).fetch_add(1, std::memory_order_relaxed);
+    if (done) done();
   });
+}
+
+void DiskTier::erase_async(std::string key_text) {
+  impl_->pool->submit([this, key = std::move(key_text)] { impl_->db->Delete(rocksdb::WriteOptions(), slice(key)); });
 }
 
 bool DiskTier::erase(std::string_view key_text) {

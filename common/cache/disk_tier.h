@@ -39,8 +39,10 @@ class DiskTier {
   // caller hops back to its own event loop.
   void get_async(std::string key_text, std::function<void(ObjectRef)> done);
   ObjectRef get_sync(std::string_view key_text);
-  // Serializes and writes on a pool thread.
-  void put_async(ObjectRef obj);
+  // Serializes and writes on a pool thread; `done` (optional) runs there after the write.
+  void put_async(ObjectRef obj, std::function<void()> done = nullptr);
+  // Deletes on a pool thread (erase() reads first to report existence; the hot path needn't).
+  void erase_async(std::string key_text);
   bool erase(std::string_view key_text);
   size_t erase_prefix(std::string_view key_text_prefix);
   // Blocks until every get/put queued so far has finished (tests, orderly handoff).

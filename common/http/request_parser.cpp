@@ -182,7 +182,12 @@ RequestParser::Step RequestParser::feed(const char* data, size_t len) {
     st.error = true;
     error_status_ = 400;
     error_reason_ = "malformed-request";
-    if (err == HPE_UNEXPECTED_CONTENT_LENGTH) error_reason_ = "content-length-with-transfer-encoding";
+    if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
+      // llhttp uses one code for both shapes; its message tells them apart.
+      std::string_view why = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
+      error_reason_ = why.find("Duplicate") != std::string_view::npos ? "duplicate-content-length"
+                                                                       : "content-length-with-transfer-encoding";
+    }
     if (err == HPE_INVALID_CONTENT_LENGTH) error_reason_ = "bad-content-length";
     if (err == HPE_INVALID_METHOD) error_reason_ = "bad-method";
     if (err == HPE_INVALID_VERSION) error_reason_ = "bad-version";

@@ -55,18 +55,19 @@ void ServerConnection::on_tick() {
     }
     return;
   }
-  if (current_) {
-    // Send stall: output queued and not shrinking for send_stall_ms.
-    size_t pending = stream_->pending_bytes();
-    if (pending == 0 || pending < stall_pending_) {
-      stall_pending_ = pending;
-      stall_since_ms_ = now;
-    } else if (now - stall_since_ms_ > opts_.send_stall_ms) {
-      if (hooks_ && hooks_->on_refused) hooks_->on_refused(0, "send-stall");
-      close();
-    }
+  // Send stall: output queued and not shrinking for send_stall_ms, during or after a response.
+  size_t pending = stream_->pending_bytes();
+  uint64_t flushed = stream_->flushed_bytes();
+  if (pending == 0 || flushed != stall_flushed_) {
+    stall_flushed_ = flushed;
+    stall_since_ms_ = now;
+  } else if (now - stall_since_ms_ > opts_.send_stall_ms) {
+    if (hooks_ && hooks_->on_refused) hooks_->on_refused(0, "send-stall");
+    stream_->close();
+    close();
     return;
   }
+  if (current_ || pending > 0) return;
   if (deadline_ms_ && now > deadline_ms_) {
     if (parser_.started()) {
       // Slowloris: a head that never completes.
@@ -143,7 +144,6 @@ void ServerConnection::dispatch() {
   current_ = ex;
   response_done_ = false;
   message_done_ = false;
-  stall_pending_ = 0;
   stall_since_ms_ = mono_ms();
   deadline_ms_ = 0;
   if (!ex->req_.keep_alive || draining_()) close_after_response_ = true;

@@ -85,7 +85,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>, 
   int64_t deadline_ms_ = 0;
   int64_t closed_at_ms_ = 0;
   bool released_ = false;
-  size_t stall_pending_ = 0;
+  uint64_t stall_flushed_ = 0;
   int64_t stall_since_ms_ = 0;
 };
 

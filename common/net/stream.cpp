@@ -137,6 +137,7 @@ void Stream::on_write(uv_write_t* req, int) {
   delete w;
   if (!self) return;
   self->pending_ -= len;
+  self->flushed_ += len;
   if (self->pending_ == 0) {
     if (self->close_when_flushed_) {
       Handler* h = self->handler_;

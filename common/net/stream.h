@@ -38,6 +38,8 @@ class Stream {
   bool write(std::string head, std::span<const Bytes> chunks = {});
   bool write(const Bytes& chunk) { return write(std::string(), std::span<const Bytes>(&chunk, 1)); }
   size_t pending_bytes() const { return pending_; }
+  // Bytes the kernel has taken so far (progress measure for send-stall detection).
+  uint64_t flushed_bytes() const { return flushed_; }
   // Flushes queued output, then closes. Further writes are dropped.
   void close_after_flush();
   void close();
@@ -58,6 +60,7 @@ class Stream {
   std::unique_ptr<TlsSession> tls_;
   Handler* handler_;
   size_t pending_ = 0;
+  uint64_t flushed_ = 0;
   bool closing_ = false;
   bool close_when_flushed_ = false;
   bool reading_ = false;

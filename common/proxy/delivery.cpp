@@ -3,7 +3,9 @@
 #include "common/cache/freshness.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
+#include "common/obs/metrics.h"
 #include "common/util/clock.h"
+#include "common/util/strings.h"
 
 namespace cdn::proxy {
 
@@ -30,11 +32,26 @@ Body slice(const Body& body, uint64_t first, uint64_t last) {
 
 }  // namespace
 
+static void count_lookup(std::string_view cache_status) {
+  // Four results only: cache the counter references per thread instead of a map lookup.
+  thread_local obs::Counter* counters[4] = {};
+  static const char* kNames[4] = {"HIT", "MISS", "STALE", "REVALIDATED"};
+  for (int i = 0; i < 4; ++i) {
+    if (cache_status != kNames[i]) continue;
+    if (!counters[i])
+      counters[i] = &obs::metrics().counter("cdn_cache_lookups_total", "Cache lookups by result",
+                                            {{"result", to_lower(kNames[i])}});
+    counters[i]->inc();
+    return;
+  }
+}
+
 void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_status) {
   auto& ex = *ex_;
   if (!ex.alive()) return;
   const auto& meta = obj->meta;
   ex.log.cache = std::string(cache_status);
+  count_lookup(cache_status);
   int64_t age = cache::current_age_s(meta, unix_now());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
@@ -94,7 +111,10 @@ void Delivery::detach() {
 void Delivery::start_stream(const Fill::View& v) {
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
-  http::Headers h = client_headers(*v.headers, 0, v.cache_status, ctx_->via_name);
+  count_lookup(v.cache_status);
+  // A fresh fetch is as old as the upstream says it is (its own cache's Age).
+  int64_t age = parse_int(v.headers->get_or("age", "0")).value_or(0);
+  http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
   if (ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h)) buffer_all_ = true;
   if (!buffer_all_) ex.start(v.status, std::move(h), v.content_length);
@@ -122,7 +142,7 @@ void Delivery::on_wake() {
       detach();
       return;
     case Fill::State::Done:
-      if (v.object) {
+      if (v.object && !ex.started()) {
         auto keep = shared_from_this();
         detach();
         serve_object(v.object, v.cache_status);

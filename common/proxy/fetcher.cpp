@@ -76,7 +76,7 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
-      ctx_->memory->put(fill_->key(), obj);  // promote
+      if (!fill_->purged()) ctx_->memory->put(fill_->key(), obj);  // promote
       complete_with(obj, "HIT");
       return;
     }
@@ -181,8 +181,10 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   if (revalidated_) {
     if (complete) {
       auto obj = std::move(revalidated_);
-      ctx_->memory->put(fill_->key(), obj);
-      if (ctx_->disk) ctx_->disk->put_async(obj);
+      if (!fill_->purged()) {
+        ctx_->memory->put(fill_->key(), obj);
+        if (ctx_->disk) ctx_->disk->put_async(obj);
+      }
       complete_with(obj, "REVALIDATED");
       return;
     }
@@ -209,18 +211,29 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
     done();
     return;
   }
-  if (decision_.store) {
+  if (decision_.store && !fill_->purged()) {
     auto obj = std::make_shared<cache::CachedObject>();
     obj->key_text = fill_->key().text;
     obj->meta = build_meta(status_, to_stored(headers_), decision_, request_time_ms_, unix_now_ms());
     obj->body = std::move(body_);
     obj->meta.body_size = obj->body.size;
     ctx_->memory->put(fill_->key(), obj);
+    bool in_memory = ctx_->memory->get(fill_->key()) == obj;
+    if (ctx_->disk && !in_memory) {
+      // Too large for memory: until the disk write lands, the finished fill itself answers late
+      // joiners, so the object is never fetched twice.
+      fill_->finish(obj);
+      auto fill = fill_;
+      InflightTable* inflight = ctx_->inflight;
+      ctx_->disk->put_async(obj, [fill, inflight]() { inflight->remove(fill->key(), fill.get()); });
+      release_self();
+      return;
+    }
     if (ctx_->disk) ctx_->disk->put_async(obj);
   } else if (req_.stale) {
     // The new response may not be stored: the old copy must not outlive it either.
     ctx_->memory->erase(fill_->key());
-    if (ctx_->disk) ctx_->disk->erase(fill_->key().text);
+    if (ctx_->disk) ctx_->disk->erase_async(fill_->key().text);
   }
   fill_->finish();
   done();
@@ -242,6 +255,10 @@ void Fetcher::complete_with(cache::ObjectRef obj, const std::string& status) {
 
 void Fetcher::done() {
   ctx_->inflight->remove(fill_->key(), fill_.get());
+  release_self();
+}
+
+void Fetcher::release_self() {
   // Released on the next loop turn: we may be inside our own upstream callback.
   if (self_) worker_->post([s = std::move(self_)]() {});
 }

@@ -26,11 +26,12 @@ void Fill::append(const Bytes& chunk) {
   wake_all();
 }
 
-void Fill::finish() {
+void Fill::finish(cache::ObjectRef stored) {
   {
     std::lock_guard lk(mu_);
     if (state_ != State::Streaming) return;
     state_ = State::Done;
+    late_object_ = std::move(stored);
   }
   wake_all();
 }
@@ -86,6 +87,11 @@ void Fill::read(size_t& from, View& out) const {
   out.content_length = content_length_;
   out.cache_status = cache_status_;
   out.object = object_;
+  // A waiter reading from the start of a finished fill gets the stored object, as a HIT.
+  if (!out.object && late_object_ && from == 0 && state_ == State::Done) {
+    out.object = late_object_;
+    out.cache_status = "HIT";
+  }
   out.error = error_;
   out.new_chunks.clear();
   if (from < chunks_.size()) {
@@ -125,6 +131,16 @@ void InflightTable::remove(const cache::CacheKey& key, const Fill* fill) {
   std::lock_guard lk(s.mu);
   auto it = s.map.find(key.text);
   if (it != s.map.end() && it->second.get() == fill) s.map.erase(it);
+}
+
+void InflightTable::mark_purged(std::string_view key_text, bool prefix) {
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (auto& [k, f] : s.map) {
+      bool match = prefix ? std::string_view(k).substr(0, key_text.size()) == key_text : k == key_text;
+      if (match) f->mark_purged();
+    }
+  }
 }
 
 size_t InflightTable::size() const {

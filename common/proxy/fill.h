@@ -44,11 +44,16 @@ class Fill {
 
   explicit Fill(cache::CacheKey key) : key_(std::move(key)) {}
   const cache::CacheKey& key() const { return key_; }
+  // A purge that arrives mid-fill: the fill still answers its waiters but must not be stored.
+  void mark_purged() { purged_ = true; }
+  bool purged() const { return purged_; }
 
   // Producer side (the leader's loop).
   void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
   void append(const Bytes& chunk);
-  void finish();
+  // End of a streamed body. `stored` (optional) is the cached object, served whole to waiters
+  // that join after the end.
+  void finish(cache::ObjectRef stored = nullptr);
   void finish_with_object(cache::ObjectRef obj, std::string cache_status);
   void fail(std::string error);
 
@@ -63,6 +68,7 @@ class Fill {
   void wake_all();
 
   cache::CacheKey key_;
+  std::atomic<bool> purged_{false};
   mutable std::mutex mu_;
   State state_ = State::Pending;
   int status_ = 0;
@@ -70,6 +76,7 @@ class Fill {
   int64_t content_length_ = -1;
   std::string cache_status_;
   cache::ObjectRef object_;
+  cache::ObjectRef late_object_;
   std::vector<Bytes> chunks_;
   std::string error_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
@@ -81,6 +88,8 @@ class InflightTable {
   // The running fill for key, or a new one (created = true: the caller must run it).
   std::pair<std::shared_ptr<Fill>, bool> join_or_create(const cache::CacheKey& key);
   void remove(const cache::CacheKey& key, const Fill* fill);
+  // Marks running fills for this key text (or every key under the prefix) as purged.
+  void mark_purged(std::string_view key_text, bool prefix);
   size_t size() const;
 
  private:

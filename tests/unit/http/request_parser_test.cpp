@@ -104,8 +104,10 @@ TEST_P(BadRequests, RefusedWithSpecificStatus) {
 INSTANTIATE_TEST_SUITE_P(
     Smuggling, BadRequests,
     ::testing::Values(
-        BadCase{"cl_and_te", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, ""},
-        BadCase{"duplicate_cl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400, ""},
+        BadCase{"cl_and_te", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+                "content-length-with-transfer-encoding"},
+        BadCase{"duplicate_cl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400,
+                "duplicate-content-length"},
         BadCase{"bare_lf", "GET / HTTP/1.1\nHost: h\n\n", 400, "bare-lf"},
         BadCase{"bare_lf_in_header", "GET / HTTP/1.1\r\nHost: h\nX: y\r\n\r\n", 400, "bare-lf"},
         BadCase{"obs_fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400, "obs-fold"},
