@@ -9,21 +9,6 @@
 
 namespace cdn::ctl {
 
-std::string url_encode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/' || c == ':') {
-      out.push_back(char(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 Result<AdminResponse> admin_request(const std::string& admin_url, const std::string& method,
                                     const std::string& path_and_query, const std::string& token) {
   std::string_view u = admin_url;

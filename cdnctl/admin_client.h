@@ -14,6 +14,5 @@ struct AdminResponse {
 // admin_url: "http://127.0.0.1:9090" (plain HTTP; the admin listener is loopback by default).
 Result<AdminResponse> admin_request(const std::string& admin_url, const std::string& method,
                                     const std::string& path_and_query, const std::string& token);
-std::string url_encode(std::string_view s);
 
 }  // namespace cdn::ctl

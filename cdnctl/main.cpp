@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cdnctl/admin_client.h"
+#include "common/util/strings.h"
 #include "cdnctl/token_cmd.h"
 
 namespace {
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   if (cmd == "purge") {
     if (args.size() != 1) return usage();
     method = "POST";
-    path = std::string("/admin/purge?") + (prefix ? "prefix=" : "url=") + cdn::ctl::url_encode(args[0]);
+    path = std::string("/admin/purge?") + (prefix ? "prefix=" : "url=") + cdn::percent_encode(args[0]);
   } else if (cmd == "drain") {
     method = "POST";
     path = "/admin/drain";
@@ -58,11 +59,11 @@ int main(int argc, char** argv) {
     path = "/metrics";
   } else if (cmd == "sessions") {
     if (args.size() != 1) return usage();
-    path = "/admin/sessions?sub=" + cdn::ctl::url_encode(args[0]);
+    path = "/admin/sessions?sub=" + cdn::percent_encode(args[0]);
   } else if (cmd == "kick") {
     if (args.size() != 2) return usage();
     method = "POST";
-    path = "/admin/sessions/kick?sub=" + cdn::ctl::url_encode(args[0]) + "&sid=" + cdn::ctl::url_encode(args[1]);
+    path = "/admin/sessions/kick?sub=" + cdn::percent_encode(args[0]) + "&sid=" + cdn::percent_encode(args[1]);
   } else {
     return usage();
   }

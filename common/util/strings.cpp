@@ -59,12 +59,30 @@ static int hexval(char c) {
   return -1;
 }
 
+std::string percent_encode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out.push_back(char(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> url_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
-      if (i + 2 >= s.size() + 0 && i + 2 > s.size() - 1) return std::nullopt;
+      if (i + 2 >= s.size()) return std::nullopt;
       int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
       if (h < 0 || l < 0) return std::nullopt;
       out.push_back(char(h * 16 + l));

@@ -13,6 +13,8 @@ std::string_view trim(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
 std::optional<int64_t> parse_int(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
+// RFC 3986 percent-encoding of everything but unreserved characters (safe in any query value).
+std::string percent_encode(std::string_view s);
 // Percent-decoding; returns nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view s);
 
