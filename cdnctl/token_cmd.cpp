@@ -15,7 +15,7 @@
 #include "common/auth/verifier.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
-#include "edge/signing_key.h"
+#include "common/auth/signing_key.h"
 
 namespace cdn::ctl {
 
@@ -106,7 +106,7 @@ int sign_cmd(std::map<std::string, std::string>& o) {
                       "climit", "cbeh", "cdniets", "cdnistt", "cip"}))
     return token_usage();
   if (!o.count("key") || !o.count("sub")) return token_usage();
-  auto key = edge::load_signing_key(o["key"]);
+  auto key = auth::load_signing_key(o["key"]);
   if (!key) {
     fprintf(stderr, "cdnctl token sign: %s\n", key.error().message.c_str());
     return 1;

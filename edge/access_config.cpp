@@ -2,7 +2,7 @@
 
 #include "common/auth/jwks.h"
 #include "common/config/reader.h"
-#include "edge/signing_key.h"
+#include "common/auth/signing_key.h"
 
 namespace cdn::edge {
 
@@ -63,7 +63,7 @@ void read_access_section(config::MapReader& root, AccessConfig& out) {
     else if (keys->empty()) m->error("jwks", "no keys in " + out.jwks);
   }
   if (!out.renewal_key.empty()) {
-    if (auto k = load_signing_key(out.renewal_key); !k) m->error("renewal_key", k.error().message);
+    if (auto k = auth::load_signing_key(out.renewal_key); !k) m->error("renewal_key", k.error().message);
   }
   m->finish();
 }

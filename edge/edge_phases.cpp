@@ -11,7 +11,7 @@
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
-#include "edge/signing_key.h"
+#include "common/auth/signing_key.h"
 
 namespace cdn::edge {
 
@@ -70,7 +70,7 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
   p->verifier_ = std::make_unique<auth::Verifier>(std::make_shared<const auth::KeySet>(std::move(keys.value())),
                                                   policy, p->cfg_.verified_cache);
   if (!p->cfg_.renewal_key.empty()) {
-    auto k = load_signing_key(p->cfg_.renewal_key);
+    auto k = auth::load_signing_key(p->cfg_.renewal_key);
     if (!k) return make_error("access.renewal_key: " + k.error().message);
     p->renewal_key_.store(k.value());
   }
@@ -101,7 +101,7 @@ void EdgePhases::reload() {
     obs::log(obs::Level::Info, "access.jwks reloaded", {{"file", cfg_.jwks}, {"keys", std::to_string(n)}});
   }
   if (cfg_.renewal_key.empty()) return;
-  if (auto k = load_signing_key(cfg_.renewal_key); !k) {
+  if (auto k = auth::load_signing_key(cfg_.renewal_key); !k) {
     obs::log(obs::Level::Error, "access.renewal_key reload failed, keeping the old key",
              {{"file", cfg_.renewal_key}, {"error", k.error().message}});
   } else {

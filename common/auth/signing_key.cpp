@@ -1,4 +1,4 @@
-#include "edge/signing_key.h"
+#include "common/auth/signing_key.h"
 
 #include <fstream>
 #include <sstream>
@@ -6,23 +6,23 @@
 #include "common/auth/json.h"
 #include "common/auth/jwks.h"
 
-namespace cdn::edge {
+namespace cdn::auth {
 
-Result<std::shared_ptr<const auth::Key>> parse_signing_key(std::string_view text) {
-  auto doc = auth::json::parse(text);
+Result<std::shared_ptr<const Key>> parse_signing_key(std::string_view text) {
+  auto doc = json::parse(text);
   if (!doc || !doc->as_object()) return make_error("not a JSON object (a JWK or a JWKS)");
   std::string jwks = doc->find("keys") ? std::string(text) : "{\"keys\":[" + std::string(text) + "]}";
-  auto set = auth::parse_jwks(jwks);
+  auto set = parse_jwks(jwks);
   if (!set) return set.error();
   if (set->empty()) return make_error("no key");
   // Key is move-only and KeySet immutable: keep the set alive behind an aliasing pointer.
-  auto holder = std::make_shared<const auth::KeySet>(std::move(set.value()));
-  const auth::Key& k = holder->keys().front();
+  auto holder = std::make_shared<const KeySet>(std::move(set.value()));
+  const Key& k = holder->keys().front();
   if (!k.can_sign()) return make_error("key " + k.kid() + " has no private part: it cannot sign");
-  return std::shared_ptr<const auth::Key>(holder, &k);
+  return std::shared_ptr<const Key>(holder, &k);
 }
 
-Result<std::shared_ptr<const auth::Key>> load_signing_key(const std::string& path) {
+Result<std::shared_ptr<const Key>> load_signing_key(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error("cannot read " + path);
   std::stringstream ss;
@@ -32,4 +32,4 @@ Result<std::shared_ptr<const auth::Key>> load_signing_key(const std::string& pat
   return k;
 }
 
-}  // namespace cdn::edge
+}  // namespace cdn::auth
