@@ -5,6 +5,19 @@
 #include <cstdio>
 
 namespace cdn::hls {
+namespace {
+
+// RFC 8216 names are [A-Z0-9-]; lower case and '_' are tolerated. Anything else (a quote, a comma,
+// a blank) means the list is broken, and guessing would change its meaning on a round trip.
+bool valid_name(std::string_view n) {
+  for (char c : n)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+}  // namespace
 
 bool AttributeReader::next(Attribute& out) {
   while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
@@ -15,6 +28,10 @@ bool AttributeReader::next(Attribute& out) {
     return false;
   }
   out.name = text_.substr(pos_, eq - pos_);
+  if (!valid_name(out.name)) {
+    malformed_ = true;
+    return false;
+  }
   size_t v = eq + 1;
   if (v < text_.size() && text_[v] == '"') {
     size_t close = text_.find('"', v + 1);

@@ -73,6 +73,10 @@ TEST(ParseMedia, RejectsWhatChangesMeaning) {
   EXPECT_FALSE(parse_media("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-PROGRAM-DATE-TIME:now\n"
                            "#EXTINF:2,\na.ts\n")
                    .ok());
+  EXPECT_FALSE(parse_media("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXT-X-DATERANGE:ID=\"a\","
+                           "START-DATE=\"2026-01-01T00:00:00Z\",X-A\"a\",B=\"c\"\n#EXTINF:2,\na.ts\n")
+                   .ok())
+      << "attribute name with a quote";
   auto r = parse_media("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:x,\na.ts\n");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message, "line 3: bad #EXTINF duration");
