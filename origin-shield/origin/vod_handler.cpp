@@ -28,6 +28,28 @@ void add_cors(http::Headers& h) {
   h.set("Access-Control-Expose-Headers", "Content-Length, Content-Range, Age, X-Cache");
 }
 
+bool allow_read_methods(const std::shared_ptr<http::Exchange>& ex) {
+  const auto& method = ex->request().method;
+  if (method == "GET" || method == "HEAD") return true;
+  if (method == "OPTIONS") {
+    http::Headers h;
+    add_cors(h);
+    h.set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    h.set("Access-Control-Max-Age", "86400");
+    ex->respond(204, std::move(h), std::string_view());
+  } else {
+    respond_method_not_allowed(ex, "GET, HEAD, OPTIONS");
+  }
+  return false;
+}
+
+void respond_method_not_allowed(const std::shared_ptr<http::Exchange>& ex, std::string allow) {
+  http::Headers h;
+  add_cors(h);
+  h.set("Allow", std::move(allow));
+  ex->respond_error(405, "method-not-allowed", std::move(h));
+}
+
 namespace {
 
 // A path under root that cannot escape it: no "..", no empty or dot segments, no NUL/backslash.
@@ -93,21 +115,7 @@ void respond_file(ReadJob& j) {
 bool VodHandler::handle(const std::shared_ptr<http::Exchange>& ex) {
   const auto& req = ex->request();
   if (!starts_with(req.path, "/vod/")) return false;
-  if (req.method == "OPTIONS") {
-    http::Headers h;
-    add_cors(h);
-    h.set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-    h.set("Access-Control-Max-Age", "86400");
-    ex->respond(204, std::move(h), std::string_view());
-    return true;
-  }
-  if (req.method != "GET" && req.method != "HEAD") {
-    http::Headers h;
-    add_cors(h);
-    h.set("Allow", "GET, HEAD, OPTIONS");
-    ex->respond_error(405, "method-not-allowed", std::move(h));
-    return true;
-  }
+  if (!allow_read_methods(ex)) return true;
   auto rel = url_decode(std::string_view(req.path).substr(5));
   if (!rel || !safe_relative(*rel)) {
     http::Headers h;

@@ -23,5 +23,8 @@ class VodHandler {
 std::string_view content_type_for(std::string_view path);
 // Adds CORS headers that browser players need on every response, errors included.
 void add_cors(http::Headers& h);
+// GET and HEAD go on (true); OPTIONS gets the CORS preflight answer, other methods 405 (false).
+bool allow_read_methods(const std::shared_ptr<http::Exchange>& ex);
+void respond_method_not_allowed(const std::shared_ptr<http::Exchange>& ex, std::string allow);
 
 }  // namespace cdn::origin

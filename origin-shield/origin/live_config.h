@@ -1,0 +1,47 @@
+#pragma once
+// The origin's `live:` config section: where segments are stored, the playlist shape, and the
+// channels with their stream keys and renditions (each with optional UDP inputs).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/parse_units.h"
+
+namespace cdn::config {
+class MapReader;
+}
+
+namespace cdn::origin {
+
+struct LiveRenditionConfig {
+  std::string name;
+  std::optional<config::HostPort> udp;         // primary UDP (MPEG-TS) input
+  std::optional<config::HostPort> udp_backup;  // backup UDP input
+};
+
+struct LiveChannelConfig {
+  std::string name;
+  std::string stream_key;
+  std::vector<LiveRenditionConfig> renditions;
+};
+
+struct LiveConfig {
+  bool enabled = false;  // a live: section was given
+  std::string store_path;
+  int64_t target_duration_ms = 2'000;
+  uint32_t window_segments = 6;
+  int64_t dvr_window_ms = 600'000;
+  int64_t input_gap_ms = 3'000;
+  std::vector<LiveChannelConfig> channels;
+
+  const LiveChannelConfig* channel(std::string_view name) const;
+};
+
+// A name usable as one URL path segment and RocksDB key part: [A-Za-z0-9._-], 1..64, not "." / "..".
+bool valid_live_name(std::string_view name);
+
+// Reads the optional top-level `live:` section (Program::Hooks::extra_sections).
+void read_live_section(config::MapReader& root, LiveConfig& out);
+
+}  // namespace cdn::origin
