@@ -372,3 +372,21 @@ def test_age_includes_the_shields_age(stack, content):
     assert hit.header("X-Cache") == "HIT"
     ages = {"miss": int(miss.header("Age")), "hit": int(hit.header("Age"))}
     assert min(ages.values()) >= 2, f"the edge dropped the Age its shield reported: {ages}"
+
+
+def test_purge_right_after_a_fill_is_not_undone_by_its_disk_write(tiers, tmp_path, content):
+    """The disk write of a fill is asynchronous; a purge that arrives before it lands must still
+    win (no object coming back from RocksDB afterwards)."""
+    origin = tiers("origin", origin_config(content.root)).start()
+    edge = tiers("edge", edge_config([origin.port()], disk_path=tmp_path / "edge-db")).start()
+    resurrected = []
+    for size in (20 * 1024 * 1024, 4 * 1024 * 1024, 4 * 1024 * 1024):
+        path, data = content.new_file(size)
+        assert edge.get(path, timeout=60).header("X-Cache") == "MISS"
+        assert edge.purge_url(f"http://127.0.0.1{path}").status == 200
+        time.sleep(1.0)  # every queued disk write has landed by now
+        r = edge.get(path, timeout=60)
+        assert r.body == data
+        if r.header("X-Cache") != "MISS":
+            resurrected.append((size, r.header("X-Cache")))
+    assert not resurrected, f"purged objects came back: {resurrected}"
