@@ -24,6 +24,8 @@ struct LiveService::Source {
   bool backup = false;
   bool open = true;
   std::string kind;  // "http" or "udp"
+  std::weak_ptr<http::Exchange> ex;  // HTTP pushes
+  net::Worker* worker = nullptr;
 };
 
 struct MemSegment {
@@ -315,6 +317,14 @@ void LiveService::shutdown() {
 
 void LiveService::tick() {
   std::lock_guard lk(mu_);
+  std::erase_if(pushes_, [](const std::shared_ptr<Source>& s) { return !s->open; });
+  if (!drain_done_ && draining_ && draining_()) {
+    drain_done_ = true;
+    for (auto& s : pushes_)
+      s->worker->post([wex = s->ex] {
+        if (auto e = wex.lock(); e && !e->started()) reject(e, 503, "draining");
+      });
+  }
   const int64_t now = mono_ms();
   const int64_t wall = unix_now_ms();
   for (auto& rp : renditions_) {
@@ -474,10 +484,18 @@ void LiveService::handle_ingest(const std::shared_ptr<http::Exchange>& ex, std::
   src->id = next_source_id_++;
   src->backup = role == "backup";
   src->kind = "http";
+  src->ex = ex;
+  src->worker = ex->worker();
+  pushes_.push_back(src);
   lk.unlock();
   obs::log(obs::Level::Info, "live ingest connected",
            {{"channel", r->channel}, {"rendition", r->name}, {"role", role}, {"client", ex->client_ip()}});
   std::weak_ptr<http::Exchange> wex = ex;
+  // Closed without the body's end (e.g. answered 503 while draining): the input is gone too.
+  ex->on_abort([this, r, src] {
+    std::lock_guard g(mu_);
+    on_source_end(*r, *src);
+  });
   ex->set_body_handler(
       [this, r, src](const char* d, size_t n) {
         std::lock_guard g(mu_);

@@ -16,6 +16,7 @@
 // EXT-X-DISCONTINUITY; the media sequence continues. When every input is silent for input_gap
 // the playlist gets EXT-X-ENDLIST.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,9 @@ class LiveService {
 
   // Binds the UDP inputs and starts housekeeping on `w` (before its thread runs).
   Result<void> start(net::Worker& w);
+  // Polled by the housekeeping timer: once true, open ingest pushes are answered 503 and closed
+  // (an encoder's endless body would otherwise hold the drain until its deadline).
+  void set_draining_probe(std::function<bool()> probe) { draining_ = std::move(probe); }
   // After the worker threads stopped: closes handles, ends segmenters, flushes the store.
   void shutdown();
 
@@ -93,6 +97,9 @@ class LiveService {
   std::mutex mu_;
   std::vector<std::unique_ptr<Rendition>> renditions_;
   uint64_t next_source_id_ = 1;
+  std::vector<std::shared_ptr<Source>> pushes_;  // open HTTP ingest inputs
+  std::function<bool()> draining_;
+  bool drain_done_ = false;
   std::vector<uv_udp_t*> udp_;
   uv_timer_t* timer_ = nullptr;
 };

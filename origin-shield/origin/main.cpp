@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       if (!s) return s.error();
       live = std::move(s.value());
       if (auto r = live->start(p.worker(0)); !r) return r.error();
+      live->set_draining_probe([&p] { return p.draining(); });
     }
     handler = std::make_unique<cdn::origin::OriginHandler>(*p.config().origin, live.get());
     return static_cast<cdn::http::RequestHandler*>(handler.get());

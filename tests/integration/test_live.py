@@ -161,6 +161,16 @@ def test_origin_restart_keeps_the_media_sequence(tiers, content, tmp_path):
     assert pl.seqs() == list(range(10))
     assert pl.segments[5]["discontinuity"]
     assert origin.get("/live/demo/master.m3u8").status == 200
+    # An encoder still pushing does not hold the shutdown: its push is answered 503 and closed.
+    pusher = Pusher(origin.port(), data, rate=len(data) / 10).start()
+    wait_until(lambda: pusher.sent > len(data) // 3, timeout=10, what="a third of the push")
+    t0 = time.monotonic()
+    assert origin.stop() == 0
+    assert time.monotonic() - t0 < 10
+    pusher.join()
+    origin.start()
+    pl = get_playlist(origin, EVENT)
+    assert pl.seqs() == list(range(len(pl.segments))) and len(pl.segments) >= 11
 
 
 def test_backup_ingest_takes_over_after_the_gap(tiers, content, tmp_path):
