@@ -2,7 +2,8 @@
 // RocksDB-backed object tier. Values are serialized objects (object.h) under key = key text, so a
 // prefix purge is a range scan. Large values live in integrated BlobDB files, keeping the LSM tree
 // small; expired objects are dropped by a compaction filter. All blocking I/O of the async calls
-// runs on an internal pool.
+// runs on an internal pool. With max_bytes set, the oldest-inserted objects are evicted (FIFO) by
+// the tier's own thread once the stored bytes pass the cap (disk_accounting.h, README.md).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -18,8 +19,10 @@ namespace cdn::cache {
 
 struct DiskOptions {
   std::string path;
-  // 0 = unlimited. NOT ENFORCED YET: until size-based eviction exists the tier holds everything
-  // that has not expired; the expiry compaction filter is what reclaims space.
+  // 0 = unlimited. Otherwise a cap on the stored bytes (serialized value + key of every object):
+  // past it the oldest-inserted objects are evicted until about 90% of it is left. Files on disk
+  // run somewhat above it (RocksDB metadata, WAL, blob garbage not yet collected). An object larger
+  // than the cap is not stored.
   uint64_t max_bytes = 0;
   size_t io_threads = 2;
   size_t blob_min_size = 4096;
@@ -45,15 +48,21 @@ class DiskTier {
   void erase_async(std::string key_text);
   bool erase(std::string_view key_text);
   size_t erase_prefix(std::string_view key_text_prefix);
-  // Blocks until every get/put queued so far has finished (tests, orderly handoff).
+  // Blocks until every get/put queued so far, and the eviction they caused, has finished (tests,
+  // orderly handoff).
   void wait_idle();
   // Flushes memtables and compacts everything, running the expiry filter (tests, tools).
   Result<void> compact_all();
 
   struct Stats {
     std::atomic<uint64_t> hits{0}, misses{0}, corrupt{0}, writes{0}, write_errors{0};
+    // Objects removed to stay under max_bytes, and objects not stored for being larger than it.
+    std::atomic<uint64_t> evictions{0}, evicted_bytes{0}, too_large{0};
   };
   const Stats& stats() const { return stats_; }
+  // Live stored bytes: what max_bytes is compared with. Survives reopen. May briefly include
+  // objects the expiry filter already dropped, until the tier has reconciled them.
+  uint64_t bytes() const;
 
  private:
   struct Impl;

@@ -39,10 +39,16 @@ class DiskTierTest : public ::testing::Test {
     rocksdb::Options opts;
     opts.enable_blob_files = true;
     opts.min_blob_size = 256;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(opts, dir_.path() + "/db", &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions(opts));
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(opts, dir_.path() + "/db", &raw).ok());
+    ASSERT_TRUE(rocksdb::DB::Open(opts, dir_.path() + "/db", families, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     ASSERT_TRUE(db->Close().ok());
   }
 
