@@ -66,7 +66,20 @@ int RequestParser::finish_head() {
   r.method = m;
   r.version_minor = parser_.http_minor;
   if (parser_.http_major != 1) return fail(400, "bad-version");
-  if (r.target.empty() || (r.target[0] != '/' && r.method != "OPTIONS"))
+  // RFC 9112 §3.2.2: absolute-form must be accepted; its authority replaces the Host header.
+  std::string absolute_host;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (r.target.size() > scheme.size() && iequals(std::string_view(r.target).substr(0, scheme.size()), scheme)) {
+      std::string_view rest = std::string_view(r.target).substr(scheme.size());
+      size_t slash = rest.find_first_of("/?");
+      absolute_host = std::string(rest.substr(0, slash));
+      if (absolute_host.empty()) return fail(400, "bad-request-target");
+      r.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+      if (r.target[0] == '?') r.target.insert(0, "/");
+      break;
+    }
+  }
+  if (r.target.empty() || (r.target[0] != '/' && !(r.method == "OPTIONS" && r.target == "*")))
     return fail(400, "bad-request-target");
   auto q = r.target.find('?');
   r.path = r.target.substr(0, q);
@@ -83,8 +96,9 @@ int RequestParser::finish_head() {
   }
   size_t hosts = r.headers.count("host");
   if (hosts > 1) return fail(400, "duplicate-host");
-  if (hosts == 0 && r.version_minor >= 1) return fail(400, "missing-host");
-  if (hosts) {
+  if (hosts == 0 && r.version_minor >= 1 && absolute_host.empty()) return fail(400, "missing-host");
+  if (!absolute_host.empty()) r.headers.set("Host", absolute_host);
+  if (hosts || !absolute_host.empty()) {
     std::string_view h = *r.headers.get("host");
     if (!h.empty() && h.front() == '[') {
       auto close = h.find(']');

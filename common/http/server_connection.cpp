@@ -197,9 +197,10 @@ bool ServerConnection::write_head(Exchange* ex, int status, Headers& headers, in
     out += "\r\n";
   }
   if (draining_()) close_after_response_ = true;
+  // Answering before an unread request body ends: the connection cannot be reused, say so.
+  if (!message_done_ && ex->req_.has_body && !ex->body_data_) close_after_response_ = true;
   if (close_after_response_) out += "Connection: close\r\n";
   out += "\r\n";
-  (void)ex;
   return stream_->write(std::move(out));
 }
 

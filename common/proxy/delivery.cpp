@@ -128,7 +128,7 @@ void Delivery::on_wake() {
     return;
   }
   Fill::View v;
-  fill_->read(next_, v);
+  fill_->read(*waiter_, next_, v);
   switch (v.state) {
     case Fill::State::Pending: return;
     case Fill::State::Failed:

@@ -181,11 +181,12 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   if (revalidated_) {
     if (complete) {
       auto obj = std::move(revalidated_);
+      fill_->finish_with_object(obj, "REVALIDATED");
       if (!fill_->purged()) {
-        ctx_->memory->put(fill_->key(), obj);
-        if (ctx_->disk) ctx_->disk->put_async(obj);
+        store(obj);
+      } else {
+        done();
       }
-      complete_with(obj, "REVALIDATED");
       return;
     }
     revalidated_.reset();
@@ -217,26 +218,36 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
     obj->meta = build_meta(status_, to_stored(headers_), decision_, request_time_ms_, unix_now_ms());
     obj->body = std::move(body_);
     obj->meta.body_size = obj->body.size;
-    ctx_->memory->put(fill_->key(), obj);
-    bool in_memory = ctx_->memory->get(fill_->key()) == obj;
-    if (ctx_->disk && !in_memory) {
-      // Too large for memory: until the disk write lands, the finished fill itself answers late
-      // joiners, so the object is never fetched twice.
-      fill_->finish(obj);
-      auto fill = fill_;
-      InflightTable* inflight = ctx_->inflight;
-      ctx_->disk->put_async(obj, [fill, inflight]() { inflight->remove(fill->key(), fill.get()); });
-      release_self();
-      return;
-    }
-    if (ctx_->disk) ctx_->disk->put_async(obj);
-  } else if (req_.stale) {
+    fill_->finish(obj);
+    store(obj);
+    return;
+  }
+  if (req_.stale && !decision_.store) {
     // The new response may not be stored: the old copy must not outlive it either.
     ctx_->memory->erase(fill_->key());
     if (ctx_->disk) ctx_->disk->erase_async(fill_->key().text);
   }
   fill_->finish();
   done();
+}
+
+void Fetcher::store(const cache::ObjectRef& obj) {
+  ctx_->memory->put(fill_->key(), obj);
+  if (!ctx_->disk) {
+    done();
+    return;
+  }
+  // The fill stays joinable until the disk write has landed: late joiners get the object (even
+  // one too large for memory) and a purge in that window can still reach it. A purge that raced
+  // with the write deletes what the write brought back.
+  auto fill = fill_;
+  InflightTable* inflight = ctx_->inflight;
+  cache::DiskTier* disk = ctx_->disk;
+  disk->put_async(obj, [fill, inflight, disk]() {
+    if (fill->purged()) disk->erase(fill->key().text);
+    inflight->remove(fill->key(), fill.get());
+  });
+  release_self();
 }
 
 void Fetcher::give_up(const std::string& error) {

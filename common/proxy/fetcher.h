@@ -49,6 +49,7 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   void give_up(const std::string& error);
   void complete_with(cache::ObjectRef obj, const std::string& status);
   void done();
+  void store(const cache::ObjectRef& obj);
   void release_self();
   void on_upstream_head(int status, http::Headers&& headers) override;
   void on_upstream_body(const Bytes& chunk) override;

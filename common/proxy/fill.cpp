@@ -63,6 +63,7 @@ std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<voi
   waiter->wake = std::move(wake);
   {
     std::lock_guard lk(mu_);
+    waiter->joined_after_end = state_ == State::Done;
     waiters_.push_back(waiter);
   }
   return waiter;
@@ -79,7 +80,7 @@ size_t Fill::waiter_count() const {
   return waiters_.size();
 }
 
-void Fill::read(size_t& from, View& out) const {
+void Fill::read(const Waiter& w, size_t& from, View& out) const {
   std::lock_guard lk(mu_);
   out.state = state_;
   out.status = status_;
@@ -87,8 +88,7 @@ void Fill::read(size_t& from, View& out) const {
   out.content_length = content_length_;
   out.cache_status = cache_status_;
   out.object = object_;
-  // A waiter reading from the start of a finished fill gets the stored object, as a HIT.
-  if (!out.object && late_object_ && from == 0 && state_ == State::Done) {
+  if (!out.object && late_object_ && w.joined_after_end && !purged_) {
     out.object = late_object_;
     out.cache_status = "HIT";
   }
@@ -133,12 +133,17 @@ void InflightTable::remove(const cache::CacheKey& key, const Fill* fill) {
   if (it != s.map.end() && it->second.get() == fill) s.map.erase(it);
 }
 
-void InflightTable::mark_purged(std::string_view key_text, bool prefix) {
+void InflightTable::purge(std::string_view key_text, bool prefix) {
   for (auto& s : shards_) {
     std::lock_guard lk(s.mu);
-    for (auto& [k, f] : s.map) {
-      bool match = prefix ? std::string_view(k).substr(0, key_text.size()) == key_text : k == key_text;
-      if (match) f->mark_purged();
+    for (auto it = s.map.begin(); it != s.map.end();) {
+      bool match = prefix ? std::string_view(it->first).substr(0, key_text.size()) == key_text : it->first == key_text;
+      if (match) {
+        it->second->mark_purged();
+        it = s.map.erase(it);  // requests after the purge start a fill of their own
+      } else {
+        ++it;
+      }
     }
   }
 }

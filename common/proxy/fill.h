@@ -28,6 +28,7 @@ class Fill {
     std::function<void()> wake;
     std::atomic<bool> scheduled{false};
     std::atomic<bool> gone{false};
+    bool joined_after_end = false;  // such a waiter is answered from the stored object, as a HIT
   };
 
   // What a waiter sees when woken.
@@ -61,7 +62,7 @@ class Fill {
   std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake);
   void remove_waiter(const std::shared_ptr<Waiter>& w);
   // Copies out state and the chunks from index `from` on; advances `from`.
-  void read(size_t& from, View& out) const;
+  void read(const Waiter& w, size_t& from, View& out) const;
   size_t waiter_count() const;
 
  private:
@@ -88,8 +89,9 @@ class InflightTable {
   // The running fill for key, or a new one (created = true: the caller must run it).
   std::pair<std::shared_ptr<Fill>, bool> join_or_create(const cache::CacheKey& key);
   void remove(const cache::CacheKey& key, const Fill* fill);
-  // Marks running fills for this key text (or every key under the prefix) as purged.
-  void mark_purged(std::string_view key_text, bool prefix);
+  // Marks fills for this key text (or every key under the prefix) as purged and forgets them:
+  // their current waiters are still answered, nothing they fetched is stored.
+  void purge(std::string_view key_text, bool prefix);
   size_t size() const;
 
  private:

@@ -87,7 +87,7 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
 }
 
 size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
-  inflight_.mark_purged(key_text, prefix);
+  inflight_.purge(key_text, prefix);
   size_t n = 0;
   if (prefix) {
     n += fetch_ctx_.memory->erase_prefix(key_text);

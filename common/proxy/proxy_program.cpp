@@ -125,6 +125,9 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
         r.gauge("cdn_cache_disk_misses", "Disk tier misses since start").set(int64_t(ds.misses.load()));
         r.gauge("cdn_cache_disk_corrupt", "Corrupt disk entries dropped since start").set(int64_t(ds.corrupt.load()));
         r.gauge("cdn_cache_disk_writes", "Disk tier writes since start").set(int64_t(ds.writes.load()));
+        r.gauge("cdn_cache_disk_bytes", "Bytes stored in the disk tier").set(int64_t(t.disk->bytes()));
+        r.gauge("cdn_cache_disk_evictions", "Objects evicted from the disk tier to stay under disk_max")
+            .set(int64_t(ds.evictions.load()));
       }
       for (size_t i = 0; i < t.upstreams->size(); ++i)
         r.gauge("cdn_upstream_up", "1 when the upstream is considered healthy", {{"upstream", t.upstreams->name(i)}})

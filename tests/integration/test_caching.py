@@ -376,9 +376,6 @@ def test_age_includes_the_shields_age(stack, content):
     assert min(ages.values()) >= 2, f"the edge dropped the Age its shield reported: {ages}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: DiskTier::put_async queued by a fill lands after ProxyCore::purge's "
-                   "synchronous disk erase and brings the purged object back; for objects too large for the "
-                   "memory tier, Fill::read also keeps serving late_object_ as HIT after mark_purged()")
 def test_purge_right_after_a_fill_is_not_undone_by_its_disk_write(tiers, tmp_path, content):
     """The disk write of a fill is asynchronous; a purge that arrives before it lands must still
     win (no object coming back from RocksDB afterwards)."""

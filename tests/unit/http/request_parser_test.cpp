@@ -116,10 +116,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"no_host", "GET / HTTP/1.1\r\n\r\n", 400, "missing-host"},
         BadCase{"garbage_line", "HELLO\r\n\r\n", 400, ""},
         BadCase{"bad_version", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 400, ""},
-        BadCase{"absolute_form_refused", "GET http://evil/ HTTP/1.1\r\nHost: h\r\n\r\n", 400, "bad-request-target"},
+        BadCase{"absolute_form_without_authority", "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n", 400, ""},
         BadCase{"url_too_long", "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", 414, "url-too-long"},
         BadCase{"header_too_large", "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", 431,
                 "header-too-large"}));
+
+TEST(RequestParser, AbsoluteFormAuthorityWinsOverHost) {
+  auto o = run("GET http://Media.Example:8080/vod/a.ts?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  ASSERT_EQ(o.messages, 1) << o.reason;
+  EXPECT_EQ(o.reqs[0].path, "/vod/a.ts");
+  EXPECT_EQ(o.reqs[0].query, "x=1");
+  EXPECT_EQ(o.reqs[0].host, "media.example");
+}
 
 TEST(RequestParser, TooManyHeaders) {
   std::string in = "GET / HTTP/1.1\r\nHost: h\r\n";
