@@ -44,10 +44,17 @@ uint64_t LivePlaylist::append(const Segment& in, int64_t now_ms) {
   e.size_bytes = in.data.size();
   const int64_t dur_ms = std::llround(in.duration_s * 1000);
   int64_t pdt = now_ms - dur_ms;  // the segment just completed, so it began one duration ago
-  if (!history_.empty() && !s.discontinuity) {
+  if (!history_.empty()) {
     const auto& prev = history_.back().seg;
     const int64_t continuous = *prev.program_date_time_ms + std::llround(prev.duration * 1000);
-    if (std::llabs(continuous - pdt) <= kMaxDateDriftMs) pdt = continuous;
+    // Dates never go backwards (players and SCTE-35 break ends compare them): a stream running
+    // ahead of the clock keeps its media-time dates; one that fell behind (a gap) is re-anchored
+    // forward to the wall clock.
+    if (s.discontinuity) {
+      pdt = std::max(pdt, continuous);
+    } else if (pdt - continuous <= kMaxDateDriftMs) {
+      pdt = continuous;
+    }
   }
   s.program_date_time_ms = pdt;
   if (target_duration_ == 0)

@@ -221,3 +221,29 @@ TEST(MasterBuilder, MeasuredBandwidthResolutionCodecs) {
 
 }  // namespace
 }  // namespace cdn::live
+
+namespace cdn::live {
+namespace {
+
+// Input pushed faster than real time (a packager, a catching-up encoder) must not make
+// EXT-X-PROGRAM-DATE-TIME jump backwards when the drift exceeds the re-anchor threshold.
+TEST(LivePlaylist, ProgramDateTimeNeverGoesBackwards) {
+  LivePlaylistConfig cfg;
+  cfg.window_segments = 30;
+  LivePlaylist pl(cfg);
+  int64_t now = kT0;
+  for (int i = 0; i < 20; ++i) pl.append(seg(2.0, i == 10), now += 300);  // 2 s segments every 0.3 s
+  auto p = parse(pl.live_playlist());
+  ASSERT_EQ(p.segments.size(), 20u);
+  for (size_t i = 1; i < p.segments.size(); ++i) {
+    int64_t prev_end = *p.segments[i - 1].program_date_time_ms + 2000;
+    EXPECT_GE(*p.segments[i].program_date_time_ms, prev_end) << "segment " << i;
+  }
+  // A stream that fell behind the clock (an input gap) is re-anchored forward.
+  pl.append(seg(2.0), now + 600000);
+  auto q = parse(pl.live_playlist());
+  EXPECT_GE(*q.segments.back().program_date_time_ms, now + 600000 - 2000 - 1);
+}
+
+}  // namespace
+}  // namespace cdn::live
