@@ -21,15 +21,21 @@ size_t Exchange::pending_bytes() const {
   return c && c->stream_ ? c->stream_->pending_bytes() : 0;
 }
 
-bool Exchange::start(int status, Headers headers, int64_t content_length) {
-  auto c = conn();
-  if (!c || started_) return false;
+std::optional<std::string> Exchange::begin(const std::shared_ptr<ServerConnection>& c, int status,
+                                          const Headers& headers, int64_t content_length) {
+  if (!c || started_) return std::nullopt;
   started_ = true;
   status_ = status;
   head_only_ = req_.is_head() || status == 304 || status == 204 || status < 200;
   chunked_ = content_length < 0 && !head_only_;
   remaining_ = content_length;
-  return c->write_head(this, status, headers, content_length, chunked_);
+  return c->render_head(this, status, headers, content_length, chunked_);
+}
+
+bool Exchange::start(int status, Headers headers, int64_t content_length) {
+  auto c = conn();
+  auto head = begin(c, status, headers, content_length);
+  return head && c->stream_->write(std::move(*head));
 }
 
 static const Bytes& crlf() {
@@ -80,22 +86,35 @@ void Exchange::abort() {
   c->response_finished(this);
 }
 
+// Whole responses go out as one write: head and body in one syscall (one TLS record when small).
 void Exchange::respond(int status, Headers headers, std::string_view body) {
-  if (!start(status, std::move(headers), int64_t(body.size()))) return;
-  if (!body.empty()) write(make_bytes(body));
+  auto c = conn();
+  auto head = begin(c, status, headers, int64_t(body.size()));
+  if (!head) return;
+  remaining_ = 0;
+  body_bytes_ += body.size();
+  if (head_only_ || body.empty()) {
+    c->stream_->write(std::move(*head));
+  } else if (body.size() <= 16384) {
+    head->append(body);
+    c->stream_->write(std::move(*head));
+  } else {
+    Bytes b = make_bytes(body);
+    c->stream_->write(std::move(*head), std::span<const Bytes>(&b, 1));
+  }
   finish();
 }
 
 void Exchange::respond(int status, Headers headers, const Body& body) {
-  if (!start(status, std::move(headers), int64_t(body.size))) return;
   auto c = conn();
-  if (c && !head_only_ && !body.chunks.empty()) {
-    body_bytes_ += body.size;
-    remaining_ = 0;
-    c->stream_->write(std::string(), body.chunks);
+  auto head = begin(c, status, headers, int64_t(body.size));
+  if (!head) return;
+  remaining_ = 0;
+  body_bytes_ += body.size;
+  if (head_only_ || body.chunks.empty()) {
+    c->stream_->write(std::move(*head));
   } else {
-    body_bytes_ += body.size;
-    remaining_ = 0;
+    c->stream_->write(std::move(*head), body.chunks);
   }
   finish();
 }

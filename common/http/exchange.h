@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/http/message.h"
@@ -68,6 +69,9 @@ class Exchange {
  private:
   friend class ServerConnection;
   std::shared_ptr<ServerConnection> conn() const;
+  // Sets the response state and renders the head; nullopt if nothing may be sent.
+  std::optional<std::string> begin(const std::shared_ptr<ServerConnection>& c, int status, const Headers& headers,
+                                   int64_t content_length);
 
   std::weak_ptr<ServerConnection> conn_;
   net::Worker* worker_;

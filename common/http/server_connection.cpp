@@ -166,8 +166,8 @@ void ServerConnection::dispatch() {
   }
 }
 
-bool ServerConnection::write_head(Exchange* ex, int status, Headers& headers, int64_t content_length,
-                                  bool chunked) {
+std::string ServerConnection::render_head(Exchange* ex, int status, const Headers& headers, int64_t content_length,
+                                          bool chunked) {
   std::string out;
   out.reserve(256 + headers.size() * 48);
   out += "HTTP/1.1 ";
@@ -201,7 +201,7 @@ bool ServerConnection::write_head(Exchange* ex, int status, Headers& headers, in
   if (!message_done_ && ex->req_.has_body && !ex->body_data_) close_after_response_ = true;
   if (close_after_response_) out += "Connection: close\r\n";
   out += "\r\n";
-  return stream_->write(std::move(out));
+  return out;
 }
 
 void ServerConnection::response_finished(Exchange* ex) {

@@ -61,7 +61,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>, 
   void refuse(int status, const std::string& reason);
   void arm(int64_t deadline_ms);
   void on_tick();
-  bool write_head(Exchange* ex, int status, Headers& headers, int64_t content_length, bool chunked);
+  std::string render_head(Exchange* ex, int status, const Headers& headers, int64_t content_length, bool chunked);
 
   net::Worker* worker_;
   std::unique_ptr<net::Stream> stream_;

@@ -1,5 +1,6 @@
 #include "common/net/stream.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace cdn::net {
@@ -93,9 +94,28 @@ void Stream::flush_tls() {
 bool Stream::write(std::string head, std::span<const Bytes> chunks) {
   if (!handle_ || closing_ || close_when_flushed_) return false;
   if (tls_) {
-    if (!head.empty() && tls_->write(head.data(), head.size()) != TlsSession::Status::Ok) return false;
+    // Pieces are gathered into full-size records: a small response (head + body) becomes one
+    // record and one write instead of one per piece.
+    constexpr size_t kRecord = 16384;
+    thread_local std::string scratch;
+    scratch.clear();
+    auto put = [&](const char* p, size_t n) {
+      while (n > 0) {
+        size_t take = std::min(n, kRecord - scratch.size());
+        scratch.append(p, take);
+        p += take;
+        n -= take;
+        if (scratch.size() == kRecord) {
+          if (tls_->write(scratch.data(), scratch.size()) != TlsSession::Status::Ok) return false;
+          scratch.clear();
+        }
+      }
+      return true;
+    };
+    if (!put(head.data(), head.size())) return false;
     for (auto& c : chunks)
-      if (tls_->write(c->data(), c->size()) != TlsSession::Status::Ok) return false;
+      if (!put(c->data(), c->size())) return false;
+    if (!scratch.empty() && tls_->write(scratch.data(), scratch.size()) != TlsSession::Status::Ok) return false;
     flush_tls();
     return true;
   }

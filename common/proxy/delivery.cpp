@@ -69,20 +69,20 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   }
   if (meta.status == 200) {
     if (auto* range = ex.request().headers.get("range")) {
-      ByteRange r;
-      switch (parse_range(*range, body->size, r)) {
-        case RangeResult::Satisfiable: {
+      http::ByteRange r;
+      switch (http::parse_range(*range, body->size, r)) {
+        case http::RangeResult::Satisfiable: {
           h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
                                      std::to_string(body->size));
           ex.respond(206, std::move(h), slice(*body, r.first, r.last));
           return;
         }
-        case RangeResult::Unsatisfiable:
+        case http::RangeResult::Unsatisfiable:
           h.set("Content-Range", "bytes */" + std::to_string(body->size));
           ex.log.reason = "range-not-satisfiable";
           ex.respond(416, std::move(h), std::string_view());
           return;
-        case RangeResult::None: break;
+        case http::RangeResult::None: break;
       }
     }
   }

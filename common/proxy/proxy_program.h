@@ -21,7 +21,7 @@ struct TierHooks {
 // Runs a caching tier until SIGTERM; returns the process exit code.
 int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, TierHooks tier_hooks);
 
-// "http://host[:port]/path?q", "host/path?q" or "/path" (with default_host) → host, path, query.
+// "http://host[:port]/path?q" or "host/path?q" → host (lowercased, no port), path, query.
 struct ParsedUrl {
   std::string host, path, query;
 };

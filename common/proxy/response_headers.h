@@ -4,6 +4,7 @@
 
 #include "common/cache/object.h"
 #include "common/http/message.h"
+#include "common/http/range.h"
 
 namespace cdn::proxy {
 
@@ -16,12 +17,5 @@ http::Headers client_headers(const http::Headers& upstream, int64_t age_s, std::
 
 // Client conditionals against a cached object (RFC 9110 §13): true when 304 is the answer.
 bool not_modified(const http::Request& req, const cache::ObjectMeta& meta);
-
-struct ByteRange {
-  uint64_t first = 0, last = 0;  // inclusive
-};
-enum class RangeResult { None, Satisfiable, Unsatisfiable };
-// A single "bytes=" range; several ranges are answered with the whole object (allowed by RFC).
-RangeResult parse_range(std::string_view header, uint64_t size, ByteRange& out);
 
 }  // namespace cdn::proxy

@@ -260,6 +260,7 @@ int Program::run(Hooks& hooks) {
     Hooks* hooks;
     int64_t drain_deadline = 0;
     uint64_t last_bytes = 0;
+    int64_t last_ms = 0;
   } st{this, &hooks};
   uv_signal_t sigterm, sigint, sighup;
   uv_timer_t tick;
@@ -294,8 +295,10 @@ int Program::run(Hooks& hooks) {
         Program* p = st->self;
         if (p->drain_started_ && !st->drain_deadline) st->drain_deadline = mono_ms() + p->cfg_.timeouts.drain_ms;
         uint64_t bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients").value();
-        p->egress_rate_ = double(bytes - st->last_bytes);
+        int64_t now = mono_ms();
+        if (st->last_ms) p->egress_rate_ = double(bytes - st->last_bytes) * 1000.0 / double(std::max<int64_t>(now - st->last_ms, 1));
         st->last_bytes = bytes;
+        st->last_ms = now;
         if (st->drain_deadline && (p->server_->active_connections() == 0 || mono_ms() > st->drain_deadline)) {
           uv_stop(t->loop);
         }

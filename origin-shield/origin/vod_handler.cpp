@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "common/util/http_date.h"
+#include "common/http/range.h"
 #include "common/net/worker.h"
 #include "common/util/strings.h"
 
@@ -107,6 +108,21 @@ void respond_file(ReadJob& j) {
     }
   }
   h.set("Accept-Ranges", "bytes");
+  if (auto* range = rq.headers.get("range")) {
+    http::ByteRange r;
+    switch (http::parse_range(*range, j.data.size(), r)) {
+      case http::RangeResult::Satisfiable:
+        h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+                                   std::to_string(j.data.size()));
+        ex.respond(206, std::move(h), std::string_view(j.data).substr(r.first, r.last - r.first + 1));
+        return;
+      case http::RangeResult::Unsatisfiable:
+        h.set("Content-Range", "bytes */" + std::to_string(j.data.size()));
+        ex.respond_error(416, "range-not-satisfiable", std::move(h));
+        return;
+      case http::RangeResult::None: break;
+    }
+  }
   ex.respond(200, std::move(h), j.data);
 }
 

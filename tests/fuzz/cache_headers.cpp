@@ -7,8 +7,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   cdn::cache::parse_cache_control(in);
-  int64_t t = cdn::cache::parse_http_date(in);
-  if (t >= 0) cdn::cache::format_http_date(t);
+  int64_t t = cdn::parse_http_date(in);
+  if (t >= 0) cdn::format_http_date(t);
   cdn::cache::glob_match(in.substr(0, size / 2), in.substr(size / 2));
   std::vector<cdn::cache::StoredHeader> headers = {{"Cache-Control", std::string(in)},
                                                    {"Expires", std::string(in)},
