@@ -81,11 +81,17 @@ std::string_view status_reason(int s) {
 }
 
 bool is_hop_by_hop(std::string_view n) {
-  static const char* kHop[] = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
-                               "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"};
-  for (auto* h : kHop)
-    if (iequals(n, h)) return true;
-  return false;
+  // Called for every header of every response: dispatch on length before comparing.
+  switch (n.size()) {
+    case 2: return iequals(n, "te");
+    case 7: return iequals(n, "trailer") || iequals(n, "upgrade");
+    case 10: return iequals(n, "connection") || iequals(n, "keep-alive");
+    case 16: return iequals(n, "proxy-connection");
+    case 17: return iequals(n, "transfer-encoding");
+    case 18: return iequals(n, "proxy-authenticate");
+    case 19: return iequals(n, "proxy-authorization");
+    default: return false;
+  }
 }
 
 void strip_hop_by_hop(Headers& h) {

@@ -40,6 +40,8 @@ class AccessLog {
   // Never blocks on I/O: queues the line (a '\n' is added if missing) for the writer thread. When
   // max_queue lines are waiting, the line is dropped and counted.
   void write(std::string line);
+  // False for "off": callers skip building the line at all.
+  bool enabled() const { return enabled_; }
   // Lines dropped because the queue was full.
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // Lines lost because writing to the file failed.

@@ -6,13 +6,6 @@ namespace cdn {
 
 static inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 std::string to_lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = lower(c);
