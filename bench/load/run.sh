@@ -270,6 +270,31 @@ for obj in 1k.bin 1m.bin; do
     done
   done
 done
+
+# Latency at equal offered load: the same connections, each pausing between requests, long
+# enough that neither proxy is saturated (1 MB responses need a longer pause than 1 KB ones).
+PACE_MS_1K="${PACE_MS_1K:-2}"
+PACE_MS_1M="${PACE_MS_1M:-60}"
+say "paced: wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency -s paced.lua (pause per connection: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms)"
+declare -A PRPS P50 PP99
+for obj in 1k.bin 1m.bin; do
+  if [ "$obj" = 1k.bin ]; then export PACE_MS=$PACE_MS_1K; else export PACE_MS=$PACE_MS_1M; fi
+  for scheme in http https; do
+    for proxy in edge nginx; do
+      url="$(url_for $proxy $scheme $obj)"
+      name="${proxy}-${obj%.bin}-${scheme}"
+      file="$RAW/paced-$name.txt"
+      echo "# $proxy $url (PACE_MS=$PACE_MS)" >"$file"
+      "${pin_wrk[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency \
+        -s "$ROOT/bench/load/paced.lua" "$url" >>"$file" 2>&1
+      PRPS[$name]=$(awk '/^Requests\/sec:/ {print $2}' "$file")
+      P50[$name]="$(to_ms "$(awk '$1 == "50%" {print $2}' "$file")")"
+      PP99[$name]="$(to_ms "$(awk '$1 == "99%" {print $2}' "$file")")"
+      say "  paced $name: ${PRPS[$name]:-?} req/s, p50 ${P50[$name]} ms, p99 ${PP99[$name]} ms"
+      sleep 1
+    done
+  done
+done
 sleep 1
 origin_after=$(wc -l <"$WORK/logs/origin-access.log")
 
@@ -289,6 +314,24 @@ table="$RAW/table.md"
         -v ee="${ERRS[$e]}" -v ne="${ERRS[$n]}" 'BEGIN{
           printf "| %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2fx | %d / %d |\n",
             l, er, nr, (nr > 0 ? er / nr : 0), ep, np, (np > 0 ? ep / np : 0), ee, ne }'
+    done
+  done
+  echo
+  echo "Equal offered load (each connection pauses between requests: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms):"
+  echo
+  echo "| case | cdn-edge req/s | nginx req/s | cdn-edge p50 ms | nginx p50 ms | cdn-edge p99 ms | nginx p99 ms | p99 edge/nginx |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for obj in 1k.bin 1m.bin; do
+    for scheme in http https; do
+      e="edge-${obj%.bin}-$scheme"
+      n="nginx-${obj%.bin}-$scheme"
+      label="${obj%.bin} $( [ $scheme = https ] && echo TLS || echo plain)"
+      label="${label/1k/1 KB}"
+      label="${label/1m/1 MB}"
+      awk -v l="$label" -v er="${PRPS[$e]:-0}" -v nr="${PRPS[$n]:-0}" -v e5="${P50[$e]}" -v n5="${P50[$n]}" \
+        -v ep="${PP99[$e]}" -v np="${PP99[$n]}" 'BEGIN{
+          printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2fx |\n",
+            l, er, nr, e5, n5, ep, np, (np > 0 ? ep / np : 0) }'
     done
   done
 } >"$table"
