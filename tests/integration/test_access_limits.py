@@ -160,8 +160,12 @@ def test_redis_down_follows_policy_and_edges_recover(tiers, content, keys, seg, 
     assert open_edge.running() and closed_edge.running()
     # Redis comes back (empty): both edges reconnect by themselves
     redis.start()
-    wait_until(lambda: Viewer(keys, "outage", "o4", closed_edge).play(seg).status == 200, timeout=20,
-               interval=0.3, what="fail-closed edge to recover")
+    # Each worker loop has its own Redis connection and reconnects on its own backoff: wait until
+    # a run of new sessions (spread over the workers by their connections) all get through.
+    probes = iter(range(10_000))
+    wait_until(lambda: all(Viewer(keys, f"probe-{next(probes)}", "p", closed_edge).play(seg).status == 200
+                           for _ in range(8)), timeout=30, interval=0.3, what="fail-closed edge to recover")
+    assert Viewer(keys, "outage", "o4", closed_edge).play(seg).status == 200
     assert Viewer(keys, "outage", "o5", open_edge).play(seg).status == 200
     # and the shared limit holds again across the edges
     w = [Viewer(keys, "after", f"a{i}", open_edge, cbeh="BLOCK_NEW") for i in range(4)]
