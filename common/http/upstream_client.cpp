@@ -1,5 +1,7 @@
 #include "common/http/upstream_client.h"
 
+#include "common/http/response_parser.h"
+
 #include <algorithm>
 
 #include "common/util/clock.h"
@@ -22,14 +24,16 @@ const char* to_string(UpstreamError e) {
 
 class UpstreamConnection : public net::Stream::Handler {
  public:
-  UpstreamConnection(UpstreamPool* pool) : pool_(pool) {
-    llhttp_settings_init(&settings_);
-    settings_.on_status = [](llhttp_t*, const char*, size_t) { return 0; };
-    settings_.on_header_field = &UpstreamConnection::on_field;
-    settings_.on_header_value = &UpstreamConnection::on_value;
-    settings_.on_headers_complete = &UpstreamConnection::on_headers_complete;
-    settings_.on_body = &UpstreamConnection::on_body_cb;
-    settings_.on_message_complete = &UpstreamConnection::on_message_complete;
+  UpstreamConnection(UpstreamPool* pool)
+      : pool_(pool),
+        parser_(ResponseParser::Callbacks{
+            [this](int status, Headers&& h) {
+              phase_ = Phase::Body;
+              if (cb_) cb_->on_upstream_head(status, std::move(h));
+            },
+            [this](const char* at, size_t n) {
+              if (cb_) cb_->on_upstream_body(make_bytes(std::string_view(at, n)));
+            }}) {
     uv_timer_init(pool_->worker_->loop(), timer_.get());
     timer_.mark_initialized();
     timer_->data = this;
@@ -92,11 +96,8 @@ class UpstreamConnection : public net::Stream::Handler {
     allow_retry_ = retry;
     reused_ = false;
     got_bytes_ = false;
-    headers_.clear();
-    in_value_ = false;
     phase_ = Phase::WaitingHead;
-    llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
-    parser_.data = this;
+    parser_.reset(is_head);
   }
 
   void arm(int64_t ms) {
@@ -151,12 +152,11 @@ class UpstreamConnection : public net::Stream::Handler {
     }
     got_bytes_ = true;
     if (phase_ == Phase::WaitingHead || phase_ == Phase::Body) arm(pool_->timeouts_.idle_ms);
-    llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-    if (err == HPE_PAUSED) {  // message complete
-      finish_ok();
-      return;
+    switch (parser_.feed(data, len)) {
+      case ResponseParser::State::Done: finish_ok(); return;
+      case ResponseParser::State::Error: fail(UpstreamError::BadResponse); return;
+      default: return;
     }
-    if (err != HPE_OK) fail(UpstreamError::BadResponse);
   }
 
   void on_stream_end(int) override {
@@ -166,69 +166,17 @@ class UpstreamConnection : public net::Stream::Handler {
       return;
     }
     // A close-delimited body ends at EOF; everything else ending here is truncated.
-    if (phase_ == Phase::Body && llhttp_finish(&parser_) == HPE_PAUSED) {
-      keep_alive_ = false;
-      finish_ok();
-      return;
-    }
-    if (phase_ == Phase::Body && llhttp_message_needs_eof(&parser_) && llhttp_finish(&parser_) == HPE_OK) {
-      keep_alive_ = false;
+    if (phase_ == Phase::Body && parser_.finish() == ResponseParser::State::Done) {
       finish_ok();
       return;
     }
     fail(UpstreamError::Reset);
   }
 
-  static UpstreamConnection* self_of(llhttp_t* p) { return static_cast<UpstreamConnection*>(p->data); }
-  static int on_field(llhttp_t* p, const char* at, size_t n) {
-    auto* s = self_of(p);
-    if (s->in_value_ || s->headers_.empty()) {
-      if (s->headers_.size() >= 200) return -1;
-      s->headers_.add({}, {});
-      s->in_value_ = false;
-    }
-    s->headers_.raw().back().name.append(at, n);
-    return 0;
-  }
-  static int on_value(llhttp_t* p, const char* at, size_t n) {
-    auto* s = self_of(p);
-    s->in_value_ = true;
-    if (s->headers_.raw().back().value.size() + n > 65536) return -1;
-    s->headers_.raw().back().value.append(at, n);
-    return 0;
-  }
-  static int on_headers_complete(llhttp_t* p) {
-    auto* s = self_of(p);
-    int status = p->status_code;
-    if (status >= 100 && status < 200) {  // interim response: skip it
-      s->headers_.clear();
-      s->in_value_ = false;
-      return 0;
-    }
-    s->phase_ = Phase::Body;
-    s->keep_alive_ = llhttp_should_keep_alive(p);
-    for (auto& h : s->headers_.raw()) {
-      while (!h.value.empty() && (h.value.back() == ' ' || h.value.back() == '\t')) h.value.pop_back();
-    }
-    if (s->cb_) s->cb_->on_upstream_head(status, std::move(s->headers_));
-    s->headers_.clear();
-    return s->is_head_ ? 1 : 0;  // a HEAD response has no body whatever its headers say
-  }
-  static int on_body_cb(llhttp_t* p, const char* at, size_t n) {
-    auto* s = self_of(p);
-    if (s->cb_) s->cb_->on_upstream_body(make_bytes(std::string_view(at, n)));
-    return 0;
-  }
-  static int on_message_complete(llhttp_t* p) {
-    auto* s = self_of(p);
-    if (s->phase_ != Phase::Body) return 0;  // end of an interim response
-    return HPE_PAUSED;
-  }
-
   void finish_ok() {
     UpstreamCallbacks* cb = cb_;
     cb_ = nullptr;
-    bool reusable = keep_alive_ && connected();
+    bool reusable = parser_.keep_alive() && connected();
     uv_timer_stop(timer_.get());
     if (!reusable) close_now();
     pool_->release(this, reusable);  // may idle us; cb runs after so it can send a new request
@@ -263,8 +211,7 @@ class UpstreamConnection : public net::Stream::Handler {
   }
 
   UpstreamPool* pool_;
-  llhttp_settings_t settings_;
-  llhttp_t parser_;
+  ResponseParser parser_;
   net::UvHandle<uv_timer_t> timer_;
   std::unique_ptr<net::Stream> stream_;
   uv_tcp_t* connect_tcp_ = nullptr;
@@ -273,8 +220,7 @@ class UpstreamConnection : public net::Stream::Handler {
   bool is_head_ = false;
   UpstreamCallbacks* cb_ = nullptr;
   uint64_t token_ = 0;
-  bool allow_retry_ = false, reused_ = false, got_bytes_ = false, keep_alive_ = false, in_value_ = false;
-  Headers headers_;
+  bool allow_retry_ = false, reused_ = false, got_bytes_ = false;
   Phase phase_ = Phase::Connecting;
 };
 

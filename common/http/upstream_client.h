@@ -4,7 +4,6 @@
 // A request that failed on a reused idle connection before any response byte arrived is retried
 // once on a fresh connection (the server may have closed it while idle); nothing else retries
 // here: retrying on another server is the proxy's decision.
-#include <llhttp.h>
 #include <uv.h>
 
 #include <deque>
