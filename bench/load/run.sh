@@ -299,6 +299,12 @@ sleep 1
 origin_after=$(wc -l <"$WORK/logs/origin-access.log")
 
 # --- report ----------------------------------------------------------------------------------
+case_label() {  # 1k.bin https -> "1 KB TLS"
+  local size=${1%.bin}
+  size=${size/1k/1 KB}
+  size=${size/1m/1 MB}
+  echo "$size $( [ "$2" = https ] && echo TLS || echo plain)"
+}
 table="$RAW/table.md"
 {
   echo "| case | cdn-edge req/s | nginx req/s | edge/nginx | cdn-edge p99 ms | nginx p99 ms | p99 edge/nginx | errors edge/nginx |"
@@ -307,9 +313,7 @@ table="$RAW/table.md"
     for scheme in http https; do
       e="edge-${obj%.bin}-$scheme"
       n="nginx-${obj%.bin}-$scheme"
-      label="${obj%.bin} $( [ $scheme = https ] && echo TLS || echo plain)"
-      label="${label/1k/1 KB}"
-      label="${label/1m/1 MB}"
+      label="$(case_label "$obj" "$scheme")"
       awk -v l="$label" -v er="${RPS[$e]}" -v nr="${RPS[$n]}" -v ep="${P99[$e]}" -v np="${P99[$n]}" \
         -v ee="${ERRS[$e]}" -v ne="${ERRS[$n]}" 'BEGIN{
           printf "| %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2fx | %d / %d |\n",
@@ -325,9 +329,7 @@ table="$RAW/table.md"
     for scheme in http https; do
       e="edge-${obj%.bin}-$scheme"
       n="nginx-${obj%.bin}-$scheme"
-      label="${obj%.bin} $( [ $scheme = https ] && echo TLS || echo plain)"
-      label="${label/1k/1 KB}"
-      label="${label/1m/1 MB}"
+      label="$(case_label "$obj" "$scheme")"
       awk -v l="$label" -v er="${PRPS[$e]:-0}" -v nr="${PRPS[$n]:-0}" -v e5="${P50[$e]}" -v n5="${P50[$n]}" \
         -v ep="${PP99[$e]}" -v np="${PP99[$n]}" 'BEGIN{
           printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2fx |\n",

@@ -120,14 +120,7 @@ void ServerConnection::parse(const char* data, size_t len) {
         return;
       }
       // Response already complete: go straight on to the next pipelined request.
-      current_.reset();
-      message_done_ = response_done_ = false;
-      parser_.next();
-      if (close_after_response_) {
-        close();
-        break;
-      }
-      arm(mono_ms() + opts_.keepalive_idle_ms);
+      if (!finish_exchange()) break;
       if (len == 0) break;
       continue;
     }
@@ -224,16 +217,21 @@ void ServerConnection::response_finished(Exchange* ex) {
   resume_pipeline();
 }
 
-void ServerConnection::resume_pipeline() {
+bool ServerConnection::finish_exchange() {
   current_.reset();
   message_done_ = response_done_ = false;
   parser_.next();
-  paused_ = false;
   if (close_after_response_) {
     close();
-    return;
+    return false;
   }
   arm(mono_ms() + opts_.keepalive_idle_ms);
+  return true;
+}
+
+void ServerConnection::resume_pipeline() {
+  paused_ = false;
+  if (!finish_exchange()) return;
   stream_->start_reading();
   if (!inbuf_.empty()) {
     std::string pending;

@@ -57,6 +57,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>, 
   void parse(const char* data, size_t len);
   void dispatch();
   void response_finished(Exchange* ex);
+  // Both request and response are done: on to the next request, or close. False if closed.
+  bool finish_exchange();
   void resume_pipeline();
   void refuse(int status, const std::string& reason);
   void arm(int64_t deadline_ms);

@@ -1,5 +1,7 @@
 #include "common/proxy/response_headers.h"
 
+#include "common/http/conditional.h"
+
 #include "common/util/http_date.h"
 #include "common/util/strings.h"
 
@@ -22,48 +24,31 @@ static void finish(http::Headers& h, int64_t age_s, std::string_view cache_statu
   if (!h.get("accept-ranges")) h.add("Accept-Ranges", "bytes");
 }
 
-http::Headers client_headers(const std::vector<cache::StoredHeader>& stored, int64_t age_s,
-                             std::string_view cache_status, std::string_view via_name) {
+// Stored and upstream headers have the same {name, value} shape.
+template <typename List>
+static http::Headers build(const List& from, int64_t age_s, std::string_view cache_status, std::string_view via_name) {
   http::Headers h;
-  h.raw().reserve(stored.size() + 4);
-  for (auto& s : stored)
-    if (!skip_stored(s.name)) h.add(s.name, s.value);
+  h.raw().reserve(from.size() + 4);
+  for (auto& x : from)
+    if (!skip_stored(x.name)) h.add(x.name, x.value);
   finish(h, age_s, cache_status, via_name);
   return h;
+}
+
+http::Headers client_headers(const std::vector<cache::StoredHeader>& stored, int64_t age_s,
+                             std::string_view cache_status, std::string_view via_name) {
+  return build(stored, age_s, cache_status, via_name);
 }
 
 http::Headers client_headers(const http::Headers& upstream, int64_t age_s, std::string_view cache_status,
                              std::string_view via_name) {
-  http::Headers h;
-  h.raw().reserve(upstream.size() + 4);
-  for (auto& s : upstream)
-    if (!skip_stored(s.name)) h.add(s.name, s.value);
-  finish(h, age_s, cache_status, via_name);
-  return h;
-}
-
-static bool etag_matches(std::string_view list, std::string_view etag) {
-  if (etag.empty()) return false;
-  auto weak_strip = [](std::string_view t) {
-    t = trim(t);
-    if (t.size() > 2 && t[0] == 'W' && t[1] == '/') t.remove_prefix(2);
-    return t;
-  };
-  if (trim(list) == "*") return true;
-  for (auto part : split(list, ','))
-    if (weak_strip(part) == weak_strip(etag)) return true;
-  return false;
+  return build(upstream, age_s, cache_status, via_name);
 }
 
 bool not_modified(const http::Request& req, const cache::ObjectMeta& meta) {
   if (meta.status != 200) return false;
-  if (auto* inm = req.headers.get("if-none-match")) return etag_matches(*inm, meta.etag);
-  if (auto* ims = req.headers.get("if-modified-since"); ims && !meta.last_modified.empty()) {
-    int64_t since = parse_http_date(*ims);
-    int64_t lm = parse_http_date(meta.last_modified);
-    return since >= 0 && lm >= 0 && lm <= since;
-  }
-  return false;
+  int64_t lm = meta.last_modified.empty() ? -1 : parse_http_date(meta.last_modified);
+  return http::not_modified(req, meta.etag, lm);
 }
 
 }  // namespace cdn::proxy

@@ -1,5 +1,6 @@
 #include "origin-shield/origin/live_service.h"
 
+#include <openssl/crypto.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <sstream>
 
 #include "common/hls/writer.h"
+#include "common/http/conditional.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
@@ -85,23 +87,14 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 }
 
 bool equal_secret(std::string_view a, std::string_view b) {
-  unsigned diff = unsigned(a.size() != b.size());
-  for (size_t i = 0; i < a.size(); ++i) diff |= unsigned(uint8_t(a[i]) ^ uint8_t(b.empty() ? 0 : b[i % b.size()]));
-  return diff == 0;
+  // Constant time in the key's content (OpenSSL's compare); the length is not a secret worth it.
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // 304 when the request's validators match; otherwise false.
 bool not_modified(const std::shared_ptr<http::Exchange>& ex, http::Headers& h, const std::string& etag,
                   int64_t modified_s) {
-  const auto& rq = ex->request();
-  if (auto* inm = rq.headers.get("if-none-match")) {
-    if (trim(*inm) != etag && trim(*inm) != "*") return false;
-  } else if (auto* ims = rq.headers.get("if-modified-since")) {
-    int64_t since = parse_http_date(*ims);
-    if (since < 0 || modified_s > since) return false;
-  } else {
-    return false;
-  }
+  if (!http::not_modified(ex->request(), etag, modified_s)) return false;
   ex->respond(304, std::move(h), std::string_view());
   return true;
 }

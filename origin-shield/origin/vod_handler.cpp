@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "common/util/http_date.h"
+#include "common/http/conditional.h"
 #include "common/http/range.h"
 #include "common/net/worker.h"
 #include "common/util/strings.h"
@@ -95,17 +96,9 @@ void respond_file(ReadJob& j) {
   std::string lm = format_http_date(j.st.st_mtim.tv_sec);
   h.set("Last-Modified", lm);
   const auto& rq = ex.request();
-  if (auto* inm = rq.headers.get("if-none-match")) {
-    if (trim(*inm) == etag || trim(*inm) == "*") {
-      ex.respond(304, std::move(h), std::string_view());
-      return;
-    }
-  } else if (auto* ims = rq.headers.get("if-modified-since")) {
-    int64_t since = parse_http_date(*ims);
-    if (since >= 0 && j.st.st_mtim.tv_sec <= since) {
-      ex.respond(304, std::move(h), std::string_view());
-      return;
-    }
+  if (http::not_modified(rq, etag, j.st.st_mtim.tv_sec)) {
+    ex.respond(304, std::move(h), std::string_view());
+    return;
   }
   h.set("Accept-Ranges", "bytes");
   if (auto* range = rq.headers.get("range")) {
