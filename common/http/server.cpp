@@ -1,8 +1,19 @@
 #include "common/http/server.h"
 
+#include "common/http/date.h"
 #include "common/util/clock.h"
 
 namespace cdn::http {
+
+namespace {
+
+// For accepted sockets that never become a ServerConnection.
+void close_accepted(uv_tcp_t* tcp) {
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+}
+
+}  // namespace
 
 HttpServer::HttpServer(ServerOptions opts, RequestHandler* handler, ConnectionHooks hooks,
                        net::TlsContextHolder* tls, size_t max_connections,
@@ -57,12 +68,9 @@ Result<void> HttpServer::listen(net::Worker& w, const ListenSpec& spec) {
 }
 
 void HttpServer::accept(net::Worker& w, uv_tcp_t* tcp, bool tls) {
-  auto close_raw = [tcp]() {
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  };
   if (draining_ || active_.load() >= max_connections_) {
     if (hooks_.on_refused) hooks_.on_refused(503, "too-many-connections");
-    close_raw();
+    close_accepted(tcp);
     return;
   }
   std::optional<ClientKey> client;
@@ -81,7 +89,7 @@ void HttpServer::accept(net::Worker& w, uv_tcp_t* tcp, bool tls) {
     auto ctx = tls_->get();
     if (!ctx) {
       if (client) client_connections_->release(*client);
-      close_raw();
+      close_accepted(tcp);
       return;
     }
     session = std::make_unique<net::TlsSession>(std::move(ctx));
@@ -105,16 +113,16 @@ void HttpServer::refuse_client(uv_tcp_t* tcp, bool tls) {
   if (!tls) {
     // One non-blocking write into an empty socket buffer: it either fits whole or the peer
     // gets only the close, which is the TLS answer anyway.
-    static const std::string kResponse =
-        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; "
-        "charset=utf-8\r\nX-Error-Reason: " +
-        std::string(kReason) + "\r\nContent-Length: " + std::to_string(kReason.size() + 5) +
-        "\r\nConnection: close\r\n\r\n429 " + std::string(kReason) + "\n";
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(kResponse.data()), unsigned(kResponse.size()));
+    std::string body = "429 " + std::string(kReason) + "\n";
+    std::string out =
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "X-Error-Reason: " +
+        std::string(kReason) + "\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nDate: " + current_http_date() + "\r\nConnection: close\r\n\r\n" + body;
+    uv_buf_t buf = uv_buf_init(out.data(), unsigned(out.size()));
     uv_try_write(reinterpret_cast<uv_stream_t*>(tcp), &buf, 1);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  close_accepted(tcp);
 }
 
 void HttpServer::drain(net::Worker& w) {
