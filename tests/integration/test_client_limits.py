@@ -5,7 +5,7 @@ import re
 import socket
 import time
 
-from conftest import RawConn, client_tls_context, edge_config, wait_until
+from conftest import RawConn, client_tls_context, edge_config, shield_config, wait_until
 
 HOG, OTHER = "127.0.0.2", "127.0.0.3"
 BODY = b"c" * 1000
@@ -144,3 +144,42 @@ def test_admin_listener_is_not_rate_limited(tiers, slow_origin):
     for _ in range(10):
         assert edge.healthz()[0] == 200
     assert refused(edge, "client-rate-limit") == 0
+
+
+def test_ipv4_prefix_groups_neighbouring_addresses(tiers, slow_origin):
+    # 127.0.0.2 and 127.0.0.3 share a /24: together they get one share.
+    edge = edge_with(slow_origin, tiers, {"max_connections_per_client": 2, "client_ipv4_prefix": 24})
+    held = [ClientConn(edge.port(), HOG), ClientConn(edge.port(), OTHER)]
+    try:
+        wait_until(lambda: edge.healthz()[1]["active_connections"] == 2, timeout=10, what="2 open connections")
+        with ClientConn(edge.port(), "127.0.0.4") as extra:
+            raw, closed = extra.read_to_close(timeout=10)
+        assert closed and b"X-Error-Reason: client-connection-limit" in raw, raw
+    finally:
+        for c in held:
+            c.close()
+
+
+def open_many(port, n):
+    return [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(n)]
+
+
+def test_default_share_is_256_on_edge_and_off_on_shield(tiers, slow_origin):
+    """The shield sees a whole edge as one address, so it does not limit per client by default."""
+    slow_origin.add("/vod/c.ts", BODY)
+    shield = tiers("shield", shield_config([slow_origin.port])).start()
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    socks = []
+    try:
+        socks += open_many(shield.port(), 300)
+        wait_until(lambda: shield.healthz()[1]["active_connections"] == 300, timeout=20, what="300 shield connections")
+        socks += open_many(edge.port(), 256)
+        wait_until(lambda: edge.healthz()[1]["active_connections"] == 256, timeout=20, what="256 edge connections")
+        with ClientConn(edge.port(), "127.0.0.1") as extra:
+            raw, closed = extra.read_to_close(timeout=10)
+        assert closed and re.match(rb"HTTP/1\.1 429 ", raw), raw[:200]
+        assert refused(edge, "client-connection-limit") == 1
+        assert refused(shield, "client-connection-limit") == 0
+    finally:
+        for s in socks:
+            s.close()
