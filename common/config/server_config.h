@@ -63,8 +63,8 @@ struct LimitsConfig {
 
   // Per client address, counted across the process's workers (IPv4 cut to client_ipv4_prefix
   // bits, IPv6 to client_ipv6_prefix bits).
-  std::optional<uint32_t>
-      max_connections_per_client;               // unset: 256 on edge, 0 (off) on shield/origin
+  // Unset: 256 on edge, 0 (off) on shield and origin (see max_connections_per_client below).
+  std::optional<uint32_t> max_connections_per_client;
   uint32_t requests_per_second_per_client = 0;  // 0 = off
   uint32_t request_burst_per_client = 0;        // 0 = twice the rate
   uint32_t client_ipv4_prefix = 32;
