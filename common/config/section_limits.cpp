@@ -14,6 +14,21 @@ void read_timeouts(MapReader& m, TimeoutsConfig& out) {
   set(out.drain_ms, m.get_duration_ms("drain", 0, kDay));
 }
 
+namespace {
+
+void read_client_limits(MapReader& m, LimitsConfig& out) {
+  set(out.max_connections_per_client, m.get_int("max_connections_per_client", 0, 10'000'000));
+  set(out.requests_per_second_per_client,
+      m.get_int("requests_per_second_per_client", 0, 1'000'000));
+  set(out.request_burst_per_client, m.get_int("request_burst_per_client", 0, 10'000'000));
+  set(out.client_ipv4_prefix, m.get_int("client_ipv4_prefix", 8, 32));
+  set(out.client_ipv6_prefix, m.get_int("client_ipv6_prefix", 16, 128));
+  if (out.request_burst_per_client > 0 && out.requests_per_second_per_client == 0)
+    m.error("request_burst_per_client", "needs requests_per_second_per_client");
+}
+
+}  // namespace
+
 void read_limits(MapReader& m, LimitsConfig& out) {
   set(out.max_url_bytes, m.get_size("max_url_bytes", 64, 65536));
   set(out.max_header_bytes, m.get_size("max_header_bytes", 1024, 1 << 20));
@@ -23,6 +38,7 @@ void read_limits(MapReader& m, LimitsConfig& out) {
   if (out.max_url_bytes > out.max_header_bytes)
     m.error("max_url_bytes", "must not exceed max_header_bytes (" +
                                  std::to_string(out.max_header_bytes) + ")");
+  read_client_limits(m, out);
 }
 
 }  // namespace cdn::config::sections

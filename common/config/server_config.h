@@ -60,7 +60,22 @@ struct LimitsConfig {
   uint32_t max_headers = 100;
   uint32_t max_connections = 20000;  // per process
   uint64_t max_body_bytes = 1 << 20;
+
+  // Per client address, counted across the process's workers (IPv4 cut to client_ipv4_prefix
+  // bits, IPv6 to client_ipv6_prefix bits).
+  // Unset: 256 on edge, 0 (off) on shield and origin (see max_connections_per_client below).
+  std::optional<uint32_t> max_connections_per_client;
+  uint32_t requests_per_second_per_client = 0;  // 0 = off
+  uint32_t request_burst_per_client = 0;        // 0 = twice the rate
+  uint32_t client_ipv4_prefix = 32;
+  uint32_t client_ipv6_prefix = 64;
 };
+
+// Shields and origins see a whole edge (or shield) as one client address, so they do not limit
+// connections per client unless configured to.
+inline uint32_t max_connections_per_client(const LimitsConfig& l, Tier tier) {
+  return l.max_connections_per_client.value_or(tier == Tier::Edge ? 256 : 0);
+}
 
 struct TtlRule {
   std::string match;  // glob on the path, e.g. "*.m3u8"

@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/http/client_limits.h"
 #include "common/http/server_connection.h"
 #include "common/net/address.h"
 #include "common/net/listener.h"
@@ -23,7 +24,8 @@ struct ListenSpec {
 class HttpServer {
  public:
   HttpServer(ServerOptions opts, RequestHandler* handler, ConnectionHooks hooks,
-             net::TlsContextHolder* tls, size_t max_connections);
+             net::TlsContextHolder* tls, size_t max_connections,
+             ClientLimitsOptions client_limits = {});
   // Call on the worker's loop thread, once per listen address.
   Result<void> listen(net::Worker& w, const ListenSpec& spec);
   // Call on the worker's loop thread: stop accepting, close idle connections, finish busy ones.
@@ -42,6 +44,9 @@ class HttpServer {
   };
   PerWorker& slot(net::Worker& w);
   void accept(net::Worker& w, uv_tcp_t* tcp, bool tls);
+  // Refuses a connection over its client's share before any TLS or HTTP work is spent on it.
+  void refuse_client(uv_tcp_t* tcp, bool tls);
+  std::string_view admit_request(const std::string& client_ip);
 
   ServerOptions opts_;
   RequestHandler* handler_;
@@ -50,6 +55,9 @@ class HttpServer {
   size_t max_connections_;
   std::atomic<size_t> active_{0};
   std::atomic<bool> draining_{false};
+  ClientPrefixes client_prefixes_;
+  std::unique_ptr<ClientConnectionCounter> client_connections_;  // null = no per-client limit
+  std::unique_ptr<ClientRateLimiter> client_rates_;              // null = no per-client rate
   std::mutex slots_mu_;
   std::vector<std::unique_ptr<PerWorker>> slots_;
 };

@@ -130,6 +130,12 @@ void ServerConnection::parse(const char* data, size_t len) {
 }
 
 void ServerConnection::dispatch() {
+  if (hooks_ && hooks_->admit_request) {
+    if (auto reason = hooks_->admit_request(client_ip_); !reason.empty()) {
+      refuse(429, std::string(reason), "Retry-After: 1\r\n");
+      return;
+    }
+  }
   auto ex = std::make_shared<Exchange>(weak_from_this(), worker_);
   ex->req_ = std::move(parser_.request());
   ex->client_ip_ = client_ip_;
@@ -241,13 +247,15 @@ void ServerConnection::resume_pipeline() {
   }
 }
 
-void ServerConnection::refuse(int status, const std::string& reason) {
+void ServerConnection::refuse(int status, const std::string& reason,
+                              std::string_view extra_headers) {
   if (hooks_ && hooks_->on_refused) hooks_->on_refused(status, reason);
   std::string body = std::to_string(status) + " " + reason + "\n";
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_reason(status)) +
-                    "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Error-Reason: " + reason +
-                    "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nDate: " +
-                    current_http_date() + "\r\nConnection: close\r\n\r\n" + body;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_reason(status)) +
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Error-Reason: " + reason +
+      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nDate: " + current_http_date() +
+      "\r\n" + std::string(extra_headers) + "Connection: close\r\n\r\n" + body;
   stream_->write(std::move(out));
   close();
 }

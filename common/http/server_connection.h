@@ -32,6 +32,8 @@ struct ConnectionHooks {
   // Requests refused before reaching a handler (400/408/414/431) or connections cut for slowness.
   std::function<void(int status, const std::string& reason)> on_refused;
   std::function<void(const Exchange&)> on_complete;  // access log and request metrics
+  // Asked before each request is dispatched: a non-empty reason refuses it with 429 and closes.
+  std::function<std::string_view(const std::string& client_ip)> admit_request;
 };
 
 class ServerConnection : public std::enable_shared_from_this<ServerConnection>, public net::Stream::Handler {
@@ -60,7 +62,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>, 
   // Both request and response are done: on to the next request, or close. False if closed.
   bool finish_exchange();
   void resume_pipeline();
-  void refuse(int status, const std::string& reason);
+  void refuse(int status, const std::string& reason, std::string_view extra_headers = {});
   void arm(int64_t deadline_ms);
   void on_tick();
   std::string render_head(Exchange* ex, int status, const Headers& headers, int64_t content_length, bool chunked);

@@ -35,6 +35,32 @@ obs::Counter& requests_counter(int status) {
   return c;
 }
 
+// The admin listener (loopback or a management network) gets a fixed share per client so one
+// runaway poller cannot take every admin slot, and no request rate limit: its clients are
+// monitoring, cdn-geo's health polls and operators, which poll often by design.
+constexpr size_t kAdminMaxConnections = 256;
+constexpr uint32_t kAdminMaxConnectionsPerClient = 64;
+
+http::ClientPrefixes client_prefixes(const config::LimitsConfig& l) {
+  return {uint8_t(l.client_ipv4_prefix), uint8_t(l.client_ipv6_prefix)};
+}
+
+http::ClientLimitsOptions viewer_client_limits(const config::ServerConfig& cfg) {
+  http::ClientLimitsOptions o;
+  o.max_connections_per_client = config::max_connections_per_client(cfg.limits, cfg.tier);
+  o.requests_per_second = cfg.limits.requests_per_second_per_client;
+  o.request_burst = cfg.limits.request_burst_per_client;
+  o.prefixes = client_prefixes(cfg.limits);
+  return o;
+}
+
+http::ClientLimitsOptions admin_client_limits(const config::ServerConfig& cfg) {
+  http::ClientLimitsOptions o;
+  o.max_connections_per_client = kAdminMaxConnectionsPerClient;
+  o.prefixes = client_prefixes(cfg.limits);
+  return o;
+}
+
 }  // namespace
 
 std::string Program::via_name() const {
@@ -194,10 +220,12 @@ int Program::run(Hooks& hooks) {
         .inc();
   };
   ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
-  server_ = std::make_unique<http::HttpServer>(so, handler.value(), ch, &tls_, cfg_.limits.max_connections);
+  server_ = std::make_unique<http::HttpServer>(
+      so, handler.value(), ch, &tls_, cfg_.limits.max_connections, viewer_client_limits(cfg_));
   http::ConnectionHooks admin_hooks;
   admin_hooks.on_refused = ch.on_refused;
-  admin_server_ = std::make_unique<http::HttpServer>(so, admin_.get(), admin_hooks, nullptr, 256);
+  admin_server_ = std::make_unique<http::HttpServer>(
+      so, admin_.get(), admin_hooks, nullptr, kAdminMaxConnections, admin_client_limits(cfg_));
   install_admin_routes();
   obs::metrics().add_collector([this](obs::Registry& r) {
     r.gauge("cdn_connections_active", "Open client connections").set(int64_t(server_->active_connections()));
