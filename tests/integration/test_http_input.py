@@ -1,5 +1,6 @@
 """HTTP/1.1 on the edge's plain listener: bad and hostile input, slow clients, keep-alive,
 pipelining and HEAD."""
+import os
 import select
 import socket
 import time
@@ -346,3 +347,21 @@ def test_huge_header_value_after_empty_lines_is_refused_quickly(stack, good_obje
     assert_still_serving(stack, good_object)
     grown_mib = (_vm_rss_kib(pid) - before_rss) / 1024
     assert grown_mib < 32, f"edge RSS grew {grown_mib:.0f} MiB"
+
+
+def test_host_cannot_poison_another_paths_key(stack, content):
+    """issue 7: GET <free> with Host: 127.0.0.1/vod/<premium> once stored the free file under the
+    key of /vod/<premium>/vod/<free...>; the viewer of that path then got the wrong bytes as a HIT."""
+    free, free_data = content.new_file(3000, subdir="free")
+    # the victim path is "/vod/premium" + free's path, with its own bytes at the origin
+    victim = "/vod/premium" + free
+    premium_data = os.urandom(3000)
+    victim_file = content.root / victim[len("/vod/"):]
+    victim_file.parent.mkdir(parents=True, exist_ok=True)
+    victim_file.write_bytes(premium_data)
+    got, raw, closed = raw_exchange(stack.edge.port(),
+                                    b"GET %s HTTP/1.1\r\nHost: 127.0.0.1/vod/premium\r\n\r\n" % free.encode())
+    assert got == 400 and b"x-error-reason: bad-host" in raw.lower(), raw[:300]
+    r = stack.edge.get(victim)
+    assert r.status == 200 and r.body == premium_data and r.body != free_data
+    assert r.header("X-Cache") == "MISS"
