@@ -79,7 +79,8 @@ const char* HeadScanner::step(unsigned char c, int& status) {
       }
       if (c == '\n') return "bare-lf";
       if ((c < 0x20 && c != '\t') || c == 0x7f) return "bad-header-value";
-      if (field_bytes_ == 0 && (c == ' ' || c == '\t')) break;  // leading OWS is not part of the value
+      if (field_bytes_ == 0 && (c == ' ' || c == '\t'))
+        break;  // leading OWS is not part of the value
       return field_byte();
     case State::ValueCR:
       if (c != '\n') return "bad-header-value";

@@ -18,9 +18,9 @@ struct HeadScanLimits {
 class HeadScanner {
  public:
   struct Result {
-    size_t used = 0;          // bytes scanned: through the end of the head, or up to the bad byte
-    bool complete = false;    // the head ended at data[used - 1]
-    int status = 0;           // nonzero: data[used] is refused for `reason`
+    size_t used = 0;        // bytes scanned: through the end of the head, or up to the bad byte
+    bool complete = false;  // the head ended at data[used - 1]
+    int status = 0;         // nonzero: data[used] is refused for `reason`
     const char* reason = "";
   };
 
@@ -31,7 +31,18 @@ class HeadScanner {
   void reset();
 
  private:
-  enum class State { Leading, LeadingCR, RequestLine, RequestLineCR, LineStart, Name, Value, ValueCR, EndCR, Done };
+  enum class State {
+    Leading,
+    LeadingCR,
+    RequestLine,
+    RequestLineCR,
+    LineStart,
+    Name,
+    Value,
+    ValueCR,
+    EndCR,
+    Done
+  };
   // The refusal for byte c, or nullptr; advances the state.
   const char* step(unsigned char c, int& status);
   const char* step_request_line(unsigned char c, int& status);
@@ -39,7 +50,7 @@ class HeadScanner {
   HeadScanLimits limits_;
   State state_ = State::Leading;
   size_t bytes_ = 0;
-  size_t spaces_ = 0;     // in the request line: the target lies after the first
+  size_t spaces_ = 0;  // in the request line: the target lies after the first
   size_t url_bytes_ = 0;
   size_t field_bytes_ = 0;
 };

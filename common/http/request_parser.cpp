@@ -95,13 +95,16 @@ int RequestParser::check_host(const std::string& absolute_authority, size_t host
   if (hosts > 1) return fail(400, "duplicate-host");
   if (hosts == 0 && r.version_minor >= 1 && absolute_authority.empty()) return fail(400, "missing-host");
   // The Host header is checked even when absolute-form overrides it: a proxy behind us may not.
-  if (hosts && !host_of_authority(*r.headers.get("host"))) return fail(400, "bad-host");
-  if (!absolute_authority.empty()) r.headers.set("Host", absolute_authority);
-  if (const std::string* h = r.headers.get("host")) {
-    auto host = host_of_authority(*h);
+  if (const std::string* header = r.headers.get("host")) {
+    auto host = host_of_authority(*header);
     if (!host) return fail(400, "bad-host");
     r.host = to_lower(*host);
   }
+  if (absolute_authority.empty()) return 0;
+  auto host = host_of_authority(absolute_authority);
+  if (!host) return fail(400, "bad-host");
+  r.host = to_lower(*host);
+  r.headers.set("Host", absolute_authority);
   return 0;
 }
 

@@ -12,7 +12,8 @@ constexpr char kHex[] = "0123456789ABCDEF";
 
 // Checks one component against its grammar (path: pchar and "/"; query: also "?") and rewrites
 // its escapes: unreserved ones decoded, the rest uppercased. Returns the error reason or "".
-const char* canonical_escapes(std::string_view in, bool is_path, EscapedSlashes slashes, std::string& out) {
+const char* canonical_escapes(std::string_view in, bool is_path, EscapedSlashes slashes,
+                              std::string& out) {
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(in[i]);
@@ -31,7 +32,8 @@ const char* canonical_escapes(std::string_view in, bool is_path, EscapedSlashes 
       out += char(v);
       continue;
     }
-    if (is_path && (v == '/' || v == '\\') && slashes == EscapedSlashes::Refuse) return "encoded-slash";
+    if (is_path && (v == '/' || v == '\\') && slashes == EscapedSlashes::Refuse)
+      return "encoded-slash";
     out += '%';
     out += kHex[v >> 4];
     out += kHex[v & 0xf];

@@ -3,8 +3,12 @@
 // the head scanner.
 namespace cdn::http {
 
-constexpr bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-constexpr bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool is_digit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
 
 constexpr bool is_unreserved(unsigned char c) {
   return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -12,8 +16,17 @@ constexpr bool is_unreserved(unsigned char c) {
 
 constexpr bool is_sub_delim(unsigned char c) {
   switch (c) {
-    case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
       return true;
     default:
       return false;
@@ -21,13 +34,28 @@ constexpr bool is_sub_delim(unsigned char c) {
 }
 
 // pchar without its pct-encoded alternative, which callers decode themselves.
-constexpr bool is_pchar(unsigned char c) { return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@'; }
+constexpr bool is_pchar(unsigned char c) {
+  return is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@';
+}
 
 // RFC 9110 §5.6.2 tchar: the bytes of a token such as a field name.
 constexpr bool is_tchar(unsigned char c) {
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return is_alpha(c) || is_digit(c);

@@ -10,7 +10,9 @@
 
 namespace {
 
-int hex(char c) { return c >= 'A' && c <= 'F' ? c - 'A' + 10 : c - '0'; }
+int hex(char c) {
+  return c >= 'A' && c <= 'F' ? c - 'A' + 10 : c - '0';
+}
 
 std::string unescape(std::string_view s) {
   std::string out;

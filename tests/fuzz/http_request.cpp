@@ -26,7 +26,8 @@ void check_accepted(const cdn::http::Request& r, cdn::http::EscapedSlashes slash
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   size_t split = data[0] & 0x7f;
-  auto slashes = data[0] & 0x80 ? cdn::http::EscapedSlashes::Keep : cdn::http::EscapedSlashes::Refuse;
+  auto slashes =
+      data[0] & 0x80 ? cdn::http::EscapedSlashes::Keep : cdn::http::EscapedSlashes::Refuse;
   std::string in(reinterpret_cast<const char*>(data + 1), size - 1);
   cdn::http::ParseLimits limits;
   limits.max_url_bytes = 512;

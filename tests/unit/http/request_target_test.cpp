@@ -58,9 +58,10 @@ TEST(RequestTarget, Normalizes) {
 
 TEST(RequestTarget, RefusesBytesOutsideTheGrammar) {
   std::vector<TargetCase> cases;
-  for (const char* in : {"/a\tb", "/a b", "/a\x7f", "/a\xff", "/a\"b", "/a<b", "/a>b", "/a\\b", "/a^b", "/a`b",
-                         "/a{b", "/a|b", "/a}b", "/a#frag", "/a?q#frag", "/a?x=[1]", "/%G1", "/%4", "/a%", "/a?%zz",
-                         "*", "vod/x", ""})
+  for (const char* in :
+       {"/a\tb", "/a b", "/a\x7f", "/a\xff", "/a\"b", "/a<b",    "/a>b",      "/a\\b",
+        "/a^b",  "/a`b", "/a{b",   "/a|b",   "/a}b",  "/a#frag", "/a?q#frag", "/a?x=[1]",
+        "/%G1",  "/%4",  "/a%",    "/a?%zz", "*",     "vod/x",   ""})
     cases.push_back({in, "bad-request-target", true});
   check(cases, EscapedSlashes::Refuse);
 }
@@ -102,7 +103,8 @@ TEST(RequestTarget, PropertiesOnRandomTargets) {
       auto again = normalize_target(once, slashes);
       ASSERT_TRUE(again.ok()) << in;
       EXPECT_EQ(show(again), once) << in;
-      for (const char* bad : {"//", "/./", "/../"}) EXPECT_EQ(t.path.find(bad), std::string::npos) << in;
+      for (const char* bad : {"//", "/./", "/../"})
+        EXPECT_EQ(t.path.find(bad), std::string::npos) << in;
       EXPECT_EQ(t.path.front(), '/');
       EXPECT_FALSE(t.path.ends_with("/.") || t.path.ends_with("/..")) << in;
     }
