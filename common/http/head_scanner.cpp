@@ -20,7 +20,6 @@ HeadScanner::Result HeadScanner::scan(const char* data, size_t len) {
       return r;
     }
   }
-  r.complete = state_ == State::Done;
   return r;
 }
 

@@ -18,9 +18,9 @@ struct HeadScanLimits {
 class HeadScanner {
  public:
   struct Result {
-    size_t used = 0;        // bytes scanned: through the end of the head, or up to the bad byte
-    bool complete = false;  // the head ended at data[used - 1]
-    int status = 0;         // nonzero: data[used] is refused for `reason`
+    // Bytes scanned: through the end of the head (then complete()), or up to the refused byte.
+    size_t used = 0;
+    int status = 0;  // nonzero: data[used] is refused for `reason`
     const char* reason = "";
   };
 
