@@ -35,6 +35,24 @@ std::string normalize_query(std::string_view query, const std::vector<std::strin
   return out;
 }
 
+// The host is lowercased and every byte that could end it or look like an escape ('/', '?', '#',
+// '%', space, controls, non-ASCII) is written as %XX, so "host/path" splits at its first '/' back
+// into the same host and path even when a caller passes a host nobody validated. A valid host
+// (RFC 3986 reg-name, IPv4, [IPv6]) has none of these bytes and appears unchanged.
+void append_host(std::string& out, std::string_view host) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  for (char ch : host) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '%') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : char(c);
+    }
+  }
+}
+
 }  // namespace
 
 CacheKey make_key(std::string_view host, std::string_view path, std::string_view query,
@@ -42,7 +60,7 @@ CacheKey make_key(std::string_view host, std::string_view path, std::string_view
   std::string q = normalize_query(query, excluded_params);
   CacheKey key;
   key.text.reserve(host.size() + path.size() + q.size() + 1);
-  key.text = to_lower(host);
+  append_host(key.text, host);
   key.text += path;
   if (!q.empty()) {
     key.text += '?';

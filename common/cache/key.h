@@ -13,6 +13,8 @@ struct CacheKey {
   uint64_t hash = 0;
 };
 
+// The text is "host/path?query" with the host lowercased and escaped so it cannot run into the
+// path (see append_host); `path` must start with '/'.
 // Query parameters named in excluded_params (exact, case-sensitive name match) are dropped so that
 // per-viewer values such as tokens do not split the cache; the rest are stably sorted by name so
 // that parameter order does not either.

@@ -1,4 +1,6 @@
 // timeouts and limits sections.
+#include <algorithm>
+
 #include "common/config/sections.h"
 
 namespace cdn::config::sections {
@@ -32,12 +34,19 @@ void read_client_limits(MapReader& m, LimitsConfig& out) {
 void read_limits(MapReader& m, LimitsConfig& out) {
   set(out.max_url_bytes, m.get_size("max_url_bytes", 64, 65536));
   set(out.max_header_bytes, m.get_size("max_header_bytes", 1024, 1 << 20));
+  auto field = m.get_size("max_field_bytes", 64, 1 << 20);
+  set(out.max_field_bytes, field);
   set(out.max_headers, m.get_int("max_headers", 1, 10'000));
   set(out.max_connections, m.get_int("max_connections", 1, 10'000'000));
   set(out.max_body_bytes, m.get_size("max_body_bytes", 0, 1ull << 40));
+  if (auto a = m.get_enum("escaped_slashes", {"refuse", "keep"})) out.keep_escaped_slashes = *a == "keep";
   if (out.max_url_bytes > out.max_header_bytes)
     m.error("max_url_bytes", "must not exceed max_header_bytes (" +
                                  std::to_string(out.max_header_bytes) + ")");
+  // The field cap defaults below the head limit; only an explicit larger value is a mistake.
+  if (field && out.max_field_bytes > out.max_header_bytes)
+    m.error("max_field_bytes", "must not exceed max_header_bytes (" + std::to_string(out.max_header_bytes) + ")");
+  out.max_field_bytes = std::min(out.max_field_bytes, out.max_header_bytes);
   read_client_limits(m, out);
 }
 

@@ -57,6 +57,8 @@ struct TimeoutsConfig {
 struct LimitsConfig {
   uint32_t max_url_bytes = 8192;
   uint32_t max_header_bytes = 16384;  // total request head
+  uint32_t max_field_bytes = 8192;    // one header field name or value
+  bool keep_escaped_slashes = false;  // %2F/%5C in a path: false refuses the request
   uint32_t max_headers = 100;
   uint32_t max_connections = 20000;  // per process
   uint64_t max_body_bytes = 1 << 20;

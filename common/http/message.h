@@ -37,7 +37,7 @@ class Headers {
 
 struct Request {
   std::string method;
-  std::string target;  // as received: path?query
+  std::string target;  // path?query, normalized by the parser (request_target.h)
   std::string path;    // target before '?'
   std::string query;   // after '?', without it
   int version_minor = 1;

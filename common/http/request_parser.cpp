@@ -1,12 +1,14 @@
 #include "common/http/request_parser.h"
 
+#include "common/http/host.h"
 #include "common/util/strings.h"
 
 namespace cdn::http {
 
 static RequestParser* self_of(llhttp_t* p) { return static_cast<RequestParser*>(p->data); }
 
-RequestParser::RequestParser(ParseLimits limits) : limits_(limits) {
+RequestParser::RequestParser(ParseLimits limits)
+    : limits_(limits), scanner_({limits.max_url_bytes, limits.max_header_bytes, limits.max_field_bytes}) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = &RequestParser::on_message_begin;
   settings_.on_url = &RequestParser::on_url;
@@ -25,12 +27,18 @@ int RequestParser::fail(int status, const char* reason) {
   return -1;
 }
 
+int RequestParser::count_head_bytes(size_t len) {
+  callback_bytes_ += len;
+  return callback_bytes_ > limits_.max_header_bytes ? fail(431, "header-too-large") : 0;
+}
+
 int RequestParser::on_message_begin(llhttp_t* p) {
   auto* self = self_of(p);
   self->req_.clear();
   self->state_ = State::Head;
   self->started_ = true;
   self->in_value_ = false;
+  self->callback_bytes_ = 0;
   return 0;
 }
 
@@ -38,7 +46,7 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
   auto* self = self_of(p);
   if (self->req_.target.size() + len > self->limits_.max_url_bytes) return self->fail(414, "url-too-long");
   self->req_.target.append(at, len);
-  return 0;
+  return self->count_head_bytes(len);
 }
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
@@ -49,41 +57,79 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
     hs.push_back({});
     self->in_value_ = false;
   }
+  if (hs.back().name.size() + len > self->limits_.max_field_bytes) return self->fail(431, "field-too-large");
   hs.back().name.append(at, len);
-  return 0;
+  return self->count_head_bytes(len);
 }
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   auto* self = self_of(p);
   self->in_value_ = true;
-  self->req_.headers.raw().back().value.append(at, len);
+  auto& value = self->req_.headers.raw().back().value;
+  if (value.size() + len > self->limits_.max_field_bytes) return self->fail(431, "field-too-large");
+  value.append(at, len);
+  return self->count_head_bytes(len);
+}
+
+// RFC 9112 §3.2.2: absolute-form must be accepted; its authority replaces the Host header.
+int RequestParser::take_absolute_form(std::string& authority) {
+  auto& target = req_.target;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() <= scheme.size() || !iequals(std::string_view(target).substr(0, scheme.size()), scheme))
+      continue;
+    std::string_view rest = std::string_view(target).substr(scheme.size());
+    size_t end = rest.find_first_of("/?#");
+    authority = std::string(rest.substr(0, end));
+    if (authority.empty()) return fail(400, "bad-request-target");
+    if (end != std::string_view::npos && rest[end] == '#') return fail(400, "bad-request-target");
+    std::string origin_form = end == std::string_view::npos ? "/" : std::string(rest.substr(end));
+    if (origin_form[0] == '?') origin_form.insert(0, "/");
+    target = std::move(origin_form);
+    return 0;
+  }
+  return 0;
+}
+
+int RequestParser::check_host(const std::string& absolute_authority, size_t hosts) {
+  auto& r = req_;
+  if (hosts > 1) return fail(400, "duplicate-host");
+  if (hosts == 0 && r.version_minor >= 1 && absolute_authority.empty()) return fail(400, "missing-host");
+  // The Host header is checked even when absolute-form overrides it: a proxy behind us may not.
+  if (const std::string* header = r.headers.get("host")) {
+    auto host = host_of_authority(*header);
+    if (!host) return fail(400, "bad-host");
+    r.host = to_lower(*host);
+  }
+  if (absolute_authority.empty()) return 0;
+  auto host = host_of_authority(absolute_authority);
+  if (!host) return fail(400, "bad-host");
+  r.host = to_lower(*host);
+  r.headers.set("Host", absolute_authority);
+  return 0;
+}
+
+int RequestParser::normalize() {
+  auto& r = req_;
+  if (r.method == "OPTIONS" && r.target == "*") {
+    r.path = r.target;
+    return 0;
+  }
+  NormalizedTarget t = normalize_target(r.target, limits_.escaped_slashes);
+  if (!t.ok()) return fail(400, t.error);
+  r.path = std::move(t.path);
+  r.query = std::move(t.query);
+  r.target = t.has_query ? r.path + '?' + r.query : r.path;
   return 0;
 }
 
 int RequestParser::finish_head() {
   auto& r = req_;
-  const char* m = llhttp_method_name(llhttp_method_t(parser_.method));
-  r.method = m;
+  r.method = llhttp_method_name(llhttp_method_t(parser_.method));
   r.version_minor = parser_.http_minor;
   if (parser_.http_major != 1) return fail(400, "bad-version");
-  // RFC 9112 §3.2.2: absolute-form must be accepted; its authority replaces the Host header.
-  std::string absolute_host;
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (r.target.size() > scheme.size() && iequals(std::string_view(r.target).substr(0, scheme.size()), scheme)) {
-      std::string_view rest = std::string_view(r.target).substr(scheme.size());
-      size_t slash = rest.find_first_of("/?");
-      absolute_host = std::string(rest.substr(0, slash));
-      if (absolute_host.empty()) return fail(400, "bad-request-target");
-      r.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-      if (r.target[0] == '?') r.target.insert(0, "/");
-      break;
-    }
-  }
-  if (r.target.empty() || (r.target[0] != '/' && !(r.method == "OPTIONS" && r.target == "*")))
-    return fail(400, "bad-request-target");
-  auto q = r.target.find('?');
-  r.path = r.target.substr(0, q);
-  r.query = q == std::string::npos ? "" : r.target.substr(q + 1);
+  std::string absolute_authority;
+  if (int rc = take_absolute_form(absolute_authority); rc != 0) return rc;
+  if (int rc = normalize(); rc != 0) return rc;
   for (auto& h : r.headers.raw()) h.value = std::string(trim(h.value));
 
   // Request smuggling: a message whose length two parties could read differently is refused.
@@ -94,20 +140,7 @@ int RequestParser::finish_head() {
     if (te > 1 || !iequals(trim(*r.headers.get("transfer-encoding")), "chunked"))
       return fail(400, "unsupported-transfer-encoding");
   }
-  size_t hosts = r.headers.count("host");
-  if (hosts > 1) return fail(400, "duplicate-host");
-  if (hosts == 0 && r.version_minor >= 1 && absolute_host.empty()) return fail(400, "missing-host");
-  if (!absolute_host.empty()) r.headers.set("Host", absolute_host);
-  if (hosts || !absolute_host.empty()) {
-    std::string_view h = *r.headers.get("host");
-    if (!h.empty() && h.front() == '[') {
-      auto close = h.find(']');
-      h = close == std::string_view::npos ? h : h.substr(0, close + 1);
-    } else if (auto colon = h.find(':'); colon != std::string_view::npos) {
-      h = h.substr(0, colon);
-    }
-    r.host = to_lower(h);
-  }
+  if (int rc = check_host(absolute_authority, r.headers.count("host")); rc != 0) return rc;
   r.keep_alive = llhttp_should_keep_alive(&parser_);
   r.has_body = te || (cl && parser_.content_length > 0);
   return 0;
@@ -145,28 +178,20 @@ void RequestParser::set_body_sink(BodySink sink) {
   }
 }
 
-// llhttp tolerates a bare LF and obs-fold in places; a cache in front of other parsers must not
-// (RFC 9112 §2.2, §5.2), and the head size limit must hold however the bytes are split.
-bool RequestParser::scan_head(const char* data, size_t len) {
-  for (size_t i = 0; i < len && !head_scanned_; ++i) {
-    char c = data[i];
-    char prev = char(last4_ & 0xff);
-    if (c == '\n' && prev != '\r') {
-      fail(400, "bare-lf");
-      return false;
-    }
-    if ((c == ' ' || c == '\t') && prev == '\n' && head_bytes_ > 2) {
-      fail(400, "obs-fold");
-      return false;
-    }
-    last4_ = (last4_ << 8) | uint8_t(c);
-    if (++head_bytes_ > limits_.max_header_bytes) {
-      fail(431, "header-too-large");
-      return false;
-    }
-    if (last4_ == 0x0d0a0d0a) head_scanned_ = true;
+void RequestParser::fail_from_llhttp(llhttp_errno_t err) {
+  error_status_ = 400;
+  error_reason_ = "malformed-request";
+  if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
+    // llhttp uses one code for both shapes; its message tells them apart.
+    std::string_view why = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
+    error_reason_ = why.find("Duplicate") != std::string_view::npos ? "duplicate-content-length"
+                                                                     : "content-length-with-transfer-encoding";
   }
-  return true;
+  if (err == HPE_INVALID_CONTENT_LENGTH) error_reason_ = "bad-content-length";
+  if (err == HPE_INVALID_METHOD) error_reason_ = "bad-method";
+  if (err == HPE_INVALID_VERSION) error_reason_ = "bad-version";
+  if (err == HPE_INVALID_TRANSFER_ENCODING) error_reason_ = "unsupported-transfer-encoding";
+  if (err == HPE_INVALID_URL) error_reason_ = "bad-request-target";
 }
 
 RequestParser::Step RequestParser::feed(const char* data, size_t len) {
@@ -175,9 +200,17 @@ RequestParser::Step RequestParser::feed(const char* data, size_t len) {
     st.error = true;
     return st;
   }
-  if (!head_scanned_ && !scan_head(data, len)) {
-    st.error = true;
-    return st;
+  if (!scanner_.complete()) {
+    HeadScanner::Result scan = scanner_.scan(data, len);
+    if (scan.status) {
+      // llhttp reads the bytes before the refused one first, so that an earlier error it finds
+      // keeps its own reason, as it would have had the bytes arrived one at a time.
+      llhttp_errno_t err = llhttp_execute(&parser_, data, scan.used);
+      if (!error_status_ && err != HPE_OK) fail_from_llhttp(err);
+      if (!error_status_) fail(scan.status, scan.reason);
+      st.error = true;
+      return st;
+    }
   }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   st.consumed = len;
@@ -194,19 +227,7 @@ RequestParser::Step RequestParser::feed(const char* data, size_t len) {
   }
   if (err != HPE_OK) {
     st.error = true;
-    error_status_ = 400;
-    error_reason_ = "malformed-request";
-    if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
-      // llhttp uses one code for both shapes; its message tells them apart.
-      std::string_view why = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "";
-      error_reason_ = why.find("Duplicate") != std::string_view::npos ? "duplicate-content-length"
-                                                                       : "content-length-with-transfer-encoding";
-    }
-    if (err == HPE_INVALID_CONTENT_LENGTH) error_reason_ = "bad-content-length";
-    if (err == HPE_INVALID_METHOD) error_reason_ = "bad-method";
-    if (err == HPE_INVALID_VERSION) error_reason_ = "bad-version";
-    if (err == HPE_INVALID_TRANSFER_ENCODING) error_reason_ = "unsupported-transfer-encoding";
-    if (err == HPE_INVALID_URL) error_reason_ = "bad-request-target";
+    fail_from_llhttp(err);
   }
   return st;
 }
@@ -215,9 +236,7 @@ void RequestParser::next() {
   llhttp_resume(&parser_);
   state_ = State::Head;
   started_ = false;
-  head_bytes_ = 0;
-  head_scanned_ = false;
-  last4_ = 0;
+  scanner_.reset();
   body_sink_ = nullptr;
   held_body_.clear();
 }

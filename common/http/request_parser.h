@@ -8,14 +8,18 @@
 #include <functional>
 #include <string>
 
+#include "common/http/head_scanner.h"
 #include "common/http/message.h"
+#include "common/http/request_target.h"
 
 namespace cdn::http {
 
 struct ParseLimits {
   size_t max_url_bytes = 8192;
   size_t max_header_bytes = 16384;
+  size_t max_field_bytes = 8192;  // one field name or value; at most max_header_bytes
   size_t max_headers = 100;
+  EscapedSlashes escaped_slashes = EscapedSlashes::Refuse;
 };
 
 class RequestParser {
@@ -39,7 +43,7 @@ class RequestParser {
   // After MessageComplete: prepare for the next pipelined request.
   void next();
   bool in_head() const { return state_ == State::Head; }
-  bool started() const { return started_ || head_bytes_ > 0; }
+  bool started() const { return started_ || scanner_.bytes() > 0; }
   int error_status() const { return error_status_; }
   const std::string& error_reason() const { return error_reason_; }
 
@@ -54,7 +58,13 @@ class RequestParser {
   static int on_message_complete(llhttp_t*);
   int fail(int status, const char* reason);
   int finish_head();
-  bool scan_head(const char* data, size_t len);
+  int take_absolute_form(std::string& authority);
+  int check_host(const std::string& absolute_authority, size_t hosts);
+  int normalize();
+  // Counts head bytes that llhttp hands to a callback: the head limit holds in the parser itself,
+  // for trailers too, whatever the scanner let through.
+  int count_head_bytes(size_t len);
+  void fail_from_llhttp(llhttp_errno_t err);
 
   ParseLimits limits_;
   llhttp_settings_t settings_;
@@ -65,9 +75,8 @@ class RequestParser {
   bool started_ = false;
   bool in_value_ = false;
   bool head_ready_ = false;
-  bool head_scanned_ = false;
-  uint32_t last4_ = 0;
-  size_t head_bytes_ = 0;
+  HeadScanner scanner_;
+  size_t callback_bytes_ = 0;
   std::string held_body_;
   int error_status_ = 0;
   std::string error_reason_;

@@ -206,6 +206,9 @@ int Program::run(Hooks& hooks) {
   http::ServerOptions so;
   so.limits.max_url_bytes = cfg_.limits.max_url_bytes;
   so.limits.max_header_bytes = cfg_.limits.max_header_bytes;
+  so.limits.max_field_bytes = cfg_.limits.max_field_bytes;
+  so.limits.escaped_slashes =
+      cfg_.limits.keep_escaped_slashes ? http::EscapedSlashes::Keep : http::EscapedSlashes::Refuse;
   so.limits.max_headers = cfg_.limits.max_headers;
   so.header_read_ms = cfg_.timeouts.header_read_ms;
   so.keepalive_idle_ms = cfg_.timeouts.keepalive_idle_ms;

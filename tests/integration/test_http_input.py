@@ -1,12 +1,13 @@
 """HTTP/1.1 on the edge's plain listener: bad and hostile input, slow clients, keep-alive,
 pipelining and HEAD."""
+import os
 import select
 import socket
 import time
 
 import pytest
 
-from conftest import RawConn, raw_exchange
+from conftest import RawConn, raw_exchange, wait_until
 
 GOOD = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
@@ -24,8 +25,29 @@ BAD_INPUT = [
                   b"Content-Length: 5\r\n\r\n0\r\n\r\n", 400, "content-length-with-transfer-encoding"),
     ("duplicate-content-length", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                                  b"Content-Length: 6\r\n\r\nhello!", 400, "duplicate-content-length"),
-    ("header-20k", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+    ("header-20k", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\n"
+                   + b"".join(b"X-Big%d: %s\r\n" % (i, b"a" * 7_000) for i in range(3)) + b"\r\n",
      431, "header-too-large"),
+    ("field-20k", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+     431, "field-too-large"),
+    # issue 7: leading empty lines must not end the head early
+    ("leading-empty-lines-header-too-large", b"\r\n\r\nGET /vod/x.ts HTTP/1.1\r\nHost: x\r\n"
+     + b"".join(b"X-Big%d: %s\r\n" % (i, b"a" * 7_000) for i in range(3)) + b"\r\n", 431, "header-too-large"),
+    ("leading-empty-lines-obs-fold", b"\r\n\r\nGET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  folded\r\n\r\n",
+     400, "obs-fold"),
+    ("leading-empty-lines-cr-lf-lf", b"\r\n\r\nGET /vod/x.ts HTTP/1.1\r\nHost: x\r\n\n", 400, "bare-lf"),
+    ("empty-header-name", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\n: v\r\n\r\n", 400, "bad-header-name"),
+    ("del-in-header-value", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\x7f\r\n\r\n", 400, "bad-header-value"),
+    ("host-with-path", b"GET /vod/x.ts HTTP/1.1\r\nHost: 127.0.0.1/vod/premium\r\n\r\n", 400, "bad-host"),
+    ("host-with-userinfo", b"GET /vod/x.ts HTTP/1.1\r\nHost: u@127.0.0.1\r\n\r\n", 400, "bad-host"),
+    ("port-without-host", b"GET /vod/x.ts HTTP/1.1\r\nHost: :8080\r\n\r\n", 400, "bad-host"),
+    ("absolute-form-bad-host", b"GET http://a%zz/vod/x.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad-host"),
+    ("tab-in-target", b"GET /vod/a\tb.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, None),
+    ("0xff-in-target", b"GET /vod/a\xff.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad-request-target"),
+    ("malformed-escape", b"GET /vod/a%4.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad-request-target"),
+    ("encoded-nul", b"GET /vod/a%00.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded-nul"),
+    ("encoded-slash", b"GET /vod/free/..%2fpremium/x.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded-slash"),
+    ("encoded-backslash", b"GET /vod/a%5Cb.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "encoded-slash"),
     ("url-10k", b"GET /vod/" + b"u" * 10_000 + b".ts HTTP/1.1\r\nHost: x\r\n\r\n", 414, "url-too-long"),
     ("200-headers", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\n"
                     + b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n", 431, "too-many-headers"),
@@ -251,12 +273,15 @@ def test_host_is_part_of_the_key(stack, content):
 
 
 def test_requests_just_inside_the_limits_are_served(stack, good_object):
-    """Defaults: max_headers 100, max_url_bytes 8192, max_header_bytes 16384."""
+    """Defaults: max_headers 100, max_url_bytes 8192, max_header_bytes 16384, max_field_bytes 8192."""
     path, data = good_object
     cases = {
         "99 headers + Host": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path.encode()
                              + b"".join(b"X-H%d: v\r\n" % i for i in range(99)) + b"\r\n",
-        "12 KB header": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % (path.encode(), b"a" * 12_000),
+        "8 KB field": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n" % (path.encode(), b"a" * 8192),
+        "14 KB header": b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: %s\r\nX-B: %s\r\n\r\n"
+                        % (path.encode(), b"a" * 7_000, b"b" * 7_000),
+        "leading empty lines": b"\r\n\r\n" + GOOD % path.encode(),
         "8 KB query": b"GET %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (path.encode(), b"q" * (8000 - len(path))),
     }
     for name, req in cases.items():
@@ -264,3 +289,79 @@ def test_requests_just_inside_the_limits_are_served(stack, good_object):
             c.send(req)
             r = c.read_response()
         assert r.status == 200 and r.body == data, (name, r)
+
+
+def test_equivalent_targets_reach_the_same_object(stack, content):
+    """One normalization (RFC 3986 §6.2.2) before the key, the gate and the upstream request."""
+    path, data = content.new_file(5000)
+    assert path.startswith("/vod/")
+    first = stack.edge.get(path)
+    assert first.status == 200 and first.body == data
+    head, name = path.rsplit("/", 1)
+    for variant in ["/" + path, "/%76od" + path[len("/vod"):], head + "/./../" + head.rsplit("/", 1)[1] + "/" + name,
+                    head + "//" + name, path.replace("/vod/", "/v%6Fd/")]:
+        r = stack.edge.get(variant)
+        assert r.status == 200 and r.body == data, (variant, r)
+        assert r.header("X-Cache") == "HIT", (variant, r)
+
+
+def _vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_huge_header_value_after_empty_lines_is_refused_quickly(stack, good_object):
+    """issue 7: 400 MiB of one header value behind leading empty lines once grew the edge by 415 MiB.
+    Now the field cap ends it after 8 KiB: the edge answers 431 and closes, its RSS stays put, and
+    another connection is served meanwhile."""
+    pid = stack.edge.proc.pid
+    before_rss = _vm_rss_kib(pid)
+    before = stack.edge.metric("cdn_http_refused_total", status=431, reason="field-too-large")
+    chunk = b"a" * (1 << 20)
+    sent = 0
+    start = time.monotonic()
+    s = socket.create_connection(("127.0.0.1", stack.edge.port()), timeout=10)
+    try:
+        s.sendall(b"\r\n\r\nGET /vod/x.ts HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: ")
+        try:
+            while sent < (400 << 20):
+                s.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass  # the edge closed the connection: what this test wants
+        elapsed = time.monotonic() - start
+        try:
+            reply = s.recv(4096)
+        except OSError:
+            reply = b""  # a reset can discard the 431 the edge sent first
+    finally:
+        s.close()
+    assert sent < (64 << 20), f"edge kept reading: {sent >> 20} MiB accepted"
+    assert elapsed < 10, elapsed
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 431"), reply[:100]
+    wait_until(lambda: stack.edge.metric("cdn_http_refused_total", status=431, reason="field-too-large") > before,
+               what="field-too-large counted")
+    assert_still_serving(stack, good_object)
+    grown_mib = (_vm_rss_kib(pid) - before_rss) / 1024
+    assert grown_mib < 32, f"edge RSS grew {grown_mib:.0f} MiB"
+
+
+def test_host_cannot_poison_another_paths_key(stack, content):
+    """issue 7: GET <free> with Host: 127.0.0.1/vod/<premium> once stored the free file under the
+    key of /vod/<premium>/vod/<free...>; the viewer of that path then got the wrong bytes as a HIT."""
+    free, free_data = content.new_file(3000, subdir="free")
+    # the victim path is "/vod/premium" + free's path, with its own bytes at the origin
+    victim = "/vod/premium" + free
+    premium_data = os.urandom(3000)
+    victim_file = content.root / victim[len("/vod/"):]
+    victim_file.parent.mkdir(parents=True, exist_ok=True)
+    victim_file.write_bytes(premium_data)
+    got, raw, closed = raw_exchange(stack.edge.port(),
+                                    b"GET %s HTTP/1.1\r\nHost: 127.0.0.1/vod/premium\r\n\r\n" % free.encode())
+    assert got == 400 and b"x-error-reason: bad-host" in raw.lower(), raw[:300]
+    r = stack.edge.get(victim)
+    assert r.status == 200 and r.body == premium_data and r.body != free_data
+    assert r.header("X-Cache") == "MISS"

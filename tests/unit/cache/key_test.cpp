@@ -33,6 +33,31 @@ TEST(CacheKey, ExclusionIsExactNameMatch) {
   EXPECT_EQ(make_key("h", "/a", "Token=1&tok=2", {"token"}).text, "h/a?Token=1&tok=2");
 }
 
+// issue 7: "Host: 127.0.0.1/vod/premium" with path /vod/free/ep1.ts must not land on the key of
+// 127.0.0.1 + /vod/premium/vod/free/ep1.ts, whether or not the caller validated the host.
+TEST(CacheKey, HostCannotRunIntoThePath) {
+  auto victim = make_key("127.0.0.1", "/vod/premium/vod/free/ep1.ts", "", {});
+  auto attack = make_key("127.0.0.1/vod/premium", "/vod/free/ep1.ts", "", {});
+  EXPECT_EQ(victim.text, "127.0.0.1/vod/premium/vod/free/ep1.ts");
+  EXPECT_NE(attack.text, victim.text);
+  EXPECT_EQ(attack.text, "127.0.0.1%2Fvod%2Fpremium/vod/free/ep1.ts");
+  EXPECT_NE(make_key("h?a", "/b", "", {}).text, make_key("h", "/?a/b", "", {}).text);
+  // An escape-looking host cannot pose as the escaped form of another.
+  EXPECT_NE(make_key("a%2Fb", "/c", "", {}).text, make_key("a/b", "/c", "", {}).text);
+  for (std::string_view h : {std::string_view("h h"), std::string_view("h\0", 2), std::string_view("h\x7f"),
+                             std::string_view("h\xff"), std::string_view("h#"), std::string_view("h\r\n")}) {
+    std::string text = make_key(h, "/p", "", {}).text;
+    EXPECT_EQ(text.find('/'), text.size() - 2) << text;
+    for (char c : text) EXPECT_TRUE(c > 0x20 && c < 0x7f) << text;
+  }
+}
+
+TEST(CacheKey, ValidHostsAreUnchanged) {
+  EXPECT_EQ(make_key("[::1]", "/a", "", {}).text, "[::1]/a");
+  EXPECT_EQ(make_key("Sub-Delims!$&'()*+,;=.example", "/a", "", {}).text, "sub-delims!$&'()*+,;=.example/a");
+  EXPECT_EQ(make_key("127.0.0.1", "/vod/", "", {}).text, "127.0.0.1/vod/");
+}
+
 TEST(CacheKey, SeededHashDiffersBySeed) {
   EXPECT_NE(hash64_seeded("key", 1), hash64_seeded("key", 2));
   EXPECT_EQ(hash64_seeded("key", 7), hash64_seeded("key", 7));

@@ -52,6 +52,8 @@ limits:
   max_headers: 50
   max_connections: 1000
   max_body_bytes: 2MiB
+  max_field_bytes: 4KiB
+  escaped_slashes: keep
 cache:
   memory: 1GiB
   memory_shards: 32
@@ -109,6 +111,8 @@ log_level: debug
   EXPECT_EQ(c.limits.max_headers, 50u);
   EXPECT_EQ(c.limits.max_connections, 1000u);
   EXPECT_EQ(c.limits.max_body_bytes, 2u << 20);
+  EXPECT_EQ(c.limits.max_field_bytes, 4096u);
+  EXPECT_TRUE(c.limits.keep_escaped_slashes);
   EXPECT_EQ(c.cache.memory_bytes, 1ull << 30);
   EXPECT_EQ(c.cache.memory_shards, 32u);
   EXPECT_EQ(c.cache.disk_path, "/var/lib/cdn");
@@ -155,6 +159,8 @@ TEST_F(ServerConfigTest, DefaultsForMinimalEdge) {
   EXPECT_EQ(c.limits.max_headers, 100u);
   EXPECT_EQ(c.limits.max_connections, 20000u);
   EXPECT_EQ(c.limits.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.limits.max_field_bytes, 8192u);
+  EXPECT_FALSE(c.limits.keep_escaped_slashes);
   EXPECT_EQ(c.cache.memory_bytes, 256u << 20);
   EXPECT_EQ(c.cache.memory_shards, 16u);
   EXPECT_EQ(c.cache.disk_path, "");
@@ -271,6 +277,10 @@ const BadCase kBadCases[] = {
      "expected one of edge | shield | origin, got \"mid\""},
     {"url limit out of range", EDGE_HEAD "limits:\n  max_url_bytes: 10\n", "t.yaml:5: limits.max_url_bytes",
      "out of range 64..65536"},
+    {"field cap above head limit", EDGE_HEAD "limits:\n  max_url_bytes: 1024\n  max_header_bytes: 4096\n  max_field_bytes: 8192\n",
+     "t.yaml:7: limits.max_field_bytes", "must not exceed max_header_bytes (4096)"},
+    {"bad escaped_slashes", EDGE_HEAD "limits:\n  escaped_slashes: decode\n", "t.yaml:5: limits.escaped_slashes",
+     "expected one of refuse | keep"},
     {"shards not power of two", EDGE_HEAD "cache: {memory_shards: 3}\n", "t.yaml:4: cache.memory_shards",
      "power of two"},
     {"bad size", EDGE_HEAD "cache:\n  memory: 12XB\n", "t.yaml:5: cache.memory", "invalid size unit"},
