@@ -7,6 +7,8 @@ that is wrongly accepted shows up as that object being served.
 Memory rows stream a request head that never ends (64 MiB of one header value or name) and assert
 that the connection is refused or closed quickly, that the process's resident memory stays within its
 configured head limit plus a fixed margin, and that other connections are served while it runs."""
+import re
+
 import pytest
 
 from hostile_support import MIB, HostileConn, Listener, Prober, RssPeak, parse_duration_s, rss_bytes, stream_head
@@ -80,8 +82,10 @@ ROWS = [
 SMUGGLING = {"cl-and-te": None, "te-and-cl": None, "duplicate-content-length": None,
              "te-gzip": "unsupported-transfer-encoding", "bare-lf": None, "bare-lf-in-header": None,
              "obs-fold": None}
-ROWS += [(f"smuggling-{name}", (lambda b: lambda p: b)(raw), refuse(status, SMUGGLING[name] or reason), LISTENERS)
-         for name, raw, status, reason in BAD_INPUT if name in SMUGGLING]
+SMUGGLING_ROWS = [(f"smuggling-{name}", (lambda b: lambda p: b)(raw), refuse(status, SMUGGLING[name] or reason),
+                   LISTENERS) for name, raw, status, reason in BAD_INPUT if name in SMUGGLING]
+assert len(SMUGGLING_ROWS) == len(SMUGGLING), "a smuggling shape was renamed or removed in test_http_input.py"
+ROWS += SMUGGLING_ROWS
 
 CASES = [pytest.param(lname, row, id=f"{lname}-{row[0]}") for row in ROWS for lname in row[3]]
 
@@ -164,16 +168,22 @@ def test_endless_head_is_cut_off_within_its_limit(listeners, lname, row):
     finally:
         prober.stop()
     growth = rss.peak - rss_before
-    assert res.closed, (f"{name}: connection still open {res.seconds:.2f}s after the head began, "
-                        f"{res.sent / MIB:.1f} MiB taken (header_read {header_read}s)")
-    assert res.seconds < header_read / 2
-    if res.response:
-        status = int(res.response[9:12])
-        assert status == 431 and (b"x-error-reason: header-too-large" in res.response.lower()
-                                  or b"x-error-reason: field-too-large" in res.response.lower()), res.response[:300]
-    assert growth <= head_limit + RSS_MARGIN, (f"{name}: RSS grew {growth / MIB:.1f} MiB (limit {head_limit} B "
-                                               f"+ {RSS_MARGIN // MIB} MiB), {res.sent / MIB:.1f} MiB taken")
-    assert not prober.failures, prober.failures[:3]
-    assert prober.served >= 1
+    taken = f"{res.sent / MIB:.1f} MiB taken"
+    print(f"{name} on {lname}: {taken}, ended after {res.seconds:.3f}s, RSS peak +{growth / MIB:.2f} MiB, "
+          f"{prober.served} other requests served, answer {res.response[:12]!r}")
+    problems = []  # every broken bound at once: memory and time tell apart different faults
+    if not res.closed or res.seconds >= header_read / 2:
+        state = "closed" if res.closed else "still open"
+        problems.append(f"not ended within header_read/2 = {header_read / 2}s ({state} {res.seconds:.2f}s after "
+                        f"the head began, {taken})")
+    if res.response and not re.match(rb"HTTP/1\.1 431 .*\r\nX-Error-Reason: (header|field)-too-large\r\n",
+                                      res.response, re.S | re.I):
+        problems.append(f"answered {res.response[:200]!r}, want 431 header-too-large or field-too-large")
+    if growth > head_limit + RSS_MARGIN:
+        problems.append(f"RSS grew {growth / MIB:.1f} MiB (bound: max_header_bytes {head_limit} B + "
+                        f"{RSS_MARGIN // MIB} MiB), {taken}")
+    if prober.failures or prober.served < 1:
+        problems.append(f"other connections during the attack: {prober.served} served, {prober.failures[:3]}")
+    assert not problems, f"{name} on {lname}: " + "; ".join(problems)
     assert listener.tier.running()
     listener.assert_serves_known()
