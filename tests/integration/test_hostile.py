@@ -38,8 +38,10 @@ def after_first_segment(path, piece):
     return piece + path if cut < 0 else path[:cut] + piece + path[cut:]
 
 
-def refuse(status, reason):
-    return ("refuse", status, reason)
+def refuse(status, *reasons):
+    """Refused with `status` and one of `reasons` (more than one only where two rules of the contract
+    both name the input)."""
+    return ("refuse", status, reasons)
 
 
 NORMAL = ("normal",)  # served exactly as the plain request for the known object
@@ -54,7 +56,9 @@ ROWS = [
     # Item 2: Host is RFC 3986 host [":" port]: nothing a cache key could run into a path with.
     *[(f"host-{name}", lambda p, h=host: get(p, b"Host: " + h + b"\r\n"), refuse(400, "bad-host"))
       for name, host in [("with-path", b"127.0.0.1/vod/premium"), ("space", b"a b"), ("at", b"a@b"),
-                         ("question", b"a?b"), ("hash", b"a#b"), ("control-byte", b"a\x01b")]],
+                         ("question", b"a?b"), ("hash", b"a#b")]],
+    # A control byte is both a bad host and a bad field value; either reason is specific.
+    ("host-control-byte", lambda p: get(p, b"Host: a\x01b\r\n"), refuse(400, "bad-host", "bad-header-value")),
     # Item 3: request targets and fields checked against RFC 9110's grammar.
     *[(f"target-{name}", lambda p, b=byte: get(splice(p, b)), refuse(400, "bad-request-target"))
       for name, byte in [("tab", b"\t"), ("0xff", b"\xff"), ("space", b" "), ("backslash", b"\\")]],
@@ -100,8 +104,8 @@ def listeners(stack, content):
     return out
 
 
-def refused_count(tier, status, reason):
-    return tier.metric("cdn_http_refused_total", status=status, reason=reason)
+def refused_count(tier, status, reasons):
+    return sum(tier.metric("cdn_http_refused_total", status=status, reason=r) for r in reasons)
 
 
 @pytest.mark.parametrize("lname,row", CASES)
@@ -120,11 +124,12 @@ def test_hostile_row(listeners, lname, row):
         if listener.body is not None:
             assert r.body == listener.body, f"{request[:120]!r}: other bytes than {listener.path}"
     else:
-        _, status, reason = expect
-        assert r is not None, f"{request[:120]!r}: closed without a response, want {status} {reason}"
-        assert (r.status, r.header("X-Error-Reason")) == (status, reason), f"{request[:120]!r}: {r} {r.body[:120]!r}"
+        _, status, reasons = expect
+        assert r is not None, f"{request[:120]!r}: closed without a response, want {status} {' or '.join(reasons)}"
+        reason = r.header("X-Error-Reason")
+        assert r.status == status and reason in reasons, f"{request[:120]!r}: {r} {r.body[:120]!r}"
         assert r.body.decode(errors="replace").startswith(f"{status} {reason}"), r.body[:120]
-        assert refused_count(listener.tier, status, reason) > before
+        assert refused_count(listener.tier, status, reasons) > before
     assert listener.tier.running()
     listener.assert_serves_known()
 
