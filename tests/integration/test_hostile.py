@@ -153,6 +153,8 @@ def test_endless_head_is_cut_off_within_its_limit(listeners, lname, row):
     head_limit = listener.limit("limits", "max_header_bytes", 16384)
     header_read = parse_duration_s(listener.limit("timeouts", "header_read", "10s"))
     listener.assert_serves_known()
+    too_large = ("header-too-large", "field-too-large")
+    refused_before = refused_count(listener.tier, 431, too_large)
     rss_before = rss_bytes(pid)
     prober = Prober(listener)
 
@@ -178,6 +180,8 @@ def test_endless_head_is_cut_off_within_its_limit(listeners, lname, row):
     if res.response and not re.match(rb"HTTP/1\.1 431 .*\r\nX-Error-Reason: (header|field)-too-large\r\n",
                                       res.response, re.S | re.I):
         problems.append(f"answered {res.response[:200]!r}, want 431 header-too-large or field-too-large")
+    elif res.response and refused_count(listener.tier, 431, too_large) <= refused_before:
+        problems.append("answered 431 but cdn_http_refused_total did not count it")
     if growth > head_limit + RSS_MARGIN:
         problems.append(f"RSS grew {growth / MIB:.1f} MiB (bound: max_header_bytes {head_limit} B + "
                         f"{RSS_MARGIN // MIB} MiB), {taken}")
