@@ -6,7 +6,7 @@ namespace cdn::http {
 
 void HeadScanner::reset() {
   state_ = State::Leading;
-  bytes_ = spaces_ = url_bytes_ = field_bytes_ = 0;
+  bytes_ = spaces_ = url_bytes_ = version_bytes_ = field_bytes_ = 0;
 }
 
 HeadScanner::Result HeadScanner::scan(const char* data, size_t len) {
@@ -100,10 +100,14 @@ const char* HeadScanner::step_request_line(unsigned char c, int& status) {
   }
   if (c == '\n') return "bare-lf";
   if (c == ' ') {
-    ++spaces_;
+    // A third space, or a second one not followed by the version, means a space inside the
+    // target (RFC 9112 §3.2 has none): say so rather than blame the version.
+    if (++spaces_ > 2) return "bad-request-target";
   } else if (spaces_ == 1 && ++url_bytes_ > limits_.max_url_bytes) {
     status = 414;
     return "url-too-long";
+  } else if (spaces_ == 2 && version_bytes_++ == 0 && c != 'H') {
+    return "bad-request-target";
   }
   return nullptr;
 }

@@ -52,6 +52,7 @@ class HeadScanner {
   size_t bytes_ = 0;
   size_t spaces_ = 0;  // in the request line: the target lies after the first
   size_t url_bytes_ = 0;
+  size_t version_bytes_ = 0;
   size_t field_bytes_ = 0;
 };
 

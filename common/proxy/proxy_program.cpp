@@ -2,6 +2,7 @@
 
 #include "common/cache/disk_tier.h"
 #include "common/cache/memory_tier.h"
+#include "common/http/request_target.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
@@ -17,11 +18,12 @@ bool parse_purge_url(std::string_view url, ParsedUrl& out) {
   std::string_view host = url.substr(0, slash);
   if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.find(']') == std::string_view::npos)
     host = host.substr(0, colon);
-  std::string_view rest = url.substr(slash);
-  auto q = rest.find('?');
+  // The same normalization as a viewer's request, so `//vod/x` purges what `/vod/x` stored.
+  auto target = http::normalize_target(url.substr(slash), http::EscapedSlashes::Keep);
+  if (!target.ok()) return false;
   out.host = to_lower(host);
-  out.path = std::string(rest.substr(0, q));
-  out.query = q == std::string_view::npos ? "" : std::string(rest.substr(q + 1));
+  out.path = std::move(target.path);
+  out.query = std::move(target.query);
   return true;
 }
 

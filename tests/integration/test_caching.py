@@ -247,6 +247,15 @@ def test_purge_by_url_and_prefix(stack, content):
     assert edge.purge_url(f"http://localhost{path2}").status == 200
     assert edge.get(path2, host="localhost").header("X-Cache") == "MISS"
 
+    # the purge URL is normalized as a request target is: `//x/./y` and `%76` purge `/x/y` and `v`
+    path3, _ = content.new_file(100)
+    edge.get(path3)
+    assert edge.get(path3).header("X-Cache") == "HIT"
+    odd = "/" + path3.replace("/vod/", "/%76od/./", 1)
+    r = edge.purge_url(f"http://127.0.0.1{odd}")
+    assert r.status == 200 and '"purged":0' not in r.body.decode(), r.body
+    assert edge.get(path3).header("X-Cache") == "MISS"
+
 
 def test_purge_needs_the_admin_token(stack, content):
     edge = stack.edge

@@ -55,7 +55,7 @@ BAD_INPUT = [
     ("nul-in-header", b"GET /vod/x.ts HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, None),
     ("missing-host", b"GET /vod/x.ts HTTP/1.1\r\n\r\n", 400, None),
     ("space-before-colon", b"GET /vod/x.ts HTTP/1.1\r\nHost : x\r\n\r\n", 400, None),
-    ("space-in-target", b"GET /vod/a b.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, None),
+    ("space-in-target", b"GET /vod/a b.ts HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad-request-target"),
     ("lowercase-version", b"GET /vod/x.ts http/1.1\r\nHost: x\r\n\r\n", 400, None),
     ("two-hosts", b"GET /vod/x.ts HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, None),
     ("bad-chunk-size", b"POST /vod/x.ts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, None),
