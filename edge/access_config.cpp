@@ -8,6 +8,25 @@ namespace cdn::edge {
 
 namespace {
 
+// A prefix as the normalized path it is matched against could start: absolute, no empty, "." or
+// ".." segment and no escape, query or fragment (those never survive normalization, so such a
+// prefix would silently match nothing).
+bool is_path_prefix(std::string_view p) {
+  if (p.empty() || p[0] != '/') return false;
+  if (p.find_first_of("%?#\\") != std::string_view::npos) return false;
+  for (unsigned char c : p)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  std::string_view rest = p.substr(1);
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
+  }
+  return true;
+}
+
 void read_redis(config::MapReader& m, AccessConfig& out) {
   config::set(out.redis, m.get_host_port("address"));
   config::set(out.redis_key_prefix, m.get_string("key_prefix", false));
@@ -23,6 +42,10 @@ void read_sessions(config::MapReader& m, AccessConfig& out) {
     out.store = *s == "redis" ? AccessConfig::Store::Redis : AccessConfig::Store::Memory;
   config::set(out.lease_ms, m.get_duration_ms("lease", 1000, 24 * 3'600'000LL));
   config::set(out.evicted_memory_ms, m.get_duration_ms("evicted_memory", 1000, 7 * 24 * 3'600'000LL));
+  if (auto v = m.get_int("address_prefix_v4", 0, 32)) out.address_prefix_v4 = int(*v);
+  if (auto v = m.get_int("address_prefix_v6", 0, 128)) out.address_prefix_v6 = int(*v);
+  if (auto e = m.get_enum("sid_elsewhere", {"new-stream", "refuse"}))
+    out.sid_elsewhere = *e == "refuse" ? auth::SidElsewhere::Refuse : auth::SidElsewhere::NewStream;
   bool has_redis = m.has("redis");
   if (auto r = m.get_map("redis")) read_redis(*r, out);
   if (has_redis && out.store != AccessConfig::Store::Redis)
@@ -47,10 +70,16 @@ void read_access_section(config::MapReader& root, AccessConfig& out) {
   if (auto v = m->get_int("verified_cache", 0, 10'000'000)) out.verified_cache = uint64_t(*v);
   config::set(out.token_param, m->get_string("token_param", false));
   config::set(out.cookie, m->get_string("cookie", false));
-  if (auto p = m->get_string_list("protected_prefixes")) {
+  if (m->has("protected_prefixes")) {
+    m->skip("protected_prefixes");
+    m->error("protected_prefixes",
+             "replaced by public_prefixes: with access on, every path needs a token except those "
+             "listed in access.public_prefixes");
+  }
+  if (auto p = m->get_string_list("public_prefixes")) {
     for (auto& s : *p)
-      if (s.empty() || s[0] != '/') m->error("protected_prefixes", "prefixes must start with '/': \"" + s + "\"");
-    out.protected_prefixes = std::move(*p);
+      if (!is_path_prefix(s)) m->error("public_prefixes", "not a normalized path prefix: \"" + s + "\"");
+    out.public_prefixes = std::move(*p);
   }
   config::set(out.renewal_key, m->get_string("renewal_key", false));
   if (auto s = m->get_map("sessions")) read_sessions(*s, out);

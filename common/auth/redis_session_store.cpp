@@ -31,6 +31,28 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
+// The local renewal cache's key for one stream: the sub's length first, so no sub/sid pair can
+// spell another's.
+std::string stream_cache_key(const SessionKey& key) {
+  return std::to_string(key.sub.size()) + ':' + key.sub + key.sid + '\n' + key.place;
+}
+
+bool cached_for_sid(const std::string& cache_key, const SessionKey& key) {
+  std::string prefix = std::to_string(key.sub.size()) + ':' + key.sub + key.sid + '\n';
+  return cache_key.size() >= prefix.size() && cache_key.compare(0, prefix.size(), prefix) == 0 &&
+         cache_key.find('\n', prefix.size()) == std::string::npos;
+}
+
+Admit admit_of(long long code) {
+  switch (code) {
+    case 0: return Admit::Allowed;
+    case 1: return Admit::Evicted;
+    case 3: return Admit::AllowedNewPlace;
+    case 4: return Admit::InUseElsewhere;
+    default: return Admit::LimitReached;
+  }
+}
+
 void close_timer(uv_timer_t* t) {
   uv_timer_stop(t);
   uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
@@ -52,8 +74,8 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
       admit_sha_(sha1_hex(redis_scripts::kAdmit)),
       kick_sha_(sha1_hex(redis_scripts::kKick)),
       list_sha_(sha1_hex(redis_scripts::kList)),
-      fallback_(opts_.timing, 1000000, opts_.clock) {
-  opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.timing.lease_ms / 3);
+      fallback_(opts_.rules, 1000000, opts_.clock) {
+  opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.rules.lease_ms / 3);
   uv_timer_init(loop_, reconnect_timer_);
   uv_timer_init(loop_, watchdog_timer_);
   reconnect_timer_->data = this;
@@ -230,7 +252,7 @@ void RedisSessionStore::fallback_admit(const SessionKey& key, int limit, bool bl
 
 void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
                               std::function<void(Admit)> done) {
-  std::string cache_key = key.sub + '\n' + key.sid;
+  std::string cache_key = stream_cache_key(key);
   if (now_ms - renewed_swept_ms_ >= opts_.renew_interval_ms) {
     renewed_swept_ms_ = now_ms;
     std::erase_if(renewed_, [&](const auto& e) { return now_ms - e.second >= opts_.renew_interval_ms; });
@@ -245,8 +267,9 @@ void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, 
   }
   std::vector<std::string> args = {"2", live_key(key.sub), evicted_key(key.sub), key.sid,
                                    std::to_string(limit), block_new ? "1" : "0", std::to_string(now_ms),
-                                   std::to_string(opts_.timing.lease_ms),
-                                   std::to_string(opts_.timing.evicted_memory_ms)};
+                                   std::to_string(opts_.rules.lease_ms),
+                                   std::to_string(opts_.rules.evicted_memory_ms), key.place,
+                                   opts_.rules.sid_elsewhere == SidElsewhere::Refuse ? "1" : "0"};
   run_script(redis_scripts::kAdmit, admit_sha_, std::move(args),
              [this, key, limit, block_new, now_ms, cache_key, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_INTEGER) {
@@ -254,11 +277,18 @@ void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, 
                  fallback_admit(key, limit, block_new, now_ms, done);
                  return;
                }
-               Admit a = r->integer == 0 ? Admit::Allowed
-                         : r->integer == 1 ? Admit::Evicted
-                                           : Admit::LimitReached;
-               if (a == Admit::Allowed) renewed_[cache_key] = now_ms;
-               else renewed_.erase(cache_key);
+               Admit a = admit_of(r->integer);
+               if (a == Admit::Allowed || a == Admit::AllowedNewPlace) {
+                 // This admission may have evicted the viewer's other streams; those served by this
+                 // edge must ask Redis again rather than answer Allowed from the cache.
+                 if (limit > 0 && !block_new) {
+                   std::string viewer = std::to_string(key.sub.size()) + ':' + key.sub;
+                   std::erase_if(renewed_, [&](const auto& e) { return e.first.compare(0, viewer.size(), viewer) == 0; });
+                 }
+                 renewed_[cache_key] = now_ms;
+               } else {
+                 renewed_.erase(cache_key);
+               }
                done(a);
              });
 }
@@ -269,7 +299,7 @@ void RedisSessionStore::list(const std::string& sub, std::function<void(std::vec
     return;
   }
   run_script(redis_scripts::kList, list_sha_,
-             {"1", live_key(sub), std::to_string(opts_.clock()), std::to_string(opts_.timing.lease_ms)},
+             {"1", live_key(sub), std::to_string(opts_.clock()), std::to_string(opts_.rules.lease_ms)},
              [this, sub, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_ARRAY) {
                  fallback_.list(sub, done);
@@ -282,21 +312,25 @@ void RedisSessionStore::list(const std::string& sub, std::function<void(std::vec
                };
                for (size_t i = 0; i + 2 < r->elements; i += 3) {
                  auto started = parse_int(str(i + 1)), renewed = parse_int(str(i + 2));
-                 if (started && renewed) out.push_back(SessionInfo{sub, std::string(str(i)), *started, *renewed});
+                 std::string_view id = str(i);
+                 size_t nl = id.rfind('\n');
+                 if (!started || !renewed || nl == std::string_view::npos) continue;  // not this format
+                 out.push_back(SessionInfo{sub, std::string(id.substr(0, nl)), std::string(id.substr(nl + 1)),
+                                           *started, *renewed});
                }
                done(std::move(out));
              });
 }
 
 void RedisSessionStore::kick(const SessionKey& key, std::function<void(bool)> done) {
-  renewed_.erase(key.sub + '\n' + key.sid);
+  std::erase_if(renewed_, [&](const auto& e) { return cached_for_sid(e.first, key); });
   if (!connected_) {
     fallback_.kick(key, std::move(done));
     return;
   }
   run_script(redis_scripts::kKick, kick_sha_,
              {"2", live_key(key.sub), evicted_key(key.sub), key.sid, std::to_string(opts_.clock()),
-              std::to_string(opts_.timing.evicted_memory_ms)},
+              std::to_string(opts_.rules.evicted_memory_ms)},
              [this, key, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_INTEGER) {
                  fallback_.kick(key, done);

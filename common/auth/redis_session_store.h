@@ -28,7 +28,7 @@ struct RedisStoreOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string key_prefix = "cdn:sess:";
-  SessionTiming timing;
+  SessionRules rules;
   // A live session is renewed in Redis at most once per interval; in between this edge answers
   // Allowed from memory. So an eviction decided on another edge is seen within this interval.
   // Clamped to lease_ms / 3 so a lease never lapses between renewals.
