@@ -32,6 +32,7 @@ Sessions::Sessions(const AccessConfig& cfg, size_t worker_count)
   redis_opts_.renew_interval_ms = cfg.redis_renew_interval_ms;
   redis_opts_.command_timeout_ms = cfg.redis_command_timeout_ms;
   redis_opts_.when_down = cfg.when_down;
+  redis_opts_.renewals = std::make_shared<auth::RenewalCache>();
   std::string addr = cfg.redis.str();
   redis_opts_.log = [addr](std::string_view msg) {
     obs::log(obs::Level::Warn, "session store", {{"redis", addr}, {"detail", std::string(msg)}});

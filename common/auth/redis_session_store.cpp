@@ -31,18 +31,6 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-// The local renewal cache's key for one stream: the sub's length first, so no sub/sid pair can
-// spell another's.
-std::string stream_cache_key(const SessionKey& key) {
-  return std::to_string(key.sub.size()) + ':' + key.sub + key.sid + '\n' + key.place;
-}
-
-bool cached_for_sid(const std::string& cache_key, const SessionKey& key) {
-  std::string prefix = std::to_string(key.sub.size()) + ':' + key.sub + key.sid + '\n';
-  return cache_key.size() >= prefix.size() && cache_key.compare(0, prefix.size(), prefix) == 0 &&
-         cache_key.find('\n', prefix.size()) == std::string::npos;
-}
-
 Admit admit_of(long long code) {
   switch (code) {
     case 0: return Admit::Allowed;
@@ -74,6 +62,7 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
       admit_sha_(sha1_hex(redis_scripts::kAdmit)),
       kick_sha_(sha1_hex(redis_scripts::kKick)),
       list_sha_(sha1_hex(redis_scripts::kList)),
+      renewals_(opts_.renewals ? opts_.renewals : std::make_shared<RenewalCache>()),
       fallback_(opts_.rules, 1000000, opts_.clock) {
   opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.rules.lease_ms / 3);
   uv_timer_init(loop_, reconnect_timer_);
@@ -252,12 +241,7 @@ void RedisSessionStore::fallback_admit(const SessionKey& key, int limit, bool bl
 
 void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
                               std::function<void(Admit)> done) {
-  std::string cache_key = stream_cache_key(key);
-  if (now_ms - renewed_swept_ms_ >= opts_.renew_interval_ms) {
-    renewed_swept_ms_ = now_ms;
-    std::erase_if(renewed_, [&](const auto& e) { return now_ms - e.second >= opts_.renew_interval_ms; });
-  }
-  if (auto it = renewed_.find(cache_key); it != renewed_.end() && now_ms - it->second < opts_.renew_interval_ms) {
+  if (renewals_->fresh(key, now_ms, opts_.renew_interval_ms)) {
     done(Admit::Allowed);
     return;
   }
@@ -271,7 +255,7 @@ void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, 
                                    std::to_string(opts_.rules.evicted_memory_ms), key.place,
                                    opts_.rules.sid_elsewhere == SidElsewhere::Refuse ? "1" : "0"};
   run_script(redis_scripts::kAdmit, admit_sha_, std::move(args),
-             [this, key, limit, block_new, now_ms, cache_key, done = std::move(done)](redisReply* r) {
+             [this, key, limit, block_new, now_ms, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_INTEGER) {
                  if (r && r->type == REDIS_REPLY_ERROR) log(std::string("admit script error: ") + r->str);
                  fallback_admit(key, limit, block_new, now_ms, done);
@@ -280,14 +264,11 @@ void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, 
                Admit a = admit_of(r->integer);
                if (a == Admit::Allowed || a == Admit::AllowedNewPlace) {
                  // This admission may have evicted the viewer's other streams; those served by this
-                 // edge must ask Redis again rather than answer Allowed from the cache.
-                 if (limit > 0 && !block_new) {
-                   std::string viewer = std::to_string(key.sub.size()) + ':' + key.sub;
-                   std::erase_if(renewed_, [&](const auto& e) { return e.first.compare(0, viewer.size(), viewer) == 0; });
-                 }
-                 renewed_[cache_key] = now_ms;
+                 // process must ask Redis again rather than answer Allowed from the cache.
+                 if (limit > 0 && !block_new) renewals_->forget_viewer(key.sub);
+                 renewals_->confirmed(key, now_ms);
                } else {
-                 renewed_.erase(cache_key);
+                 renewals_->forget(key);
                }
                done(a);
              });
@@ -323,7 +304,7 @@ void RedisSessionStore::list(const std::string& sub, std::function<void(std::vec
 }
 
 void RedisSessionStore::kick(const SessionKey& key, std::function<void(bool)> done) {
-  std::erase_if(renewed_, [&](const auto& e) { return cached_for_sid(e.first, key); });
+  renewals_->forget_sid(key.sub, key.sid);
   if (!connected_) {
     fallback_.kick(key, std::move(done));
     return;
