@@ -119,6 +119,20 @@ def test_viewer_data_on_the_admin_listener_needs_the_token(tiers, content, keys,
     assert c.edge.admin_get("/metrics").status == 200
 
 
+def test_without_an_admin_token_configured_viewer_data_is_not_served(tiers, content, keys, seg):
+    from conftest import edge_config, free_port
+    c = Chain(tiers, content.root, [])
+    edge = tiers("edge", edge_config([c.shield.port()], extra={
+        "access": access_section(keys), "admin": {"listen": f"127.0.0.1:{free_port()}"}}), name="tokenless").start()
+    assert get(edge, seg, token=keys.sign(aud="cdn", sub="nobody-sees", sid="n1")).status == 200
+    for token in (None, "anything"):
+        r = admin_get_with_token(edge, "/admin/sessions?sub=nobody-sees", token)
+        assert r.status == 403 and r.header("X-Error-Reason") == "admin-token-not-configured", token
+        assert b"n1" not in r.body
+    assert edge.metric("cdn_admin_rejections_total", reason="admin-token-not-configured") == 2
+    assert edge.admin_get("/healthz").status == 200
+
+
 SHARERS = [f"127.0.0.{i}" for i in range(2, 7)]
 
 
