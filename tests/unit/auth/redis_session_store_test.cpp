@@ -92,7 +92,8 @@ class RedisStoreTest : public ::testing::Test {
     redis_.reset();
   }
   RedisSessionStore& edge(WhenRedisDown policy = WhenRedisDown::FailOpen,
-                          SidElsewhere elsewhere = SidElsewhere::NewStream) {
+                          SidElsewhere elsewhere = SidElsewhere::NewStream,
+                          std::shared_ptr<RenewalCache> renewals = nullptr) {
     RedisStoreOptions o;
     o.port = redis_->port();
     o.key_prefix = "test:" + std::to_string(redis_->port()) + ":";
@@ -104,6 +105,7 @@ class RedisStoreTest : public ::testing::Test {
     o.command_timeout_ms = 300;
     o.clock = [this] { return clock_; };
     o.log = [this](std::string_view m) { logs_.emplace_back(m); };
+    o.renewals = std::move(renewals);
     edges_.push_back(std::make_unique<RedisSessionStore>(&loop_, o));
     return *edges_.back();
   }
@@ -212,6 +214,19 @@ TEST_F(RedisStoreTest, SharedSidFromAnotherPlaceIsAnotherStream) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].sid, "shared");
   EXPECT_EQ(listed[0].place, "127.0.0.3/32");
+}
+
+TEST_F(RedisStoreTest, WorkerLoopsOfOneEdgeSeeAnEvictionAtOnce) {
+  // Two stores sharing one renewal cache, as the worker loops of one edge do.
+  auto shared = std::make_shared<RenewalCache>();
+  auto& w1 = edge(WhenRedisDown::FailOpen, SidElsewhere::NewStream, shared);
+  auto& w2 = edge(WhenRedisDown::FailOpen, SidElsewhere::NewStream, shared);
+  ASSERT_TRUE(wait_connected(w1) && wait_connected(w2));
+  EXPECT_EQ(at(w1, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(w2, "127.0.0.3/32", 1100), Admit::AllowedNewPlace);
+  // Within w1's renewal interval, yet not answered from the cache: w2's admission forgot it.
+  EXPECT_EQ(at(w1, "127.0.0.2/32", 1200), Admit::Evicted);
+  EXPECT_EQ(at(w1, "127.0.0.3/32", 1200), Admit::Allowed);
 }
 
 TEST_F(RedisStoreTest, SharedSidFromAnotherPlaceIsRefused) {
