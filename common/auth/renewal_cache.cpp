@@ -8,8 +8,10 @@ bool RenewalCache::fresh(const SessionKey& key, int64_t now_ms, int64_t interval
     swept_ms_ = now_ms;
     for (auto it = by_viewer_.begin(); it != by_viewer_.end();) {
       std::erase_if(it->second, [&](const auto& e) { return now_ms - e.second >= interval_ms; });
-      if (it->second.empty()) it = by_viewer_.erase(it);
-      else ++it;
+      if (it->second.empty())
+        it = by_viewer_.erase(it);
+      else
+        ++it;
     }
   }
   auto v = by_viewer_.find(key.sub);
@@ -25,7 +27,8 @@ void RenewalCache::confirmed(const SessionKey& key, int64_t now_ms) {
 
 void RenewalCache::forget(const SessionKey& key) {
   std::lock_guard lock(mu_);
-  if (auto v = by_viewer_.find(key.sub); v != by_viewer_.end()) v->second.erase({key.sid, key.place});
+  if (auto v = by_viewer_.find(key.sub); v != by_viewer_.end())
+    v->second.erase({key.sid, key.place});
 }
 
 void RenewalCache::forget_viewer(const std::string& sub) {

@@ -15,9 +15,11 @@ bool token_ok(const std::string& expected, std::string_view auth) {
   return CRYPTO_memcmp(auth.data() + kPrefix.size(), expected.data(), expected.size()) == 0;
 }
 
-void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason, http::Headers h = {}) {
+void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
+            http::Headers h = {}) {
   obs::metrics()
-      .counter("cdn_admin_rejections_total", "Admin requests refused, by reason", {{"reason", reason}})
+      .counter("cdn_admin_rejections_total", "Admin requests refused, by reason",
+               {{"reason", reason}})
       .inc();
   ex->respond_error(status, reason, std::move(h));
 }

@@ -17,9 +17,13 @@ class AdminApi : public http::RequestHandler {
   using Route = std::function<void(const std::shared_ptr<http::Exchange>&)>;
   explicit AdminApi(std::string token) : token_(std::move(token)) {}
   // GET/HEAD route revealing nothing about viewers and changing nothing: open.
-  void add_public_read(const std::string& path, Route r) { add(path, Access::PublicRead, std::move(r)); }
+  void add_public_read(const std::string& path, Route r) {
+    add(path, Access::PublicRead, std::move(r));
+  }
   // GET/HEAD route that reveals viewer data: needs the admin token.
-  void add_private_read(const std::string& path, Route r) { add(path, Access::PrivateRead, std::move(r)); }
+  void add_private_read(const std::string& path, Route r) {
+    add(path, Access::PrivateRead, std::move(r));
+  }
   // POST/DELETE route that changes state: needs the admin token.
   void add_write(const std::string& path, Route r) { add(path, Access::Write, std::move(r)); }
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
@@ -30,7 +34,9 @@ class AdminApi : public http::RequestHandler {
     Access access;
     Route route;
   };
-  void add(const std::string& path, Access access, Route r) { routes_[path] = Entry{access, std::move(r)}; }
+  void add(const std::string& path, Access access, Route r) {
+    routes_[path] = Entry{access, std::move(r)};
+  }
   // Refuses (and counts) a request without the admin token; true when it may go on.
   bool authorized(const std::shared_ptr<http::Exchange>& ex) const;
 
