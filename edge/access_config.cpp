@@ -3,29 +3,11 @@
 #include "common/auth/jwks.h"
 #include "common/config/reader.h"
 #include "common/auth/signing_key.h"
+#include "edge/public_prefixes.h"
 
 namespace cdn::edge {
 
 namespace {
-
-// A prefix as the normalized path it is matched against could start: absolute, no empty, "." or
-// ".." segment and no escape, query or fragment (those never survive normalization, so such a
-// prefix would silently match nothing).
-bool is_path_prefix(std::string_view p) {
-  if (p.empty() || p[0] != '/') return false;
-  if (p.find_first_of("%?#\\") != std::string_view::npos) return false;
-  for (unsigned char c : p)
-    if (c <= 0x20 || c >= 0x7f) return false;
-  std::string_view rest = p.substr(1);
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view seg = rest.substr(0, slash);
-    if (seg.empty() || seg == "." || seg == "..") return false;
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
-  return true;
-}
 
 void read_redis(config::MapReader& m, AccessConfig& out) {
   config::set(out.redis, m.get_host_port("address"));
@@ -78,7 +60,7 @@ void read_access_section(config::MapReader& root, AccessConfig& out) {
   }
   if (auto p = m->get_string_list("public_prefixes")) {
     for (auto& s : *p)
-      if (!is_path_prefix(s)) m->error("public_prefixes", "not a normalized path prefix: \"" + s + "\"");
+      if (!valid_public_prefix(s)) m->error("public_prefixes", "not a normalized path prefix: \"" + s + "\"");
     out.public_prefixes = std::move(*p);
   }
   config::set(out.renewal_key, m->get_string("renewal_key", false));

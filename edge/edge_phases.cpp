@@ -13,6 +13,7 @@
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "common/auth/signing_key.h"
+#include "edge/public_prefixes.h"
 
 namespace cdn::edge {
 
@@ -119,15 +120,6 @@ void EdgePhases::reload() {
   }
 }
 
-bool EdgePhases::is_public(std::string_view path) const {
-  // At a segment boundary: "/assets" covers /assets and /assets/x, never /assetsx.
-  for (const auto& p : cfg_.public_prefixes) {
-    if (!starts_with(path, p)) continue;
-    if (p.back() == '/' || path.size() == p.size() || path[p.size()] == '/') return true;
-  }
-  return false;
-}
-
 bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenSource& source) const {
   // One source at a time, so the response knows how the token travelled (propagation, renewal).
   if (auto t = auth::extract_token(req.query, {}, {}, token_param_)) {
@@ -155,7 +147,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
     ex->respond(204, cors_.preflight(req), std::string_view());
     return Filter::Handled;
   }
-  if (!verifier_ || is_public(req.path)) return Filter::Continue;
+  if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;
 
   auto st = std::make_shared<AccessState>();
   if (!find_token(req, st->token, st->source)) {

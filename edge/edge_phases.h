@@ -59,8 +59,6 @@ class EdgePhases : public proxy::Phases {
  private:
   EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count);
 
-  // With `access:` on every path needs a token except under access.public_prefixes.
-  bool is_public(std::string_view path) const;
   // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
   bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
   // Continue = admitted; Handled = refused (response sent).

@@ -86,6 +86,12 @@ def test_public_prefixes_match_at_a_segment_boundary(tmp_path, tiers, content, k
         assert r.status == 401 and rejection(r) == "token-required", path
     r = get(c.edge, "/open/nothing-here.ts")
     assert r.status != 401 and rejection(r) is None
+    # Dot segments (plain or encoded) never make a protected file public, normalized or not.
+    protected, _ = content.new_file(1000, suffix=".ts", subdir="sec")
+    for path in ("/open/.." + protected, "/open/%2e%2e" + protected, "/open/.%2E" + protected,
+                 "/vod/acc/.." + protected[len("/vod"):]):
+        r = get(c.edge, path)
+        assert r.status == 401 and rejection(r) == "token-required", path
 
 
 def _alg_none(keys):
