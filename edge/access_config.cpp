@@ -3,6 +3,7 @@
 #include "common/auth/jwks.h"
 #include "common/config/reader.h"
 #include "common/auth/signing_key.h"
+#include "edge/public_prefixes.h"
 
 namespace cdn::edge {
 
@@ -23,6 +24,10 @@ void read_sessions(config::MapReader& m, AccessConfig& out) {
     out.store = *s == "redis" ? AccessConfig::Store::Redis : AccessConfig::Store::Memory;
   config::set(out.lease_ms, m.get_duration_ms("lease", 1000, 24 * 3'600'000LL));
   config::set(out.evicted_memory_ms, m.get_duration_ms("evicted_memory", 1000, 7 * 24 * 3'600'000LL));
+  if (auto v = m.get_int("address_prefix_v4", 0, 32)) out.address_prefix_v4 = int(*v);
+  if (auto v = m.get_int("address_prefix_v6", 0, 128)) out.address_prefix_v6 = int(*v);
+  if (auto e = m.get_enum("sid_elsewhere", {"new-stream", "refuse"}))
+    out.sid_elsewhere = *e == "refuse" ? auth::SidElsewhere::Refuse : auth::SidElsewhere::NewStream;
   bool has_redis = m.has("redis");
   if (auto r = m.get_map("redis")) read_redis(*r, out);
   if (has_redis && out.store != AccessConfig::Store::Redis)
@@ -47,10 +52,16 @@ void read_access_section(config::MapReader& root, AccessConfig& out) {
   if (auto v = m->get_int("verified_cache", 0, 10'000'000)) out.verified_cache = uint64_t(*v);
   config::set(out.token_param, m->get_string("token_param", false));
   config::set(out.cookie, m->get_string("cookie", false));
-  if (auto p = m->get_string_list("protected_prefixes")) {
+  if (m->has("protected_prefixes")) {
+    m->skip("protected_prefixes");
+    m->error("protected_prefixes",
+             "replaced by public_prefixes: with access on, every path needs a token except those "
+             "listed in access.public_prefixes");
+  }
+  if (auto p = m->get_string_list("public_prefixes")) {
     for (auto& s : *p)
-      if (s.empty() || s[0] != '/') m->error("protected_prefixes", "prefixes must start with '/': \"" + s + "\"");
-    out.protected_prefixes = std::move(*p);
+      if (!valid_public_prefix(s)) m->error("public_prefixes", "not a normalized path prefix: \"" + s + "\"");
+    out.public_prefixes = std::move(*p);
   }
   config::set(out.renewal_key, m->get_string("renewal_key", false));
   if (auto s = m->get_map("sessions")) read_sessions(*s, out);

@@ -18,8 +18,10 @@
 //                                #   RFC 9246's URISigningPackage is always accepted too
 //     cookie: cdn_token          # cookie name carrying the token (default cdn_token); renewed
 //                                #   tokens with cdnistt 1 are set under this name
-//     protected_prefixes: ["/live/", "/vod/"]   # request paths needing a token (default these
-//                                #   two); other paths are served without one
+//     public_prefixes: ["/assets/"]  # request paths served without a token (default []: every
+//                                #   path needs one). Matched on the normalized path at a segment
+//                                #   boundary: "/assets" and "/assets/" both cover /assets/x, never
+//                                #   /assetsx. `protected_prefixes` (the old opt-in list) is refused.
 //     renewal_key: /etc/cdn/renew.jwk  # private JWK (or a JWKS whose first key is used) that
 //                                #   signs renewed tokens (RFC 9246 cdniets/cdnistt); optional:
 //                                #   without it no token is renewed. Its public half must be in
@@ -28,6 +30,11 @@
 //       store: memory            # memory (default: in-process, one edge) | redis (fleet-wide)
 //       lease: 30s               # a session not renewed for this long frees its slot (default 30s)
 //       evicted_memory: 10m      # how long an evicted sid keeps getting stream-evicted (default 10m)
+//       address_prefix_v4: 24    # a stream's place: the client address cut to this prefix
+//       address_prefix_v6: 56    #   (defaults 24 and 56); a change of address family is another place
+//       sid_elsewhere: new-stream  # the same sid from another place while its lease is live:
+//                                #   new-stream (default: counts as another stream under climit) |
+//                                #   refuse (403 sid-in-use-elsewhere)
 //       redis:                   # only with store: redis
 //         address: 127.0.0.1:6379
 //         key_prefix: "cdn:sess:"
@@ -63,13 +70,16 @@ struct AccessConfig {
   uint64_t verified_cache = 10'000;
   std::string token_param;  // empty = cache.token_param
   std::string cookie = "cdn_token";
-  std::vector<std::string> protected_prefixes{"/live/", "/vod/"};
+  std::vector<std::string> public_prefixes;
   std::string renewal_key;
 
   enum class Store { Memory, Redis };
   Store store = Store::Memory;
   int64_t lease_ms = 30'000;
   int64_t evicted_memory_ms = 10 * 60 * 1000;
+  int address_prefix_v4 = 24;
+  int address_prefix_v6 = 56;
+  auth::SidElsewhere sid_elsewhere = auth::SidElsewhere::NewStream;
   config::HostPort redis{"127.0.0.1", 6379};
   std::string redis_key_prefix = "cdn:sess:";
   int64_t redis_renew_interval_ms = 10'000;

@@ -1,5 +1,6 @@
 #include "edge/edge_phases.h"
 
+#include "common/auth/address.h"
 #include "common/auth/extract.h"
 #include "common/auth/jwks.h"
 #include "common/auth/renew.h"
@@ -12,6 +13,7 @@
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "common/auth/signing_key.h"
+#include "edge/public_prefixes.h"
 
 namespace cdn::edge {
 
@@ -41,6 +43,13 @@ obs::Counter& rejections(const std::string& reason) {
                                 {{"reason", reason}});
 }
 
+obs::Counter& sid_moved() {
+  static obs::Counter& c = obs::metrics().counter(
+      "cdn_stream_sid_moved_total",
+      "Stream sessions started with a sid already live at another place (sid_elsewhere: new-stream)", {});
+  return c;
+}
+
 // RFC 9246 §2.1.14: cdnistt 1 = HTTP cookie, 2 = query string. Absent: cookie.
 int64_t transport_of(const auth::Claims& c) { return c.cdnistt.value_or(1); }
 
@@ -67,6 +76,8 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
   policy.audience = p->cfg_.audience;
   policy.leeway_s = p->cfg_.leeway_ms / 1000;
   policy.max_token_bytes = p->cfg_.max_token_bytes;
+  policy.address_prefix_v4 = p->cfg_.address_prefix_v4;
+  policy.address_prefix_v6 = p->cfg_.address_prefix_v6;
   p->verifier_ = std::make_unique<auth::Verifier>(std::make_shared<const auth::KeySet>(std::move(keys.value())),
                                                   policy, p->cfg_.verified_cache);
   if (!p->cfg_.renewal_key.empty()) {
@@ -109,12 +120,6 @@ void EdgePhases::reload() {
   }
 }
 
-bool EdgePhases::is_protected(std::string_view path) const {
-  for (const auto& p : cfg_.protected_prefixes)
-    if (starts_with(path, p)) return true;
-  return false;
-}
-
 bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenSource& source) const {
   // One source at a time, so the response knows how the token travelled (propagation, renewal).
   if (auto t = auth::extract_token(req.query, {}, {}, token_param_)) {
@@ -142,7 +147,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
     ex->respond(204, cors_.preflight(req), std::string_view());
     return Filter::Handled;
   }
-  if (!verifier_ || !is_protected(req.path)) return Filter::Continue;
+  if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;
 
   auto st = std::make_shared<AccessState>();
   if (!find_token(req, st->token, st->source)) {
@@ -175,7 +180,9 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
 
   int64_t now_ms = unix_now_ms();
   sessions_->maybe_sweep(now_ms);
-  auth::SessionKey key{st->claims.sub, st->claims.sid};
+  auth::SessionKey key{st->claims.sub, st->claims.sid,
+                       auth::address_place(ex->client_ip(), cfg_.address_prefix_v4, cfg_.address_prefix_v6)};
+  st->place = key.place;
   int limit = int(std::min<int64_t>(st->claims.climit, 1 << 20));
   bool block_new = st->claims.cbeh == auth::LimitBehaviour::BlockNew;
   // The memory store answers inside admit(); the Redis store later, on this same loop thread.
@@ -199,11 +206,15 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
 
 proxy::Phases::Filter EdgePhases::admitted(const std::shared_ptr<http::Exchange>& ex, auth::Admit a) {
   switch (a) {
+    case auth::Admit::AllowedNewPlace:
+      sid_moved().inc();
+      [[fallthrough]];
     case auth::Admit::Allowed: {
       auto* st = state_of(*ex);
-      sessions_->served({st->claims.sub, st->claims.sid}, unix_now_ms());
+      sessions_->served({st->claims.sub, st->claims.sid, st->place}, unix_now_ms());
       return Filter::Continue;
     }
+    case auth::Admit::InUseElsewhere: reject(ex, 403, "sid-in-use-elsewhere", ""); break;
     case auth::Admit::Evicted: reject(ex, 403, "stream-evicted", ""); break;
     case auth::Admit::LimitReached: reject(ex, 403, "stream-limit-reached", ""); break;
     case auth::Admit::Unavailable: reject(ex, 503, "session-store-unavailable", ""); break;
@@ -310,7 +321,7 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, std::string bod
 
 void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   if (!sessions_) return;
-  admin.add_read("/admin/sessions", [this](const std::shared_ptr<http::Exchange>& ex) {
+  admin.add_private_read("/admin/sessions", [this](const std::shared_ptr<http::Exchange>& ex) {
     std::string sub = query_value(ex->request().query, "sub");
     if (sub.empty()) {
       ex->respond_error(400, "sub-required");
@@ -320,7 +331,7 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
       std::string out = "{\"sub\":" + json_string(sub) + ",\"sessions\":[";
       for (size_t i = 0; i < v.size(); ++i) {
         if (i) out += ',';
-        out += "{\"sid\":" + json_string(v[i].sid) + ",\"started_ms\":" + std::to_string(v[i].started_ms) +
+        out += "{\"sid\":" + json_string(v[i].sid) + ",\"place\":" + json_string(v[i].place) + ",\"started_ms\":" + std::to_string(v[i].started_ms) +
                ",\"renewed_ms\":" + std::to_string(v[i].renewed_ms) + "}";
       }
       out += "]}\n";

@@ -29,6 +29,7 @@ struct AccessState {
   TokenSource source = TokenSource::Query;
   std::string token;
   auth::Claims claims;
+  std::string place;  // the client address cut to the configured prefix (the stream's place)
   bool renewal_tried = false;
   std::string renewed;  // empty = no renewal (not offered, no key, or signing failed)
 };
@@ -48,7 +49,7 @@ class EdgePhases : public proxy::Phases {
   bool wants_body_transform(const http::Exchange& ex, const http::Headers& h) override;
   std::string transform_body(const http::Exchange& ex, std::string body) override;
 
-  // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid=
+  // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid= (both need the admin token)
   void add_admin_routes(runtime::AdminApi& admin);
   // Once the workers exist (before they run): per-worker session store setup.
   void start(runtime::Program& p);
@@ -58,7 +59,6 @@ class EdgePhases : public proxy::Phases {
  private:
   EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count);
 
-  bool is_protected(std::string_view path) const;
   // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
   bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
   // Continue = admitted; Handled = refused (response sent).

@@ -6,24 +6,33 @@
 namespace cdn::edge {
 
 namespace {
-auth::SessionTiming timing_of(const AccessConfig& cfg) {
-  auth::SessionTiming t;
+auth::SessionRules rules_of(const AccessConfig& cfg) {
+  auth::SessionRules t;
   t.lease_ms = cfg.lease_ms;
   t.evicted_memory_ms = cfg.evicted_memory_ms;
+  t.sid_elsewhere = cfg.sid_elsewhere;
   return t;
 }
+// In redis mode the memory store only mirrors what Redis admitted, so it must never refuse.
+auth::SessionRules memory_rules(const AccessConfig& cfg, bool mirror) {
+  auth::SessionRules r = rules_of(cfg);
+  if (mirror) r.sid_elsewhere = auth::SidElsewhere::NewStream;
+  return r;
+}
+
 }  // namespace
 
 Sessions::Sessions(const AccessConfig& cfg, size_t worker_count)
-    : redis_mode_(cfg.store == AccessConfig::Store::Redis), memory_(timing_of(cfg)) {
+    : redis_mode_(cfg.store == AccessConfig::Store::Redis), memory_(memory_rules(cfg, redis_mode_)) {
   if (!redis_mode_) return;
   redis_opts_.host = cfg.redis.host;
   redis_opts_.port = cfg.redis.port;
   redis_opts_.key_prefix = cfg.redis_key_prefix;
-  redis_opts_.timing = timing_of(cfg);
+  redis_opts_.rules = rules_of(cfg);
   redis_opts_.renew_interval_ms = cfg.redis_renew_interval_ms;
   redis_opts_.command_timeout_ms = cfg.redis_command_timeout_ms;
   redis_opts_.when_down = cfg.when_down;
+  redis_opts_.renewals = std::make_shared<auth::RenewalCache>();
   std::string addr = cfg.redis.str();
   redis_opts_.log = [addr](std::string_view msg) {
     obs::log(obs::Level::Warn, "session store", {{"redis", addr}, {"detail", std::string(msg)}});

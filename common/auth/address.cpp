@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <optional>
@@ -60,6 +61,16 @@ std::optional<Spec> parse_spec(std::string_view spec) {
 }  // namespace
 
 bool valid_address_spec(std::string_view spec) { return parse_spec(spec).has_value(); }
+
+std::string address_place(std::string_view client_text, int prefix_v4, int prefix_v6) {
+  auto a = parse_addr(client_text);
+  if (!a) return std::string(client_text);
+  int prefix = std::clamp(a->bits == 32 ? prefix_v4 : prefix_v6, 0, a->bits);
+  for (int bit = prefix; bit < a->bits; ++bit) a->b[size_t(bit / 8)] &= static_cast<unsigned char>(~(0x80 >> (bit % 8)));
+  char text[INET6_ADDRSTRLEN] = {};
+  if (!inet_ntop(a->bits == 32 ? AF_INET : AF_INET6, a->b.data(), text, sizeof text)) return std::string(client_text);
+  return std::string(text) + "/" + std::to_string(prefix);
+}
 
 bool address_matches(std::string_view spec_text, std::string_view client_text) {
   auto spec = parse_spec(spec_text);

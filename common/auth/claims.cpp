@@ -79,10 +79,10 @@ Result<Claims> parse_claims(std::string_view payload_json) {
   return c;
 }
 
-std::string derive_sid(std::string_view jti_or_signature, std::string_view client_addr) {
-  std::string input(jti_or_signature);
+std::string derive_sid(const Claims& claims, std::string_view place) {
+  std::string input = claims.jti.empty() ? "payload\n" + claims.raw_payload : "jti\n" + claims.jti;
   input += '\n';
-  input.append(client_addr);
+  input.append(place);
   return base64url_encode(ossl::sha256_digest(input)).substr(0, 22);
 }
 

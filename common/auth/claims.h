@@ -16,8 +16,9 @@ enum class LimitBehaviour { EvictOldest, BlockNew };  // claim cbeh: "EVICT_OLDE
 
 struct Claims {
   std::string sub;  // the viewer
-  // The playback session. When the token has no `sid`, verification derives one from jti and the
-  // client address (see derive_sid), so one token played from two addresses is two sessions.
+  // The playback session. When the token has no `sid`, verification derives one from the signed
+  // payload and the client's place (see derive_sid), so one token played from two places is two
+  // sessions.
   std::string sid;
   bool sid_derived = false;
   std::string jti;
@@ -42,8 +43,10 @@ inline bool scope_allows(const Claims& claims, std::string_view path) { return c
 // Parses a JWS payload. `sid` is left empty (and sid_derived false) when the claim is absent.
 Result<Claims> parse_claims(std::string_view payload_json);
 
-// base64url(SHA-256(jti | "\n" | client_addr))[0..22]; when jti is absent the token's signature
-// stands in for it (unique per token).
-std::string derive_sid(std::string_view jti_or_signature, std::string_view client_addr);
+// base64url(SHA-256("jti\n" jti "\n" place))[0..22], or with "payload\n" and the payload JSON when
+// jti is absent. Only signed bytes go in: the signature text is not unique to a payload (ECDSA's
+// s -> n-s verifies too), so a session id built from it would let a second string of the same
+// token be a second session. `place` is the client address cut to its prefix (address_place).
+std::string derive_sid(const Claims& claims, std::string_view place);
 
 }  // namespace cdn::auth

@@ -3,10 +3,16 @@
 #include <algorithm>
 
 namespace cdn::auth {
+namespace {
 
-MemorySessionStore::MemorySessionStore(SessionTiming timing, size_t max_sessions,
+// One stream's identity: place never holds '\n', so this is unambiguous however odd the sid.
+std::string stream_id(const std::string& sid, const std::string& place) { return sid + '\n' + place; }
+
+}  // namespace
+
+MemorySessionStore::MemorySessionStore(SessionRules rules, size_t max_sessions,
                                        std::function<int64_t()> clock)
-    : timing_(timing), max_sessions_(max_sessions), clock_(std::move(clock)) {}
+    : rules_(rules), max_sessions_(max_sessions), clock_(std::move(clock)) {}
 
 MemorySessionStore::Shard& MemorySessionStore::shard_for(const std::string& sub) {
   return shards_[std::hash<std::string>{}(sub) % kShards];
@@ -14,18 +20,20 @@ MemorySessionStore::Shard& MemorySessionStore::shard_for(const std::string& sub)
 
 void MemorySessionStore::expire(Viewer& v, int64_t now_ms) {
   size_t before = v.live.size();
-  std::erase_if(v.live, [&](const Session& s) { return s.renewed_ms + timing_.lease_ms <= now_ms; });
+  std::erase_if(v.live, [&](const Session& s) { return s.renewed_ms + rules_.lease_ms <= now_ms; });
   live_ -= before - v.live.size();
-  std::erase_if(v.evicted, [&](const auto& e) { return e.second + timing_.evicted_memory_ms <= now_ms; });
+  auto forgotten = [&](const auto& e) { return e.second + rules_.evicted_memory_ms <= now_ms; };
+  std::erase_if(v.evicted, forgotten);
+  std::erase_if(v.kicked, forgotten);
 }
 
 void MemorySessionStore::sweep(Shard& s, int64_t now_ms, bool force) {
   // Viewers that stopped watching are only visited here: amortised, at most twice per lease.
-  if (!force && now_ms - s.last_sweep_ms < timing_.lease_ms / 2) return;
+  if (!force && now_ms - s.last_sweep_ms < rules_.lease_ms / 2) return;
   s.last_sweep_ms = now_ms;
   for (auto it = s.viewers.begin(); it != s.viewers.end();) {
     expire(it->second, now_ms);
-    if (it->second.live.empty() && it->second.evicted.empty()) it = s.viewers.erase(it);
+    if (it->second.live.empty() && it->second.evicted.empty() && it->second.kicked.empty()) it = s.viewers.erase(it);
     else ++it;
   }
 }
@@ -41,20 +49,24 @@ void MemorySessionStore::sweep_all(int64_t now_ms) {
 Admit MemorySessionStore::admit_sync(const SessionKey& key, int limit, bool block_new, int64_t now_ms) {
   // At the cap, stale leases in other shards may be what fills it; a full sweep (rate-limited,
   // and taken before this shard's lock so two shard locks are never held) finds out.
-  if (live_.load() >= max_sessions_ && now_ms - last_full_sweep_ms_.load() >= timing_.lease_ms / 2)
+  if (live_.load() >= max_sessions_ && now_ms - last_full_sweep_ms_.load() >= rules_.lease_ms / 2)
     sweep_all(now_ms);
   Shard& s = shard_for(key.sub);
   std::lock_guard lock(s.mu);
   sweep(s, now_ms, false);
   Viewer& v = s.viewers[key.sub];
   expire(v, now_ms);
-  if (v.evicted.count(key.sid)) return Admit::Evicted;
+  if (v.kicked.count(key.sid) || v.evicted.count(stream_id(key.sid, key.place))) return Admit::Evicted;
+  bool elsewhere = false;
   for (Session& live : v.live) {
-    if (live.sid == key.sid) {
+    if (live.sid != key.sid) continue;
+    if (live.place == key.place) {
       live.renewed_ms = now_ms;
       return Admit::Allowed;
     }
+    elsewhere = true;
   }
+  if (elsewhere && rules_.sid_elsewhere == SidElsewhere::Refuse) return Admit::InUseElsewhere;
   if (live_.load() >= max_sessions_) return Admit::LimitReached;
   if (limit > 0 && v.live.size() >= static_cast<size_t>(limit)) {
     if (block_new) return Admit::LimitReached;
@@ -62,13 +74,13 @@ Admit MemorySessionStore::admit_sync(const SessionKey& key, int limit, bool bloc
     std::sort(v.live.begin(), v.live.end(),
               [](const Session& a, const Session& b) { return a.started_ms < b.started_ms; });
     size_t drop = v.live.size() - static_cast<size_t>(limit) + 1;
-    for (size_t i = 0; i < drop; ++i) v.evicted[v.live[i].sid] = now_ms;
+    for (size_t i = 0; i < drop; ++i) v.evicted[stream_id(v.live[i].sid, v.live[i].place)] = now_ms;
     v.live.erase(v.live.begin(), v.live.begin() + static_cast<std::ptrdiff_t>(drop));
     live_ -= drop;
   }
-  v.live.push_back(Session{key.sid, now_ms, now_ms});
+  v.live.push_back(Session{key.sid, key.place, now_ms, now_ms});
   ++live_;
-  return Admit::Allowed;
+  return elsewhere ? Admit::AllowedNewPlace : Admit::Allowed;
 }
 
 void MemorySessionStore::admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
@@ -86,7 +98,7 @@ void MemorySessionStore::list(const std::string& sub,
     if (it != s.viewers.end()) {
       expire(it->second, clock_());
       for (const Session& live : it->second.live)
-        out.push_back(SessionInfo{sub, live.sid, live.started_ms, live.renewed_ms});
+        out.push_back(SessionInfo{sub, live.sid, live.place, live.started_ms, live.renewed_ms});
     }
   }
   done(std::move(out));
@@ -100,14 +112,12 @@ void MemorySessionStore::kick(const SessionKey& key, std::function<void(bool)> d
     int64_t now = clock_();
     Viewer& v = s.viewers[key.sub];
     expire(v, now);
-    auto it = std::find_if(v.live.begin(), v.live.end(), [&](const Session& x) { return x.sid == key.sid; });
-    if (it != v.live.end()) {
-      v.live.erase(it);
-      --live_;
-      found = true;
-    }
-    // Remembered even when not live, so a kicked player that was between requests stays out.
-    v.evicted[key.sid] = now;
+    size_t ended = std::erase_if(v.live, [&](const Session& x) { return x.sid == key.sid; });
+    live_ -= ended;
+    found = ended > 0;
+    // Remembered even when not live, so a kicked player that was between requests stays out; at
+    // every place, since the admin kicks a sid, not one of its streams.
+    v.kicked[key.sid] = now;
   }
   done(found);
 }

@@ -15,7 +15,7 @@ class MemorySessionStore final : public SessionStore {
   // clock: for list()/kick(), which take no time argument (tests inject a fake one).
   // max_sessions caps memory against token-minting floods: beyond it new sessions get
   // LimitReached while live ones keep renewing.
-  explicit MemorySessionStore(SessionTiming timing = {}, size_t max_sessions = 1000000,
+  explicit MemorySessionStore(SessionRules rules = {}, size_t max_sessions = 1000000,
                               std::function<int64_t()> clock = unix_now_ms);
 
   void admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
@@ -31,12 +31,13 @@ class MemorySessionStore final : public SessionStore {
 
  private:
   struct Session {
-    std::string sid;
+    std::string sid, place;
     int64_t started_ms, renewed_ms;
   };
   struct Viewer {
     std::vector<Session> live;
-    std::unordered_map<std::string, int64_t> evicted;  // sid → when
+    std::unordered_map<std::string, int64_t> evicted;  // stream id (sid \n place) → when
+    std::unordered_map<std::string, int64_t> kicked;   // sid (every place) → when
   };
   struct Shard {
     std::mutex mu;
@@ -49,7 +50,7 @@ class MemorySessionStore final : public SessionStore {
   void expire(Viewer& v, int64_t now_ms);  // shard lock held
   void sweep(Shard& s, int64_t now_ms, bool force);  // shard lock held
 
-  SessionTiming timing_;
+  SessionRules rules_;
   size_t max_sessions_;
   std::function<int64_t()> clock_;
   std::atomic<size_t> live_{0};

@@ -31,6 +31,16 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
+Admit admit_of(long long code) {
+  switch (code) {
+    case 0: return Admit::Allowed;
+    case 1: return Admit::Evicted;
+    case 3: return Admit::AllowedNewPlace;
+    case 4: return Admit::InUseElsewhere;
+    default: return Admit::LimitReached;
+  }
+}
+
 void close_timer(uv_timer_t* t) {
   uv_timer_stop(t);
   uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
@@ -52,8 +62,9 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
       admit_sha_(sha1_hex(redis_scripts::kAdmit)),
       kick_sha_(sha1_hex(redis_scripts::kKick)),
       list_sha_(sha1_hex(redis_scripts::kList)),
-      fallback_(opts_.timing, 1000000, opts_.clock) {
-  opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.timing.lease_ms / 3);
+      renewals_(opts_.renewals ? opts_.renewals : std::make_shared<RenewalCache>()),
+      fallback_(opts_.rules, 1000000, opts_.clock) {
+  opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.rules.lease_ms / 3);
   uv_timer_init(loop_, reconnect_timer_);
   uv_timer_init(loop_, watchdog_timer_);
   reconnect_timer_->data = this;
@@ -230,12 +241,7 @@ void RedisSessionStore::fallback_admit(const SessionKey& key, int limit, bool bl
 
 void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
                               std::function<void(Admit)> done) {
-  std::string cache_key = key.sub + '\n' + key.sid;
-  if (now_ms - renewed_swept_ms_ >= opts_.renew_interval_ms) {
-    renewed_swept_ms_ = now_ms;
-    std::erase_if(renewed_, [&](const auto& e) { return now_ms - e.second >= opts_.renew_interval_ms; });
-  }
-  if (auto it = renewed_.find(cache_key); it != renewed_.end() && now_ms - it->second < opts_.renew_interval_ms) {
+  if (renewals_->fresh(key, now_ms, opts_.renew_interval_ms)) {
     done(Admit::Allowed);
     return;
   }
@@ -245,20 +251,25 @@ void RedisSessionStore::admit(const SessionKey& key, int limit, bool block_new, 
   }
   std::vector<std::string> args = {"2", live_key(key.sub), evicted_key(key.sub), key.sid,
                                    std::to_string(limit), block_new ? "1" : "0", std::to_string(now_ms),
-                                   std::to_string(opts_.timing.lease_ms),
-                                   std::to_string(opts_.timing.evicted_memory_ms)};
+                                   std::to_string(opts_.rules.lease_ms),
+                                   std::to_string(opts_.rules.evicted_memory_ms), key.place,
+                                   opts_.rules.sid_elsewhere == SidElsewhere::Refuse ? "1" : "0"};
   run_script(redis_scripts::kAdmit, admit_sha_, std::move(args),
-             [this, key, limit, block_new, now_ms, cache_key, done = std::move(done)](redisReply* r) {
+             [this, key, limit, block_new, now_ms, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_INTEGER) {
                  if (r && r->type == REDIS_REPLY_ERROR) log(std::string("admit script error: ") + r->str);
                  fallback_admit(key, limit, block_new, now_ms, done);
                  return;
                }
-               Admit a = r->integer == 0 ? Admit::Allowed
-                         : r->integer == 1 ? Admit::Evicted
-                                           : Admit::LimitReached;
-               if (a == Admit::Allowed) renewed_[cache_key] = now_ms;
-               else renewed_.erase(cache_key);
+               Admit a = admit_of(r->integer);
+               if (a == Admit::Allowed || a == Admit::AllowedNewPlace) {
+                 // This admission may have evicted the viewer's other streams; those served by this
+                 // process must ask Redis again rather than answer Allowed from the cache.
+                 if (limit > 0 && !block_new) renewals_->forget_viewer(key.sub);
+                 renewals_->confirmed(key, now_ms);
+               } else {
+                 renewals_->forget(key);
+               }
                done(a);
              });
 }
@@ -269,7 +280,7 @@ void RedisSessionStore::list(const std::string& sub, std::function<void(std::vec
     return;
   }
   run_script(redis_scripts::kList, list_sha_,
-             {"1", live_key(sub), std::to_string(opts_.clock()), std::to_string(opts_.timing.lease_ms)},
+             {"1", live_key(sub), std::to_string(opts_.clock()), std::to_string(opts_.rules.lease_ms)},
              [this, sub, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_ARRAY) {
                  fallback_.list(sub, done);
@@ -282,21 +293,25 @@ void RedisSessionStore::list(const std::string& sub, std::function<void(std::vec
                };
                for (size_t i = 0; i + 2 < r->elements; i += 3) {
                  auto started = parse_int(str(i + 1)), renewed = parse_int(str(i + 2));
-                 if (started && renewed) out.push_back(SessionInfo{sub, std::string(str(i)), *started, *renewed});
+                 std::string_view id = str(i);
+                 size_t nl = id.rfind('\n');
+                 if (!started || !renewed || nl == std::string_view::npos) continue;  // not this format
+                 out.push_back(SessionInfo{sub, std::string(id.substr(0, nl)), std::string(id.substr(nl + 1)),
+                                           *started, *renewed});
                }
                done(std::move(out));
              });
 }
 
 void RedisSessionStore::kick(const SessionKey& key, std::function<void(bool)> done) {
-  renewed_.erase(key.sub + '\n' + key.sid);
+  renewals_->forget_sid(key.sub, key.sid);
   if (!connected_) {
     fallback_.kick(key, std::move(done));
     return;
   }
   run_script(redis_scripts::kKick, kick_sha_,
              {"2", live_key(key.sub), evicted_key(key.sub), key.sid, std::to_string(opts_.clock()),
-              std::to_string(opts_.timing.evicted_memory_ms)},
+              std::to_string(opts_.rules.evicted_memory_ms)},
              [this, key, done = std::move(done)](redisReply* r) {
                if (!r || r->type != REDIS_REPLY_INTEGER) {
                  fallback_.kick(key, done);

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/auth/memory_session_store.h"
+#include "common/auth/renewal_cache.h"
 #include "common/auth/session_store.h"
 #include "common/util/clock.h"
 
@@ -28,7 +29,7 @@ struct RedisStoreOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string key_prefix = "cdn:sess:";
-  SessionTiming timing;
+  SessionRules rules;
   // A live session is renewed in Redis at most once per interval; in between this edge answers
   // Allowed from memory. So an eviction decided on another edge is seen within this interval.
   // Clamped to lease_ms / 3 so a lease never lapses between renewals.
@@ -41,6 +42,8 @@ struct RedisStoreOptions {
   int64_t command_timeout_ms = 1000;
   std::function<int64_t()> clock = unix_now_ms;  // for list/kick and the renewal cache
   std::function<void(std::string_view)> log;     // state changes (down/up); default stderr
+  // Shared by the stores of every worker loop of a process (see RenewalCache); null = its own.
+  std::shared_ptr<RenewalCache> renewals;
 };
 
 class RedisSessionStore final : public SessionStore {
@@ -97,9 +100,7 @@ class RedisSessionStore final : public SessionStore {
   uv_timer_s* watchdog_timer_;
   std::deque<int64_t> sent_at_ms_;  // Redis answers in order: front = oldest outstanding
   std::string admit_sha_, kick_sha_, list_sha_;
-  // sub \n sid → when Redis last confirmed the lease. Bounded by sweeping entries past the interval.
-  std::unordered_map<std::string, int64_t> renewed_;
-  int64_t renewed_swept_ms_ = 0;
+  std::shared_ptr<RenewalCache> renewals_;
   MemorySessionStore fallback_;
 };
 

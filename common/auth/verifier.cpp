@@ -7,6 +7,7 @@
 #include "common/auth/json.h"
 #include "common/auth/jws.h"
 #include "common/auth/ossl.h"
+#include "common/auth/saturating.h"
 #include "common/util/strings.h"
 
 namespace cdn::auth {
@@ -88,17 +89,17 @@ std::variant<std::shared_ptr<const Claims>, Rejection> Verifier::authenticate(
   if (!claims->exp && policy_.require_exp) return reject("malformed", "no exp claim");
   auto shared = std::make_shared<const Claims>(std::move(*claims));
   if (cache_) {
-    int64_t until = now_s + kMaxCacheTtlS;
-    if (shared->exp) until = std::min(until, *shared->exp + policy_.leeway_s + 1);
+    int64_t until = saturating_add(now_s, kMaxCacheTtlS);
+    if (shared->exp) until = std::min(until, saturating_add(saturating_add(*shared->exp, policy_.leeway_s), 1));
     if (until > now_s) cache_->put(digest, state.generation, until, shared);
   }
   return shared;
 }
 
 std::optional<Rejection> Verifier::check(const Claims& c, const RequestContext& req) const {
-  if (c.exp && req.now_s > *c.exp + policy_.leeway_s)
+  if (c.exp && req.now_s > saturating_add(*c.exp, policy_.leeway_s))
     return reject("expired", "exp " + std::to_string(*c.exp));
-  if (c.nbf && req.now_s + policy_.leeway_s < *c.nbf)
+  if (c.nbf && req.now_s < saturating_sub(*c.nbf, policy_.leeway_s))
     return reject("not-yet-valid", "nbf " + std::to_string(*c.nbf));
   if (!policy_.issuer.empty() && c.iss != policy_.issuer) return reject("wrong-issuer", c.iss);
   if (!policy_.audience.empty() &&
@@ -131,9 +132,10 @@ VerifyResult Verifier::verify(std::string_view token, const RequestContext& requ
 
   Claims out = *claims;
   if (out.sid.empty()) {
-    std::string_view basis = out.jti;
-    if (basis.empty()) basis = token.substr(token.rfind('.') + 1);
-    out.sid = derive_sid(basis, request.client_addr);
+    // From the signed payload and the client's place, never the signature text: ECDSA's s -> n-s
+    // gives a second valid token string for the same payload, which must be the same session.
+    out.sid = derive_sid(out, address_place(request.client_addr, policy_.address_prefix_v4,
+                                            policy_.address_prefix_v6));
     out.sid_derived = true;
   }
   return out;

@@ -18,6 +18,10 @@ struct VerifyPolicy {
   int64_t leeway_s = 30;
   size_t max_token_bytes = 4096;
   bool require_exp = true;
+  // A derived sid (no `sid` claim) includes the client address cut to these prefixes, the same
+  // "place" a stream session remembers (access.sessions.address_prefix_v4 / _v6).
+  int address_prefix_v4 = 24;
+  int address_prefix_v6 = 56;
 };
 
 // reason is one of: malformed, too-large, bad-base64, alg-none, unknown-kid, alg-mismatch,

@@ -2,42 +2,62 @@
 
 #include <openssl/crypto.h>
 
+#include "common/obs/metrics.h"
+
 namespace cdn::runtime {
 
-static bool token_ok(const std::string& expected, std::string_view auth) {
+namespace {
+
+bool token_ok(const std::string& expected, std::string_view auth) {
   static constexpr std::string_view kPrefix = "Bearer ";
   if (expected.empty() || auth.size() != kPrefix.size() + expected.size()) return false;
   if (auth.substr(0, kPrefix.size()) != kPrefix) return false;
   return CRYPTO_memcmp(auth.data() + kPrefix.size(), expected.data(), expected.size()) == 0;
 }
 
+void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
+            http::Headers h = {}) {
+  obs::metrics()
+      .counter("cdn_admin_rejections_total", "Admin requests refused, by reason",
+               {{"reason", reason}})
+      .inc();
+  ex->respond_error(status, reason, std::move(h));
+}
+
+}  // namespace
+
+bool AdminApi::authorized(const std::shared_ptr<http::Exchange>& ex) const {
+  if (token_.empty()) {
+    // No token configured: nothing that needs one is reachable.
+    refuse(ex, 403, "admin-token-not-configured");
+    return false;
+  }
+  if (!token_ok(token_, ex->request().headers.get_or("authorization"))) {
+    refuse(ex, 401, "admin-token-required", {{"WWW-Authenticate", "Bearer"}});
+    return false;
+  }
+  return true;
+}
+
 void AdminApi::handle(const std::shared_ptr<http::Exchange>& ex) {
   const auto& req = ex->request();
-  if (auto it = writes_.find(req.path); it != writes_.end()) {
+  auto it = routes_.find(req.path);
+  if (it == routes_.end()) {
+    ex->respond_error(404, "no-such-admin-route");
+    return;
+  }
+  const Entry& e = it->second;
+  if (e.access == Access::Write) {
     if (req.method != "POST" && req.method != "DELETE") {
       ex->respond_error(405, "method-not-allowed", {{"Allow", "POST, DELETE"}});
       return;
     }
-    if (token_.empty()) {
-      ex->respond_error(403, "admin-writes-disabled");
-      return;
-    }
-    if (!token_ok(token_, req.headers.get_or("authorization"))) {
-      ex->respond_error(401, "admin-token-required", {{"WWW-Authenticate", "Bearer"}});
-      return;
-    }
-    it->second(ex);
+  } else if (req.method != "GET" && req.method != "HEAD") {
+    ex->respond_error(405, "method-not-allowed", {{"Allow", "GET, HEAD"}});
     return;
   }
-  if (auto it = reads_.find(req.path); it != reads_.end()) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      ex->respond_error(405, "method-not-allowed", {{"Allow", "GET, HEAD"}});
-      return;
-    }
-    it->second(ex);
-    return;
-  }
-  ex->respond_error(404, "no-such-admin-route");
+  if (e.access != Access::PublicRead && !authorized(ex)) return;
+  e.route(ex);
 }
 
 }  // namespace cdn::runtime

@@ -1,6 +1,8 @@
 #pragma once
-// The admin listener of every server: /healthz and /metrics for anyone who can reach it (loopback
-// by default), and write routes that need the admin bearer token.
+// The admin listener of every server. Each route says who may use it when it is added, so a new
+// route cannot forget: public reads (/healthz, /metrics: operational state, for anyone who can
+// reach the listener, which binds to loopback or a management network), private reads (viewer
+// data, e.g. /admin/sessions) and writes (state changes) that need "Authorization: Bearer <token>".
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,15 +16,32 @@ class AdminApi : public http::RequestHandler {
  public:
   using Route = std::function<void(const std::shared_ptr<http::Exchange>&)>;
   explicit AdminApi(std::string token) : token_(std::move(token)) {}
-  // Read-only GET route, open to whoever reaches the admin listener.
-  void add_read(const std::string& path, Route r) { reads_[path] = std::move(r); }
-  // Write route (POST/DELETE): requires "Authorization: Bearer <token>".
-  void add_write(const std::string& path, Route r) { writes_[path] = std::move(r); }
+  // GET/HEAD route revealing nothing about viewers and changing nothing: open.
+  void add_public_read(const std::string& path, Route r) {
+    add(path, Access::PublicRead, std::move(r));
+  }
+  // GET/HEAD route that reveals viewer data: needs the admin token.
+  void add_private_read(const std::string& path, Route r) {
+    add(path, Access::PrivateRead, std::move(r));
+  }
+  // POST/DELETE route that changes state: needs the admin token.
+  void add_write(const std::string& path, Route r) { add(path, Access::Write, std::move(r)); }
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
 
  private:
+  enum class Access { PublicRead, PrivateRead, Write };
+  struct Entry {
+    Access access;
+    Route route;
+  };
+  void add(const std::string& path, Access access, Route r) {
+    routes_[path] = Entry{access, std::move(r)};
+  }
+  // Refuses (and counts) a request without the admin token; true when it may go on.
+  bool authorized(const std::shared_ptr<http::Exchange>& ex) const;
+
   std::string token_;
-  std::map<std::string, Route> reads_, writes_;
+  std::map<std::string, Entry> routes_;
 };
 
 }  // namespace cdn::runtime

@@ -148,7 +148,7 @@ void Program::on_request_complete(const http::Exchange& ex) {
 }
 
 void Program::install_admin_routes() {
-  admin_->add_read("/healthz", [this](const std::shared_ptr<http::Exchange>& ex) {
+  admin_->add_public_read("/healthz", [this](const std::shared_ptr<http::Exchange>& ex) {
     bool draining = server_->draining();
     char buf[512];
     snprintf(buf, sizeof buf,
@@ -159,7 +159,7 @@ void Program::install_admin_routes() {
              egress_rate_.load(), cfg_.limits.max_connections, workers_.size());
     ex->respond(draining ? 503 : 200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, buf);
   });
-  admin_->add_read("/metrics", [](const std::shared_ptr<http::Exchange>& ex) {
+  admin_->add_public_read("/metrics", [](const std::shared_ptr<http::Exchange>& ex) {
     ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},
                 obs::metrics().render());
   });

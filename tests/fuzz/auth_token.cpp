@@ -1,15 +1,18 @@
 // libFuzzer: arbitrary bytes as a viewer token (and as the pieces a token decodes into).
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "common/auth/address.h"
 #include "common/auth/base64url.h"
 #include "common/auth/claims.h"
 #include "common/auth/extract.h"
 #include "common/auth/json.h"
 #include "common/auth/jwks.h"
+#include "common/auth/jws.h"
 #include "common/auth/verifier.h"
 
 namespace {
@@ -24,6 +27,24 @@ const Verifier& verifier() {
     return Verifier(std::make_shared<const KeySet>(std::move(*set)), VerifyPolicy{"iss", "aud"}, 64);
   }();
   return v;
+}
+
+// The input as a payload, really signed: reaches the claim checks (time arithmetic at the int64
+// limits with the widest leeway, derived sids) that a forged token never gets to.
+struct Signed {
+  std::shared_ptr<const KeySet> keys;
+  Verifier narrow, wide;
+};
+
+const Signed& signed_checks() {
+  static const Signed s = [] {
+    auto set = parse_jwks("{\"keys\":[" + *generate_jwk(Alg::HS256, "hs") + "]}");
+    auto keys = std::make_shared<const KeySet>(std::move(*set));
+    VerifyPolicy narrow{"", "", 30, 4096, false};
+    VerifyPolicy wide{"", "", std::numeric_limits<int64_t>::max(), 4096, false};
+    return Signed{keys, Verifier(keys, narrow, 0), Verifier(keys, wide, 64)};
+  }();
+  return s;
 }
 
 }  // namespace
@@ -41,5 +62,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_jwks(in);
   (void)extract_token(in, in, in, "token");
   (void)strip_param(in, "token");
+  (void)address_place(in, 24, 56);
+  if (size <= 2048) {
+    const Signed& s = signed_checks();
+    if (auto t = sign(in, *s.keys->find("hs"))) {
+      for (int64_t now : {std::numeric_limits<int64_t>::min(), int64_t(0), int64_t(1700000000),
+                          std::numeric_limits<int64_t>::max()}) {
+        for (const Verifier* v : {&s.narrow, &s.wide}) {
+          auto r = v->verify(*t, RequestContext{"/vod/a/b.ts", "192.0.2.1", now});
+          if (r.ok() && r.claims().sid.empty()) __builtin_trap();  // every admitted token has a session id
+        }
+      }
+    }
+  }
   return 0;
 }

@@ -75,7 +75,7 @@ def jwt_claims(token):
 
 def access_section(keys, **over):
     a = {"enabled": True, "jwks": str(keys.jwks), "issuer": "", "audience": "cdn", "leeway": "5s",
-         "protected_prefixes": ["/vod/", "/live/"], "cors_origins": ["*"]}
+         "cors_origins": ["*"]}
     a.update(over)
     return a
 
@@ -110,6 +110,26 @@ def get(edge, path, token=None, cookie=None, bearer=None, headers=None, **kw):
     if bearer is not None:
         h["Authorization"] = f"Bearer {bearer}"
     return http_request(edge.port(), path, headers=h, **kw)
+
+
+def get_from(edge, source_ip, path, token):
+    """GET with the client socket bound to `source_ip` (any of 127.0.0.0/8 on Linux) before connect,
+    so the edge sees that address as the viewer's."""
+    import http.client
+    from conftest import Response
+
+    conn = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=20, source_address=(source_ip, 0))
+    try:
+        conn.request("GET", path + ("&" if "?" in path else "?") + "token=" + token)
+        r = conn.getresponse()
+        return Response(r.status, r.reason, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def admin_get_with_token(tier, path, token):
+    """GET on the admin listener with `Authorization: Bearer <token>` (None: no header)."""
+    return http_request(tier.admin_port, path, headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
 def rejection(r):

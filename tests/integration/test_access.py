@@ -69,9 +69,29 @@ def test_valid_token_by_query_cookie_and_bearer(chain, content, keys):
         assert get(chain.edge, path + "?URISigningPackage=" + tok).status == 200, kid
 
 
-def test_unprotected_paths_need_no_token(chain):
-    r = get(chain.edge, "/elsewhere/x.ts")
+def test_every_path_needs_a_token_by_default(chain):
+    for path in ("/elsewhere/x.ts", "/", "/healthz", "/vodx/a.ts"):
+        r = get(chain.edge, path)
+        assert r.status == 401 and rejection(r) == "token-required", path
+
+
+def test_public_prefixes_match_at_a_segment_boundary(tmp_path, tiers, content, keys):
+    from access_support import Chain
+    c = Chain(tiers, content.root, [access_section(keys, public_prefixes=["/vod/acc", "/open/"])])
+    public = seg_path(content)  # /vod/acc/<name>.ts
+    r = get(c.edge, public)
+    assert r.status == 200 and rejection(r) is None
+    for path in ("/vod/accx/a.ts", "/vod/ac", "/open", "/elsewhere/x.ts", "/vod/other.ts"):
+        r = get(c.edge, path)
+        assert r.status == 401 and rejection(r) == "token-required", path
+    r = get(c.edge, "/open/nothing-here.ts")
     assert r.status != 401 and rejection(r) is None
+    # Dot segments (plain or encoded) never make a protected file public, normalized or not.
+    protected, _ = content.new_file(1000, suffix=".ts", subdir="sec")
+    for path in ("/open/.." + protected, "/open/%2e%2e" + protected, "/open/.%2E" + protected,
+                 "/vod/acc/.." + protected[len("/vod"):]):
+        r = get(c.edge, path)
+        assert r.status == 401 and rejection(r) == "token-required", path
 
 
 def _alg_none(keys):
@@ -315,3 +335,16 @@ def test_bad_access_config_names_file_and_line(tmp_path, keys):
     r = subprocess.run([str(program_path("edge")), "--config", str(p), "--check-config"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "jwks" in r.stderr
+    # The old opt-in list would silently leave new paths open: refused, pointing to its replacement.
+    cfg = edge_config([12345], extra={"access": access_section(keys, protected_prefixes=["/vod/"])})
+    p.write_text(to_yaml(cfg) + "\n")
+    r = subprocess.run([str(program_path("edge")), "--config", str(p), "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "bad.yaml:" in r.stderr and "protected_prefixes" in r.stderr and "public_prefixes" in r.stderr
+    for bad in ("vod/", "/vod//x", "/vod/../x", "/%76od/", "/vod/?x"):
+        cfg = edge_config([12345], extra={"access": access_section(keys, public_prefixes=[bad])})
+        p.write_text(to_yaml(cfg) + "\n")
+        r = subprocess.run([str(program_path("edge")), "--config", str(p), "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and "bad.yaml:" in r.stderr and "public_prefixes" in r.stderr, bad

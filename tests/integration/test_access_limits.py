@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from access_support import Chain, Keys, RedisServer, access_section, cdnctl, get, rejection
+from access_support import (Chain, Keys, RedisServer, access_section, admin_get_with_token, cdnctl, get, get_from,
+                            rejection)
 from conftest import ADMIN_TOKEN, wait_until
 
 
@@ -87,7 +88,7 @@ def test_admin_lists_and_kicks_sessions(tiers, content, keys, seg):
     a, b = Viewer(keys, "kicked", "k1", c.edge), Viewer(keys, "kicked", "k2", c.edge)
     assert a.play(seg).status == 200 and b.play(seg).status == 200
     admin = f"http://127.0.0.1:{c.edge.admin_port}"
-    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin).stdout)
+    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin, "--token", ADMIN_TOKEN).stdout)
     assert sorted(s["sid"] for s in out["sessions"]) == ["k1", "k2"]
     r = cdnctl("kick", "kicked", "k1", "--admin", admin, check=False)
     assert r.returncode == 1 and "admin-token-required" in r.stderr
@@ -95,9 +96,112 @@ def test_admin_lists_and_kicks_sessions(tiers, content, keys, seg):
     r = a.play(seg)
     assert r.status == 403 and rejection(r) == "stream-evicted"
     assert b.play(seg).status == 200
-    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin).stdout)
+    out = json.loads(cdnctl("sessions", "kicked", "--admin", admin, "--token", ADMIN_TOKEN).stdout)
     assert [s["sid"] for s in out["sessions"]] == ["k2"]
     assert cdnctl("kick", "kicked", "nope", "--admin", admin, "--token", ADMIN_TOKEN, check=False).returncode == 1
+
+
+def test_viewer_data_on_the_admin_listener_needs_the_token(tiers, content, keys, seg):
+    c = Chain(tiers, content.root, [access_section(keys)])
+    assert Viewer(keys, "private", "p1", c.edge).play(seg).status == 200
+    before = c.edge.metric("cdn_admin_rejections_total", reason="admin-token-required")
+    for token in (None, "wrong-token", ADMIN_TOKEN + "x"):
+        r = admin_get_with_token(c.edge, "/admin/sessions?sub=private", token)
+        assert r.status == 401 and r.header("X-Error-Reason") == "admin-token-required", token
+        assert b"p1" not in r.body
+    assert c.edge.metric("cdn_admin_rejections_total", reason="admin-token-required") == before + 3
+    r = cdnctl("sessions", "private", "--admin", f"http://127.0.0.1:{c.edge.admin_port}", check=False)
+    assert r.returncode == 1 and "admin-token-required" in r.stderr
+    r = admin_get_with_token(c.edge, "/admin/sessions?sub=private", ADMIN_TOKEN)
+    assert r.status == 200 and [s["sid"] for s in json.loads(r.body)["sessions"]] == ["p1"]
+    # operational reads stay open
+    assert c.edge.admin_get("/healthz").status == 200
+    assert c.edge.admin_get("/metrics").status == 200
+
+
+def test_without_an_admin_token_configured_viewer_data_is_not_served(tiers, content, keys, seg):
+    from conftest import edge_config, free_port
+    c = Chain(tiers, content.root, [])
+    edge = tiers("edge", edge_config([c.shield.port()], extra={
+        "access": access_section(keys), "admin": {"listen": f"127.0.0.1:{free_port()}"}}), name="tokenless").start()
+    assert get(edge, seg, token=keys.sign(aud="cdn", sub="nobody-sees", sid="n1")).status == 200
+    for token in (None, "anything"):
+        r = admin_get_with_token(edge, "/admin/sessions?sub=nobody-sees", token)
+        assert r.status == 403 and r.header("X-Error-Reason") == "admin-token-not-configured", token
+        assert b"n1" not in r.body
+    assert edge.metric("cdn_admin_rejections_total", reason="admin-token-not-configured") == 2
+    assert edge.admin_get("/healthz").status == 200
+
+
+SHARERS = [f"127.0.0.{i}" for i in range(2, 7)]
+
+
+def sharing_access(keys, store, redis, **sessions):
+    s = {"store": store, "address_prefix_v4": 32, **sessions}
+    if store == "redis":
+        s["redis"] = {"address": redis.address, "renew_interval": "300ms"}
+    return access_section(keys, sessions=s)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield "memory", None
+        return
+    r = RedisServer(tmp_path / "redis").start()
+    yield "redis", r
+    r.kill()
+
+
+def test_shared_sid_new_stream_from_each_address_evicts_the_last(tiers, content, keys, seg, store):
+    kind, redis = store
+    c = Chain(tiers, content.root, [sharing_access(keys, kind, redis)])
+    token = keys.sign(aud="cdn", sub="sharer", sid="one-subscription", climit=1)
+    moved = c.edge.metric("cdn_stream_sid_moved_total")
+    for i, ip in enumerate(SHARERS):
+        r = get_from(c.edge, ip, seg, token)
+        assert r.status == 200, (ip, r.status, rejection(r))
+        # every earlier address was evicted by a later one: only this one plays now
+        playing = [other for other in SHARERS[:i + 1] if get_from(c.edge, other, seg, token).status == 200]
+        assert playing == [ip]
+    for ip in SHARERS[:-1]:
+        r = get_from(c.edge, ip, seg, token)
+        assert r.status == 403 and rejection(r) == "stream-evicted", ip
+    assert c.edge.metric("cdn_stream_sid_moved_total") == moved + len(SHARERS) - 1
+
+
+def test_shared_sid_block_new_refuses_the_other_addresses(tiers, content, keys, seg, store):
+    kind, redis = store
+    c = Chain(tiers, content.root, [sharing_access(keys, kind, redis)])
+    token = keys.sign(aud="cdn", sub="sharer-b", sid="one-subscription", climit=1, cbeh="BLOCK_NEW")
+    assert get_from(c.edge, SHARERS[0], seg, token).status == 200
+    for ip in SHARERS[1:]:
+        r = get_from(c.edge, ip, seg, token)
+        assert r.status == 403 and rejection(r) == "stream-limit-reached", ip
+        assert get_from(c.edge, SHARERS[0], seg, token).status == 200
+
+
+def test_shared_sid_refused_elsewhere_while_the_first_plays(tiers, content, keys, seg, store):
+    kind, redis = store
+    c = Chain(tiers, content.root, [sharing_access(keys, kind, redis, sid_elsewhere="refuse")])
+    token = keys.sign(aud="cdn", sub="sharer-r", sid="one-subscription", climit=1)
+    before = c.edge.metric("cdn_token_rejections_total", reason="sid-in-use-elsewhere")
+    assert get_from(c.edge, SHARERS[0], seg, token).status == 200
+    for ip in SHARERS[1:]:
+        r = get_from(c.edge, ip, seg, token)
+        assert r.status == 403 and rejection(r) == "sid-in-use-elsewhere" and b"sid-in-use-elsewhere" in r.body, ip
+        assert get_from(c.edge, SHARERS[0], seg, token).status == 200
+    assert c.edge.metric("cdn_token_rejections_total", reason="sid-in-use-elsewhere") == before + len(SHARERS) - 1
+
+
+def test_addresses_in_one_default_prefix_are_one_stream(tiers, content, keys, seg):
+    # address_prefix_v4 defaults to /24: every 127.0.0.x is the same place (a phone moving inside
+    # its carrier's block stays one stream), so even `refuse` lets them all play.
+    c = Chain(tiers, content.root, [access_section(keys, sessions={"sid_elsewhere": "refuse"})])
+    token = keys.sign(aud="cdn", sub="mover", sid="one-subscription", climit=1)
+    for ip in SHARERS:
+        assert get_from(c.edge, ip, seg, token).status == 200, ip
+    assert c.edge.metric("cdn_stream_sessions_active") == 1
 
 
 @pytest.fixture
@@ -136,7 +240,7 @@ def test_limit_holds_across_two_edges_sharing_redis(tiers, content, keys, seg, r
     r = w[0].play(seg, e1)
     assert r.status == 403 and rejection(r) == "stream-evicted"
     # either edge lists the viewer's sessions from Redis
-    out = json.loads(e2.admin_get("/admin/sessions?sub=fleet-e").body)
+    out = json.loads(admin_get_with_token(e2, "/admin/sessions?sub=fleet-e", ADMIN_TOKEN).body)
     assert sorted(s["sid"] for s in out["sessions"]) == ["g1", "g2", "g3"]
 
 

@@ -30,7 +30,7 @@ class MemoryStoreTest : public ::testing::Test {
     return sids;
   }
   int64_t clock_ = 0;
-  MemorySessionStore store_{SessionTiming{kLease, 600000}, 1000000, [this] { return clock_; }};
+  MemorySessionStore store_{SessionRules{kLease, 600000}, 1000000, [this] { return clock_; }};
 };
 
 TEST_F(MemoryStoreTest, EvictOldestWhenAFourthStarts) {
@@ -117,7 +117,7 @@ TEST_F(MemoryStoreTest, EvictedMemoryIsBounded) {
 }
 
 TEST(MemoryStore, SweepsStoppedViewersAndCapsSessions) {
-  MemorySessionStore store(SessionTiming{1000, 1000}, 100);
+  MemorySessionStore store(SessionRules{1000, 1000}, 100);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(store.admit_sync({"v" + std::to_string(i), "s"}, 1, false, 0), Admit::Allowed);
   EXPECT_EQ(store.admit_sync({"extra", "s"}, 1, false, 10), Admit::LimitReached);
   EXPECT_EQ(store.admit_sync({"v1", "s"}, 1, false, 10), Admit::Allowed);  // renewal still fine
@@ -126,7 +126,7 @@ TEST(MemoryStore, SweepsStoppedViewersAndCapsSessions) {
 }
 
 TEST(MemoryStore, ConcurrentAdmitsKeepTheLimit) {
-  MemorySessionStore store(SessionTiming{60000, 60000});
+  MemorySessionStore store(SessionRules{60000, 60000});
   std::atomic<int> allowed_new{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
@@ -139,6 +139,57 @@ TEST(MemoryStore, ConcurrentAdmitsKeepTheLimit) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(allowed_new.load(), 30);
   EXPECT_EQ(store.live_sessions(), 30u);
+}
+
+// The same sid from several places (a shared token), under climit 1.
+class PlaceTest : public ::testing::Test {
+ protected:
+  Admit at(MemorySessionStore& s, const std::string& place, int64_t now, bool block_new = false) {
+    return s.admit_sync({"viewer", "shared", place}, 1, block_new, now);
+  }
+};
+
+TEST_F(PlaceTest, NewStreamPolicyCountsAnotherPlaceAsAnotherStream) {
+  MemorySessionStore s(SessionRules{kLease, 600000, SidElsewhere::NewStream});
+  EXPECT_EQ(at(s, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(s, "127.0.0.2/32", 2000), Admit::Allowed);          // renewal at its own place
+  EXPECT_EQ(at(s, "127.0.0.3/32", 3000), Admit::AllowedNewPlace);  // evicts the first place
+  EXPECT_EQ(at(s, "127.0.0.2/32", 4000), Admit::Evicted);
+  EXPECT_EQ(at(s, "127.0.0.3/32", 4000), Admit::Allowed);
+  EXPECT_EQ(s.live_sessions(), 1u);
+  // With BLOCK_NEW the second place is refused while the first plays.
+  MemorySessionStore b(SessionRules{kLease, 600000, SidElsewhere::NewStream});
+  EXPECT_EQ(at(b, "127.0.0.2/32", 1000, true), Admit::Allowed);
+  EXPECT_EQ(at(b, "127.0.0.3/32", 2000, true), Admit::LimitReached);
+  EXPECT_EQ(at(b, "127.0.0.2/32", 3000, true), Admit::Allowed);
+}
+
+TEST_F(PlaceTest, RefusePolicyKeepsTheFirstPlaceUntilItsLeaseLapses) {
+  MemorySessionStore s(SessionRules{kLease, 600000, SidElsewhere::Refuse});
+  EXPECT_EQ(at(s, "127.0.0.2/32", 1000), Admit::Allowed);
+  for (const char* other : {"127.0.0.3/32", "127.0.0.4/32", "::/56"})
+    EXPECT_EQ(at(s, other, 2000), Admit::InUseElsewhere) << other;
+  EXPECT_EQ(at(s, "127.0.0.2/32", 3000), Admit::Allowed);
+  EXPECT_EQ(s.live_sessions(), 1u);
+  // The first place stopped: once its lease lapsed the sid may start elsewhere.
+  EXPECT_EQ(at(s, "127.0.0.3/32", 3000 + kLease), Admit::Allowed);
+}
+
+TEST_F(PlaceTest, KickEndsTheSidAtEveryPlace) {
+  int64_t clock = 1000;
+  MemorySessionStore s(SessionRules{kLease, 600000, SidElsewhere::NewStream}, 1000000, [&] { return clock; });
+  EXPECT_EQ(s.admit_sync({"viewer", "shared", "a"}, 0, false, 1000), Admit::Allowed);
+  EXPECT_EQ(s.admit_sync({"viewer", "shared", "b"}, 0, false, 1000), Admit::AllowedNewPlace);
+  std::vector<SessionInfo> listed;
+  s.list("viewer", [&](std::vector<SessionInfo> v) { listed = std::move(v); });
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_NE(listed[0].place, listed[1].place);
+  bool kicked = false;
+  s.kick({"viewer", "shared"}, [&](bool k) { kicked = k; });
+  EXPECT_TRUE(kicked);
+  EXPECT_EQ(s.admit_sync({"viewer", "shared", "a"}, 0, false, 2000), Admit::Evicted);
+  EXPECT_EQ(s.admit_sync({"viewer", "shared", "c"}, 0, false, 2000), Admit::Evicted);
+  EXPECT_EQ(s.live_sessions(), 0u);
 }
 
 }  // namespace

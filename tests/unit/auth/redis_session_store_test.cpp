@@ -91,11 +91,13 @@ class RedisStoreTest : public ::testing::Test {
     EXPECT_EQ(uv_loop_close(&loop_), 0);
     redis_.reset();
   }
-  RedisSessionStore& edge(WhenRedisDown policy = WhenRedisDown::FailOpen) {
+  RedisSessionStore& edge(WhenRedisDown policy = WhenRedisDown::FailOpen,
+                          SidElsewhere elsewhere = SidElsewhere::NewStream,
+                          std::shared_ptr<RenewalCache> renewals = nullptr) {
     RedisStoreOptions o;
     o.port = redis_->port();
     o.key_prefix = "test:" + std::to_string(redis_->port()) + ":";
-    o.timing = SessionTiming{30000, 600000};
+    o.rules = SessionRules{30000, 600000, elsewhere};
     o.renew_interval_ms = 5000;
     o.when_down = policy;
     o.reconnect_min_ms = 20;
@@ -103,6 +105,7 @@ class RedisStoreTest : public ::testing::Test {
     o.command_timeout_ms = 300;
     o.clock = [this] { return clock_; };
     o.log = [this](std::string_view m) { logs_.emplace_back(m); };
+    o.renewals = std::move(renewals);
     edges_.push_back(std::make_unique<RedisSessionStore>(&loop_, o));
     return *edges_.back();
   }
@@ -114,6 +117,13 @@ class RedisStoreTest : public ::testing::Test {
     return done();
   }
   bool wait_connected(RedisSessionStore& s) { return run_until([&] { return s.connected(); }); }
+  // The shared sid "shared" from `place`, under climit 1.
+  Admit at(RedisSessionStore& s, const std::string& place, int64_t now, bool block_new = false) {
+    std::optional<Admit> out;
+    s.admit({"viewer", "shared", place}, 1, block_new, now, [&](Admit a) { out = a; });
+    EXPECT_TRUE(run_until([&] { return out.has_value(); })) << "no answer for " << place;
+    return out.value_or(Admit::Unavailable);
+  }
   Admit admit(RedisSessionStore& s, const std::string& sid, bool block_new, int64_t now) {
     std::optional<Admit> out;
     s.admit({"viewer", sid}, 3, block_new, now, [&](Admit a) { out = a; });
@@ -135,18 +145,21 @@ TEST_F(RedisStoreTest, EvictOldestAcrossTwoEdges) {
   EXPECT_EQ(admit(a, "s1", false, 1000), Admit::Allowed);
   EXPECT_EQ(admit(b, "s2", false, 2000), Admit::Allowed);
   EXPECT_EQ(admit(a, "s3", false, 3000), Admit::Allowed);
+  // Admitting s3 dropped edge a's cached renewals of this viewer (it may have evicted one): s1 asks
+  // Redis again.
+  EXPECT_EQ(admit(a, "s1", false, 3500), Admit::Allowed);
   EXPECT_EQ(admit(b, "s4", false, 4000), Admit::Allowed);  // on the other edge: s1 evicted
   // Edge a renewed s1 recently, so it answers from memory until the renewal interval passes.
   EXPECT_EQ(admit(a, "s1", false, 5000), Admit::Allowed);
-  EXPECT_EQ(admit(a, "s1", false, 6001), Admit::Evicted);
-  EXPECT_EQ(admit(b, "s1", false, 6001), Admit::Evicted);
+  EXPECT_EQ(admit(a, "s1", false, 8501), Admit::Evicted);
+  EXPECT_EQ(admit(b, "s1", false, 8501), Admit::Evicted);
   // The evicted viewer restarts: new session, the next oldest (s2) goes.
-  EXPECT_EQ(admit(b, "s1b", false, 7000), Admit::Allowed);
-  EXPECT_EQ(admit(a, "s2", false, 8000), Admit::Evicted);
-  EXPECT_EQ(admit(a, "s3", false, 9000), Admit::Allowed);
+  EXPECT_EQ(admit(b, "s1b", false, 9000), Admit::Allowed);
+  EXPECT_EQ(admit(a, "s2", false, 10000), Admit::Evicted);
+  EXPECT_EQ(admit(a, "s3", false, 11000), Admit::Allowed);
 
   std::vector<std::string> sids;
-  clock_ = 9000;
+  clock_ = 11000;
   b.list("viewer", [&](std::vector<SessionInfo> v) {
     for (auto& s : v) sids.push_back(s.sid);
   });
@@ -183,6 +196,64 @@ TEST_F(RedisStoreTest, KickIsSeenByEveryEdge) {
   EXPECT_TRUE(*kicked);
   EXPECT_EQ(admit(b, "s1", false, 1500), Admit::Evicted);
   EXPECT_EQ(admit(a, "s1", false, 7000), Admit::Evicted);
+}
+
+TEST_F(RedisStoreTest, SharedSidFromAnotherPlaceIsAnotherStream) {
+  auto& a = edge();
+  auto& b = edge();
+  ASSERT_TRUE(wait_connected(a) && wait_connected(b));
+  EXPECT_EQ(at(a, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(b, "127.0.0.3/32", 2000), Admit::AllowedNewPlace);  // evicts the first place
+  EXPECT_EQ(at(a, "127.0.0.2/32", 6001), Admit::Evicted);          // after a's renewal interval
+  EXPECT_EQ(at(a, "127.0.0.3/32", 6001), Admit::Allowed);          // the same stream, on edge a
+  EXPECT_EQ(at(a, "127.0.0.4/32", 7000, true), Admit::LimitReached);
+  std::vector<SessionInfo> listed;
+  clock_ = 7000;
+  a.list("viewer", [&](std::vector<SessionInfo> v) { listed = std::move(v); });
+  ASSERT_TRUE(run_until([&] { return !listed.empty(); }));
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].sid, "shared");
+  EXPECT_EQ(listed[0].place, "127.0.0.3/32");
+}
+
+TEST_F(RedisStoreTest, WorkerLoopsOfOneEdgeSeeAnEvictionAtOnce) {
+  // Two stores sharing one renewal cache, as the worker loops of one edge do.
+  auto shared = std::make_shared<RenewalCache>();
+  auto& w1 = edge(WhenRedisDown::FailOpen, SidElsewhere::NewStream, shared);
+  auto& w2 = edge(WhenRedisDown::FailOpen, SidElsewhere::NewStream, shared);
+  ASSERT_TRUE(wait_connected(w1) && wait_connected(w2));
+  EXPECT_EQ(at(w1, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(w2, "127.0.0.3/32", 1100), Admit::AllowedNewPlace);
+  // Within w1's renewal interval, yet not answered from the cache: w2's admission forgot it.
+  EXPECT_EQ(at(w1, "127.0.0.2/32", 1200), Admit::Evicted);
+  EXPECT_EQ(at(w1, "127.0.0.3/32", 1200), Admit::Allowed);
+}
+
+TEST_F(RedisStoreTest, SharedSidFromAnotherPlaceIsRefused) {
+  auto& a = edge(WhenRedisDown::FailOpen, SidElsewhere::Refuse);
+  auto& b = edge(WhenRedisDown::FailOpen, SidElsewhere::Refuse);
+  ASSERT_TRUE(wait_connected(a) && wait_connected(b));
+  EXPECT_EQ(at(a, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(b, "127.0.0.3/32", 2000), Admit::InUseElsewhere);
+  EXPECT_EQ(at(a, "127.0.0.3/32", 2000), Admit::InUseElsewhere);
+  EXPECT_EQ(at(a, "127.0.0.2/32", 7000), Admit::Allowed);  // renewed in Redis: keeps playing
+  EXPECT_EQ(at(b, "127.0.0.3/32", 7000 + 29999), Admit::InUseElsewhere);
+  EXPECT_EQ(at(b, "127.0.0.3/32", 7000 + 30000), Admit::Allowed);  // the first place's lease lapsed
+}
+
+TEST_F(RedisStoreTest, KickEndsTheSidAtEveryPlace) {
+  auto& a = edge();
+  ASSERT_TRUE(wait_connected(a));
+  std::optional<Admit> r;
+  a.admit({"viewer", "shared", "p1"}, 0, false, 1000, [&](Admit x) { r = x; });
+  ASSERT_TRUE(run_until([&] { return r.has_value(); }));
+  EXPECT_EQ(at(a, "p2", 1000, true), Admit::LimitReached);  // p1 holds the one slot
+  std::optional<bool> kicked;
+  a.kick({"viewer", "shared"}, [&](bool k) { kicked = k; });
+  ASSERT_TRUE(run_until([&] { return kicked.has_value(); }));
+  EXPECT_TRUE(*kicked);
+  EXPECT_EQ(at(a, "p1", 1500), Admit::Evicted);
+  EXPECT_EQ(at(a, "p3", 1500), Admit::Evicted);
 }
 
 TEST_F(RedisStoreTest, ReloadsScriptsAfterFlush) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "auth_test_util.h"
 #include "common/auth/verifier.h"
 
@@ -43,6 +45,21 @@ TEST(Renew, RefusedWithoutCdniets) {
   Claims c;
   c.raw_payload = R"({"exp":1})";
   EXPECT_FALSE(renew(c, *keys->find("k"), 0).ok());
+}
+
+TEST(Renew, ExpiryAtTheEndOfTimeSaturates) {
+  auto keys = testing::keyset(testing::jwks_of({testing::gen(Alg::EdDSA, "k")}));
+  Verifier v(keys, VerifyPolicy{}, 0);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::string original = *sign(R"({"sub":"v1","sid":"s","exp":9223372036854775807,"cdniets":60})", *keys->find("k"));
+  auto first = v.verify(original, {"/live/a.ts", "192.0.2.1", kMax - 10});
+  ASSERT_TRUE(first.ok()) << first.rejection().reason;
+  // now + cdniets would pass 2^63-1: the renewed exp is clamped there, not wrapped into the past.
+  auto renewed = renew(first.claims(), *keys->find("k"), kMax - 10);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  auto second = v.verify(*renewed, {"/live/a.ts", "192.0.2.1", kMax - 10});
+  ASSERT_TRUE(second.ok()) << second.rejection().reason;
+  EXPECT_EQ(second.claims().exp, kMax);
 }
 
 }  // namespace cdn::auth

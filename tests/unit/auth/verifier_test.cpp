@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/bn.h>
+
 #include <chrono>
+#include <limits>
 
 #include "auth_test_util.h"
 #include "common/auth/json.h"
@@ -175,16 +178,91 @@ TEST_F(VerifierTest, ExtractsSessionAndLimitClaims) {
   EXPECT_NE(r.claims().raw_payload.find("\"climit\":3"), std::string::npos);
 }
 
-TEST_F(VerifierTest, DerivedSidDependsOnJtiAndClientAddress) {
+TEST_F(VerifierTest, DerivedSidDependsOnPayloadAndPlace) {
   std::string t = token("ed-1");
   auto a = verify(t, "/vod/movie1/a.ts", "203.0.113.7");
   auto b = verify(t, "/vod/movie1/b.ts", "203.0.113.7");
-  auto c = verify(t, "/vod/movie1/a.ts", "203.0.113.8");
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  auto same_24 = verify(t, "/vod/movie1/a.ts", "203.0.113.8");
+  auto other_24 = verify(t, "/vod/movie1/a.ts", "203.0.114.7");
+  auto v6 = verify(t, "/vod/movie1/a.ts", "2001:db8::7");
+  ASSERT_TRUE(a.ok() && b.ok() && same_24.ok() && other_24.ok() && v6.ok());
   EXPECT_TRUE(a.claims().sid_derived);
   EXPECT_EQ(a.claims().sid, b.claims().sid);
-  EXPECT_NE(a.claims().sid, c.claims().sid);
-  EXPECT_EQ(a.claims().sid, derive_sid("j-1", "203.0.113.7"));
+  EXPECT_EQ(a.claims().sid, same_24.claims().sid);  // default place: the /24
+  EXPECT_NE(a.claims().sid, other_24.claims().sid);
+  EXPECT_NE(a.claims().sid, v6.claims().sid);
+  EXPECT_EQ(a.claims().sid, derive_sid(a.claims(), "203.0.113.0/24"));
+  // Another token with the same jti is the same session; without jti the payload decides.
+  EXPECT_EQ(verify(token("es-1")).claims().sid, a.claims().sid);
+  policy_.address_prefix_v4 = 32;
+  EXPECT_NE(verify(t, "/vod/movie1/a.ts", "203.0.113.8").claims().sid,
+            verify(t, "/vod/movie1/a.ts", "203.0.113.7").claims().sid);
+}
+
+// ECDSA P-256 group order n: (r, s) and (r, n - s) are both valid signatures of one message.
+std::string malleate_es256(const std::string& token) {
+  size_t dot = token.rfind('.');
+  auto sig = base64url_decode(std::string_view(token).substr(dot + 1));
+  EXPECT_TRUE(sig && sig->size() == 64);
+  if (!sig || sig->size() != 64) return token;
+  BIGNUM* n = nullptr;
+  BN_hex2bn(&n, "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(sig->data()) + 32, 32, nullptr);
+  BIGNUM* flipped = BN_new();
+  EXPECT_EQ(BN_sub(flipped, n, s), 1);
+  std::string out = sig->substr(0, 32) + std::string(32, '\0');
+  EXPECT_EQ(BN_bn2binpad(flipped, reinterpret_cast<unsigned char*>(out.data()) + 32, 32), 32);
+  BN_free(n);
+  BN_free(s);
+  BN_free(flipped);
+  return token.substr(0, dot + 1) + base64url_encode(out);
+}
+
+TEST_F(VerifierTest, MalleatedEcdsaSignatureIsTheSameSession) {
+  // Without jti and sid the derived sid comes from the payload; with an explicit sid it is that sid.
+  for (std::string c : {std::string(R"({"iss":"https://pay.example","aud":"cdn.example","sub":"viewer-1",)"
+                                    R"("exp":1700000600,"path":"/vod/movie1/"})"),
+                        claims(R"("sid":"s-1")")}) {
+    std::string t = token("es-1", c);
+    std::string twin = malleate_es256(t);
+    ASSERT_NE(twin, t);
+    for (size_t cache : {size_t(0), size_t(100)}) {
+      Verifier v(keys_, policy_, cache);
+      RequestContext req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
+      auto a = v.verify(t, req);
+      auto b = v.verify(twin, req);
+      ASSERT_TRUE(a.ok()) << a.rejection().reason;
+      ASSERT_TRUE(b.ok()) << "n - s must verify: " << b.rejection().reason << " " << b.rejection().detail;
+      EXPECT_EQ(a.claims().sid, b.claims().sid);
+      EXPECT_FALSE(a.claims().sid.empty());
+    }
+  }
+}
+
+TEST_F(VerifierTest, TimeClaimsAtTheInt64LimitsAreWellDefined) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  auto with = [&](const std::string& extra) {
+    return token("es-1", R"({"iss":"https://pay.example","aud":"cdn.example","sub":"viewer-1",)"
+                         R"("path":"/vod/movie1/",)" + extra + "}");
+  };
+  std::string max_exp = with(R"("exp":9223372036854775807)");
+  std::string min_nbf = with(R"("exp":1700000600,"nbf":-9223372036854775808)");
+  std::string max_nbf = with(R"("exp":1700000600,"nbf":9223372036854775807)");
+  std::string min_exp = with(R"("exp":-9223372036854775808)");
+  for (int64_t leeway : {int64_t(0), int64_t(30), kMax}) {
+    policy_.leeway_s = leeway;
+    for (size_t cache : {size_t(0), size_t(100)}) {
+      SCOPED_TRACE("leeway " + std::to_string(leeway) + " cache " + std::to_string(cache));
+      EXPECT_TRUE(verify(max_exp, "/vod/movie1/a.ts", "203.0.113.7", kNow, cache).ok());
+      EXPECT_TRUE(verify(max_exp, "/vod/movie1/a.ts", "203.0.113.7", kMax, cache).ok());
+      EXPECT_TRUE(verify(min_nbf, "/vod/movie1/a.ts", "203.0.113.7", kNow, cache).ok());
+      // nbf = 2^63-1 is in the future unless the leeway reaches back that far.
+      EXPECT_EQ(verify(max_nbf, "/vod/movie1/a.ts", "203.0.113.7", kNow, cache).ok(), leeway == kMax);
+      // exp = -2^63 is long past even with the largest leeway (clamped, not wrapped round).
+      EXPECT_EQ(verify(min_exp, "/vod/movie1/a.ts", "203.0.113.7", kNow, cache).rejection().reason, "expired");
+      EXPECT_EQ(verify(max_exp, "/vod/movie1/a.ts", "203.0.113.7", kMin, cache).ok(), true);
+    }
+  }
 }
 
 TEST_F(VerifierTest, KeyRotationTwoKeysActiveThenOldRemoved) {
