@@ -47,6 +47,25 @@ http::Headers playlist_headers(int64_t max_age_s) {
   return h;
 }
 
+LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& data, int64_t completed_ms,
+                          int64_t max_age_s) {
+  http::Headers h;
+  add_cors(h);
+  h.set("Content-Type", "video/mp2t");
+  h.set("Cache-Control", "public, max-age=" + std::to_string(max_age_s) + ", immutable");
+  char etag[64];
+  snprintf(etag, sizeof etag, "\"%" PRIu64 "-%zx-%" PRIx64 "\"", seq, data->size(), uint64_t(completed_ms));
+  return representation(req, std::move(h), etag, completed_ms / 1000, data);
+}
+
+// An answer that needs no store read.
+void respond(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a) {
+  if (a.error) return reject_live(ex, a.status, a.error);
+  Body body;
+  if (a.body && !a.body->empty()) body.append(std::move(a.body));
+  ex->respond(a.status, std::move(a.headers), body);
+}
+
 }  // namespace
 
 LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) const {
@@ -80,21 +99,10 @@ LiveAnswer LiveServing::segment(const http::Request& req, const LiveRendition& r
   if (!seq || *seq < 0 || file[0] == '+' || file[0] == '-' || uint64_t(*seq) >= snap->next_sequence)
     return error(404, "not-found");
   if (auto it = snap->recent.find(uint64_t(*seq)); it != snap->recent.end())
-    return segment_answer(req, it->first, it->second->data, it->second->completed_ms);
+    return segment_answer(req, it->first, it->second->data, it->second->completed_ms, segment_max_age_s());
   LiveAnswer a;
   a.store_read = LiveAnswer::StoreRead{&r, uint64_t(*seq)};
   return a;
-}
-
-LiveAnswer LiveServing::segment_answer(const http::Request& req, uint64_t seq, const Bytes& data,
-                                       int64_t completed_ms) const {
-  http::Headers h;
-  add_cors(h);
-  h.set("Content-Type", "video/mp2t");
-  h.set("Cache-Control", "public, max-age=" + std::to_string(origin_.segment_max_age_ms / 1000) + ", immutable");
-  char etag[64];
-  snprintf(etag, sizeof etag, "\"%" PRIu64 "-%zx-%" PRIx64 "\"", seq, data->size(), uint64_t(completed_ms));
-  return representation(req, std::move(h), etag, completed_ms / 1000, data);
 }
 
 LiveAnswer LiveServing::master(const http::Request& req, std::string_view channel) const {
@@ -123,27 +131,20 @@ LiveAnswer LiveServing::master(const http::Request& req, std::string_view channe
 
 void LiveServing::serve(const std::shared_ptr<http::Exchange>& ex, std::string_view rest) const {
   if (!allow_read_methods(ex)) return;
-  deliver(ex, answer(ex->request(), rest));
-}
-
-void LiveServing::deliver(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a) const {
-  if (a.error) return reject_live(ex, a.status, a.error);
-  if (a.store_read) {
-    const LiveRendition& r = *a.store_read->rendition;
-    const uint64_t seq = a.store_read->sequence;
-    bool queued = storage_->read_segment(ex->worker()->loop(), r.channel(), r.name(), seq,
-                                         [this, ex, seq](std::optional<StoredSegment> s) {
-                                           if (!ex->alive()) return;
-                                           if (!s) return reject_live(ex, 404, "not-found");
-                                           deliver(ex, segment_answer(ex->request(), seq,
-                                                                      make_bytes(std::move(s->data)), s->completed_ms));
-                                         });
-    if (!queued) reject_live(ex, 503, "busy");
-    return;
-  }
-  Body body;
-  if (a.body && !a.body->empty()) body.append(std::move(a.body));
-  ex->respond(a.status, std::move(a.headers), body);
+  LiveAnswer a = answer(ex->request(), rest);
+  if (!a.store_read) return respond(ex, std::move(a));
+  const LiveRendition& r = *a.store_read->rendition;
+  const uint64_t seq = a.store_read->sequence;
+  // The callback needs nothing of this service: it may run on a worker's teardown.
+  const int64_t max_age = segment_max_age_s();
+  bool queued = storage_->read_segment(ex->worker()->loop(), r.channel(), r.name(), seq,
+                                       [ex, seq, max_age](std::optional<StoredSegment> s) {
+                                         if (!ex->alive()) return;
+                                         if (!s) return reject_live(ex, 404, "not-found");
+                                         respond(ex, segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
+                                                                    s->completed_ms, max_age));
+                                       });
+  if (!queued) reject_live(ex, 503, "busy");
 }
 
 }  // namespace cdn::origin

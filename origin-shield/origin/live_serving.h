@@ -23,7 +23,7 @@ struct LiveAnswer {
   const char* error = nullptr;  // set: an error with this reason (status says which)
   http::Headers headers;
   Bytes body;  // null: empty
-  // Set: the segment is only in the store; read it and answer with segment_answer().
+  // Set: the segment is only in the store (serve() reads it on the thread pool).
   struct StoreRead {
     const LiveRendition* rendition;
     uint64_t sequence;
@@ -38,14 +38,13 @@ class LiveServing {
 
   // `rest`: the path after /live/. GET and HEAD only (serve() answers the other methods).
   LiveAnswer answer(const http::Request& req, std::string_view rest) const;
-  LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& data, int64_t completed_ms) const;
   void serve(const std::shared_ptr<http::Exchange>& ex, std::string_view rest) const;
 
  private:
   LiveAnswer media_playlist(const http::Request& req, const LiveRendition& r, bool live) const;
   LiveAnswer segment(const http::Request& req, const LiveRendition& r, std::string_view file) const;
   LiveAnswer master(const http::Request& req, std::string_view channel) const;
-  void deliver(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a) const;
+  int64_t segment_max_age_s() const { return origin_.segment_max_age_ms / 1000; }
 
   const LiveChannels& channels_;
   std::shared_ptr<LiveStorage> storage_;
