@@ -25,7 +25,8 @@ RenditionSettings settings_for(const LiveConfig& cfg, bool configured) {
 
 LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStorage>& storage) {
   for (auto& ch : cfg.channels)
-    for (auto& rc : ch.renditions) add(ch.name, rc.name, true, false, settings_for(cfg, true), storage);
+    for (auto& rc : ch.renditions)
+      add(ch.name, rc.name, true, false, settings_for(cfg, true), storage);
   std::map<LiveRendition*, RenditionMeta> stored;
   for (auto& sr : storage->stored_renditions()) {
     LiveRendition* r = find(sr.channel, sr.name);
@@ -39,9 +40,11 @@ LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStor
   }
 }
 
-LiveRendition& LiveChannels::add(const std::string& channel, const std::string& name, bool configured, bool vod,
-                                 RenditionSettings settings, const std::shared_ptr<LiveStorage>& storage) {
-  renditions_.push_back(std::make_unique<LiveRendition>(channel, name, configured, vod, std::move(settings), storage));
+LiveRendition& LiveChannels::add(const std::string& channel, const std::string& name,
+                                 bool configured, bool vod, RenditionSettings settings,
+                                 const std::shared_ptr<LiveStorage>& storage) {
+  renditions_.push_back(std::make_unique<LiveRendition>(channel, name, configured, vod,
+                                                        std::move(settings), storage));
   by_channel_[channel].push_back(renditions_.back().get());
   return *renditions_.back();
 }

@@ -13,7 +13,10 @@ void reject_live(const std::shared_ptr<http::Exchange>& ex, int status, const ch
   add_cors(h);
   ex->log.reason = reason;
   // A lookup per error, not per request: errors are rare and their reasons few.
-  obs::metrics().counter("cdn_live_errors_total", "Live ingest and serving errors by reason", {{"reason", reason}}).inc();
+  obs::metrics()
+      .counter("cdn_live_errors_total", "Live ingest and serving errors by reason",
+               {{"reason", reason}})
+      .inc();
   ex->respond_error(status, reason, std::move(h));
 }
 

@@ -48,13 +48,15 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   const auto& req = ex->request();
   auto parts = split(rest, '/');
   if (parts.size() != 2) return reject_live(ex, 404, "unknown-channel");
-  if (req.method != "PUT" && req.method != "POST") return respond_method_not_allowed(ex, "PUT, POST");
+  if (req.method != "PUT" && req.method != "POST")
+    return respond_method_not_allowed(ex, "PUT, POST");
   const LiveChannelConfig* ch = cfg_.channel(parts[0]);
   if (!ch) return reject_live(ex, 404, "unknown-channel");
   std::string key = query_param(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
-    if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer ")) key = std::string(trim(auth.substr(7)));
+    if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
+      key = std::string(trim(auth.substr(7)));
   }
   if (!equal_secret(key, ch->stream_key)) {
     obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
@@ -71,7 +73,10 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
     pushes_.push_back({src, ex, ex->worker()});
   }
   obs::log(obs::Level::Info, "live ingest connected",
-           {{"channel", r->channel()}, {"rendition", r->name()}, {"role", role}, {"client", ex->client_ip()}});
+           {{"channel", r->channel()},
+            {"rendition", r->name()},
+            {"role", role},
+            {"client", ex->client_ip()}});
   std::weak_ptr<http::Exchange> wex = ex;
   // Closed without the body's end (e.g. answered 503 while draining): the input is gone too.
   ex->on_abort([r, src] { r->on_source_end(*src); });
@@ -79,7 +84,8 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
                        [r, src, wex](bool ok) {
                          r->on_source_end(*src);
                          obs::log(obs::Level::Info, "live ingest closed",
-                                  {{"channel", r->channel()}, {"rendition", r->name()},
+                                  {{"channel", r->channel()},
+                                   {"rendition", r->name()},
                                    {"complete", ok ? "true" : "false"}});
                          if (auto e = wex.lock(); e && ok) {
                            http::Headers h;
@@ -108,9 +114,10 @@ Result<void> LiveIngest::bind_udp(net::Worker& w) {
         const auto& addr = backup ? rc.udp_backup : rc.udp;
         if (!addr) continue;
         struct sockaddr_storage ss {};
-        int rc2 = addr->host.find(':') != std::string::npos
-                      ? uv_ip6_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in6*>(&ss))
-                      : uv_ip4_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in*>(&ss));
+        int rc2 =
+            addr->host.find(':') != std::string::npos
+                ? uv_ip6_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in6*>(&ss))
+                : uv_ip4_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in*>(&ss));
         if (rc2 != 0) return Error{"live udp " + addr->str() + ": " + uv_strerror(rc2)};
         auto* h = new uv_udp_t;
         uv_udp_init(w.loop(), h);
@@ -133,7 +140,9 @@ Result<void> LiveIngest::bind_udp(net::Worker& w) {
         udp_.push_back(h);
         if (err != 0) return Error{"live udp " + addr->str() + ": " + uv_strerror(err)};
         obs::log(obs::Level::Info, "live udp input",
-                 {{"channel", ch.name}, {"rendition", rc.name}, {"address", addr->str()},
+                 {{"channel", ch.name},
+                  {"rendition", rc.name},
+                  {"address", addr->str()},
                   {"role", backup ? "backup" : "primary"}});
       }
     }
@@ -146,7 +155,8 @@ void LiveIngest::close() {
   for (auto* h : udp_) {
     delete static_cast<UdpInput*>(h->data);
     h->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<uv_udp_t*>(hh); });
+    uv_close(reinterpret_cast<uv_handle_t*>(h),
+             [](uv_handle_t* hh) { delete reinterpret_cast<uv_udp_t*>(hh); });
   }
   udp_.clear();
 }

@@ -18,19 +18,23 @@ obs::Counter& rendition_counter(const char* name, const char* help, const std::s
 }  // namespace
 
 LiveRendition::Counters::Counters(const std::string& ch, const std::string& r)
-    : ingest_primary(rendition_counter("cdn_live_ingest_bytes_total", "MPEG-TS bytes received by live ingest", ch,
-                                       r, {{"role", "primary"}})),
-      ingest_backup(rendition_counter("cdn_live_ingest_bytes_total", "MPEG-TS bytes received by live ingest", ch, r,
+    : ingest_primary(rendition_counter("cdn_live_ingest_bytes_total",
+                                       "MPEG-TS bytes received by live ingest", ch, r,
+                                       {{"role", "primary"}})),
+      ingest_backup(rendition_counter("cdn_live_ingest_bytes_total",
+                                      "MPEG-TS bytes received by live ingest", ch, r,
                                       {{"role", "backup"}})),
-      dropped(rendition_counter("cdn_live_ingest_dropped_bytes_total", "Bytes of standby inputs (not the active one)",
-                                ch, r)),
-      switches(rendition_counter("cdn_live_input_switches_total", "Times a rendition's active ingest input changed",
-                                 ch, r)),
+      dropped(rendition_counter("cdn_live_ingest_dropped_bytes_total",
+                                "Bytes of standby inputs (not the active one)", ch, r)),
+      switches(rendition_counter("cdn_live_input_switches_total",
+                                 "Times a rendition's active ingest input changed", ch, r)),
       segments(rendition_counter("cdn_live_segments_total", "Live segments completed", ch, r)),
-      discontinuities(
-          rendition_counter("cdn_live_discontinuities_total", "Live segments starting a new timeline", ch, r)),
-      forced_cuts(rendition_counter("cdn_live_forced_cuts_total", "Live segments cut without a keyframe", ch, r)),
-      expired(rendition_counter("cdn_live_segments_expired_total", "Live segments deleted after retention", ch, r)) {}
+      discontinuities(rendition_counter("cdn_live_discontinuities_total",
+                                        "Live segments starting a new timeline", ch, r)),
+      forced_cuts(rendition_counter("cdn_live_forced_cuts_total",
+                                    "Live segments cut without a keyframe", ch, r)),
+      expired(rendition_counter("cdn_live_segments_expired_total",
+                                "Live segments deleted after retention", ch, r)) {}
 
 LiveRendition::LiveRendition(std::string channel, std::string name, bool configured, bool vod,
                              RenditionSettings settings, std::shared_ptr<LiveStorage> storage)
@@ -44,7 +48,8 @@ LiveRendition::LiveRendition(std::string channel, std::string name, bool configu
   meta_.vod = vod_;
 }
 
-void LiveRendition::restore(const std::optional<RenditionMeta>& meta, const std::optional<std::string>& state) {
+void LiveRendition::restore(const std::optional<RenditionMeta>& meta,
+                            const std::optional<std::string>& state) {
   std::lock_guard lk(mu_);
   if (meta) {
     meta_.media = meta->media;
@@ -58,7 +63,8 @@ void LiveRendition::restore(const std::optional<RenditionMeta>& meta, const std:
       live_ = configured_ && !playlist_->ended() && playlist_->size() > 0;
       any_last_ms_ = mono_ms();
       obs::log(obs::Level::Info, "live rendition restored",
-               {{"channel", channel_}, {"rendition", name_},
+               {{"channel", channel_},
+                {"rendition", name_},
                 {"next_sequence", std::to_string(playlist_->next_sequence())}});
     } else {
       obs::log(obs::Level::Error, "live playlist state unreadable, starting over",
@@ -77,12 +83,15 @@ void LiveRendition::take_over(const LiveSource& src) {
   sc.first_sequence = playlist_->next_sequence();
   sc.first_discontinuity = playlist_->next_sequence() > 0;
   if (sc.first_discontinuity) playlist_->mark_discontinuity();
-  seg_ = std::make_unique<live::Segmenter>(sc, [this](live::Segment&& s) { on_segment(std::move(s)); });
+  seg_ = std::make_unique<live::Segmenter>(sc,
+                                           [this](live::Segment&& s) { on_segment(std::move(s)); });
   const bool switched = active_ != 0;
   active_ = src.id;
   active_open_ = src.open.load();
   obs::log(obs::Level::Info, switched ? "live input takeover" : "live input active",
-           {{"channel", channel_}, {"rendition", name_}, {"input", src.kind},
+           {{"channel", channel_},
+            {"rendition", name_},
+            {"input", src.kind},
             {"role", src.backup ? "backup" : "primary"}});
   counters_.switches.inc();
 }
@@ -142,7 +151,8 @@ void LiveRendition::end_stream() {
   refresh_playlists();
   publish();
   obs::log(obs::Level::Info, "live stream ended",
-           {{"channel", channel_}, {"rendition", name_},
+           {{"channel", channel_},
+            {"rendition", name_},
             {"next_sequence", std::to_string(playlist_->next_sequence())}});
 }
 

@@ -64,8 +64,8 @@ struct RenditionSettings {
 class LiveRendition {
  public:
   // `configured`: takes ingest (from the config); otherwise a read-only rendition from the store.
-  LiveRendition(std::string channel, std::string name, bool configured, bool vod, RenditionSettings settings,
-                std::shared_ptr<LiveStorage> storage);
+  LiveRendition(std::string channel, std::string name, bool configured, bool vod,
+                RenditionSettings settings, std::shared_ptr<LiveStorage> storage);
   LiveRendition(const LiveRendition&) = delete;
   LiveRendition& operator=(const LiveRendition&) = delete;
 
@@ -79,7 +79,9 @@ class LiveRendition {
   void restore(const std::optional<RenditionMeta>& meta, const std::optional<std::string>& state);
 
   // Any thread, no lock.
-  std::shared_ptr<const RenditionSnapshot> snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  std::shared_ptr<const RenditionSnapshot> snapshot() const {
+    return snapshot_.load(std::memory_order_acquire);
+  }
 
   // Ingest (take this rendition's lock).
   void on_data(const LiveSource& src, const char* data, size_t n);

@@ -12,7 +12,8 @@ namespace {
 constexpr int64_t kTickMs = 200;
 }
 
-Result<std::unique_ptr<LiveService>> LiveService::create(const LiveConfig& cfg, const config::OriginConfig& origin) {
+Result<std::unique_ptr<LiveService>> LiveService::create(const LiveConfig& cfg,
+                                                         const config::OriginConfig& origin) {
   auto storage = LiveStorage::open(cfg.store_path);
   if (!storage) return storage.error();
   return std::unique_ptr<LiveService>(new LiveService(cfg, origin, std::move(storage.value())));
@@ -26,7 +27,9 @@ LiveService::LiveService(const LiveConfig& cfg, const config::OriginConfig& orig
       ingest_(cfg_, channels_),
       serving_(channels_, storage_, origin) {}
 
-LiveService::~LiveService() { shutdown(); }
+LiveService::~LiveService() {
+  shutdown();
+}
 
 Result<void> LiveService::start(net::Worker& w) {
   if (auto r = ingest_.bind_udp(w); !r) return r;
@@ -47,7 +50,8 @@ void LiveService::shutdown() {
   ingest_.close();
   if (timer_) {
     timer_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* hh) { delete reinterpret_cast<uv_timer_t*>(hh); });
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+             [](uv_handle_t* hh) { delete reinterpret_cast<uv_timer_t*>(hh); });
     timer_ = nullptr;
   }
   storage_->flush();

@@ -30,7 +30,8 @@ namespace cdn::origin {
 class LiveService {
  public:
   // Opens the store and restores every rendition it holds (configured or packaged).
-  static Result<std::unique_ptr<LiveService>> create(const LiveConfig& cfg, const config::OriginConfig& origin);
+  static Result<std::unique_ptr<LiveService>> create(const LiveConfig& cfg,
+                                                     const config::OriginConfig& origin);
   ~LiveService();
 
   // Binds the UDP inputs and starts housekeeping on `w` (before its thread runs).
@@ -45,7 +46,8 @@ class LiveService {
   bool handle(const std::shared_ptr<http::Exchange>& ex);
 
  private:
-  LiveService(const LiveConfig& cfg, const config::OriginConfig& origin, std::shared_ptr<LiveStorage> storage);
+  LiveService(const LiveConfig& cfg, const config::OriginConfig& origin,
+              std::shared_ptr<LiveStorage> storage);
   void tick();
 
   const LiveConfig cfg_;

@@ -25,8 +25,8 @@ LiveAnswer error(int status, const char* reason) {
 }
 
 // 200 with `body`, or 304 without it when the request's validators match.
-LiveAnswer representation(const http::Request& req, http::Headers h, const std::string& etag, int64_t modified_s,
-                          Bytes body) {
+LiveAnswer representation(const http::Request& req, http::Headers h, const std::string& etag,
+                          int64_t modified_s, Bytes body) {
   LiveAnswer a;
   h.set("ETag", etag);
   h.set("Last-Modified", format_http_date(modified_s));
@@ -47,14 +47,15 @@ http::Headers playlist_headers(int64_t max_age_s) {
   return h;
 }
 
-LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& data, int64_t completed_ms,
-                          int64_t max_age_s) {
+LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& data,
+                          int64_t completed_ms, int64_t max_age_s) {
   http::Headers h;
   add_cors(h);
   h.set("Content-Type", "video/mp2t");
   h.set("Cache-Control", "public, max-age=" + std::to_string(max_age_s) + ", immutable");
   char etag[64];
-  snprintf(etag, sizeof etag, "\"%" PRIu64 "-%zx-%" PRIx64 "\"", seq, data->size(), uint64_t(completed_ms));
+  snprintf(etag, sizeof etag, "\"%" PRIu64 "-%zx-%" PRIx64 "\"", seq, data->size(),
+           uint64_t(completed_ms));
   return representation(req, std::move(h), etag, completed_ms / 1000, data);
 }
 
@@ -75,12 +76,14 @@ LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) 
   const LiveRendition* r = channels_.find(parts[0], parts[1]);
   if (!r) return error(404, "not-found");
   std::string_view file = parts[2];
-  if (file == "index.m3u8" || file == "event.m3u8") return media_playlist(req, *r, file == "index.m3u8");
+  if (file == "index.m3u8" || file == "event.m3u8")
+    return media_playlist(req, *r, file == "index.m3u8");
   if (file.size() > 3 && file.substr(file.size() - 3) == ".ts") return segment(req, *r, file);
   return error(404, "not-found");
 }
 
-LiveAnswer LiveServing::media_playlist(const http::Request& req, const LiveRendition& r, bool live) const {
+LiveAnswer LiveServing::media_playlist(const http::Request& req, const LiveRendition& r,
+                                       bool live) const {
   auto snap = r.snapshot();
   if (snap->segments == 0) return error(404, "no-segments-yet");
   // RFC 8216 §6.2.2 wants clients to reload about once per target duration; half of it keeps
@@ -89,17 +92,19 @@ LiveAnswer LiveServing::media_playlist(const http::Request& req, const LiveRendi
   if (r.vod()) max_age = origin_.playlist_max_age_ms / 1000;
   http::Headers h = playlist_headers(max_age);
   if (snap->ended) h.set("X-Live-State", "ended");
-  return representation(req, std::move(h), live ? snap->live_etag : snap->event_etag, snap->modified_s,
-                        live ? snap->live_text : snap->event_text);
+  return representation(req, std::move(h), live ? snap->live_etag : snap->event_etag,
+                        snap->modified_s, live ? snap->live_text : snap->event_text);
 }
 
-LiveAnswer LiveServing::segment(const http::Request& req, const LiveRendition& r, std::string_view file) const {
+LiveAnswer LiveServing::segment(const http::Request& req, const LiveRendition& r,
+                                std::string_view file) const {
   auto seq = parse_int(file.substr(0, file.size() - 3));
   auto snap = r.snapshot();
   if (!seq || *seq < 0 || file[0] == '+' || file[0] == '-' || uint64_t(*seq) >= snap->next_sequence)
     return error(404, "not-found");
   if (auto it = snap->recent.find(uint64_t(*seq)); it != snap->recent.end())
-    return segment_answer(req, it->first, it->second->data, it->second->completed_ms, segment_max_age_s());
+    return segment_answer(req, it->first, it->second->data, it->second->completed_ms,
+                          segment_max_age_s());
   LiveAnswer a;
   a.store_read = LiveAnswer::StoreRead{&r, uint64_t(*seq)};
   return a;
@@ -137,13 +142,14 @@ void LiveServing::serve(const std::shared_ptr<http::Exchange>& ex, std::string_v
   const uint64_t seq = a.store_read->sequence;
   // The callback needs nothing of this service: it may run on a worker's teardown.
   const int64_t max_age = segment_max_age_s();
-  bool queued = storage_->read_segment(ex->worker()->loop(), r.channel(), r.name(), seq,
-                                       [ex, seq, max_age](std::optional<StoredSegment> s) {
-                                         if (!ex->alive()) return;
-                                         if (!s) return reject_live(ex, 404, "not-found");
-                                         respond(ex, segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
-                                                                    s->completed_ms, max_age));
-                                       });
+  bool queued = storage_->read_segment(
+      ex->worker()->loop(), r.channel(), r.name(), seq,
+      [ex, seq, max_age](std::optional<StoredSegment> s) {
+        if (!ex->alive()) return;
+        if (!s) return reject_live(ex, 404, "not-found");
+        respond(ex, segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
+                                   s->completed_ms, max_age));
+      });
   if (!queued) reject_live(ex, 503, "busy");
 }
 

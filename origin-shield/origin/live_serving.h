@@ -33,7 +33,8 @@ struct LiveAnswer {
 
 class LiveServing {
  public:
-  LiveServing(const LiveChannels& channels, std::shared_ptr<LiveStorage> storage, const config::OriginConfig& origin)
+  LiveServing(const LiveChannels& channels, std::shared_ptr<LiveStorage> storage,
+              const config::OriginConfig& origin)
       : channels_(channels), storage_(std::move(storage)), origin_(origin) {}
 
   // `rest`: the path after /live/. GET and HEAD only (serve() answers the other methods).

@@ -58,24 +58,31 @@ std::vector<LiveStorage::StoredRendition> LiveStorage::stored_renditions() const
   return out;
 }
 
-std::optional<std::string> LiveStorage::playlist_state(std::string_view channel, std::string_view rendition) const {
+std::optional<std::string> LiveStorage::playlist_state(std::string_view channel,
+                                                       std::string_view rendition) const {
   return store_->get(SegmentStore::state_key(channel, rendition));
 }
 
 void LiveStorage::save_segment(std::string_view channel, std::string_view rendition, uint64_t seq,
-                               int64_t completed_ms, std::string data, std::string state, std::string meta) {
-  store_->put_segment(channel, rendition, seq, completed_ms, std::move(data), std::move(state), std::move(meta));
+                               int64_t completed_ms, std::string data, std::string state,
+                               std::string meta) {
+  store_->put_segment(channel, rendition, seq, completed_ms, std::move(data), std::move(state),
+                      std::move(meta));
 }
 
-void LiveStorage::save_state(std::string_view channel, std::string_view rendition, std::string state) {
+void LiveStorage::save_state(std::string_view channel, std::string_view rendition,
+                             std::string state) {
   store_->put(SegmentStore::state_key(channel, rendition), std::move(state));
 }
 
-void LiveStorage::remove_segments(std::string_view channel, std::string_view rendition, std::vector<uint64_t> seqs) {
+void LiveStorage::remove_segments(std::string_view channel, std::string_view rendition,
+                                  std::vector<uint64_t> seqs) {
   store_->remove_segments(channel, rendition, std::move(seqs));
 }
 
-void LiveStorage::flush() { store_->flush(); }
+void LiveStorage::flush() {
+  store_->flush();
+}
 
 namespace {
 
@@ -90,8 +97,8 @@ struct SegmentRead {
 
 }  // namespace
 
-bool LiveStorage::read_segment(uv_loop_t* loop, std::string channel, std::string rendition, uint64_t seq,
-                               ReadDone done) {
+bool LiveStorage::read_segment(uv_loop_t* loop, std::string channel, std::string rendition,
+                               uint64_t seq, ReadDone done) {
   auto* job = new SegmentRead();
   job->req.data = job;
   job->store = store_;

@@ -41,20 +41,23 @@ class LiveStorage {
   };
   // Every rendition with stored metadata (configured live ones and packaged VOD).
   std::vector<StoredRendition> stored_renditions() const;
-  std::optional<std::string> playlist_state(std::string_view channel, std::string_view rendition) const;
+  std::optional<std::string> playlist_state(std::string_view channel,
+                                            std::string_view rendition) const;
 
   // One atomic batch: the segment, the playlist state that lists it and (if not empty) the meta.
-  void save_segment(std::string_view channel, std::string_view rendition, uint64_t seq, int64_t completed_ms,
-                    std::string data, std::string state, std::string meta);
+  void save_segment(std::string_view channel, std::string_view rendition, uint64_t seq,
+                    int64_t completed_ms, std::string data, std::string state, std::string meta);
   void save_state(std::string_view channel, std::string_view rendition, std::string state);
-  void remove_segments(std::string_view channel, std::string_view rendition, std::vector<uint64_t> seqs);
+  void remove_segments(std::string_view channel, std::string_view rendition,
+                       std::vector<uint64_t> seqs);
   // Blocks until every queued write is done.
   void flush();
 
   // Reads one segment on the loop's thread pool; `done` runs on the loop (nullopt: not stored).
   // False if the pool refused the work (done is not called).
   using ReadDone = std::function<void(std::optional<StoredSegment>)>;
-  bool read_segment(uv_loop_t* loop, std::string channel, std::string rendition, uint64_t seq, ReadDone done);
+  bool read_segment(uv_loop_t* loop, std::string channel, std::string rendition, uint64_t seq,
+                    ReadDone done);
 
  private:
   explicit LiveStorage(std::shared_ptr<SegmentStore> store) : store_(std::move(store)) {}

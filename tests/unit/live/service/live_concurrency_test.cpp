@@ -41,13 +41,16 @@ Playlist parse_playlist(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("#EXT-X-MEDIA-SEQUENCE:", 0) == 0) p.media_sequence = std::stoull(line.substr(22));
+    if (line.rfind("#EXT-X-MEDIA-SEQUENCE:", 0) == 0)
+      p.media_sequence = std::stoull(line.substr(22));
     if (!line.empty() && line[0] != '#') p.uris.push_back(line);
   }
   return p;
 }
 
-std::string body_of(const LiveAnswer& a) { return a.body ? *a.body : std::string(); }
+std::string body_of(const LiveAnswer& a) {
+  return a.body ? *a.body : std::string();
+}
 
 class LiveConcurrency : public ::testing::Test {
  protected:
@@ -63,7 +66,8 @@ class LiveConcurrency : public ::testing::Test {
     cfg_.window_segments = 6;
     cfg_.dvr_window_ms = 60'000;
     cfg_.input_gap_ms = 60'000;  // inputs never time out on their own here
-    for (const char* name : {"a", "b"}) cfg_.channels.push_back({name, "key", {{"r", std::nullopt, std::nullopt}}});
+    for (const char* name : {"a", "b"})
+      cfg_.channels.push_back({name, "key", {{"r", std::nullopt, std::nullopt}}});
     auto storage = LiveStorage::open(cfg_.store_path);
     ASSERT_TRUE(storage) << storage.error().message;
     storage_ = storage.value();
@@ -219,7 +223,8 @@ TEST_F(LiveConcurrency, ReadersSeeConsistentPlaylistsWhileIngestPushes) {
   EXPECT_GT(playlists_read.load(), 0u);
   EXPECT_GT(segments_read.load(), 0u);
 
-  // Afterwards: both channels hold every segment, and the oldest (out of memory) comes from the store.
+  // Afterwards: both channels hold every segment, and the oldest (out of memory) comes from the
+  // store.
   for (const char* ch : {"a", "b"}) {
     auto snap = channels_->find(ch, "r")->snapshot();
     EXPECT_GE(snap->next_sequence, uint64_t(kRuns * 4)) << ch;
