@@ -205,7 +205,7 @@ void LiveRendition::publish() {
   s->average_bandwidth = playlist_->average_bandwidth();
   s->media = meta_.media;
   s->recent = recent_;
-  snapshot_.store(std::move(s), std::memory_order_release);
+  snapshot_.store(std::move(s));
 }
 
 }  // namespace cdn::origin

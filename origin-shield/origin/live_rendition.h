@@ -1,9 +1,9 @@
 #pragma once
 // One live rendition: its ingest inputs' arbitration, its keyframe segmenter, its playlist and the
 // segments kept in memory. Ingest (HTTP pushes on any worker, UDP and housekeeping on worker 0)
-// takes this rendition's own lock, never another's; serving takes no lock at all: every change
-// publishes an immutable Snapshot (atomic shared_ptr) that readers load and keep as long as they
-// need it.
+// takes this rendition's own lock, never another's; serving never takes it: every change
+// publishes an immutable snapshot (a SnapshotSlot: a refcounted pointer swapped under a lock of
+// its own, held for one refcount increment) that readers load and keep as long as they need it.
 //
 // Inputs: any number of HTTP pushes plus the configured UDP sockets. One input is active; the
 // others' bytes are dropped until the active one has been silent for input_gap (a primary push
@@ -23,6 +23,7 @@
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
 #include "origin-shield/origin/live_storage.h"
+#include "origin-shield/origin/snapshot_slot.h"
 
 namespace cdn::origin {
 
@@ -78,10 +79,8 @@ class LiveRendition {
   // `meta`: what the store holds, if anything; `state`: the persisted playlist, if any.
   void restore(const std::optional<RenditionMeta>& meta, const std::optional<std::string>& state);
 
-  // Any thread, no lock.
-  std::shared_ptr<const RenditionSnapshot> snapshot() const {
-    return snapshot_.load(std::memory_order_acquire);
-  }
+  // Any thread; never waits for ingest.
+  std::shared_ptr<const RenditionSnapshot> snapshot() const { return snapshot_.load(); }
 
   // Ingest (take this rendition's lock).
   void on_data(const LiveSource& src, const char* data, size_t n);
@@ -131,7 +130,7 @@ class LiveRendition {
   int64_t modified_s_ = 0;
   std::map<uint64_t, std::shared_ptr<const MemSegment>> recent_;
 
-  std::atomic<std::shared_ptr<const RenditionSnapshot>> snapshot_;
+  SnapshotSlot<RenditionSnapshot> snapshot_;
 };
 
 }  // namespace cdn::origin

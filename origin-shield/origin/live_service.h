@@ -5,8 +5,9 @@
 //
 // Threads: ingest bodies arrive on whichever worker loop accepted the connection; UDP and the
 // housekeeping timer run on worker 0. No lock spans renditions: ingest takes its rendition's own
-// lock, serving takes none (it reads the snapshot each rendition publishes). Segment and state
-// writes go to the store's writer thread; segment reads of older sequences run on libuv's pool.
+// lock, serving takes none of them (it loads the snapshot each rendition publishes). Segment and
+// state writes go to the store's writer thread; segment reads of older sequences run on libuv's
+// pool.
 #include <functional>
 #include <memory>
 

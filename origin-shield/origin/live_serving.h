@@ -1,6 +1,7 @@
 #pragma once
 // Serving under /live/: master, live and event playlists and segments. Reads only the renditions'
-// published snapshots, so a request never waits for ingest (no lock is taken); segments that left
+// published snapshots, so a request never waits for ingest (no ingest lock is taken; loading a
+// snapshot is one refcount increment under its slot's own lock); segments that left
 // memory are read from the store on libuv's thread pool.
 //
 // answer() decides the response from the request alone (status, headers, shared body bytes), so
