@@ -13,7 +13,7 @@
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
 #include "origin-shield/origin/live_config.h"
-#include "origin-shield/origin/live_service.h"
+#include "origin-shield/origin/live_storage.h"
 #include "origin-shield/origin/segment_store.h"
 
 namespace cdn::origin {

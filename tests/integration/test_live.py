@@ -173,6 +173,44 @@ def test_origin_restart_keeps_the_media_sequence(tiers, content, tmp_path):
     assert pl.seqs() == list(range(len(pl.segments))) and len(pl.segments) >= 11
 
 
+def test_channels_ingest_and_are_served_independently(tiers, content, tmp_path):
+    """Two channels pushed at once into an origin with two workers, read all the while: each
+    playlist only moves forward, every segment it lists is served, each channel counts only its own
+    input and segments."""
+    data = encode_ts(tmp_path, 10).read_bytes()
+    names = ("demo", "news")
+    channels = [{"name": n, "stream_key": STREAM_KEY, "renditions": [{"name": "720p"}]} for n in names]
+    cfg = live_origin_config(content.root, tmp_path / "store", channels=channels, gap="3s")
+    cfg["workers"] = 2
+    origin = tiers("origin", cfg).start()
+    # The 10 s clip in about 4 s each, so that the reads below overlap the ingest.
+    pushers = [Pusher(origin.port(), data, channel=n, rate=len(data) / 4).start() for n in names]
+    last = dict.fromkeys(names, -1)
+    served = 0
+    while any(p.thread.is_alive() for p in pushers):
+        for n in names:
+            r = origin.get(f"/live/{n}/720p/index.m3u8")
+            if r.status == 404 and last[n] < 0:
+                assert r.header("X-Error-Reason") == "no-segments-yet"
+                continue
+            assert r.status == 200, (n, r.status)
+            pl = MediaPlaylist(r.body.decode())
+            assert pl.segments and pl.segments[-1]["seq"] >= last[n], (n, last[n], pl.text)
+            last[n] = pl.segments[-1]["seq"]
+            for s in pl.segments:
+                seg = origin.get(f"/live/{n}/720p/{s['uri']}")
+                assert seg.status == 200 and seg.body[:1] == b"\x47", (n, s["uri"], seg.status)
+                served += 1
+    assert [p.join() for p in pushers] == [204, 204]
+    assert served > 0
+    for n in names:
+        pl = wait_playlist(origin, f"/live/{n}/720p/index.m3u8", lambda p: len(p.segments) == 5, timeout=10)
+        assert pl.seqs() == [0, 1, 2, 3, 4]
+        assert origin.metric("cdn_live_segments_total", channel=n) == 5
+        assert origin.metric("cdn_live_ingest_bytes_total", channel=n) == len(data)
+        assert origin.get(f"/live/{n}/master.m3u8").status == 200
+
+
 def test_backup_ingest_takes_over_after_the_gap(tiers, content, tmp_path):
     data = encode_ts(tmp_path, 14).read_bytes()
     rate = len(data) / 14  # about real time

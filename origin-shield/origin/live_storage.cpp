@@ -1,0 +1,123 @@
+#include "origin-shield/origin/live_storage.h"
+
+#include <uv.h>
+
+#include <sstream>
+
+#include "common/util/strings.h"
+
+namespace cdn::origin {
+
+std::string RenditionMeta::encode() const {
+  std::ostringstream o;
+  o << "cdn-live-meta 1\n"
+    << (vod ? "vod" : "live") << "\n"
+    << media.width << "\n"
+    << media.height << "\n"
+    << media.frame_ticks << "\n"
+    << media.video_codec_string << "\n"
+    << media.audio_codec_string << "\n";
+  return o.str();
+}
+
+RenditionMeta RenditionMeta::decode(std::string_view s) {
+  RenditionMeta m;
+  std::vector<std::string> lines;
+  for (auto l : split(s, '\n')) lines.emplace_back(l);
+  if (lines.size() < 7 || lines[0] != "cdn-live-meta 1") return m;
+  m.vod = lines[1] == "vod";
+  m.media.width = int(parse_int(lines[2]).value_or(0));
+  m.media.height = int(parse_int(lines[3]).value_or(0));
+  m.media.frame_ticks = parse_int(lines[4]).value_or(0);
+  m.media.video_codec_string = lines[5];
+  m.media.audio_codec_string = lines[6];
+  return m;
+}
+
+live::LivePlaylistConfig vod_playlist_config(double target_duration_s) {
+  live::LivePlaylistConfig pc;
+  pc.target_duration_s = target_duration_s;
+  pc.window_segments = size_t(1) << 40;  // the whole file is the window
+  pc.dvr_window_s = 1e15;
+  return pc;
+}
+
+Result<std::shared_ptr<LiveStorage>> LiveStorage::open(const std::string& path) {
+  auto store = SegmentStore::open(path);
+  if (!store) return store.error();
+  return std::shared_ptr<LiveStorage>(new LiveStorage(std::move(store.value())));
+}
+
+std::vector<LiveStorage::StoredRendition> LiveStorage::stored_renditions() const {
+  std::vector<StoredRendition> out;
+  for (auto& [key, value] : store_->scan("m/")) {
+    auto parts = split(std::string_view(key).substr(2), '/');
+    if (parts.size() != 2) continue;
+    out.push_back({std::string(parts[0]), std::string(parts[1]), RenditionMeta::decode(value)});
+  }
+  return out;
+}
+
+std::optional<std::string> LiveStorage::playlist_state(std::string_view channel,
+                                                       std::string_view rendition) const {
+  return store_->get(SegmentStore::state_key(channel, rendition));
+}
+
+void LiveStorage::save_segment(std::string_view channel, std::string_view rendition, uint64_t seq,
+                               int64_t completed_ms, std::string data, std::string state,
+                               std::string meta) {
+  store_->put_segment(channel, rendition, seq, completed_ms, std::move(data), std::move(state),
+                      std::move(meta));
+}
+
+void LiveStorage::save_state(std::string_view channel, std::string_view rendition,
+                             std::string state) {
+  store_->put(SegmentStore::state_key(channel, rendition), std::move(state));
+}
+
+void LiveStorage::remove_segments(std::string_view channel, std::string_view rendition,
+                                  std::vector<uint64_t> seqs) {
+  store_->remove_segments(channel, rendition, std::move(seqs));
+}
+
+void LiveStorage::flush() {
+  store_->flush();
+}
+
+namespace {
+
+struct SegmentRead {
+  uv_work_t req;
+  std::shared_ptr<SegmentStore> store;
+  std::string channel, rendition;
+  uint64_t seq = 0;
+  LiveStorage::ReadDone done;
+  std::optional<StoredSegment> result;
+};
+
+}  // namespace
+
+bool LiveStorage::read_segment(uv_loop_t* loop, std::string channel, std::string rendition,
+                               uint64_t seq, ReadDone done) {
+  auto* job = new SegmentRead();
+  job->req.data = job;
+  job->store = store_;
+  job->channel = std::move(channel);
+  job->rendition = std::move(rendition);
+  job->seq = seq;
+  job->done = std::move(done);
+  int rc = uv_queue_work(
+      loop, &job->req,
+      [](uv_work_t* w) {
+        auto* j = static_cast<SegmentRead*>(w->data);
+        j->result = j->store->get_segment(j->channel, j->rendition, j->seq);
+      },
+      [](uv_work_t* w, int) {
+        std::unique_ptr<SegmentRead> j(static_cast<SegmentRead*>(w->data));
+        j->done(std::move(j->result));
+      });
+  if (rc != 0) delete job;
+  return rc == 0;
+}
+
+}  // namespace cdn::origin
