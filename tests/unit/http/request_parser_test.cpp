@@ -99,6 +99,10 @@ struct BadCase {
 
 class BadRequests : public ::testing::TestWithParam<BadCase> {};
 
+// Names the ctest entries by case instead of gtest's byte dump of the struct.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+std::string case_name(const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; }
+
 TEST_P(BadRequests, RefusedWithSpecificStatus) {
   const auto& c = GetParam();
   for (size_t step : {size_t(0), size_t(1), size_t(7)}) {
@@ -133,7 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"value_too_large", "GET / HTTP/1.1\r\nHost: h\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", 431,
                 "field-too-large"},
         BadCase{"name_too_large", "GET / HTTP/1.1\r\nHost: h\r\n" + std::string(9000, 'n') + ": v\r\n\r\n", 431,
-                "field-too-large"}));
+                "field-too-large"}),
+    case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     FieldGrammar, BadRequests,
@@ -151,7 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"ctl_in_value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x1b[0m\r\n\r\n", 400,
                               "bad-header-value"},
                       BadCase{"bare_cr_in_value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400,
-                              "bad-header-value"}));
+                              "bad-header-value"}),
+    case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     HostAndTarget, BadRequests,
@@ -174,7 +180,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_escape", "GET /%G1 HTTP/1.1\r\nHost: h\r\n\r\n", 400, "bad-request-target"},
         BadCase{"encoded_nul", "GET /a%00.ts HTTP/1.1\r\nHost: h\r\n\r\n", 400, "encoded-nul"},
         BadCase{"encoded_slash", "GET /vod/free/..%2fpremium/x HTTP/1.1\r\nHost: h\r\n\r\n", 400, "encoded-slash"},
-        BadCase{"encoded_backslash", "GET /a%5cb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "encoded-slash"}));
+        BadCase{"encoded_backslash", "GET /a%5cb HTTP/1.1\r\nHost: h\r\n\r\n", 400, "encoded-slash"}),
+    case_name);
 
 TEST(RequestParser, AbsoluteFormAuthorityWinsOverHost) {
   auto o = run("GET http://Media.Example:8080/vod/a.ts?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
