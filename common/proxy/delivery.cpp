@@ -5,6 +5,7 @@
 #include "common/proxy/response_headers.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -68,22 +69,24 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
     h.remove("etag");  // the bytes differ per viewer
   }
   if (meta.status == 200) {
-    if (auto* range = ex.request().headers.get("range")) {
-      http::ByteRange r;
-      switch (http::parse_range(*range, body->size, r)) {
-        case http::RangeResult::Satisfiable: {
-          h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
-                                     std::to_string(body->size));
-          ex.respond(206, std::move(h), slice(*body, r.first, r.last));
-          return;
-        }
-        case http::RangeResult::Unsatisfiable:
-          h.set("Content-Range", "bytes */" + std::to_string(body->size));
-          ex.log.reason = "range-not-satisfiable";
-          ex.respond(416, std::move(h), std::string_view());
-          return;
-        case http::RangeResult::None: break;
-      }
+    // A rewritten body has no validator of its own: If-Range can only ever miss it (full 200).
+    http::Validators v;
+    if (body == &obj->body) {
+      v.etag = meta.etag;
+      v.last_modified_s = meta.last_modified.empty() ? -1 : parse_http_date(meta.last_modified);
+      v.date_s = meta.date_s;
+    }
+    auto plan = http::plan_range(ex.request(), body->size, v);
+    if (plan.kind == http::RangePlan::Kind::Partial) {
+      h.set("Content-Range", http::content_range(plan, body->size));
+      ex.respond(206, std::move(h), slice(*body, plan.range.first, plan.range.last));
+      return;
+    }
+    if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+      h.set("Content-Range", http::content_range(plan, body->size));
+      ex.log.reason = "range-not-satisfiable";
+      ex.respond(416, std::move(h), std::string_view());
+      return;
     }
   }
   ex.respond(meta.status, std::move(h), *body);
