@@ -174,7 +174,15 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
 void Fetcher::on_upstream_body(const Bytes& chunk) {
   if (discard_ || !streaming_) return;
   fill_->append(chunk);
-  if (decision_.store) body_.append(chunk);
+  if (!decision_.store) return;
+  // A body without Content-Length that outgrows cache.max_object_size is passed on, not kept.
+  const uint64_t max = ctx_->freshness.max_object_size;
+  if (max != 0 && body_.size + chunk->size() > max) {
+    decision_.store = false;
+    body_ = Body();
+    return;
+  }
+  body_.append(chunk);
 }
 
 void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {

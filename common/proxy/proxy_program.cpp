@@ -110,6 +110,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.negative_ttl_s = cfg.cache.negative_ttl_ms / 1000;
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
+    o.freshness.max_object_size = cfg.cache.max_object_size;
     o.retries = cfg.upstream->retries;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     add_purge_route(p, t, t.phases.get());

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <functional>
+
 #include "common/cache/disk_accounting.h"
 #include "common/cache/disk_tier.h"
 #include "tests/unit/cache/legacy_format_v1.h"
@@ -37,24 +39,27 @@ class DiskChunksTest : public ::testing::Test {
     EXPECT_TRUE(r) << (r ? "" : r.error().message);
     return r ? std::move(r.value()) : nullptr;
   }
-  // Number of records in a column family, read with the tier closed.
-  size_t count_records(const std::string& family) {
+  // Opens the database under the (closed) tier with every family and hands fn the handle of one.
+  void with_family(const std::string& family, const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& fn) {
     rocksdb::Options opts;
     std::vector<std::string> names;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(opts, path(), &names).ok());
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(opts, path(), &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(opts, path(), families, &handles, &raw).ok());
+    ASSERT_TRUE(rocksdb::DB::Open(opts, path(), families, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    size_t n = 0;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] != family) continue;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-    }
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == family) fn(*db, handles[i]);
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  }
+  size_t count_records(const std::string& family) {
+    size_t n = 0;
+    with_family(family, [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
+      std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), h));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    });
     return n;
   }
 
@@ -168,22 +173,9 @@ TEST_F(DiskChunksTest, MissingChunkIsAMissAndDropsTheObject) {
     t->put_async(make_ref("h/m", positional(3 * kChunkSize)));
     t->wait_idle();
   }
-  {
-    rocksdb::Options opts;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(opts, path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(opts, path(), families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    for (size_t i = 0; i < names.size(); ++i)
-      if (names[i] == disk::kChunksFamily) {
-        ASSERT_TRUE(db->Delete({}, handles[i], chunk_key("h/m", 1)).ok());
-      }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  }
+  with_family(disk::kChunksFamily, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* h) {
+    ASSERT_TRUE(db.Delete({}, h, chunk_key("h/m", 1)).ok());
+  });
   auto t = open_tier();
   EXPECT_FALSE(t->get_sync("h/m"));
   EXPECT_EQ(t->stats().corrupt, 1u);
