@@ -101,7 +101,6 @@ void Delivery::follow(std::shared_ptr<Fill> fill) {
   // The waiter holds only a weak reference; the exchange's abort hook keeps us alive meanwhile.
   auto self = shared_from_this();
   ex_->on_abort([self]() { self->detach(); });
-  buffer_all_ = ex_->request().headers.get("range") != nullptr;
   on_wake();
 }
 
@@ -111,7 +110,7 @@ void Delivery::detach() {
   ex_->on_abort(nullptr);  // drops the self-reference held by the hook
 }
 
-void Delivery::start_stream(const Fill::View& v) {
+bool Delivery::start_stream(const Fill::View& v) {
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
   count_lookup(v.cache_status);
@@ -120,7 +119,42 @@ void Delivery::start_stream(const Fill::View& v) {
   http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
   if (ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h)) buffer_all_ = true;
+  if (v.status == 200 && ex.request().headers.get("range")) {
+    // The range is answered as its bytes arrive; without a length it waits for the whole body.
+    if (v.content_length < 0) buffer_all_ = true;
+    if (buffer_all_) return true;
+    const uint64_t size = uint64_t(v.content_length);
+    const std::string* lm = v.headers->get("last-modified");
+    const std::string* date = v.headers->get("date");
+    auto plan = http::plan_range(ex.request(), size,
+                                 {v.headers->get_or("etag"), lm ? parse_http_date(*lm) : -1,
+                                  date ? parse_http_date(*date) : -1});
+    if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+      h.set("Content-Range", http::content_range(plan, size));
+      ex.log.reason = "range-not-satisfiable";
+      ex.respond(416, std::move(h), std::string_view());
+      return false;
+    }
+    if (plan.kind == http::RangePlan::Kind::Partial) {
+      h.set("Content-Range", http::content_range(plan, size));
+      windowed_ = true;
+      win_first_ = plan.range.first;
+      win_last_ = plan.range.last;
+      ex.start(206, std::move(h), int64_t(plan.range.length()));
+      return true;
+    }
+  }
   if (!buffer_all_) ex.start(v.status, std::move(h), v.content_length);
+  return true;
+}
+
+void Delivery::write_window(const Bytes& chunk) {
+  const uint64_t begin = seen_, end = seen_ + chunk->size();  // [begin, end) of the body
+  seen_ = end;
+  if (end <= win_first_ || begin > win_last_) return;
+  const uint64_t from = std::max(win_first_, begin) - begin, to = std::min(win_last_ + 1, end) - begin;
+  ex_->write(from == 0 && to == chunk->size() ? chunk
+                                              : make_bytes(std::string_view(*chunk).substr(from, to - from)));
 }
 
 void Delivery::on_wake() {
@@ -154,7 +188,10 @@ void Delivery::on_wake() {
       [[fallthrough]];
     case Fill::State::Streaming: break;
   }
-  if (!ex.started() && !buffer_all_) start_stream(v);
+  if (!ex.started() && !buffer_all_ && !start_stream(v)) {
+    detach();
+    return;
+  }
   if (buffer_all_) {
     for (auto& c : v.new_chunks) buffered_.append(c);
     if (v.state == Fill::State::Done) {
@@ -173,8 +210,9 @@ void Delivery::on_wake() {
     }
     return;
   }
-  for (auto& c : v.new_chunks) ex.write(c);
-  if (v.state == Fill::State::Done) {
+  for (auto& c : v.new_chunks) windowed_ ? write_window(c) : void(ex.write(c));
+  // A range is complete once its last byte is sent; the fill goes on for its other waiters.
+  if (v.state == Fill::State::Done || (windowed_ && seen_ > win_last_)) {
     ex.finish();
     detach();
   }
