@@ -27,8 +27,8 @@ void VodStream::pump() {
   if (ended_ || reading_) return;
   if (!ex_->alive()) return end(false);
   if (remaining_ == 0) return end(true);
-  // Read ahead only while less than a block waits for the socket; a drain calls us again.
-  if (ex_->pending_bytes() >= kBlock) return;
+  // Read ahead only while less than kReadAhead waits for the socket; a drain calls us again.
+  if (ex_->pending_bytes() >= kReadAhead) return;
   size_t n = size_t(std::min<uint64_t>(kBlock, remaining_));
   buf_.resize(n);
   uv_buf_t b = uv_buf_init(buf_.data(), unsigned(n));
