@@ -582,25 +582,28 @@ std::optional<StoredHead> DiskTier::get_head_sync(std::string_view key_text) {
 
 Result<Body> DiskTier::read_range_sync(const StoredHead& head, uint64_t first, uint64_t last) {
   const uint64_t size = head.object.meta.body_size;
+  if (head.layout.chunked()) return read_range_sync(BodyOnDisk{this, head.object.key_text, head.layout, size}, first, last);
   if (first > last || last >= size) return make_error("disk cache: range outside the body");
+  // The head holds the body as one block.
   Body out;
-  if (!head.layout.chunked()) {
-    // The head holds the body as one block.
-    const Bytes& all = head.object.body.chunks.front();
-    if (first == 0 && last + 1 == size) {
-      out.append(all);
-    } else {
-      out.append(make_bytes(std::string_view(*all).substr(first, last - first + 1)));
-    }
-    return out;
+  const Bytes& all = head.object.body.chunks.front();
+  if (first == 0 && last + 1 == size) {
+    out.append(all);
+  } else {
+    out.append(make_bytes(std::string_view(*all).substr(first, last - first + 1)));
   }
-  const ChunkLayout& l = head.layout;
-  const std::string& key = head.object.key_text;
+  return out;
+}
+
+Result<Body> DiskTier::read_range_sync(const BodyOnDisk& body, uint64_t first, uint64_t last) {
+  if (first > last || last >= body.size) return make_error("disk cache: range outside the body");
+  const ChunkLayout& l = body.layout;
+  Body out;
   for (uint32_t i = l.chunk_of(first); i <= l.chunk_of(last); ++i) {
     rocksdb::PinnableSlice value;
-    rocksdb::Status st = impl_->db->Get(read_options(), impl_->chunks, chunk_key(key, i), &value);
+    rocksdb::Status st = impl_->db->Get(read_options(), impl_->chunks, chunk_key(body.key_text, i), &value);
     if (!st.ok()) return make_error("disk cache: chunk " + std::to_string(i) + ": " + st.ToString());
-    auto data = decode_chunk(std::string_view(value.data(), value.size()), l, i, size);
+    auto data = decode_chunk(std::string_view(value.data(), value.size()), l, i, body.size);
     if (!data) return data.error();
     stats_.chunk_reads.fetch_add(1, std::memory_order_relaxed);
     const uint64_t begin = uint64_t(i) * l.chunk_size;
@@ -610,8 +613,9 @@ Result<Body> DiskTier::read_range_sync(const StoredHead& head, uint64_t first, u
   return out;
 }
 
-ObjectRef DiskTier::get_sync(std::string_view key_text) {
-  auto head = read_head(key_text);
+ObjectRef DiskTier::get_sync(std::string_view key_text) { return load_body(key_text, read_head(key_text)); }
+
+ObjectRef DiskTier::load_body(std::string_view key_text, std::optional<StoredHead> head) {
   if (head && head->layout.chunked()) {
     auto body = read_range_sync(*head, 0, head->object.meta.body_size - 1);
     if (!body) {
@@ -641,7 +645,15 @@ void DiskTier::get_async(std::string key_text, std::function<void(ObjectRef)> do
   impl_->pool->submit([this, key = std::move(key_text), done = std::move(done)] {
     ObjectRef obj;
     try {
-      obj = get_sync(key);
+      auto head = read_head(key);
+      if (head && head->layout.chunked() && head->object.meta.body_size > kResidentBodyMax) {
+        stats_.hits.fetch_add(1, std::memory_order_relaxed);
+        auto o = std::make_shared<CachedObject>(std::move(head->object));
+        o->on_disk = std::make_shared<const BodyOnDisk>(BodyOnDisk{this, key, head->layout, o->meta.body_size});
+        obj = std::move(o);
+      } else {
+        obj = load_body(key, std::move(head));
+      }
     } catch (...) {
       obj = nullptr;  // e.g. bad_alloc on a huge body: a miss, and the waiter still gets its answer
     }
@@ -661,15 +673,15 @@ void DiskTier::get_head_async(std::string key_text, std::function<void(std::opti
   });
 }
 
-void DiskTier::read_range_async(std::shared_ptr<const StoredHead> head, uint64_t first, uint64_t last,
+void DiskTier::read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first, uint64_t last,
                                 std::function<void(Result<Body>)> done) {
-  impl_->pool->submit([this, head = std::move(head), first, last, done = std::move(done)] {
-    Result<Body> body = make_error("disk cache: read failed");
+  impl_->pool->submit([this, body = std::move(body), first, last, done = std::move(done)] {
+    Result<Body> out = make_error("disk cache: read failed");
     try {
-      body = read_range_sync(*head, first, last);
+      out = read_range_sync(*body, first, last);
     } catch (...) {
     }
-    done(std::move(body));
+    done(std::move(out));
   });
 }
 

@@ -34,6 +34,9 @@ struct DiskOptions {
 
 class DiskTier {
  public:
+  // Largest body get_async loads whole (a typical HLS segment is well below it).
+  static constexpr uint64_t kResidentBodyMax = 8ull << 20;
+
   static Result<std::unique_ptr<DiskTier>> open(const DiskOptions& options);
   // Runs every queued get/put, then closes the database cleanly.
   ~DiskTier();
@@ -41,7 +44,8 @@ class DiskTier {
   DiskTier& operator=(const DiskTier&) = delete;
 
   // Reads on a pool thread and calls done there with nullptr on a miss or a corrupt value; the
-  // caller hops back to its own event loop.
+  // caller hops back to its own event loop. A body above kResidentBodyMax is not read: the object
+  // comes with on_disk set, for the caller to read by range.
   void get_async(std::string key_text, std::function<void(ObjectRef)> done);
   // The whole object, its chunks read and checked (an object too large for memory should be
   // read by range instead).
@@ -54,7 +58,8 @@ class DiskTier {
   // when a chunk is missing or broken, or belongs to another version of the key (rewritten since
   // the head was read): the caller treats that as a miss.
   Result<Body> read_range_sync(const StoredHead& head, uint64_t first, uint64_t last);
-  void read_range_async(std::shared_ptr<const StoredHead> head, uint64_t first, uint64_t last,
+  Result<Body> read_range_sync(const BodyOnDisk& body, uint64_t first, uint64_t last);
+  void read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first, uint64_t last,
                         std::function<void(Result<Body>)> done);
   // Serializes and writes on a pool thread; `done` (optional) runs there after the write.
   void put_async(ObjectRef obj, std::function<void()> done = nullptr);
@@ -85,6 +90,7 @@ class DiskTier {
   explicit DiskTier(std::unique_ptr<Impl> impl);
   void drop_corrupt(std::string_view key_text);
   std::optional<StoredHead> read_head(std::string_view key_text);  // counts no hit or miss
+  ObjectRef load_body(std::string_view key_text, std::optional<StoredHead> head);  // counts hit or miss
 
   std::unique_ptr<Impl> impl_;
   Stats stats_;

@@ -29,10 +29,33 @@ struct ObjectMeta {
   uint64_t body_size = 0;
 };
 
+inline constexpr uint32_t kChunkSize = 256 * 1024;
+
+struct ChunkLayout {
+  uint64_t generation = 0;
+  uint32_t chunk_count = 0;  // 0: the body is inside the head record
+  uint32_t chunk_size = 0;   // kChunkSize when the format was written; taken from the head
+  bool chunked() const { return chunk_count != 0; }
+  // The chunk that holds byte `byte` of the body.
+  uint32_t chunk_of(uint64_t byte) const { return uint32_t(byte / chunk_size); }
+};
+class DiskTier;
+
+// A body left on the disk tier, to be read a range at a time (DiskTier::read_range_async) rather
+// than held in memory: how objects too large to load whole come out of the disk tier.
+struct BodyOnDisk {
+  DiskTier* tier = nullptr;  // outlives every request (owned by the program)
+  std::string key_text;
+  ChunkLayout layout;
+  uint64_t size = 0;
+};
+
 struct CachedObject {
   std::string key_text;
   ObjectMeta meta;
-  Body body;
+  Body body;  // empty when on_disk is set
+  std::shared_ptr<const BodyOnDisk> on_disk;
+  bool body_resident() const { return on_disk == nullptr; }
 };
 using ObjectRef = std::shared_ptr<const CachedObject>;
 
@@ -44,17 +67,8 @@ using ObjectRef = std::shared_ptr<const CachedObject>;
 // be shorter), each tagged with the head's generation so that a chunk of another version of the
 // key is never taken for this one. Version 1 (one record holding meta and the whole body) is still
 // read; anything else is an error, never a wrong body.
-inline constexpr uint32_t kChunkSize = 256 * 1024;
 inline constexpr uint8_t kFormatVersion = 2;
 
-struct ChunkLayout {
-  uint64_t generation = 0;
-  uint32_t chunk_count = 0;  // 0: the body is inside the head record
-  uint32_t chunk_size = 0;   // kChunkSize when the format was written; taken from the head
-  bool chunked() const { return chunk_count != 0; }
-  // The chunk that holds byte `byte` of the body.
-  uint32_t chunk_of(uint64_t byte) const { return uint32_t(byte / chunk_size); }
-};
 // How a body of `size` bytes is laid out when written now.
 ChunkLayout layout_for(uint64_t size, uint64_t generation);
 

@@ -1,5 +1,7 @@
 #include "common/proxy/delivery.h"
 
+#include "common/proxy/disk_body_stream.h"
+
 #include "common/cache/freshness.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
@@ -64,10 +66,16 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   const Body* body = &obj->body;
   Body transformed;
   if (ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h)) {
+    if (!obj->body_resident()) {  // rewritten bodies (playlists) are small; this one is not
+      ex.respond_error(502, "body-too-large-to-rewrite", std::move(h));
+      return;
+    }
     transformed.append(make_bytes(ctx_->phases->transform_body(ex, obj->body.flatten())));
     body = &transformed;
     h.remove("etag");  // the bytes differ per viewer
   }
+  const uint64_t size = obj->body_resident() ? body->size : meta.body_size;
+  http::RangePlan plan;
   if (meta.status == 200) {
     // A rewritten body has no validator of its own: If-Range can only ever miss it (full 200).
     http::Validators v;
@@ -76,18 +84,27 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
       v.last_modified_s = meta.last_modified.empty() ? -1 : parse_http_date(meta.last_modified);
       v.date_s = meta.date_s;
     }
-    auto plan = http::plan_range(ex.request(), body->size, v);
-    if (plan.kind == http::RangePlan::Kind::Partial) {
-      h.set("Content-Range", http::content_range(plan, body->size));
-      ex.respond(206, std::move(h), slice(*body, plan.range.first, plan.range.last));
-      return;
-    }
-    if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
-      h.set("Content-Range", http::content_range(plan, body->size));
-      ex.log.reason = "range-not-satisfiable";
-      ex.respond(416, std::move(h), std::string_view());
-      return;
-    }
+    plan = http::plan_range(ex.request(), size, v);
+  }
+  if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+    h.set("Content-Range", http::content_range(plan, size));
+    ex.log.reason = "range-not-satisfiable";
+    ex.respond(416, std::move(h), std::string_view());
+    return;
+  }
+  const bool partial = plan.kind == http::RangePlan::Kind::Partial;
+  if (partial) h.set("Content-Range", http::content_range(plan, size));
+  if (!obj->body_resident()) {
+    // Too large to have been loaded: streamed from the disk tier a chunk at a time.
+    const uint64_t first = partial ? plan.range.first : 0, length = partial ? plan.range.length() : size;
+    if (!ex.start(partial ? 206 : meta.status, std::move(h), int64_t(length))) return;
+    if (length == 0 || ex.request().is_head()) return ex.finish();
+    DiskBodyStream::run(ex_, obj->on_disk, first, first + length - 1);
+    return;
+  }
+  if (partial) {
+    ex.respond(206, std::move(h), slice(*body, plan.range.first, plan.range.last));
+    return;
   }
   ex.respond(meta.status, std::move(h), *body);
 }

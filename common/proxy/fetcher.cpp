@@ -76,11 +76,14 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
-      if (!fill_->purged()) ctx_->memory->put(fill_->key(), obj);  // promote
+      // A body left on disk (too large to load) is served from there, not promoted.
+      if (!fill_->purged() && obj->body_resident()) ctx_->memory->put(fill_->key(), obj);  // promote
       complete_with(obj, "HIT");
       return;
     }
-    req_.stale = obj;
+    // Revalidating needs the body in hand (a 304 re-stores it): a stale copy left on disk is
+    // fetched again instead.
+    if (obj->body_resident()) req_.stale = obj;
   }
   try_next();
 }

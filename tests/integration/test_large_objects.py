@@ -198,3 +198,51 @@ def test_range_on_a_cold_object_answers_before_the_object_is_fetched(tiers, slow
     assert late["r"].status == 206 and late["r"].body == body[-10:]
     wait_until(lambda: slow_origin.count("/vod/cold.mp4") >= 1, what="origin request")
     assert slow_origin.count("/vod/cold.mp4") == 1
+
+
+def test_object_too_large_for_memory_is_streamed_from_disk_by_chunk(tiers, content, tmp_path):
+    """A 40 MiB object is above a memory shard's share, so after its fill it lives on disk only;
+    a range then reads only the chunks that hold it, and a reader that stops reading stops the
+    disk reads."""
+    chunk = 256 * 1024
+    path, data = content.new_file(40 * MiB, suffix=".mp4")
+    origin = tiers("origin", origin_config(content.root)).start()
+    edge = tiers("edge", edge_config([origin.port()], disk_path=tmp_path / "edge-db")).start()
+    r = edge.get(path, timeout=60)
+    assert r.status == 200 and r.body == data and r.header("X-Cache") == "MISS"
+    wait_until(lambda: edge.metric("cdn_cache_disk_writes") >= 1, what="the disk write")
+
+    reads = edge.metric("cdn_cache_disk_chunk_reads")
+    first = 20 * MiB - 100
+    r = edge.get(path, headers={"Range": f"bytes={first}-{first + 199}"})
+    assert r.status == 206 and r.body == data[first:first + 200], r
+    assert r.header("X-Cache") == "HIT"
+    assert edge.metric("cdn_cache_disk_chunk_reads") - reads == 2  # the range straddles two chunks
+
+    reads = edge.metric("cdn_cache_disk_chunk_reads")
+    s = socket.create_connection(("127.0.0.1", edge.port()), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    wait_until(lambda: edge.metric("cdn_cache_disk_chunk_reads") > reads, what="disk reads to start")
+    last = [None]
+
+    def settled():
+        now = edge.metric("cdn_cache_disk_chunk_reads")
+        done, last[0] = now == last[0], now
+        return done
+
+    wait_until(settled, interval=0.3, what="disk reads to stop while the client does not read")
+    stalled_reads = last[0] - reads
+    assert stalled_reads * chunk < 16 * MiB, f"read {stalled_reads} chunks for a client that reads nothing"
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(65536)
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"X-Cache: HIT" in head, head
+    while len(body) < len(data):
+        b = s.recv(1 << 20)
+        assert b, "connection closed early"
+        body += b
+    s.close()
+    assert body == data
+    assert edge.metric("cdn_cache_disk_chunk_reads") - reads == len(data) // chunk

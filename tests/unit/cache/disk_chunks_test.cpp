@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 
 #include <functional>
+#include <future>
 
 #include "common/cache/disk_accounting.h"
 #include "common/cache/disk_tier.h"
@@ -181,6 +182,40 @@ TEST_F(DiskChunksTest, MissingChunkIsAMissAndDropsTheObject) {
   EXPECT_EQ(t->stats().corrupt, 1u);
   EXPECT_FALSE(t->get_head_sync("h/m"));  // dropped with its records
   EXPECT_EQ(t->bytes(), 0u);
+}
+
+TEST_F(DiskChunksTest, AsyncGetLeavesALargeBodyOnDiskForRangeReads) {
+  const std::string big = positional(DiskTier::kResidentBodyMax + 3 * kChunkSize + 7);
+  const std::string mid = positional(3 * kChunkSize);
+  auto t = open_tier();
+  t->put_async(make_ref("h/big", big));
+  t->put_async(make_ref("h/mid", mid));
+  t->wait_idle();
+  auto get = [&](const std::string& key) {
+    std::promise<ObjectRef> p;
+    t->get_async(key, [&](ObjectRef o) { p.set_value(std::move(o)); });
+    return p.get_future().get();
+  };
+  ObjectRef m = get("h/mid");  // small enough: loaded whole
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->body_resident());
+  EXPECT_EQ(m->body.flatten(), mid);
+  const uint64_t reads = t->stats().chunk_reads;
+
+  ObjectRef b = get("h/big");
+  ASSERT_TRUE(b);
+  ASSERT_FALSE(b->body_resident());
+  EXPECT_TRUE(b->body.chunks.empty());
+  EXPECT_EQ(b->meta.body_size, big.size());
+  EXPECT_EQ(t->stats().chunk_reads, reads);  // the head only
+  std::promise<Result<Body>> p;
+  const uint64_t first = 5ull * kChunkSize - 3;
+  t->read_range_async(b->on_disk, first, first + 5, [&](Result<Body> r) { p.set_value(std::move(r)); });
+  auto r = p.get_future().get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->flatten(), big.substr(first, 6));
+  EXPECT_EQ(t->stats().chunk_reads, reads + 2);
+  EXPECT_FALSE(get("h/none"));
 }
 
 // A cache directory as the previous release left it: default, index and order families, version 1
