@@ -237,12 +237,13 @@ def test_object_too_large_for_memory_is_streamed_from_disk_by_chunk(tiers, conte
     got = b""
     while b"\r\n\r\n" not in got:
         got += s.recv(65536)
-    head, _, body = got.partition(b"\r\n\r\n")
+    head, _, rest = got.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"X-Cache: HIT" in head, head
+    body = bytearray(rest)
     while len(body) < len(data):
         b = s.recv(1 << 20)
         assert b, "connection closed early"
         body += b
     s.close()
-    assert body == data
+    assert bytes(body) == data
     assert edge.metric("cdn_cache_disk_chunk_reads") - reads == len(data) // chunk
