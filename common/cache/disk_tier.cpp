@@ -180,7 +180,8 @@ rocksdb::Status DiskTier::Impl::write_chunks(const CachedObject& obj, const Chun
   std::string data;
   rocksdb::WriteBatch batch;
   for (uint32_t i = 0; i < layout.chunk_count; ++i) {
-    const size_t want = size_t(std::min<uint64_t>(layout.chunk_size, obj.body.size - uint64_t(i) * layout.chunk_size));
+    const size_t want = size_t(
+        std::min<uint64_t>(layout.chunk_size, obj.body.size - uint64_t(i) * layout.chunk_size));
     data.clear();
     while (data.size() < want && block < blocks.size()) {
       const std::string& b = *blocks[block];
@@ -202,8 +203,9 @@ rocksdb::Status DiskTier::Impl::write_chunks(const CachedObject& obj, const Chun
 rocksdb::Status DiskTier::Impl::put(const CachedObject& obj) {
   const ChunkLayout layout = layout_for(obj.body.size, new_generation());
   std::string value = encode_head(obj, layout);
-  uint64_t size = value.size() + obj.key_text.size() +
-                  (layout.chunked() ? chunk_records_size(obj.key_text.size(), obj.body.size, layout) : 0);
+  uint64_t size =
+      value.size() + obj.key_text.size() +
+      (layout.chunked() ? chunk_records_size(obj.key_text.size(), obj.body.size, layout) : 0);
   if (max_bytes != 0 && size > max_bytes) {
     stats->too_large.fetch_add(1, std::memory_order_relaxed);
     return rocksdb::Status::Incomplete("larger than max_bytes");
@@ -481,8 +483,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   impl->filter = std::make_unique<disk::RecordingCompactionFilter>(
       std::make_unique<ExpiryCompactionFilter>(options.now_s ? options.now_s : [] { return unix_now(); }),
       &impl->dropped);
-  impl->chunk_filter =
-      std::make_unique<ExpiryCompactionFilter>(options.now_s ? options.now_s : [] { return unix_now(); });
+  impl->chunk_filter = std::make_unique<ExpiryCompactionFilter>(
+      options.now_s ? options.now_s : [] { return unix_now(); });
   impl->max_bytes = options.max_bytes;
   impl->low_water = options.max_bytes - options.max_bytes / 10;
 
@@ -570,7 +572,8 @@ std::optional<StoredHead> DiskTier::read_head(std::string_view key_text) {
     drop_corrupt(key_text);
     return std::nullopt;
   }
-  if (head->format_version != kFormatVersion) stats_.legacy_reads.fetch_add(1, std::memory_order_relaxed);
+  if (head->format_version != kFormatVersion)
+    stats_.legacy_reads.fetch_add(1, std::memory_order_relaxed);
   return std::move(head.value());
 }
 
@@ -582,7 +585,8 @@ std::optional<StoredHead> DiskTier::get_head_sync(std::string_view key_text) {
 
 Result<Body> DiskTier::read_range_sync(const StoredHead& head, uint64_t first, uint64_t last) {
   const uint64_t size = head.object.meta.body_size;
-  if (head.layout.chunked()) return read_range_sync(BodyOnDisk{this, head.object.key_text, head.layout, size}, first, last);
+  if (head.layout.chunked())
+    return read_range_sync(BodyOnDisk{this, head.object.key_text, head.layout, size}, first, last);
   if (first > last || last >= size) return make_error("disk cache: range outside the body");
   // The head holds the body as one block.
   Body out;
@@ -601,19 +605,24 @@ Result<Body> DiskTier::read_range_sync(const BodyOnDisk& body, uint64_t first, u
   Body out;
   for (uint32_t i = l.chunk_of(first); i <= l.chunk_of(last); ++i) {
     rocksdb::PinnableSlice value;
-    rocksdb::Status st = impl_->db->Get(read_options(), impl_->chunks, chunk_key(body.key_text, i), &value);
-    if (!st.ok()) return make_error("disk cache: chunk " + std::to_string(i) + ": " + st.ToString());
+    rocksdb::Status st =
+        impl_->db->Get(read_options(), impl_->chunks, chunk_key(body.key_text, i), &value);
+    if (!st.ok())
+      return make_error("disk cache: chunk " + std::to_string(i) + ": " + st.ToString());
     auto data = decode_chunk(std::string_view(value.data(), value.size()), l, i, body.size);
     if (!data) return data.error();
     stats_.chunk_reads.fetch_add(1, std::memory_order_relaxed);
     const uint64_t begin = uint64_t(i) * l.chunk_size;
-    const uint64_t from = std::max(first, begin) - begin, to = std::min(last + 1, begin + data->size()) - begin;
+    const uint64_t from = std::max(first, begin) - begin,
+                   to = std::min(last + 1, begin + data->size()) - begin;
     out.append(make_bytes(data->substr(size_t(from), size_t(to - from))));
   }
   return out;
 }
 
-ObjectRef DiskTier::get_sync(std::string_view key_text) { return load_body(key_text, read_head(key_text)); }
+ObjectRef DiskTier::get_sync(std::string_view key_text) {
+  return load_body(key_text, read_head(key_text));
+}
 
 ObjectRef DiskTier::load_body(std::string_view key_text, std::optional<StoredHead> head) {
   if (head && head->layout.chunked()) {
@@ -649,7 +658,8 @@ void DiskTier::get_async(std::string key_text, std::function<void(ObjectRef)> do
       if (head && head->layout.chunked() && head->object.meta.body_size > kResidentBodyMax) {
         stats_.hits.fetch_add(1, std::memory_order_relaxed);
         auto o = std::make_shared<CachedObject>(std::move(head->object));
-        o->on_disk = std::make_shared<const BodyOnDisk>(BodyOnDisk{this, key, head->layout, o->meta.body_size});
+        o->on_disk = std::make_shared<const BodyOnDisk>(
+            BodyOnDisk{this, key, head->layout, o->meta.body_size});
         obj = std::move(o);
       } else {
         obj = load_body(key, std::move(head));
@@ -661,7 +671,8 @@ void DiskTier::get_async(std::string key_text, std::function<void(ObjectRef)> do
   });
 }
 
-void DiskTier::get_head_async(std::string key_text, std::function<void(std::optional<StoredHead>)> done) {
+void DiskTier::get_head_async(std::string key_text,
+                              std::function<void(std::optional<StoredHead>)> done) {
   impl_->pool->submit([this, key = std::move(key_text), done = std::move(done)] {
     std::optional<StoredHead> head;
     try {
@@ -673,8 +684,8 @@ void DiskTier::get_head_async(std::string key_text, std::function<void(std::opti
   });
 }
 
-void DiskTier::read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first, uint64_t last,
-                                std::function<void(Result<Body>)> done) {
+void DiskTier::read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first,
+                                uint64_t last, std::function<void(Result<Body>)> done) {
   impl_->pool->submit([this, body = std::move(body), first, last, done = std::move(done)] {
     Result<Body> out = make_error("disk cache: read failed");
     try {

@@ -1,10 +1,11 @@
 #pragma once
 // RocksDB-backed object tier. Head records (object.h) under key = key text, so a prefix purge is
 // a range scan; bodies above one chunk in chunk records of their own column family, so that a
-// range reads only the chunks it needs. Large values live in integrated BlobDB files, keeping the LSM tree
-// small; expired objects are dropped by a compaction filter. All blocking I/O of the async calls
-// runs on an internal pool. With max_bytes set, the oldest-inserted objects are evicted (FIFO) by
-// the tier's own thread once the stored bytes pass the cap (disk_accounting.h, README.md).
+// range reads only the chunks it needs. Large values live in integrated BlobDB files, keeping the
+// LSM tree small; expired objects are dropped by a compaction filter. All blocking I/O of the async
+// calls runs on an internal pool. With max_bytes set, the oldest-inserted objects are evicted
+// (FIFO) by the tier's own thread once the stored bytes pass the cap (disk_accounting.h,
+// README.md).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -90,7 +91,8 @@ class DiskTier {
   explicit DiskTier(std::unique_ptr<Impl> impl);
   void drop_corrupt(std::string_view key_text);
   std::optional<StoredHead> read_head(std::string_view key_text);  // counts no hit or miss
-  ObjectRef load_body(std::string_view key_text, std::optional<StoredHead> head);  // counts hit or miss
+  ObjectRef load_body(std::string_view key_text,
+                      std::optional<StoredHead> head);  // counts hit or miss
 
   std::unique_ptr<Impl> impl_;
   Stats stats_;

@@ -119,7 +119,8 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
   if (policy.max_object_size != 0) {
     if (const std::string* cl = find_header(response_headers, "content-length")) {
       auto n = parse_int(*cl);
-      if (n && *n >= 0 && uint64_t(*n) > policy.max_object_size) return no_store("larger than max_object_size");
+      if (n && *n >= 0 && uint64_t(*n) > policy.max_object_size)
+        return no_store("larger than max_object_size");
     }
   }
   // RFC 9111 §3.5: only these directives make an authorized response shareable.

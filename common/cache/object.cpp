@@ -52,10 +52,13 @@ void put_meta(std::string& out, const CachedObject& obj) {
   codec::put_u64(out, m.body_size);
 }
 
-void put_checksum(std::string& out) { codec::put_u64(out, XXH3_64bits(out.data(), out.size())); }
+void put_checksum(std::string& out) {
+  codec::put_u64(out, XXH3_64bits(out.data(), out.size()));
+}
 
 // The bytes a checksum covers, or nullopt when the record is too short or the checksum is wrong.
-// The checksum goes first: nothing after it has to be robust against a record that decodes but lies.
+// The checksum goes first: nothing after it has to be robust against a record that decodes but
+// lies.
 std::optional<std::string_view> checked(std::string_view data, size_t min_head) {
   if (data.size() < min_head + kTrailerSize) return std::nullopt;
   std::string_view covered = data.substr(0, data.size() - kTrailerSize);
@@ -149,7 +152,8 @@ Result<StoredHead> decode_head(std::string_view data) {
   const ChunkLayout& l = out.layout;
   const uint64_t size = out.object.meta.body_size;
   if (l.chunked()) {
-    if (body_len != 0 || l.chunk_size == 0 || size == 0 || (size - 1) / l.chunk_size + 1 != l.chunk_count)
+    if (body_len != 0 || l.chunk_size == 0 || size == 0 ||
+        (size - 1) / l.chunk_size + 1 != l.chunk_count)
       return make_error("cache object: bad chunk layout");
   } else if (l.chunk_size != 0 || size != body_len) {
     return make_error("cache object: body size mismatch");
@@ -158,7 +162,8 @@ Result<StoredHead> decode_head(std::string_view data) {
   return out;
 }
 
-std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32_t index, std::string_view data) {
+std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32_t index,
+                         std::string_view data) {
   std::string out;
   out.reserve(kChunkHeadSize + data.size() + kTrailerSize);
   codec::put_u32(out, kChunkMagic);
@@ -173,18 +178,22 @@ std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32
   return out;
 }
 
-Result<std::string_view> decode_chunk(std::string_view data, const ChunkLayout& layout, uint32_t index,
-                                      uint64_t body_size) {
+Result<std::string_view> decode_chunk(std::string_view data, const ChunkLayout& layout,
+                                      uint32_t index, uint64_t body_size) {
   auto covered = checked(data, kChunkHeadSize);
   if (!covered) return make_error("cache chunk: truncated or checksum mismatch");
   codec::Reader r(*covered);
-  if (r.u32() != kChunkMagic || r.u8() != kFormatVersion) return make_error("cache chunk: bad magic or version");
+  if (r.u32() != kChunkMagic || r.u8() != kFormatVersion)
+    return make_error("cache chunk: bad magic or version");
   if (r.bytes(3) != std::string_view("\0\0\0", 3)) return make_error("cache chunk: bad padding");
   r.u64();
-  if (r.u64() != layout.generation) return make_error("cache chunk: from another version of the object");
-  if (r.u32() != index || index >= layout.chunk_count) return make_error("cache chunk: wrong index");
+  if (r.u64() != layout.generation)
+    return make_error("cache chunk: from another version of the object");
+  if (r.u32() != index || index >= layout.chunk_count)
+    return make_error("cache chunk: wrong index");
   const uint64_t begin = uint64_t(index) * layout.chunk_size;
-  const uint64_t expected = std::min<uint64_t>(layout.chunk_size, body_size - std::min(body_size, begin));
+  const uint64_t expected =
+      std::min<uint64_t>(layout.chunk_size, body_size - std::min(body_size, begin));
   uint32_t len = r.u32();
   if (len != expected || len != r.remaining()) return make_error("cache chunk: length mismatch");
   return r.bytes(len);
@@ -199,7 +208,9 @@ std::string chunk_key(std::string_view key_text, uint32_t index) {
   return k;
 }
 
-std::string serialize(const CachedObject& obj) { return encode_head(obj, ChunkLayout{}); }
+std::string serialize(const CachedObject& obj) {
+  return encode_head(obj, ChunkLayout{});
+}
 
 Result<CachedObject> deserialize(std::string_view data) {
   auto head = decode_head(data);

@@ -82,10 +82,11 @@ struct StoredHead {
 std::string encode_head(const CachedObject& obj, const ChunkLayout& layout);
 Result<StoredHead> decode_head(std::string_view data);
 // Chunk `index` of an object whose head has `layout`: data is that chunk's bytes of the body.
-std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32_t index, std::string_view data);
+std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32_t index,
+                         std::string_view data);
 // The chunk's bytes (a view into data), checked against the head's generation, index and size.
-Result<std::string_view> decode_chunk(std::string_view data, const ChunkLayout& layout, uint32_t index,
-                                      uint64_t body_size);
+Result<std::string_view> decode_chunk(std::string_view data, const ChunkLayout& layout,
+                                      uint32_t index, uint64_t body_size);
 // Chunk records are keyed key text + NUL + big-endian index: a key's chunks sort together, right
 // after it, and no key text (a normalized URL) contains NUL.
 std::string chunk_key(std::string_view key_text, uint32_t index);

@@ -23,7 +23,9 @@ std::optional<uint64_t> parse_pos(std::string_view s) {
   return v;
 }
 
-bool is_weak(std::string_view tag) { return tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/'; }
+bool is_weak(std::string_view tag) {
+  return tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/';
+}
 
 bool is_entity_tag(std::string_view t) {
   if (is_weak(t)) t.remove_prefix(2);
@@ -78,19 +80,25 @@ RangePlan plan_range(const Request& req, uint64_t size, const Validators& v) {
   if (req.method != "GET") return plan;  // §14.2: range handling is defined for GET only
   const std::string* range = req.headers.get("range");
   if (!range) return plan;
-  if (const std::string* ir = req.headers.get("if-range"); ir && !if_range_matches(*ir, v)) return plan;
+  if (const std::string* ir = req.headers.get("if-range"); ir && !if_range_matches(*ir, v))
+    return plan;
   switch (parse_range(*range, size, plan.range)) {
-    case RangeResult::Satisfiable: plan.kind = RangePlan::Kind::Partial; break;
-    case RangeResult::Unsatisfiable: plan.kind = RangePlan::Kind::Unsatisfiable; break;
-    case RangeResult::None: break;
+    case RangeResult::Satisfiable:
+      plan.kind = RangePlan::Kind::Partial;
+      break;
+    case RangeResult::Unsatisfiable:
+      plan.kind = RangePlan::Kind::Unsatisfiable;
+      break;
+    case RangeResult::None:
+      break;
   }
   return plan;
 }
 
 std::string content_range(const RangePlan& plan, uint64_t size) {
   if (plan.kind == RangePlan::Kind::Partial)
-    return "bytes " + std::to_string(plan.range.first) + "-" + std::to_string(plan.range.last) + "/" +
-           std::to_string(size);
+    return "bytes " + std::to_string(plan.range.first) + "-" + std::to_string(plan.range.last) +
+           "/" + std::to_string(size);
   return "bytes */" + std::to_string(size);
 }
 

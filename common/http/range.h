@@ -20,7 +20,7 @@ RangeResult parse_range(std::string_view header, uint64_t size, ByteRange& out);
 
 // What If-Range is compared with: the selected representation's validators.
 struct Validators {
-  std::string_view etag;        // as sent in ETag, quotes included; empty = none
+  std::string_view etag;         // as sent in ETag, quotes included; empty = none
   int64_t last_modified_s = -1;  // -1 = none
   int64_t date_s = -1;           // the response's Date; decides whether Last-Modified is strong
 };

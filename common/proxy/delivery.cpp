@@ -1,11 +1,10 @@
 #include "common/proxy/delivery.h"
 
-#include "common/proxy/disk_body_stream.h"
-
 #include "common/cache/freshness.h"
+#include "common/obs/metrics.h"
+#include "common/proxy/disk_body_stream.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
-#include "common/obs/metrics.h"
 #include "common/util/clock.h"
 #include "common/util/http_date.h"
 #include "common/util/strings.h"
@@ -96,7 +95,8 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   if (partial) h.set("Content-Range", http::content_range(plan, size));
   if (!obj->body_resident()) {
     // Too large to have been loaded: streamed from the disk tier a chunk at a time.
-    const uint64_t first = partial ? plan.range.first : 0, length = partial ? plan.range.length() : size;
+    const uint64_t first = partial ? plan.range.first : 0,
+                   length = partial ? plan.range.length() : size;
     if (!ex.start(partial ? 206 : meta.status, std::move(h), int64_t(length))) return;
     if (length == 0 || ex.request().is_head()) return ex.finish();
     DiskBodyStream::run(ex_, obj->on_disk, first, first + length - 1);
@@ -169,9 +169,11 @@ void Delivery::write_window(const Bytes& chunk) {
   const uint64_t begin = seen_, end = seen_ + chunk->size();  // [begin, end) of the body
   seen_ = end;
   if (end <= win_first_ || begin > win_last_) return;
-  const uint64_t from = std::max(win_first_, begin) - begin, to = std::min(win_last_ + 1, end) - begin;
-  ex_->write(from == 0 && to == chunk->size() ? chunk
-                                              : make_bytes(std::string_view(*chunk).substr(from, to - from)));
+  const uint64_t from = std::max(win_first_, begin) - begin,
+                 to = std::min(win_last_ + 1, end) - begin;
+  ex_->write(from == 0 && to == chunk->size()
+                 ? chunk
+                 : make_bytes(std::string_view(*chunk).substr(from, to - from)));
 }
 
 void Delivery::on_wake() {

@@ -34,7 +34,8 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;
   size_t next_ = 0;
-  bool buffer_all_ = false;  // body-rewriting responses (and ranges of unknown size) wait for the whole body
+  bool buffer_all_ =
+      false;  // body-rewriting responses (and ranges of unknown size) wait for the whole body
   Body buffered_;
   // A range of a streamed fill: only bytes [win_first_, win_last_] of the body are sent, as they
   // arrive; seen_ counts the body bytes passed so far.

@@ -7,9 +7,11 @@
 
 namespace cdn::proxy {
 
-void DiskBodyStream::run(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body,
-                         uint64_t first, uint64_t last) {
-  auto s = std::shared_ptr<DiskBodyStream>(new DiskBodyStream(std::move(ex), std::move(body), first, last));
+void DiskBodyStream::run(std::shared_ptr<http::Exchange> ex,
+                         std::shared_ptr<const cache::BodyOnDisk> body, uint64_t first,
+                         uint64_t last) {
+  auto s = std::shared_ptr<DiskBodyStream>(
+      new DiskBodyStream(std::move(ex), std::move(body), first, last));
   // The hooks hold us while we wait for the socket; end() clears them, breaking the cycle.
   s->ex_->on_drain([s] { s->pump(); });
   s->ex_->on_abort([s] { s->end(false); });

@@ -17,12 +17,12 @@ class DiskBodyStream : public std::enable_shared_from_this<DiskBodyStream> {
   static constexpr size_t kReadAhead = 2 * cache::kChunkSize;
 
   // The response head must already have been started on ex.
-  static void run(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body, uint64_t first,
-                  uint64_t last);
+  static void run(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body,
+                  uint64_t first, uint64_t last);
 
  private:
-  DiskBodyStream(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body, uint64_t first,
-                 uint64_t last)
+  DiskBodyStream(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body,
+                 uint64_t first, uint64_t last)
       : ex_(std::move(ex)), body_(std::move(body)), next_(first), last_(last) {}
   void pump();
   void on_read(Result<Body> r);

@@ -77,7 +77,8 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
       // A body left on disk (too large to load) is served from there, not promoted.
-      if (!fill_->purged() && obj->body_resident()) ctx_->memory->put(fill_->key(), obj);  // promote
+      if (!fill_->purged() && obj->body_resident())
+        ctx_->memory->put(fill_->key(), obj);  // promote
       complete_with(obj, "HIT");
       return;
     }

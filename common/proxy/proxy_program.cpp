@@ -129,9 +129,11 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
         r.gauge("cdn_cache_disk_bytes", "Bytes stored in the disk tier").set(int64_t(t.disk->bytes()));
         r.gauge("cdn_cache_disk_evictions", "Objects evicted from the disk tier to stay under disk_max")
             .set(int64_t(ds.evictions.load()));
-        r.gauge("cdn_cache_disk_chunk_reads", "Body chunk records read from the disk tier since start")
+        r.gauge("cdn_cache_disk_chunk_reads",
+                "Body chunk records read from the disk tier since start")
             .set(int64_t(ds.chunk_reads.load()));
-        r.gauge("cdn_cache_disk_legacy_reads", "Objects read in an older disk format version since start")
+        r.gauge("cdn_cache_disk_legacy_reads",
+                "Objects read in an older disk format version since start")
             .set(int64_t(ds.legacy_reads.load()));
       }
       for (size_t i = 0; i < t.upstreams->size(); ++i)

@@ -6,11 +6,11 @@
 
 #include <utility>
 
-#include "common/util/http_date.h"
 #include "common/http/conditional.h"
 #include "common/http/range.h"
 #include "common/net/worker.h"
 #include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 #include "origin-shield/origin/vod_stream.h"
 
@@ -129,7 +129,8 @@ void respond_file(std::unique_ptr<OpenJob> j, const uv_stat_t& st) {
       offset = plan.range.first;
       length = plan.range.length();
       break;
-    case http::RangePlan::Kind::Full: break;
+    case http::RangePlan::Kind::Full:
+      break;
   }
   if (!ex.start(status, std::move(h), int64_t(length))) return;
   if (rq.is_head() || length == 0) {
@@ -147,7 +148,8 @@ void on_stat(uv_fs_t* r) {
   uv_fs_req_cleanup(r);
   if (!j->ex->alive()) return;
   if (result < 0) return respond_error_for(*j->ex, int(result));
-  if (!S_ISREG(st.st_mode)) return respond_error_for(*j->ex, S_ISDIR(st.st_mode) ? UV_EISDIR : UV_EIO);
+  if (!S_ISREG(st.st_mode))
+    return respond_error_for(*j->ex, S_ISDIR(st.st_mode) ? UV_EISDIR : UV_EIO);
   respond_file(std::move(j), st);
 }
 
@@ -188,7 +190,8 @@ bool VodHandler::handle(const std::shared_ptr<http::Exchange>& ex) {
   job->ex = ex;
   job->cfg = &cfg_;
   job->req.data = job.get();
-  if (uv_fs_open(ex->worker()->loop(), &job->req, job->path.c_str(), O_RDONLY | O_CLOEXEC, 0, on_open) != 0) {
+  if (uv_fs_open(ex->worker()->loop(), &job->req, job->path.c_str(), O_RDONLY | O_CLOEXEC, 0,
+                 on_open) != 0) {
     ex->respond_error(503, "busy");
     return true;
   }

@@ -6,7 +6,8 @@
 
 namespace cdn::origin {
 
-VodStream::VodStream(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length)
+VodStream::VodStream(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset,
+                     uint64_t length)
     : ex_(std::move(ex)), fd_(fd), next_(offset), remaining_(length) {}
 
 VodStream::~VodStream() {
@@ -15,7 +16,8 @@ VodStream::~VodStream() {
   uv_fs_req_cleanup(&close_req);
 }
 
-void VodStream::run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length) {
+void VodStream::run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset,
+                    uint64_t length) {
   auto s = std::shared_ptr<VodStream>(new VodStream(std::move(ex), fd, offset, length));
   // The hooks hold us while we wait for the socket; end() clears them, breaking the cycle.
   s->ex_->on_drain([s] { s->pump(); });

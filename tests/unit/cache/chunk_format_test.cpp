@@ -61,10 +61,11 @@ TEST(ChunkRecord, RoundTripsAndIsBoundToItsHead) {
   ChunkLayout other = l;
   other.generation = 43;
   EXPECT_FALSE(decode_chunk(rec, other, 1, size));  // another version of the key
-  EXPECT_FALSE(decode_chunk(rec, l, 0, size));       // another index
-  EXPECT_FALSE(decode_chunk(rec, l, 1, size + 1));   // the head expects 6 bytes here
+  EXPECT_FALSE(decode_chunk(rec, l, 0, size));      // another index
+  EXPECT_FALSE(decode_chunk(rec, l, 1, size + 1));  // the head expects 6 bytes here
   EXPECT_FALSE(decode_chunk(encode_chunk(1, l, 2, "x"), l, 2, size));  // past the last chunk
-  for (size_t len = 0; len < rec.size(); ++len) EXPECT_FALSE(decode_chunk(rec.substr(0, len), l, 1, size));
+  for (size_t len = 0; len < rec.size(); ++len)
+    EXPECT_FALSE(decode_chunk(rec.substr(0, len), l, 1, size));
   for (size_t i = 0; i < rec.size(); ++i) {
     std::string bad = rec;
     bad[i] = char(bad[i] ^ 0x01);

@@ -41,7 +41,8 @@ class DiskChunksTest : public ::testing::Test {
     return r ? std::move(r.value()) : nullptr;
   }
   // Opens the database under the (closed) tier with every family and hands fn the handle of one.
-  void with_family(const std::string& family, const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& fn) {
+  void with_family(const std::string& family,
+                   const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& fn) {
     rocksdb::Options opts;
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(opts, path(), &names).ok());
@@ -210,7 +211,8 @@ TEST_F(DiskChunksTest, AsyncGetLeavesALargeBodyOnDiskForRangeReads) {
   EXPECT_EQ(t->stats().chunk_reads, reads);  // the head only
   std::promise<Result<Body>> p;
   const uint64_t first = 5ull * kChunkSize - 3;
-  t->read_range_async(b->on_disk, first, first + 5, [&](Result<Body> r) { p.set_value(std::move(r)); });
+  t->read_range_async(b->on_disk, first, first + 5,
+                      [&](Result<Body> r) { p.set_value(std::move(r)); });
   auto r = p.get_future().get();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->flatten(), big.substr(first, 6));
@@ -228,7 +230,9 @@ TEST_F(DiskChunksTest, CacheWrittenByThePreviousFormatIsReadThenRewritten) {
     opts.create_if_missing = true;
     opts.create_missing_column_families = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-        {rocksdb::kDefaultColumnFamilyName, {}}, {disk::kIndexFamily, {}}, {disk::kOrderFamily, {}}};
+        {rocksdb::kDefaultColumnFamilyName, {}},
+        {disk::kIndexFamily, {}},
+        {disk::kOrderFamily, {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> h;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(opts, path(), families, &h, &raw).ok());

@@ -94,7 +94,9 @@ TEST(DecideStore, BodyLargerThanMaxObjectSizeIsNotStored) {
   EXPECT_FALSE(d.store);
   EXPECT_EQ(d.reason, "larger than max_object_size");
   p.max_object_size = 0;  // no limit
-  EXPECT_TRUE(decide(200, {{"Cache-Control", "max-age=60"}, {"Content-Length", "5368709120"}}, false, p).store);
+  EXPECT_TRUE(
+      decide(200, {{"Cache-Control", "max-age=60"}, {"Content-Length", "5368709120"}}, false, p)
+          .store);
 }
 
 TEST(DecideStore, OnlyGetIsStored) {

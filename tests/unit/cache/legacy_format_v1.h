@@ -33,8 +33,9 @@ inline std::string serialize_v1(const CachedObject& obj) {
     v1_str(meta, h.name);
     v1_str(meta, h.value);
   }
-  const int64_t times[] = {m.request_time_ms, m.response_time_ms, m.date_s, m.age_s, m.fresh_lifetime_s,
-                           m.stale_while_revalidate_s, m.stale_if_error_s};
+  const int64_t times[] = {m.request_time_ms, m.response_time_ms, m.date_s,
+                           m.age_s,           m.fresh_lifetime_s, m.stale_while_revalidate_s,
+                           m.stale_if_error_s};
   for (int64_t v : times) v1_u64(meta, uint64_t(v));
   meta.push_back(m.must_revalidate ? 1 : 0);
   v1_str(meta, m.etag);
