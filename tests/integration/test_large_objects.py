@@ -110,6 +110,28 @@ def test_origin_memory_stays_bounded_while_serving_a_large_file(tiers, big_file)
     s.close()
 
 
+def test_origin_file_that_shrinks_mid_response_gives_a_truncated_looking_body(tiers, tmp_path):
+    (tmp_path / "vod").mkdir()
+    f = tmp_path / "vod" / "shrinks.mp4"
+    f.write_bytes(os.urandom(64 * MiB))
+    origin = tiers("origin", origin_config(tmp_path / "vod")).start()
+    s = socket.create_connection(("127.0.0.1", origin.port()), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    s.sendall(b"GET /vod/shrinks.mp4 HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = bytearray(s.recv(65536))
+    assert got.startswith(b"HTTP/1.1 200") and f"Content-Length: {64 * MiB}".encode() in got
+    os.truncate(f, 8 * MiB)  # the origin has read at most a few blocks so far
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        got += b
+    s.close()
+    body = got.partition(b"\r\n\r\n")[2]
+    # The connection closes short of Content-Length: no client takes it for a complete body.
+    assert len(body) < 64 * MiB
+
+
 def test_ranges_across_the_4gib_boundary_through_shield_and_edge(tiers, big_file, tmp_path):
     avail = 0
     with open("/proc/meminfo") as f:
