@@ -30,17 +30,24 @@ std::optional<uint64_t> decode_seq(std::string_view key) {
   return get_u64(key);
 }
 
+// 16 bytes {seq, size} for an object without chunk records (also every record written before
+// chunked bodies existed), 20 with the chunk count after them.
 std::string encode_index(const IndexEntry& e) {
   std::string out;
-  out.reserve(16);
+  out.reserve(20);
   put_u64(out, e.seq);
   put_u64(out, e.size);
+  if (e.chunks != 0)
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(char((e.chunks >> shift) & 0xff));
   return out;
 }
 
 std::optional<IndexEntry> decode_index(std::string_view value) {
-  if (value.size() != 16) return std::nullopt;
-  return IndexEntry{get_u64(value), get_u64(value.substr(8))};
+  if (value.size() != 16 && value.size() != 20) return std::nullopt;
+  IndexEntry e{get_u64(value), get_u64(value.substr(8)), 0};
+  if (value.size() == 20)
+    for (size_t i = 16; i < 20; ++i) e.chunks = (e.chunks << 8) | uint8_t(value[i]);
+  return e;
 }
 
 std::string encode_order(uint64_t size, std::string_view key_text) {

@@ -2,11 +2,13 @@
 // Size accounting records of the disk tier (disk_tier.h) and the compaction-filter hook that tells
 // it which objects RocksDB dropped on its own.
 //
-// Two small column families sit next to the objects (default column family, key = key text):
-//   index: key text          -> IndexEntry{seq, size}
+// Two small column families sit next to the objects (default column family, key = key text, the
+// head records) and their chunks (kChunksFamily, object.h chunk_key()):
+//   index: key text          -> IndexEntry{seq, size, chunks}
 //   order: big-endian seq    -> OrderEntry{size, key text}   (iteration order = insertion order)
 // Every write keeps them paired: index[k] = {s, n} exactly when order[s] = {n, k}. The tier's live
-// byte count is the sum of `size` over the order column family.
+// byte count is the sum of `size` over the order column family; `size` covers the head and every
+// chunk record (values and keys), `chunks` says which chunk records to delete with the head.
 #include <rocksdb/compaction_filter.h>
 
 #include <atomic>
@@ -23,10 +25,12 @@ namespace cdn::cache::disk {
 
 inline constexpr const char* kIndexFamily = "index";
 inline constexpr const char* kOrderFamily = "order";
+inline constexpr const char* kChunksFamily = "chunks";
 
 struct IndexEntry {
   uint64_t seq = 0;
   uint64_t size = 0;
+  uint32_t chunks = 0;  // chunk records of the object (0 for a body inside its head)
 };
 
 struct OrderEntry {

@@ -9,6 +9,7 @@
 #include <array>
 #include <condition_variable>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -39,6 +40,19 @@ std::shared_ptr<rocksdb::TablePropertiesCollectorFactory> deletion_compactor() {
 
 constexpr size_t kStripes = 64;
 constexpr size_t kBatch = 256;  // records per eviction / purge / reconcile write
+// Chunk records are written in batches of about this many bytes, so that a large body never sits
+// in one memtable write whole.
+constexpr size_t kChunkBatchBytes = 4u << 20;
+
+uint64_t new_generation() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+// Stored bytes of an object's chunk records: values (header, data, checksum) and keys.
+uint64_t chunk_records_size(size_t key_size, uint64_t body_size, const ChunkLayout& l) {
+  return uint64_t(l.chunk_count) * (32 + 8 + key_size + 5) + body_size;
+}
 
 }  // namespace
 
@@ -47,11 +61,14 @@ struct DiskTier::Impl {
   // closes, and only then may the filter it points to (and the filter's sink) go away.
   disk::DroppedKeys dropped;
   std::unique_ptr<disk::RecordingCompactionFilter> filter;
+  // Chunks carry their object's expiry too; one whose head was removed goes with it.
+  std::unique_ptr<ExpiryCompactionFilter> chunk_filter;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before the db closes
   rocksdb::ColumnFamilyHandle* objects = nullptr;
   rocksdb::ColumnFamilyHandle* index = nullptr;
   rocksdb::ColumnFamilyHandle* order = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks = nullptr;
   std::unique_ptr<ThreadPool> pool;
 
   // Eviction has its own thread, so that it starts at once rather than behind a backlog of queued
@@ -130,6 +147,12 @@ struct DiskTier::Impl {
 
   // Incomplete: not stored, being larger than the cap.
   rocksdb::Status put(const CachedObject& obj);
+  // Chunk records go first, in several batches and outside the key's lock; the head that makes
+  // them reachable lands last, in one batch with the records.
+  rocksdb::Status write_chunks(const CachedObject& obj, const ChunkLayout& layout);
+  void delete_chunks(std::string_view key, uint32_t from, uint32_t to, rocksdb::WriteBatch& batch) {
+    for (uint32_t i = from; i < to; ++i) batch.Delete(chunks, chunk_key(key, i));
+  }
   // Deletes key's object and records under its (held) lock, adding them to `batch`; returns the
   // accounted bytes that the batch frees.
   uint64_t delete_locked(std::string_view key, rocksdb::WriteBatch& batch);
@@ -150,12 +173,47 @@ struct DiskTier::Impl {
 
 // ---- writes ---------------------------------------------------------------------------------
 
+rocksdb::Status DiskTier::Impl::write_chunks(const CachedObject& obj, const ChunkLayout& layout) {
+  const int64_t expires = expires_at_s(obj.meta);
+  const auto& blocks = obj.body.chunks;
+  size_t block = 0, offset = 0;  // read position in the body's blocks
+  std::string data;
+  rocksdb::WriteBatch batch;
+  for (uint32_t i = 0; i < layout.chunk_count; ++i) {
+    const size_t want = size_t(
+        std::min<uint64_t>(layout.chunk_size, obj.body.size - uint64_t(i) * layout.chunk_size));
+    data.clear();
+    while (data.size() < want && block < blocks.size()) {
+      const std::string& b = *blocks[block];
+      size_t n = std::min(want - data.size(), b.size() - offset);
+      data.append(b, offset, n);
+      offset += n;
+      if (offset == b.size()) ++block, offset = 0;
+    }
+    if (data.size() != want) return rocksdb::Status::Corruption("body shorter than its size");
+    batch.Put(chunks, chunk_key(obj.key_text, i), encode_chunk(expires, layout, i, data));
+    if (batch.GetDataSize() >= kChunkBatchBytes || i + 1 == layout.chunk_count) {
+      if (auto st = db->Write(rocksdb::WriteOptions(), &batch); !st.ok()) return st;
+      batch.Clear();
+    }
+  }
+  return rocksdb::Status::OK();
+}
+
 rocksdb::Status DiskTier::Impl::put(const CachedObject& obj) {
-  std::string value = serialize(obj);
-  uint64_t size = value.size() + obj.key_text.size();
+  const ChunkLayout layout = layout_for(obj.body.size, new_generation());
+  std::string value = encode_head(obj, layout);
+  uint64_t size =
+      value.size() + obj.key_text.size() +
+      (layout.chunked() ? chunk_records_size(obj.key_text.size(), obj.body.size, layout) : 0);
   if (max_bytes != 0 && size > max_bytes) {
     stats->too_large.fetch_add(1, std::memory_order_relaxed);
     return rocksdb::Status::Incomplete("larger than max_bytes");
+  }
+  // A failure part way leaves chunk records no head points at; they carry the object's expiry,
+  // so the compaction filter reclaims them.
+  if (layout.chunked()) {
+    if (auto st = write_chunks(obj, layout); !st.ok()) return st;
   }
   rocksdb::Status st;
   {
@@ -164,9 +222,13 @@ rocksdb::Status DiskTier::Impl::put(const CachedObject& obj) {
     uint64_t seq = begin_seq();
     rocksdb::WriteBatch batch;
     batch.Put(objects, slice(obj.key_text), value);
-    batch.Put(index, slice(obj.key_text), disk::encode_index({seq, size}));
+    batch.Put(index, slice(obj.key_text), disk::encode_index({seq, size, layout.chunk_count}));
     batch.Put(order, disk::encode_seq(seq), disk::encode_order(size, obj.key_text));
-    if (old) batch.Delete(order, disk::encode_seq(old->seq));
+    if (old) {
+      batch.Delete(order, disk::encode_seq(old->seq));
+      // The old version's chunks below the new count were overwritten; the rest go now.
+      delete_chunks(obj.key_text, layout.chunk_count, old->chunks, batch);
+    }
     st = db->Write(rocksdb::WriteOptions(), &batch);
     if (st.ok()) {
       add_live(size);
@@ -185,6 +247,7 @@ uint64_t DiskTier::Impl::delete_locked(std::string_view key, rocksdb::WriteBatch
   if (!idx) return 0;
   batch.Delete(index, slice(key));
   batch.Delete(order, disk::encode_seq(idx->seq));
+  delete_chunks(key, 0, idx->chunks, batch);
   return idx->size;
 }
 
@@ -320,6 +383,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
         batch.Delete(objects, slice(c.entry.key_text));
         batch.Delete(index, slice(c.entry.key_text));
         batch.Delete(order, disk::encode_seq(c.seq));
+        delete_chunks(c.entry.key_text, 0, idx->chunks, batch);
         freed += idx->size;
         ++evicted;
         evicted_bytes += idx->size;
@@ -366,6 +430,7 @@ void DiskTier::Impl::reconcile() {
       if (!db->Get(read_options(), objects, slice(k), &value).IsNotFound()) continue;
       batch.Delete(index, slice(k));
       batch.Delete(order, disk::encode_seq(idx->seq));
+      delete_chunks(k, 0, idx->chunks, batch);
       freed += idx->size;
     }
     if (batch.Count() == 0) continue;
@@ -418,6 +483,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   impl->filter = std::make_unique<disk::RecordingCompactionFilter>(
       std::make_unique<ExpiryCompactionFilter>(options.now_s ? options.now_s : [] { return unix_now(); }),
       &impl->dropped);
+  impl->chunk_filter = std::make_unique<ExpiryCompactionFilter>(
+      options.now_s ? options.now_s : [] { return unix_now(); });
   impl->max_bytes = options.max_bytes;
   impl->low_water = options.max_bytes - options.max_bytes / 10;
 
@@ -440,6 +507,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   }
   obj_opts.compaction_filter = impl->filter.get();
   obj_opts.table_properties_collector_factories.push_back(deletion_compactor());
+  rocksdb::ColumnFamilyOptions chunk_opts = obj_opts;
+  chunk_opts.compaction_filter = impl->chunk_filter.get();
   rocksdb::ColumnFamilyOptions rec_opts;
   rec_opts.table_properties_collector_factories.push_back(deletion_compactor());
 
@@ -451,7 +520,10 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, obj_opts}, {disk::kIndexFamily, rec_opts}, {disk::kOrderFamily, rec_opts}};
+      {rocksdb::kDefaultColumnFamilyName, obj_opts},
+      {disk::kIndexFamily, rec_opts},
+      {disk::kOrderFamily, rec_opts},
+      {disk::kChunksFamily, chunk_opts}};
   rocksdb::DB* raw = nullptr;
   rocksdb::Status st = rocksdb::DB::Open(db_opts, options.path, families, &impl->handles, &raw);
   if (!st.ok()) return make_error("disk cache: open " + options.path + ": " + st.ToString());
@@ -459,6 +531,7 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   impl->objects = impl->handles[0];
   impl->index = impl->handles[1];
   impl->order = impl->handles[2];
+  impl->chunks = impl->handles[3];
   impl->pool = std::make_unique<ThreadPool>(options.io_threads);
 
   auto tier = std::unique_ptr<DiskTier>(new DiskTier(std::move(impl)));
@@ -485,27 +558,91 @@ DiskTier::~DiskTier() {
 
 // ---- public calls ---------------------------------------------------------------------------
 
-ObjectRef DiskTier::get_sync(std::string_view key_text) {
+std::optional<StoredHead> DiskTier::read_head(std::string_view key_text) {
   rocksdb::PinnableSlice value;
   rocksdb::Status st = impl_->db->Get(read_options(), impl_->objects, slice(key_text), &value);
-  if (st.IsNotFound()) {
-    stats_.misses.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
-  }
+  if (st.IsNotFound()) return std::nullopt;
   if (!st.ok()) {
     // RocksDB's own checksums caught it (block or blob record); I/O errors are not corruption.
     if (st.IsCorruption()) drop_corrupt(key_text);
-    stats_.misses.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+    return std::nullopt;
   }
-  auto obj = deserialize(std::string_view(value.data(), value.size()));
-  if (!obj || obj->key_text != key_text) {
+  auto head = decode_head(std::string_view(value.data(), value.size()));
+  if (!head || head->object.key_text != key_text) {
     drop_corrupt(key_text);
+    return std::nullopt;
+  }
+  if (head->format_version != kFormatVersion)
+    stats_.legacy_reads.fetch_add(1, std::memory_order_relaxed);
+  return std::move(head.value());
+}
+
+std::optional<StoredHead> DiskTier::get_head_sync(std::string_view key_text) {
+  auto head = read_head(key_text);
+  (head ? stats_.hits : stats_.misses).fetch_add(1, std::memory_order_relaxed);
+  return head;
+}
+
+Result<Body> DiskTier::read_range_sync(const StoredHead& head, uint64_t first, uint64_t last) {
+  const uint64_t size = head.object.meta.body_size;
+  if (head.layout.chunked())
+    return read_range_sync(BodyOnDisk{this, head.object.key_text, head.layout, size}, first, last);
+  if (first > last || last >= size) return make_error("disk cache: range outside the body");
+  // The head holds the body as one block.
+  Body out;
+  const Bytes& all = head.object.body.chunks.front();
+  if (first == 0 && last + 1 == size) {
+    out.append(all);
+  } else {
+    out.append(make_bytes(std::string_view(*all).substr(first, last - first + 1)));
+  }
+  return out;
+}
+
+Result<Body> DiskTier::read_range_sync(const BodyOnDisk& body, uint64_t first, uint64_t last) {
+  if (first > last || last >= body.size) return make_error("disk cache: range outside the body");
+  const ChunkLayout& l = body.layout;
+  Body out;
+  for (uint32_t i = l.chunk_of(first); i <= l.chunk_of(last); ++i) {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status st =
+        impl_->db->Get(read_options(), impl_->chunks, chunk_key(body.key_text, i), &value);
+    if (!st.ok())
+      return make_error("disk cache: chunk " + std::to_string(i) + ": " + st.ToString());
+    auto data = decode_chunk(std::string_view(value.data(), value.size()), l, i, body.size);
+    if (!data) return data.error();
+    stats_.chunk_reads.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t begin = uint64_t(i) * l.chunk_size;
+    const uint64_t from = std::max(first, begin) - begin,
+                   to = std::min(last + 1, begin + data->size()) - begin;
+    out.append(make_bytes(data->substr(size_t(from), size_t(to - from))));
+  }
+  return out;
+}
+
+ObjectRef DiskTier::get_sync(std::string_view key_text) {
+  return load_body(key_text, read_head(key_text));
+}
+
+ObjectRef DiskTier::load_body(std::string_view key_text, std::optional<StoredHead> head) {
+  if (head && head->layout.chunked()) {
+    auto body = read_range_sync(*head, 0, head->object.meta.body_size - 1);
+    if (!body) {
+      // A chunk of another generation means the key was rewritten meanwhile (a miss); the same
+      // head with a bad or missing chunk is a broken object.
+      auto again = read_head(key_text);
+      if (again && again->layout.generation == head->layout.generation) drop_corrupt(key_text);
+      head.reset();
+    } else {
+      head->object.body = std::move(body.value());
+    }
+  }
+  if (!head) {
     stats_.misses.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }
   stats_.hits.fetch_add(1, std::memory_order_relaxed);
-  return std::make_shared<const CachedObject>(std::move(*obj));
+  return std::make_shared<const CachedObject>(std::move(head->object));
 }
 
 void DiskTier::drop_corrupt(std::string_view key_text) {
@@ -517,11 +654,45 @@ void DiskTier::get_async(std::string key_text, std::function<void(ObjectRef)> do
   impl_->pool->submit([this, key = std::move(key_text), done = std::move(done)] {
     ObjectRef obj;
     try {
-      obj = get_sync(key);
+      auto head = read_head(key);
+      if (head && head->layout.chunked() && head->object.meta.body_size > kResidentBodyMax) {
+        stats_.hits.fetch_add(1, std::memory_order_relaxed);
+        auto o = std::make_shared<CachedObject>(std::move(head->object));
+        o->on_disk = std::make_shared<const BodyOnDisk>(
+            BodyOnDisk{this, key, head->layout, o->meta.body_size});
+        obj = std::move(o);
+      } else {
+        obj = load_body(key, std::move(head));
+      }
     } catch (...) {
       obj = nullptr;  // e.g. bad_alloc on a huge body: a miss, and the waiter still gets its answer
     }
     done(std::move(obj));
+  });
+}
+
+void DiskTier::get_head_async(std::string key_text,
+                              std::function<void(std::optional<StoredHead>)> done) {
+  impl_->pool->submit([this, key = std::move(key_text), done = std::move(done)] {
+    std::optional<StoredHead> head;
+    try {
+      head = get_head_sync(key);
+    } catch (...) {
+      head.reset();
+    }
+    done(std::move(head));
+  });
+}
+
+void DiskTier::read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first,
+                                uint64_t last, std::function<void(Result<Body>)> done) {
+  impl_->pool->submit([this, body = std::move(body), first, last, done = std::move(done)] {
+    Result<Body> out = make_error("disk cache: read failed");
+    try {
+      out = read_range_sync(*body, first, last);
+    } catch (...) {
+    }
+    done(std::move(out));
   });
 }
 

@@ -1,14 +1,17 @@
 #pragma once
-// RocksDB-backed object tier. Values are serialized objects (object.h) under key = key text, so a
-// prefix purge is a range scan. Large values live in integrated BlobDB files, keeping the LSM tree
-// small; expired objects are dropped by a compaction filter. All blocking I/O of the async calls
-// runs on an internal pool. With max_bytes set, the oldest-inserted objects are evicted (FIFO) by
-// the tier's own thread once the stored bytes pass the cap (disk_accounting.h, README.md).
+// RocksDB-backed object tier. Head records (object.h) under key = key text, so a prefix purge is
+// a range scan; bodies above one chunk in chunk records of their own column family, so that a
+// range reads only the chunks it needs. Large values live in integrated BlobDB files, keeping the
+// LSM tree small; expired objects are dropped by a compaction filter. All blocking I/O of the async
+// calls runs on an internal pool. With max_bytes set, the oldest-inserted objects are evicted
+// (FIFO) by the tier's own thread once the stored bytes pass the cap (disk_accounting.h,
+// README.md).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +35,9 @@ struct DiskOptions {
 
 class DiskTier {
  public:
+  // Largest body get_async loads whole (a typical HLS segment is well below it).
+  static constexpr uint64_t kResidentBodyMax = 8ull << 20;
+
   static Result<std::unique_ptr<DiskTier>> open(const DiskOptions& options);
   // Runs every queued get/put, then closes the database cleanly.
   ~DiskTier();
@@ -39,9 +45,23 @@ class DiskTier {
   DiskTier& operator=(const DiskTier&) = delete;
 
   // Reads on a pool thread and calls done there with nullptr on a miss or a corrupt value; the
-  // caller hops back to its own event loop.
+  // caller hops back to its own event loop. A body above kResidentBodyMax is not read: the object
+  // comes with on_disk set, for the caller to read by range.
   void get_async(std::string key_text, std::function<void(ObjectRef)> done);
+  // The whole object, its chunks read and checked (an object too large for memory should be
+  // read by range instead).
   ObjectRef get_sync(std::string_view key_text);
+  // The head record alone: metadata, and the body only when it is stored inside the head. nullopt
+  // on a miss or a corrupt record (which is dropped). Counts a hit or a miss.
+  std::optional<StoredHead> get_head_sync(std::string_view key_text);
+  void get_head_async(std::string key_text, std::function<void(std::optional<StoredHead>)> done);
+  // Bytes [first, last] of the body of `head`, reading only the chunks that hold them. An error
+  // when a chunk is missing or broken, or belongs to another version of the key (rewritten since
+  // the head was read): the caller treats that as a miss.
+  Result<Body> read_range_sync(const StoredHead& head, uint64_t first, uint64_t last);
+  Result<Body> read_range_sync(const BodyOnDisk& body, uint64_t first, uint64_t last);
+  void read_range_async(std::shared_ptr<const BodyOnDisk> body, uint64_t first, uint64_t last,
+                        std::function<void(Result<Body>)> done);
   // Serializes and writes on a pool thread; `done` (optional) runs there after the write.
   void put_async(ObjectRef obj, std::function<void()> done = nullptr);
   // Deletes on a pool thread (erase() reads first to report existence; the hot path needn't).
@@ -58,6 +78,8 @@ class DiskTier {
     std::atomic<uint64_t> hits{0}, misses{0}, corrupt{0}, writes{0}, write_errors{0};
     // Objects removed to stay under max_bytes, and objects not stored for being larger than it.
     std::atomic<uint64_t> evictions{0}, evicted_bytes{0}, too_large{0};
+    // Chunk records read, and heads read in an older format version.
+    std::atomic<uint64_t> chunk_reads{0}, legacy_reads{0};
   };
   const Stats& stats() const { return stats_; }
   // Live stored bytes: what max_bytes is compared with. Survives reopen. May briefly include
@@ -68,6 +90,9 @@ class DiskTier {
   struct Impl;
   explicit DiskTier(std::unique_ptr<Impl> impl);
   void drop_corrupt(std::string_view key_text);
+  std::optional<StoredHead> read_head(std::string_view key_text);  // counts no hit or miss
+  ObjectRef load_body(std::string_view key_text,
+                      std::optional<StoredHead> head);  // counts hit or miss
 
   std::unique_ptr<Impl> impl_;
   Stats stats_;

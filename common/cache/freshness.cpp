@@ -116,6 +116,13 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
   if (cc.no_store) return no_store("no-store");
   if (cc.is_private) return no_store("private");
   if (vary_star(response_headers)) return no_store("vary *");
+  if (policy.max_object_size != 0) {
+    if (const std::string* cl = find_header(response_headers, "content-length")) {
+      auto n = parse_int(*cl);
+      if (n && *n >= 0 && uint64_t(*n) > policy.max_object_size)
+        return no_store("larger than max_object_size");
+    }
+  }
   // RFC 9111 §3.5: only these directives make an authorized response shareable.
   if (request_has_authorization && !cc.is_public && !cc.s_maxage && !cc.must_revalidate)
     return no_store("authorization");

@@ -24,6 +24,9 @@ struct FreshnessPolicy {
   int64_t negative_ttl_s = 10;        // 404/410 without explicit freshness
   int64_t default_swr_s = 0;
   int64_t default_sie_s = 0;
+  // cache.max_object_size: a response with a larger body is passed through, never stored
+  // (0 = no limit). Applied by Content-Length here and by body growth in the fetcher.
+  uint64_t max_object_size = 0;
 };
 
 struct StoreDecision {

@@ -6,6 +6,8 @@ namespace cdn::cache {
 
 namespace {
 constexpr size_t kEntryOverhead = 256;
+// Each body block is a shared string: its control block, string header and allocator slack.
+constexpr size_t kBlockOverhead = 64;
 }  // namespace
 
 MemoryTier::MemoryTier(size_t byte_budget, size_t shards) {
@@ -19,7 +21,7 @@ size_t MemoryTier::charge_of(const CachedObject& obj) {
   for (const auto& h : obj.meta.headers) headers += h.name.size() + h.value.size() + sizeof(StoredHeader);
   // The key text is held twice: once in the object, once in the shard's index.
   return kEntryOverhead + 2 * obj.key_text.size() + headers + obj.meta.etag.size() +
-         obj.meta.last_modified.size() + obj.body.size + obj.body.chunks.size() * sizeof(std::string);
+         obj.meta.last_modified.size() + obj.body.size + obj.body.chunks.size() * kBlockOverhead;
 }
 
 ObjectRef MemoryTier::get(const CacheKey& key) {

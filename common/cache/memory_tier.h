@@ -33,8 +33,9 @@ class MemoryTier {
   };
   const Stats& stats() const { return stats_; }
 
-  // What an object costs against the budget: body, key, headers and a fixed per-entry overhead
-  // for the index, queue node and allocations.
+  // What an object costs against the budget: body and a per-block overhead (bodies loaded from
+  // disk come as chunk-sized blocks), key, headers and a fixed per-entry overhead for the index,
+  // queue node and allocations.
   static size_t charge_of(const CachedObject& obj);
 
  private:

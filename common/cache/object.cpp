@@ -9,21 +9,29 @@
 
 namespace cdn::cache {
 
-// Layout (little-endian):
-//   0  magic "CDNo"        4
-//   4  version             1   (currently 1)
-//   5  zero padding        3
-//   8  expires_at_s        8   (fixed offset so the compaction filter reads it without decoding)
-//  16  meta_len            4
-//  20  body_len            8
-//  28  meta                meta_len
-//      body                body_len
-//      xxh3_64             8   over every byte before it
+// Records (little-endian).
+//   Version 2 head:                      Version 1 head (still read):
+//    0  magic "CDNo"        4              0  magic "CDNo"   4
+//    4  version (2)         1              4  version (1)    1
+//    5  zero padding        3              5  zero padding   3
+//    8  expires_at_s        8              8  expires_at_s   8
+//   16  meta_len            4             16  meta_len       4
+//   20  inline body_len     8             20  body_len       8
+//   28  generation          8             28  meta, body, xxh3_64
+//   36  chunk_count         4
+//   40  chunk_size          4
+//   44  meta, inline body, xxh3_64
+//   Version 2 chunk: magic "CDNc" 4, version 1, padding 3, expires_at_s 8, generation 8,
+//   index 4, data_len 4, data, xxh3_64.
+// The checksum covers every byte before it.
 namespace {
 
-constexpr uint32_t kMagic = 0x6f4e4443;  // "CDNo"
-constexpr uint8_t kVersion = 1;
-constexpr size_t kHeadSize = 28;
+constexpr uint32_t kHeadMagic = 0x6f4e4443;   // "CDNo"
+constexpr uint32_t kChunkMagic = 0x634e4443;  // "CDNc"
+constexpr uint8_t kVersion1 = 1;
+constexpr size_t kHeadSizeV1 = 28;
+constexpr size_t kHeadSizeV2 = 44;
+constexpr size_t kChunkHeadSize = 32;
 constexpr size_t kTrailerSize = 8;
 
 void put_meta(std::string& out, const CachedObject& obj) {
@@ -42,6 +50,21 @@ void put_meta(std::string& out, const CachedObject& obj) {
   codec::put_str(out, m.etag);
   codec::put_str(out, m.last_modified);
   codec::put_u64(out, m.body_size);
+}
+
+void put_checksum(std::string& out) {
+  codec::put_u64(out, XXH3_64bits(out.data(), out.size()));
+}
+
+// The bytes a checksum covers, or nullopt when the record is too short or the checksum is wrong.
+// The checksum goes first: nothing after it has to be robust against a record that decodes but
+// lies.
+std::optional<std::string_view> checked(std::string_view data, size_t min_head) {
+  if (data.size() < min_head + kTrailerSize) return std::nullopt;
+  std::string_view covered = data.substr(0, data.size() - kTrailerSize);
+  if (codec::load_u64(data.data() + covered.size()) != XXH3_64bits(covered.data(), covered.size()))
+    return std::nullopt;
+  return covered;
 }
 
 bool read_meta(std::string_view data, CachedObject& obj) {
@@ -73,43 +96,127 @@ bool read_meta(std::string_view data, CachedObject& obj) {
 
 }  // namespace
 
-std::string serialize(const CachedObject& obj) {
+ChunkLayout layout_for(uint64_t size, uint64_t generation) {
+  ChunkLayout l;
+  l.generation = generation;
+  if (size > kChunkSize) {
+    l.chunk_size = kChunkSize;
+    l.chunk_count = uint32_t((size + kChunkSize - 1) / kChunkSize);
+  }
+  return l;
+}
+
+std::string encode_head(const CachedObject& obj, const ChunkLayout& layout) {
   std::string meta;
   put_meta(meta, obj);
+  const uint64_t inline_len = layout.chunked() ? 0 : obj.body.size;
   std::string out;
-  out.reserve(kHeadSize + meta.size() + obj.body.size + kTrailerSize);
-  codec::put_u32(out, kMagic);
-  codec::put_u8(out, kVersion);
+  out.reserve(kHeadSizeV2 + meta.size() + inline_len + kTrailerSize);
+  codec::put_u32(out, kHeadMagic);
+  codec::put_u8(out, kFormatVersion);
   out.append(3, '\0');
   codec::put_u64(out, uint64_t(expires_at_s(obj.meta)));
   codec::put_u32(out, uint32_t(meta.size()));
-  codec::put_u64(out, obj.body.size);
+  codec::put_u64(out, inline_len);
+  codec::put_u64(out, layout.generation);
+  codec::put_u32(out, layout.chunk_count);
+  codec::put_u32(out, layout.chunk_size);
   out += meta;
-  for (const auto& chunk : obj.body.chunks) out += *chunk;
-  codec::put_u64(out, XXH3_64bits(out.data(), out.size()));
+  if (inline_len > 0)
+    for (const auto& chunk : obj.body.chunks) out += *chunk;
+  put_checksum(out);
   return out;
 }
 
-Result<CachedObject> deserialize(std::string_view data) {
-  if (data.size() < kHeadSize + kTrailerSize) return make_error("cache object: truncated");
-  std::string_view covered = data.substr(0, data.size() - kTrailerSize);
-  // The checksum goes first: nothing below has to be robust against a body that decodes but lies.
-  if (codec::load_u64(data.data() + covered.size()) != XXH3_64bits(covered.data(), covered.size()))
-    return make_error("cache object: checksum mismatch");
-  codec::Reader head(covered);
-  if (head.u32() != kMagic) return make_error("cache object: bad magic");
-  if (head.u8() != kVersion) return make_error("cache object: unsupported version");
+Result<StoredHead> decode_head(std::string_view data) {
+  auto covered = checked(data, kHeadSizeV1);
+  if (!covered) return make_error("cache object: truncated or checksum mismatch");
+  codec::Reader head(*covered);
+  if (head.u32() != kHeadMagic) return make_error("cache object: bad magic");
+  StoredHead out;
+  out.format_version = head.u8();
+  if (out.format_version != kVersion1 && out.format_version != kFormatVersion)
+    return make_error("cache object: unsupported version");
   if (head.bytes(3) != std::string_view("\0\0\0", 3)) return make_error("cache object: bad padding");
   head.u64();  // expires_at_s is derived from meta; only the compaction filter reads it.
   uint64_t meta_len = head.u32();
   uint64_t body_len = head.u64();
-  if (meta_len + body_len != head.remaining()) return make_error("cache object: length mismatch");
+  if (out.format_version == kFormatVersion) {
+    out.layout.generation = head.u64();
+    out.layout.chunk_count = head.u32();
+    out.layout.chunk_size = head.u32();
+  }
+  if (!head.ok() || meta_len > head.remaining() || body_len != head.remaining() - meta_len)
+    return make_error("cache object: length mismatch");
+  if (!read_meta(head.bytes(meta_len), out.object)) return make_error("cache object: bad metadata");
+  const ChunkLayout& l = out.layout;
+  const uint64_t size = out.object.meta.body_size;
+  if (l.chunked()) {
+    if (body_len != 0 || l.chunk_size == 0 || size == 0 ||
+        (size - 1) / l.chunk_size + 1 != l.chunk_count)
+      return make_error("cache object: bad chunk layout");
+  } else if (l.chunk_size != 0 || size != body_len) {
+    return make_error("cache object: body size mismatch");
+  }
+  if (body_len > 0) out.object.body.append(make_bytes(head.bytes(body_len)));
+  return out;
+}
 
-  CachedObject obj;
-  if (!read_meta(head.bytes(meta_len), obj)) return make_error("cache object: bad metadata");
-  if (obj.meta.body_size != body_len) return make_error("cache object: body size mismatch");
-  if (body_len > 0) obj.body.append(make_bytes(head.bytes(body_len)));
-  return obj;
+std::string encode_chunk(int64_t expires_at_s, const ChunkLayout& layout, uint32_t index,
+                         std::string_view data) {
+  std::string out;
+  out.reserve(kChunkHeadSize + data.size() + kTrailerSize);
+  codec::put_u32(out, kChunkMagic);
+  codec::put_u8(out, kFormatVersion);
+  out.append(3, '\0');
+  codec::put_u64(out, uint64_t(expires_at_s));
+  codec::put_u64(out, layout.generation);
+  codec::put_u32(out, index);
+  codec::put_u32(out, uint32_t(data.size()));
+  out.append(data);
+  put_checksum(out);
+  return out;
+}
+
+Result<std::string_view> decode_chunk(std::string_view data, const ChunkLayout& layout,
+                                      uint32_t index, uint64_t body_size) {
+  auto covered = checked(data, kChunkHeadSize);
+  if (!covered) return make_error("cache chunk: truncated or checksum mismatch");
+  codec::Reader r(*covered);
+  if (r.u32() != kChunkMagic || r.u8() != kFormatVersion)
+    return make_error("cache chunk: bad magic or version");
+  if (r.bytes(3) != std::string_view("\0\0\0", 3)) return make_error("cache chunk: bad padding");
+  r.u64();
+  if (r.u64() != layout.generation)
+    return make_error("cache chunk: from another version of the object");
+  if (r.u32() != index || index >= layout.chunk_count)
+    return make_error("cache chunk: wrong index");
+  const uint64_t begin = uint64_t(index) * layout.chunk_size;
+  const uint64_t expected =
+      std::min<uint64_t>(layout.chunk_size, body_size - std::min(body_size, begin));
+  uint32_t len = r.u32();
+  if (len != expected || len != r.remaining()) return make_error("cache chunk: length mismatch");
+  return r.bytes(len);
+}
+
+std::string chunk_key(std::string_view key_text, uint32_t index) {
+  std::string k;
+  k.reserve(key_text.size() + 5);
+  k.append(key_text);
+  k.push_back('\0');
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(char((index >> shift) & 0xff));
+  return k;
+}
+
+std::string serialize(const CachedObject& obj) {
+  return encode_head(obj, ChunkLayout{});
+}
+
+Result<CachedObject> deserialize(std::string_view data) {
+  auto head = decode_head(data);
+  if (!head) return head.error();
+  if (head->layout.chunked()) return make_error("cache object: body is in chunk records");
+  return std::move(head->object);
 }
 
 int64_t expires_at_s(const ObjectMeta& meta) {
@@ -124,8 +231,12 @@ int64_t expires_at_s(const ObjectMeta& meta) {
 }
 
 std::optional<int64_t> peek_expires_at_s(std::string_view data) {
-  if (data.size() < kHeadSize + kTrailerSize) return std::nullopt;
-  if (codec::load_u32(data.data()) != kMagic || uint8_t(data[4]) != kVersion) return std::nullopt;
+  if (data.size() < 16 + kTrailerSize) return std::nullopt;
+  uint32_t magic = codec::load_u32(data.data());
+  uint8_t version = uint8_t(data[4]);
+  bool known = (magic == kHeadMagic && (version == kVersion1 || version == kFormatVersion)) ||
+               (magic == kChunkMagic && version == kFormatVersion);
+  if (!known) return std::nullopt;
   return int64_t(codec::load_u64(data.data() + 8));
 }
 

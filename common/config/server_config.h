@@ -89,6 +89,7 @@ struct CacheConfig {
   uint32_t memory_shards = 16;  // power of two
   std::string disk_path;        // empty = no disk tier
   uint64_t disk_max_bytes = 0;  // 0 = unlimited
+  uint64_t max_object_size = 1ull << 30;  // larger responses pass through unstored; 0 = no limit
   std::vector<std::string> ignore_query_params;
   std::string token_param = "token";  // never part of the key
   std::vector<TtlRule> default_ttls;  // first match wins

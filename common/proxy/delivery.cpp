@@ -1,10 +1,12 @@
 #include "common/proxy/delivery.h"
 
 #include "common/cache/freshness.h"
+#include "common/obs/metrics.h"
+#include "common/proxy/disk_body_stream.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
-#include "common/obs/metrics.h"
 #include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -63,28 +65,46 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   const Body* body = &obj->body;
   Body transformed;
   if (ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h)) {
+    if (!obj->body_resident()) {  // rewritten bodies (playlists) are small; this one is not
+      ex.respond_error(502, "body-too-large-to-rewrite", std::move(h));
+      return;
+    }
     transformed.append(make_bytes(ctx_->phases->transform_body(ex, obj->body.flatten())));
     body = &transformed;
     h.remove("etag");  // the bytes differ per viewer
   }
+  const uint64_t size = obj->body_resident() ? body->size : meta.body_size;
+  http::RangePlan plan;
   if (meta.status == 200) {
-    if (auto* range = ex.request().headers.get("range")) {
-      http::ByteRange r;
-      switch (http::parse_range(*range, body->size, r)) {
-        case http::RangeResult::Satisfiable: {
-          h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
-                                     std::to_string(body->size));
-          ex.respond(206, std::move(h), slice(*body, r.first, r.last));
-          return;
-        }
-        case http::RangeResult::Unsatisfiable:
-          h.set("Content-Range", "bytes */" + std::to_string(body->size));
-          ex.log.reason = "range-not-satisfiable";
-          ex.respond(416, std::move(h), std::string_view());
-          return;
-        case http::RangeResult::None: break;
-      }
+    // A rewritten body has no validator of its own: If-Range can only ever miss it (full 200).
+    http::Validators v;
+    if (body == &obj->body) {
+      v.etag = meta.etag;
+      v.last_modified_s = meta.last_modified.empty() ? -1 : parse_http_date(meta.last_modified);
+      v.date_s = meta.date_s;
     }
+    plan = http::plan_range(ex.request(), size, v);
+  }
+  if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+    h.set("Content-Range", http::content_range(plan, size));
+    ex.log.reason = "range-not-satisfiable";
+    ex.respond(416, std::move(h), std::string_view());
+    return;
+  }
+  const bool partial = plan.kind == http::RangePlan::Kind::Partial;
+  if (partial) h.set("Content-Range", http::content_range(plan, size));
+  if (!obj->body_resident()) {
+    // Too large to have been loaded: streamed from the disk tier a chunk at a time.
+    const uint64_t first = partial ? plan.range.first : 0,
+                   length = partial ? plan.range.length() : size;
+    if (!ex.start(partial ? 206 : meta.status, std::move(h), int64_t(length))) return;
+    if (length == 0 || ex.request().is_head()) return ex.finish();
+    DiskBodyStream::run(ex_, obj->on_disk, first, first + length - 1);
+    return;
+  }
+  if (partial) {
+    ex.respond(206, std::move(h), slice(*body, plan.range.first, plan.range.last));
+    return;
   }
   ex.respond(meta.status, std::move(h), *body);
 }
@@ -98,7 +118,6 @@ void Delivery::follow(std::shared_ptr<Fill> fill) {
   // The waiter holds only a weak reference; the exchange's abort hook keeps us alive meanwhile.
   auto self = shared_from_this();
   ex_->on_abort([self]() { self->detach(); });
-  buffer_all_ = ex_->request().headers.get("range") != nullptr;
   on_wake();
 }
 
@@ -108,7 +127,7 @@ void Delivery::detach() {
   ex_->on_abort(nullptr);  // drops the self-reference held by the hook
 }
 
-void Delivery::start_stream(const Fill::View& v) {
+bool Delivery::start_stream(const Fill::View& v) {
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
   count_lookup(v.cache_status);
@@ -117,7 +136,44 @@ void Delivery::start_stream(const Fill::View& v) {
   http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
   if (ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h)) buffer_all_ = true;
+  if (v.status == 200 && ex.request().headers.get("range")) {
+    // The range is answered as its bytes arrive; without a length it waits for the whole body.
+    if (v.content_length < 0) buffer_all_ = true;
+    if (buffer_all_) return true;
+    const uint64_t size = uint64_t(v.content_length);
+    const std::string* lm = v.headers->get("last-modified");
+    const std::string* date = v.headers->get("date");
+    auto plan = http::plan_range(ex.request(), size,
+                                 {v.headers->get_or("etag"), lm ? parse_http_date(*lm) : -1,
+                                  date ? parse_http_date(*date) : -1});
+    if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+      h.set("Content-Range", http::content_range(plan, size));
+      ex.log.reason = "range-not-satisfiable";
+      ex.respond(416, std::move(h), std::string_view());
+      return false;
+    }
+    if (plan.kind == http::RangePlan::Kind::Partial) {
+      h.set("Content-Range", http::content_range(plan, size));
+      windowed_ = true;
+      win_first_ = plan.range.first;
+      win_last_ = plan.range.last;
+      ex.start(206, std::move(h), int64_t(plan.range.length()));
+      return true;
+    }
+  }
   if (!buffer_all_) ex.start(v.status, std::move(h), v.content_length);
+  return true;
+}
+
+void Delivery::write_window(const Bytes& chunk) {
+  const uint64_t begin = seen_, end = seen_ + chunk->size();  // [begin, end) of the body
+  seen_ = end;
+  if (end <= win_first_ || begin > win_last_) return;
+  const uint64_t from = std::max(win_first_, begin) - begin,
+                 to = std::min(win_last_ + 1, end) - begin;
+  ex_->write(from == 0 && to == chunk->size()
+                 ? chunk
+                 : make_bytes(std::string_view(*chunk).substr(from, to - from)));
 }
 
 void Delivery::on_wake() {
@@ -151,7 +207,10 @@ void Delivery::on_wake() {
       [[fallthrough]];
     case Fill::State::Streaming: break;
   }
-  if (!ex.started() && !buffer_all_) start_stream(v);
+  if (!ex.started() && !buffer_all_ && !start_stream(v)) {
+    detach();
+    return;
+  }
   if (buffer_all_) {
     for (auto& c : v.new_chunks) buffered_.append(c);
     if (v.state == Fill::State::Done) {
@@ -170,8 +229,9 @@ void Delivery::on_wake() {
     }
     return;
   }
-  for (auto& c : v.new_chunks) ex.write(c);
-  if (v.state == Fill::State::Done) {
+  for (auto& c : v.new_chunks) windowed_ ? write_window(c) : void(ex.write(c));
+  // A range is complete once its last byte is sent; the fill goes on for its other waiters.
+  if (v.state == Fill::State::Done || (windowed_ && seen_ > win_last_)) {
     ex.finish();
     detach();
   }

@@ -25,15 +25,22 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
  private:
   void on_wake();
   void detach();
-  void start_stream(const Fill::View& v);
+  // Starts the response for a streamed fill; false when it was answered whole (416).
+  bool start_stream(const Fill::View& v);
+  void write_window(const Bytes& chunk);
 
   std::shared_ptr<http::Exchange> ex_;
   const DeliveryContext* ctx_;
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;
   size_t next_ = 0;
-  bool buffer_all_ = false;  // range or body-rewriting responses wait for the whole body
+  bool buffer_all_ =
+      false;  // body-rewriting responses (and ranges of unknown size) wait for the whole body
   Body buffered_;
+  // A range of a streamed fill: only bytes [win_first_, win_last_] of the body are sent, as they
+  // arrive; seen_ counts the body bytes passed so far.
+  bool windowed_ = false;
+  uint64_t seen_ = 0, win_first_ = 0, win_last_ = 0;
 };
 
 }  // namespace cdn::proxy

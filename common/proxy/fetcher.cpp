@@ -76,11 +76,15 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
-      if (!fill_->purged()) ctx_->memory->put(fill_->key(), obj);  // promote
+      // A body left on disk (too large to load) is served from there, not promoted.
+      if (!fill_->purged() && obj->body_resident())
+        ctx_->memory->put(fill_->key(), obj);  // promote
       complete_with(obj, "HIT");
       return;
     }
-    req_.stale = obj;
+    // Revalidating needs the body in hand (a 304 re-stores it): a stale copy left on disk is
+    // fetched again instead.
+    if (obj->body_resident()) req_.stale = obj;
   }
   try_next();
 }
@@ -174,7 +178,15 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
 void Fetcher::on_upstream_body(const Bytes& chunk) {
   if (discard_ || !streaming_) return;
   fill_->append(chunk);
-  if (decision_.store) body_.append(chunk);
+  if (!decision_.store) return;
+  // A body without Content-Length that outgrows cache.max_object_size is passed on, not kept.
+  const uint64_t max = ctx_->freshness.max_object_size;
+  if (max != 0 && body_.size + chunk->size() > max) {
+    decision_.store = false;
+    body_ = Body();
+    return;
+  }
+  body_.append(chunk);
 }
 
 void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {

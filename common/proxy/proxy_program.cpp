@@ -112,6 +112,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.negative_ttl_s = cfg.cache.negative_ttl_ms / 1000;
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
+    o.freshness.max_object_size = cfg.cache.max_object_size;
     o.retries = cfg.upstream->retries;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     add_purge_route(p, t, t.phases.get());
@@ -130,6 +131,12 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
         r.gauge("cdn_cache_disk_bytes", "Bytes stored in the disk tier").set(int64_t(t.disk->bytes()));
         r.gauge("cdn_cache_disk_evictions", "Objects evicted from the disk tier to stay under disk_max")
             .set(int64_t(ds.evictions.load()));
+        r.gauge("cdn_cache_disk_chunk_reads",
+                "Body chunk records read from the disk tier since start")
+            .set(int64_t(ds.chunk_reads.load()));
+        r.gauge("cdn_cache_disk_legacy_reads",
+                "Objects read in an older disk format version since start")
+            .set(int64_t(ds.legacy_reads.load()));
       }
       for (size_t i = 0; i < t.upstreams->size(); ++i)
         r.gauge("cdn_upstream_up", "1 when the upstream is considered healthy", {{"upstream", t.upstreams->name(i)}})

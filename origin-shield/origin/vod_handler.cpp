@@ -2,14 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <uv.h>
 
-#include "common/util/http_date.h"
+#include <utility>
+
 #include "common/http/conditional.h"
 #include "common/http/range.h"
 #include "common/net/worker.h"
+#include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
+#include "origin-shield/origin/vod_stream.h"
 
 namespace cdn::origin {
 
@@ -63,60 +66,110 @@ bool safe_relative(std::string_view rel) {
   return rel.find('\0') == std::string_view::npos && rel.find('\\') == std::string_view::npos;
 }
 
-struct ReadJob {
-  uv_work_t req;
+// The file is opened and stat'ed with libuv fs requests (the loop's thread pool); its body is
+// then streamed by VodStream, so no step blocks the loop or holds the whole file.
+struct OpenJob {
+  uv_fs_t req{};
   std::string path;
   std::shared_ptr<http::Exchange> ex;
-  const config::OriginConfig* cfg;
-  int err = 0;
-  struct stat st {};
-  std::string data;
+  const config::OriginConfig* cfg = nullptr;
+  uv_file fd = -1;
+  ~OpenJob() {
+    if (fd < 0) return;
+    uv_fs_t close_req;
+    uv_fs_close(nullptr, &close_req, fd, nullptr);
+    uv_fs_req_cleanup(&close_req);
+  }
 };
 
-void respond_file(ReadJob& j) {
-  auto& ex = *j.ex;
+void respond_error_for(http::Exchange& ex, int err) {
   http::Headers h;
   add_cors(h);
-  if (j.err == ENOENT || j.err == ENOTDIR || j.err == EISDIR) {
+  if (err == UV_ENOENT || err == UV_ENOTDIR || err == UV_EISDIR || err == UV_ENAMETOOLONG) {
     ex.respond_error(404, "not-found", std::move(h));
-    return;
-  }
-  if (j.err) {
+  } else if (err == UV_EACCES || err == UV_EPERM) {
+    ex.respond_error(403, "forbidden", std::move(h));
+  } else {
     ex.respond_error(500, "read-error", std::move(h));
-    return;
   }
-  bool playlist = content_type_for(j.path) == "application/vnd.apple.mpegurl";
-  int64_t max_age = (playlist ? j.cfg->playlist_max_age_ms : j.cfg->segment_max_age_ms) / 1000;
-  h.set("Content-Type", std::string(content_type_for(j.path)));
+}
+
+void respond_file(std::unique_ptr<OpenJob> j, const uv_stat_t& st) {
+  auto& ex = *j->ex;
+  http::Headers h;
+  add_cors(h);
+  bool playlist = content_type_for(j->path) == "application/vnd.apple.mpegurl";
+  int64_t max_age = (playlist ? j->cfg->playlist_max_age_ms : j->cfg->segment_max_age_ms) / 1000;
+  h.set("Content-Type", std::string(content_type_for(j->path)));
   h.set("Cache-Control", "public, max-age=" + std::to_string(max_age) + (playlist ? "" : ", immutable"));
+  const uint64_t size = st.st_size;
   char etag[64];
-  snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)j.st.st_size,
-           (unsigned long long)(j.st.st_mtim.tv_sec * 1000000000LL + j.st.st_mtim.tv_nsec));
+  snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)size,
+           (unsigned long long)(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec));
   h.set("ETag", etag);
-  std::string lm = format_http_date(j.st.st_mtim.tv_sec);
-  h.set("Last-Modified", lm);
+  const int64_t mtime_s = st.st_mtim.tv_sec;
+  h.set("Last-Modified", format_http_date(mtime_s));
   const auto& rq = ex.request();
-  if (http::not_modified(rq, etag, j.st.st_mtim.tv_sec)) {
+  if (http::not_modified(rq, etag, mtime_s)) {
     ex.respond(304, std::move(h), std::string_view());
     return;
   }
   h.set("Accept-Ranges", "bytes");
-  if (auto* range = rq.headers.get("range")) {
-    http::ByteRange r;
-    switch (http::parse_range(*range, j.data.size(), r)) {
-      case http::RangeResult::Satisfiable:
-        h.set("Content-Range", "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
-                                   std::to_string(j.data.size()));
-        ex.respond(206, std::move(h), std::string_view(j.data).substr(r.first, r.last - r.first + 1));
-        return;
-      case http::RangeResult::Unsatisfiable:
-        h.set("Content-Range", "bytes */" + std::to_string(j.data.size()));
-        ex.respond_error(416, "range-not-satisfiable", std::move(h));
-        return;
-      case http::RangeResult::None: break;
-    }
+  auto plan = http::plan_range(rq, size, {etag, mtime_s, unix_now()});
+  int status = 200;
+  uint64_t offset = 0, length = size;
+  switch (plan.kind) {
+    case http::RangePlan::Kind::Unsatisfiable:
+      h.set("Content-Range", http::content_range(plan, size));
+      ex.respond_error(416, "range-not-satisfiable", std::move(h));
+      return;
+    case http::RangePlan::Kind::Partial:
+      h.set("Content-Range", http::content_range(plan, size));
+      status = 206;
+      offset = plan.range.first;
+      length = plan.range.length();
+      break;
+    case http::RangePlan::Kind::Full:
+      break;
   }
-  ex.respond(200, std::move(h), j.data);
+  if (!ex.start(status, std::move(h), int64_t(length))) return;
+  if (rq.is_head() || length == 0) {
+    ex.finish();
+    return;
+  }
+  uv_file fd = std::exchange(j->fd, -1);
+  VodStream::run(j->ex, fd, offset, length);
+}
+
+void on_stat(uv_fs_t* r) {
+  std::unique_ptr<OpenJob> j(static_cast<OpenJob*>(r->data));
+  int64_t result = r->result;
+  uv_stat_t st = r->statbuf;
+  uv_fs_req_cleanup(r);
+  if (!j->ex->alive()) return;
+  if (result < 0) return respond_error_for(*j->ex, int(result));
+  if (!S_ISREG(st.st_mode))
+    return respond_error_for(*j->ex, S_ISDIR(st.st_mode) ? UV_EISDIR : UV_EIO);
+  respond_file(std::move(j), st);
+}
+
+void on_open(uv_fs_t* r) {
+  std::unique_ptr<OpenJob> j(static_cast<OpenJob*>(r->data));
+  int64_t result = r->result;
+  uv_fs_req_cleanup(r);
+  if (result < 0) {
+    if (j->ex->alive()) respond_error_for(*j->ex, int(result));
+    return;
+  }
+  j->fd = uv_file(result);
+  if (!j->ex->alive()) return;
+  uv_loop_t* loop = j->ex->worker()->loop();
+  uv_file fd = j->fd;
+  OpenJob* raw = j.release();
+  if (uv_fs_fstat(loop, &raw->req, fd, on_stat) != 0) {
+    j.reset(raw);
+    respond_error_for(*j->ex, UV_EIO);
+  }
 }
 
 }  // namespace
@@ -132,45 +185,17 @@ bool VodHandler::handle(const std::shared_ptr<http::Exchange>& ex) {
     ex->respond_error(400, "bad-path", std::move(h));
     return true;
   }
-  auto* job = new ReadJob();
+  auto job = std::make_unique<OpenJob>();
   job->path = cfg_.root + "/" + *rel;
   job->ex = ex;
   job->cfg = &cfg_;
-  job->req.data = job;
-  int rc = uv_queue_work(
-      ex->worker()->loop(), &job->req,
-      [](uv_work_t* w) {
-        auto* j = static_cast<ReadJob*>(w->data);
-        int fd = ::open(j->path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-          j->err = errno;
-          return;
-        }
-        if (fstat(fd, &j->st) != 0 || !S_ISREG(j->st.st_mode)) {
-          j->err = S_ISDIR(j->st.st_mode) ? EISDIR : EIO;
-          ::close(fd);
-          return;
-        }
-        j->data.resize(size_t(j->st.st_size));
-        size_t off = 0;
-        while (off < j->data.size()) {
-          ssize_t n = ::pread(fd, j->data.data() + off, j->data.size() - off, off_t(off));
-          if (n <= 0) {
-            j->err = n < 0 ? errno : EIO;
-            break;
-          }
-          off += size_t(n);
-        }
-        ::close(fd);
-      },
-      [](uv_work_t* w, int) {
-        std::unique_ptr<ReadJob> j(static_cast<ReadJob*>(w->data));
-        if (j->ex->alive()) respond_file(*j);
-      });
-  if (rc != 0) {
-    delete job;
+  job->req.data = job.get();
+  if (uv_fs_open(ex->worker()->loop(), &job->req, job->path.c_str(), O_RDONLY | O_CLOEXEC, 0,
+                 on_open) != 0) {
     ex->respond_error(503, "busy");
+    return true;
   }
+  job.release();  // owned by on_open
   return true;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Serves a directory of HLS VOD under /vod/: correct content types, Cache-Control (short for
 // playlists, long + immutable for segments), ETag / Last-Modified, conditionals and ranges.
-// Files are read on libuv's thread pool, never on the event loop.
+// Files are opened, stat'ed and streamed in blocks with libuv fs requests (vod_stream.h): never
+// read whole, never on the event loop; a Range reads only its bytes.
 #include <memory>
 #include <string>
 

@@ -84,6 +84,21 @@ TEST(DecideStore, NoStorePrivateVaryStarAreNotStored) {
   EXPECT_TRUE(decide(200, {{"Cache-Control", "max-age=60"}, {"Vary", "Accept-Encoding"}}).store);
 }
 
+TEST(DecideStore, BodyLargerThanMaxObjectSizeIsNotStored) {
+  FreshnessPolicy p;
+  p.max_object_size = 1000;
+  Headers h = {{"Cache-Control", "max-age=60"}, {"Content-Length", "1000"}};
+  EXPECT_TRUE(decide(200, h, false, p).store);
+  h[1].value = "1001";
+  StoreDecision d = decide(200, h, false, p);
+  EXPECT_FALSE(d.store);
+  EXPECT_EQ(d.reason, "larger than max_object_size");
+  p.max_object_size = 0;  // no limit
+  EXPECT_TRUE(
+      decide(200, {{"Cache-Control", "max-age=60"}, {"Content-Length", "5368709120"}}, false, p)
+          .store);
+}
+
 TEST(DecideStore, OnlyGetIsStored) {
   Headers h = {{"Cache-Control", "max-age=60"}};
   EXPECT_TRUE(decide(200, h, false, {}, "/a", "GET").store);

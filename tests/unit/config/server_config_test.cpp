@@ -59,6 +59,7 @@ cache:
   memory_shards: 32
   disk_path: /var/lib/cdn
   disk_max: 10GiB
+  max_object_size: 2GiB
   ignore_query_params: [utm_source, utm_medium]
   token_param: t
   default_ttls:
@@ -117,6 +118,7 @@ log_level: debug
   EXPECT_EQ(c.cache.memory_shards, 32u);
   EXPECT_EQ(c.cache.disk_path, "/var/lib/cdn");
   EXPECT_EQ(c.cache.disk_max_bytes, 10ull << 30);
+  EXPECT_EQ(c.cache.max_object_size, 2ull << 30);
   EXPECT_EQ(c.cache.ignore_query_params, (std::vector<std::string>{"utm_source", "utm_medium"}));
   EXPECT_EQ(c.cache.token_param, "t");
   ASSERT_EQ(c.cache.default_ttls.size(), 2u);
@@ -165,6 +167,7 @@ TEST_F(ServerConfigTest, DefaultsForMinimalEdge) {
   EXPECT_EQ(c.cache.memory_shards, 16u);
   EXPECT_EQ(c.cache.disk_path, "");
   EXPECT_EQ(c.cache.disk_max_bytes, 0u);
+  EXPECT_EQ(c.cache.max_object_size, 1ull << 30);
   EXPECT_TRUE(c.cache.ignore_query_params.empty());
   EXPECT_EQ(c.cache.token_param, "token");
   EXPECT_TRUE(c.cache.default_ttls.empty());

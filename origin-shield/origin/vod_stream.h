@@ -1,0 +1,42 @@
+#pragma once
+// Sends one byte window of an open file as a response body, read in fixed-size blocks with libuv
+// fs requests (the loop's thread pool), never the whole file: a block is read only while less than
+// kReadAhead bytes wait for the socket, so memory per response is bounded by about kReadAhead plus
+// one block however large the file or slow the client. Offsets are 64-bit.
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/http/exchange.h"
+
+namespace cdn::origin {
+
+class VodStream : public std::enable_shared_from_this<VodStream> {
+ public:
+  static constexpr size_t kBlock = 256 * 1024;
+  // Several blocks queued keep the socket busy while the next one is read (the connection only
+  // says when it has drained completely).
+  static constexpr size_t kReadAhead = 4 * kBlock;
+
+  // Takes ownership of fd. The response head must already have been started on ex.
+  static void run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length);
+  ~VodStream();
+
+ private:
+  VodStream(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length);
+  void pump();
+  void on_read(ssize_t n);
+  void end(bool complete);
+
+  std::shared_ptr<http::Exchange> ex_;
+  uv_file fd_;
+  uint64_t next_, remaining_;
+  uv_fs_t req_{};
+  std::string buf_;
+  bool reading_ = false, ended_ = false;
+  std::shared_ptr<VodStream> in_flight_;  // keeps us alive while a read is queued
+};
+
+}  // namespace cdn::origin
