@@ -76,7 +76,7 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
-      if (!fill_->purged()) ctx_->memory->put(fill_->key(), obj);  // promote
+      fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });  // promote
       complete_with(obj, "HIT");
       return;
     }
@@ -232,7 +232,7 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
 }
 
 void Fetcher::store(const cache::ObjectRef& obj) {
-  ctx_->memory->put(fill_->key(), obj);
+  fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });
   if (!ctx_->disk) {
     done();
     return;
