@@ -5,12 +5,14 @@ the other admin routes."""
 import http.client
 import json
 import socket
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from access_support import cdnctl
-from conftest import ADMIN_TOKEN, edge_config, free_port, origin_config, shield_config, wait_until
+from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, origin_config, program_path, shield_config,
+                      wait_until)
 
 
 def chain(tiers, content, tmp_path, purge=None, edge_disk=False, edge_workers=2):
@@ -277,3 +279,23 @@ def test_admin_routes_answer_during_a_long_viewer_load(tiers, content, tmp_path)
         for f in loads:
             f.result()
     assert served
+
+
+def test_bad_purge_config_is_refused_with_its_line(tmp_path):
+    cfg = edge_config([free_port()], extra={"purge": {"upstream_admins": ["10.0.0.1:9091", "not an address"],
+                                                      "forward_timeout": "0s", "nonsense": True}})
+    t = Tier("edge", tmp_path, cfg)
+    r = subprocess.run([str(program_path("edge")), "--config", str(t.config_path), "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r
+    lines = r.stderr.splitlines()
+    assert any("upstream_admins" in line for line in lines), r.stderr
+    assert any("forward_timeout" in line for line in lines), r.stderr
+    assert any("nonsense" in line for line in lines), r.stderr
+    assert all(line.startswith(str(t.config_path) + ":") for line in lines), r.stderr
+    good = edge_config([free_port()], extra={"purge": {"upstream_admins": ["127.0.0.1:9091"],
+                                                       "upstream_admin_token": "t", "forward_to_upstreams": True}})
+    t = Tier("edge", tmp_path, good, name="good")
+    r = subprocess.run([str(program_path("edge")), "--config", str(t.config_path), "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
