@@ -16,7 +16,8 @@ void read_purge_section(config::MapReader& root, PurgeConfig& out) {
         continue;
       }
       if (!hp->is_ip_literal() && hp->host != "localhost") {
-        m->error("upstream_admins", "must be a literal IP address or localhost, got \"" + hp->host + "\"");
+        m->error("upstream_admins",
+                 "must be a literal IP address or localhost, got \"" + hp->host + "\"");
         continue;
       }
       out.upstream_admins.push_back(*hp);

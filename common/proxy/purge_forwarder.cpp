@@ -23,7 +23,8 @@ int64_t purged_count(std::string_view body) {
 
 void count(const std::string& upstream, const std::string& result) {
   obs::metrics()
-      .counter("cdn_purge_forwards_total", "Purges forwarded to an upstream admin listener, by result",
+      .counter("cdn_purge_forwards_total",
+               "Purges forwarded to an upstream admin listener, by result",
                {{"upstream", upstream}, {"result", result}})
       .inc();
 }
@@ -79,7 +80,8 @@ class PurgeForwarder::Call : public http::UpstreamCallbacks {
   std::unique_ptr<Call> self_;
 };
 
-PurgeForwarder::PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token, int64_t timeout_ms)
+PurgeForwarder::PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token,
+                               int64_t timeout_ms)
     : loop_(loop), targets_(std::move(targets)), token_(std::move(token)) {
   timeouts_.connect_ms = timeout_ms;
   timeouts_.first_byte_ms = timeout_ms;  // a prefix purge on a big shield answers late
@@ -90,7 +92,8 @@ PurgeForwarder::PurgeForwarder(net::Worker* loop, std::vector<Target> targets, s
 PurgeForwarder::~PurgeForwarder() = default;
 
 http::UpstreamPool& PurgeForwarder::pool(size_t i) {
-  if (!pools_[i]) pools_[i] = std::make_unique<http::UpstreamPool>(loop_, targets_[i].addr, timeouts_, 4);
+  if (!pools_[i])
+    pools_[i] = std::make_unique<http::UpstreamPool>(loop_, targets_[i].addr, timeouts_, 4);
   return *pools_[i];
 }
 
@@ -120,7 +123,8 @@ std::string to_json(const std::vector<UpstreamPurgeResult>& results) {
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
     if (i) out += ',';
-    out += "{\"address\":\"" + obs::json_escape(r.address) + "\",\"status\":" + std::to_string(r.status);
+    out += "{\"address\":\"" + obs::json_escape(r.address) +
+           "\",\"status\":" + std::to_string(r.status);
     if (r.purged >= 0) out += ",\"purged\":" + std::to_string(r.purged);
     if (!r.error.empty()) out += ",\"error\":\"" + obs::json_escape(r.error) + "\"";
     out += '}';

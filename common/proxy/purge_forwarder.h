@@ -30,7 +30,8 @@ class PurgeForwarder {
     net::SockAddr addr;
   };
   // `loop` is the loop every call runs on (the admin loop).
-  PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token, int64_t timeout_ms);
+  PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token,
+                 int64_t timeout_ms);
   ~PurgeForwarder();
   PurgeForwarder(const PurgeForwarder&) = delete;
   PurgeForwarder& operator=(const PurgeForwarder&) = delete;
@@ -38,7 +39,8 @@ class PurgeForwarder {
   bool empty() const { return targets_.empty(); }
   // On the loop thread. `path_and_query` is the admin request to repeat ("/admin/purge?url=…");
   // done runs on the loop with one result per target, in configured order.
-  void forward(const std::string& path_and_query, std::function<void(std::vector<UpstreamPurgeResult>)> done);
+  void forward(const std::string& path_and_query,
+               std::function<void(std::vector<UpstreamPurgeResult>)> done);
 
  private:
   class Call;

@@ -32,7 +32,8 @@ struct PurgeTarget {
 std::optional<PurgeTarget> target_of(const http::Request& req, const PurgeRouteDeps& d) {
   std::string url = query_param(req.query, "url"), prefix = query_param(req.query, "prefix");
   ParsedUrl u;
-  if ((url.empty() == prefix.empty()) || !parse_purge_url(url.empty() ? prefix : url, u)) return std::nullopt;
+  if ((url.empty() == prefix.empty()) || !parse_purge_url(url.empty() ? prefix : url, u))
+    return std::nullopt;
   PurgeTarget t;
   if (!url.empty()) {
     http::Request r;
@@ -52,7 +53,8 @@ void answer(const std::shared_ptr<http::Exchange>& ex, const std::string& node, 
             const std::vector<UpstreamPurgeResult>& upstreams) {
   bool all_ok = true;
   for (auto& r : upstreams) all_ok = all_ok && r.ok();
-  std::string body = "{\"purged\":" + std::to_string(purged) + ",\"node\":\"" + obs::json_escape(node) + "\"";
+  std::string body =
+      "{\"purged\":" + std::to_string(purged) + ",\"node\":\"" + obs::json_escape(node) + "\"";
   if (!upstreams.empty()) body += ",\"upstreams\":" + to_json(upstreams);
   body += "}\n";
   http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
@@ -65,23 +67,30 @@ void answer(const std::shared_ptr<http::Exchange>& ex, const std::string& node, 
 }  // namespace
 
 void add_purge_route(runtime::Program& p, PurgeRouteDeps deps) {
-  p.admin().add_write("/admin/purge", [d = std::move(deps)](const std::shared_ptr<http::Exchange>& ex) {
-    auto t = target_of(ex->request(), d);
-    if (!t) {
-      ex->respond_error(400, "purge-needs-url-or-prefix");
-      return;
-    }
-    obs::metrics().counter("cdn_purges_total", "Purge requests", {{"kind", t->prefix ? "prefix" : "url"}}).inc();
-    auto purge_here = [d, ex, t = *t](std::vector<UpstreamPurgeResult> upstreams) {
-      net::Worker* loop = ex->worker();
-      d.jobs->submit([d, ex, t, loop, upstreams = std::move(upstreams)]() mutable {
-        size_t n = d.core->purge(t.key_text, t.prefix);
-        loop->post([d, ex, n, upstreams = std::move(upstreams)]() { answer(ex, d.node, n, upstreams); });
+  p.admin().add_write(
+      "/admin/purge", [d = std::move(deps)](const std::shared_ptr<http::Exchange>& ex) {
+        auto t = target_of(ex->request(), d);
+        if (!t) {
+          ex->respond_error(400, "purge-needs-url-or-prefix");
+          return;
+        }
+        obs::metrics()
+            .counter("cdn_purges_total", "Purge requests", {{"kind", t->prefix ? "prefix" : "url"}})
+            .inc();
+        auto purge_here = [d, ex, t = *t](std::vector<UpstreamPurgeResult> upstreams) {
+          net::Worker* loop = ex->worker();
+          d.jobs->submit([d, ex, t, loop, upstreams = std::move(upstreams)]() mutable {
+            size_t n = d.core->purge(t.key_text, t.prefix);
+            loop->post([d, ex, n, upstreams = std::move(upstreams)]() {
+              answer(ex, d.node, n, upstreams);
+            });
+          });
+        };
+        if (d.forwarder && !d.forwarder->empty())
+          d.forwarder->forward("/admin/purge?" + t->forward_query, purge_here);
+        else
+          purge_here({});
       });
-    };
-    if (d.forwarder && !d.forwarder->empty()) d.forwarder->forward("/admin/purge?" + t->forward_query, purge_here);
-    else purge_here({});
-  });
 }
 
 }  // namespace cdn::proxy

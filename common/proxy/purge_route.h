@@ -16,10 +16,10 @@ class Phases;
 
 struct PurgeRouteDeps {
   ProxyCore* core;
-  Phases* phases;              // may be null
-  PurgeForwarder* forwarder;   // may be null: no forwarding
-  cache::ThreadPool* jobs;     // where the local purge runs
-  std::string node;            // this node's name, for the answer
+  Phases* phases;             // may be null
+  PurgeForwarder* forwarder;  // may be null: no forwarding
+  cache::ThreadPool* jobs;    // where the local purge runs
+  std::string node;           // this node's name, for the answer
 };
 
 void add_purge_route(runtime::Program& p, PurgeRouteDeps deps);

@@ -13,7 +13,9 @@
 namespace cdn::proxy {
 namespace {
 
-cache::CacheKey key_of(const std::string& text) { return {text, cache::hash64(text)}; }
+cache::CacheKey key_of(const std::string& text) {
+  return {text, cache::hash64(text)};
+}
 
 // What ProxyCore::purge does for one key: forget (and mark) the fill, then erase the caches.
 void purge(InflightTable& inflight, cache::MemoryTier& memory, const cache::CacheKey& key) {
@@ -50,7 +52,8 @@ TEST(PurgeRace, InsertAfterThePurgeIsSkipped) {
   auto key = key_of("h/vod/b.ts");
   auto fill = inflight.join_or_create(key).first;
   purge(inflight, memory, key);
-  bool inserted = fill->insert_unless_purged([&] { memory.put(key, cache::testing::make_ref(key.text, "old")); });
+  bool inserted = fill->insert_unless_purged(
+      [&] { memory.put(key, cache::testing::make_ref(key.text, "old")); });
   EXPECT_FALSE(inserted);
   EXPECT_EQ(memory.get(key), nullptr);
   // Requests after the purge start a fill of their own.
