@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cdnctl/admin_client.h"
+#include "cdnctl/purge_report.h"
 #include "common/util/strings.h"
 #include "cdnctl/token_cmd.h"
 
@@ -15,6 +16,8 @@ int usage() {
   fprintf(stderr,
           "usage: cdnctl COMMAND [options]\n"
           "  purge [--prefix] URL   remove a URL (or every URL under a prefix) from a node's cache\n"
+          "                         and its upstream tier's (purge.upstream_admins); prints each tier's\n"
+          "                         result and fails if any tier did not confirm\n"
           "  drain                  stop taking new connections and finish in-flight requests\n"
           "  health                 print the node's /healthz\n"
           "  metrics                print the node's /metrics\n"
@@ -72,6 +75,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "cdnctl: %s\n", r.error().message.c_str());
     return 1;
   }
-  fwrite(r->body.data(), 1, r->body.size(), r->status >= 400 ? stderr : stdout);
+  std::string report = cmd == "purge" ? cdn::ctl::purge_report(r->body) : std::string();
+  const std::string& out = report.empty() ? r->body : report;
+  fwrite(out.data(), 1, out.size(), r->status >= 400 ? stderr : stdout);
   return r->status >= 200 && r->status < 300 ? 0 : 1;
 }

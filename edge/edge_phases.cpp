@@ -98,6 +98,7 @@ void EdgePhases::start(runtime::Program& p) {
   if (!sessions_) return;
   std::vector<net::Worker*> workers;
   for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
+  workers.push_back(&p.admin_worker());  // /admin/sessions reads the shared store from there
   sessions_->connect_early(std::move(workers));
 }
 

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     if (!access->present) {
       return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<EdgePhases>(p.config().cache.token_param));
     }
-    auto made = EdgePhases::create(*access, p.config().cache.token_param, p.worker_count());
+    // One session store slot per loop: the admin routes (list, kick) run on the admin loop.
+    auto made = EdgePhases::create(*access, p.config().cache.token_param, p.loop_count());
     if (!made) return made.error();
     made.value()->start(p);
     *phases = made.value().get();

@@ -77,8 +77,8 @@ void Fetcher::on_disk(cache::ObjectRef obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
       // A body left on disk (too large to load) is served from there, not promoted.
-      if (!fill_->purged() && obj->body_resident())
-        ctx_->memory->put(fill_->key(), obj);  // promote
+      if (obj->body_resident())
+        fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });  // promote
       complete_with(obj, "HIT");
       return;
     }
@@ -244,7 +244,7 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
 }
 
 void Fetcher::store(const cache::ObjectRef& obj) {
-  ctx_->memory->put(fill_->key(), obj);
+  fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });
   if (!ctx_->disk) {
     done();
     return;

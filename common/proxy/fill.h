@@ -46,8 +46,21 @@ class Fill {
   explicit Fill(cache::CacheKey key) : key_(std::move(key)) {}
   const cache::CacheKey& key() const { return key_; }
   // A purge that arrives mid-fill: the fill still answers its waiters but must not be stored.
-  void mark_purged() { purged_ = true; }
+  void mark_purged() {
+    std::lock_guard lk(purge_mu_);
+    purged_ = true;
+  }
   bool purged() const { return purged_; }
+  // Runs `insert` (a cache insert of this fill's object) unless the fill was purged, atomically
+  // with mark_purged(): a purge either stops the insert or comes after it, and then erases what
+  // it inserted (ProxyCore::purge marks fills before it erases the caches).
+  template <class Insert>
+  bool insert_unless_purged(Insert&& insert) {
+    std::lock_guard lk(purge_mu_);
+    if (purged_) return false;
+    insert();
+    return true;
+  }
 
   // Producer side (the leader's loop).
   void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
@@ -69,6 +82,7 @@ class Fill {
   void wake_all();
 
   cache::CacheKey key_;
+  std::mutex purge_mu_;  // orders mark_purged() against insert_unless_purged()
   std::atomic<bool> purged_{false};
   mutable std::mutex mu_;
   State state_ = State::Pending;

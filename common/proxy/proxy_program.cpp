@@ -2,10 +2,14 @@
 
 #include "common/cache/disk_tier.h"
 #include "common/cache/memory_tier.h"
+#include "common/cache/thread_pool.h"
 #include "common/http/request_target.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
+#include "common/proxy/purge_config.h"
+#include "common/proxy/purge_forwarder.h"
+#include "common/proxy/purge_route.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -35,40 +39,22 @@ struct ProxyTier {
   std::unique_ptr<cache::DiskTier> disk;
   std::unique_ptr<UpstreamSet> upstreams;
   std::unique_ptr<ProxyCore> core;
+  std::unique_ptr<PurgeForwarder> purge_forwarder;
+  // Last, so it is destroyed first: a purge still running here finishes before the caches go.
+  std::unique_ptr<cache::ThreadPool> purge_jobs;
 };
 
-std::string query_param(std::string_view query, std::string_view name) {
-  for (auto part : split(query, '&')) {
-    auto eq = part.find('=');
-    if (part.substr(0, eq) == name && eq != std::string_view::npos) {
-      auto v = url_decode(part.substr(eq + 1));
-      return v ? *v : "";
-    }
+Result<std::unique_ptr<PurgeForwarder>> make_purge_forwarder(runtime::Program& p, const PurgeConfig& pc) {
+  if (!pc.forward_to_upstreams || pc.upstream_admins.empty()) return std::unique_ptr<PurgeForwarder>();
+  std::vector<PurgeForwarder::Target> targets;
+  for (auto& hp : pc.upstream_admins) {
+    auto a = net::resolve_numeric(hp.host, hp.port);
+    if (!a) return make_error("purge.upstream_admins " + hp.str() + ": " + a.error().message);
+    targets.push_back({hp.str(), a.value()});
   }
-  return "";
-}
-
-void add_purge_route(runtime::Program& p, ProxyTier& t, Phases* phases) {
-  p.admin().add_write("/admin/purge", [&t, phases](const std::shared_ptr<http::Exchange>& ex) {
-    const auto& q = ex->request().query;
-    std::string url = query_param(q, "url"), prefix = query_param(q, "prefix");
-    ParsedUrl u;
-    if ((url.empty() == prefix.empty()) || !parse_purge_url(url.empty() ? prefix : url, u)) {
-      ex->respond_error(400, "purge-needs-url-or-prefix");
-      return;
-    }
-    size_t n;
-    if (!url.empty()) {
-      http::Request r;
-      r.query = u.query;
-      std::string qk = phases ? phases->upstream_query(r) : u.query;
-      n = t.core->purge(t.core->key_for(u.host, u.path, qk).text, false);
-    } else {
-      n = t.core->purge(u.host + u.path, true);
-    }
-    obs::metrics().counter("cdn_purges_total", "Purge requests", {{"kind", url.empty() ? "prefix" : "url"}}).inc();
-    ex->respond(200, {{"Content-Type", "application/json"}}, "{\"purged\":" + std::to_string(n) + "}\n");
-  });
+  std::string token = pc.upstream_admin_token.empty() ? p.config().admin.token : pc.upstream_admin_token;
+  return std::make_unique<PurgeForwarder>(&p.admin_worker(), std::move(targets), std::move(token),
+                                          pc.forward_timeout_ms);
 }
 
 }  // namespace
@@ -76,6 +62,7 @@ void add_purge_route(runtime::Program& p, ProxyTier& t, Phases* phases) {
 int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, TierHooks tier_hooks) {
   runtime::Program program(name, tier);
   ProxyTier t;
+  PurgeConfig purge_cfg;
   runtime::Program::Hooks hooks;
   hooks.setup = [&](runtime::Program& p) -> Result<http::RequestHandler*> {
     const auto& cfg = p.config();
@@ -115,7 +102,12 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.max_object_size = cfg.cache.max_object_size;
     o.retries = cfg.upstream->retries;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
-    add_purge_route(p, t, t.phases.get());
+    auto forwarder = make_purge_forwarder(p, purge_cfg);
+    if (!forwarder) return forwarder.error();
+    t.purge_forwarder = std::move(forwarder.value());
+    t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
+    add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(),
+                        cfg.node_name.empty() ? p.via_name() : cfg.node_name});
     obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
       r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));
@@ -144,7 +136,10 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     });
     return static_cast<http::RequestHandler*>(t.core.get());
   };
-  hooks.extra_sections = tier_hooks.extra_sections;
+  hooks.extra_sections = [&purge_cfg, tier = tier_hooks.extra_sections](config::MapReader& root) {
+    read_purge_section(root, purge_cfg);
+    if (tier) tier(root);
+  };
   hooks.on_reload = tier_hooks.on_reload;
   hooks.on_shutdown = [&t](runtime::Program&) {
     if (t.disk) t.disk->wait_idle();

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "common/net/address.h"
@@ -179,6 +180,26 @@ void Program::start_drain() {
   }
 }
 
+bool Program::start_admin_loop(const net::SockAddr& addr, std::string& error) {
+  // The result is handed over through a promise: the loop thread binds, the caller waits for it.
+  std::promise<std::string> bound;
+  auto result = bound.get_future();
+  admin_worker_->start([this, &addr, &bound](net::Worker& w) {
+    auto r = admin_server_->listen(w, {addr, false});
+    bound.set_value(r ? std::string() : "admin: " + r.error().message);
+  });
+  error = result.get();
+  return error.empty();
+}
+
+void Program::stop_admin_loop() {
+  if (!admin_worker_) return;
+  net::Worker* w = admin_worker_.get();
+  w->post([this, w]() { admin_server_->close_all(*w); });
+  w->stop();
+  w->join();
+}
+
 int Program::run(Hooks& hooks) {
   // A peer that closes mid-write must cost us an EPIPE on that socket, not the process.
   signal(SIGPIPE, SIG_IGN);
@@ -195,6 +216,7 @@ int Program::run(Hooks& hooks) {
   }
   size_t n = cfg_.workers ? cfg_.workers : std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<net::Worker>(int(i)));
+  admin_worker_ = std::make_unique<net::Worker>(int(n));
 
   admin_ = std::make_unique<AdminApi>(cfg_.admin.token);
   auto handler = hooks.setup(*this);
@@ -263,18 +285,13 @@ int Program::run(Hooks& hooks) {
           fail_msg = r.error().message;
         }
       }
-      if (wk.index() == 0) {
-        if (auto r = admin_server_->listen(wk, {admin_addr.value(), false}); !r) {
-          std::lock_guard lk(fail_mu);
-          failed = true;
-          fail_msg = "admin: " + r.error().message;
-        }
-      }
       started++;
     });
   }
   while (started.load() < int(workers_.size())) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!failed && !start_admin_loop(admin_addr.value(), fail_msg)) failed = true;
   if (failed) {
+    stop_admin_loop();
     fprintf(stderr, "%s: %s\n", name_.c_str(), fail_msg.c_str());
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
@@ -337,11 +354,11 @@ int Program::run(Hooks& hooks) {
       250, 250);
   uv_run(&loop, UV_RUN_DEFAULT);
   obs::log(obs::Level::Info, "stopping", {{"active_connections", std::to_string(server_->active_connections())}});
+  stop_admin_loop();
   for (auto& w : workers_) {
     net::Worker* wp = w.get();
     w->post([this, wp]() {
       server_->close_all(*wp);
-      admin_server_->close_all(*wp);
     });
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -39,6 +39,12 @@ class Program {
   std::string via_name() const;
   size_t worker_count() const { return workers_.size(); }
   net::Worker& worker(size_t i) { return *workers_[i]; }
+  // The admin listener's own loop and thread, so slow admin work (a prefix purge, the metrics of
+  // a big registry, waiting for shields) never stalls a viewer. Its index is worker_count().
+  net::Worker& admin_worker() { return *admin_worker_; }
+  // Loops that may touch per-loop state (e.g. one Redis session store per loop): the viewer
+  // workers and the admin loop.
+  size_t loop_count() const { return workers_.size() + 1; }
   AdminApi& admin() { return *admin_; }
   http::HttpServer* server() { return server_.get(); }
   bool draining() const { return server_ && server_->draining(); }
@@ -51,12 +57,16 @@ class Program {
   void install_admin_routes();
   void on_request_complete(const http::Exchange& ex);
   void start_drain();
+  // Starts the admin loop and binds the admin listener there; false (and a message) on failure.
+  bool start_admin_loop(const net::SockAddr& addr, std::string& error);
+  void stop_admin_loop();
 
   std::string name_;
   config::Tier tier_;
   std::string config_path_;
   config::ServerConfig cfg_;
   std::vector<std::unique_ptr<net::Worker>> workers_;
+  std::unique_ptr<net::Worker> admin_worker_;
   net::TlsContextHolder tls_;
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<http::HttpServer> server_, admin_server_;
