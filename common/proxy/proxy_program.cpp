@@ -33,6 +33,7 @@ struct ProxyTier {
   std::unique_ptr<cache::DiskTier> disk;
   std::unique_ptr<UpstreamSet> upstreams;
   std::unique_ptr<ProxyCore> core;
+  obs::CollectorHandle collector;  // reads the members above; declared last, so it goes first
 };
 
 std::string query_param(std::string_view query, std::string_view name) {
@@ -113,7 +114,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.retries = cfg.upstream->retries;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     add_purge_route(p, t, t.phases.get());
-    obs::metrics().add_collector([&t](obs::Registry& r) {
+    t.collector = obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
       r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));
       r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));

@@ -67,6 +67,7 @@ def test_origin_config_with_missing_root(tmp_path):
     assert r.stderr.startswith(f"{p}:5:"), r.stderr
 
 
+@pytest.mark.concurrency
 def test_sigterm_drains_an_active_download(tiers, slow_origin):
     body = bytes(range(256)) * 2048  # 512 KiB
     release = threading.Event()
@@ -200,6 +201,7 @@ def test_502_is_not_cached_and_the_edge_recovers_with_its_shield(tiers, content)
     assert time.monotonic() - t0 < 3, "the only shield was avoided long after it came back"
 
 
+@pytest.mark.concurrency
 def test_shield_coalesces_misses_from_two_edges(tiers, content):
     path, data = content.new_file(1024 * 1024)
     origin = tiers("origin", origin_config(content.root)).start()

@@ -178,7 +178,8 @@ def test_backup_ingest_takes_over_after_the_gap(tiers, content, tmp_path):
     rate = len(data) / 14  # about real time
     origin = tiers("origin", live_origin_config(content.root, tmp_path / "store", gap="1500ms")).start()
     primary = Pusher(origin.port(), data, rate=rate).start()
-    time.sleep(0.3)
+    wait_until(lambda: origin.metric("cdn_live_ingest_bytes_total") > 0, timeout=10,
+               what="the primary to be ingesting")
     backup = Pusher(origin.port(), data, rate=rate, role="backup").start()
     try:
         wait_playlist(origin, INDEX, lambda p: len(p.segments) >= 2, timeout=20)

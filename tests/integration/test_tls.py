@@ -211,8 +211,8 @@ def test_sighup_reloads_certificates_and_keeps_connections(tiers, tmp_path, slow
     # a broken certificate on reload keeps the current ones
     cert.write_text("not a certificate\n")
     edge.signal(signal.SIGHUP)
-    import time
-    time.sleep(0.5)
+    wait_until(lambda: "tls reload failed" in edge.stderr_path.read_text(errors="replace"), timeout=10,
+               what="the failed reload in the edge's log")
     with tls_connect(port) as s:
         assert s.getpeercert(True) == cert_der(new_cert)
     assert edge.running()
