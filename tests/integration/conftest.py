@@ -700,6 +700,19 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sanitize: the subset of the suite the ASan+UBSan stage runs")
 
 
+# The ASan+UBSan stage's subset (`-m sanitize`), by module: the proxy core (caching, upstreams,
+# robustness, lifecycle and shutdown), TLS, live and access. A test elsewhere can opt in with
+# @pytest.mark.sanitize.
+SANITIZE_MODULES = {"test_caching", "test_upstream", "test_robustness", "test_lifecycle", "test_tls", "test_live",
+                    "test_access", "test_origin"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in SANITIZE_MODULES:
+            item.add_marker(pytest.mark.sanitize)
+
+
 # ----------------------------------------------------------------------------------------------
 # A scriptable origin in Python, for timing-sensitive tests
 

@@ -380,7 +380,6 @@ def test_age_includes_the_shields_age(stack, content):
     assert min(ages.values()) >= 2, f"the edge dropped the Age its shield reported: {ages}"
 
 
-@pytest.mark.concurrency
 def test_purge_right_after_a_fill_is_not_undone_by_its_disk_write(tiers, tmp_path, content):
     """The disk write of a fill is asynchronous; a purge that arrives before it lands must still
     win (no object coming back from RocksDB afterwards)."""
