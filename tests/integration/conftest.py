@@ -700,9 +700,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sanitize: the subset of the suite the ASan+UBSan stage runs")
 
 
-# The ASan+UBSan stage's subset (`-m sanitize`), by module: the proxy core (caching, upstreams,
-# robustness, lifecycle and shutdown), TLS, live and access. A test elsewhere can opt in with
-# @pytest.mark.sanitize.
+# The ASan+UBSan stage's subset (`-m sanitize`, with CDN_ASAN_SUBSET=1; by default it runs every
+# test), by module: the proxy core (caching, upstreams, robustness, lifecycle and shutdown), TLS,
+# live and access. A test elsewhere can opt in with @pytest.mark.sanitize.
 SANITIZE_MODULES = {"test_caching", "test_upstream", "test_robustness", "test_lifecycle", "test_tls", "test_live",
                     "test_access", "test_origin"}
 

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from conftest import (_SNIHTTPSConnection, cert_der, client_tls_context, edge_config, make_cert)
+from conftest import (_SNIHTTPSConnection, cert_der, client_tls_context, edge_config, make_cert, under_sanitizer)
 
 
 def tls_connect(port, sni="a.test", ctx=None, session=None):
@@ -232,12 +232,15 @@ def test_large_object_and_concurrency_over_tls(stack, content):
             r = http_request(port, p, tls_context=client_tls_context(), server_hostname="b.test", timeout=60)
             results.append(r.status == 200 and r.body == d)
 
-    threads = [threading.Thread(target=client) for _ in range(20)]
+    # Under a sanitizer the edge encrypts several times slower, and with 20 clients some TLS
+    # handshakes wait past the stack's 2 s header_read and are closed: fewer clients there.
+    n = 5 if under_sanitizer() else 20
+    threads = [threading.Thread(target=client) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
-    assert results == [True] * 40
+    assert results == [True] * (2 * n)
 
 
 def test_pipelining_over_tls(stack, tls_object):
