@@ -335,6 +335,12 @@ def under_sanitizer():
     return os.environ.get("CDN_SANITIZER") or None
 
 
+def time_bound(seconds):
+    """A timing assertion's bound: as given in the release build; under a sanitizer three times
+    it, so the assertion still catches a hang but not the sanitizer's slowdown."""
+    return seconds * 3 if under_sanitizer() else seconds
+
+
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
     if under_sanitizer():
         timeout *= 3  # a deadline for a condition, not a timing assertion
