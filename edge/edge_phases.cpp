@@ -86,7 +86,7 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
     p->renewal_key_.store(k.value());
   }
   Sessions* s = p->sessions_.get();
-  obs::metrics().add_collector([s](obs::Registry& r) {
+  p->sessions_collector_ = obs::metrics().add_collector([s](obs::Registry& r) {
     r.gauge("cdn_stream_sessions_active", "Stream sessions holding a lease (on this edge)")
         .set(int64_t(s->active(unix_now_ms())));
   });

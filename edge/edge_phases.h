@@ -10,6 +10,7 @@
 #include "common/auth/key.h"
 #include "common/auth/session_store.h"
 #include "common/auth/verifier.h"
+#include "common/obs/metrics.h"
 #include "common/proxy/phases.h"
 #include "edge/access_config.h"
 #include "edge/cors.h"
@@ -77,6 +78,7 @@ class EdgePhases : public proxy::Phases {
   std::unique_ptr<auth::Verifier> verifier_;
   std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;
   std::unique_ptr<Sessions> sessions_;
+  obs::CollectorHandle sessions_collector_;  // reads sessions_; declared after it, so it goes first
 };
 
 }  // namespace cdn::edge

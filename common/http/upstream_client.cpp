@@ -73,12 +73,6 @@ class UpstreamConnection : public net::Stream::Handler {
     arm(pool_->timeouts_.first_byte_ms);
   }
 
-  void cancel() {
-    cb_ = nullptr;
-    close_now();
-    pool_->release(this, false);
-  }
-
   void idle_timeout_start() {
     phase_ = Phase::Idle;
     arm(pool_->timeouts_.idle_ms);
@@ -247,15 +241,6 @@ void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, 
   }
   all_.push_back(std::make_unique<UpstreamConnection>(this));
   all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry);
-}
-
-void UpstreamPool::cancel(uint64_t token) {
-  for (auto& c : all_) {
-    if (c->busy() && c->token() == token) {
-      c->cancel();
-      return;
-    }
-  }
 }
 
 void UpstreamPool::release(UpstreamConnection* c, bool reusable) {

@@ -45,10 +45,8 @@ class UpstreamPool {
   UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle = 64);
   ~UpstreamPool();
   // `head` is the full request head (request line + headers + CRLF). Callbacks run on this loop;
-  // the callbacks object must stay valid until on_upstream_end or cancel().
-  // Returns a token; cancel(token) stops delivery and closes the connection.
+  // the callbacks object must stay valid until on_upstream_end.
   uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb);
-  void cancel(uint64_t token);
   const net::SockAddr& address() const { return addr_; }
   size_t idle_count() const { return idle_.size(); }
 

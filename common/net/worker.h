@@ -31,7 +31,10 @@ class Worker {
   void start(std::function<void(Worker&)> init);
   // Runs the loop on the calling thread (used by single-threaded tools and tests).
   void run_here(std::function<void(Worker&)> init);
-  void stop();  // thread-safe; the loop exits after closing its handles
+  // Thread-safe. Work posted before stop() still runs, in order; then the loop returns at the end
+  // of that iteration, after the close callbacks of handles that work closed. Handles still open
+  // are closed by the destructor.
+  void stop();
   void join();
 
   static Worker* current();  // the worker whose loop runs on this thread, or nullptr
@@ -48,7 +51,6 @@ class Worker {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::thread::id thread_id_;
-  std::vector<std::function<void()>> on_stop_;
 };
 
 }  // namespace cdn::net

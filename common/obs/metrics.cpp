@@ -167,15 +167,36 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
   });
 }
 
-void Registry::add_collector(std::function<void(Registry&)> fn) {
+CollectorHandle Registry::add_collector(std::function<void(Registry&)> fn) {
   std::lock_guard lock(collectors_mu_);
-  collectors_.push_back(std::move(fn));
+  uint64_t id = next_collector_id_++;
+  collectors_.emplace_back(id, std::move(fn));
+  return CollectorHandle(this, id);
+}
+
+void Registry::remove_collector(uint64_t id) {
+  std::lock_guard lock(collectors_mu_);
+  std::erase_if(collectors_, [id](const auto& c) { return c.first == id; });
+}
+
+CollectorHandle& CollectorHandle::operator=(CollectorHandle&& o) noexcept {
+  if (this != &o) {
+    reset();
+    registry_ = std::exchange(o.registry_, nullptr);
+    id_ = std::exchange(o.id_, 0);
+  }
+  return *this;
+}
+
+void CollectorHandle::reset() {
+  if (registry_) registry_->remove_collector(id_);
+  registry_ = nullptr;
 }
 
 std::string Registry::render() {
   {
     std::lock_guard lock(collectors_mu_);
-    for (auto& fn : collectors_) fn(*this);
+    for (auto& [id, fn] : collectors_) fn(*this);
   }
   std::string out;
   std::lock_guard lock(mu_);

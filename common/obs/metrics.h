@@ -54,6 +54,25 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
+class Registry;
+
+// Keeps a collector registered while it lives. Whoever owns what a collector reads holds this
+// and drops it first, so render() never calls into a destroyed object.
+class CollectorHandle {
+ public:
+  CollectorHandle() = default;
+  CollectorHandle(CollectorHandle&& o) noexcept { *this = std::move(o); }
+  CollectorHandle& operator=(CollectorHandle&& o) noexcept;
+  ~CollectorHandle() { reset(); }
+  void reset();  // removes the collector now (waits for a render that is running it)
+
+ private:
+  friend class Registry;
+  CollectorHandle(Registry* r, uint64_t id) : registry_(r), id_(id) {}
+  Registry* registry_ = nullptr;
+  uint64_t id_ = 0;
+};
+
 class Registry {
  public:
   Registry();
@@ -72,8 +91,9 @@ class Registry {
                        std::vector<double> buckets, const Labels& labels = {});
 
   // Called at the start of every render(), e.g. to set gauges for values owned elsewhere.
-  // Collectors may call counter()/gauge()/histogram() but not render() or add_collector().
-  void add_collector(std::function<void(Registry&)> fn);
+  // Collectors may call counter()/gauge()/histogram() but not render() or add_collector(). The
+  // collector runs until the returned handle is destroyed or reset.
+  [[nodiscard]] CollectorHandle add_collector(std::function<void(Registry&)> fn);
 
   // Prometheus text exposition format 0.0.4: families sorted by name, # HELP and # TYPE once per
   // family, series sorted by labels, label values escaped (\\, \", \n).
@@ -92,8 +112,12 @@ class Registry {
   std::map<std::string, std::unique_ptr<Family>> families_;
   // Results of misuse by (name, type): kept alive, never rendered.
   std::map<std::pair<std::string, int>, std::unique_ptr<Family>> orphans_;
+  friend class CollectorHandle;
+  void remove_collector(uint64_t id);
+
   std::mutex collectors_mu_;
-  std::vector<std::function<void(Registry&)>> collectors_;
+  uint64_t next_collector_id_ = 1;
+  std::vector<std::pair<uint64_t, std::function<void(Registry&)>>> collectors_;
 };
 
 // The process-wide registry (never destroyed, so references stay valid during exit).

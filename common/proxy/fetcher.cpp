@@ -60,7 +60,7 @@ Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> 
 
 void Fetcher::start() {
   self_ = shared_from_this();
-  if (ctx_->disk && req_.lookup_disk && !req_.stale) {
+  if (ctx_->disk && !req_.stale) {
     auto self = self_;
     net::Worker* w = worker_;
     ctx_->disk->get_async(fill_->key().text, [self, w](cache::ObjectRef obj) {

@@ -35,7 +35,6 @@ struct FetchRequest {
   std::string path;          // for default TTL rules
   std::string client_ip;     // X-Forwarded-For
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
-  bool lookup_disk = true;
 };
 
 class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_this<Fetcher> {

@@ -40,8 +40,9 @@ struct ProxyTier {
   std::unique_ptr<UpstreamSet> upstreams;
   std::unique_ptr<ProxyCore> core;
   std::unique_ptr<PurgeForwarder> purge_forwarder;
-  // Last, so it is destroyed first: a purge still running here finishes before the caches go.
+  // After the caches, so it is destroyed before them: a purge still running here finishes first.
   std::unique_ptr<cache::ThreadPool> purge_jobs;
+  obs::CollectorHandle collector;  // reads the members above; declared last, so it goes first
 };
 
 Result<std::unique_ptr<PurgeForwarder>> make_purge_forwarder(runtime::Program& p, const PurgeConfig& pc) {
@@ -108,7 +109,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
     add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(),
                         cfg.node_name.empty() ? p.via_name() : cfg.node_name});
-    obs::metrics().add_collector([&t](obs::Registry& r) {
+    t.collector = obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
       r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));
       r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));

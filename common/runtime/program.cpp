@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <latch>
 #include <thread>
 
 #include "common/net/address.h"
@@ -252,7 +253,7 @@ int Program::run(Hooks& hooks) {
   admin_server_ = std::make_unique<http::HttpServer>(
       so, admin_.get(), admin_hooks, nullptr, kAdminMaxConnections, admin_client_limits(cfg_));
   install_admin_routes();
-  obs::metrics().add_collector([this](obs::Registry& r) {
+  collector_ = obs::metrics().add_collector([this](obs::Registry& r) {
     r.gauge("cdn_connections_active", "Open client connections").set(int64_t(server_->active_connections()));
     r.gauge("cdn_draining", "1 while draining").set(server_->draining() ? 1 : 0);
   });
@@ -272,7 +273,7 @@ int Program::run(Hooks& hooks) {
     fprintf(stderr, "%s: admin.listen: %s\n", config_path_.c_str(), admin_addr.error().message.c_str());
     return 1;
   }
-  std::atomic<int> started{0};
+  std::latch started(ptrdiff_t(workers_.size()));
   std::atomic<bool> failed{false};
   std::string fail_msg;
   std::mutex fail_mu;
@@ -285,10 +286,10 @@ int Program::run(Hooks& hooks) {
           fail_msg = r.error().message;
         }
       }
-      started++;
+      started.count_down();
     });
   }
-  while (started.load() < int(workers_.size())) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  started.wait();
   if (!failed && !start_admin_loop(admin_addr.value(), fail_msg)) failed = true;
   if (failed) {
     stop_admin_loop();
@@ -355,13 +356,18 @@ int Program::run(Hooks& hooks) {
   uv_run(&loop, UV_RUN_DEFAULT);
   obs::log(obs::Level::Info, "stopping", {{"active_connections", std::to_string(server_->active_connections())}});
   stop_admin_loop();
+  // Every worker closes its connections before any worker stops, so the aborts they post to each
+  // other still run; then each loop returns after the close callbacks of its last iteration.
+  std::latch closed(ptrdiff_t(workers_.size()));
   for (auto& w : workers_) {
     net::Worker* wp = w.get();
-    w->post([this, wp]() {
+    bool posted = w->post([this, wp, &closed]() {
       server_->close_all(*wp);
+      closed.count_down();
     });
+    if (!posted) closed.count_down();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  closed.wait();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   if (hooks.on_shutdown) hooks.on_shutdown(*this);

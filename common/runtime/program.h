@@ -13,6 +13,7 @@
 #include "common/net/tls_context.h"
 #include "common/net/worker.h"
 #include "common/obs/access_log.h"
+#include "common/obs/metrics.h"
 #include "common/runtime/admin_api.h"
 
 namespace cdn::runtime {
@@ -71,6 +72,7 @@ class Program {
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<http::HttpServer> server_, admin_server_;
   std::unique_ptr<obs::AccessLog> access_log_;
+  obs::CollectorHandle collector_;  // reads server_; declared after it, so it goes first
   std::atomic<double> egress_rate_{0};
   std::atomic<bool> drain_started_{false};
 };

@@ -328,7 +328,22 @@ def sha256(b):
     return hashlib.sha256(b).hexdigest()
 
 
+def under_sanitizer():
+    """The sanitizer the programs were built with ("asan", "tsan"), or None. Under a sanitizer the
+    programs are several times slower and larger: RSS and timing assertions hold only in the
+    release build, the functional ones everywhere."""
+    return os.environ.get("CDN_SANITIZER") or None
+
+
+def time_bound(seconds):
+    """A timing assertion's bound: as given in the release build; under a sanitizer three times
+    it, so the assertion still catches a hang but not the sanitizer's slowdown."""
+    return seconds * 3 if under_sanitizer() else seconds
+
+
 def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
+    if under_sanitizer():
+        timeout *= 3  # a deadline for a condition, not a timing assertion
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -339,10 +354,16 @@ def wait_until(fn, timeout=15.0, interval=0.05, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def wait_fills_done(tier, timeout=15.0):
+    """Until no fill runs on `tier`: a fill ends only after its disk write has landed."""
+    wait_until(lambda: tier.metric("cdn_fills_inflight") == 0, timeout=timeout, what=f"{tier.name}'s fills to end")
+
+
 # ----------------------------------------------------------------------------------------------
 # Program wrapper
 
 _live_tiers = []
+_all_tiers = []  # every Tier started and not yet checked for sanitizer reports after its end
 
 
 class Tier:
@@ -381,6 +402,8 @@ class Tier:
         self.proc = subprocess.Popen([str(program_path(self.kind)), "--config", str(self.config_path)],
                                      stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL)
         _live_tiers.append(self)
+        if self not in _all_tiers:
+            _all_tiers.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -641,6 +664,59 @@ def pytest_runtest_makereport(item, call):
 def _forget_dead_tiers():
     yield
     _live_tiers[:] = [t for t in _live_tiers if t.running()]
+
+
+# ----------------------------------------------------------------------------------------------
+# Sanitizer reports: a program built with a sanitizer reports on its stderr (TSan and LSan do not
+# stop it, and a test may pass anyway), so every test fails that leaves a report in a tier's log.
+
+_SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                      ": runtime error: ")
+_stderr_checked = {}  # stderr path -> bytes already checked
+
+
+def _new_sanitizer_reports(tier):
+    try:
+        data = tier.stderr_path.read_bytes()
+    except OSError:
+        return None
+    start = _stderr_checked.get(tier.stderr_path, 0)
+    _stderr_checked[tier.stderr_path] = len(data)
+    text = data[start:].decode(errors="replace")
+    at = min((i for i in (text.find(m) for m in _SANITIZER_MARKERS) if i >= 0), default=-1)
+    if at < 0:
+        return None
+    return f"{tier.name} ({tier.stderr_path}):\n" + text[max(0, at - 200):at + 6000]
+
+
+@pytest.fixture(autouse=True)
+def _no_sanitizer_reports():
+    yield  # set up before, torn down after the fixtures that stop this test's tiers
+    if not under_sanitizer():
+        _all_tiers.clear()
+        return
+    reports = [r for r in (_new_sanitizer_reports(t) for t in _all_tiers) if r]
+    _all_tiers[:] = [t for t in _all_tiers if t.running()]
+    if reports:
+        pytest.fail("sanitizer reports in the programs' logs:\n" + "\n".join(reports), pytrace=False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "concurrency: coalescing and cross-thread paths, run in the TSan stage")
+    config.addinivalue_line("markers", "sanitize: the subset of the suite the ASan+UBSan stage runs")
+
+
+# The ASan+UBSan stage's subset (`-m sanitize`, with CDN_ASAN_SUBSET=1; by default it runs every
+# test), by module: the proxy core (caching, upstreams, robustness, lifecycle and shutdown), TLS,
+# live and access. A test elsewhere can opt in with @pytest.mark.sanitize.
+SANITIZE_MODULES = {"test_caching", "test_upstream", "test_robustness", "test_lifecycle", "test_tls", "test_live",
+                    "test_access", "test_origin"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in SANITIZE_MODULES:
+            item.add_marker(pytest.mark.sanitize)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import warnings
 
 import pytest
 
-from conftest import (_SNIHTTPSConnection, cert_der, client_tls_context, edge_config, make_cert)
+from conftest import (_SNIHTTPSConnection, cert_der, client_tls_context, edge_config, make_cert, time_bound,
+                      under_sanitizer)
 
 
 def tls_connect(port, sni="a.test", ctx=None, session=None):
@@ -211,8 +212,8 @@ def test_sighup_reloads_certificates_and_keeps_connections(tiers, tmp_path, slow
     # a broken certificate on reload keeps the current ones
     cert.write_text("not a certificate\n")
     edge.signal(signal.SIGHUP)
-    import time
-    time.sleep(0.5)
+    wait_until(lambda: "tls reload failed" in edge.stderr_path.read_text(errors="replace"), timeout=10,
+               what="the failed reload in the edge's log")
     with tls_connect(port) as s:
         assert s.getpeercert(True) == cert_der(new_cert)
     assert edge.running()
@@ -232,12 +233,15 @@ def test_large_object_and_concurrency_over_tls(stack, content):
             r = http_request(port, p, tls_context=client_tls_context(), server_hostname="b.test", timeout=60)
             results.append(r.status == 200 and r.body == d)
 
-    threads = [threading.Thread(target=client) for _ in range(20)]
+    # Under a sanitizer the edge encrypts several times slower, and with 20 clients some TLS
+    # handshakes wait past the stack's 2 s header_read and are closed: fewer clients there.
+    n = 5 if under_sanitizer() else 20
+    threads = [threading.Thread(target=client) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
-    assert results == [True] * 40
+    assert results == [True] * (2 * n)
 
 
 def test_pipelining_over_tls(stack, tls_object):
@@ -281,7 +285,7 @@ def test_plaintext_and_silence_on_the_tls_port(stack, tls_object):
         got = b""
     took = time.monotonic() - t0
     s.close()
-    assert got == b"" and took < 2 + 3, f"silent TLS connection held {took:.1f}s"
+    assert got == b"" and took < time_bound(2 + 3), f"silent TLS connection held {took:.1f}s"
     with tls_connect(port) as t:
         assert https_get(t, path) == (200, data)
 

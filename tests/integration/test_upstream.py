@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import (RawConn, edge_config, http_request, origin_config, shield_config, wait_until)
+from conftest import (RawConn, edge_config, http_request, origin_config, shield_config, time_bound,
+                      wait_fills_done, wait_until)
 
 
 @pytest.fixture
@@ -64,6 +65,7 @@ def test_chunked_upstream_is_delivered_and_cached(chain):
     assert origin.count("/vod/c.ts") == 1
 
 
+@pytest.mark.concurrency
 def test_client_abort_does_not_break_the_fill_for_others(chain):
     origin, shield, edge = chain
     body = bytes(range(256)) * 1024
@@ -81,7 +83,8 @@ def test_client_abort_does_not_break_the_fill_for_others(chain):
         assert first
         quitter.sock.shutdown(2)
         quitter.close()
-        time.sleep(0.2)
+        wait_until(lambda: edge.healthz()[1]["active_connections"] == 1, timeout=10,
+                   what="the edge to see the quitter go")
     finally:
         release.set()
     assert first + r2.read() == body
@@ -127,7 +130,6 @@ def test_expired_playlist_is_revalidated(tiers, content):
         r = edge.get(path)
         return r if r.header("X-Cache") != "HIT" else None
 
-    time.sleep(1.0)
     r = wait_until(expired, timeout=10, interval=0.2, what="the playlist to expire")
     assert r.status == 200
     assert r.header("X-Cache") == "REVALIDATED", r
@@ -147,7 +149,7 @@ def test_upstream_first_byte_timeout_gives_504(tiers, slow_origin):
     took = time.monotonic() - t0
     assert r.status == 504, r
     assert r.header("X-Error-Reason") == "upstream-timeout"
-    assert took < 6, f"took {took:.1f}s with a 1s first-byte timeout"
+    assert took < time_bound(6), f"took {took:.1f}s with a 1s first-byte timeout"
 
 
 def test_upstream_that_drops_keepalive_connections(tiers, slow_origin):
@@ -158,6 +160,8 @@ def test_upstream_that_drops_keepalive_connections(tiers, slow_origin):
         r = edge.get(f"/vod/k{i}.ts")
         assert r.status == 200 and r.body == b"k%d" % i * 1000, (i, r)
         if i == 2:
+            # Not a condition: the edge cannot show whether it has seen the close yet. Requests 1-2
+            # race the close (the retry path); this pause lets request 3 find the pool without it.
             time.sleep(0.3)
 
 
@@ -240,10 +244,9 @@ def test_large_object_is_a_hit_right_after_its_fill(stack, content):
 def test_age_grows_on_hits(stack, content):
     path, _ = content.new_file(100)
     stack.edge.get(path)
-    time.sleep(2.1)
-    r = stack.edge.get(path)
+    r = wait_until(lambda: (lambda r: r if int(r.header("Age") or 0) >= 2 else None)(stack.edge.get(path)),
+                   timeout=10, interval=0.2, what="an Age of 2 s")
     assert r.header("X-Cache") == "HIT"
-    assert int(r.header("Age")) >= 2
     assert r.header("Date")
 
 
@@ -304,6 +307,7 @@ def test_access_log_has_a_json_line_per_request(stack, content):
     assert "MISS" in json.dumps(rec)
 
 
+@pytest.mark.concurrency
 def test_truncated_fill_ends_every_waiter(chain):
     origin, shield, edge = chain
     body = bytes(range(256)) * 400
@@ -342,7 +346,6 @@ def test_stale_while_revalidate_serves_stale_then_the_refreshed_copy(tiers, slow
     assert edge.get("/vod/live.m3u8").body == b"#EXTM3U\n#v1\n"
     # v2 stays fresh for the rest of the test, so no further refresh can add an origin request
     slow_origin.add("/vod/live.m3u8", b"#EXTM3U\n#v2\n", headers={"Cache-Control": "max-age=600", "ETag": '"v2"'})
-    time.sleep(1.0)
 
     def not_fresh():
         r = edge.get("/vod/live.m3u8")
@@ -392,7 +395,7 @@ def test_small_memory_tier_spills_to_disk_with_exact_bytes(tiers, tmp_path, cont
     for p, d in objs:
         r = edge.get(p)
         assert r.status == 200 and r.body == d
-    time.sleep(0.5)
+    wait_fills_done(edge)  # the disk writes have landed
     before = origin.metric("cdn_requests_total")
     for p, d in objs:
         r = edge.get(p)
@@ -401,6 +404,7 @@ def test_small_memory_tier_spills_to_disk_with_exact_bytes(tiers, tmp_path, cont
     assert origin.metric("cdn_requests_total") == before
 
 
+@pytest.mark.concurrency
 def test_purge_during_a_fill_is_not_undone_by_it(tiers, slow_origin):
     """An operator replaces an object at the origin and purges it while an older copy is still
     being fetched: once that fetch ends, the next request must not get the purged copy."""
@@ -419,7 +423,7 @@ def test_purge_during_a_fill_is_not_undone_by_it(tiers, slow_origin):
         release.set()
     assert first + r.read() == b"version-1" * 1000
     conn.close()
-    time.sleep(0.2)
+    wait_fills_done(edge)
     r = edge.get("/vod/v.ts")
     assert r.body == b"version-2" * 1000, f"X-Cache {r.header('X-Cache')}: the purge was undone by the fill"
 
@@ -431,7 +435,6 @@ def test_expired_object_survives_an_origin_outage_behind_a_live_shield(tiers, co
     edge = tiers("edge", edge_config([shield.port()])).start()
     assert edge.get(path).status == 200
     assert origin.stop() == 0
-    time.sleep(1.0)
 
     def not_fresh():
         r = edge.get(path)

@@ -186,10 +186,28 @@ TEST(Metrics, MisuseReturnsAWorkingUnexportedMetric) {
 TEST(Metrics, CollectorsRunAtRenderTime) {
   Registry r;
   int64_t size = 10;
-  r.add_collector([&](Registry& reg) { reg.gauge("cdn_cache_bytes", "Cache bytes").set(size); });
+  auto handle = r.add_collector([&](Registry& reg) { reg.gauge("cdn_cache_bytes", "Cache bytes").set(size); });
   EXPECT_NE(r.render().find("cdn_cache_bytes 10\n"), std::string::npos);
   size = 20;
   EXPECT_NE(r.render().find("cdn_cache_bytes 20\n"), std::string::npos);
+}
+
+TEST(Metrics, ACollectorStopsWhenItsHandleGoes) {
+  Registry r;
+  int runs = 0;
+  {
+    auto handle = r.add_collector([&](Registry&) { ++runs; });
+    auto moved = std::move(handle);  // a moved-from handle removes nothing
+    handle.reset();
+    r.render();
+    EXPECT_EQ(runs, 1);
+  }
+  r.render();
+  EXPECT_EQ(runs, 1);
+  auto kept = r.add_collector([&](Registry&) { ++runs; });
+  kept.reset();
+  r.render();
+  EXPECT_EQ(runs, 1);
 }
 
 TEST(Metrics, ConcurrentUpdatesAndLookups) {
