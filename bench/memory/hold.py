@@ -141,7 +141,7 @@ def main():
     p.add_argument("--settle-timeout", type=float, default=30.0)
     args = p.parse_args()
 
-    before, _ = settled_rss_kib(args.pid, 1.0, 10.0)
+    before, _ = settled_rss_kib(args.pid, args.quiet, args.settle_timeout)
     opener = Opener(args)
     t0 = time.monotonic()
     socks, errors = [], []

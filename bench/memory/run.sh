@@ -9,7 +9,9 @@
 #
 # Every case runs on a freshly started server (memory a case freed is not always returned to the
 # kernel, which would flatter the next case), rounds interleave edge and nginx, and the table
-# gives medians. Raw per-round JSON in bench/memory/out/<run>/.
+# gives medians. Raw per-round JSON in bench/memory/out/<run>/. Use thousands of connections:
+# with a few hundred, a server's first connections fit into memory its allocator already holds
+# and the figure can come out near 0.
 #
 # Environment (defaults in brackets):
 #   MEM_CONNS [10000]  MEM_STALLED [300]  MEM_ROUNDS [3]  MEM_CASES [idle-plain idle-tls stalled-tls]
