@@ -1,0 +1,71 @@
+#include "geo/dns/zone_lookup.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace cdn::geo::dns {
+namespace {
+
+bool same_name(std::string_view config_name, std::string_view name) {
+  if (!config_name.empty() && config_name.back() == '.') config_name.remove_suffix(1);
+  return config_name.size() == name.size() &&
+         std::equal(name.begin(), name.end(), config_name.begin(), [](char a, char b) {
+           return a == std::tolower(static_cast<unsigned char>(b));
+         });
+}
+
+// True when `longer` is a proper subdomain of `name` ("a.b.zone" below "b.zone").
+bool is_below(std::string_view longer, std::string_view name) {
+  std::string l = canonical_name(longer);
+  return l.size() > name.size() + 1 && l.compare(l.size() - name.size(), name.size(), name) == 0 &&
+         l[l.size() - name.size() - 1] == '.';
+}
+
+bool is_ipv6(const std::string& ip) {
+  in6_addr a{};
+  return inet_pton(AF_INET6, ip.c_str(), &a) == 1;
+}
+
+}  // namespace
+
+std::string canonical_name(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
+  NameInfo info;
+  const std::string apex = canonical_name(zone.zone);
+  if (!same_name(apex, name) && !is_below(name, apex)) return info;
+  info.kind = NameInfo::Kind::Missing;
+  info.apex = same_name(apex, name);
+  bool below = false;  // some configured name lies under this one
+  for (size_t i = 0; i < zone.delivery_hosts.size(); ++i) {
+    if (same_name(zone.delivery_hosts[i], name)) info.delivery = static_cast<int>(i);
+    below = below || is_below(zone.delivery_hosts[i], name);
+  }
+  for (const auto& edge : zone.edge_names) {
+    below = below || is_below(edge.name, name);
+    if (!same_name(edge.name, name)) continue;
+    for (const auto& ip : edge.v4) info.v4.push_back(&ip);
+    for (const auto& ip : edge.v6) info.v6.push_back(&ip);
+    info.fixed_ttl = zone.edge_name_ttl;
+  }
+  bool glue = false;
+  for (const auto& [ns, ip] : zone.ns_glue) {
+    below = below || is_below(ns, name);
+    if (!same_name(ns, name)) continue;
+    (is_ipv6(ip) ? info.v6 : info.v4).push_back(&ip);
+    glue = true;
+  }
+  if (glue && info.fixed_ttl == 0) info.fixed_ttl = zone.apex_ttl;
+  bool has_records = info.apex || info.delivery >= 0 || !info.v4.empty() || !info.v6.empty();
+  if (has_records || below) info.kind = NameInfo::Kind::Exists;
+  return info;
+}
+
+}  // namespace cdn::geo::dns
