@@ -44,10 +44,11 @@ bool unroutable_v6(const in6_addr& a) {
   return false;
 }
 
-// RFC 7871 §6: address bits past SOURCE PREFIX-LENGTH must be zero.
-bool bits_past_prefix_zero(const knot_edns_client_subnet_t& ecs, size_t addr_bytes) {
-  for (size_t bit = ecs.source_len; bit < addr_bytes * 8; ++bit)
-    if (ecs.address[bit / 8] & (0x80 >> (bit % 8))) return false;
+// RFC 7871 §6: address bits past SOURCE PREFIX-LENGTH must be zero. Checked on the wire bytes:
+// knot_edns_client_subnet_parse masks them away.
+bool bits_past_prefix_zero(const uint8_t* address, size_t len, unsigned source_len) {
+  for (size_t bit = source_len; bit < len * 8; ++bit)
+    if (address[bit / 8] & (0x80 >> (bit % 8))) return false;
   return true;
 }
 
@@ -79,7 +80,7 @@ EcsRead read_client_subnet(const uint8_t* option) {
   if (r.wire.source_len > addr_bytes * 8) return r;
   // The address field carries exactly the bytes the source prefix needs (RFC 7871 §6).
   if (len != 4 + (r.wire.source_len + 7) / 8) return r;
-  if (!bits_past_prefix_zero(r.wire, addr_bytes)) return r;
+  if (!bits_past_prefix_zero(data + 4, len - 4, r.wire.source_len)) return r;
   if (r.wire.source_len == 0) {
     r.status = EcsStatus::SourceZero;
     return r;
