@@ -107,13 +107,16 @@ Result<void> DnsServer::listen(net::Worker& worker, const net::SockAddr& addr) {
 }
 
 void DnsServer::close(net::Worker& worker) {
-  std::unique_ptr<dns::WorkerListeners> w;
+  std::shared_ptr<dns::WorkerListeners> w;
   {
     std::lock_guard lock(mu_);
     size_t i = static_cast<size_t>(worker.index());
     if (i < workers_.size()) w = std::move(workers_[i]);
   }
-  // Destroyed here, on the worker's loop thread.
+  if (!w || worker.on_this_thread()) return;  // destroyed here, on the loop thread
+  // From another thread: the handles belong to the loop, so they are closed there. A worker
+  // that no longer runs its loop closes them itself (Worker's destructor).
+  worker.post([w] {});
 }
 
 }  // namespace cdn::geo

@@ -26,10 +26,10 @@ TcpSession::TcpSession(uv_loop_t* loop, uv_tcp_t* tcp, Answerer answer, int64_t 
 }
 
 TcpSession::~TcpSession() {
-  if (tcp_) {
-    tcp_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-  }
+  tcp_->data = nullptr;
+  auto* h = reinterpret_cast<uv_handle_t*>(tcp_);
+  // Already closing only when a Worker's destructor closed every handle of its loop first.
+  if (!uv_is_closing(h)) uv_close(h, [](uv_handle_t* c) { delete reinterpret_cast<uv_tcp_t*>(c); });
 }
 
 void TcpSession::start() {

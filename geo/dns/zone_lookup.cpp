@@ -8,19 +8,28 @@
 namespace cdn::geo::dns {
 namespace {
 
-bool same_name(std::string_view config_name, std::string_view name) {
-  if (!config_name.empty() && config_name.back() == '.') config_name.remove_suffix(1);
-  return config_name.size() == name.size() &&
-         std::equal(name.begin(), name.end(), config_name.begin(), [](char a, char b) {
+std::string_view without_dot(std::string_view n) {
+  if (!n.empty() && n.back() == '.') n.remove_suffix(1);
+  return n;
+}
+
+// `name` is already lowercase; config names may not be. No allocation: this runs per query.
+bool equal_lower(std::string_view config, std::string_view name) {
+  return config.size() == name.size() && std::equal(name.begin(), name.end(), config.begin(), [](char a, char b) {
            return a == std::tolower(static_cast<unsigned char>(b));
          });
 }
 
-// True when `longer` is a proper subdomain of `name` ("a.b.zone" below "b.zone").
+bool same_name(std::string_view config_name, std::string_view name) {
+  return equal_lower(without_dot(config_name), name);
+}
+
+// True when the configured `longer` is a proper subdomain of `name` ("a.b.zone" below "b.zone").
 bool is_below(std::string_view longer, std::string_view name) {
-  std::string l = canonical_name(longer);
-  return l.size() > name.size() + 1 && l.compare(l.size() - name.size(), name.size(), name) == 0 &&
-         l[l.size() - name.size() - 1] == '.';
+  longer = without_dot(longer);
+  if (longer.size() <= name.size() + 1) return false;
+  size_t cut = longer.size() - name.size();
+  return longer[cut - 1] == '.' && equal_lower(longer.substr(cut), name);
 }
 
 bool is_ipv6(const std::string& ip) {
@@ -39,10 +48,13 @@ std::string canonical_name(std::string_view name) {
 
 NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
   NameInfo info;
-  const std::string apex = canonical_name(zone.zone);
-  if (!same_name(apex, name) && !is_below(name, apex)) return info;
-  info.kind = NameInfo::Kind::Missing;
+  // The query name is below the apex when the apex, spelled as configured, is a suffix of it.
+  const std::string_view apex = without_dot(zone.zone);
   info.apex = same_name(apex, name);
+  bool in_zone = info.apex || (name.size() > apex.size() && name[name.size() - apex.size() - 1] == '.' &&
+                               equal_lower(apex, name.substr(name.size() - apex.size())));
+  if (!in_zone) return info;
+  info.kind = NameInfo::Kind::Missing;
   bool below = false;  // some configured name lies under this one
   for (size_t i = 0; i < zone.delivery_hosts.size(); ++i) {
     if (same_name(zone.delivery_hosts[i], name)) info.delivery = static_cast<int>(i);
