@@ -11,6 +11,19 @@
 
 namespace cdn::geo {
 namespace dns {
+namespace {
+
+uint16_t port_of(const net::SockAddr& a) {
+  if (a.storage.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_port);
+  return ntohs(reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_port);
+}
+
+void set_port(net::SockAddr& a, uint16_t port) {
+  if (a.storage.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
+  if (a.storage.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
+}
+
+}  // namespace
 
 // One worker's share of the server: its UDP socket, TCP listener and TCP connections. Lives and
 // is used on that worker's loop thread only.
@@ -26,15 +39,23 @@ class WorkerListeners {
       return answer_query(*z.zone, *z.steering, q, len, from, tcp, server_.options_.udp_max_payload);
     };
     answer_ = answer;
-    auto udp = UdpEndpoint::open(worker_.loop(), addr, answer);
-    if (!udp) return udp.error();
-    net::SockAddr tcp_addr = addr;
-    set_port(tcp_addr, (*udp)->bound_port());  // port 0: TCP takes the port UDP got
-    auto tcp = net::Listener::open(worker_.loop(), tcp_addr, [this](uv_tcp_t* c) { accept(c); });
-    if (!tcp) return tcp.error();
-    udp_ = std::move(udp.value());
-    tcp_ = std::move(tcp.value());
-    return {};
+    // Port 0: TCP takes the port the kernel gave UDP, which TCP may already use; try a few.
+    const int attempts = port_of(addr) == 0 ? 20 : 1;
+    for (int i = 1;; ++i) {
+      auto udp = UdpEndpoint::open(worker_.loop(), addr, answer);
+      if (!udp) return udp.error();
+      net::SockAddr tcp_addr = addr;
+      set_port(tcp_addr, (*udp)->bound_port());
+      auto tcp = net::Listener::open(worker_.loop(), tcp_addr, [this](uv_tcp_t* c) { accept(c); });
+      if (!tcp) {
+        (*udp)->close();
+        if (i < attempts) continue;
+        return tcp.error();
+      }
+      udp_ = std::move(udp.value());
+      tcp_ = std::move(tcp.value());
+      return {};
+    }
   }
 
   uint16_t port() const { return udp_ ? udp_->bound_port() : 0; }
@@ -48,11 +69,6 @@ class WorkerListeners {
   }
 
  private:
-  static void set_port(net::SockAddr& a, uint16_t port) {
-    if (a.storage.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
-    if (a.storage.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
-  }
-
   void accept(uv_tcp_t* c) {
     if (server_.tcp_connections_.fetch_add(1) >= server_.options_.max_tcp_connections) {
       server_.tcp_connections_--;
@@ -89,13 +105,7 @@ DnsServer::~DnsServer() = default;
 Result<void> DnsServer::listen(net::Worker& worker, const net::SockAddr& addr) {
   std::lock_guard bind_lock(bind_mu_);
   net::SockAddr a = addr;
-  uint16_t chosen = port_.load();
-  bool any_port = (a.storage.ss_family == AF_INET && reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port == 0) ||
-                  (a.storage.ss_family == AF_INET6 && reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port == 0);
-  if (any_port && chosen != 0) {
-    if (a.storage.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(chosen);
-    if (a.storage.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(chosen);
-  }
+  if (dns::port_of(a) == 0 && port_.load() != 0) dns::set_port(a, port_.load());
   auto w = std::make_unique<dns::WorkerListeners>(*this, worker);
   if (auto r = w->open(a); !r) return r;
   port_ = w->port();
