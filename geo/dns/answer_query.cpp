@@ -57,10 +57,12 @@ KnotRrset new_rrset(const knot_dname_t* owner, uint16_t type, uint32_t ttl) {
 }
 
 void add_rdata(knot_rrset_t* rr, const uint8_t* data, size_t len) {
-  if (knot_rrset_add_rdata(rr, data, static_cast<uint16_t>(len), nullptr) != KNOT_EOK) throw std::bad_alloc();
+  if (knot_rrset_add_rdata(rr, data, static_cast<uint16_t>(len), nullptr) != KNOT_EOK)
+    throw std::bad_alloc();
 }
 
-// Address records of `type` for the textual IPs (ones that do not parse for that family are skipped).
+// Address records of `type` for the textual IPs (ones that do not parse for that family are
+// skipped).
 KnotRrset address_rrset(const knot_dname_t* owner, uint16_t type, uint32_t ttl,
                         const std::vector<const std::string*>& ips) {
   KnotRrset rr = new_rrset(owner, type, ttl);
@@ -89,7 +91,8 @@ KnotRrset soa_rrset(const ZoneConfig& zone, const knot_dname_t* apex, uint32_t t
   size_t r = knot_dname_size(rname);
   std::memcpy(rdata.data() + n, rname, r);
   n += r;
-  for (uint32_t v : {zone.soa_serial, zone.soa_refresh, zone.soa_retry, zone.soa_expire, zone.soa_minimum}) {
+  for (uint32_t v :
+       {zone.soa_serial, zone.soa_refresh, zone.soa_retry, zone.soa_expire, zone.soa_minimum}) {
     knot_wire_write_u32(rdata.data() + n, v);
     n += 4;
   }
@@ -128,9 +131,9 @@ void plan_ns(const ZoneConfig& zone, const knot_dname_t* apex, Plan& plan) {
   }
 }
 
-void plan_steered(const ZoneConfig& zone, const Steering& steering, const NameInfo& info, const std::string& name,
-                  uint16_t type, const knot_dname_t* qname, const sockaddr_storage& from, const EcsRead& ecs,
-                  Plan& plan) {
+void plan_steered(const ZoneConfig& zone, const Steering& steering, const NameInfo& info,
+                  const std::string& name, uint16_t type, const knot_dname_t* qname,
+                  const sockaddr_storage& from, const EcsRead& ecs, Plan& plan) {
   SteerQuery q;
   q.host = name;
   q.family = type == KNOT_RRTYPE_A ? AF_INET : AF_INET6;
@@ -143,7 +146,8 @@ void plan_steered(const ZoneConfig& zone, const Steering& steering, const NameIn
   }
   SteerAnswer a = steering.steer(q);
   if (q.ecs) {
-    uint8_t max_scope = ecs.subnet->family == AF_INET ? 32 : 128;  // the ECS option's family, not the qtype's
+    uint8_t max_scope =
+        ecs.subnet->family == AF_INET ? 32 : 128;  // the ECS option's family, not the qtype's
     plan.ecs_scope = std::min(a.scope_prefix, max_scope);
   }
   std::vector<const std::string*> ips;
@@ -153,9 +157,10 @@ void plan_steered(const ZoneConfig& zone, const Steering& steering, const NameIn
 }
 
 // An in-zone name that exists: its records of `qtype`, or none (NODATA).
-void plan_existing(const ZoneConfig& zone, const Steering& steering, const NameInfo& info, const std::string& name,
-                   uint16_t qtype, const knot_dname_t* qname, const knot_dname_t* apex,
-                   const sockaddr_storage& from, const EcsRead& ecs, Plan& plan) {
+void plan_existing(const ZoneConfig& zone, const Steering& steering, const NameInfo& info,
+                   const std::string& name, uint16_t qtype, const knot_dname_t* qname,
+                   const knot_dname_t* apex, const sockaddr_storage& from, const EcsRead& ecs,
+                   Plan& plan) {
   // RFC 8482: ANY gets one RRset, not all of them.
   if (qtype == KNOT_RRTYPE_ANY) qtype = info.apex ? KNOT_RRTYPE_SOA : KNOT_RRTYPE_A;
   if (info.apex && qtype == KNOT_RRTYPE_SOA) {
@@ -165,14 +170,15 @@ void plan_existing(const ZoneConfig& zone, const Steering& steering, const NameI
   } else if ((qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_AAAA) && info.delivery >= 0) {
     plan_steered(zone, steering, info, name, qtype, qname, from, ecs, plan);
   } else if (qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_AAAA) {
-    KnotRrset rr = address_rrset(qname, qtype, info.fixed_ttl, qtype == KNOT_RRTYPE_A ? info.v4 : info.v6);
+    KnotRrset rr =
+        address_rrset(qname, qtype, info.fixed_ttl, qtype == KNOT_RRTYPE_A ? info.v4 : info.v6);
     if (!knot_rrset_empty(rr.get())) plan.answer.push_back(std::move(rr));
   }
   if (plan.answer.empty()) plan.authority.push_back(negative_soa(zone, apex));
 }
 
-Plan make_plan(const ZoneConfig& zone, const Steering& steering, const knot_pkt_t* q, const sockaddr_storage& from,
-               const EcsRead& ecs) {
+Plan make_plan(const ZoneConfig& zone, const Steering& steering, const knot_pkt_t* q,
+               const sockaddr_storage& from, const EcsRead& ecs) {
   Plan plan;
   if (knot_pkt_qclass(q) != KNOT_CLASS_IN) {
     plan.rcode = KNOT_RCODE_REFUSED;
@@ -187,7 +193,8 @@ Plan make_plan(const ZoneConfig& zone, const Steering& steering, const knot_pkt_
   std::string name = dns::canonical_name(text);
   NameInfo info = dns::look_up(zone, name);
   uint16_t qtype = knot_pkt_qtype(q);
-  if (info.kind == NameInfo::Kind::OutOfZone || qtype == KNOT_RRTYPE_AXFR || qtype == KNOT_RRTYPE_IXFR) {
+  if (info.kind == NameInfo::Kind::OutOfZone || qtype == KNOT_RRTYPE_AXFR ||
+      qtype == KNOT_RRTYPE_IXFR) {
     plan.rcode = KNOT_RCODE_REFUSED;  // not ours, or a zone transfer (we serve none)
     return plan;
   }
@@ -206,7 +213,8 @@ Plan make_plan(const ZoneConfig& zone, const Steering& steering, const knot_pkt_
   return plan;
 }
 
-// The response's OPT RR: our payload size, the extended rcode, and the ECS echo when the query had one.
+// The response's OPT RR: our payload size, the extended rcode, and the ECS echo when the query had
+// one.
 struct Opt {
   knot_rrset_t rr;
   Opt() { knot_rrset_init_empty(&rr); }
@@ -223,13 +231,15 @@ bool build_opt(Opt& opt, uint16_t our_payload, int rcode, const EcsRead* ecs, ui
   echo.scope_len = scope;
   uint16_t size = knot_edns_client_subnet_size(&echo);
   uint8_t* data = nullptr;
-  if (knot_edns_reserve_option(&opt.rr, KNOT_EDNS_OPTION_CLIENT_SUBNET, size, &data, nullptr) != KNOT_EOK)
+  if (knot_edns_reserve_option(&opt.rr, KNOT_EDNS_OPTION_CLIENT_SUBNET, size, &data, nullptr) !=
+      KNOT_EOK)
     return false;
   return knot_edns_client_subnet_write(data, size, &echo) == KNOT_EOK;
 }
 
 // Puts one section's rrsets; false (and TC set) when one does not fit.
-bool put_section(knot_pkt_t* r, knot_section_t section, const std::vector<KnotRrset>& rrsets, bool qname_owner) {
+bool put_section(knot_pkt_t* r, knot_section_t section, const std::vector<KnotRrset>& rrsets,
+                 bool qname_owner) {
   if (knot_pkt_begin(r, section) != KNOT_EOK) return false;
   for (const auto& rr : rrsets) {
     uint16_t hint = qname_owner ? KNOT_COMPR_HINT_QNAME : KNOT_COMPR_HINT_NONE;
@@ -273,7 +283,8 @@ Response write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, ui
       put_section(r.get(), KNOT_AUTHORITY, plan.authority, false) &&
       put_section(r.get(), KNOT_ADDITIONAL, plan.additional, false);
   if (edns) {
-    if (knot_pkt_begin(r.get(), KNOT_ADDITIONAL) != KNOT_EOK || knot_pkt_reclaim(r.get(), opt_size) != KNOT_EOK ||
+    if (knot_pkt_begin(r.get(), KNOT_ADDITIONAL) != KNOT_EOK ||
+        knot_pkt_reclaim(r.get(), opt_size) != KNOT_EOK ||
         knot_pkt_put(r.get(), KNOT_COMPR_HINT_NONE, &opt.rr, KNOT_PF_NOTRUNC) != KNOT_EOK)
       throw std::bad_alloc();
   }
@@ -293,9 +304,11 @@ std::string answer_parsed(const ZoneConfig& zone, const Steering& steering, cons
   EcsRead ecs;
   Plan plan;
   if (knot_pkt_has_edns(q) && knot_edns_get_version(q->opt_rr) > KNOT_EDNS_VERSION) {
-    plan.rcode = KNOT_RCODE_BADVERS;  // RFC 6891 §6.1.3; no ECS processing for a version we do not speak
+    plan.rcode =
+        KNOT_RCODE_BADVERS;  // RFC 6891 §6.1.3; no ECS processing for a version we do not speak
   } else {
-    if (knot_pkt_has_edns(q)) ecs = dns::read_client_subnet(knot_pkt_edns_option(q, KNOT_EDNS_OPTION_CLIENT_SUBNET));
+    if (knot_pkt_has_edns(q))
+      ecs = dns::read_client_subnet(knot_pkt_edns_option(q, KNOT_EDNS_OPTION_CLIENT_SUBNET));
     count_ecs_read(ecs);
     if (ecs.status == EcsStatus::Malformed) {
       plan.rcode = KNOT_RCODE_FORMERR;
@@ -310,10 +323,12 @@ std::string answer_parsed(const ZoneConfig& zone, const Steering& steering, cons
 
 }  // namespace
 
-std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query, size_t len,
-                         const sockaddr_storage& from, bool over_tcp, uint16_t udp_max_payload) {
+std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
+                         size_t len, const sockaddr_storage& from, bool over_tcp,
+                         uint16_t udp_max_payload) {
   // Too short to carry an ID to answer to, or itself an answer (never answer those: no loops).
-  if (query == nullptr || len < KNOT_WIRE_HEADER_SIZE || len > kMaxMessage || knot_wire_get_qr(query)) {
+  if (query == nullptr || len < KNOT_WIRE_HEADER_SIZE || len > kMaxMessage ||
+      knot_wire_get_qr(query)) {
     dns::count_dropped_query();
     return {};
   }
@@ -328,7 +343,8 @@ std::string answer_query(const ZoneConfig& zone, const Steering& steering, const
     }
     // libknot parses in place and wants a writable buffer; the caller's bytes stay untouched.
     std::string copy(reinterpret_cast<const char*>(query), len);
-    KnotPkt q(knot_pkt_new(reinterpret_cast<uint8_t*>(copy.data()), static_cast<uint16_t>(len), nullptr));
+    KnotPkt q(
+        knot_pkt_new(reinterpret_cast<uint8_t*>(copy.data()), static_cast<uint16_t>(len), nullptr));
     if (!q) throw std::bad_alloc();
     if (knot_pkt_parse(q.get(), 0) != KNOT_EOK || q->qname_size == 0) {
       dns::count_query(0, KNOT_RCODE_FORMERR);

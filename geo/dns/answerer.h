@@ -9,7 +9,7 @@
 
 namespace cdn::geo::dns {
 
-using Answerer = std::function<std::string(const uint8_t* query, size_t len, const sockaddr_storage& from,
-                                           bool over_tcp)>;
+using Answerer = std::function<std::string(const uint8_t* query, size_t len,
+                                           const sockaddr_storage& from, bool over_tcp)>;
 
 }  // namespace cdn::geo::dns

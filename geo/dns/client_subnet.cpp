@@ -17,10 +17,13 @@ bool in_v4(uint32_t a, const char* net, int prefix) {
 }
 
 bool unroutable_v4(uint32_t a) {
-  static constexpr struct { const char* net; int prefix; } kRanges[] = {
-      {"0.0.0.0", 8},     {"10.0.0.0", 8},     {"100.64.0.0", 10}, {"127.0.0.0", 8},
+  static constexpr struct {
+    const char* net;
+    int prefix;
+  } kRanges[] = {
+      {"0.0.0.0", 8},      {"10.0.0.0", 8},    {"100.64.0.0", 10}, {"127.0.0.0", 8},
       {"169.254.0.0", 16}, {"172.16.0.0", 12}, {"192.0.0.0", 24},  {"192.168.0.0", 16},
-      {"198.18.0.0", 15}, {"224.0.0.0", 4},    {"240.0.0.0", 4},
+      {"198.18.0.0", 15},  {"224.0.0.0", 4},   {"240.0.0.0", 4},
   };
   for (const auto& r : kRanges)
     if (in_v4(a, r.net, r.prefix)) return true;
@@ -31,10 +34,10 @@ bool unroutable_v6(const in6_addr& a) {
   const uint8_t* b = a.s6_addr;
   static const uint8_t kZero[16] = {};
   if (std::memcmp(b, kZero, 15) == 0 && b[15] <= 1) return true;  // :: and ::1
-  if ((b[0] & 0xfe) == 0xfc) return true;                           // fc00::/7 ULA
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;           // fe80::/10 link-local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return true;           // fec0::/10 site-local
-  if (b[0] == 0xff) return true;                                    // multicast
+  if ((b[0] & 0xfe) == 0xfc) return true;                         // fc00::/7 ULA
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;         // fe80::/10 link-local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return true;         // fec0::/10 site-local
+  if (b[0] == 0xff) return true;                                  // multicast
   static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(b, kMapped, 12) == 0) {
     uint32_t v4;

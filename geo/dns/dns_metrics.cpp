@@ -69,15 +69,17 @@ struct Series {
 
   Series() {
     auto& m = obs::metrics();
-    dropped = &m.counter("cdn_dns_queries_total", kQueriesHelp, {{"qtype", "none"}, {"rcode", "dropped"}});
+    dropped = &m.counter("cdn_dns_queries_total", kQueriesHelp,
+                         {{"qtype", "none"}, {"rcode", "dropped"}});
     const char* ecs_names[] = {"used", "unused", "ignored-private", "source-zero", "formerr"};
     for (size_t i = 0; i < ecs.size(); ++i)
       ecs[i] = &m.counter("cdn_dns_ecs_total",
                           "Queries with an EDNS Client Subnet option, by what was done with it",
                           {{"result", ecs_names[i]}});
     truncated = &m.counter("cdn_dns_truncated_total", "UDP answers sent truncated (TC set)");
-    tcp_refused = &m.counter("cdn_dns_tcp_refused_total",
-                             "DNS TCP connections closed at accept because max_tcp_connections were open");
+    tcp_refused =
+        &m.counter("cdn_dns_tcp_refused_total",
+                   "DNS TCP connections closed at accept because max_tcp_connections were open");
   }
 };
 
@@ -99,10 +101,20 @@ void count_query(uint16_t qtype, int rcode) {
   }
   c->inc();
 }
-void count_dropped_query() { series().dropped->inc(); }
-void count_ecs(EcsResult result) { series().ecs[static_cast<size_t>(result)]->inc(); }
-void count_truncated() { series().truncated->inc(); }
-void count_tcp_refused() { series().tcp_refused->inc(); }
-void register_dns_metrics() { series(); }
+void count_dropped_query() {
+  series().dropped->inc();
+}
+void count_ecs(EcsResult result) {
+  series().ecs[static_cast<size_t>(result)]->inc();
+}
+void count_truncated() {
+  series().truncated->inc();
+}
+void count_tcp_refused() {
+  series().tcp_refused->inc();
+}
+void register_dns_metrics() {
+  series();
+}
 
 }  // namespace cdn::geo::dns

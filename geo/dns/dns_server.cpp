@@ -14,13 +14,16 @@ namespace dns {
 namespace {
 
 uint16_t port_of(const net::SockAddr& a) {
-  if (a.storage.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_port);
+  if (a.storage.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_port);
   return ntohs(reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_port);
 }
 
 void set_port(net::SockAddr& a, uint16_t port) {
-  if (a.storage.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
-  if (a.storage.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
+  if (a.storage.ss_family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&a.storage)->sin_port = htons(port);
+  if (a.storage.ss_family == AF_INET6)
+    reinterpret_cast<sockaddr_in6*>(&a.storage)->sin6_port = htons(port);
 }
 
 }  // namespace
@@ -36,7 +39,8 @@ class WorkerListeners {
     Answerer answer = [this](const uint8_t* q, size_t len, const sockaddr_storage& from, bool tcp) {
       DnsZone z = server_.source_();
       if (!z.zone || !z.steering) return std::string();
-      return answer_query(*z.zone, *z.steering, q, len, from, tcp, server_.options_.udp_max_payload);
+      return answer_query(*z.zone, *z.steering, q, len, from, tcp,
+                          server_.options_.udp_max_payload);
     };
     answer_ = answer;
     // Port 0: TCP takes the port the kernel gave UDP, which TCP may already use; try a few.
@@ -73,12 +77,14 @@ class WorkerListeners {
     if (server_.tcp_connections_.fetch_add(1) >= server_.options_.max_tcp_connections) {
       server_.tcp_connections_--;
       count_tcp_refused();
-      uv_close(reinterpret_cast<uv_handle_t*>(c), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      uv_close(reinterpret_cast<uv_handle_t*>(c),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
       return;
     }
     auto s = std::make_unique<TcpSession>(worker_.loop(), c, answer_, server_.options_.tcp_idle_ms,
                                           [this](TcpSession* done) {
-                                            if (sessions_.erase(done) > 0) server_.tcp_connections_--;
+                                            if (sessions_.erase(done) > 0)
+                                              server_.tcp_connections_--;
                                           });
     TcpSession* raw = s.get();
     sessions_.emplace(raw, std::move(s));

@@ -22,15 +22,17 @@ namespace cdn::geo {
 
 struct DnsServerOptions {
   size_t max_tcp_connections = 1024;  // over all workers; more are closed at accept
-  int64_t tcp_idle_ms = 10000;        // a TCP connection with no complete query for this long closes
-  uint16_t udp_max_payload = 1232;    // our EDNS UDP payload size (the DNS Flag Day 2020 value)
+  int64_t tcp_idle_ms = 10000;      // a TCP connection with no complete query for this long closes
+  uint16_t udp_max_payload = 1232;  // our EDNS UDP payload size (the DNS Flag Day 2020 value)
 };
 
-// Pure function, no I/O (the fuzz target calls it): query bytes in, answer bytes out (empty = drop).
-// `from` is the query's source address (the resolver). Over TCP an answer may be up to 65535 bytes;
-// over UDP it fits the requester's EDNS payload size (512 without EDNS, capped by ours) or has TC.
-std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query, size_t len,
-                         const sockaddr_storage& from, bool over_tcp, uint16_t udp_max_payload = 1232);
+// Pure function, no I/O (the fuzz target calls it): query bytes in, answer bytes out (empty =
+// drop). `from` is the query's source address (the resolver). Over TCP an answer may be up to 65535
+// bytes; over UDP it fits the requester's EDNS payload size (512 without EDNS, capped by ours) or
+// has TC.
+std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
+                         size_t len, const sockaddr_storage& from, bool over_tcp,
+                         uint16_t udp_max_payload = 1232);
 
 // What a query is answered from. Read once per query through the getter, so a SIGHUP can swap
 // both while queries are answered (a query keeps the pair it started with alive).

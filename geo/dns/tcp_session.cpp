@@ -15,7 +15,8 @@ struct WriteReq {
 
 }  // namespace
 
-TcpSession::TcpSession(uv_loop_t* loop, uv_tcp_t* tcp, Answerer answer, int64_t idle_ms, OnClosed on_closed)
+TcpSession::TcpSession(uv_loop_t* loop, uv_tcp_t* tcp, Answerer answer, int64_t idle_ms,
+                       OnClosed on_closed)
     : tcp_(tcp), answer_(std::move(answer)), idle_ms_(idle_ms), on_closed_(std::move(on_closed)) {
   tcp_->data = this;
   uv_timer_init(loop, idle_.get());
@@ -34,7 +35,8 @@ TcpSession::~TcpSession() {
 
 void TcpSession::start() {
   arm_idle_timer();
-  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &TcpSession::on_alloc, &TcpSession::on_read) == 0;
+  reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &TcpSession::on_alloc,
+                           &TcpSession::on_read) == 0;
   if (!reading_) close();
 }
 
@@ -134,8 +136,8 @@ void TcpSession::on_write(uv_write_t* req, int status) {
     return;
   }
   if (!self->reading_ && self->pending_write_ <= kMaxPendingWrite) {
-    self->reading_ =
-        uv_read_start(reinterpret_cast<uv_stream_t*>(self->tcp_), &TcpSession::on_alloc, &TcpSession::on_read) == 0;
+    self->reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(self->tcp_),
+                                   &TcpSession::on_alloc, &TcpSession::on_read) == 0;
   }
 }
 

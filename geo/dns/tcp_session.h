@@ -45,7 +45,7 @@ class TcpSession {
   int64_t idle_ms_;
   OnClosed on_closed_;
   sockaddr_storage peer_{};
-  std::string in_;        // bytes of the frame being received (length prefix included)
+  std::string in_;  // bytes of the frame being received (length prefix included)
   size_t pending_write_ = 0;
   bool reading_ = false;
   char read_buf_[16384];

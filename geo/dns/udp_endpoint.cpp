@@ -9,7 +9,8 @@
 
 namespace cdn::geo::dns {
 
-Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::open(uv_loop_t* loop, const net::SockAddr& addr, Answerer answer) {
+Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::open(uv_loop_t* loop, const net::SockAddr& addr,
+                                                       Answerer answer) {
   int fd = ::socket(addr.storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return make_error(std::string("socket: ") + strerror(errno));
   int one = 1;
@@ -29,7 +30,8 @@ Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::open(uv_loop_t* loop, const ne
     ::close(fd);
     return make_error(std::string("uv_udp_open: ") + uv_strerror(rc));
   }
-  if (int rc = uv_udp_recv_start(u->udp_.get(), &UdpEndpoint::on_alloc, &UdpEndpoint::on_recv); rc != 0)
+  if (int rc = uv_udp_recv_start(u->udp_.get(), &UdpEndpoint::on_alloc, &UdpEndpoint::on_recv);
+      rc != 0)
     return make_error(std::string("uv_udp_recv_start: ") + uv_strerror(rc));
   return u;
 }
@@ -43,13 +45,15 @@ void UdpEndpoint::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(self->buf_.data(), static_cast<unsigned>(self->buf_.size()));
 }
 
-void UdpEndpoint::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned flags) {
+void UdpEndpoint::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+                          unsigned flags) {
   auto* self = static_cast<UdpEndpoint*>(h->data);
   if (!self || nread <= 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
   sockaddr_storage peer{};
-  std::memcpy(&peer, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-  std::string out = self->answer_(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread), peer,
-                                  false);
+  std::memcpy(&peer, from,
+              from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+  std::string out = self->answer_(reinterpret_cast<const uint8_t*>(buf->base),
+                                  static_cast<size_t>(nread), peer, false);
   if (out.empty()) return;
   uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
   uv_udp_try_send(h, &b, 1, from);  // EAGAIN: dropped, see the header

@@ -16,14 +16,16 @@ namespace cdn::geo::dns {
 
 class UdpEndpoint {
  public:
-  static Result<std::unique_ptr<UdpEndpoint>> open(uv_loop_t* loop, const net::SockAddr& addr, Answerer answer);
+  static Result<std::unique_ptr<UdpEndpoint>> open(uv_loop_t* loop, const net::SockAddr& addr,
+                                                   Answerer answer);
   void close() { udp_.close(); }
   uint16_t bound_port() const;
 
  private:
   UdpEndpoint() = default;
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
-  static void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned flags);
+  static void on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+                      unsigned flags);
 
   net::UvHandle<uv_udp_t> udp_;
   Answerer answer_;

@@ -15,7 +15,8 @@ std::string_view without_dot(std::string_view n) {
 
 // `name` is already lowercase; config names may not be. No allocation: this runs per query.
 bool equal_lower(std::string_view config, std::string_view name) {
-  return config.size() == name.size() && std::equal(name.begin(), name.end(), config.begin(), [](char a, char b) {
+  return config.size() == name.size() &&
+         std::equal(name.begin(), name.end(), config.begin(), [](char a, char b) {
            return a == std::tolower(static_cast<unsigned char>(b));
          });
 }
@@ -51,8 +52,9 @@ NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
   // The query name is below the apex when the apex, spelled as configured, is a suffix of it.
   const std::string_view apex = without_dot(zone.zone);
   info.apex = same_name(apex, name);
-  bool in_zone = info.apex || (name.size() > apex.size() && name[name.size() - apex.size() - 1] == '.' &&
-                               equal_lower(apex, name.substr(name.size() - apex.size())));
+  bool in_zone =
+      info.apex || (name.size() > apex.size() && name[name.size() - apex.size() - 1] == '.' &&
+                    equal_lower(apex, name.substr(name.size() - apex.size())));
   if (!in_zone) return info;
   info.kind = NameInfo::Kind::Missing;
   bool below = false;  // some configured name lies under this one

@@ -30,8 +30,8 @@ class AnswerQuery : public ::testing::Test {
  protected:
   AnswerQuery() { testing::fill_test_steering(steering); }
   std::string raw(const std::string& q, bool tcp = false, uint16_t our_payload = 1232) {
-    return answer_query(zone, steering, reinterpret_cast<const uint8_t*>(q.data()), q.size(), resolver_address(), tcp,
-                        our_payload);
+    return answer_query(zone, steering, reinterpret_cast<const uint8_t*>(q.data()), q.size(),
+                        resolver_address(), tcp, our_payload);
   }
   Answer ask(const QuerySpec& s, bool tcp = false, uint16_t our_payload = 1232) {
     return Answer(raw(build_query(s), tcp, our_payload));
@@ -76,7 +76,8 @@ TEST_F(AnswerQuery, MixedCaseQuestionIsEchoedByteForByte) {
   std::string q = build_query({.name = "ViDeO.cDn.ExAmPlE"});
   Answer a(raw(q));
   ASSERT_TRUE(a.ok);
-  size_t question = q.size() - KNOT_WIRE_HEADER_SIZE;  // no OPT: the rest of the query is the question
+  size_t question =
+      q.size() - KNOT_WIRE_HEADER_SIZE;  // no OPT: the rest of the query is the question
   EXPECT_EQ(a.wire.substr(KNOT_WIRE_HEADER_SIZE, question), q.substr(KNOT_WIRE_HEADER_SIZE));
   EXPECT_EQ(a.addresses(KNOT_RRTYPE_A).size(), 2u);
   EXPECT_EQ(steering.last().host, "video.cdn.example");  // steering sees the lowercase name
@@ -153,7 +154,8 @@ TEST_F(AnswerQuery, EmptyNonTerminalIsNodataNotNxdomain) {
   ASSERT_TRUE(a.ok);
   EXPECT_EQ(a.rcode(), KNOT_RCODE_NOERROR);
   EXPECT_EQ(a.count(KNOT_AUTHORITY, KNOT_RRTYPE_SOA), 1u);
-  EXPECT_EQ(ask({.name = "deep.eu.cdn.example"}).addresses(KNOT_RRTYPE_A), (std::vector<std::string>{"127.0.0.11"}));
+  EXPECT_EQ(ask({.name = "deep.eu.cdn.example"}).addresses(KNOT_RRTYPE_A),
+            (std::vector<std::string>{"127.0.0.11"}));
 }
 
 TEST_F(AnswerQuery, OutsideTheZoneIsRefusedWithoutAa) {
@@ -240,7 +242,8 @@ TEST_F(Truncation, OurPayloadSizeCapsTheRequesters) {
 }
 
 TEST_F(Truncation, PayloadBelow512CountsAs512) {
-  Answer a(raw(build_query({.name = "cdn.example", .qtype = KNOT_RRTYPE_NS, .edns = true, .payload = 100})));
+  Answer a(raw(
+      build_query({.name = "cdn.example", .qtype = KNOT_RRTYPE_NS, .edns = true, .payload = 100})));
   ASSERT_TRUE(a.ok);
   EXPECT_GT(a.wire.size(), 100u);
   EXPECT_FALSE(a.tc());
@@ -289,7 +292,8 @@ TEST_F(AnswerQuery, MalformedQueriesAreFormerr) {
 }
 
 TEST_F(AnswerQuery, OtherOpcodesAreNotimp) {
-  for (int opcode : std::initializer_list<int>{KNOT_OPCODE_NOTIFY, KNOT_OPCODE_UPDATE, KNOT_OPCODE_STATUS, 15}) {
+  for (int opcode :
+       std::initializer_list<int>{KNOT_OPCODE_NOTIFY, KNOT_OPCODE_UPDATE, KNOT_OPCODE_STATUS, 15}) {
     std::string q = build_query({.name = "cdn.example", .qtype = KNOT_RRTYPE_SOA});
     knot_wire_set_opcode(reinterpret_cast<uint8_t*>(q.data()), static_cast<uint8_t>(opcode));
     std::string w = raw(q);
@@ -308,8 +312,8 @@ class ThrowingSteering : public Steering {
 TEST_F(AnswerQuery, ASteeringFailureIsServfailNotACrash) {
   ThrowingSteering broken;
   std::string q = build_query({});
-  std::string w = answer_query(zone, broken, reinterpret_cast<const uint8_t*>(q.data()), q.size(), resolver_address(),
-                               false);
+  std::string w = answer_query(zone, broken, reinterpret_cast<const uint8_t*>(q.data()), q.size(),
+                               resolver_address(), false);
   ASSERT_GE(w.size(), size_t{KNOT_WIRE_HEADER_SIZE});
   EXPECT_EQ(knot_wire_get_rcode(reinterpret_cast<const uint8_t*>(w.data())), KNOT_RCODE_SERVFAIL);
 }

@@ -19,12 +19,15 @@ struct QuerySpec {
   bool edns = false;
   uint16_t payload = 1232;
   uint8_t edns_version = 0;
-  std::optional<std::vector<uint8_t>> ecs = std::nullopt;  // raw option data (family, source, scope, address)
+  std::optional<std::vector<uint8_t>> ecs =
+      std::nullopt;  // raw option data (family, source, scope, address)
 };
 
 // Raw ECS option data: family (1 = IPv4, 2 = IPv6), source prefix, scope, address bytes as given.
-inline std::vector<uint8_t> ecs_data(uint16_t family, uint8_t source, uint8_t scope, std::vector<uint8_t> addr) {
-  addr.insert(addr.begin(), {static_cast<uint8_t>(family >> 8), static_cast<uint8_t>(family & 0xff), source, scope});
+inline std::vector<uint8_t> ecs_data(uint16_t family, uint8_t source, uint8_t scope,
+                                     std::vector<uint8_t> addr) {
+  addr.insert(addr.begin(), {static_cast<uint8_t>(family >> 8), static_cast<uint8_t>(family & 0xff),
+                             source, scope});
   return addr;
 }
 
@@ -41,8 +44,8 @@ inline std::string build_query(const QuerySpec& s) {
     knot_rrset_t opt;
     knot_edns_init(&opt, s.payload, 0, s.edns_version, nullptr);
     if (s.ecs)
-      knot_edns_add_option(&opt, KNOT_EDNS_OPTION_CLIENT_SUBNET, static_cast<uint16_t>(s.ecs->size()), s.ecs->data(),
-                           nullptr);
+      knot_edns_add_option(&opt, KNOT_EDNS_OPTION_CLIENT_SUBNET,
+                           static_cast<uint16_t>(s.ecs->size()), s.ecs->data(), nullptr);
     knot_pkt_begin(p, KNOT_ADDITIONAL);
     knot_pkt_put(p, KNOT_COMPR_HINT_NONE, &opt, 0);
     knot_rrset_clear(&opt, nullptr);
@@ -60,7 +63,8 @@ struct Answer {
 
   explicit Answer(std::string w) : wire(std::move(w)) {
     if (wire.size() < KNOT_WIRE_HEADER_SIZE) return;
-    pkt.reset(knot_pkt_new(reinterpret_cast<uint8_t*>(wire.data()), static_cast<uint16_t>(wire.size()), nullptr));
+    pkt.reset(knot_pkt_new(reinterpret_cast<uint8_t*>(wire.data()),
+                           static_cast<uint16_t>(wire.size()), nullptr));
     ok = pkt && knot_pkt_parse(pkt.get(), 0) == KNOT_EOK;
   }
   const uint8_t* w() const { return reinterpret_cast<const uint8_t*>(wire.data()); }
@@ -68,7 +72,9 @@ struct Answer {
   bool aa() const { return knot_wire_get_aa(w()); }
   bool tc() const { return knot_wire_get_tc(w()); }
   uint16_t id() const { return knot_wire_get_id(w()); }
-  const knot_pktsection_t* section(knot_section_t s) const { return knot_pkt_section(pkt.get(), s); }
+  const knot_pktsection_t* section(knot_section_t s) const {
+    return knot_pkt_section(pkt.get(), s);
+  }
   // Records (not rrsets) of `type` in a section: libknot merges an RRset's records on parse only
   // when they are adjacent, so count over every rrset.
   std::vector<const knot_rrset_t*> rrsets(knot_section_t s, uint16_t type) const {
@@ -102,7 +108,8 @@ struct Answer {
     const uint8_t* opt = knot_pkt_edns_option(pkt.get(), KNOT_EDNS_OPTION_CLIENT_SUBNET);
     if (opt == nullptr) return std::nullopt;
     knot_edns_client_subnet_t e{};
-    if (knot_edns_client_subnet_parse(&e, opt + KNOT_EDNS_OPTION_HDRLEN, knot_edns_opt_get_length(opt)) != KNOT_EOK)
+    if (knot_edns_client_subnet_parse(&e, opt + KNOT_EDNS_OPTION_HDRLEN,
+                                      knot_edns_opt_get_length(opt)) != KNOT_EOK)
       return std::nullopt;
     return e;
   }

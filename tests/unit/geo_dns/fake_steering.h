@@ -27,7 +27,8 @@ class FakeSteering : public Steering {
     a.ttl = ttl;
     const auto& table = q.family == AF_INET ? v4 : v6;
     if (auto it = table.find(q.host); it != table.end()) a.addresses = it->second;
-    if (q.ecs) a.scope_prefix = std::min<uint8_t>(q.ecs->source_prefix, q.ecs->family == AF_INET ? 24 : 56);
+    if (q.ecs)
+      a.scope_prefix = std::min<uint8_t>(q.ecs->source_prefix, q.ecs->family == AF_INET ? 24 : 56);
     return a;
   }
   SteerQuery last() const {
@@ -50,11 +51,13 @@ inline ZoneConfig test_zone() {
   ZoneConfig z;
   z.zone = "cdn.example";
   z.ns_names = {"ns1.cdn.example", "ns2.cdn.example"};
-  z.ns_glue = {{"ns1.cdn.example", "192.0.2.53"}, {"ns1.cdn.example", "2001:db8::53"},
+  z.ns_glue = {{"ns1.cdn.example", "192.0.2.53"},
+               {"ns1.cdn.example", "2001:db8::53"},
                {"ns2.cdn.example", "198.51.100.53"}};
   z.delivery_hosts = {"video.cdn.example", "noecs.cdn.example", "deep.eu.cdn.example"};
   z.delivery_use_ecs = {true, false, true};
-  z.edge_names = {{"edge-a.cdn.example", {"127.0.0.11"}, {"::1"}}, {"edge-b.cdn.example", {"127.0.0.12"}, {}}};
+  z.edge_names = {{"edge-a.cdn.example", {"127.0.0.11"}, {"::1"}},
+                  {"edge-b.cdn.example", {"127.0.0.12"}, {}}};
   return z;
 }
 

@@ -1,7 +1,8 @@
 // A test-only DNS server: the fixed zone of fake_steering.h with its deterministic FakeSteering,
 // on one worker. Prints "listening <port>" once the UDP and TCP sockets are bound, then serves
 // until SIGTERM/SIGINT.
-//   geo_dns_test_server [--addr 127.0.0.1] [--port 0] [--udp-max-payload 1232] [--tcp-idle-ms 10000]
+//   geo_dns_test_server [--addr 127.0.0.1] [--port 0] [--udp-max-payload 1232] [--tcp-idle-ms
+//   10000]
 //                       [--max-tcp 1024] [--hosts N]
 // --hosts N adds N extra A records to video.cdn.example, to make answers that need TC.
 #include <signal.h>
@@ -27,12 +28,18 @@ int main(int argc, char** argv) {
   geo::DnsServerOptions opts;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--addr") addr = v;
-    else if (k == "--port") port = std::atoi(v.c_str());
-    else if (k == "--udp-max-payload") opts.udp_max_payload = static_cast<uint16_t>(std::atoi(v.c_str()));
-    else if (k == "--tcp-idle-ms") opts.tcp_idle_ms = std::atoll(v.c_str());
-    else if (k == "--max-tcp") opts.max_tcp_connections = static_cast<size_t>(std::atoll(v.c_str()));
-    else if (k == "--hosts") hosts = std::atoi(v.c_str());
+    if (k == "--addr")
+      addr = v;
+    else if (k == "--port")
+      port = std::atoi(v.c_str());
+    else if (k == "--udp-max-payload")
+      opts.udp_max_payload = static_cast<uint16_t>(std::atoi(v.c_str()));
+    else if (k == "--tcp-idle-ms")
+      opts.tcp_idle_ms = std::atoll(v.c_str());
+    else if (k == "--max-tcp")
+      opts.max_tcp_connections = static_cast<size_t>(std::atoll(v.c_str()));
+    else if (k == "--hosts")
+      hosts = std::atoi(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -42,7 +49,8 @@ int main(int argc, char** argv) {
   auto steering = std::make_shared<geo::testing::FakeSteering>();
   geo::testing::fill_test_steering(*steering);
   for (int i = 0; i < hosts; ++i)
-    steering->v4["video.cdn.example"].push_back("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+    steering->v4["video.cdn.example"].push_back("10.0." + std::to_string(i / 250) + "." +
+                                                std::to_string(i % 250 + 1));
   std::shared_ptr<const geo::Steering> steer = steering;
   geo::DnsServer server([&] { return geo::DnsZone{zone, steer}; }, opts);
 
