@@ -9,24 +9,24 @@ namespace {
 
 constexpr uint16_t kFamilyIpv4 = 1, kFamilyIpv6 = 2;  // IANA address family numbers
 
-bool in_v4(uint32_t a, const char* net, int prefix) {
-  in_addr n{};
-  inet_pton(AF_INET, net, &n);
-  uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
-  return (a & mask) == (ntohl(n.s_addr) & mask);
+constexpr uint32_t v4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return a << 24 | b << 16 | c << 8 | d;
 }
 
 bool unroutable_v4(uint32_t a) {
   static constexpr struct {
-    const char* net;
+    uint32_t net;
     int prefix;
   } kRanges[] = {
-      {"0.0.0.0", 8},      {"10.0.0.0", 8},    {"100.64.0.0", 10}, {"127.0.0.0", 8},
-      {"169.254.0.0", 16}, {"172.16.0.0", 12}, {"192.0.0.0", 24},  {"192.168.0.0", 16},
-      {"198.18.0.0", 15},  {"224.0.0.0", 4},   {"240.0.0.0", 4},
+      {v4(0, 0, 0, 0), 8},    {v4(10, 0, 0, 0), 8},     {v4(100, 64, 0, 0), 10},
+      {v4(127, 0, 0, 0), 8},  {v4(169, 254, 0, 0), 16}, {v4(172, 16, 0, 0), 12},
+      {v4(192, 0, 0, 0), 24}, {v4(192, 168, 0, 0), 16}, {v4(198, 18, 0, 0), 15},
+      {v4(224, 0, 0, 0), 4},  {v4(240, 0, 0, 0), 4},
   };
-  for (const auto& r : kRanges)
-    if (in_v4(a, r.net, r.prefix)) return true;
+  for (const auto& r : kRanges) {
+    uint32_t mask = ~uint32_t{0} << (32 - r.prefix);
+    if ((a & mask) == r.net) return true;
+  }
   return false;
 }
 

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace cdn::geo::dns {
 namespace {
@@ -13,12 +12,16 @@ std::string_view without_dot(std::string_view n) {
   return n;
 }
 
-// `name` is already lowercase; config names may not be. No allocation: this runs per query.
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+// `name` is already lowercase; config names may not be. No allocation and no locale: this runs
+// per query, for every configured name.
 bool equal_lower(std::string_view config, std::string_view name) {
   return config.size() == name.size() &&
-         std::equal(name.begin(), name.end(), config.begin(), [](char a, char b) {
-           return a == std::tolower(static_cast<unsigned char>(b));
-         });
+         std::equal(name.begin(), name.end(), config.begin(),
+                    [](char a, char b) { return a == ascii_lower(b); });
 }
 
 bool same_name(std::string_view config_name, std::string_view name) {
@@ -43,7 +46,7 @@ bool is_ipv6(const std::string& ip) {
 std::string canonical_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
   std::string out(name);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
