@@ -23,7 +23,7 @@ Result<std::unique_ptr<UdpEndpoint>> UdpEndpoint::open(uv_loop_t* loop, const ne
   }
   std::unique_ptr<UdpEndpoint> u(new UdpEndpoint());
   u->answer_ = std::move(answer);
-  uv_udp_init(loop, u->udp_.get());
+  uv_udp_init_ex(loop, u->udp_.get(), AF_UNSPEC | UV_UDP_RECVMMSG);
   u->udp_.mark_initialized();
   u->udp_->data = u.get();
   if (int rc = uv_udp_open(u->udp_.get(), fd); rc != 0) {
@@ -42,7 +42,7 @@ void UdpEndpoint::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
     *buf = uv_buf_init(nullptr, 0);
     return;
   }
-  *buf = uv_buf_init(self->buf_.data(), static_cast<unsigned>(self->buf_.size()));
+  *buf = uv_buf_init(self->buf_.get(), static_cast<unsigned>(kDatagramSlots * 65536));
 }
 
 void UdpEndpoint::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,

@@ -1,10 +1,10 @@
 #pragma once
 // One UDP socket on a worker loop (SO_REUSEPORT, so every worker binds the same address and the
-// kernel spreads datagrams). Each datagram is answered at once from the receive callback; an
-// answer the socket cannot take right now is dropped (the resolver retries), so nothing queues.
+// kernel spreads datagrams). Datagrams are read several per system call (recvmmsg) and each is
+// answered at once from the receive callback; an answer the socket cannot take right now is
+// dropped (the resolver retries), so nothing queues.
 #include <uv.h>
 
-#include <array>
 #include <memory>
 
 #include "common/net/address.h"
@@ -29,7 +29,10 @@ class UdpEndpoint {
 
   net::UvHandle<uv_udp_t> udp_;
   Answerer answer_;
-  std::array<char, 65536> buf_{};  // one datagram at a time: it is answered before the next is read
+  // One read's datagrams (libuv gives recvmmsg 64 KiB per datagram slot); each is answered before
+  // the next read, so one buffer serves them all.
+  static constexpr size_t kDatagramSlots = 8;
+  std::unique_ptr<char[]> buf_{new char[kDatagramSlots * 65536]};
 };
 
 }  // namespace cdn::geo::dns
