@@ -16,7 +16,7 @@ namespace cdn::geo::dns {
 
 class TcpSession {
  public:
-  static constexpr size_t kMaxPendingWrite = 256 * 1024;
+  static constexpr size_t kMaxPendingWrite = 16 * 1024;
   using OnClosed = std::function<void(TcpSession*)>;  // the owner frees the session here
 
   // Takes ownership of `tcp` (an accepted connection on `loop`).

@@ -411,3 +411,24 @@ def test_garbage_over_tcp_closes_only_that_connection(dns):
     with socket.create_connection(("127.0.0.1", dns.port), timeout=5) as s:
         s.sendall(frame(raw_query("video.cdn.example", qid=5)))
         assert answer_id(tcp_read_answer(s)) == 5
+
+
+def test_tcp_client_that_never_reads_is_not_buffered_without_bound(dns_with):
+    server = dns_with()
+    query = frame(raw_query("video.cdn.example"))
+    batch = query * 2000
+    sent = 0
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            while sent < 200 * 1024 * 1024:
+                sent += s.send(batch)
+        except socket.timeout:
+            pass  # the server stopped reading: its answers wait for us, so our queries wait too
+        assert sent < 200 * 1024 * 1024, "the server kept reading queries it could not answer"
+        rss_kb = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{server.proc.pid}/status").read()).group(1))
+        assert rss_kb < 64 * 1024, f"server RSS {rss_kb} kB"
+        # Other clients are still served meanwhile.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as other:
+            other.sendall(frame(raw_query("cdn.example", 6, qid=77)))
+            assert answer_id(tcp_read_answer(other)) == 77
