@@ -47,7 +47,9 @@ class WorkerListeners;
 }
 
 // UDP + TCP listeners on each worker's libuv loop, all bound to the same address with
-// SO_REUSEPORT (like the HTTP listeners), answering with answer_query.
+// SO_REUSEPORT (like the HTTP listeners), answering with answer_query. UDP answers leave from
+// whatever source address the kernel picks, so on a host with several addresses bind each one
+// explicitly rather than 0.0.0.0 (resolvers drop answers from an address they did not ask).
 class DnsServer {
  public:
   DnsServer(DnsZoneSource source, DnsServerOptions options);
