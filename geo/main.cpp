@@ -1,0 +1,57 @@
+// cdn-geo: sends every viewer to the best healthy edge. Locates the viewer (coverage zones,
+// MaxMind, default site), polls every edge's health, and answers HTTP with a 302 to the chosen
+// edge; GET /state and /steer on the admin listener explain what it sees and decides.
+#include <memory>
+
+#include "common/config/reader.h"
+#include "common/obs/log.h"
+#include "common/runtime/program.h"
+#include "geo/geo_config.h"
+#include "geo/health_poller.h"
+#include "geo/http_steering.h"
+#include "geo/steering_core.h"
+
+namespace {
+
+struct Geo {
+  std::shared_ptr<cdn::geo::GeoConfig> cfg = std::make_shared<cdn::geo::GeoConfig>();
+  std::unique_ptr<cdn::geo::SteeringCore> core;
+  std::unique_ptr<cdn::geo::HealthPoller> poller;
+  std::unique_ptr<cdn::geo::HttpSteering> http;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cdn;
+  auto geo = std::make_shared<Geo>();
+  runtime::Program program("cdn-geo", config::Tier::Geo);
+  runtime::Program::Hooks hooks;
+  hooks.extra_sections = [geo](config::MapReader& root) {
+    if (!root.has("geo")) root.error("geo section is required for cdn-geo");
+    geo::read_geo_section(root, *geo->cfg);
+  };
+  hooks.setup = [geo](runtime::Program& p) -> Result<http::RequestHandler*> {
+    auto data = geo::load_locator_data(*geo->cfg);
+    if (!data) return data.error();
+    geo->core = std::make_unique<geo::SteeringCore>(geo->cfg, std::move(data.value()));
+    geo->poller = std::make_unique<geo::HealthPoller>(*geo->core);
+    geo->poller->start();
+    geo->http = std::make_unique<geo::HttpSteering>(*geo->core);
+    geo::add_geo_admin_routes(p.admin(), *geo->core);
+    // TODO(h10-dns): start geo/dns's DnsServer on every worker for cfg->dns_listen, reading
+    // make_zone_config(*cfg) and *core through its getter.
+    return static_cast<http::RequestHandler*>(geo->http.get());
+  };
+  hooks.on_reload = [geo](runtime::Program&) {
+    if (auto r = geo->core->locator().reload(*geo->cfg); !r)
+      obs::log(obs::Level::Error, "geo reload failed, keeping the old coverage zones and MaxMind data",
+               {{"error", r.error().message}});
+    else
+      obs::log(obs::Level::Info, "geo data reloaded");
+  };
+  hooks.on_shutdown = [geo](runtime::Program&) {
+    if (geo->poller) geo->poller->stop();
+  };
+  return program.main(argc, argv, std::move(hooks));
+}
