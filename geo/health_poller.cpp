@@ -105,6 +105,7 @@ void HealthPoller::tick() {
     std::string head = "GET /healthz HTTP/1.1\r\nHost: " + cfg_.edges[i].admin.str() + "\r\nUser-Agent: cdn-geo\r\n\r\n";
     pools_[i]->send(std::move(head), false, &p);
   }
+  if (also_) also_();
 }
 
 void HealthPoller::finished(size_t edge, const PollResult& r) {

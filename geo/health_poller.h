@@ -2,6 +2,7 @@
 // Polls every edge's GET /healthz on a loop of its own (never on an answer path), all edges
 // concurrently, every interval; applies the results to each edge's state and publishes an
 // immutable snapshot to the steering core after each one.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,9 @@ class HealthPoller {
  public:
   explicit HealthPoller(SteeringCore& core);
   ~HealthPoller();
+  // Runs `fn` on the poller's loop after every round of polls (e.g. watching data files), so
+  // nothing periodic runs on an answer path. Call before start().
+  void also_every_interval(std::function<void()> fn) { also_ = std::move(fn); }
   void start();
   void stop();
 
@@ -35,6 +39,7 @@ class HealthPoller {
   std::vector<std::unique_ptr<http::UpstreamPool>> pools_;  // loop thread only
   std::vector<std::unique_ptr<Probe>> probes_;              // one per edge, reused
   std::vector<EdgeStatus> status_;                          // loop thread only
+  std::function<void()> also_;
   bool started_ = false;
 };
 

@@ -6,6 +6,7 @@
 #include "common/config/reader.h"
 #include "common/obs/log.h"
 #include "common/runtime/program.h"
+#include "geo/data_watcher.h"
 #include "geo/geo_config.h"
 #include "geo/health_poller.h"
 #include "geo/http_steering.h"
@@ -17,6 +18,7 @@ struct Geo {
   std::shared_ptr<cdn::geo::GeoConfig> cfg = std::make_shared<cdn::geo::GeoConfig>();
   std::unique_ptr<cdn::geo::SteeringCore> core;
   std::unique_ptr<cdn::geo::HealthPoller> poller;
+  std::unique_ptr<cdn::geo::DataWatcher> watcher;  // runs on the poller's loop
   std::unique_ptr<cdn::geo::HttpSteering> http;
 };
 
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
     if (!data) return data.error();
     geo->core = std::make_unique<geo::SteeringCore>(geo->cfg, std::move(data.value()));
     geo->poller = std::make_unique<geo::HealthPoller>(*geo->core);
+    geo->watcher = std::make_unique<geo::DataWatcher>(geo->core->locator(), *geo->cfg);
+    geo->poller->also_every_interval([w = geo->watcher.get()] { w->check(); });
     geo->poller->start();
     geo->http = std::make_unique<geo::HttpSteering>(*geo->core);
     geo::add_geo_admin_routes(p.admin(), *geo->core);
@@ -46,9 +50,9 @@ int main(int argc, char** argv) {
   hooks.on_reload = [geo](runtime::Program&) {
     if (auto r = geo->core->locator().reload(*geo->cfg); !r)
       obs::log(obs::Level::Error, "geo reload failed, keeping the old coverage zones and MaxMind data",
-               {{"error", r.error().message}});
+               {{"trigger", "sighup"}, {"error", r.error().message}});
     else
-      obs::log(obs::Level::Info, "geo data reloaded");
+      obs::log(obs::Level::Info, "geo data reloaded", {{"trigger", "sighup"}});
   };
   hooks.on_shutdown = [geo](runtime::Program&) {
     if (geo->poller) geo->poller->stop();

@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libhiredis-dev libmaxminddb-dev
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx wrk redis-server dnsutils
+  libknot-dev knot-dnsutils libmaxmind-db-writer-perl
 )
 
 missing=()

@@ -119,15 +119,30 @@ def test_load_over_the_share_spills_to_the_next_site(tiers, tmp_path, stack, key
     env.wait_steered("10.1.0.9", "fra-1", timeout=10)
 
 
+def reload_errors(env, trigger):
+    return [line for line in env.geo.log_tail(200).splitlines()
+            if "geo reload failed" in line and f'"trigger":"{trigger}"' in line]
+
+
 def test_broken_coverage_file_on_sighup_keeps_the_old_zones(env):
     env.coverage.write_text("10.0.0.0/8 nowhere\n")
     env.geo.signal(signal.SIGHUP)
-    wait_until(lambda: "geo reload failed" in env.geo.log_tail(50), timeout=10, what="reload error logged")
-    assert 'no site named \\"nowhere\\"' in env.geo.log_tail(50)
+    wait_until(lambda: reload_errors(env, "sighup"), timeout=10, what="reload error logged")
+    assert 'no site named \\"nowhere\\"' in reload_errors(env, "sighup")[0]
     assert env.steer("10.2.0.1")["located"] == {"by": "coverage", "site": "ams", "scope": 8}
     env.coverage.write_text("10.0.0.0/8 fra\n")
     env.geo.signal(signal.SIGHUP)
     wait_until(lambda: env.steer("10.2.0.1")["located"].get("site") == "fra", timeout=10, what="new zones")
+
+
+def test_coverage_file_change_is_picked_up_without_a_signal(env):
+    env.coverage.write_text("10.0.0.0/8 fra\n10.9.0.0/16 ams\n")
+    wait_until(lambda: env.steer("10.2.0.1")["located"].get("site") == "fra", timeout=10, what="changed zones")
+    assert env.steer("10.9.1.1")["located"] == {"by": "coverage", "site": "ams", "scope": 16}
+    env.coverage.write_text("10.0.0.0/8 fra\n10.9.0.1/16 ams\n")  # host bits set: refused
+    wait_until(lambda: reload_errors(env, "file-change"), timeout=10, what="reload error logged")
+    assert "address bits past the prefix length" in reload_errors(env, "file-change")[0]
+    assert env.steer("10.9.1.1")["located"] == {"by": "coverage", "site": "ams", "scope": 16}
 
 
 def test_check_config_names_file_and_line(tmp_path):

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "geo/coverage_zones.h"
+#include "geo/data_watcher.h"
 #include "geo/locator.h"
 #include "geo/maxmind_db.h"
 #include "geo_fixture.h"
@@ -139,6 +140,18 @@ TEST_F(LocatorTest, ReloadTakesANewFileAndKeepsTheOldOneWhenBroken) {
   l = loc_->locate(ip("198.51.100.5"), cfg_);
   EXPECT_EQ(l.by, LocatedBy::Coverage);  // the old zones still answer
   EXPECT_EQ(l.site, 1u);
+}
+
+TEST_F(LocatorTest, WatcherReloadsOnlyWhenAFileChanges) {
+  DataWatcher w(*loc_, cfg_);
+  EXPECT_FALSE(w.check());
+  test::write_file(cov_, "198.51.100.0/24 ams\n# now longer, so the size changes too\n");
+  EXPECT_TRUE(w.check());
+  EXPECT_EQ(loc_->locate(ip("198.51.100.5"), cfg_).site, 1u);
+  EXPECT_FALSE(w.check());
+  test::write_file(cov_, "198.51.100.0/24 atlantis\n");
+  EXPECT_FALSE(w.check());  // broken: logged, old data kept
+  EXPECT_EQ(loc_->locate(ip("198.51.100.5"), cfg_).site, 1u);
 }
 
 }  // namespace
