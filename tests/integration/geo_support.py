@@ -3,10 +3,13 @@ address (127.0.0.2, 127.0.0.3) behind the session stack's shield, tokens on, and
 of them with a coverage-zone file and a MaxMind database built by MaxMind's Perl writer from
 tests/unit/geo/fixtures/cities.txt."""
 import json
+import re
 import subprocess
 import time
 import urllib.parse
 from pathlib import Path
+
+import pytest
 
 from access_support import access_section
 from conftest import REPO, Tier, free_port, http_request, make_cert
@@ -15,8 +18,9 @@ ZONE = "cdn.test"
 HOST = "video.cdn.test"
 # (edge, site, viewer address, lat, lon)
 SITES = [("fra-1", "fra", "127.0.0.2", 50.11, 8.68), ("ams-1", "ams", "127.0.0.3", 52.37, 4.90)]
-# 127.0.0.1 (the tests' own curl) and 10.1/16 are fra's viewers, the rest of 10/8 is ams's.
-COVERAGE = "127.0.0.1/32 fra\n10.0.0.0/8 ams\n10.1.0.0/16 fra   # more specific wins\n"
+# 127.0.0.1 (the tests' own curl) and 81.1/16 are fra's viewers, the rest of 81/8 is ams's (public
+# space: the DNS side ignores private ECS addresses).
+COVERAGE = "127.0.0.1/32 fra\n81.0.0.0/8 ams\n81.1.0.0/16 fra   # more specific wins\n"
 
 
 def build_mmdb(directory):
@@ -49,7 +53,7 @@ class GeoEnv:
     """fra-1 and ams-1 started, then cdn-geo polling them every `interval`."""
 
     def __init__(self, tiers, directory, shield_port, keys, capacity_connections=1000, load_share=0.9,
-                 interval="200ms", down_after=2, up_after=2):
+                 interval="200ms", down_after=2, up_after=2, dns=False):
         self.dir = Path(directory)
         self.down_after, self.up_after = down_after, up_after
         self.interval_s = float(interval.rstrip("ms")) / 1000
@@ -74,9 +78,29 @@ class GeoEnv:
             "health": {"interval": interval, "timeout": "150ms", "down_after": down_after, "up_after": up_after,
                        "load_share": load_share},
         }
+        if dns:
+            self.dns_port = free_port()
+            geo["dns_listen"] = [f"127.0.0.1:{self.dns_port}"]
         self.geo = tiers("geo", {"tier": "geo", "workers": 1, "listen": [{"address": f"127.0.0.1:{free_port()}"}],
-                                 "geo": geo}, name="geo").start()
+                                 "geo": geo}, name="geo")
+        try:
+            self.geo.start()
+        except AssertionError as e:
+            if "built without its DNS server" in str(e):
+                pytest.skip("cdn-geo was built without geo/dns")
+            raise
         self.wait_all_available()
+
+    def dig(self, name, qtype="A", subnet=None):
+        """dig against cdn-geo's DNS listener: (answers, ECS scope or None)."""
+        cmd = ["dig", "@127.0.0.1", "-p", str(self.dns_port), name, qtype, "+norecurse", "+time=2", "+tries=1"]
+        if subnet:
+            cmd.append(f"+subnet={subnet}")
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+        answers = [line.split()[-1] for line in out.splitlines()
+                   if line and not line.startswith(";") and line.split()[3:4] == [qtype]]
+        scope = re.search(r"CLIENT-SUBNET: \S+/(\d+)/(\d+)", out)
+        return answers, (int(scope.group(2)) if scope else None)
 
     def steer(self, ip, path=None):
         q = "ip=" + urllib.parse.quote(ip, safe="")

@@ -24,10 +24,10 @@ def env(tiers, tmp_path, stack, keys):
 
 
 def test_steer_explains_where_the_viewer_is_and_which_edge_serves(env):
-    d = env.steer("10.1.2.3")  # coverage: 10.1/16 is fra (longer than 10/8's ams)
+    d = env.steer("81.1.2.3")  # coverage: 81.1/16 is fra (longer than 81/8's ams)
     assert d["located"] == {"by": "coverage", "site": "fra", "scope": 16}
     assert (d["site"], d["edges"], d["spilled"]) == ("fra", ["fra-1"], False)
-    d = env.steer("10.2.0.1")
+    d = env.steer("81.2.0.1")
     assert d["located"] == {"by": "coverage", "site": "ams", "scope": 8}
     assert d["edges"] == ["ams-1"]
     d = env.steer("198.51.100.7")  # MaxMind: Frankfurt, 20 km
@@ -39,7 +39,7 @@ def test_steer_explains_where_the_viewer_is_and_which_edge_serves(env):
     assert d["located"] == {"by": "default", "site": "ams", "maxmind_miss": "country-only", "scope": 0}
     d = env.steer("203.0.113.200")  # Paris at 800 km accuracy: over the 200 km limit
     assert d["located"]["maxmind_miss"] == "accuracy-radius-over-limit"
-    d = env.steer("10.1.2.3", path="/vod/a.ts?token=x")
+    d = env.steer("81.1.2.3", path="/vod/a.ts?token=x")
     assert d["key"] == "path"
     e = env.edges["fra-1"]
     assert d["redirect"] == f"https://fra-1.{ZONE}:{e.port(tls=True)}/vod/a.ts?token=x"
@@ -69,7 +69,7 @@ def test_http_302_is_followed_to_the_edge_over_https_with_the_token(env, content
 
 
 def test_killed_edge_leaves_within_k_polls_and_returns_after_m(env):
-    ip = "10.1.0.9"  # fra's viewer
+    ip = "81.1.0.9"  # fra's viewer
     fra = env.edges["fra-1"]
     fra.kill()
     t_down = env.wait_steered(ip, "ams-1", timeout=10)
@@ -93,7 +93,7 @@ def test_drained_edge_gets_no_new_viewers(env):
     with RawConn(fra.port(), host=fra.address) as busy:
         busy.send(b"GET /vod/x HTTP/1.1\r\nHost: a.test\r\n")
         assert fra.admin_post("/admin/drain").status == 202
-        env.wait_steered("10.1.0.9", "ams-1", timeout=10)
+        env.wait_steered("81.1.0.9", "ams-1", timeout=10)
         st = env.state()["fra-1"]
         assert (st["health"], st["available"], st["reason"]) == ("up", False, "draining")
         status, location = env.redirect("/vod/y.ts")
@@ -107,7 +107,7 @@ def test_load_over_the_share_spills_to_the_next_site(tiers, tmp_path, stack, key
     before = env.geo.metric("cdn_geo_spillovers_total", **{"from": "fra"})
     conns = [RawConn(fra.port(), host=fra.address) for _ in range(3)]  # 3 > 0.5 * 4
     try:
-        env.wait_steered("10.1.0.9", "ams-1", timeout=10)
+        env.wait_steered("81.1.0.9", "ams-1", timeout=10)
         st = env.state()["fra-1"]
         assert (st["available"], st["reason"], st["connections"]) == (False, "connections-over-share", 3)
         status, location = env.redirect("/vod/z.ts")  # counted: the viewer is fra's, served by ams
@@ -116,7 +116,21 @@ def test_load_over_the_share_spills_to_the_next_site(tiers, tmp_path, stack, key
     finally:
         for c in conns:
             c.close()
-    env.wait_steered("10.1.0.9", "fra-1", timeout=10)
+    env.wait_steered("81.1.0.9", "fra-1", timeout=10)
+
+
+def test_dns_answers_follow_ecs_coverage_and_edge_health(tiers, tmp_path, stack, keys):
+    env = GeoEnv(tiers, tmp_path, stack.shield.port(), keys, dns=True)
+    assert env.dig(HOST, subnet="81.1.7.0/24") == (["127.0.0.2"], 16)  # fra by the 81.1/16 zone
+    assert env.dig(HOST, subnet="81.2.7.0/24") == (["127.0.0.3"], 8)   # ams by 81/8
+    assert env.dig(HOST, subnet="198.51.100.0/24") == (["127.0.0.2"], 24)  # MaxMind: Frankfurt
+    assert env.dig(HOST) == (["127.0.0.2"], None)  # the resolver 127.0.0.1 is fra's
+    assert env.dig(f"ams-1.{ZONE}") == (["127.0.0.3"], None)
+    assert env.dig(HOST, "AAAA")[0] == []  # NODATA: no edge has IPv6
+    env.edges["fra-1"].kill()
+    wait_until(lambda: env.dig(HOST, subnet="81.1.7.0/24")[0] == ["127.0.0.3"], timeout=10, what="spill in DNS")
+    assert env.geo.metric("cdn_geo_decisions_total", located="coverage", address="ecs") >= 3
+    assert env.geo.metric("cdn_geo_decisions_total", located="maxmind", address="ecs", site="fra") == 1
 
 
 def reload_errors(env, trigger):
@@ -125,24 +139,24 @@ def reload_errors(env, trigger):
 
 
 def test_broken_coverage_file_on_sighup_keeps_the_old_zones(env):
-    env.coverage.write_text("10.0.0.0/8 nowhere\n")
+    env.coverage.write_text("81.0.0.0/8 nowhere\n")
     env.geo.signal(signal.SIGHUP)
     wait_until(lambda: reload_errors(env, "sighup"), timeout=10, what="reload error logged")
     assert 'no site named \\"nowhere\\"' in reload_errors(env, "sighup")[0]
-    assert env.steer("10.2.0.1")["located"] == {"by": "coverage", "site": "ams", "scope": 8}
-    env.coverage.write_text("10.0.0.0/8 fra\n")
+    assert env.steer("81.2.0.1")["located"] == {"by": "coverage", "site": "ams", "scope": 8}
+    env.coverage.write_text("81.0.0.0/8 fra\n")
     env.geo.signal(signal.SIGHUP)
-    wait_until(lambda: env.steer("10.2.0.1")["located"].get("site") == "fra", timeout=10, what="new zones")
+    wait_until(lambda: env.steer("81.2.0.1")["located"].get("site") == "fra", timeout=10, what="new zones")
 
 
 def test_coverage_file_change_is_picked_up_without_a_signal(env):
-    env.coverage.write_text("10.0.0.0/8 fra\n10.9.0.0/16 ams\n")
-    wait_until(lambda: env.steer("10.2.0.1")["located"].get("site") == "fra", timeout=10, what="changed zones")
-    assert env.steer("10.9.1.1")["located"] == {"by": "coverage", "site": "ams", "scope": 16}
-    env.coverage.write_text("10.0.0.0/8 fra\n10.9.0.1/16 ams\n")  # host bits set: refused
+    env.coverage.write_text("81.0.0.0/8 fra\n81.2.9.0/24 ams\n")
+    wait_until(lambda: env.steer("81.2.0.1")["located"].get("site") == "fra", timeout=10, what="changed zones")
+    assert env.steer("81.2.9.1")["located"] == {"by": "coverage", "site": "ams", "scope": 24}
+    env.coverage.write_text("81.0.0.0/8 fra\n81.2.9.1/24 ams\n")  # host bits set: refused
     wait_until(lambda: reload_errors(env, "file-change"), timeout=10, what="reload error logged")
     assert "address bits past the prefix length" in reload_errors(env, "file-change")[0]
-    assert env.steer("10.9.1.1")["located"] == {"by": "coverage", "site": "ams", "scope": 16}
+    assert env.steer("81.2.9.1")["located"] == {"by": "coverage", "site": "ams", "scope": 24}
 
 
 def test_check_config_names_file_and_line(tmp_path):
