@@ -38,12 +38,14 @@ bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, cons
     ++s.failures;
     if (s.health == H::Unknown || (s.health == H::Up && s.failures >= cfg.down_after)) s.health = H::Down;
   }
-  if (s.health == H::Up) {
-    std::string why = r.ok ? unavailable_reason(r, edge, cfg) : "";
+  if (s.health == H::Up && !r.ok) {
+    // Up until K failures in a row: availability stays what the last answer said (a draining
+    // edge that stops answering must not come back into use meanwhile).
+    s.reason = "poll-failed (" + std::to_string(s.failures) + "/" + std::to_string(cfg.down_after) + "): " + r.error;
+  } else if (s.health == H::Up) {
+    std::string why = unavailable_reason(r, edge, cfg);
     s.available = why.empty();
-    // A failed poll on an up edge keeps it in use until K in a row; say so.
-    s.reason = !r.ok ? "poll-failed (" + std::to_string(s.failures) + "/" + std::to_string(cfg.down_after) + "): " + r.error
-                     : (why.empty() ? "ok" : why);
+    s.reason = why.empty() ? "ok" : why;
   } else {
     s.available = false;
     s.reason = !r.ok ? "down: " + r.error

@@ -81,6 +81,19 @@ TEST_F(EdgeHealthTest, DrainingAndLoadOverShareTakeNoNewViewers) {
   EXPECT_EQ(s_.egress_bps, 4800);
 }
 
+TEST_F(EdgeHealthTest, ADrainingEdgeThatStopsAnsweringStaysOutOfUse) {
+  poll(ok());
+  poll(ok(0, 0, true));
+  EXPECT_FALSE(s_.available);
+  poll(fail());  // the drained edge exited: still up (1 of 3 failures) but not back in use
+  EXPECT_EQ(s_.health, EdgeStatus::Health::Up);
+  EXPECT_FALSE(s_.available);
+  poll(ok());
+  EXPECT_TRUE(s_.available);
+  poll(fail());  // and an available edge stays available until down_after failures
+  EXPECT_TRUE(s_.available);
+}
+
 TEST(ParseHealthz, ReadsTheEdgeAnswer) {
   PollResult r = parse_healthz(200, R"({"status":"ok","draining":false,"active_connections":12,"egress_bytes_per_s":1500})");
   EXPECT_TRUE(r.ok);
