@@ -62,17 +62,19 @@ Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location
   c.preferred_site = order.front();
   for (size_t site : order) {
     std::vector<std::pair<double, size_t>> scored;
-    size_t in_site = 0;
+    size_t in_site = 0, with_family = 0;
     for (size_t i = 0; i < cfg.edges.size(); ++i) {
       const EdgeConfig& e = cfg.edges[i];
-      if (e.site != site || !has_family(e, family)) continue;
+      if (e.site != site) continue;
       ++in_site;
+      if (!has_family(e, family)) continue;
+      ++with_family;
       if (i < health.edges.size() && health.edges[i].available)
         scored.emplace_back(rendezvous_score(key, e.name, double(e.capacity_connections)), i);
     }
     if (scored.empty()) {
       c.reasons.push_back("site " + cfg.sites[site].name + ": " +
-                          (in_site ? "no available edge" : "no edge with an address of this family"));
+                          (!in_site ? "no edges" : !with_family ? "no edge with an address of this family" : "no available edge"));
       continue;
     }
     std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });

@@ -10,19 +10,19 @@
 
 namespace cdn::geo {
 
-Result<std::unique_ptr<DnsService>> DnsService::start(const GeoConfig& cfg, std::shared_ptr<const Steering> steering,
-                                                      size_t workers) {
+Result<std::unique_ptr<DnsService>> DnsService::start(const GeoConfig& cfg, const CurrentGeo& current, size_t workers) {
   std::unique_ptr<DnsService> s(new DnsService());
-  s->zone_ = std::make_shared<const ZoneConfig>(make_zone_config(cfg));
-  s->steering_ = std::move(steering);
   std::vector<net::SockAddr> addrs;
   for (const auto& hp : cfg.dns_listen) {
     auto a = net::resolve_numeric(hp.host, hp.port);
     if (!a) return Error{"dns_listen " + hp.str() + ": " + a.error().message};
     addrs.push_back(a.value());
-    DnsService* self = s.get();
-    s->servers_.push_back(std::make_unique<DnsServer>([self] { return DnsZone{self->zone_, self->steering_}; },
-                                                      DnsServerOptions{}));
+    s->servers_.push_back(std::make_unique<DnsServer>(
+        [&current] {
+          std::shared_ptr<const GeoState> state = current.get();
+          return DnsZone{state->zone, state->core};
+        },
+        DnsServerOptions{}));
   }
   if (addrs.empty()) return s;
   std::atomic<size_t> started{0};

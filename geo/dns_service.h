@@ -8,21 +8,19 @@
 #include "common/net/worker.h"
 #include "common/util/result.h"
 #include "geo/dns/dns_server.h"
-#include "geo/geo_config.h"
+#include "geo/current_geo.h"
 
 namespace cdn::geo {
 
 class DnsService {
  public:
-  static Result<std::unique_ptr<DnsService>> start(const GeoConfig& cfg, std::shared_ptr<const Steering> steering,
-                                                   size_t workers);
+  // Listens on cfg.dns_listen; every query reads the zone and steering of `current` at that time.
+  static Result<std::unique_ptr<DnsService>> start(const GeoConfig& cfg, const CurrentGeo& current, size_t workers);
   ~DnsService();
   void stop();
 
  private:
   DnsService() = default;
-  std::shared_ptr<const ZoneConfig> zone_;
-  std::shared_ptr<const Steering> steering_;
   std::vector<std::unique_ptr<DnsServer>> servers_;  // one per dns_listen address
   std::vector<std::unique_ptr<net::Worker>> workers_;
   bool running_ = false;

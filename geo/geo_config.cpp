@@ -181,7 +181,10 @@ void read_locating(config::MapReader& g, GeoConfig& out) {
 }  // namespace
 
 void read_geo_section(config::MapReader& root, GeoConfig& out) {
-  if (!root.has("geo")) return;
+  if (!root.has("geo")) {
+    root.error("geo section is required for cdn-geo");
+    return;
+  }
   auto g = root.get_map("geo");
   if (!g) return;
   out.present = true;

@@ -100,7 +100,8 @@ struct GeoConfig {
   HealthConfig health;
 };
 
-// Reads `geo:` from the root map; every problem is reported through the reader (file:line).
+// Reads the (required) `geo:` section from the root map; every problem is reported through the
+// reader (file:line).
 void read_geo_section(config::MapReader& root, GeoConfig& out);
 
 // The zone as the DNS side serves it.

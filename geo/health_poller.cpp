@@ -55,7 +55,7 @@ struct HealthPoller::Probe : http::UpstreamCallbacks {
   }
 };
 
-HealthPoller::HealthPoller(SteeringCore& core) : core_(core), cfg_(core.config()) {
+HealthPoller::HealthPoller(SteeringCore& core) : core_(core), cfg_(core.config()), status_(core.health()->edges) {
   status_.resize(cfg_.edges.size());
 }
 

@@ -35,23 +35,29 @@ void json(const std::shared_ptr<http::Exchange>& ex, int status, const std::stri
 
 void HttpSteering::handle(const std::shared_ptr<http::Exchange>& ex) {
   const http::Request& r = ex->request();
-  const GeoConfig& cfg = core_.config();
+  std::shared_ptr<const GeoState> state = current_.get();
+  const SteeringCore& core = *state->core;
+  const GeoConfig& cfg = *state->cfg;
   bool delivery = std::any_of(cfg.delivery_hosts.begin(), cfg.delivery_hosts.end(),
                               [&](const DeliveryHost& d) { return d.name == r.host; });
   if (!delivery) return refuse(ex, 421, "unknown-host");
   if (r.method != "GET" && r.method != "HEAD") return refuse(ex, 405, "method-not-allowed");
   auto addr = parse_ip(ex->client_ip());
   if (!addr) return refuse(ex, 400, "bad-client-address");
-  Decision d = core_.decide(*addr, AddressSource::Viewer, r.path, 0, true);
-  std::string url = core_.redirect_url(d, r.target);
+  Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true);
+  std::string url = core.redirect_url(d, r.target);
   if (url.empty()) return refuse(ex, 503, "no-available-edge");
   ex->respond(302, {{"Location", url}, {"Cache-Control", "no-store"}, {"Content-Type", "text/plain; charset=utf-8"}},
               "302 " + url + "\n");
 }
 
-void add_geo_admin_routes(runtime::AdminApi& admin, SteeringCore& core) {
-  admin.add_public_read("/state", [&core](const std::shared_ptr<http::Exchange>& ex) { json(ex, 200, core.state_json()); });
-  admin.add_public_read("/steer", [&core](const std::shared_ptr<http::Exchange>& ex) {
+void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current) {
+  admin.add_public_read("/state", [&current](const std::shared_ptr<http::Exchange>& ex) {
+    json(ex, 200, current.get()->core->state_json());
+  });
+  admin.add_public_read("/steer", [&current](const std::shared_ptr<http::Exchange>& ex) {
+    std::shared_ptr<const GeoState> state = current.get();
+    const SteeringCore& core = *state->core;
     const std::string& q = ex->request().query;
     auto ip = query_param(q, "ip");
     if (!ip || ip->empty()) return refuse(ex, 400, "steer-needs-ip");

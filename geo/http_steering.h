@@ -5,20 +5,20 @@
 // The key is the content path without the query, so each edge caches a share of the content.
 #include "common/http/server_connection.h"
 #include "common/runtime/admin_api.h"
-#include "geo/steering_core.h"
+#include "geo/current_geo.h"
 
 namespace cdn::geo {
 
 class HttpSteering : public http::RequestHandler {
  public:
-  explicit HttpSteering(SteeringCore& core) : core_(core) {}
+  explicit HttpSteering(const CurrentGeo& current) : current_(current) {}
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
 
  private:
-  SteeringCore& core_;
+  const CurrentGeo& current_;
 };
 
 // GET /state and GET /steer?ip=...&path=... on the admin listener.
-void add_geo_admin_routes(runtime::AdminApi& admin, SteeringCore& core);
+void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current);
 
 }  // namespace cdn::geo

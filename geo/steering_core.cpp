@@ -52,6 +52,16 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg, std::shared_ptr
   }
 }
 
+void SteeringCore::seed_health(const GeoConfig& old_cfg, const HealthSnapshot& old) {
+  auto snap = std::make_shared<HealthSnapshot>();
+  snap->edges.resize(cfg_->edges.size());
+  for (size_t i = 0; i < cfg_->edges.size(); ++i)
+    for (size_t j = 0; j < old_cfg.edges.size() && j < old.edges.size(); ++j)
+      if (old_cfg.edges[j].name == cfg_->edges[i].name && old_cfg.edges[j].admin == cfg_->edges[i].admin)
+        snap->edges[i] = old.edges[j];
+  publish(std::move(snap));
+}
+
 Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string_view path, int family, bool count_it) const {
   Decision d;
   d.addr = addr;

@@ -159,6 +159,29 @@ def test_coverage_file_change_is_picked_up_without_a_signal(env):
     assert env.steer("81.2.9.1")["located"] == {"by": "coverage", "site": "ams", "scope": 24}
 
 
+def test_sighup_rereads_sites_and_edges_keeping_known_health(env):
+    from conftest import to_yaml
+    assert env.steer("192.0.2.1")["site"] == "ams"  # unlocated: the default site
+    cfg = env.geo.config
+    cfg["geo"]["default_site"] = "fra"
+    cfg["geo"]["sites"].append({"name": "lon", "lat": 51.51, "lon": -0.13})
+    cfg["geo"]["edges"][1]["site"] = "lon"  # ams-1 moves to a new site
+    env.geo.config_path.write_text(to_yaml(cfg) + "\n")
+    env.geo.signal(signal.SIGHUP)
+    wait_until(lambda: '"msg":"geo reloaded"' in env.geo.log_tail(50), timeout=10, what="reload logged")
+    # No gap: the edges that stayed are still up the moment the new sites are in use.
+    assert env.steer("192.0.2.1")["edges"] == ["fra-1"]
+    d = env.steer("81.2.0.1")  # the coverage zone names ams, which has no edge now
+    assert (d["site"], d["edges"], d["spilled"]) == ("lon", ["ams-1"], True)
+    assert d["reasons"] == ["site ams: no edges"]
+    cfg["geo"]["sites"][0]["lat"] = 123  # broken: refused, the running config stays
+    env.geo.config_path.write_text(to_yaml(cfg) + "\n")
+    env.geo.signal(signal.SIGHUP)
+    wait_until(lambda: reload_errors(env, "sighup"), timeout=10, what="reload error logged")
+    assert "geo.sites[0].lat" in reload_errors(env, "sighup")[0]
+    assert env.steer("81.2.0.1")["site"] == "lon"
+
+
 def test_check_config_names_file_and_line(tmp_path):
     bad = tmp_path / "geo.yaml"
     bad.write_text("tier: geo\nlisten: [{address: 127.0.0.1:1}]\ngeo:\n  zone: {name: cdn.test, ns: [{name: ns1.other.example}]}\n"

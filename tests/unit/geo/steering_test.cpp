@@ -103,5 +103,21 @@ TEST_F(SteeringTest, HttpDecisionIsKeyedByPathAndRedirectsByEdgeName) {
   EXPECT_NE(j.find("\"located\":{\"by\":\"coverage\",\"site\":\"ams\",\"scope\":16}"), std::string::npos) << j;
 }
 
+TEST_F(SteeringTest, ANewGenerationKeepsTheHealthOfEdgesThatStay) {
+  auto g = std::make_shared<GeoConfig>(core_->config());
+  g->edges[0].name = "fra-9";            // a new edge: not known yet
+  g->edges[1].admin.port = 1;            // same name, another admin address: another edge
+  std::swap(g->edges[2], g->edges[4]);   // order does not matter, names do
+  auto d = load_locator_data(*g);
+  ASSERT_TRUE(d.ok());
+  SteeringCore next(g, std::move(d.value()));
+  next.seed_health(core_->config(), *core_->health());
+  auto h = next.health();
+  EXPECT_FALSE(h->edges[0].available);
+  EXPECT_EQ(h->edges[0].health, EdgeStatus::Health::Unknown);
+  EXPECT_FALSE(h->edges[1].available);
+  for (size_t i : {2u, 3u, 4u}) EXPECT_TRUE(h->edges[i].available) << g->edges[i].name;
+}
+
 }  // namespace
 }  // namespace cdn::geo
