@@ -36,6 +36,21 @@ std::vector<size_t> sites_by_distance(const GeoConfig& cfg, const Location& loc)
   return order;
 }
 
+UnitVector unit_vector(double lat, double lon) {
+  constexpr double kRad = M_PI / 180.0;
+  double cl = std::cos(lat * kRad);
+  return {cl * std::cos(lon * kRad), cl * std::sin(lon * kRad), std::sin(lat * kRad)};
+}
+
+std::vector<size_t> sites_nearest_to(const UnitVector& from, const std::vector<UnitVector>& sites) {
+  std::vector<double> dot(sites.size());
+  for (size_t i = 0; i < sites.size(); ++i) dot[i] = from.x * sites[i].x + from.y * sites[i].y + from.z * sites[i].z;
+  std::vector<size_t> order(sites.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dot[a] > dot[b]; });
+  return order;
+}
+
 double rendezvous_score(std::string_view key, std::string_view edge_name, double weight) {
   uint64_t seed = XXH3_64bits(edge_name.data(), edge_name.size());
   uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), seed);
@@ -56,8 +71,12 @@ bool has_family(const EdgeConfig& e, int family) {
 
 Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc, std::string_view key,
               size_t count, int family) {
+  return choose(cfg, health, sites_by_distance(cfg, loc), key, count, family);
+}
+
+Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const std::vector<size_t>& order,
+              std::string_view key, size_t count, int family) {
   Choice c;
-  std::vector<size_t> order = sites_by_distance(cfg, loc);
   if (order.empty()) return c;
   c.preferred_site = order.front();
   for (size_t site : order) {

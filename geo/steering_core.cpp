@@ -38,6 +38,12 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg, std::shared_ptr
   auto empty = std::make_shared<HealthSnapshot>();
   empty->edges.resize(cfg_->edges.size());
   health_.store(std::move(empty));
+  for (size_t s = 0; s < cfg_->sites.size(); ++s) {
+    Location at_site;
+    at_site.site = s;
+    order_from_site_.push_back(sites_by_distance(*cfg_, at_site));
+    site_vectors_.push_back(unit_vector(cfg_->sites[s].lat, cfg_->sites[s].lon));
+  }
   auto& reg = obs::metrics();
   for (size_t s = 0; s <= cfg_->sites.size(); ++s) {
     std::string site = s < cfg_->sites.size() ? cfg_->sites[s].name : "none";
@@ -68,12 +74,16 @@ Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string
   d.source = src;
   d.location = locator_.locate(addr, *cfg_);
   std::shared_ptr<const HealthSnapshot> h = health_.load();
+  const Location& l = d.location;
+  std::vector<size_t> by_coordinates;
+  if (!l.site) by_coordinates = sites_nearest_to(unit_vector(l.lat, l.lon), site_vectors_);
+  const std::vector<size_t>& order = l.site ? order_from_site_[*l.site] : by_coordinates;
   if (!path.empty()) {
     d.key_kind = "path";
-    d.choice = choose(*cfg_, *h, d.location, path, cfg_->records_per_answer, family);
+    d.choice = choose(*cfg_, *h, order, path, cfg_->records_per_answer, family);
   } else {
     d.key_kind = "client-prefix";
-    d.choice = choose(*cfg_, *h, d.location, client_key(addr, d.location.scope), cfg_->records_per_answer, family);
+    d.choice = choose(*cfg_, *h, order, client_key(addr, l.scope), cfg_->records_per_answer, family);
   }
   if (count_it) count(d);
   return d;

@@ -60,6 +60,10 @@ class SteeringCore : public Steering {
   // [site or sites.size() for none][located by][address source]
   std::vector<std::array<std::array<obs::Counter*, 3>, 3>> decisions_;
   std::vector<obs::Counter*> spills_;  // by preferred site
+  // Sites by distance from each site, for viewers located to a site (coverage zone, default):
+  // the trigonometry is done once here, not per query.
+  std::vector<std::vector<size_t>> order_from_site_;
+  std::vector<UnitVector> site_vectors_;  // for viewers located by coordinates (MaxMind)
 };
 
 }  // namespace cdn::geo

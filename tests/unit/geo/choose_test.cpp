@@ -35,6 +35,16 @@ TEST(Distance, GreatCircleKilometres) {
   EXPECT_NEAR(distance_km(0, 179.5, 0, -179.5), 111, 1);          // across the antimeridian
 }
 
+TEST(Distance, UnitVectorOrderMatchesGreatCircleOrder) {
+  GeoConfig g = test::two_sites();
+  std::vector<UnitVector> v;
+  for (auto& s : g.sites) v.push_back(unit_vector(s.lat, s.lon));
+  for (auto [lat, lon] : {std::pair{52.08, 4.30}, {53.5, -2.2}, {48.1, 11.6}, {-33.9, 151.2}, {40.7, -74.0}}) {
+    Location l = at(lat, lon);
+    EXPECT_EQ(sites_nearest_to(unit_vector(lat, lon), v), sites_by_distance(g, l)) << lat << "," << lon;
+  }
+}
+
 TEST(Choose, NearestSiteWins) {
   GeoConfig g = test::two_sites();
   HealthSnapshot h = all_available(g);
