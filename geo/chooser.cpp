@@ -13,8 +13,9 @@ double distance_km(double lat1, double lon1, double lat2, double lon2) {
   constexpr double kEarthRadiusKm = 6371.0088;
   constexpr double kRad = M_PI / 180.0;
   double dlat = (lat2 - lat1) * kRad, dlon = (lon2 - lon1) * kRad;
-  double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
-             std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  double a = std::sin(dlat / 2) * std::sin(dlat / 2) + std::cos(lat1 * kRad) *
+                                                           std::cos(lat2 * kRad) *
+                                                           std::sin(dlon / 2) * std::sin(dlon / 2);
   return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(a)));
 }
 
@@ -25,7 +26,8 @@ std::vector<size_t> sites_by_distance(const GeoConfig& cfg, const Location& loc)
     lon = cfg.sites[*loc.site].lon;
   }
   std::vector<double> d(cfg.sites.size());
-  for (size_t i = 0; i < d.size(); ++i) d[i] = distance_km(lat, lon, cfg.sites[i].lat, cfg.sites[i].lon);
+  for (size_t i = 0; i < d.size(); ++i)
+    d[i] = distance_km(lat, lon, cfg.sites[i].lat, cfg.sites[i].lon);
   std::vector<size_t> order(cfg.sites.size());
   std::iota(order.begin(), order.end(), 0);
   // Ties (and the named site itself, at distance 0) keep config order, so every instance agrees.
@@ -44,7 +46,8 @@ UnitVector unit_vector(double lat, double lon) {
 
 std::vector<size_t> sites_nearest_to(const UnitVector& from, const std::vector<UnitVector>& sites) {
   std::vector<double> dot(sites.size());
-  for (size_t i = 0; i < sites.size(); ++i) dot[i] = from.x * sites[i].x + from.y * sites[i].y + from.z * sites[i].z;
+  for (size_t i = 0; i < sites.size(); ++i)
+    dot[i] = from.x * sites[i].x + from.y * sites[i].y + from.z * sites[i].z;
   std::vector<size_t> order(sites.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dot[a] > dot[b]; });
@@ -69,8 +72,8 @@ bool has_family(const EdgeConfig& e, int family) {
 
 }  // namespace
 
-Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc, std::string_view key,
-              size_t count, int family) {
+Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc,
+              std::string_view key, size_t count, int family) {
   return choose(cfg, health, sites_by_distance(cfg, loc), key, count, family);
 }
 
@@ -93,7 +96,9 @@ Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const std::vec
     }
     if (scored.empty()) {
       c.reasons.push_back("site " + cfg.sites[site].name + ": " +
-                          (!in_site ? "no edges" : !with_family ? "no edge with an address of this family" : "no available edge"));
+                          (!in_site       ? "no edges"
+                           : !with_family ? "no edge with an address of this family"
+                                          : "no available edge"));
       continue;
     }
     std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });

@@ -35,19 +35,20 @@ double rendezvous_score(std::string_view key, std::string_view edge_name, double
 
 struct Choice {
   bool found = false;
-  size_t site = 0;           // where the edges are (valid when found)
-  size_t preferred_site = 0; // nearest site, whether or not it had room
-  bool spilled = false;      // found elsewhere than the preferred site
-  std::vector<size_t> edges; // best first, at most `count`
+  size_t site = 0;                   // where the edges are (valid when found)
+  size_t preferred_site = 0;         // nearest site, whether or not it had room
+  bool spilled = false;              // found elsewhere than the preferred site
+  std::vector<size_t> edges;         // best first, at most `count`
   std::vector<std::string> reasons;  // each site passed over and why
 };
 
 // Walks `site_order` (nearest first) to the first site with an available edge. `family` 0 = any
 // edge; AF_INET / AF_INET6 = only edges with an address of that family.
-Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const std::vector<size_t>& site_order,
-              std::string_view key, size_t count, int family);
+Choice choose(const GeoConfig& cfg, const HealthSnapshot& health,
+              const std::vector<size_t>& site_order, std::string_view key, size_t count,
+              int family);
 // The same from a location (orders the sites first).
-Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc, std::string_view key,
-              size_t count, int family);
+Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc,
+              std::string_view key, size_t count, int family);
 
 }  // namespace cdn::geo

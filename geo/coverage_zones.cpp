@@ -9,8 +9,10 @@ namespace cdn::geo {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -48,9 +50,12 @@ Result<CoverageZones> CoverageZones::parse(std::string_view text, const std::str
     auto prefix = parse_prefix(line.substr(0, sp), &why);
     std::string_view site = trim(line.substr(sp));
     auto it = std::find(site_names.begin(), site_names.end(), site);
-    if (!prefix) errors.push_back(where + why);
-    else if (it == site_names.end()) errors.push_back(where + "no site named \"" + std::string(site) + "\"");
-    else z.add(*prefix, size_t(it - site_names.begin()));
+    if (!prefix)
+      errors.push_back(where + why);
+    else if (it == site_names.end())
+      errors.push_back(where + "no site named \"" + std::string(site) + "\"");
+    else
+      z.add(*prefix, size_t(it - site_names.begin()));
     if (errors.size() >= 20) break;  // enough to fix a broken file; do not flood the log
   }
   if (!errors.empty()) {
@@ -65,12 +70,14 @@ std::optional<CoverageHit> CoverageZones::lookup(const IpAddr& a) const {
   const Table& t = a.family == AF_INET ? v4_ : v6_;
   for (int len : t.lengths) {
     const auto& m = t.by_length.at(len);
-    if (auto it = m.find(masked(a, len)); it != m.end()) return CoverageHit{it->second, uint8_t(len)};
+    if (auto it = m.find(masked(a, len)); it != m.end())
+      return CoverageHit{it->second, uint8_t(len)};
   }
   return std::nullopt;
 }
 
-Result<CoverageZones> load_coverage_zones(const std::string& path, const std::vector<std::string>& site_names) {
+Result<CoverageZones> load_coverage_zones(const std::string& path,
+                                          const std::vector<std::string>& site_names) {
   auto text = config::read_file(path);
   if (!text) return text.error();
   return CoverageZones::parse(*text, path, site_names);

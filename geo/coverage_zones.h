@@ -39,6 +39,7 @@ class CoverageZones {
   size_t count_ = 0;
 };
 
-Result<CoverageZones> load_coverage_zones(const std::string& path, const std::vector<std::string>& site_names);
+Result<CoverageZones> load_coverage_zones(const std::string& path,
+                                          const std::vector<std::string>& site_names);
 
 }  // namespace cdn::geo

@@ -27,7 +27,8 @@ bool DataWatcher::check() {
   }
   if (!changed) return false;
   if (auto r = locator_.reload(cfg_); !r) {
-    obs::log(obs::Level::Error, "geo reload failed, keeping the old coverage zones and MaxMind data",
+    obs::log(obs::Level::Error,
+             "geo reload failed, keeping the old coverage zones and MaxMind data",
              {{"trigger", "file-change"}, {"error", r.error().message}});
     return false;
   }

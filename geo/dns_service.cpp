@@ -10,7 +10,8 @@
 
 namespace cdn::geo {
 
-Result<std::unique_ptr<DnsService>> DnsService::start(const GeoConfig& cfg, const CurrentGeo& current, size_t workers) {
+Result<std::unique_ptr<DnsService>> DnsService::start(const GeoConfig& cfg,
+                                                      const CurrentGeo& current, size_t workers) {
   std::unique_ptr<DnsService> s(new DnsService());
   std::vector<net::SockAddr> addrs;
   for (const auto& hp : cfg.dns_listen) {
@@ -46,11 +47,14 @@ Result<std::unique_ptr<DnsService>> DnsService::start(const GeoConfig& cfg, cons
     s->stop();
     return Error{failure};
   }
-  for (auto& hp : cfg.dns_listen) obs::log(obs::Level::Info, "dns listening", {{"address", hp.str()}});
+  for (auto& hp : cfg.dns_listen)
+    obs::log(obs::Level::Info, "dns listening", {{"address", hp.str()}});
   return s;
 }
 
-DnsService::~DnsService() { stop(); }
+DnsService::~DnsService() {
+  stop();
+}
 
 void DnsService::stop() {
   if (!running_) return;

@@ -7,15 +7,16 @@
 
 #include "common/net/worker.h"
 #include "common/util/result.h"
-#include "geo/dns/dns_server.h"
 #include "geo/current_geo.h"
+#include "geo/dns/dns_server.h"
 
 namespace cdn::geo {
 
 class DnsService {
  public:
   // Listens on cfg.dns_listen; every query reads the zone and steering of `current` at that time.
-  static Result<std::unique_ptr<DnsService>> start(const GeoConfig& cfg, const CurrentGeo& current, size_t workers);
+  static Result<std::unique_ptr<DnsService>> start(const GeoConfig& cfg, const CurrentGeo& current,
+                                                   size_t workers);
   ~DnsService();
   void stop();
 

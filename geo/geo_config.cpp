@@ -26,14 +26,16 @@ bool valid_name(std::string_view n) {
   size_t start = 0;
   while (true) {
     size_t dot = n.find('.', start);
-    if (!valid_label(n.substr(start, dot == std::string_view::npos ? n.npos : dot - start))) return false;
+    if (!valid_label(n.substr(start, dot == std::string_view::npos ? n.npos : dot - start)))
+      return false;
     if (dot == std::string_view::npos) return true;
     start = dot + 1;
   }
 }
 
 bool in_zone(std::string_view name, std::string_view zone) {
-  return name.size() > zone.size() && name.ends_with(zone) && name[name.size() - zone.size() - 1] == '.';
+  return name.size() > zone.size() && name.ends_with(zone) &&
+         name[name.size() - zone.size() - 1] == '.';
 }
 
 bool is_ip(const std::string& s, int family) {
@@ -47,24 +49,29 @@ std::optional<double> get_double(config::MapReader& m, config::Key key, double m
   char* end = nullptr;
   double v = std::strtod(s->c_str(), &end);
   if (end == s->c_str() || *end != '\0' || !std::isfinite(v) || v < min || v > max) {
-    m.error(key.name, "expected a number between " + std::to_string(min) + " and " + std::to_string(max) + ", got \"" + *s + "\"");
+    m.error(key.name, "expected a number between " + std::to_string(min) + " and " +
+                          std::to_string(max) + ", got \"" + *s + "\"");
     return std::nullopt;
   }
   return v;
 }
 
-uint32_t seconds(int64_t ms) { return uint32_t(ms / 1000); }
+uint32_t seconds(int64_t ms) {
+  return uint32_t(ms / 1000);
+}
 
 void read_zone(config::MapReader& m, GeoConfig& out) {
   if (auto z = m.get_string(config::required("name"), false)) {
-    if (!valid_name(*z)) m.error("name", "not a lowercase DNS name without trailing dot: \"" + *z + "\"");
+    if (!valid_name(*z))
+      m.error("name", "not a lowercase DNS name without trailing dot: \"" + *z + "\"");
     out.zone = *z;
   }
   for (config::MapReader& n : m.get_maps(config::required("ns"), 1)) {
     NsConfig ns;
     config::set(ns.name, n.get_string(config::required("name"), false));
     config::set(ns.address, n.get_string("address", false));
-    if (!ns.name.empty() && !valid_name(ns.name)) n.error("name", "not a DNS name: \"" + ns.name + "\"");
+    if (!ns.name.empty() && !valid_name(ns.name))
+      n.error("name", "not a DNS name: \"" + ns.name + "\"");
     if (!ns.address.empty() && !is_ip(ns.address, AF_INET) && !is_ip(ns.address, AF_INET6))
       n.error("address", "not an IP address: \"" + ns.address + "\"");
     if (ns.address.empty() && in_zone(ns.name, out.zone))
@@ -96,7 +103,8 @@ std::optional<config::HostPort> parse_admin_url(config::MapReader& m, const std:
   if (v.ends_with("/")) v.remove_suffix(1);
   auto hp = config::parse_host_port(v);
   if (!hp || !hp->is_ip_literal()) {
-    m.error("admin", "expected http://<ip>:<port> (no names: polls never resolve), got \"" + url + "\"");
+    m.error("admin",
+            "expected http://<ip>:<port> (no names: polls never resolve), got \"" + url + "\"");
     return std::nullopt;
   }
   return hp.value();
@@ -105,7 +113,8 @@ std::optional<config::HostPort> parse_admin_url(config::MapReader& m, const std:
 void read_edge(config::MapReader& m, GeoConfig& out) {
   EdgeConfig e;
   if (auto n = m.get_string(config::required("name"), false)) {
-    if (!valid_label(*n)) m.error("name", "an edge name must be one lowercase DNS label: \"" + *n + "\"");
+    if (!valid_label(*n))
+      m.error("name", "an edge name must be one lowercase DNS label: \"" + *n + "\"");
     for (auto& other : out.edges)
       if (other.name == *n) m.error("name", "duplicate edge \"" + *n + "\"");
     e.name = *n;
@@ -122,8 +131,10 @@ void read_edge(config::MapReader& m, GeoConfig& out) {
     if (!is_ip(a, AF_INET)) m.error("ipv4", "not an IPv4 address: \"" + a + "\"");
   for (auto& a : e.ipv6)
     if (!is_ip(a, AF_INET6)) m.error("ipv6", "not an IPv6 address: \"" + a + "\"");
-  if (e.ipv4.empty() && e.ipv6.empty()) m.error("an edge needs at least one address in ipv4 or ipv6");
-  if (auto url = m.get_string(config::required("admin"), false)) config::set(e.admin, parse_admin_url(m, *url));
+  if (e.ipv4.empty() && e.ipv6.empty())
+    m.error("an edge needs at least one address in ipv4 or ipv6");
+  if (auto url = m.get_string(config::required("admin"), false))
+    config::set(e.admin, parse_admin_url(m, *url));
   if (auto p = m.get_int("https_port", 1, 65535)) e.https_port = uint16_t(*p);
   if (auto c = m.get_map("capacity")) {
     if (auto v = c->get_int("connections", 1, INT64_MAX)) e.capacity_connections = uint64_t(*v);
@@ -172,10 +183,13 @@ void read_locating(config::MapReader& g, GeoConfig& out) {
   if (auto d = g.get_string("default_site", false)) {
     size_t i = 0;
     while (i < out.sites.size() && out.sites[i].name != *d) ++i;
-    if (i == out.sites.size()) g.error("default_site", "no site named \"" + *d + "\"");
-    else out.default_site = i;
+    if (i == out.sites.size())
+      g.error("default_site", "no site named \"" + *d + "\"");
+    else
+      out.default_site = i;
   }
-  if (auto v = g.get_int("max_accuracy_radius", 1, 20000)) out.max_accuracy_radius_km = uint32_t(*v);
+  if (auto v = g.get_int("max_accuracy_radius", 1, 20000))
+    out.max_accuracy_radius_km = uint32_t(*v);
 }
 
 }  // namespace
@@ -192,15 +206,18 @@ void read_geo_section(config::MapReader& root, GeoConfig& out) {
   if (auto l = g->get_string_list("dns_listen")) {
     for (auto& s : *l) {
       auto hp = config::parse_host_port(s);
-      if (!hp || !hp->is_ip_literal()) g->error("dns_listen", "expected ip:port, got \"" + s + "\"");
-      else out.dns_listen.push_back(*hp);
+      if (!hp || !hp->is_ip_literal())
+        g->error("dns_listen", "expected ip:port, got \"" + s + "\"");
+      else
+        out.dns_listen.push_back(*hp);
     }
   }
   for (config::MapReader& m : g->get_maps(config::required("delivery_hosts"), 1)) {
     DeliveryHost d;
     if (auto n = m.get_string(config::required("name"), false)) {
       if (!valid_name(*n) || !in_zone(*n, out.zone))
-        m.error("name", "a delivery host must be a lowercase name inside zone " + out.zone + ": \"" + *n + "\"");
+        m.error("name", "a delivery host must be a lowercase name inside zone " + out.zone +
+                            ": \"" + *n + "\"");
       d.name = *n;
     }
     config::set(d.use_ecs, m.get_bool("use_ecs"));
@@ -221,7 +238,8 @@ ZoneConfig make_zone_config(const GeoConfig& g) {
   z.zone = g.zone;
   for (auto& ns : g.ns) {
     z.ns_names.push_back(ns.name);
-    if (!ns.address.empty() && in_zone(ns.name, g.zone)) z.ns_glue.emplace_back(ns.name, ns.address);
+    if (!ns.address.empty() && in_zone(ns.name, g.zone))
+      z.ns_glue.emplace_back(ns.name, ns.address);
   }
   z.soa_rname = g.soa_rname;
   z.soa_serial = g.soa_serial;

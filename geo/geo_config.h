@@ -86,7 +86,8 @@ struct GeoConfig {
   std::string zone;
   std::vector<NsConfig> ns;
   std::string soa_rname = "hostmaster";
-  uint32_t soa_serial = 1, soa_refresh = 3600, soa_retry = 600, soa_expire = 86400, soa_minimum = 30;
+  uint32_t soa_serial = 1, soa_refresh = 3600, soa_retry = 600, soa_expire = 86400,
+           soa_minimum = 30;
   uint32_t apex_ttl = 3600, edge_name_ttl = 300;
   std::vector<config::HostPort> dns_listen;
   std::vector<DeliveryHost> delivery_hosts;

@@ -24,8 +24,10 @@ PollResult parse_healthz(int status, const std::string& body) {
     r.error = "healthz status " + std::to_string(status);
     return r;
   }
-  if (const auto* c = v->find("active_connections"); c && c->as_number()) r.connections = uint64_t(std::max(0.0, c->as_number()->d));
-  if (const auto* e = v->find("egress_bytes_per_s"); e && e->as_number()) r.egress_bytes_per_s = std::max(0.0, e->as_number()->d);
+  if (const auto* c = v->find("active_connections"); c && c->as_number())
+    r.connections = uint64_t(std::max(0.0, c->as_number()->d));
+  if (const auto* e = v->find("egress_bytes_per_s"); e && e->as_number())
+    r.egress_bytes_per_s = std::max(0.0, e->as_number()->d);
   r.ok = true;
   return r;
 }
@@ -41,34 +43,45 @@ struct HealthPoller::Probe : http::UpstreamCallbacks {
 
   void on_upstream_head(int s, http::Headers&&) override { status = s; }
   void on_upstream_body(const Bytes& chunk) override {
-    if (body.size() + chunk->size() > kMaxHealthzBytes) too_big = true;
-    else body += *chunk;
+    if (body.size() + chunk->size() > kMaxHealthzBytes)
+      too_big = true;
+    else
+      body += *chunk;
   }
   void on_upstream_end(bool complete, http::UpstreamError err) override {
     busy = false;
     if (!owner) return;  // stopping
     PollResult r;
-    if (!complete) r.error = std::string("healthz: ") + http::to_string(err);
-    else if (too_big) r.error = "healthz: body over 16 KiB";
-    else r = parse_healthz(status, body);
+    if (!complete)
+      r.error = std::string("healthz: ") + http::to_string(err);
+    else if (too_big)
+      r.error = "healthz: body over 16 KiB";
+    else
+      r = parse_healthz(status, body);
     owner->finished(edge, r);
   }
 };
 
-HealthPoller::HealthPoller(SteeringCore& core) : core_(core), cfg_(core.config()), status_(core.health()->edges) {
+HealthPoller::HealthPoller(SteeringCore& core)
+    : core_(core), cfg_(core.config()), status_(core.health()->edges) {
   status_.resize(cfg_.edges.size());
 }
 
-HealthPoller::~HealthPoller() { stop(); }
+HealthPoller::~HealthPoller() {
+  stop();
+}
 
 void HealthPoller::start() {
   started_ = true;
   worker_.start([this](net::Worker& w) {
-    http::UpstreamTimeouts t{cfg_.health.timeout_ms, cfg_.health.timeout_ms, cfg_.health.timeout_ms};
+    http::UpstreamTimeouts t{cfg_.health.timeout_ms, cfg_.health.timeout_ms,
+                             cfg_.health.timeout_ms};
     for (size_t i = 0; i < cfg_.edges.size(); ++i) {
       const auto& e = cfg_.edges[i];
-      auto addr = net::resolve_numeric(e.admin.host, e.admin.port);  // checked literal at config time
-      pools_.push_back(std::make_unique<http::UpstreamPool>(&w, addr ? addr.value() : net::SockAddr{}, t, 1));
+      auto addr =
+          net::resolve_numeric(e.admin.host, e.admin.port);  // checked literal at config time
+      pools_.push_back(
+          std::make_unique<http::UpstreamPool>(&w, addr ? addr.value() : net::SockAddr{}, t, 1));
       auto p = std::make_unique<Probe>();
       p->owner = this;
       p->edge = i;
@@ -77,8 +90,9 @@ void HealthPoller::start() {
     uv_timer_init(w.loop(), timer_.get());
     timer_.mark_initialized();
     timer_->data = this;
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<HealthPoller*>(t->data)->tick(); }, 0,
-                   uint64_t(cfg_.health.interval_ms));
+    uv_timer_start(
+        timer_.get(), [](uv_timer_t* t) { static_cast<HealthPoller*>(t->data)->tick(); }, 0,
+        uint64_t(cfg_.health.interval_ms));
   });
 }
 
@@ -102,7 +116,8 @@ void HealthPoller::tick() {
     p.status = 0;
     p.body.clear();
     p.too_big = false;
-    std::string head = "GET /healthz HTTP/1.1\r\nHost: " + cfg_.edges[i].admin.str() + "\r\nUser-Agent: cdn-geo\r\n\r\n";
+    std::string head = "GET /healthz HTTP/1.1\r\nHost: " + cfg_.edges[i].admin.str() +
+                       "\r\nUser-Agent: cdn-geo\r\n\r\n";
     pools_[i]->send(std::move(head), false, &p);
   }
   if (also_) also_();
@@ -116,12 +131,15 @@ void HealthPoller::finished(size_t edge, const PollResult& r) {
   if (apply_poll(s, r, e, cfg_.health, unix_now_ms())) {
     std::string to = to_string(s.health);
     obs::metrics()
-        .counter("cdn_geo_health_transitions_total", "Edge health changes seen by the poller", {{"edge", e.name}, {"to", to}})
+        .counter("cdn_geo_health_transitions_total", "Edge health changes seen by the poller",
+                 {{"edge", e.name}, {"to", to}})
         .inc();
-    obs::log(old_health == EdgeStatus::Health::Unknown ? obs::Level::Info : obs::Level::Warn, "edge health",
-             {{"edge", e.name}, {"health", to}, {"reason", s.reason}});
+    obs::log(old_health == EdgeStatus::Health::Unknown ? obs::Level::Info : obs::Level::Warn,
+             "edge health", {{"edge", e.name}, {"health", to}, {"reason", s.reason}});
   } else if (old_available != s.available) {
-    obs::log(obs::Level::Info, "edge availability", {{"edge", e.name}, {"available", s.available ? "true" : "false"}, {"reason", s.reason}});
+    obs::log(
+        obs::Level::Info, "edge availability",
+        {{"edge", e.name}, {"available", s.available ? "true" : "false"}, {"reason", s.reason}});
   }
   auto snap = std::make_shared<HealthSnapshot>();
   snap->edges = status_;

@@ -12,7 +12,8 @@ namespace {
 
 void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const char* reason) {
   obs::metrics()
-      .counter("cdn_geo_http_errors_total", "HTTP steering requests refused, by reason", {{"reason", reason}})
+      .counter("cdn_geo_http_errors_total", "HTTP steering requests refused, by reason",
+               {{"reason", reason}})
       .inc();
   ex->respond_error(status, reason);
 }
@@ -47,7 +48,10 @@ void HttpSteering::handle(const std::shared_ptr<http::Exchange>& ex) {
   Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true);
   std::string url = core.redirect_url(d, r.target);
   if (url.empty()) return refuse(ex, 503, "no-available-edge");
-  ex->respond(302, {{"Location", url}, {"Cache-Control", "no-store"}, {"Content-Type", "text/plain; charset=utf-8"}},
+  ex->respond(302,
+              {{"Location", url},
+               {"Cache-Control", "no-store"},
+               {"Content-Type", "text/plain; charset=utf-8"}},
               "302 " + url + "\n");
 }
 
@@ -70,7 +74,9 @@ void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current) {
     if (auto f = query_param(q, "family")) family = *f == "6" ? AF_INET6 : *f == "4" ? AF_INET : 0;
     Decision d = core.decide(*addr, AddressSource::Viewer, path, family, false);
     std::string body = core.decision_json(d);
-    if (!path.empty()) body.insert(body.size() - 1, ",\"redirect\":\"" + obs::json_escape(core.redirect_url(d, target)) + "\"");
+    if (!path.empty())
+      body.insert(body.size() - 1,
+                  ",\"redirect\":\"" + obs::json_escape(core.redirect_url(d, target)) + "\"");
     json(ex, 200, body + "\n");
   });
 }

@@ -52,7 +52,8 @@ std::optional<IpAddr> parse_ip(std::string_view text) {
   sockaddr_storage ss{};
   if (inet_pton(AF_INET, s.c_str(), &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
     ss.ss_family = AF_INET;
-  } else if (inet_pton(AF_INET6, s.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) == 1) {
+  } else if (inet_pton(AF_INET6, s.c_str(), &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr) ==
+             1) {
     ss.ss_family = AF_INET6;
   } else {
     return std::nullopt;
@@ -86,8 +87,10 @@ sockaddr_storage to_sockaddr(const IpAddr& a) {
 std::string to_string(const IpAddr& a) {
   sockaddr_storage ss = to_sockaddr(a);
   char buf[INET6_ADDRSTRLEN] = {};
-  if (a.family == AF_INET) inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
-  else inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+  if (a.family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  else
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
   return buf;
 }
 
@@ -102,7 +105,8 @@ std::optional<IpPrefix> parse_prefix(std::string_view text, std::string* why) {
   if (slash != std::string_view::npos) {
     std::string_view len = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), p.len);
-    if (ec != std::errc() || end != len.data() + len.size() || len.empty() || p.len < 0 || p.len > addr->bits()) {
+    if (ec != std::errc() || end != len.data() + len.size() || len.empty() || p.len < 0 ||
+        p.len > addr->bits()) {
       if (why) *why = "bad prefix length in \"" + std::string(text) + "\"";
       return std::nullopt;
     }

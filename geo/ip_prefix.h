@@ -33,7 +33,9 @@ struct IpPrefix {
 std::optional<IpPrefix> parse_prefix(std::string_view text, std::string* why);
 
 struct IpAddrHash {
-  size_t operator()(const IpAddr& a) const { return size_t(a.hi * 0x9E3779B97F4A7C15ull ^ a.lo ^ uint64_t(a.family)); }
+  size_t operator()(const IpAddr& a) const {
+    return size_t(a.hi * 0x9E3779B97F4A7C15ull ^ a.lo ^ uint64_t(a.family));
+  }
 };
 
 }  // namespace cdn::geo

@@ -4,9 +4,12 @@ namespace cdn::geo {
 
 const char* to_string(LocatedBy b) {
   switch (b) {
-    case LocatedBy::Coverage: return "coverage";
-    case LocatedBy::MaxMind: return "maxmind";
-    case LocatedBy::Default: return "default";
+    case LocatedBy::Coverage:
+      return "coverage";
+    case LocatedBy::MaxMind:
+      return "maxmind";
+    case LocatedBy::Default:
+      return "default";
   }
   return "?";
 }

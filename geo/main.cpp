@@ -34,7 +34,8 @@ cdn::Result<void> start_dns(Geo& geo, cdn::runtime::Program& p) {
   return {};
 #else
   (void)p;
-  if (!geo.cfg->dns_listen.empty()) return cdn::Error{"dns_listen: this cdn-geo was built without its DNS server (geo/dns)"};
+  if (!geo.cfg->dns_listen.empty())
+    return cdn::Error{"dns_listen: this cdn-geo was built without its DNS server (geo/dns)"};
   return {};
 #endif
 }
@@ -58,7 +59,8 @@ int main(int argc, char** argv) {
   };
   hooks.on_reload = [geo](runtime::Program& p) {
     if (auto r = geo->service->reload(p.config_path()); !r)
-      obs::log(obs::Level::Error, "geo reload failed, keeping the old sites, edges, coverage zones and MaxMind data",
+      obs::log(obs::Level::Error,
+               "geo reload failed, keeping the old sites, edges, coverage zones and MaxMind data",
                {{"trigger", "sighup"}, {"error", r.error().message}});
     else
       obs::log(obs::Level::Info, "geo reloaded", {{"trigger", "sighup"}});

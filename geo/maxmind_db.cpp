@@ -10,7 +10,8 @@ namespace {
 
 std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
+  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data)
+    return std::nullopt;
   if (data.type == MMDB_DATA_TYPE_DOUBLE) return data.double_value;
   if (data.type == MMDB_DATA_TYPE_FLOAT) return double(data.float_value);
   return std::nullopt;
@@ -18,18 +19,24 @@ std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char*
 
 std::optional<uint32_t> get_uint(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
+  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data)
+    return std::nullopt;
   switch (data.type) {
-    case MMDB_DATA_TYPE_UINT16: return data.uint16;
-    case MMDB_DATA_TYPE_UINT32: return data.uint32;
-    case MMDB_DATA_TYPE_INT32: return data.int32 < 0 ? std::nullopt : std::optional<uint32_t>(uint32_t(data.int32));
-    default: return std::nullopt;
+    case MMDB_DATA_TYPE_UINT16:
+      return data.uint16;
+    case MMDB_DATA_TYPE_UINT32:
+      return data.uint32;
+    case MMDB_DATA_TYPE_INT32:
+      return data.int32 < 0 ? std::nullopt : std::optional<uint32_t>(uint32_t(data.int32));
+    default:
+      return std::nullopt;
   }
 }
 
 bool has_city(MMDB_entry_s* entry) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, "city", "geoname_id", nullptr) == MMDB_SUCCESS && data.has_data) return true;
+  if (MMDB_get_value(entry, &data, "city", "geoname_id", nullptr) == MMDB_SUCCESS && data.has_data)
+    return true;
   return MMDB_get_value(entry, &data, "city", "names", nullptr) == MMDB_SUCCESS && data.has_data;
 }
 
@@ -37,11 +44,16 @@ bool has_city(MMDB_entry_s* entry) {
 
 const char* to_string(MaxMindMiss m) {
   switch (m) {
-    case MaxMindMiss::NotFound: return "not-found";
-    case MaxMindMiss::CountryOnly: return "country-only";
-    case MaxMindMiss::NoLocation: return "no-location";
-    case MaxMindMiss::TooImprecise: return "accuracy-radius-over-limit";
-    case MaxMindMiss::Error: return "lookup-error";
+    case MaxMindMiss::NotFound:
+      return "not-found";
+    case MaxMindMiss::CountryOnly:
+      return "country-only";
+    case MaxMindMiss::NoLocation:
+      return "no-location";
+    case MaxMindMiss::TooImprecise:
+      return "accuracy-radius-over-limit";
+    case MaxMindMiss::Error:
+      return "lookup-error";
   }
   return "?";
 }
@@ -71,7 +83,8 @@ std::optional<MaxMindHit> MaxMindDb::lookup(const sockaddr_storage& addr, uint32
     return std::nullopt;
   };
   int mmdb_error = MMDB_SUCCESS;
-  MMDB_lookup_result_s r = MMDB_lookup_sockaddr(db_.get(), reinterpret_cast<const sockaddr*>(&addr), &mmdb_error);
+  MMDB_lookup_result_s r =
+      MMDB_lookup_sockaddr(db_.get(), reinterpret_cast<const sockaddr*>(&addr), &mmdb_error);
   if (mmdb_error != MMDB_SUCCESS) return fail(MaxMindMiss::Error);
   if (!r.found_entry) return fail(MaxMindMiss::NotFound);
   if (!has_city(&r.entry)) return fail(MaxMindMiss::CountryOnly);
@@ -82,7 +95,8 @@ std::optional<MaxMindHit> MaxMindDb::lookup(const sockaddr_storage& addr, uint32
   if (!radius || *radius > max_radius) return fail(MaxMindMiss::TooImprecise);
   MaxMindHit hit{*lat, *lon, *radius, uint8_t(r.netmask)};
   // An IPv4 address in an IPv6 tree is found under ::/96, and the netmask counts those 96 bits.
-  if (addr.ss_family == AF_INET && db_->metadata.ip_version == 6) hit.prefix = uint8_t(r.netmask > 96 ? r.netmask - 96 : 0);
+  if (addr.ss_family == AF_INET && db_->metadata.ip_version == 6)
+    hit.prefix = uint8_t(r.netmask > 96 ? r.netmask - 96 : 0);
   return hit;
 }
 

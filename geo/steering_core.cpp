@@ -8,16 +8,21 @@ namespace cdn::geo {
 
 const char* to_string(AddressSource s) {
   switch (s) {
-    case AddressSource::Ecs: return "ecs";
-    case AddressSource::Resolver: return "resolver";
-    case AddressSource::Viewer: return "viewer";
+    case AddressSource::Ecs:
+      return "ecs";
+    case AddressSource::Resolver:
+      return "resolver";
+    case AddressSource::Viewer:
+      return "viewer";
   }
   return "?";
 }
 
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + obs::json_escape(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + obs::json_escape(s) + "\"";
+}
 
 std::string client_key(const IpAddr& a, uint8_t scope) {
   IpAddr m = masked(a, scope);
@@ -33,7 +38,8 @@ std::string client_key(const IpAddr& a, uint8_t scope) {
 
 }  // namespace
 
-SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg, std::shared_ptr<const LocatorData> data)
+SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg,
+                           std::shared_ptr<const LocatorData> data)
     : cfg_(std::move(cfg)), locator_(std::move(data)) {
   auto empty = std::make_shared<HealthSnapshot>();
   empty->edges.resize(cfg_->edges.size());
@@ -50,11 +56,17 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg, std::shared_ptr
     auto& row = decisions_.emplace_back();
     for (int by = 0; by < 3; ++by)
       for (int src = 0; src < 3; ++src)
-        row[by][src] = &reg.counter("cdn_geo_decisions_total", "Steering decisions, by site, how the viewer was located and whose address",
-                                    {{"site", site}, {"located", to_string(LocatedBy(by))}, {"address", to_string(AddressSource(src))}});
+        row[by][src] = &reg.counter(
+            "cdn_geo_decisions_total",
+            "Steering decisions, by site, how the viewer was located and whose address",
+            {{"site", site},
+             {"located", to_string(LocatedBy(by))},
+             {"address", to_string(AddressSource(src))}});
     if (s < cfg_->sites.size())
-      spills_.push_back(&reg.counter("cdn_geo_spillovers_total", "Decisions sent past their nearest site because it had no available edge",
-                                     {{"from", site}}));
+      spills_.push_back(
+          &reg.counter("cdn_geo_spillovers_total",
+                       "Decisions sent past their nearest site because it had no available edge",
+                       {{"from", site}}));
   }
 }
 
@@ -63,12 +75,14 @@ void SteeringCore::seed_health(const GeoConfig& old_cfg, const HealthSnapshot& o
   snap->edges.resize(cfg_->edges.size());
   for (size_t i = 0; i < cfg_->edges.size(); ++i)
     for (size_t j = 0; j < old_cfg.edges.size() && j < old.edges.size(); ++j)
-      if (old_cfg.edges[j].name == cfg_->edges[i].name && old_cfg.edges[j].admin == cfg_->edges[i].admin)
+      if (old_cfg.edges[j].name == cfg_->edges[i].name &&
+          old_cfg.edges[j].admin == cfg_->edges[i].admin)
         snap->edges[i] = old.edges[j];
   publish(std::move(snap));
 }
 
-Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string_view path, int family, bool count_it) const {
+Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string_view path,
+                              int family, bool count_it) const {
   Decision d;
   d.addr = addr;
   d.source = src;
@@ -83,7 +97,8 @@ Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string
     d.choice = choose(*cfg_, *h, order, path, cfg_->records_per_answer, family);
   } else {
     d.key_kind = "client-prefix";
-    d.choice = choose(*cfg_, *h, order, client_key(addr, l.scope), cfg_->records_per_answer, family);
+    d.choice =
+        choose(*cfg_, *h, order, client_key(addr, l.scope), cfg_->records_per_answer, family);
   }
   if (count_it) count(d);
   return d;
@@ -129,24 +144,30 @@ std::string SteeringCore::redirect_url(const Decision& d, std::string_view targe
 
 std::string SteeringCore::decision_json(const Decision& d) const {
   const Location& l = d.location;
-  std::string j = "{\"ip\":" + quoted(to_string(d.addr)) + ",\"address\":" + quoted(to_string(d.source));
+  std::string j =
+      "{\"ip\":" + quoted(to_string(d.addr)) + ",\"address\":" + quoted(to_string(d.source));
   j += ",\"located\":{\"by\":" + quoted(to_string(l.by));
   if (l.site) j += ",\"site\":" + quoted(cfg_->sites[*l.site].name);
   if (l.by == LocatedBy::MaxMind) {
     char buf[128];
-    snprintf(buf, sizeof buf, ",\"lat\":%.4f,\"lon\":%.4f,\"accuracy_radius_km\":%u", l.lat, l.lon, l.accuracy_radius_km);
+    snprintf(buf, sizeof buf, ",\"lat\":%.4f,\"lon\":%.4f,\"accuracy_radius_km\":%u", l.lat, l.lon,
+             l.accuracy_radius_km);
     j += buf;
   }
   if (!l.maxmind_miss.empty()) j += ",\"maxmind_miss\":" + quoted(l.maxmind_miss);
   j += ",\"scope\":" + std::to_string(l.scope) + "}";
   j += ",\"key\":" + quoted(d.key_kind);
-  j += ",\"nearest_site\":" + quoted(cfg_->sites.empty() ? "" : cfg_->sites[d.choice.preferred_site].name);
-  j += ",\"site\":" + (d.choice.found ? quoted(cfg_->sites[d.choice.site].name) : std::string("null"));
+  j += ",\"nearest_site\":" +
+       quoted(cfg_->sites.empty() ? "" : cfg_->sites[d.choice.preferred_site].name);
+  j += ",\"site\":" +
+       (d.choice.found ? quoted(cfg_->sites[d.choice.site].name) : std::string("null"));
   j += ",\"spilled\":" + std::string(d.choice.spilled ? "true" : "false");
   j += ",\"edges\":[";
-  for (size_t k = 0; k < d.choice.edges.size(); ++k) j += (k ? "," : "") + quoted(cfg_->edges[d.choice.edges[k]].name);
+  for (size_t k = 0; k < d.choice.edges.size(); ++k)
+    j += (k ? "," : "") + quoted(cfg_->edges[d.choice.edges[k]].name);
   j += "],\"reasons\":[";
-  for (size_t k = 0; k < d.choice.reasons.size(); ++k) j += (k ? "," : "") + quoted(d.choice.reasons[k]);
+  for (size_t k = 0; k < d.choice.reasons.size(); ++k)
+    j += (k ? "," : "") + quoted(d.choice.reasons[k]);
   j += "]}";
   return j;
 }
@@ -157,8 +178,8 @@ std::string SteeringCore::state_json() const {
   for (size_t s = 0; s < cfg_->sites.size(); ++s) {
     const SiteConfig& site = cfg_->sites[s];
     char buf[160];
-    snprintf(buf, sizeof buf, "%s{\"name\":%s,\"lat\":%.4f,\"lon\":%.4f,\"edges\":[", s ? "," : "", quoted(site.name).c_str(),
-             site.lat, site.lon);
+    snprintf(buf, sizeof buf, "%s{\"name\":%s,\"lat\":%.4f,\"lon\":%.4f,\"edges\":[", s ? "," : "",
+             quoted(site.name).c_str(), site.lat, site.lon);
     j += buf;
     bool first = true;
     for (size_t i = 0; i < cfg_->edges.size(); ++i) {
@@ -167,13 +188,16 @@ std::string SteeringCore::state_json() const {
       const EdgeStatus& st = h->edges[i];
       char nums[256];
       snprintf(nums, sizeof nums,
-               ",\"connections\":%llu,\"capacity_connections\":%llu,\"egress_bps\":%.0f,\"capacity_egress_bps\":%llu,"
+               ",\"connections\":%llu,\"capacity_connections\":%llu,\"egress_bps\":%.0f,\"capacity_"
+               "egress_bps\":%llu,"
                "\"last_change_ms\":%lld}",
-               (unsigned long long)st.connections, (unsigned long long)e.capacity_connections, st.egress_bps,
-               (unsigned long long)e.capacity_egress_bps, (long long)st.last_change_ms);
-      j += std::string(first ? "" : ",") + "{\"name\":" + quoted(e.name) + ",\"health\":" + quoted(to_string(st.health)) +
-           ",\"available\":" + (st.available ? "true" : "false") + ",\"reason\":" + quoted(st.reason) +
-           ",\"admin\":" + quoted(e.admin.str()) + nums;
+               (unsigned long long)st.connections, (unsigned long long)e.capacity_connections,
+               st.egress_bps, (unsigned long long)e.capacity_egress_bps,
+               (long long)st.last_change_ms);
+      j += std::string(first ? "" : ",") + "{\"name\":" + quoted(e.name) +
+           ",\"health\":" + quoted(to_string(st.health)) +
+           ",\"available\":" + (st.available ? "true" : "false") +
+           ",\"reason\":" + quoted(st.reason) + ",\"admin\":" + quoted(e.admin.str()) + nums;
       first = false;
     }
     j += "]}";

@@ -37,7 +37,8 @@ class SteeringCore : public Steering {
   SteerAnswer steer(const SteerQuery& q) const override;
   // A decision keyed by the content path (HTTP) when `path` is given, else by the address cut to
   // the scope (DNS). `count` records it in the metrics.
-  Decision decide(const IpAddr& addr, AddressSource src, std::string_view path, int family, bool count) const;
+  Decision decide(const IpAddr& addr, AddressSource src, std::string_view path, int family,
+                  bool count) const;
   // "https://<edge>.<zone>[:port]<target>" for the decision's first edge (empty when none).
   std::string redirect_url(const Decision& d, std::string_view target) const;
   std::string decision_json(const Decision& d) const;

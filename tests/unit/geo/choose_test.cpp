@@ -30,18 +30,20 @@ Location at(double lat, double lon) {
 }
 
 TEST(Distance, GreatCircleKilometres) {
-  EXPECT_NEAR(distance_km(50.11, 8.68, 52.37, 4.90), 364, 5);    // Frankfurt - Amsterdam
+  EXPECT_NEAR(distance_km(50.11, 8.68, 52.37, 4.90), 364, 5);       // Frankfurt - Amsterdam
   EXPECT_NEAR(distance_km(51.51, -0.13, 40.71, -74.01), 5570, 20);  // London - New York
-  EXPECT_NEAR(distance_km(0, 179.5, 0, -179.5), 111, 1);          // across the antimeridian
+  EXPECT_NEAR(distance_km(0, 179.5, 0, -179.5), 111, 1);            // across the antimeridian
 }
 
 TEST(Distance, UnitVectorOrderMatchesGreatCircleOrder) {
   GeoConfig g = test::two_sites();
   std::vector<UnitVector> v;
   for (auto& s : g.sites) v.push_back(unit_vector(s.lat, s.lon));
-  for (auto [lat, lon] : {std::pair{52.08, 4.30}, {53.5, -2.2}, {48.1, 11.6}, {-33.9, 151.2}, {40.7, -74.0}}) {
+  for (auto [lat, lon] :
+       {std::pair{52.08, 4.30}, {53.5, -2.2}, {48.1, 11.6}, {-33.9, 151.2}, {40.7, -74.0}}) {
     Location l = at(lat, lon);
-    EXPECT_EQ(sites_nearest_to(unit_vector(lat, lon), v), sites_by_distance(g, l)) << lat << "," << lon;
+    EXPECT_EQ(sites_nearest_to(unit_vector(lat, lon), v), sites_by_distance(g, l))
+        << lat << "," << lon;
   }
 }
 
@@ -64,8 +66,8 @@ TEST(Choose, NearestSiteWins) {
 TEST(Choose, FullSiteSpillsToTheNextNearest) {
   GeoConfig g = test::two_sites();
   HealthSnapshot h = all_available(g);
-  h.edges[2].available = false;  // ams-1
-  h.edges[3].available = false;  // ams-2
+  h.edges[2].available = false;                         // ams-1
+  h.edges[3].available = false;                         // ams-2
   Choice c = choose(g, h, at(52.08, 4.30), "k", 1, 0);  // The Hague
   ASSERT_TRUE(c.found);
   EXPECT_TRUE(c.spilled);
@@ -102,7 +104,9 @@ TEST(Choose, RecordsPerAnswerGivesDistinctEdgesBestFirst) {
 GeoConfig one_site(int edges, uint64_t capacity_of_first = 1000) {
   GeoConfig g;
   g.sites = {{"fra", 50.11, 8.68}};
-  for (int i = 0; i < edges; ++i) g.edges.push_back(test::edge("e" + std::to_string(i), 0, "192.0.2.1", i == 0 ? capacity_of_first : 1000));
+  for (int i = 0; i < edges; ++i)
+    g.edges.push_back(
+        test::edge("e" + std::to_string(i), 0, "192.0.2.1", i == 0 ? capacity_of_first : 1000));
   return g;
 }
 
@@ -111,7 +115,8 @@ TEST(Rendezvous, AnEdgeLeavingMovesOnlyItsOwnKeys) {
   HealthSnapshot h = all_available(g);
   Location l = at(50, 8);
   std::vector<size_t> before;
-  for (int k = 0; k < 5000; ++k) before.push_back(choose(g, h, l, "/vod/" + std::to_string(k), 1, 0).edges[0]);
+  for (int k = 0; k < 5000; ++k)
+    before.push_back(choose(g, h, l, "/vod/" + std::to_string(k), 1, 0).edges[0]);
   h.edges[3].available = false;
   int moved = 0, owned = 0;
   for (int k = 0; k < 5000; ++k) {
@@ -128,14 +133,16 @@ TEST(Rendezvous, AnEdgeLeavingMovesOnlyItsOwnKeys) {
   EXPECT_GT(owned, 700);  // about a fifth of the keys were edge 3's
   EXPECT_LT(owned, 1300);
   h.edges[3].available = true;  // and it gets exactly those back
-  for (int k = 0; k < 5000; ++k) EXPECT_EQ(choose(g, h, l, "/vod/" + std::to_string(k), 1, 0).edges[0], before[size_t(k)]);
+  for (int k = 0; k < 5000; ++k)
+    EXPECT_EQ(choose(g, h, l, "/vod/" + std::to_string(k), 1, 0).edges[0], before[size_t(k)]);
 }
 
 TEST(Rendezvous, SharesFollowCapacity) {
   GeoConfig g = one_site(3, 2000);  // e0 has twice the capacity of e1 and e2
   HealthSnapshot h = all_available(g);
   std::map<size_t, int> count;
-  for (int k = 0; k < 20000; ++k) ++count[choose(g, h, at(50, 8), "key" + std::to_string(k), 1, 0).edges[0]];
+  for (int k = 0; k < 20000; ++k)
+    ++count[choose(g, h, at(50, 8), "key" + std::to_string(k), 1, 0).edges[0]];
   EXPECT_NEAR(count[0] / 20000.0, 0.5, 0.03);
   EXPECT_NEAR(count[1] / 20000.0, 0.25, 0.03);
   EXPECT_NEAR(count[2] / 20000.0, 0.25, 0.03);

@@ -2,13 +2,12 @@
 // Shared test data for the geo units: a two-site config (fra, ams) and a MaxMind database built
 // from fixtures/cities.txt by MaxMind's Perl writer.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <unistd.h>
 
 #include "geo/geo_config.h"
 
@@ -17,7 +16,8 @@ namespace cdn::geo::test {
 // __FILE__ is relative to the directory the test was compiled in, which is the binary's own.
 inline std::filesystem::path fixtures_dir() {
   std::filesystem::path here(__FILE__);
-  if (here.is_relative()) here = std::filesystem::read_symlink("/proc/self/exe").parent_path() / here;
+  if (here.is_relative())
+    here = std::filesystem::read_symlink("/proc/self/exe").parent_path() / here;
   return here.parent_path() / "fixtures";
 }
 
@@ -56,8 +56,9 @@ inline GeoConfig two_sites() {
   GeoConfig g;
   g.zone = "cdn.test";
   g.sites = {{"fra", 50.11, 8.68}, {"ams", 52.37, 4.90}, {"lon", 51.51, -0.13}};
-  g.edges = {edge("fra-1", 0, "192.0.2.1"), edge("fra-2", 0, "192.0.2.2"), edge("ams-1", 1, "192.0.2.3"),
-             edge("ams-2", 1, "192.0.2.4"), edge("lon-1", 2, "192.0.2.5")};
+  g.edges = {edge("fra-1", 0, "192.0.2.1"), edge("fra-2", 0, "192.0.2.2"),
+             edge("ams-1", 1, "192.0.2.3"), edge("ams-2", 1, "192.0.2.4"),
+             edge("lon-1", 2, "192.0.2.5")};
   g.edges[2].ipv6 = {"2001:db8::3"};
   return g;
 }

@@ -95,7 +95,8 @@ TEST_F(EdgeHealthTest, ADrainingEdgeThatStopsAnsweringStaysOutOfUse) {
 }
 
 TEST(ParseHealthz, ReadsTheEdgeAnswer) {
-  PollResult r = parse_healthz(200, R"({"status":"ok","draining":false,"active_connections":12,"egress_bytes_per_s":1500})");
+  PollResult r = parse_healthz(
+      200, R"({"status":"ok","draining":false,"active_connections":12,"egress_bytes_per_s":1500})");
   EXPECT_TRUE(r.ok);
   EXPECT_FALSE(r.draining);
   EXPECT_EQ(r.connections, 12u);

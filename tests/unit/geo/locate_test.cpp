@@ -14,12 +14,15 @@ namespace {
 
 const std::vector<std::string> kSites = {"fra", "ams", "lon"};
 
-IpAddr ip(const char* s) { return *parse_ip(s); }
+IpAddr ip(const char* s) {
+  return *parse_ip(s);
+}
 
 TEST(CoverageZones, LongestPrefixWinsAndGivesTheScope) {
-  auto z = CoverageZones::parse("# comment\n10.0.0.0/8 fra\n10.1.0.0/16 ams  # more specific\n10.1.2.0/24 lon\n"
-                                "2001:db8::/32 ams\n2001:db8:aa::/48 lon\n",
-                                "cov.txt", kSites);
+  auto z = CoverageZones::parse(
+      "# comment\n10.0.0.0/8 fra\n10.1.0.0/16 ams  # more specific\n10.1.2.0/24 lon\n"
+      "2001:db8::/32 ams\n2001:db8:aa::/48 lon\n",
+      "cov.txt", kSites);
   ASSERT_TRUE(z.ok()) << z.error().message;
   EXPECT_EQ(z->size(), 5u);
   auto expect_hit = [&](const char* addr, size_t site, int prefix) {
@@ -40,7 +43,9 @@ TEST(CoverageZones, LongestPrefixWinsAndGivesTheScope) {
 }
 
 TEST(CoverageZones, ErrorsNameFileAndLine) {
-  auto z = CoverageZones::parse("10.0.0.0/8 fra\n10.0.0.1/8 fra\n10.0.0.0/33 ams\nnonsense\n10.2.0.0/16 mars\n", "cov.txt", kSites);
+  auto z = CoverageZones::parse(
+      "10.0.0.0/8 fra\n10.0.0.1/8 fra\n10.0.0.0/33 ams\nnonsense\n10.2.0.0/16 mars\n", "cov.txt",
+      kSites);
   ASSERT_FALSE(z.ok());
   const std::string& m = z.error().message;
   EXPECT_NE(m.find("cov.txt:2: address bits past the prefix length"), std::string::npos) << m;
@@ -52,7 +57,8 @@ TEST(CoverageZones, ErrorsNameFileAndLine) {
 class MaxMindTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(test::test_mmdb().empty()) << "could not build the test database with make_mmdb.pl";
+    ASSERT_FALSE(test::test_mmdb().empty())
+        << "could not build the test database with make_mmdb.pl";
     auto db = MaxMindDb::open(test::test_mmdb());
     ASSERT_TRUE(db.ok()) << db.error().message;
     db_ = std::move(db.value());

@@ -97,17 +97,20 @@ TEST_F(SteeringTest, HttpDecisionIsKeyedByPathAndRedirectsByEdgeName) {
   const std::string& edge = core_->config().edges[d.choice.edges[0]].name;
   EXPECT_EQ(url, "https://" + edge + ".cdn.test/vod/a.ts?token=abc");
   // Another viewer in the same site asking for the same content goes to the same edge.
-  Decision d2 = core_->decide(*parse_ip("10.20.200.9"), AddressSource::Viewer, "/vod/a.ts", 0, false);
+  Decision d2 =
+      core_->decide(*parse_ip("10.20.200.9"), AddressSource::Viewer, "/vod/a.ts", 0, false);
   EXPECT_EQ(d2.choice.edges, d.choice.edges);
   std::string j = core_->decision_json(d);
-  EXPECT_NE(j.find("\"located\":{\"by\":\"coverage\",\"site\":\"ams\",\"scope\":16}"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"located\":{\"by\":\"coverage\",\"site\":\"ams\",\"scope\":16}"),
+            std::string::npos)
+      << j;
 }
 
 TEST_F(SteeringTest, ANewGenerationKeepsTheHealthOfEdgesThatStay) {
   auto g = std::make_shared<GeoConfig>(core_->config());
-  g->edges[0].name = "fra-9";            // a new edge: not known yet
-  g->edges[1].admin.port = 1;            // same name, another admin address: another edge
-  std::swap(g->edges[2], g->edges[4]);   // order does not matter, names do
+  g->edges[0].name = "fra-9";           // a new edge: not known yet
+  g->edges[1].admin.port = 1;           // same name, another admin address: another edge
+  std::swap(g->edges[2], g->edges[4]);  // order does not matter, names do
   auto d = load_locator_data(*g);
   ASSERT_TRUE(d.ok());
   SteeringCore next(g, std::move(d.value()));
