@@ -7,9 +7,7 @@
 #include "common/config/reader.h"
 #include "common/obs/log.h"
 #include "common/runtime/program.h"
-#if CDN_GEO_DNS
 #include "geo/dns_service.h"
-#endif
 #include "geo/geo_config.h"
 #include "geo/geo_service.h"
 #include "geo/http_steering.h"
@@ -20,24 +18,14 @@ struct Geo {
   std::shared_ptr<cdn::geo::GeoConfig> cfg = std::make_shared<cdn::geo::GeoConfig>();  // as started
   std::unique_ptr<cdn::geo::GeoService> service;
   std::unique_ptr<cdn::geo::HttpSteering> http;
-#if CDN_GEO_DNS
   std::unique_ptr<cdn::geo::DnsService> dns;
-#endif
 };
 
-// The DNS side (geo/dns) is linked when its library is part of the build.
 cdn::Result<void> start_dns(Geo& geo, cdn::runtime::Program& p) {
-#if CDN_GEO_DNS
   auto dns = cdn::geo::DnsService::start(*geo.cfg, geo.service->current(), p.worker_count());
   if (!dns) return dns.error();
   geo.dns = std::move(dns.value());
   return {};
-#else
-  (void)p;
-  if (!geo.cfg->dns_listen.empty())
-    return cdn::Error{"dns_listen: this cdn-geo was built without its DNS server (geo/dns)"};
-  return {};
-#endif
 }
 
 }  // namespace
@@ -66,9 +54,7 @@ int main(int argc, char** argv) {
       obs::log(obs::Level::Info, "geo reloaded", {{"trigger", "sighup"}});
   };
   hooks.on_shutdown = [geo](runtime::Program&) {
-#if CDN_GEO_DNS
     if (geo->dns) geo->dns->stop();
-#endif
     if (geo->service) geo->service->stop();
   };
   return program.main(argc, argv, std::move(hooks));
