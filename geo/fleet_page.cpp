@@ -99,7 +99,9 @@ constexpr std::string_view kJs = R"page('use strict';
 // Polls /state every 2 s and redraws. Built with DOM calls and textContent only: names from the
 // config never become markup.
 const POLL_MS = 2000;
-const HIGH_SHARE = 0.8; // bars turn orange from here (cdn-geo's own threshold is its load_share)
+// Bars turn orange from here, or when cdn-geo says the edge is over its load share on that
+// measure (/state does not carry the configured share, which may be lower).
+const HIGH_SHARE = 0.8;
 let lastGood = 0;
 
 function el(tag, cls, text) {
@@ -113,14 +115,14 @@ function rate(bps) {
   const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];
   let v = bps, i = 0;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)) + ' ' + units[i];
+  return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '')) + ' ' + units[i];
 }
 
-function loadCell(used, capacity, fmt, what, stale) {
+function loadCell(used, capacity, fmt, what, stale, over) {
   const td = el('td');
   const box = el('div', 'load');
   const share = capacity > 0 ? used / capacity : 0;
-  const bar = el('div', 'bar' + (share >= HIGH_SHARE ? ' high' : ''));
+  const bar = el('div', 'bar' + (over || share >= HIGH_SHARE ? ' high' : ''));
   bar.setAttribute('role', 'meter');
   bar.setAttribute('aria-label', what);
   bar.setAttribute('aria-valuemin', '0');
@@ -182,8 +184,10 @@ function edgeRow(e) {
   if (detail) r.appendChild(el('span', 'detail', detail));
   tr.appendChild(r);
   const stale = health === 'down'; // a down edge's load is what it said before it stopped answering
-  tr.appendChild(loadCell(e.connections, e.capacity_connections, String, 'connections', stale));
-  tr.appendChild(loadCell(e.egress_bps, e.capacity_egress_bps, rate, 'egress', stale));
+  tr.appendChild(loadCell(e.connections, e.capacity_connections, String, 'connections', stale,
+                          e.reason === 'connections-over-share'));
+  tr.appendChild(loadCell(e.egress_bps, e.capacity_egress_bps, rate, 'egress', stale,
+                          e.reason === 'egress-over-share'));
   tr.appendChild(changedCell(e.last_change_ms));
   return tr;
 }

@@ -2,7 +2,8 @@
 // fleet page. Usage: node fleet_page.mjs <page url> <screenshot.png>
 // It loads the page, waits for the edge rows, prints one JSON line per event on stdout and then
 // takes commands on stdin, one per line, so the test can change the fleet in between:
-//   wait <edge> <health> <timeout ms>   until that row's health text reads <health>
+//   wait <timeout ms> <edge> <column> <text>  until that row's column (health, steering or
+//                                             reason) starts with <text> (the rest of the line)
 //   screenshot                          full page to <screenshot.png>
 //   quit
 // Console errors, page errors and CSP violations are collected and reported with every event.
@@ -43,6 +44,9 @@ try {
         health: tr.querySelector('.state').textContent,
         steering: tr.querySelector('.badge:not(.state)').textContent,
         reason: tr.querySelector('.reason').textContent,
+        connections: tr.querySelector('.load .figure').textContent,
+        connectionsBar: { width: tr.querySelector('.bar span').style.width,
+                          high: tr.querySelector('.bar').classList.contains('high') },
       }])));
   const polls = () => page.evaluate(() => Number(document.body.dataset.polls || 0));
   const counts = await page.$$eval('#counts div', (ds) => Object.fromEntries(
@@ -57,17 +61,20 @@ try {
       await page.screenshot({ path: png, fullPage: true });
       emit({ event: 'screenshot', path: png });
     } else if (cmd === 'wait') {
-      const [edge, health, timeout] = arg;
+      const [timeout, edge, column, ...words] = arg;
+      const text = words.join(' ');
       const start = Date.now(), before = await polls();
       try {
-        await page.waitForFunction(([e, h]) => {
-          const tr = [...document.querySelectorAll('tr[data-edge]')].find((t) => t.dataset.edge === e);
-          return tr && tr.querySelector('.state').textContent === h;
-        }, [edge, health], { timeout: Number(timeout) || 10000, polling: 100 });
-        emit({ event: 'state', ok: true, edge, health, ms: Date.now() - start,
+        await page.waitForFunction(([e, c, t]) => {
+          const tr = [...document.querySelectorAll('tr[data-edge]')].find((r) => r.dataset.edge === e);
+          const cell = tr && tr.querySelector({ health: '.state', steering: '.badge:not(.state)',
+                                                reason: '.reason' }[c]);
+          return cell && cell.textContent.startsWith(t);
+        }, [edge, column, text], { timeout: Number(timeout) || 10000, polling: 100 });
+        emit({ event: 'state', ok: true, edge, column, text, ms: Date.now() - start,
                polls: (await polls()) - before, edges: await rows() });
       } catch (e) {
-        emit({ event: 'state', ok: false, edge, health, error: e.message, edges: await rows() });
+        emit({ event: 'state', ok: false, edge, column, text, error: e.message, edges: await rows() });
       }
     } else {
       emit({ event: 'error', error: 'unknown command: ' + line });

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_dir, wait_until
-from geo_support import SITES
+from conftest import REPO, RawConn, build_dir, wait_until
+from geo_support import SITES, GeoEnv
 from test_geo import env, keys  # noqa: F401 (the same fixtures: fra-1, ams-1 and cdn-geo)
 
 BROWSER_DIR = REPO / "tests" / "browser"
@@ -100,10 +100,13 @@ def browser_or_skip():
         pytest.fail("playwright-core missing: run npm ci --prefix tests/browser", pytrace=False)
 
 
-def test_browser_renders_every_edge_and_a_killed_edge_turns_down(env):
+def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(tiers, tmp_path, stack, keys):
     browser_or_skip()
+    # Capacity 4 at a 0.5 share: three held connections put fra-1 over its share (as in test_geo.py).
+    env = GeoEnv(tiers, tmp_path, stack.shield.port(), keys, capacity_connections=4, load_share=0.5)
     png = build_dir() / "fleet-page.png"
     b = Browser(f"http://127.0.0.1:{env.geo.admin_port}/", png)
+    conns = []
     try:
         first = b.event()
         assert first["event"] == "rendered" and first["status"] == 200, first
@@ -112,17 +115,26 @@ def test_browser_renders_every_edge_and_a_killed_edge_turns_down(env):
         for name, row in first["edges"].items():
             assert (row["health"], row["steering"], row["reason"]) == ("up", "available", "serving"), first
         assert first["counts"]["Edges"] == str(len(SITES)) and first["counts"]["Down"] == "0", first
-        env.edges["fra-1"].kill()
+        fra = env.edges["fra-1"]
+        conns = [RawConn(fra.port(), host=fra.address) for _ in range(3)]
+        busy = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} fra-1 reason over load share")
+        assert busy["ok"], busy
+        assert busy["edges"]["fra-1"]["health"] == "up" and busy["edges"]["fra-1"]["steering"] == "unavailable"
+        assert busy["edges"]["fra-1"]["connections"].startswith("3 / 4 (75%)"), busy
+        assert busy["edges"]["fra-1"]["connectionsBar"] == {"width": "75%", "high": True}, busy
+        assert busy["edges"]["ams-1"]["connectionsBar"]["high"] is False, busy
+        env.edges["ams-1"].kill()
         # K failed health polls (200 ms each) plus at most a few of the page's own 2 s polls.
-        down = b.command(f"wait fra-1 down {int((3 * PAGE_POLL_S + 2) * 1000)}")
+        down = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} ams-1 health down")
         assert down["ok"], down
         assert down["polls"] <= 4, down
-        assert down["edges"]["fra-1"]["steering"] == "unavailable"
-        assert down["edges"]["fra-1"]["reason"].startswith("down after failed polls"), down
-        assert down["edges"]["ams-1"]["health"] == "up", down
+        assert down["edges"]["ams-1"]["steering"] == "unavailable"
+        assert down["edges"]["ams-1"]["reason"].startswith("down after failed polls"), down
         shot = b.command("screenshot")
         assert shot["event"] == "screenshot" and png.stat().st_size > 10_000
         # The strict CSP refused nothing the page needs, and no script error happened.
         assert shot["problems"] == [], shot["problems"]
     finally:
+        for c in conns:
+            c.close()
         b.close()
