@@ -5,6 +5,7 @@ chromium (driven by playwright-core from tests/browser) every edge renders with 
 killed edge's row turns "down" within a few of the page's 2 s polls."""
 import json
 import re
+import select
 import shutil
 import subprocess
 from pathlib import Path
@@ -68,7 +69,11 @@ class Browser:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, cwd=BROWSER_DIR)
 
-    def event(self):
+    def event(self, timeout=60.0):
+        # One event answers each command, so nothing sits in the reader's buffer unseen by select.
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.proc.kill()
+            raise AssertionError(f"browser script silent for {timeout}s: {self.proc.stderr.read()}")
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(30)
