@@ -5,6 +5,7 @@
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/util/strings.h"
+#include "geo/fleet_page.h"
 
 namespace cdn::geo {
 
@@ -56,6 +57,7 @@ void HttpSteering::handle(const std::shared_ptr<http::Exchange>& ex) {
 }
 
 void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current) {
+  add_fleet_page_routes(admin);
   admin.add_public_read("/state", [&current](const std::shared_ptr<http::Exchange>& ex) {
     json(ex, 200, current.get()->core->state_json());
   });

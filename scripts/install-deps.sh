@@ -13,6 +13,9 @@ PACKAGES=(
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
+  # the fleet page's browser check (tests/browser: playwright-core drives this chromium;
+  # npm comes with nodejs from NodeSource, or is Debian's npm package beside Debian's nodejs)
+  chromium nodejs
 )
 
 missing=()

@@ -1,0 +1,304 @@
+#include "geo/fleet_page.h"
+
+#include <string_view>
+
+namespace cdn::geo {
+
+namespace {
+
+// 'self' only: the page loads /fleet.css and /fleet.js from the admin listener and fetches /state;
+// nothing inline (so an edge or site name in /state can never become code) and no framing.
+constexpr const char* kPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+constexpr std::string_view kHtml = R"page(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>cdn-geo fleet</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/fleet.css">
+<script src="/fleet.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>cdn-geo fleet</h1>
+  <p id="status" role="status" aria-live="polite">Loading /state&hellip;</p>
+</header>
+<main>
+  <section aria-label="Fleet counts"><dl id="counts" class="counts"></dl></section>
+  <div id="sites"></div>
+  <noscript><p>This page needs JavaScript; the same data is at <a href="/state">/state</a>.</p></noscript>
+</main>
+<footer><p>Refreshes from <a href="/state">/state</a> every 2 s. Load bars: connections and egress
+against the edge's configured capacity.</p></footer>
+</body>
+</html>
+)page";
+
+constexpr std::string_view kCss = R"page(:root {
+  --fg: #1b1f24; --muted: #57606a; --bg: #ffffff; --panel: #f6f8fa; --line: #d0d7de;
+  /* Okabe-Ito based: tell apart with colour blindness; every state also has a text label. */
+  --up: #0b6e4f; --up-bg: #dcf3e8; --down: #a4161a; --down-bg: #fde2e1;
+  --warn: #7a4a00; --warn-bg: #fff1cc; --unknown: #4a4f57; --unknown-bg: #eaeef2;
+  --bar: #0072b2; --bar-high: #d55e00;
+}
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  color: var(--fg); background: var(--bg); }
+header, main, footer { max-width: 1280px; margin: 0 auto; padding: 0 20px; }
+header { display: flex; align-items: baseline; justify-content: space-between; gap: 16px;
+  border-bottom: 1px solid var(--line); }
+h1 { font-size: 22px; margin: 14px 0; }
+#status { margin: 0; color: var(--muted); }
+#status.stale { color: var(--down); font-weight: 600; }
+.counts { display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0; padding: 0; }
+.counts div { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
+  padding: 8px 14px; min-width: 110px; }
+.counts dt { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+.counts dd { margin: 0; font-size: 24px; font-weight: 600; }
+.counts .bad dd { color: var(--down); }
+section.site { margin: 18px 0 26px; }
+section.site h2 { font-size: 18px; margin: 0 0 6px; }
+section.site h2 .where { font-weight: 400; color: var(--muted); font-size: 14px; margin-left: 8px; }
+/* Fixed layout: every site's table has the same columns, so they line up down the page. */
+table { width: 100%; border-collapse: collapse; table-layout: fixed; }
+th:nth-child(1) { width: 10%; } th:nth-child(2) { width: 8%; } th:nth-child(3) { width: 11%; }
+th:nth-child(4) { width: 20%; } th:nth-child(5) { width: 17%; } th:nth-child(6) { width: 20%; }
+th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em;
+  background: var(--panel); }
+td.name { font-weight: 600; font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
+.badge { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 600;
+  font-size: 13px; border: 1px solid currentColor; white-space: nowrap; }
+.badge.up { color: var(--up); background: var(--up-bg); }
+.badge.down { color: var(--down); background: var(--down-bg); }
+.badge.unknown { color: var(--unknown); background: var(--unknown-bg); }
+.badge.available { color: var(--up); background: var(--up-bg); }
+.badge.unavailable { color: var(--warn); background: var(--warn-bg); }
+tr.down td.name { color: var(--down); }
+td.reason { max-width: 340px; }
+td.reason .detail { display: block; color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
+.load { font-variant-numeric: tabular-nums; font-size: 13px; }
+.load .figure { display: block; margin-top: 3px; }
+tr.down .load .figure { color: var(--muted); }
+.bar { height: 10px; background: var(--panel); border: 1px solid var(--line); border-radius: 5px;
+  overflow: hidden; }
+.bar span { display: block; height: 100%; background: var(--bar); }
+.bar.high span { background: var(--bar-high); }
+td.changed { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.changed .ago { display: block; color: var(--muted); font-size: 12px; }
+.empty { color: var(--muted); }
+footer { color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); margin-top: 10px; }
+a { color: var(--bar); }
+)page";
+
+constexpr std::string_view kJs = R"page('use strict';
+// Polls /state every 2 s and redraws. Built with DOM calls and textContent only: names from the
+// config never become markup.
+const POLL_MS = 2000;
+// Bars turn orange from here, or when cdn-geo says the edge is over its load share on that
+// measure (/state does not carry the configured share, which may be lower).
+const HIGH_SHARE = 0.8;
+let lastGood = 0;
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function rate(bps) {
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];
+  let v = bps, i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '')) + ' ' + units[i];
+}
+
+function loadCell(used, capacity, fmt, what, stale, over) {
+  const td = el('td');
+  const box = el('div', 'load');
+  const share = capacity > 0 ? used / capacity : 0;
+  const bar = el('div', 'bar' + (over || share >= HIGH_SHARE ? ' high' : ''));
+  bar.setAttribute('role', 'meter');
+  bar.setAttribute('aria-label', what);
+  bar.setAttribute('aria-valuemin', '0');
+  bar.setAttribute('aria-valuemax', String(capacity));
+  bar.setAttribute('aria-valuenow', String(used));
+  const fill = el('span');
+  fill.style.width = Math.min(100, Math.max(0, share * 100)).toFixed(1) + '%';
+  bar.appendChild(fill);
+  box.appendChild(bar);
+  box.appendChild(el('span', 'figure', fmt(used) + ' / ' + fmt(capacity) +
+                     ' (' + Math.round(share * 100) + '%)' + (stale ? ', last known' : '')));
+  td.appendChild(box);
+  return td;
+}
+
+// A short operator phrase for cdn-geo's reason, with the raw reason kept underneath.
+function reasonText(e) {
+  const r = e.reason || '';
+  if (r === 'ok') return ['serving', ''];
+  if (r === 'draining') return ['draining', ''];
+  if (r === 'connections-over-share') return ['over load share', 'connections'];
+  if (r === 'egress-over-share') return ['over load share', 'egress'];
+  if (r.startsWith('down: ')) return ['down after failed polls', r.slice(6)];
+  if (r.startsWith('poll-failed')) return ['poll failing', r];
+  if (r.startsWith('recovering')) return ['recovering', r];
+  if (r === 'not-polled-yet') return ['not polled yet', ''];
+  return [r, ''];
+}
+
+function changedCell(ms) {
+  const td = el('td', 'changed');
+  if (!ms) { td.textContent = 'never'; return td; }
+  const t = new Date(ms);
+  td.appendChild(el('time', '', t.toLocaleTimeString([], { hour12: false }))).dateTime = t.toISOString();
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  const ago = s < 90 ? s + ' s ago' : s < 5400 ? Math.round(s / 60) + ' min ago'
+                                               : Math.round(s / 3600) + ' h ago';
+  const day = t.getFullYear() + '-' + String(t.getMonth() + 1).padStart(2, '0') + '-' +
+              String(t.getDate()).padStart(2, '0');
+  td.appendChild(el('span', 'ago', day + ', ' + ago));
+  return td;
+}
+
+function edgeRow(e) {
+  const health = ['up', 'down'].includes(e.health) ? e.health : 'unknown';
+  const tr = el('tr', health);
+  tr.dataset.edge = e.name;
+  tr.dataset.health = health;
+  tr.appendChild(el('td', 'name', e.name));
+  const h = el('td');
+  h.appendChild(el('span', 'badge state ' + health, health));
+  tr.appendChild(h);
+  const a = el('td');
+  a.appendChild(el('span', 'badge ' + (e.available ? 'available' : 'unavailable'),
+                   e.available ? 'available' : 'unavailable'));
+  tr.appendChild(a);
+  const [label, detail] = reasonText(e);
+  const r = el('td', 'reason', label);
+  if (detail) r.appendChild(el('span', 'detail', detail));
+  tr.appendChild(r);
+  const stale = health === 'down'; // a down edge's load is what it said before it stopped answering
+  tr.appendChild(loadCell(e.connections, e.capacity_connections, String, 'connections', stale,
+                          e.reason === 'connections-over-share'));
+  tr.appendChild(loadCell(e.egress_bps, e.capacity_egress_bps, rate, 'egress', stale,
+                          e.reason === 'egress-over-share'));
+  tr.appendChild(changedCell(e.last_change_ms));
+  return tr;
+}
+
+function siteSection(s) {
+  const sec = el('section', 'site');
+  sec.dataset.site = s.name;
+  const h = el('h2', '', s.name);
+  const ns = s.lat >= 0 ? 'N' : 'S', ew = s.lon >= 0 ? 'E' : 'W';
+  h.appendChild(el('span', 'where', Math.abs(s.lat).toFixed(2) + '° ' + ns + ', ' +
+                   Math.abs(s.lon).toFixed(2) + '° ' + ew + ' · ' + s.edges.length +
+                   (s.edges.length === 1 ? ' edge' : ' edges')));
+  sec.appendChild(h);
+  if (!s.edges.length) { sec.appendChild(el('p', 'empty', 'No edges configured.')); return sec; }
+  const table = el('table');
+  const head = el('tr');
+  for (const c of ['Edge', 'Health', 'Steering', 'Reason', 'Connections', 'Egress', 'Last change'])
+    head.appendChild(el('th', '', c)).scope = 'col';
+  table.appendChild(el('thead')).appendChild(head);
+  const body = el('tbody');
+  for (const e of s.edges) body.appendChild(edgeRow(e));
+  table.appendChild(body);
+  sec.appendChild(table);
+  return sec;
+}
+
+function renderCounts(sites) {
+  const edges = sites.flatMap(s => s.edges);
+  const n = f => edges.filter(f).length;
+  const servingSites = sites.filter(s => s.edges.some(e => e.available)).length;
+  const items = [
+    ['Sites serving', servingSites + ' / ' + sites.length, servingSites < sites.length],
+    ['Edges', edges.length, false],
+    ['Up', n(e => e.health === 'up'), false],
+    ['Down', n(e => e.health === 'down'), n(e => e.health === 'down') > 0],
+    ['Available', n(e => e.available), false],
+    ['Not available', n(e => !e.available), n(e => !e.available) > 0],
+  ];
+  const dl = document.getElementById('counts');
+  dl.replaceChildren(...items.map(([k, v, bad]) => {
+    const d = el('div', bad ? 'bad' : '');
+    d.dataset.count = k;
+    d.appendChild(el('dt', '', k));
+    d.appendChild(el('dd', '', String(v)));
+    return d;
+  }));
+}
+
+function render(state) {
+  renderCounts(state.sites);
+  document.getElementById('sites').replaceChildren(...state.sites.map(siteSection));
+}
+
+function showStatus(text, stale) {
+  const s = document.getElementById('status');
+  s.textContent = text;
+  s.classList.toggle('stale', stale);
+}
+
+async function poll() {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), POLL_MS);
+  try {
+    const r = await fetch('/state', { cache: 'no-store', signal: abort.signal });
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    render(await r.json());
+    lastGood = Date.now();
+    showStatus('Updated ' + new Date(lastGood).toLocaleTimeString([], { hour12: false }), false);
+    document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
+  } catch (err) {
+    const since = lastGood ? ' — showing data from ' +
+        new Date(lastGood).toLocaleTimeString([], { hour12: false }) : '';
+    showStatus('Cannot read /state (' + err.message + ')' + since, true);
+  } finally {
+    clearTimeout(timer);
+    setTimeout(poll, POLL_MS);
+  }
+}
+
+poll();
+)page";
+
+// Named by the page, so the browser does not ask for a /favicon.ico that is not there.
+constexpr std::string_view kIcon =
+    R"page(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#0072b2"/><path d="M1 8h14M8 1c-3 4-3 10 0 14M8 1c3 4 3 10 0 14" stroke="#fff" fill="none"/></svg>)page";
+
+void serve(const std::shared_ptr<http::Exchange>& ex, const char* type, std::string_view body) {
+  ex->respond(200,
+              {{"Content-Type", type},
+               {"Content-Security-Policy", kPolicy},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-cache"}},
+              body);
+}
+
+}  // namespace
+
+void add_fleet_page_routes(runtime::AdminApi& admin) {
+  admin.add_public_read("/", [](const std::shared_ptr<http::Exchange>& ex) {
+    serve(ex, "text/html; charset=utf-8", kHtml);
+  });
+  admin.add_public_read("/fleet.css", [](const std::shared_ptr<http::Exchange>& ex) {
+    serve(ex, "text/css; charset=utf-8", kCss);
+  });
+  admin.add_public_read("/favicon.svg", [](const std::shared_ptr<http::Exchange>& ex) {
+    serve(ex, "image/svg+xml", kIcon);
+  });
+  admin.add_public_read("/fleet.js", [](const std::shared_ptr<http::Exchange>& ex) {
+    serve(ex, "text/javascript; charset=utf-8", kJs);
+  });
+}
+
+}  // namespace cdn::geo

@@ -1,0 +1,86 @@
+// Drives Debian's chromium (never a downloaded browser) through playwright-core against cdn-geo's
+// fleet page. Usage: node fleet_page.mjs <page url> <screenshot.png>
+// It loads the page, waits for the edge rows, prints one JSON line per event on stdout and then
+// takes commands on stdin, one per line, so the test can change the fleet in between:
+//   wait <timeout ms> <edge> <column> <text>  until that row's column (health, steering or
+//                                             reason) starts with <text> (the rest of the line)
+//   screenshot                          full page to <screenshot.png>
+//   quit
+// Console errors, page errors and CSP violations are collected and reported with every event.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [url, png] = process.argv.slice(2);
+if (!url || !png) {
+  console.error('usage: node fleet_page.mjs <page url> <screenshot.png>');
+  process.exit(2);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'fleet-page-chromium-'));
+const problems = [];
+const emit = (event) => console.log(JSON.stringify({ ...event, problems }));
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1366, height: 768 }, // a laptop screen
+});
+try {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
+  page.on('requestfailed', (r) => problems.push('requestfailed: ' + r.url()));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(r.status() + ': ' + r.url()); });
+
+  const response = await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('tr[data-edge]', { timeout: 10000 });
+  const rows = () => page.$$eval('tr[data-edge]', (trs) => Object.fromEntries(
+      trs.map((tr) => [tr.dataset.edge, {
+        health: tr.querySelector('.state').textContent,
+        steering: tr.querySelector('.badge:not(.state)').textContent,
+        reason: tr.querySelector('.reason').textContent,
+        connections: tr.querySelector('.load .figure').textContent,
+        connectionsBar: { width: tr.querySelector('.bar span').style.width,
+                          high: tr.querySelector('.bar').classList.contains('high') },
+      }])));
+  const polls = () => page.evaluate(() => Number(document.body.dataset.polls || 0));
+  const counts = await page.$$eval('#counts div', (ds) => Object.fromEntries(
+      ds.map((d) => [d.dataset.count, d.querySelector('dd').textContent])));
+  emit({ event: 'rendered', status: response.status(), csp: response.headers()['content-security-policy'],
+         title: await page.title(), edges: await rows(), counts, polls: await polls() });
+
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [cmd, ...arg] = line.trim().split(/\s+/);
+    if (cmd === 'quit') break;
+    if (cmd === 'screenshot') {
+      await page.screenshot({ path: png, fullPage: true });
+      emit({ event: 'screenshot', path: png });
+    } else if (cmd === 'wait') {
+      const [timeout, edge, column, ...words] = arg;
+      const text = words.join(' ');
+      const start = Date.now(), before = await polls();
+      try {
+        await page.waitForFunction(([e, c, t]) => {
+          const tr = [...document.querySelectorAll('tr[data-edge]')].find((r) => r.dataset.edge === e);
+          const cell = tr && tr.querySelector({ health: '.state', steering: '.badge:not(.state)',
+                                                reason: '.reason' }[c]);
+          return cell && cell.textContent.startsWith(t);
+        }, [edge, column, text], { timeout: Number(timeout) || 10000, polling: 100 });
+        emit({ event: 'state', ok: true, edge, column, text, ms: Date.now() - start,
+               polls: (await polls()) - before, edges: await rows() });
+      } catch (e) {
+        emit({ event: 'state', ok: false, edge, column, text, error: e.message, edges: await rows() });
+      }
+    } else {
+      emit({ event: 'error', error: 'unknown command: ' + line });
+    }
+  }
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,145 @@
+"""cdn-geo's fleet page at / on the admin listener, over real processes (cdn-geo polling two real
+cdn-edge processes, as in test_geo.py): the page and its own script and style are served under a
+strict Content-Security-Policy, the script's data source /state is reachable, and in Debian's
+chromium (driven by playwright-core from tests/browser) every edge renders with its state and a
+killed edge's row turns "down" within a few of the page's 2 s polls."""
+import json
+import re
+import select
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, RawConn, build_dir, wait_until
+from geo_support import SITES, GeoEnv
+from test_geo import env, keys  # noqa: F401 (the same fixtures: fra-1, ams-1 and cdn-geo)
+
+BROWSER_DIR = REPO / "tests" / "browser"
+CHROMIUM = Path("/usr/bin/chromium")
+PAGE_POLL_S = 2.0
+
+
+def test_page_script_and_style_are_served_self_contained_under_a_strict_csp(env):
+    page = env.geo.admin_get("/")
+    assert page.status == 200, page
+    assert page.header("Content-Type").startswith("text/html")
+    csp = page.header("Content-Security-Policy")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    for d in ("script-src", "style-src", "connect-src"):
+        assert directives[d] == "'self'", csp  # no 'unsafe-inline', no other origin
+    assert directives["frame-ancestors"] == "'none'"
+    html = page.body.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert (scripts, styles) == (["/fleet.js"], ["/fleet.css"])
+    assert not re.search(r"<script>|<style|\sstyle=|\son\w+=", html)  # nothing inline for the CSP to refuse
+    js = env.geo.admin_get("/fleet.js")
+    css = env.geo.admin_get("/fleet.css")
+    assert js.status == 200 and js.header("Content-Type").startswith("text/javascript")
+    assert css.status == 200 and css.header("Content-Type").startswith("text/css")
+    for r in (page, js, css):
+        assert r.header("X-Content-Type-Options") == "nosniff"
+        assert not re.search(rb"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", r.body), "external asset"
+    # The script's data source is /state on the same listener, polled every 2 s.
+    assert "fetch('/state'" in js.body.decode() and "POLL_MS = 2000" in js.body.decode()
+    assert env.geo.admin_get("/no-such-page").status == 404
+
+
+def test_state_behind_the_page_shows_a_killed_edge_down(env):
+    st = env.state()
+    assert set(st) == {name for name, *_ in SITES}
+    assert all(e["health"] == "up" and e["available"] for e in st.values()), st
+    for e in st.values():  # what the page draws its bars and last-change column from
+        assert e["capacity_connections"] > 0 and e["capacity_egress_bps"] > 0 and e["last_change_ms"] > 0
+    env.edges["ams-1"].kill()
+    wait_until(lambda: env.state()["ams-1"]["health"] == "down", timeout=10, what="ams-1 down in /state")
+    st = env.state()
+    assert not st["ams-1"]["available"] and st["ams-1"]["reason"].startswith("down: ")
+    assert st["fra-1"]["health"] == "up"
+
+
+class Browser:
+    """tests/browser/fleet_page.mjs: one JSON event per stdout line, commands on stdin."""
+
+    def __init__(self, url, png):
+        self.proc = subprocess.Popen(["node", str(BROWSER_DIR / "fleet_page.mjs"), url, str(png)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, cwd=BROWSER_DIR)
+
+    def event(self, timeout=60.0):
+        # One event answers each command, so nothing sits in the reader's buffer unseen by select.
+        if not select.select([self.proc.stdout], [], [], timeout)[0]:
+            self.proc.kill()
+            raise AssertionError(f"browser script silent for {timeout}s: {self.proc.stderr.read()}")
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(30)
+            raise AssertionError(f"browser script ended (rc {self.proc.returncode}): {self.proc.stderr.read()}")
+        return json.loads(line)
+
+    def command(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.event()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+def browser_or_skip():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").exists():
+        pytest.fail("playwright-core missing: run npm ci --prefix tests/browser", pytrace=False)
+
+
+def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(tiers, tmp_path, stack, keys):
+    browser_or_skip()
+    # Capacity 4 at a 0.5 share: three held connections put fra-1 over its share (as in test_geo.py).
+    env = GeoEnv(tiers, tmp_path, stack.shield.port(), keys, capacity_connections=4, load_share=0.5)
+    png = build_dir() / "fleet-page.png"
+    b = Browser(f"http://127.0.0.1:{env.geo.admin_port}/", png)
+    conns = []
+    try:
+        first = b.event()
+        assert first["event"] == "rendered" and first["status"] == 200, first
+        assert first["title"] == "cdn-geo fleet"
+        assert set(first["edges"]) == {name for name, *_ in SITES}, first
+        for name, row in first["edges"].items():
+            assert (row["health"], row["steering"], row["reason"]) == ("up", "available", "serving"), first
+        assert first["counts"]["Edges"] == str(len(SITES)) and first["counts"]["Down"] == "0", first
+        fra = env.edges["fra-1"]
+        conns = [RawConn(fra.port(), host=fra.address) for _ in range(3)]
+        busy = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} fra-1 reason over load share")
+        assert busy["ok"], busy
+        assert busy["edges"]["fra-1"]["health"] == "up" and busy["edges"]["fra-1"]["steering"] == "unavailable"
+        assert busy["edges"]["fra-1"]["connections"].startswith("3 / 4 (75%)"), busy
+        assert busy["edges"]["fra-1"]["connectionsBar"] == {"width": "75%", "high": True}, busy
+        assert busy["edges"]["ams-1"]["connectionsBar"]["high"] is False, busy
+        env.edges["ams-1"].kill()
+        # K failed health polls (200 ms each) plus at most a few of the page's own 2 s polls.
+        down = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} ams-1 health down")
+        assert down["ok"], down
+        assert down["polls"] <= 4, down
+        assert down["edges"]["ams-1"]["steering"] == "unavailable"
+        assert down["edges"]["ams-1"]["reason"].startswith("down after failed polls"), down
+        shot = b.command("screenshot")
+        assert shot["event"] == "screenshot" and png.stat().st_size > 10_000
+        # The strict CSP refused nothing the page needs, and no script error happened.
+        assert shot["problems"] == [], shot["problems"]
+    finally:
+        for c in conns:
+            c.close()
+        b.close()
