@@ -13,10 +13,14 @@ PACKAGES=(
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
-  # the fleet page's browser check (tests/browser: playwright-core drives this chromium;
-  # npm comes with nodejs from NodeSource, or is Debian's npm package beside Debian's nodejs)
-  chromium nodejs
+  # the fleet page's browser check (tests/browser: playwright-core drives this chromium)
+  chromium
 )
+# npm: the machine's own Node.js (NodeSource) brings it, and Debian's npm conflicts with that one,
+# so Debian's nodejs and npm come in only where there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
