@@ -69,6 +69,16 @@ SITES=(fra:50.11:8.68 ams:52.37:4.90 lon:51.51:-0.13 par:48.85:2.35 mad:40.42:-3
   sto:59.33:18.07 mil:45.46:9.19)
 EDGES_PER_SITE=8
 
+edges() {  # "edge-name site-name IPv4" for the 64 edges, 8 per site
+  local site s=0 e
+  for site in "${SITES[@]}"; do
+    for ((e = 1; e <= EDGES_PER_SITE; e++)); do
+      echo "${site%%:*}-$e ${site%%:*} 192.0.2.$((s * EDGES_PER_SITE + e))"
+    done
+    s=$((s + 1))
+  done
+}
+
 write_data() {  # 10,000 coverage zones (127.0.0.0/24 among them) and a 1,024-network MaxMind DB
   awk -v n=10000 'BEGIN { split("fra ams lon par mad waw sto mil", s, " ")
     print "127.0.0.0/24 ams"; k = 1
@@ -84,7 +94,7 @@ write_data() {  # 10,000 coverage zones (127.0.0.0/24 among them) and a 1,024-ne
 }
 
 write_geo_config() {
-  local site s e name lat lon
+  local site name lat lon
   {
     echo "tier: geo"
     echo "workers: $THREADS"
@@ -101,13 +111,8 @@ write_geo_config() {
       echo "    - {name: $name, lat: $lat, lon: $lon}"
     done
     echo "  edges:"
-    s=0
-    for site in "${SITES[@]}"; do
-      name="${site%%:*}"
-      for ((e = 1; e <= EDGES_PER_SITE; e++)); do
-        echo "    - {name: $name-$e, site: $name, ipv4: [192.0.2.$((s * EDGES_PER_SITE + e))], admin: \"http://127.0.0.1:$HEALTHZ\"}"
-      done
-      s=$((s + 1))
+    edges | while read -r name site ip; do
+      echo "    - {name: $name, site: $site, ipv4: [$ip], admin: \"http://127.0.0.1:$HEALTHZ\"}"
     done
     echo "  coverage_zones: $WORK/coverage.txt"
     echo "  maxmind: $WORK/cities.mmdb"
@@ -119,21 +124,13 @@ write_geo_config() {
 # The static equivalent: the same names, one A record for the delivery host (as cdn-geo answers
 # with records_per_answer 1), the per-edge names.
 write_zone_file() {
-  local site name s e
   {
     echo "\$ORIGIN $ZONE."
     echo "@ 3600 IN SOA ns1.$ZONE. hostmaster.$ZONE. 1 3600 600 86400 30"
     echo "@ 3600 IN NS ns1.$ZONE."
     echo "ns1 3600 IN A 127.0.0.1"
     echo "video 30 IN A 192.0.2.9"
-    s=0
-    for site in "${SITES[@]}"; do
-      name="${site%%:*}"
-      for ((e = 1; e <= EDGES_PER_SITE; e++)); do
-        echo "$name-$e 300 IN A 192.0.2.$((s * EDGES_PER_SITE + e))"
-      done
-      s=$((s + 1))
-    done
+    edges | while read -r name site ip; do echo "$name 300 IN A $ip"; done
   } >"$WORK/$ZONE.zone"
 }
 
