@@ -52,6 +52,8 @@ struct TimeoutsConfig {
   int64_t upstream_first_byte_ms = 10'000;
   int64_t upstream_idle_ms = 30'000;
   int64_t drain_ms = 30'000;
+  // Flow control: a request queued behind another's fill gives up after this (504).
+  int64_t cache_lock_ms = 15'000;
 };
 
 struct LimitsConfig {
@@ -60,6 +62,8 @@ struct LimitsConfig {
   uint32_t max_headers = 100;
   uint32_t max_connections = 20000;  // per process
   uint64_t max_body_bytes = 1 << 20;
+  // Flow control: unsent response bytes a connection may hold beyond shared cached blocks.
+  uint64_t send_buffer_bytes = 64 * 1024;
 };
 
 struct TtlRule {

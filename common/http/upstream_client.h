@@ -49,6 +49,9 @@ class UpstreamPool {
   // Returns a token; cancel(token) stops delivery and closes the connection.
   uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb);
   void cancel(uint64_t token);
+  // Flow control: stop reading the response (no idle timeout while paused), then go on.
+  void pause(uint64_t token);
+  void resume(uint64_t token);
   const net::SockAddr& address() const { return addr_; }
   size_t idle_count() const { return idle_.size(); }
 
@@ -56,6 +59,7 @@ class UpstreamPool {
   friend class UpstreamConnection;
   void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry);
   void release(UpstreamConnection* c, bool reusable);
+  UpstreamConnection* busy_with(uint64_t token) const;
 
   net::Worker* worker_;
   net::SockAddr addr_;

@@ -111,6 +111,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.retries = cfg.upstream->retries;
+    o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     add_purge_route(p, t, t.phases.get());
     obs::metrics().add_collector([&t](obs::Registry& r) {
