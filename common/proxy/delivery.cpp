@@ -194,6 +194,7 @@ bool Delivery::pump() {
     case Fill::State::Pending: return false;
     case Fill::State::Failed:
       if (ex.started()) {
+        if (ex.log.reason.empty()) ex.log.reason = v.error;
         ex.abort();
       } else {
         http::Headers h;

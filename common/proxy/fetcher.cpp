@@ -240,7 +240,8 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
     return;
   }
   if (!complete) {
-    fill_->fail("upstream-truncated");
+    // A stall (no bytes for timeouts.upstream_idle) fails every waiter, as a truncation does.
+    fill_->fail(err == http::UpstreamError::IdleTimeout ? "upstream-idle-timeout" : "upstream-truncated");
     done();
     return;
   }
