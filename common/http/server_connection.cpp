@@ -274,11 +274,11 @@ void ServerConnection::account_flushed() {
       if (hooks_ && hooks_->on_body_sent) hooks_->on_body_sent(n);
     }
     if (flushed < r.end) break;
-    sent_runs_.pop_front();
+    sent_runs_.erase(sent_runs_.begin());
   }
   while (!awaiting_log_.empty() && awaiting_log_.front().end <= flushed) {
     auto ex = std::move(awaiting_log_.front().ex);
-    awaiting_log_.pop_front();
+    awaiting_log_.erase(awaiting_log_.begin());
     if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
   }
 }
@@ -288,7 +288,7 @@ void ServerConnection::account_final() {
   sent_runs_.clear();
   while (!awaiting_log_.empty()) {
     auto ex = std::move(awaiting_log_.front().ex);
-    awaiting_log_.pop_front();
+    awaiting_log_.erase(awaiting_log_.begin());
     if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
   }
 }

@@ -1,7 +1,7 @@
 #pragma once
 #include <uv.h>
 
-#include <deque>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <string>
@@ -122,8 +122,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   bool closed_ = false;
   bool close_after_response_ = false;
   bool chunked_ = false;  // the current response's body is chunk-framed
-  std::deque<SentRun> sent_runs_;
-  std::deque<AwaitingLog> awaiting_log_;
+  // Vectors, not deques: both are empty on an idle connection and a deque allocates even then.
+  std::vector<SentRun> sent_runs_;
+  std::vector<AwaitingLog> awaiting_log_;
   int64_t deadline_ms_ = 0;
   int64_t closed_at_ms_ = 0;
   bool released_ = false;

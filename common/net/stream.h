@@ -9,10 +9,10 @@
 // batch, never an encrypted copy of a whole body.
 #include <uv.h>
 
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/net/tls_session.h"
 #include "common/util/bytes.h"
@@ -68,6 +68,31 @@ class Stream {
     size_t size() const { return (block ? block->size() : text.size()) - off; }
   };
 
+  // FIFO of pieces that allocates nothing while empty (an idle connection pays for no node
+  // blocks, as a std::deque would) and gives its memory back once drained after a large body.
+  class PieceQueue {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    Piece& front() { return items_[head_]; }
+    void push_back(Piece p) { items_.push_back(std::move(p)); }
+    void pop_front() {
+      items_[head_++] = Piece{};
+      if (head_ == items_.size()) clear();
+    }
+    void clear() {
+      if (items_.capacity() > 16) {
+        std::vector<Piece>().swap(items_);
+      } else {
+        items_.clear();
+      }
+      head_ = 0;
+    }
+
+   private:
+    std::vector<Piece> items_;
+    size_t head_ = 0;
+  };
+
   static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf);
   static void on_read(uv_stream_t*, ssize_t n, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
@@ -84,7 +109,7 @@ class Stream {
   uint64_t queued_ = 0;
   uint64_t flushed_ = 0;
   size_t writes_in_flight_ = 0;  // uv_write requests not yet completed
-  std::deque<Piece> plain_;      // TLS only: plaintext not yet encrypted
+  PieceQueue plain_;             // TLS only: plaintext not yet encrypted
   bool shutdown_sent_ = false;
   bool closing_ = false;
   bool close_when_flushed_ = false;
