@@ -155,7 +155,7 @@ bool Stream::pump_tls() {
     // (a head, chunked framing) are gathered so they share a record with what follows them.
     while (plain_len < kBatchPlain && !plain_.empty()) {
       Piece& p = plain_.front();
-      if (p.size() >= kRecord) {
+      if (p.size() >= kRecord || plain_.size() == 1) {  // nothing to gather it with
         size_t take = std::min(p.size(), kBatchPlain - plain_len);
         if (tls_->write_to(cipher, p.data(), take) != TlsSession::Status::Ok) return false;
         p.off += take;

@@ -73,6 +73,7 @@ class Stream {
   class PieceQueue {
    public:
     bool empty() const { return head_ == items_.size(); }
+    size_t size() const { return items_.size() - head_; }
     Piece& front() { return items_[head_]; }
     void push_back(Piece p) { items_.push_back(std::move(p)); }
     void pop_front() {

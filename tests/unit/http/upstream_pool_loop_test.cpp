@@ -61,8 +61,13 @@ struct PoolFixture {
     });
     origin.reset();
   }
-  uint64_t send(Recorder& r, const std::string& path) {
-    return loop.run([&]() { return pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r); });
+  // The token is stored on the loop thread, before any callback of this request can read it.
+  void send(Recorder& r, const std::string& path, uint64_t* token = nullptr) {
+    loop.run([&]() {
+      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+      if (token) *token = t;
+      return 0;
+    });
   }
 };
 
@@ -108,7 +113,7 @@ TEST(UpstreamPoolLoop, PausedResponseIsNeitherReadNorTimedOut) {
   Recorder r;
   uint64_t token = 0;
   r.on_first_body = [&](Recorder&) { f.pool->pause(token); };
-  token = f.send(r, "/big");
+  f.send(r, "/big", &token);
   // Paused after the first read: the server ends up held by the full socket buffers.
   ASSERT_TRUE(wait_until([&]() { return f.loop.run([&]() { return p && p->held; }); }, 10000));
   size_t got = f.loop.run([&]() { return r.body.size(); });
@@ -138,7 +143,7 @@ TEST(UpstreamPoolLoop, CancelClosesTheConnectionWithoutACallback) {
   Recorder r;
   uint64_t token = 0;
   r.on_first_body = [&](Recorder&) { f.pool->cancel(token); };
-  token = f.send(r, "/big");
+  f.send(r, "/big", &token);
   ASSERT_TRUE(wait_until([&]() { return server_saw_close.load(); }, 10000));
   f.loop.run([] { return 0; });
   EXPECT_FALSE(r.ended.load());
