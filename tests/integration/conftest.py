@@ -335,6 +335,15 @@ def under_sanitizer():
     return os.environ.get("CDN_SANITIZER") or None
 
 
+def rss_bytes(tier):
+    """Resident memory of a running tier's process."""
+    with open(f"/proc/{tier.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def time_bound(seconds):
     """A timing assertion's bound: as given in the release build; under a sanitizer three times
     it, so the assertion still catches a hang but not the sanitizer's slowdown."""

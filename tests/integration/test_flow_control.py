@@ -14,26 +14,21 @@ import time
 
 import pytest
 
-from conftest import (client_tls_context, edge_config, http_request, origin_config, wait_until)
+from conftest import (client_tls_context, edge_config, http_request, origin_config, rss_bytes,
+                      under_sanitizer, wait_until)
 
-SANITIZER = bool(os.environ.get("CDN_SANITIZER"))
+SANITIZER = bool(under_sanitizer())
 HWM = 64 * 1024              # limits.send_buffer_bytes (the default)
 PER_VIEWER = HWM + 48 * 1024  # the bound per stalled TLS viewer
 KIB = 1024
 MIB = 1024 * 1024
 
 
-def rss_bytes(tier):
-    with open(f"/proc/{tier.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 def start_pair(tiers, content, certs, extra=None):
     origin = tiers("origin", origin_config(content.root)).start()
-    cfg = edge_config([origin.port()], certs=[certs["a"]], extra=dict(workers=1, **(extra or {})))
+    # Hundreds of viewers from one loopback address: the per-client connection limit is off.
+    extra = dict(workers=1, limits={"max_connections_per_client": 0}, **(extra or {}))
+    cfg = edge_config([origin.port()], certs=[certs["a"]], extra=extra)
     edge = tiers("edge", cfg).start()
     return origin, edge
 

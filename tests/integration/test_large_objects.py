@@ -11,7 +11,7 @@ from email.utils import formatdate
 
 import pytest
 
-from conftest import build_dir, edge_config, http_request, origin_config, shield_config, wait_until
+from conftest import build_dir, edge_config, http_request, origin_config, rss_bytes, shield_config, wait_until
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -50,14 +50,6 @@ def sanitized_build():
     sanitizer builds still run every functional assertion."""
     cache = build_dir() / "CMakeCache.txt"
     return cache.exists() and "CDN_SANITIZE:BOOL=ON" in cache.read_text(errors="replace")
-
-
-def rss_bytes(tier):
-    with open(f"/proc/{tier.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def check_range(port, path, first, last):
