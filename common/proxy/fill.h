@@ -75,8 +75,9 @@ class Fill {
 
   // Producer side (the leader's loop).
   void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
-  // Paced mode (before the first append): `resume` is posted to `producer` when the producer
-  // was told to pause and the slowest waiter caught up, or when the last waiter left.
+  // Paced mode, before the first append or mid-stream (a body that outgrew the store limit: the
+  // blocks held so far are dropped as waiters take them): `resume` is posted to `producer` when
+  // the producer was told to pause and the slowest waiter caught up, or when the last waiter left.
   void pace(net::Worker* producer, size_t window, std::function<void()> resume);
   // False in paced mode when the producer should stop reading until `resume`.
   bool append(const Bytes& chunk);

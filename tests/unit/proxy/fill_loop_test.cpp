@@ -144,6 +144,27 @@ TEST(FillLoop, PacedFillHoldsOnlyWhatTheSlowestWaiterHasNotTaken) {
   EXPECT_EQ(v.error, "fill-not-joinable");
 }
 
+TEST(FillLoop, FillPacedMidStreamDropsWhatItHeldOnceTaken) {
+  // A body without Content-Length that outgrows cache.max_object_size: the fill kept every block
+  // while it meant to store them, then becomes paced.
+  TestLoop loop;
+  Fill f(key("k"));
+  std::atomic<int> resumes{0};
+  Follower a;
+  a.join(f, loop.worker());
+  f.start_streaming(200, {}, -1, "MISS");
+  EXPECT_TRUE(f.append(make_bytes(std::string(80, 'a'))));
+  EXPECT_TRUE(f.append(make_bytes(std::string(80, 'b'))));  // unpaced: no window yet
+  EXPECT_EQ(f.held_blocks(), 2u);
+  f.pace(&loop.worker(), 100, [&]() { resumes++; });
+  // Held bytes are over the window and the waiter has taken nothing: the producer pauses.
+  EXPECT_FALSE(f.append(make_bytes(std::string(80, 'c'))));
+  Fill::View v;
+  EXPECT_EQ(a.take(f, v), std::string(80, 'a') + std::string(80, 'b') + std::string(80, 'c'));
+  EXPECT_EQ(f.held_blocks(), 0u);
+  ASSERT_TRUE(wait_until([&]() { return resumes.load() == 1; }));
+}
+
 TEST(FillLoop, PacedFillWhoseWaitersAllLeftIsAbandoned) {
   TestLoop loop;
   Fill f(key("k"));
