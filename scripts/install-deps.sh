@@ -11,7 +11,8 @@ PACKAGES=(
   libuv1-dev node-llhttp libssl-dev librocksdb-dev libxxhash-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libhiredis-dev libmaxminddb-dev
   # tests, demo and benchmark tools
-  python3 python3-pytest curl openssl ffmpeg nginx wrk redis-server dnsutils
+  python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
+  libknot-dev knot-dnsutils libmaxmind-db-writer-perl
 )
 
 missing=()

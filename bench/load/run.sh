@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Load comparison on loopback: cdn-edge (in front of cdn-shield and cdn-origin) against nginx
-# with proxy_cache in front of the same cdn-origin, both with 2 workers, access logs off, TLS with
-# the same certificate, keep-alive to the upstream. Both caches are warmed and every URL is
-# checked to be a HIT before measuring; the origin's access log proves that no request reached it
-# during the measurements.
+# with proxy_cache and Varnish (plain HTTP only: it does not terminate TLS) in front of the same
+# cdn-origin, the same worker count, access logs off, TLS with the same certificate, keep-alive
+# to the upstream. Every cache is warmed and every URL is checked to be a HIT before measuring;
+# the origin's access log proves that no request reached it during the measurements.
 #
-# Environment (defaults in brackets):
+#   bench/load/run.sh            2 workers each, nothing pinned, one round, then a paced pass
+#   bench/load/run.sh --pinned   one worker each, servers on CPU 0 and wrk on CPU 1, ROUNDS
+#                                rounds interleaved (edge, nginx, varnish, edge, ...), medians
+#
+# Environment (defaults in brackets; --pinned changes the ones marked *):
 #   WRK_THREADS [2]  WRK_CONNS [50]  WRK_DURATION [10s]   wrk -t/-c/-d
-#   WRK_CPUS  []     if set, wrk runs under `taskset -c $WRK_CPUS`
-#   SERVER_CPUS []   if set, cdn-edge and nginx run under `taskset -c $SERVER_CPUS`
-#   SERVER_WORKERS [2]  worker threads of cdn-edge = worker_processes of nginx
+#   WRK_CPUS  [] *1  if set, wrk runs under `taskset -c $WRK_CPUS`
+#   SERVER_CPUS [] *0  if set, cdn-edge, nginx and varnishd run under `taskset -c $SERVER_CPUS`
+#   SERVER_WORKERS [2] *1  worker threads of cdn-edge = worker_processes of nginx (Varnish: one
+#                    thread pool; its threads share the same CPUs)
+#   ROUNDS [1] *5    closed-loop rounds; every case of a round runs each server once
+#   PACED [1] *0     1 = also the equal-offered-load pass (paced.lua), edge and nginx
+#   PEERS [nginx varnish]  which peers to run (varnish is skipped when varnishd is missing)
 #   CDN_BUILD_DIR [build]  where the cdn programs are (built if missing)
-#   BENCH_PORT_BASE [18180]  ports BASE..BASE+5 and BASE+1000..BASE+1002 are used
+#   BENCH_PORT_BASE [18180]  ports BASE..BASE+6 and BASE+1000..BASE+1002 are used
 #   BENCH_OUT [bench/load/out]  raw wrk output, configs and logs
 set -euo pipefail
 
@@ -19,75 +27,60 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
+PINNED=0
+for arg in "$@"; do
+  case "$arg" in
+    --pinned) PINNED=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) printf 'bench/load/run.sh: unknown argument %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
+if [ "$PINNED" = 1 ]; then
+  WRK_CPUS="${WRK_CPUS:-1}"
+  SERVER_CPUS="${SERVER_CPUS:-0}"
+  SERVER_WORKERS="${SERVER_WORKERS:-1}"
+  ROUNDS="${ROUNDS:-5}"
+  PACED="${PACED:-0}"
+fi
 WRK_THREADS="${WRK_THREADS:-2}"
 WRK_CONNS="${WRK_CONNS:-50}"
 WRK_DURATION="${WRK_DURATION:-10s}"
 WRK_CPUS="${WRK_CPUS:-}"
 SERVER_CPUS="${SERVER_CPUS:-}"
 SERVER_WORKERS="${SERVER_WORKERS:-2}"
+ROUNDS="${ROUNDS:-1}"
+PACED="${PACED:-1}"
+PEERS="${PEERS:-nginx varnish}"
 BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
 BASE="${BENCH_PORT_BASE:-18180}"
 OUT="${BENCH_OUT:-$HERE/out}"
 
-ORIGIN_PORT=$BASE
-SHIELD_PORT=$((BASE + 1))
-EDGE_PORT=$((BASE + 2))
-EDGE_TLS_PORT=$((BASE + 3))
-NGINX_PORT=$((BASE + 4))
-NGINX_TLS_PORT=$((BASE + 5))
-ORIGIN_ADMIN=$((BASE + 1000))
-SHIELD_ADMIN=$((BASE + 1001))
-EDGE_ADMIN=$((BASE + 1002))
-
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-for tool in wrk nginx curl openssl; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (scripts/install-deps.sh installs it)"
-done
-ORIGIN_BIN="$BUILD/origin-shield/origin/cdn-origin"
-SHIELD_BIN="$BUILD/origin-shield/shield/cdn-shield"
-EDGE_BIN="$BUILD/edge/cdn-edge"
-if [ ! -x "$ORIGIN_BIN" ] || [ ! -x "$SHIELD_BIN" ] || [ ! -x "$EDGE_BIN" ]; then
-  say "building the programs in $BUILD"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" -j"$(nproc)" --target cdn-origin cdn-shield cdn-edge
-fi
-
 RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 RAW="$OUT/$RUN_ID"
-mkdir -p "$RAW"
 WORK="$OUT/work"
-rm -rf "$WORK"
-mkdir -p "$WORK"/{vod/bench,edge-db,shield-db,nginx/cache,nginx/tmp,nginx/logs,logs,tls}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-# --- certificate (self-signed, for 127.0.0.1 and localhost) ----------------------------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+
+need_tools wrk nginx curl openssl
+[ -z "$SERVER_CPUS$WRK_CPUS" ] || need_tools taskset
+if [[ " $PEERS " == *" varnish "* ]] && ! command -v varnishd >/dev/null; then
+  say "varnishd is not installed (scripts/install-deps.sh installs it): running without Varnish"
+  PEERS="${PEERS//varnish/}"
+fi
+ensure_programs
+
+mkdir -p "$RAW"
+rm -rf "$WORK"
+mkdir -p "$WORK"/{vod/bench,edge-db,shield-db,nginx/cache,nginx/tmp,nginx/logs,varnish,logs}
+make_certificate
 
 # --- objects ---------------------------------------------------------------------------------
 head -c 1024 /dev/urandom >"$WORK/vod/bench/1k.bin"
 head -c $((1024 * 1024)) /dev/urandom >"$WORK/vod/bench/1m.bin"
 
 # --- configs ---------------------------------------------------------------------------------
-cat >"$WORK/origin.yaml" <<EOF
-tier: origin
-workers: 2
-listen: [{address: 127.0.0.1:$ORIGIN_PORT}]
-admin: {listen: 127.0.0.1:$ORIGIN_ADMIN, token: bench}
-origin: {root: $WORK/vod, segment_max_age: 7d}
-access_log: $WORK/logs/origin-access.log
-EOF
-cat >"$WORK/shield.yaml" <<EOF
-tier: shield
-workers: 2
-listen: [{address: 127.0.0.1:$SHIELD_PORT}]
-admin: {listen: 127.0.0.1:$SHIELD_ADMIN, token: bench}
-upstream: {policy: failover, servers: [{address: 127.0.0.1:$ORIGIN_PORT}]}
-cache: {disk_path: $WORK/shield-db}
-access_log: "off"
-EOF
+write_origin_and_shield_configs "$ORIGIN_PORT" "$ORIGIN_ADMIN" "$SHIELD_PORT" "$SHIELD_ADMIN"
 cat >"$WORK/edge.yaml" <<EOF
 tier: edge
 workers: $SERVER_WORKERS
@@ -98,175 +91,124 @@ upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
 cache: {memory: 256MiB, disk_path: $WORK/edge-db}
 access_log: "off"
 EOF
-USER_LINE=""
-[ "$(id -u)" -eq 0 ] && USER_LINE="user root root;"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-# Equivalent of the cdn-edge config above: same worker count, same certificate, TLS 1.2/1.3,
-# session cache, keep-alive to the upstream, no access log; cached objects on disk (proxy_cache).
-$USER_LINE
-daemon off;
-worker_processes $SERVER_WORKERS;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 60s;
-  keepalive_requests 1000000;   # cdn-edge has no per-connection request limit either
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
-  default_type application/octet-stream;
-  proxy_cache_path $WORK/nginx/cache levels=1:2 keys_zone=edge:64m max_size=2g inactive=7d use_temp_path=off;
-  upstream origin {
-    server 127.0.0.1:$ORIGIN_PORT;
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
-    server_name localhost;
-    ssl_certificate $WORK/tls/cert.pem;
-    ssl_certificate_key $WORK/tls/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:SSL:20m;
-    ssl_session_tickets on;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache edge;
-      proxy_cache_key \$proxy_host\$request_uri;   # like cdn-edge: plain and TLS share entries
-      proxy_cache_lock on;
-      add_header X-Cache-Status \$upstream_cache_status;
-    }
-  }
+# Same worker count as the edge; nginx keeps its cached objects on disk (proxy_cache).
+write_nginx_config "$SERVER_WORKERS" 4096 60s 60s "$ORIGIN_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+# Varnish: the same origin as backend, objects in malloc storage, one thread pool; it honours the
+# origin's Cache-Control like the others. X-Cache tells a hit from a miss for the warm-up check.
+cat >"$WORK/varnish/default.vcl" <<EOF
+vcl 4.1;
+backend origin { .host = "127.0.0.1"; .port = "$ORIGIN_PORT"; }
+sub vcl_deliver {
+  if (obj.hits > 0) { set resp.http.X-Cache = "HIT"; } else { set resp.http.X-Cache = "MISS"; }
 }
 EOF
 
 # --- processes -------------------------------------------------------------------------------
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do
-    local n=0
-    while kill -0 "$p" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 pin_server=()
 [ -n "$SERVER_CPUS" ] && pin_server=(taskset -c "$SERVER_CPUS")
 pin_wrk=()
 [ -n "$WRK_CPUS" ] && pin_wrk=(taskset -c "$WRK_CPUS")
 
-start() {  # name health-url cmd...
-  local name="$1" url="$2"
-  shift 2
-  "$@" >"$WORK/logs/$name.log" 2>&1 &
-  PIDS+=("$!")
-  local pid=$! n=0
-  until curl -ksf -o /dev/null "$url"; do
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$WORK/logs/$name.log"; die "$name exited during start-up"; }
-    n=$((n + 1))
-    [ $n -lt 100 ] || die "$name did not come up ($url)"
-    sleep 0.1
-  done
-}
-
 start origin "http://127.0.0.1:$ORIGIN_ADMIN/healthz" "$ORIGIN_BIN" --config "$WORK/origin.yaml"
 start shield "http://127.0.0.1:$SHIELD_ADMIN/healthz" "$SHIELD_BIN" --config "$WORK/shield.yaml"
 start edge "http://127.0.0.1:$EDGE_ADMIN/healthz" "${pin_server[@]}" "$EDGE_BIN" --config "$WORK/edge.yaml"
-nginx -t -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/logs/nginx-t.log" ||
-  { cat "$WORK/logs/nginx-t.log"; die "nginx config test failed"; }
-start nginx "http://127.0.0.1:$NGINX_PORT/vod/bench/1k.bin" \
-  "${pin_server[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+if [[ " $PEERS " == *" nginx "* ]]; then
+  nginx -t -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/logs/nginx-t.log" ||
+    { cat "$WORK/logs/nginx-t.log"; die "nginx config test failed"; }
+  start nginx "http://127.0.0.1:$NGINX_PORT/vod/bench/1k.bin" \
+    "${pin_server[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+fi
+if [[ " $PEERS " == *" varnish "* ]]; then
+  # -j none: no privilege separation, so it runs as whoever runs the benchmark.
+  start varnish "http://127.0.0.1:$VARNISH_PORT/vod/bench/1k.bin" \
+    "${pin_server[@]}" varnishd -F -j none -n "$WORK/varnish/state" -a "127.0.0.1:$VARNISH_PORT" \
+    -f "$WORK/varnish/default.vcl" -s malloc,256m -p thread_pools=1
+fi
 
 # --- warm up and verify HITs -----------------------------------------------------------------
 url_for() {  # proxy scheme object
-  local port
-  case "$1/$2" in
-    edge/http) port=$EDGE_PORT ;;
-    edge/https) port=$EDGE_TLS_PORT ;;
-    nginx/http) port=$NGINX_PORT ;;
-    nginx/https) port=$NGINX_TLS_PORT ;;
-  esac
-  printf '%s://127.0.0.1:%s/vod/bench/%s' "$2" "$port" "$3"
+  printf '%s/vod/bench/%s' "$(proxy_url "$1" "$2")" "$3"
+}
+serves() {  # proxy scheme: Varnish does not terminate TLS
+  [ "$1" != varnish ] || [ "$2" = http ]
 }
 cache_header() {  # proxy url
   local h="X-Cache"
   [ "$1" = nginx ] && h="X-Cache-Status"
-  curl -ksS -o /dev/null -D - "$2" | tr -d '\r' | awk -v h="$(echo "$h" | tr 'A-Z' 'a-z')" \
+  curl -ksS -o /dev/null -D - "$2" | tr -d '\r' | awk -v h="$(echo "$h" | tr '[:upper:]' '[:lower:]')" \
     'BEGIN{FS=": "} tolower($1)==h {print $2}'
 }
+# shellcheck disable=SC2206  # a space-separated list
+PROXIES=(edge $PEERS)
 say "warming caches"
-for proxy in edge nginx; do
+for proxy in "${PROXIES[@]}"; do
   for obj in 1k.bin 1m.bin; do
     for scheme in http https; do
-      url="$(url_for $proxy $scheme $obj)"
+      serves "$proxy" "$scheme" || continue
+      url="$(url_for "$proxy" "$scheme" "$obj")"
       want_size=$(stat -c %s "$WORK/vod/bench/$obj")
       got_size=$(curl -ksSf -o /dev/null -w '%{size_download}' "$url")
       [ "$got_size" = "$want_size" ] || die "$url: got $got_size bytes, want $want_size"
       status=""
       for _ in 1 2 3 4 5; do
-        status="$(cache_header $proxy "$url")"
+        status="$(cache_header "$proxy" "$url")"
         [ "$status" = HIT ] && break
         sleep 0.2
       done
       say "  $proxy $url -> $status"
       [ "$status" = HIT ] || die "$url is not a cache HIT after warming (got '$status')"
+      # The same bytes from every path.
+      [ "$(curl -ksSf "$url" | sha256sum)" = "$(sha256sum <"$WORK/vod/bench/$obj")" ] ||
+        die "$url returns different bytes"
     done
-  done
-done
-# The same bytes from every path.
-for obj in 1k.bin 1m.bin; do
-  want="$(sha256sum <"$WORK/vod/bench/$obj")"
-  for proxy in edge nginx; do
-    got="$(curl -ksSf "$(url_for $proxy https $obj)" | sha256sum)"
-    [ "$got" = "$want" ] || die "$proxy returns different bytes for $obj"
   done
 done
 sleep 1
 origin_before=$(wc -l <"$WORK/logs/origin-access.log")
 
 # --- measure ---------------------------------------------------------------------------------
-say "wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency${WRK_CPUS:+ (wrk pinned to CPUs $WRK_CPUS)}${SERVER_CPUS:+ (servers pinned to CPUs $SERVER_CPUS)}"
 to_ms() {  # "1.23ms" / "456.00us" / "1.20s" -> milliseconds
   awk -v v="$1" 'BEGIN{
     n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
     if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
     printf "%.2f", n }'
 }
+WRK_ARGS=(-t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency)
+# Runs wrk once into $RAW/$file and sets W_RPS, W_P50, W_P99 (ms), W_ERRS.
+run_wrk() {  # file url [wrk args...]
+  local file="$RAW/$1" url="$2"
+  shift 2
+  {
+    echo "# $url"
+    echo "# ${pin_wrk[*]:-} wrk ${WRK_ARGS[*]} $*"
+  } >"$file"
+  "${pin_wrk[@]}" wrk "${WRK_ARGS[@]}" "$@" "$url" >>"$file" 2>&1
+  W_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$file")
+  W_RPS=${W_RPS:-0}
+  W_P50="$(to_ms "$(awk '$1 == "50%" {print $2}' "$file")")"
+  W_P99="$(to_ms "$(awk '$1 == "99%" {print $2}' "$file")")"
+  local non2xx sockerr
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$file")
+  sockerr=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$file")
+  W_ERRS=$(( ${non2xx:-0} + ${sockerr:-0} ))
+}
+
+say "closed loop: wrk ${WRK_ARGS[*]}, $ROUNDS round(s), servers: ${PROXIES[*]}${WRK_CPUS:+ (wrk on CPUs $WRK_CPUS)}${SERVER_CPUS:+ (servers on CPUs $SERVER_CPUS)}, $SERVER_WORKERS worker(s)"
+# Per case and proxy: space-separated per-round values.
 declare -A RPS P99 ERRS
-for obj in 1k.bin 1m.bin; do
-  for scheme in http https; do
-    for proxy in edge nginx; do
-      url="$(url_for $proxy $scheme $obj)"
-      name="${proxy}-${obj%.bin}-${scheme}"
-      file="$RAW/$name.txt"
-      {
-        echo "# $proxy $url"
-        echo "# wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency ${pin_wrk[*]:-}"
-      } >"$file"
-      "${pin_wrk[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency "$url" >>"$file" 2>&1
-      rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
-      p99=$(awk '$1 == "99%" {print $2}' "$file")
-      non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$file")
-      sockerr=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$file")
-      RPS[$name]="${rps:-0}"
-      P99[$name]="$(to_ms "${p99:-0}")"
-      ERRS[$name]=$(( ${non2xx:-0} + ${sockerr:-0} ))
-      say "  $name: ${rps:-?} req/s, p99 ${p99:-?}, errors ${ERRS[$name]}"
-      sleep 1
+for round in $(seq 1 "$ROUNDS"); do
+  for obj in 1k.bin 1m.bin; do
+    for scheme in http https; do
+      for proxy in "${PROXIES[@]}"; do
+        serves "$proxy" "$scheme" || continue
+        name="${proxy}-${obj%.bin}-${scheme}"
+        run_wrk "$name-r$round.txt" "$(url_for "$proxy" "$scheme" "$obj")"
+        RPS[$name]="${RPS[$name]:-} $W_RPS"
+        P99[$name]="${P99[$name]:-} $W_P99"
+        ERRS[$name]=$(( ${ERRS[$name]:-0} + W_ERRS ))
+        say "  round $round $name: $W_RPS req/s, p99 $W_P99 ms, errors $W_ERRS"
+        sleep 1
+      done
     done
   done
 done
@@ -275,26 +217,25 @@ done
 # enough that neither proxy is saturated (1 MB responses need a longer pause than 1 KB ones).
 PACE_MS_1K="${PACE_MS_1K:-2}"
 PACE_MS_1M="${PACE_MS_1M:-60}"
-say "paced: wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency -s paced.lua (pause per connection: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms)"
 declare -A PRPS P50 PP99
-for obj in 1k.bin 1m.bin; do
-  if [ "$obj" = 1k.bin ]; then export PACE_MS=$PACE_MS_1K; else export PACE_MS=$PACE_MS_1M; fi
-  for scheme in http https; do
-    for proxy in edge nginx; do
-      url="$(url_for $proxy $scheme $obj)"
-      name="${proxy}-${obj%.bin}-${scheme}"
-      file="$RAW/paced-$name.txt"
-      echo "# $proxy $url (PACE_MS=$PACE_MS)" >"$file"
-      "${pin_wrk[@]}" wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"$WRK_DURATION" --latency \
-        -s "$ROOT/bench/load/paced.lua" "$url" >>"$file" 2>&1
-      PRPS[$name]=$(awk '/^Requests\/sec:/ {print $2}' "$file")
-      P50[$name]="$(to_ms "$(awk '$1 == "50%" {print $2}' "$file")")"
-      PP99[$name]="$(to_ms "$(awk '$1 == "99%" {print $2}' "$file")")"
-      say "  paced $name: ${PRPS[$name]:-?} req/s, p50 ${P50[$name]} ms, p99 ${PP99[$name]} ms"
-      sleep 1
+if [ "$PACED" = 1 ]; then
+  say "paced: wrk ${WRK_ARGS[*]} -s paced.lua (pause per connection: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms)"
+  for obj in 1k.bin 1m.bin; do
+    if [ "$obj" = 1k.bin ]; then export PACE_MS=$PACE_MS_1K; else export PACE_MS=$PACE_MS_1M; fi
+    for scheme in http https; do
+      for proxy in "${PROXIES[@]}"; do
+        [ "$proxy" != varnish ] || continue  # the paced table compares edge and nginx only
+        name="${proxy}-${obj%.bin}-${scheme}"
+        run_wrk "paced-$name.txt" "$(url_for "$proxy" "$scheme" "$obj")" -s "$ROOT/bench/load/paced.lua"
+        PRPS[$name]=$W_RPS
+        P50[$name]=$W_P50
+        PP99[$name]=$W_P99
+        say "  paced $name: $W_RPS req/s, p50 $W_P50 ms, p99 $W_P99 ms"
+        sleep 1
+      done
     done
   done
-done
+fi
 sleep 1
 origin_after=$(wc -l <"$WORK/logs/origin-access.log")
 
@@ -305,49 +246,61 @@ case_label() {  # 1k.bin https -> "1 KB TLS"
   size=${size/1m/1 MB}
   echo "$size $( [ "$2" = https ] && echo TLS || echo plain)"
 }
+# Median over rounds of edge/peer, each round's ratio taken from runs made minutes apart at most,
+# so that drift in the machine's load cancels.
+median_ratio() {  # "a1 a2 ..." "b1 b2 ..."
+  local -a a b r=()
+  read -r -a a <<<"$1"
+  read -r -a b <<<"$2"
+  local i
+  for i in "${!a[@]}"; do
+    r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN{ printf "%.4f", (y > 0 ? x / y : 0) }')")
+  done
+  median "${r[@]}"
+}
+cell() {  # median of a list, or "-" when the proxy did not run the case
+  # shellcheck disable=SC2086  # a space-separated list
+  if [ -n "${1// /}" ]; then awk -v v="$(median $1)" -v f="$2" 'BEGIN{ printf f, v }'; else echo "-"; fi
+}
+ratio_cell() {
+  if [ -n "${1// /}" ] && [ -n "${2// /}" ]; then
+    awk -v v="$(median_ratio "$1" "$2")" 'BEGIN{ printf "%.2fx", v }'
+  else echo "-"; fi
+}
 table="$RAW/table.md"
 {
-  echo "| case | cdn-edge req/s | nginx req/s | edge/nginx | cdn-edge p99 ms | nginx p99 ms | p99 edge/nginx | errors edge/nginx |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "Closed loop, medians of $ROUNDS round(s); ratios are medians of the per-round ratios:"
+  echo
+  echo "| case | cdn-edge req/s | nginx req/s | varnish req/s | edge/nginx | edge/varnish | cdn-edge p99 ms | nginx p99 ms | varnish p99 ms | p99 edge/nginx | p99 edge/varnish | errors edge/nginx/varnish |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for obj in 1k.bin 1m.bin; do
     for scheme in http https; do
       e="edge-${obj%.bin}-$scheme"
       n="nginx-${obj%.bin}-$scheme"
-      label="$(case_label "$obj" "$scheme")"
-      awk -v l="$label" -v er="${RPS[$e]}" -v nr="${RPS[$n]}" -v ep="${P99[$e]}" -v np="${P99[$n]}" \
-        -v ee="${ERRS[$e]}" -v ne="${ERRS[$n]}" 'BEGIN{
-          printf "| %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2fx | %d / %d |\n",
-            l, er, nr, (nr > 0 ? er / nr : 0), ep, np, (np > 0 ? ep / np : 0), ee, ne }'
+      v="varnish-${obj%.bin}-$scheme"
+      echo "| $(case_label "$obj" "$scheme") | $(cell "${RPS[$e]:-}" %.0f) | $(cell "${RPS[$n]:-}" %.0f) | $(cell "${RPS[$v]:-}" %.0f) | $(ratio_cell "${RPS[$e]:-}" "${RPS[$n]:-}") | $(ratio_cell "${RPS[$e]:-}" "${RPS[$v]:-}") | $(cell "${P99[$e]:-}" %.2f) | $(cell "${P99[$n]:-}" %.2f) | $(cell "${P99[$v]:-}" %.2f) | $(ratio_cell "${P99[$e]:-}" "${P99[$n]:-}") | $(ratio_cell "${P99[$e]:-}" "${P99[$v]:-}") | ${ERRS[$e]:-0} / ${ERRS[$n]:--} / ${ERRS[$v]:--} |"
     done
   done
-  echo
-  echo "Equal offered load (each connection pauses between requests: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms):"
-  echo
-  echo "| case | cdn-edge req/s | nginx req/s | cdn-edge p50 ms | nginx p50 ms | cdn-edge p99 ms | nginx p99 ms | p99 edge/nginx |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-  for obj in 1k.bin 1m.bin; do
-    for scheme in http https; do
-      e="edge-${obj%.bin}-$scheme"
-      n="nginx-${obj%.bin}-$scheme"
-      label="$(case_label "$obj" "$scheme")"
-      awk -v l="$label" -v er="${PRPS[$e]:-0}" -v nr="${PRPS[$n]:-0}" -v e5="${P50[$e]}" -v n5="${P50[$n]}" \
-        -v ep="${PP99[$e]}" -v np="${PP99[$n]}" 'BEGIN{
-          printf "| %s | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2fx |\n",
-            l, er, nr, e5, n5, ep, np, (np > 0 ? ep / np : 0) }'
+  if [ "$PACED" = 1 ]; then
+    echo
+    echo "Equal offered load (each connection pauses between requests: 1 KB ${PACE_MS_1K} ms, 1 MB ${PACE_MS_1M} ms):"
+    echo
+    echo "| case | cdn-edge req/s | nginx req/s | cdn-edge p50 ms | nginx p50 ms | cdn-edge p99 ms | nginx p99 ms | p99 edge/nginx |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for obj in 1k.bin 1m.bin; do
+      for scheme in http https; do
+        e="edge-${obj%.bin}-$scheme"
+        n="nginx-${obj%.bin}-$scheme"
+        echo "| $(case_label "$obj" "$scheme") | $(cell "${PRPS[$e]:-}" %.0f) | $(cell "${PRPS[$n]:-}" %.0f) | $(cell "${P50[$e]:-}" %.2f) | $(cell "${P50[$n]:-}" %.2f) | $(cell "${PP99[$e]:-}" %.2f) | $(cell "${PP99[$n]:-}" %.2f) | $(ratio_cell "${PP99[$e]:-}" "${PP99[$n]:-}") |"
+      done
     done
-  done
+  fi
 } >"$table"
 {
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
-  echo "wrk -t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency; wrk CPUs: ${WRK_CPUS:-any}; server CPUs: ${SERVER_CPUS:-any}; workers: $SERVER_WORKERS"
+  run_header
+  echo "wrk ${WRK_ARGS[*]}; rounds: $ROUNDS; wrk CPUs: ${WRK_CPUS:-any}; server CPUs: ${SERVER_CPUS:-any}; workers: $SERVER_WORKERS"
   echo "origin requests during measurement: $((origin_after - origin_before)) (0 = every response was a cache hit)"
-  echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); wrk: $(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
+  echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); varnish: $(varnishd -V 2>&1 | head -n1 | sed 's/^varnishd (\([^ ]*\).*/\1/'); wrk: $(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
 } >"$RAW/env.txt"
-say ""
-cat "$RAW/env.txt"
-say ""
-cat "$table"
-say ""
-say "raw wrk output: ${RAW#"$ROOT"/}/"
+show_run "raw wrk output"
 [ "$((origin_after - origin_before))" -eq 0 ] || say "WARNING: the origin saw requests during the measurement"

@@ -24,14 +24,16 @@ void section(MapReader& root, std::string_view key, Fn&& fn) {
 }
 
 std::optional<Tier> read_tier(MapReader& root) {
-  auto t = root.get_enum(required("tier"), {"edge", "shield", "origin"});
+  auto t = root.get_enum(required("tier"), {"edge", "shield", "origin", "geo"});
   if (!t) return std::nullopt;
   if (*t == "shield") return Tier::Shield;
   if (*t == "origin") return Tier::Origin;
+  if (*t == "geo") return Tier::Geo;
   return Tier::Edge;
 }
 
-// upstream for edge and shield, origin for the origin tier; the other one is an error.
+// upstream for edge and shield, origin for the origin tier, neither for geo (its own `geo:`
+// section is read by cdn-geo); the other one is an error.
 void read_tier_sections(MapReader& root, std::optional<Tier> tier, ServerConfig& cfg) {
   const bool is_origin = tier == Tier::Origin;
   if (!tier) {  // tier already reported; still check the sections' own keys
@@ -40,7 +42,12 @@ void read_tier_sections(MapReader& root, std::optional<Tier> tier, ServerConfig&
     return;
   }
   const std::string tier_name(to_string(*tier));
-  if (is_origin) {
+  if (*tier == Tier::Geo) {
+    for (const char* key : {"upstream", "origin"}) {
+      if (root.has(key)) root.error(key, "not allowed for tier geo");
+      root.skip(key);
+    }
+  } else if (is_origin) {
     if (root.has("upstream")) root.error("upstream", "not allowed for tier origin");
     root.skip("upstream");
     if (!root.has("origin")) root.error("origin section is required for tier origin");
@@ -76,6 +83,7 @@ std::string_view to_string(Tier t) {
     case Tier::Edge: return "edge";
     case Tier::Shield: return "shield";
     case Tier::Origin: return "origin";
+    case Tier::Geo: return "geo";
   }
   return "?";
 }

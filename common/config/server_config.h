@@ -15,7 +15,7 @@ namespace cdn::config {
 
 class MapReader;
 
-enum class Tier { Edge, Shield, Origin };
+enum class Tier { Edge, Shield, Origin, Geo };
 enum class LogLevel { Debug, Info, Warn, Error };  // same order as cdn::obs::Level
 enum class UpstreamPolicy { Rendezvous, Failover };
 

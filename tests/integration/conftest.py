@@ -29,6 +29,7 @@ PROGRAMS = {
     "origin": "origin-shield/origin/cdn-origin",
     "shield": "origin-shield/shield/cdn-shield",
     "edge": "edge/cdn-edge",
+    "geo": "geo/cdn-geo",
 }
 
 

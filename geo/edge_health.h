@@ -1,0 +1,42 @@
+#pragma once
+// Each edge's health as the answer path sees it: an immutable snapshot published by the poller.
+// The per-edge state machine is here (pure, testable): an edge is down after K consecutive failed
+// polls and up after M successful ones; before its first poll the first answer decides.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "geo/geo_config.h"
+
+namespace cdn::geo {
+
+struct PollResult {
+  bool ok = false;    // /healthz answered with a JSON status (200, or 503 while draining)
+  std::string error;  // why not, when !ok
+  bool draining = false;
+  uint64_t connections = 0;
+  double egress_bytes_per_s = 0;
+};
+
+struct EdgeStatus {
+  enum class Health { Unknown, Up, Down };
+  Health health = Health::Unknown;
+  bool available = false;  // up, not draining, under its load share
+  std::string reason = "not-polled-yet";
+  uint64_t connections = 0;
+  double egress_bps = 0;                 // bit/s
+  int64_t last_change_ms = 0;            // unix ms of the last change of health or availability
+  uint32_t failures = 0, successes = 0;  // consecutive
+};
+const char* to_string(EdgeStatus::Health h);
+
+// Applies one poll to an edge's status; returns true when `health` changed.
+bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, const HealthConfig& cfg,
+                int64_t now_ms);
+
+struct HealthSnapshot {
+  std::vector<EdgeStatus> edges;  // one per GeoConfig::edges, same order
+};
+
+}  // namespace cdn::geo

@@ -1,0 +1,52 @@
+#include "geo/geo_service.h"
+
+#include "common/config/reader.h"
+#include "common/config/server_config.h"
+
+namespace cdn::geo {
+
+Result<std::unique_ptr<GeoService>> GeoService::start(std::shared_ptr<const GeoConfig> cfg) {
+  std::unique_ptr<GeoService> s(new GeoService());
+  if (auto r = s->install(std::move(cfg)); !r) return r.error();
+  return s;
+}
+
+GeoService::~GeoService() {
+  stop();
+}
+
+void GeoService::stop() {
+  running_.reset();
+}
+
+Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
+  auto data = load_locator_data(*cfg);
+  if (!data) return data.error();
+  auto core = std::make_shared<SteeringCore>(cfg, std::move(data.value()));
+  if (running_) core->seed_health(*running_->state->cfg, *running_->state->core->health());
+  auto next = std::make_unique<Running>();
+  next->state = std::make_shared<const GeoState>(
+      GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg))});
+  next->watcher = std::make_unique<DataWatcher>(core->locator(), *cfg);
+  next->poller = std::make_unique<HealthPoller>(*core);
+  next->poller->also_every_interval([w = next->watcher.get()] { w->check(); });
+  next->poller->start();
+  current_.set(next->state);
+  running_ =
+      std::move(next);  // the previous generation stops polling here; readers keep its state alive
+  return {};
+}
+
+Result<void> GeoService::reload(const std::string& config_path) {
+  auto cfg = std::make_shared<GeoConfig>();
+  auto parsed = config::load_server_config(
+      config_path, [&](config::MapReader& root) { read_geo_section(root, *cfg); });
+  if (!parsed) return parsed.error();
+  if (parsed->tier != config::Tier::Geo) return Error{config_path + ": tier is no longer geo"};
+  if (running_ && cfg->dns_listen != running_->state->cfg->dns_listen)
+    return Error{config_path +
+                 ": geo.dns_listen changed: restart cdn-geo to move its DNS listeners"};
+  return install(std::move(cfg));
+}
+
+}  // namespace cdn::geo

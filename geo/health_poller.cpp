@@ -1,0 +1,149 @@
+#include "geo/health_poller.h"
+
+#include "common/auth/json.h"
+#include "common/obs/log.h"
+#include "common/obs/metrics.h"
+#include "common/util/clock.h"
+
+namespace cdn::geo {
+
+namespace {
+constexpr size_t kMaxHealthzBytes = 16 * 1024;
+}
+
+PollResult parse_healthz(int status, const std::string& body) {
+  PollResult r;
+  auto v = auth::json::parse(body, {kMaxHealthzBytes, 8});
+  if (!v || !v->as_object()) {
+    r.error = "healthz " + std::to_string(status) + ": not JSON";
+    return r;
+  }
+  const auto* draining = v->find("draining");
+  r.draining = draining && draining->as_bool() && *draining->as_bool();
+  if (status != 200 && !(status == 503 && r.draining)) {
+    r.error = "healthz status " + std::to_string(status);
+    return r;
+  }
+  if (const auto* c = v->find("active_connections"); c && c->as_number())
+    r.connections = uint64_t(std::max(0.0, c->as_number()->d));
+  if (const auto* e = v->find("egress_bytes_per_s"); e && e->as_number())
+    r.egress_bytes_per_s = std::max(0.0, e->as_number()->d);
+  r.ok = true;
+  return r;
+}
+
+// One poll in flight for one edge: collects the answer (bounded) and reports it once.
+struct HealthPoller::Probe : http::UpstreamCallbacks {
+  HealthPoller* owner = nullptr;
+  size_t edge = 0;
+  bool busy = false;
+  int status = 0;
+  std::string body;
+  bool too_big = false;
+
+  void on_upstream_head(int s, http::Headers&&) override { status = s; }
+  void on_upstream_body(const Bytes& chunk) override {
+    if (body.size() + chunk->size() > kMaxHealthzBytes)
+      too_big = true;
+    else
+      body += *chunk;
+  }
+  void on_upstream_end(bool complete, http::UpstreamError err) override {
+    busy = false;
+    if (!owner) return;  // stopping
+    PollResult r;
+    if (!complete)
+      r.error = std::string("healthz: ") + http::to_string(err);
+    else if (too_big)
+      r.error = "healthz: body over 16 KiB";
+    else
+      r = parse_healthz(status, body);
+    owner->finished(edge, r);
+  }
+};
+
+HealthPoller::HealthPoller(SteeringCore& core)
+    : core_(core), cfg_(core.config()), status_(core.health()->edges) {
+  status_.resize(cfg_.edges.size());
+}
+
+HealthPoller::~HealthPoller() {
+  stop();
+}
+
+void HealthPoller::start() {
+  started_ = true;
+  worker_.start([this](net::Worker& w) {
+    http::UpstreamTimeouts t{cfg_.health.timeout_ms, cfg_.health.timeout_ms,
+                             cfg_.health.timeout_ms};
+    for (size_t i = 0; i < cfg_.edges.size(); ++i) {
+      const auto& e = cfg_.edges[i];
+      auto addr =
+          net::resolve_numeric(e.admin.host, e.admin.port);  // checked literal at config time
+      pools_.push_back(
+          std::make_unique<http::UpstreamPool>(&w, addr ? addr.value() : net::SockAddr{}, t, 1));
+      auto p = std::make_unique<Probe>();
+      p->owner = this;
+      p->edge = i;
+      probes_.push_back(std::move(p));
+    }
+    uv_timer_init(w.loop(), timer_.get());
+    timer_.mark_initialized();
+    timer_->data = this;
+    uv_timer_start(
+        timer_.get(), [](uv_timer_t* t) { static_cast<HealthPoller*>(t->data)->tick(); }, 0,
+        uint64_t(cfg_.health.interval_ms));
+  });
+}
+
+void HealthPoller::stop() {
+  if (!started_) return;
+  started_ = false;
+  worker_.post([this]() {
+    timer_.close();
+    for (size_t i = 0; i < probes_.size(); ++i) probes_[i]->owner = nullptr;
+    pools_.clear();
+  });
+  worker_.stop();
+  worker_.join();
+}
+
+void HealthPoller::tick() {
+  for (size_t i = 0; i < pools_.size(); ++i) {
+    Probe& p = *probes_[i];
+    if (p.busy) continue;  // the previous poll is still within its timeout
+    p.busy = true;
+    p.status = 0;
+    p.body.clear();
+    p.too_big = false;
+    std::string head = "GET /healthz HTTP/1.1\r\nHost: " + cfg_.edges[i].admin.str() +
+                       "\r\nUser-Agent: cdn-geo\r\n\r\n";
+    pools_[i]->send(std::move(head), false, &p);
+  }
+  if (also_) also_();
+}
+
+void HealthPoller::finished(size_t edge, const PollResult& r) {
+  const EdgeConfig& e = cfg_.edges[edge];
+  EdgeStatus& s = status_[edge];
+  auto old_health = s.health;
+  bool old_available = s.available;
+  if (apply_poll(s, r, e, cfg_.health, unix_now_ms())) {
+    std::string to = to_string(s.health);
+    obs::metrics()
+        .counter("cdn_geo_health_transitions_total", "Edge health changes seen by the poller",
+                 {{"edge", e.name}, {"to", to}})
+        .inc();
+    obs::log(old_health == EdgeStatus::Health::Unknown ? obs::Level::Info : obs::Level::Warn,
+             "edge health", {{"edge", e.name}, {"health", to}, {"reason", s.reason}});
+  } else if (old_available != s.available) {
+    obs::log(
+        obs::Level::Info, "edge availability",
+        {{"edge", e.name}, {"available", s.available ? "true" : "false"}, {"reason", s.reason}});
+  }
+  auto snap = std::make_shared<HealthSnapshot>();
+  snap->edges = status_;
+  core_.publish(std::move(snap));
+}
+
+}  // namespace cdn::geo
