@@ -224,6 +224,13 @@ class RawConn:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
+    @classmethod
+    def over(cls, sock):
+        """A reader over a socket that is already connected (e.g. TLS-wrapped)."""
+        conn = cls.__new__(cls)
+        conn.sock, conn.buf = sock, b""
+        return conn
+
     def send(self, data):
         self.sock.sendall(data)
 
@@ -336,13 +343,13 @@ def under_sanitizer():
     return os.environ.get("CDN_SANITIZER") or None
 
 
-def rss_bytes(tier):
-    """Resident memory of a running tier's process."""
+def rss_bytes(tier, field="VmRSS"):
+    """Resident memory of a running tier's process (field="VmHWM": its peak so far)."""
     with open(f"/proc/{tier.proc.pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    raise AssertionError(f"no {field}")
 
 
 def time_bound(seconds):

@@ -7,15 +7,12 @@ RSS and timing assertions are skipped under a sanitizer build (env CDN_SANITIZER
 assertions always run."""
 import hashlib
 import os
-import selectors
 import socket
 import ssl
 import time
 
-import pytest
-
-from conftest import (client_tls_context, edge_config, http_request, origin_config, rss_bytes,
-                      under_sanitizer, wait_until)
+from conftest import (RawConn, client_tls_context, edge_config, http_request, origin_config,
+                      rss_bytes, under_sanitizer, wait_until)
 
 SANITIZER = bool(under_sanitizer())
 HWM = 64 * 1024              # limits.send_buffer_bytes (the default)
@@ -53,23 +50,10 @@ def open_tls_viewer(port, path, rcvbuf=4096):
 
 
 def read_response(s, timeout=60):
-    """Reads one Content-Length response off a TLS socket: (status, X-Cache, body)."""
+    """Reads one response off a TLS socket: (status, X-Cache, body)."""
     s.settimeout(timeout)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(65536)
-        assert chunk, "closed before the head"
-        buf += chunk
-    head, _, body = buf.partition(b"\r\n\r\n")
-    length = next(int(l.split(b":", 1)[1]) for l in head.split(b"\r\n")[1:]
-                  if l.lower().startswith(b"content-length:"))
-    while len(body) < length:
-        chunk = s.recv(min(1 << 20, length - len(body)))
-        assert chunk, f"closed after {len(body)} of {length} body bytes"
-        body += chunk
-    x_cache = next((l.split(b":", 1)[1].strip().decode() for l in head.split(b"\r\n")[1:]
-                    if l.lower().startswith(b"x-cache:")), "")
-    return int(head.split(b" ")[1]), x_cache, body
+    r = RawConn.over(s).read_response()
+    return r.status, r.header("X-Cache") or "", r.body
 
 
 def wait_egress_settled(edge, timeout=60):
@@ -90,7 +74,6 @@ def test_stalled_tls_viewers_cost_bounded_memory(tiers, content, certs):
     origin, edge = start_pair(tiers, content, certs)
     path, data = content.new_file(2 * MIB)
     warm(edge, path, data)
-    rss_warm = rss_bytes(edge)
     sent_before = edge.metric("cdn_bytes_sent_total")
     rss_before = rss_bytes(edge)
     n = 300
@@ -127,7 +110,6 @@ def test_slow_tls_readers_of_a_large_object_keep_rss_bounded(tiers, content, cer
     rss_warm = rss_bytes(edge)
     sent_before = edge.metric("cdn_bytes_sent_total")
     n, seconds, rate = int(os.environ.get("FLOW_N", 200)), 20, 10 * KIB
-    sel = selectors.DefaultSelector()
     got = {}
     viewers = []
     try:
