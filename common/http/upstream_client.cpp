@@ -194,6 +194,12 @@ class UpstreamConnection : public net::Stream::Handler {
     cb_ = nullptr;
     bool reusable = parser_.keep_alive() && connected();
     uv_timer_stop(timer_.get());
+    if (paused_) {
+      // Paced by the body callback that took the last bytes: an idle connection must read again
+      // (the next request's head, or the peer's close).
+      paused_ = false;
+      if (reusable) stream_->start_reading();
+    }
     if (!reusable) close_now();
     pool_->release(this, reusable);  // may idle us; cb runs after so it can send a new request
     if (cb) cb->on_upstream_end(true, UpstreamError::None);

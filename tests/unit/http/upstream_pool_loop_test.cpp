@@ -132,6 +132,28 @@ TEST(UpstreamPoolLoop, PausedResponseIsNeitherReadNorTimedOut) {
   EXPECT_TRUE(PatternProducer::matches(r.body));
 }
 
+TEST(UpstreamPoolLoop, PauseOnTheLastBytesLeavesAReusableConnection) {
+  // A paced fill pauses while taking the response's last bytes (one read holds the whole small
+  // response): the idle connection must still read the next response.
+  UpstreamTimeouts t;
+  t.first_byte_ms = 2000;
+  PoolFixture f(t);
+  f.origin_fn = [](const std::shared_ptr<Exchange>& ex) { ex->respond(200, {}, std::string_view("hi")); };
+  Recorder a, b;
+  uint64_t token = 0;
+  a.on_first_body = [&](Recorder&) { f.pool->pause(token); };
+  f.send(a, "/a", &token);
+  ASSERT_TRUE(wait_until([&]() { return a.ended.load(); }));
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(f.loop.run([&]() { return f.pool->idle_count(); }), 1u);
+  f.send(b, "/b");
+  ASSERT_TRUE(wait_until([&]() { return b.ended.load(); }, 10000));
+  EXPECT_TRUE(b.complete);
+  EXPECT_EQ(b.error, UpstreamError::None);
+  EXPECT_EQ(b.body, "hi");
+  EXPECT_EQ(f.origin->accepted(), 1u);
+}
+
 TEST(UpstreamPoolLoop, CancelClosesTheConnectionWithoutACallback) {
   PoolFixture f;
   std::shared_ptr<PatternProducer> p;
