@@ -14,6 +14,9 @@ void read_timeouts(MapReader& m, TimeoutsConfig& out) {
   set(out.upstream_first_byte_ms, m.get_duration_ms("upstream_first_byte", 1, kDay));
   set(out.upstream_idle_ms, m.get_duration_ms("upstream_idle", 0, kDay));
   set(out.drain_ms, m.get_duration_ms("drain", 0, kDay));
+
+  // Flow control (issue 8).
+  set(out.cache_lock_ms, m.get_duration_ms("cache_lock", 1, kDay));
 }
 
 namespace {
@@ -48,6 +51,9 @@ void read_limits(MapReader& m, LimitsConfig& out) {
     m.error("max_field_bytes", "must not exceed max_header_bytes (" + std::to_string(out.max_header_bytes) + ")");
   out.max_field_bytes = std::min(out.max_field_bytes, out.max_header_bytes);
   read_client_limits(m, out);
+
+  // Flow control (issue 8).
+  set(out.send_buffer_bytes, m.get_size("send_buffer_bytes", 4096, 64ull << 20));
 }
 
 }  // namespace cdn::config::sections

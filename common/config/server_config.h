@@ -52,6 +52,8 @@ struct TimeoutsConfig {
   int64_t upstream_first_byte_ms = 10'000;
   int64_t upstream_idle_ms = 30'000;
   int64_t drain_ms = 30'000;
+  // Flow control: a request queued behind another's fill gives up after this (504).
+  int64_t cache_lock_ms = 15'000;
 };
 
 struct LimitsConfig {
@@ -71,6 +73,8 @@ struct LimitsConfig {
   uint32_t request_burst_per_client = 0;        // 0 = twice the rate
   uint32_t client_ipv4_prefix = 32;
   uint32_t client_ipv6_prefix = 64;
+  // Flow control: unsent response bytes a connection may hold beyond shared cached blocks.
+  uint64_t send_buffer_bytes = 64 * 1024;
 };
 
 // Shields and origins see a whole edge (or shield) as one client address, so they do not limit

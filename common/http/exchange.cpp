@@ -1,52 +1,61 @@
 #include "common/http/exchange.h"
 
-#include "common/http/server_connection.h"
 #include "common/util/clock.h"
 
 namespace cdn::http {
 
-Exchange::Exchange(std::weak_ptr<ServerConnection> conn, net::Worker* worker)
-    : conn_(std::move(conn)), worker_(worker), start_ms_(mono_ms()) {}
+Exchange::Exchange(std::weak_ptr<ResponseChannel> channel, net::Worker* worker, Request req, std::string client_ip,
+                   bool tls)
+    : channel_(std::move(channel)),
+      worker_(worker),
+      req_(std::move(req)),
+      client_ip_(std::move(client_ip)),
+      tls_(tls),
+      start_ms_(mono_ms()) {}
 
-std::shared_ptr<ServerConnection> Exchange::conn() const {
-  if (closed_) return nullptr;
-  auto c = conn_.lock();
-  return (c && !c->closed_ && c->current_.get() == this) ? c : nullptr;
+std::shared_ptr<ResponseChannel> Exchange::channel() const {
+  auto c = channel_.lock();
+  return c && c->channel_open(*this) ? c : nullptr;
 }
 
-bool Exchange::alive() const { return conn() != nullptr; }
+bool Exchange::alive() const { return channel() != nullptr; }
 
 size_t Exchange::pending_bytes() const {
-  auto c = conn();
-  return c && c->stream_ ? c->stream_->pending_bytes() : 0;
+  auto c = channel();
+  return c ? c->unsent_bytes(*this) : 0;
 }
 
-std::optional<std::string> Exchange::begin(const std::shared_ptr<ServerConnection>& c, int status,
-                                          const Headers& headers, int64_t content_length) {
-  if (!c || started_) return std::nullopt;
+size_t Exchange::write_room() const {
+  auto c = channel();
+  if (!c) return 0;
+  size_t unsent = c->unsent_bytes(*this), window = c->send_window();
+  return unsent < window ? window - unsent : 0;
+}
+
+std::shared_ptr<ResponseChannel> Exchange::begin(int status, int64_t content_length, ResponseHead& head,
+                                                 const Headers& headers) {
+  auto c = channel();
+  if (!c || started_) return nullptr;
   started_ = true;
   status_ = status;
   head_only_ = req_.is_head() || status == 304 || status == 204 || status < 200;
-  chunked_ = content_length < 0 && !head_only_;
   remaining_ = content_length;
-  return c->render_head(this, status, headers, content_length, chunked_);
+  head.status = status;
+  head.headers = &headers;
+  head.content_length = content_length;
+  head.body_allowed = !head_only_;
+  return c;
 }
 
 bool Exchange::start(int status, Headers headers, int64_t content_length) {
-  auto c = conn();
-  auto head = begin(c, status, headers, content_length);
-  return head && c->stream_->write(std::move(*head));
-}
-
-static const Bytes& crlf() {
-  static const Bytes k = make_bytes(std::string_view("\r\n"));
-  return k;
+  ResponseHead head;
+  auto c = begin(status, content_length, head, headers);
+  return c && c->send_head(*this, head, {}, {});
 }
 
 bool Exchange::write(const Bytes& chunk) {
-  auto c = conn();
+  auto c = channel();
   if (!c || !started_ || finished_ || chunk->empty()) return c != nullptr;
-  body_bytes_ += chunk->size();
   if (head_only_) return true;
   if (remaining_ >= 0) {
     if (int64_t(chunk->size()) > remaining_) {  // never send more than we announced
@@ -55,17 +64,11 @@ bool Exchange::write(const Bytes& chunk) {
     }
     remaining_ -= int64_t(chunk->size());
   }
-  if (chunked_) {
-    char hex[24];
-    int n = snprintf(hex, sizeof hex, "%zx\r\n", chunk->size());
-    Bytes parts[2] = {chunk, crlf()};
-    return c->stream_->write(std::string(hex, size_t(n)), parts);
-  }
-  return c->stream_->write(chunk);
+  return c->send_body(*this, std::span<const Bytes>(&chunk, 1));
 }
 
 void Exchange::finish() {
-  auto c = conn();
+  auto c = channel();
   if (!c || finished_) return;
   if (!started_) start(200, {}, 0);
   if (!head_only_ && remaining_ > 0) {  // promised more than we have: a truncated body must look broken
@@ -73,49 +76,30 @@ void Exchange::finish() {
     return;
   }
   finished_ = true;
-  if (chunked_) c->stream_->write(std::string("0\r\n\r\n"));
-  c->response_finished(this);
+  c->end_response(*this);
 }
 
 void Exchange::abort() {
-  auto c = conn();
+  auto c = channel();
   finished_ = true;
-  if (!c) return;
-  c->close_after_response_ = true;
-  c->stream_->close();
-  c->response_finished(this);
+  if (c) c->abort_response(*this);
 }
 
-// Whole responses go out as one write: head and body in one syscall (one TLS record when small).
 void Exchange::respond(int status, Headers headers, std::string_view body) {
-  auto c = conn();
-  auto head = begin(c, status, headers, int64_t(body.size()));
-  if (!head) return;
+  ResponseHead head;
+  auto c = begin(status, int64_t(body.size()), head, headers);
+  if (!c) return;
   remaining_ = 0;
-  body_bytes_ += body.size();
-  if (head_only_ || body.empty()) {
-    c->stream_->write(std::move(*head));
-  } else if (body.size() <= 16384) {
-    head->append(body);
-    c->stream_->write(std::move(*head));
-  } else {
-    Bytes b = make_bytes(body);
-    c->stream_->write(std::move(*head), std::span<const Bytes>(&b, 1));
-  }
+  c->send_head(*this, head, head_only_ ? std::string_view() : body, {});
   finish();
 }
 
 void Exchange::respond(int status, Headers headers, const Body& body) {
-  auto c = conn();
-  auto head = begin(c, status, headers, int64_t(body.size));
-  if (!head) return;
+  ResponseHead head;
+  auto c = begin(status, int64_t(body.size), head, headers);
+  if (!c) return;
   remaining_ = 0;
-  body_bytes_ += body.size;
-  if (head_only_ || body.chunks.empty()) {
-    c->stream_->write(std::move(*head));
-  } else {
-    c->stream_->write(std::move(*head), body.chunks);
-  }
+  c->send_head(*this, head, {}, head_only_ ? std::span<const Bytes>() : std::span<const Bytes>(body.chunks));
   finish();
 }
 
@@ -131,12 +115,31 @@ void Exchange::respond_error(int status, std::string_view reason, Headers extra)
 void Exchange::set_body_handler(std::function<void(const char*, size_t)> data, std::function<void(bool)> end) {
   body_data_ = std::move(data);
   body_end_ = std::move(end);
-  auto c = conn();
-  if (c) {
-    c->parser_.set_body_sink([this](const char* d, size_t n) {
-      if (body_data_) body_data_(d, n);
-    });
-  }
+  if (auto c = channel()) c->want_request_body(*this);
+}
+
+void Exchange::deliver_request_body(const char* data, size_t len) {
+  if (body_data_) body_data_(data, len);
+}
+
+void Exchange::end_request_body(bool ok) {
+  if (!body_end_) return;
+  auto end = std::move(body_end_);
+  body_end_ = nullptr;
+  end(ok);
+}
+
+void Exchange::client_gone() {
+  if (finished_ || !on_abort_) return;
+  auto fn = std::move(on_abort_);
+  on_abort_ = nullptr;
+  fn();
+}
+
+void Exchange::proceed() {
+  if (!on_proceed_ || finished_) return;
+  auto fn = on_proceed_;  // the hook may replace itself
+  fn();
 }
 
 }  // namespace cdn::http

@@ -95,7 +95,7 @@ void ServerConnection::parse(const char* data, size_t len) {
     auto st = parser_.feed(data, len);
     if (st.error) {
       in_parse_ = false;
-      if (current_ && current_->started_) {
+      if (current_ && current_->started()) {
         close();  // mid-body garbage after we began answering: nothing sane to send
       } else {
         current_.reset();
@@ -109,10 +109,7 @@ void ServerConnection::parse(const char* data, size_t len) {
     if (closed_) break;
     if (st.message_complete) {
       message_done_ = true;
-      if (current_ && current_->body_end_) {
-        auto end = std::move(current_->body_end_);
-        end(true);
-      }
+      if (current_) current_->end_request_body(true);
       if (!response_done_) {
         paused_ = true;
         inbuf_.assign(data, len);
@@ -136,23 +133,24 @@ void ServerConnection::dispatch() {
       return;
     }
   }
-  auto ex = std::make_shared<Exchange>(weak_from_this(), worker_);
-  ex->req_ = std::move(parser_.request());
-  ex->client_ip_ = client_ip_;
-  ex->tls_ = stream_->is_tls();
+  std::weak_ptr<ResponseChannel> channel = std::static_pointer_cast<ResponseChannel>(shared_from_this());
+  auto ex = std::make_shared<Exchange>(std::move(channel), worker_, std::move(parser_.request()), client_ip_,
+                                       stream_->is_tls());
   current_ = ex;
   response_done_ = false;
   message_done_ = false;
+  chunked_ = false;
   stall_since_ms_ = mono_ms();
   deadline_ms_ = 0;
-  if (!ex->req_.keep_alive || draining_()) close_after_response_ = true;
-  if (ex->req_.has_body) {
-    if (auto* e = ex->req_.headers.get("expect"); e && iequals(*e, "100-continue"))
+  const Request& req = ex->request();
+  if (!req.keep_alive || draining_()) close_after_response_ = true;
+  if (req.has_body) {
+    if (auto* e = req.headers.get("expect"); e && iequals(*e, "100-continue"))
       stream_->write(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
   }
   handler_->handle(ex);
   if (closed_ || current_ != ex) return;
-  if (ex->req_.has_body && !ex->body_data_ && !ex->finished_) {
+  if (req.has_body && !ex->reads_request_body() && !ex->finished()) {
     // Nobody reads this body: accept a bounded amount, then refuse.
     auto seen = std::make_shared<size_t>(0);
     size_t limit = opts_.max_body_bytes;
@@ -165,8 +163,17 @@ void ServerConnection::dispatch() {
   }
 }
 
-std::string ServerConnection::render_head(Exchange* ex, int status, const Headers& headers, int64_t content_length,
-                                          bool chunked) {
+void ServerConnection::want_request_body(Exchange& ex) {
+  if (!channel_open(ex)) return;
+  std::weak_ptr<Exchange> wex = current_;
+  parser_.set_body_sink([wex](const char* d, size_t n) {
+    if (auto e = wex.lock()) e->deliver_request_body(d, n);
+  });
+}
+
+std::string ServerConnection::render_head(const Exchange& ex, const ResponseHead& head) {
+  const Headers& headers = *head.headers;
+  int status = head.status;
   std::string out;
   out.reserve(256 + headers.size() * 48);
   out += "HTTP/1.1 ";
@@ -188,24 +195,114 @@ std::string ServerConnection::render_head(Exchange* ex, int status, const Header
     out += current_http_date();
     out += "\r\n";
   }
-  if (chunked) {
+  if (chunked_) {
     out += "Transfer-Encoding: chunked\r\n";
-  } else if (content_length >= 0 && status != 304 && status != 204 && status >= 200) {
+  } else if (head.content_length >= 0 && status != 304 && status != 204 && status >= 200) {
     out += "Content-Length: ";
-    out += std::to_string(content_length);
+    out += std::to_string(head.content_length);
     out += "\r\n";
   }
   if (draining_()) close_after_response_ = true;
   // Answering before an unread request body ends: the connection cannot be reused, say so.
-  if (!message_done_ && ex->req_.has_body && !ex->body_data_) close_after_response_ = true;
+  if (!message_done_ && ex.request().has_body && !ex.reads_request_body()) close_after_response_ = true;
   if (close_after_response_) out += "Connection: close\r\n";
   out += "\r\n";
   return out;
 }
 
-void ServerConnection::response_finished(Exchange* ex) {
-  if (closed_ || current_.get() != ex) return;
-  if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+bool ServerConnection::send_head(Exchange& ex, const ResponseHead& head, std::string_view body,
+                                 std::span<const Bytes> blocks) {
+  chunked_ = head.body_allowed && head.content_length < 0;
+  std::string out = render_head(ex, head);
+  // Whole small responses go out as one write: head and body in one syscall (one TLS record).
+  if (body.size() <= 16384) {
+    out.append(body);
+    uint64_t n = body.size();
+    for (auto& b : blocks) n += b->size();
+    return write_response(ex, std::move(out), blocks, n);
+  }
+  Bytes b = make_bytes(body);
+  return write_response(ex, std::move(out), std::span<const Bytes>(&b, 1), body.size());
+}
+
+static const Bytes& crlf() {
+  static const Bytes k = make_bytes(std::string_view("\r\n"));
+  return k;
+}
+
+bool ServerConnection::send_body(Exchange& ex, std::span<const Bytes> blocks) {
+  uint64_t n = 0;
+  for (auto& b : blocks) n += b->size();
+  if (n == 0) return true;
+  if (!chunked_) return write_response(ex, std::string(), blocks, n);
+  char hex[24];
+  int len = snprintf(hex, sizeof hex, "%llx\r\n", static_cast<unsigned long long>(n));
+  std::vector<Bytes> parts(blocks.begin(), blocks.end());
+  parts.push_back(crlf());
+  return write_response(ex, std::string(hex, size_t(len)), parts, n);
+}
+
+bool ServerConnection::write_response(Exchange& ex, std::string text, std::span<const Bytes> blocks,
+                                      uint64_t body_bytes) {
+  uint64_t begin = stream_->queued_bytes();
+  bool ok = stream_->write(std::move(text), blocks);
+  uint64_t end = stream_->queued_bytes();
+  if (body_bytes > 0 && end > begin) sent_runs_.push_back(SentRun{begin, end, body_bytes, 0, current_});
+  (void)ex;
+  account_flushed();
+  return ok;
+}
+
+void ServerConnection::end_response(Exchange& ex) {
+  if (chunked_) stream_->write(std::string("0\r\n\r\n"));
+  response_finished(ex);
+}
+
+void ServerConnection::abort_response(Exchange& ex) {
+  close_after_response_ = true;
+  stream_->close();
+  response_finished(ex);
+}
+
+void ServerConnection::account_flushed() {
+  uint64_t flushed = stream_->flushed_bytes();
+  while (!sent_runs_.empty()) {
+    SentRun& r = sent_runs_.front();
+    uint64_t due = r.body;
+    if (flushed < r.end) {
+      uint64_t taken = flushed > r.begin ? flushed - r.begin : 0;
+      due = uint64_t(double(r.body) * double(taken) / double(r.end - r.begin));
+    }
+    if (due > r.credited) {
+      uint64_t n = due - r.credited;
+      r.credited = due;
+      r.ex->count_body_sent(n);
+      if (hooks_ && hooks_->on_body_sent) hooks_->on_body_sent(n);
+    }
+    if (flushed < r.end) break;
+    sent_runs_.erase(sent_runs_.begin());
+  }
+  while (!awaiting_log_.empty() && awaiting_log_.front().end <= flushed) {
+    auto ex = std::move(awaiting_log_.front().ex);
+    awaiting_log_.erase(awaiting_log_.begin());
+    if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+  }
+}
+
+void ServerConnection::account_final() {
+  account_flushed();
+  sent_runs_.clear();
+  while (!awaiting_log_.empty()) {
+    auto ex = std::move(awaiting_log_.front().ex);
+    awaiting_log_.erase(awaiting_log_.begin());
+    if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+  }
+}
+
+void ServerConnection::response_finished(Exchange& ex) {
+  if (closed_ || current_.get() != &ex) return;
+  awaiting_log_.push_back(AwaitingLog{current_, stream_->queued_bytes()});
+  account_flushed();
   response_done_ = true;
   if (close_after_response_ && !stream_->is_open()) {
     close();
@@ -213,7 +310,7 @@ void ServerConnection::response_finished(Exchange* ex) {
   }
   if (!message_done_) {
     // Answered before the request body ended (e.g. an error): the rest is not worth reading.
-    if (ex->req_.has_body) {
+    if (ex.request().has_body) {
       close_after_response_ = true;
       close();
     }
@@ -261,22 +358,21 @@ void ServerConnection::refuse(int status, const std::string& reason,
 }
 
 void ServerConnection::on_stream_end(int) {
-  if (current_ && !current_->finished_) {
+  if (current_ && !current_->finished()) {
     auto ex = current_;
-    if (ex->body_end_) {
-      auto end = std::move(ex->body_end_);
-      end(false);
-    }
-    if (ex->on_abort_) {
-      auto fn = std::move(ex->on_abort_);
-      fn();
-    }
+    ex->end_request_body(false);
+    ex->client_gone();
   }
   close();
 }
 
-void ServerConnection::on_stream_drained() {
-  if (current_ && current_->on_drain_) current_->on_drain_();
+void ServerConnection::on_stream_progress() {
+  account_flushed();
+  if (closed_ || !current_ || current_->finished()) return;
+  if (stream_->pending_bytes() < opts_.send_buffer_bytes) {
+    auto ex = current_;
+    ex->proceed();
+  }
 }
 
 void ServerConnection::drain() {
@@ -291,9 +387,9 @@ void ServerConnection::close() {
   if (closed_) return;
   closed_ = true;
   closed_at_ms_ = mono_ms();
-  if (current_ && !current_->finished_ && current_->on_abort_) {
-    auto fn = std::move(current_->on_abort_);
-    fn();
+  if (current_) {
+    auto ex = current_;
+    ex->client_gone();
   }
   if (on_closed_) on_closed_(this);
   if (stream_->is_open() && stream_->pending_bytes() > 0) {
@@ -307,12 +403,14 @@ void ServerConnection::close() {
 }
 
 void ServerConnection::on_stream_flushed_and_closed() {
+  account_flushed();
   if (closed_) release();
 }
 
 void ServerConnection::release() {
   if (released_) return;
   released_ = true;
+  account_final();
   timer_->data = nullptr;
   uv_timer_stop(timer_.get());
   // Free ourselves on the next loop turn: callers up the stack may still be running in us.

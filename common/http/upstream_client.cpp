@@ -73,6 +73,26 @@ class UpstreamConnection : public net::Stream::Handler {
     arm(pool_->timeouts_.first_byte_ms);
   }
 
+  void cancel() {
+    cb_ = nullptr;
+    close_now();
+    pool_->release(this, false);
+  }
+
+  void pause() {
+    if (paused_ || phase_ != Phase::Body) return;
+    paused_ = true;
+    uv_timer_stop(timer_.get());
+    if (stream_) stream_->stop_reading();
+  }
+
+  void resume() {
+    if (!paused_) return;
+    paused_ = false;
+    if (stream_) stream_->start_reading();
+    arm(pool_->timeouts_.idle_ms);
+  }
+
   void idle_timeout_start() {
     phase_ = Phase::Idle;
     arm(pool_->timeouts_.idle_ms);
@@ -90,6 +110,7 @@ class UpstreamConnection : public net::Stream::Handler {
     allow_retry_ = retry;
     reused_ = false;
     got_bytes_ = false;
+    paused_ = false;
     phase_ = Phase::WaitingHead;
     parser_.reset(is_head);
   }
@@ -146,6 +167,7 @@ class UpstreamConnection : public net::Stream::Handler {
     }
     got_bytes_ = true;
     if (phase_ == Phase::WaitingHead || phase_ == Phase::Body) arm(pool_->timeouts_.idle_ms);
+    // The body callback may pause us; the timer then stays off until resume().
     switch (parser_.feed(data, len)) {
       case ResponseParser::State::Done: finish_ok(); return;
       case ResponseParser::State::Error: fail(UpstreamError::BadResponse); return;
@@ -172,6 +194,12 @@ class UpstreamConnection : public net::Stream::Handler {
     cb_ = nullptr;
     bool reusable = parser_.keep_alive() && connected();
     uv_timer_stop(timer_.get());
+    if (paused_) {
+      // Paced by the body callback that took the last bytes: an idle connection must read again
+      // (the next request's head, or the peer's close).
+      paused_ = false;
+      if (reusable) stream_->start_reading();
+    }
     if (!reusable) close_now();
     pool_->release(this, reusable);  // may idle us; cb runs after so it can send a new request
     if (cb) cb->on_upstream_end(true, UpstreamError::None);
@@ -215,6 +243,7 @@ class UpstreamConnection : public net::Stream::Handler {
   UpstreamCallbacks* cb_ = nullptr;
   uint64_t token_ = 0;
   bool allow_retry_ = false, reused_ = false, got_bytes_ = false;
+  bool paused_ = false;
   Phase phase_ = Phase::Connecting;
 };
 
@@ -241,6 +270,24 @@ void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, 
   }
   all_.push_back(std::make_unique<UpstreamConnection>(this));
   all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry);
+}
+
+UpstreamConnection* UpstreamPool::busy_with(uint64_t token) const {
+  for (auto& c : all_)
+    if (c->busy() && c->token() == token) return c.get();
+  return nullptr;
+}
+
+void UpstreamPool::cancel(uint64_t token) {
+  if (auto* c = busy_with(token)) c->cancel();
+}
+
+void UpstreamPool::pause(uint64_t token) {
+  if (auto* c = busy_with(token)) c->pause();
+}
+
+void UpstreamPool::resume(uint64_t token) {
+  if (auto* c = busy_with(token)) c->resume();
 }
 
 void UpstreamPool::release(UpstreamConnection* c, bool reusable) {

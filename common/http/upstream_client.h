@@ -45,8 +45,14 @@ class UpstreamPool {
   UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle = 64);
   ~UpstreamPool();
   // `head` is the full request head (request line + headers + CRLF). Callbacks run on this loop;
-  // the callbacks object must stay valid until on_upstream_end.
+  // the callbacks object must stay valid until on_upstream_end or cancel().
+  // Returns a token; cancel(token) stops delivery and closes the connection (a paced fill whose
+  // viewers all left stops fetching a body nobody stores).
   uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb);
+  void cancel(uint64_t token);
+  // Flow control: stop reading the response (no idle timeout while paused), then go on.
+  void pause(uint64_t token);
+  void resume(uint64_t token);
   const net::SockAddr& address() const { return addr_; }
   size_t idle_count() const { return idle_.size(); }
 
@@ -54,6 +60,7 @@ class UpstreamPool {
   friend class UpstreamConnection;
   void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry);
   void release(UpstreamConnection* c, bool reusable);
+  UpstreamConnection* busy_with(uint64_t token) const;
 
   net::Worker* worker_;
   net::SockAddr addr_;

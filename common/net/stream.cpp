@@ -6,14 +6,20 @@
 namespace cdn::net {
 
 namespace {
+// Ciphertext in user space per connection is at most one batch: two full records.
+constexpr size_t kRecord = 16384;
+constexpr size_t kBatchPlain = 2 * kRecord;
+
 struct WriteReq {
   uv_write_t req;
-  std::string head;
+  std::string own;          // head text, or ciphertext the socket did not take at once
   std::vector<Bytes> keep;  // keeps body blocks alive until the kernel has them
-  size_t len = 0;
+  size_t plain_len = 0;     // plaintext units this request completes
 };
 thread_local char t_read_buf[65536];
 thread_local std::string t_plain;
+thread_local std::string t_cipher;
+thread_local std::string t_gather;
 }  // namespace
 
 Stream::Stream(uv_tcp_t* handle, std::unique_ptr<TlsSession> tls, Handler* handler)
@@ -64,7 +70,7 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   }
   t_plain.clear();
   auto st = self->tls_->feed(buf->base, size_t(n), t_plain);
-  self->flush_tls();  // handshake replies and alerts go out before the handler can close us
+  self->pump_tls();  // handshake replies and alerts go out before the handler can close us
   if (!t_plain.empty() && h) {
     std::string plain;
     plain.swap(t_plain);  // the handler may re-enter and use t_plain through another stream
@@ -78,112 +84,164 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   }
 }
 
-void Stream::flush_tls() {
-  if (!tls_ || !tls_->has_ciphertext() || !handle_) return;
-  auto* w = new WriteReq();
-  w->head = tls_->take_ciphertext();
-  w->len = w->head.size();
-  uv_buf_t b = uv_buf_init(w->head.data(), unsigned(w->head.size()));
-  pending_ += w->len;
-  if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(handle_), &b, 1, &Stream::on_write) != 0) {
-    pending_ -= w->len;
-    delete w;
-  }
-}
-
 bool Stream::write(std::string head, std::span<const Bytes> chunks) {
   if (!handle_ || closing_ || close_when_flushed_) return false;
-  if (tls_) {
-    // Pieces are gathered into full-size records: a small response (head + body) becomes one
-    // record and one write instead of one per piece.
-    constexpr size_t kRecord = 16384;
-    thread_local std::string scratch;
-    scratch.clear();
-    auto put = [&](const char* p, size_t n) {
-      while (n > 0) {
-        size_t take = std::min(n, kRecord - scratch.size());
-        scratch.append(p, take);
-        p += take;
-        n -= take;
-        if (scratch.size() == kRecord) {
-          if (tls_->write(scratch.data(), scratch.size()) != TlsSession::Status::Ok) return false;
-          scratch.clear();
-        }
-      }
-      return true;
-    };
-    if (!put(head.data(), head.size())) return false;
-    for (auto& c : chunks)
-      if (!put(c->data(), c->size())) return false;
-    if (!scratch.empty() && tls_->write(scratch.data(), scratch.size()) != TlsSession::Status::Ok) return false;
-    flush_tls();
-    return true;
+  if (!tls_) return write_plain(std::move(head), chunks);
+  if (!head.empty()) {
+    queued_ += head.size();
+    plain_.push_back(Piece{std::move(head), nullptr, 0});
   }
-  auto* w = new WriteReq();
-  w->head = std::move(head);
-  uv_buf_t bufs[16];
-  std::vector<uv_buf_t> many;
-  uv_buf_t* out = bufs;
-  size_t n = 0, total = chunks.size() + (w->head.empty() ? 0 : 1);
-  if (total > 16) {
-    many.resize(total);
-    out = many.data();
-  }
-  if (!w->head.empty()) out[n++] = uv_buf_init(w->head.data(), unsigned(w->head.size()));
-  w->keep.reserve(chunks.size());
   for (auto& c : chunks) {
     if (c->empty()) continue;
-    out[n++] = uv_buf_init(const_cast<char*>(c->data()), unsigned(c->size()));
-    w->keep.push_back(c);
+    queued_ += c->size();
+    plain_.push_back(Piece{std::string(), c, 0});
   }
-  for (size_t i = 0; i < n; ++i) w->len += out[i].len;
-  if (n == 0) {
-    delete w;
-    return true;
+  return pump_tls();
+}
+
+bool Stream::write_plain(std::string head, std::span<const Bytes> chunks) {
+  uv_buf_t small[16];
+  std::vector<uv_buf_t> many;
+  size_t total = chunks.size() + (head.empty() ? 0 : 1);
+  uv_buf_t* bufs = small;
+  if (total > 16) {
+    many.resize(total);
+    bufs = many.data();
   }
-  pending_ += w->len;
-  if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(handle_), out, unsigned(n), &Stream::on_write) != 0) {
-    pending_ -= w->len;
+  size_t n = 0, len = 0;
+  if (!head.empty()) bufs[n++] = uv_buf_init(head.data(), unsigned(head.size()));
+  for (auto& c : chunks)
+    if (!c->empty()) bufs[n++] = uv_buf_init(const_cast<char*>(c->data()), unsigned(c->size()));
+  for (size_t i = 0; i < n; ++i) len += bufs[i].len;
+  if (len == 0) return true;
+  queued_ += len;
+  auto* stream = reinterpret_cast<uv_stream_t*>(handle_);
+  // Most writes fit the socket buffer: take the synchronous path, no request, no references.
+  size_t sent = 0;
+  if (writes_in_flight_ == 0) {
+    int r = uv_try_write(stream, bufs, unsigned(n));
+    if (r > 0) sent = size_t(r);
+  }
+  flushed_ += sent;
+  if (sent == len) return true;
+  auto* w = new WriteReq();
+  w->plain_len = len - sent;
+  size_t first = 0;
+  while (sent >= bufs[first].len) sent -= bufs[first++].len;
+  if (!head.empty() && first == 0) {
+    // Keep the head in the request; a short string's bytes move with it, so point at the copy.
+    w->own = std::move(head);
+    bufs[0] = uv_buf_init(w->own.data(), unsigned(w->own.size()));
+  }
+  bufs[first].base += sent;
+  bufs[first].len -= unsigned(sent);
+  w->keep.assign(chunks.begin(), chunks.end());
+  ++writes_in_flight_;
+  if (uv_write(&w->req, stream, bufs + first, unsigned(n - first), &Stream::on_write) != 0) {
+    --writes_in_flight_;
     delete w;
     return false;
   }
   return true;
 }
 
+bool Stream::pump_tls() {
+  if (!handle_ || closing_) return false;
+  while (writes_in_flight_ == 0) {
+    std::string& cipher = t_cipher;
+    cipher.clear();
+    size_t plain_len = 0;
+    // Up to a batch of plaintext: large pieces are encrypted from their own memory; small ones
+    // (a head, chunked framing) are gathered so they share a record with what follows them.
+    while (plain_len < kBatchPlain && !plain_.empty()) {
+      Piece& p = plain_.front();
+      if (p.size() >= kRecord || plain_.size() == 1) {  // nothing to gather it with
+        size_t take = std::min(p.size(), kBatchPlain - plain_len);
+        if (tls_->write_to(cipher, p.data(), take) != TlsSession::Status::Ok) return false;
+        p.off += take;
+        plain_len += take;
+        if (p.size() == 0) plain_.pop_front();
+        continue;
+      }
+      std::string& g = t_gather;
+      g.clear();
+      while (!plain_.empty() && g.size() < kRecord && plain_len + g.size() < kBatchPlain) {
+        Piece& q = plain_.front();
+        size_t part = std::min({q.size(), kRecord - g.size(), kBatchPlain - plain_len - g.size()});
+        g.append(q.data(), part);
+        q.off += part;
+        if (q.size() == 0) plain_.pop_front();
+      }
+      if (tls_->write_to(cipher, g.data(), g.size()) != TlsSession::Status::Ok) return false;
+      plain_len += g.size();
+    }
+    if (plain_.empty() && close_when_flushed_ && !shutdown_sent_) {
+      shutdown_sent_ = true;
+      tls_->shutdown();
+    }
+    if (tls_->has_ciphertext()) cipher.append(tls_->take_ciphertext());
+    if (cipher.empty()) break;
+    send_cipher(cipher, plain_len);
+  }
+  return true;
+}
+
+void Stream::send_cipher(std::string& cipher, size_t plain_len) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(handle_);
+  uv_buf_t b = uv_buf_init(cipher.data(), unsigned(cipher.size()));
+  int r = uv_try_write(stream, &b, 1);
+  size_t sent = r > 0 ? size_t(r) : 0;
+  if (sent == cipher.size()) {
+    flushed_ += plain_len;
+    return;
+  }
+  auto* w = new WriteReq();
+  w->own.assign(cipher.data() + sent, cipher.size() - sent);
+  w->plain_len = plain_len;
+  uv_buf_t rest = uv_buf_init(w->own.data(), unsigned(w->own.size()));
+  ++writes_in_flight_;
+  if (uv_write(&w->req, stream, &rest, 1, &Stream::on_write) != 0) {
+    --writes_in_flight_;
+    delete w;
+  }
+}
+
 void Stream::on_write(uv_write_t* req, int) {
   auto* w = reinterpret_cast<WriteReq*>(req);
   auto* self = static_cast<Stream*>(req->handle->data);
-  size_t len = w->len;
+  size_t plain_len = w->plain_len;
   delete w;
   if (!self) return;
-  self->pending_ -= len;
-  self->flushed_ += len;
-  if (self->pending_ == 0) {
-    if (self->close_when_flushed_) {
-      Handler* h = self->handler_;
-      self->close();
-      if (h) h->on_stream_flushed_and_closed();
-      return;
-    }
-    if (self->handler_) self->handler_->on_stream_drained();
+  --self->writes_in_flight_;
+  self->flushed_ += plain_len;
+  if (self->tls_) self->pump_tls();
+  self->after_flush();
+}
+
+void Stream::after_flush() {
+  bool idle = writes_in_flight_ == 0 && plain_.empty();
+  if (idle && close_when_flushed_) {
+    Handler* h = handler_;
+    close();
+    if (h) h->on_stream_flushed_and_closed();
+    return;
   }
+  if (handler_) handler_->on_stream_progress();
 }
 
 void Stream::close_after_flush() {
   if (!handle_ || closing_) return;
-  if (tls_) {
-    tls_->shutdown();
-    flush_tls();
-  }
   close_when_flushed_ = true;
   stop_reading();
-  if (pending_ == 0) close();
+  if (tls_) pump_tls();  // sends close_notify once the queued plaintext is out
+  if (writes_in_flight_ == 0 && plain_.empty()) close();
 }
 
 void Stream::close() {
   if (!handle_) return;
   closing_ = true;
   handle_->data = nullptr;
+  plain_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   handle_ = nullptr;
 }

@@ -1,11 +1,18 @@
 #pragma once
-// A TCP connection with optional TLS. Plain writes hand refcounted body blocks straight to the
-// kernel (uv_write on the block's own memory); TLS writes encrypt into one record buffer.
+// A TCP connection with optional TLS.
+//
+// Output is flow-controlled by the caller through pending_bytes(): the bytes this stream holds
+// that the kernel has not taken yet. Plain writes try the socket at once and hand whatever it
+// did not take to uv_write on the refcounted blocks' own memory (no copy). TLS writes queue the
+// plaintext pieces (refcounted blocks stay shared) and encrypt them a couple of records at a
+// time as the socket drains, so a client that stops reading holds at most one small ciphertext
+// batch, never an encrypted copy of a whole body.
 #include <uv.h>
 
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/net/tls_session.h"
 #include "common/util/bytes.h"
@@ -20,8 +27,8 @@ class Stream {
     virtual void on_stream_read(const char* data, size_t len) = 0;
     // EOF, reset or TLS failure; the stream is already closed for reading. status is a uv error.
     virtual void on_stream_end(int status) = 0;
-    // Pending output fell to zero (for flow control of streamed bodies).
-    virtual void on_stream_drained() {}
+    // The kernel took queued output (flushed_bytes() advanced); for flow control and accounting.
+    virtual void on_stream_progress() {}
     // close_after_flush() completed (or failed) and the socket is closed.
     virtual void on_stream_flushed_and_closed() {}
   };
@@ -34,11 +41,13 @@ class Stream {
 
   void start_reading();
   void stop_reading();
-  // `head` is copied into the request; `chunks` are shared, never copied on plain connections.
+  // `head` is copied; `chunks` are shared, never copied. Output keeps the order of calls.
   bool write(std::string head, std::span<const Bytes> chunks = {});
   bool write(const Bytes& chunk) { return write(std::string(), std::span<const Bytes>(&chunk, 1)); }
-  size_t pending_bytes() const { return pending_; }
-  // Bytes the kernel has taken so far (progress measure for send-stall detection).
+  // Bytes accepted by write() and not yet taken by the kernel (plaintext units).
+  size_t pending_bytes() const { return queued_ - flushed_; }
+  // Running totals in plaintext units: every byte accepted by write(), every byte the kernel took.
+  uint64_t queued_bytes() const { return queued_; }
   uint64_t flushed_bytes() const { return flushed_; }
   // Flushes queued output, then closes. Further writes are dropped.
   void close_after_flush();
@@ -50,17 +59,59 @@ class Stream {
   void set_handler(Handler* h) { handler_ = h; }
 
  private:
+  // A piece of plaintext waiting for encryption: either owned text or a shared block.
+  struct Piece {
+    std::string text;
+    Bytes block;
+    size_t off = 0;
+    const char* data() const { return (block ? block->data() : text.data()) + off; }
+    size_t size() const { return (block ? block->size() : text.size()) - off; }
+  };
+
+  // FIFO of pieces that allocates nothing while empty (an idle connection pays for no node
+  // blocks, as a std::deque would) and gives its memory back once drained after a large body.
+  class PieceQueue {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    size_t size() const { return items_.size() - head_; }
+    Piece& front() { return items_[head_]; }
+    void push_back(Piece p) { items_.push_back(std::move(p)); }
+    void pop_front() {
+      items_[head_++] = Piece{};
+      if (head_ == items_.size()) clear();
+    }
+    void clear() {
+      if (items_.capacity() > 16) {
+        std::vector<Piece>().swap(items_);
+      } else {
+        items_.clear();
+      }
+      head_ = 0;
+    }
+
+   private:
+    std::vector<Piece> items_;
+    size_t head_ = 0;
+  };
+
   static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf);
   static void on_read(uv_stream_t*, ssize_t n, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
-  void flush_tls();
-  void maybe_finish_close();
+  bool write_plain(std::string head, std::span<const Bytes> chunks);
+  // Encrypts and sends while no ciphertext is waiting on the socket. False on a TLS error.
+  bool pump_tls();
+  // Sends one buffer of ciphertext; what the socket does not take now is queued (copied).
+  void send_cipher(std::string& cipher, size_t plain_len);
+  void after_flush();
 
   uv_tcp_t* handle_;
   std::unique_ptr<TlsSession> tls_;
   Handler* handler_;
-  size_t pending_ = 0;
+  uint64_t queued_ = 0;
   uint64_t flushed_ = 0;
+  size_t writes_in_flight_ = 0;  // uv_write requests not yet completed
+  PieceQueue plain_;             // TLS only: plaintext not yet encrypted
+  bool shutdown_sent_ = false;
   bool closing_ = false;
   bool close_when_flushed_ = false;
   bool reading_ = false;

@@ -1,6 +1,7 @@
 #pragma once
-// One TLS connection driven through memory BIOs: the socket I/O stays with libuv, OpenSSL only
-// transforms bytes. That keeps TLS and plain connections on the same read/write path.
+// One TLS connection: ciphertext comes in through a memory BIO, and goes out through a BIO that
+// appends straight into a caller's buffer, so the socket I/O stays with libuv and no
+// per-connection ciphertext buffer outlives a write (a session at rest holds no record buffers).
 #include <memory>
 #include <string>
 
@@ -13,15 +14,20 @@ class TlsSession {
  public:
   enum class Status { Ok, Error, Closed };
   explicit TlsSession(std::shared_ptr<TlsContext> ctx);  // server side
-  // Feeds ciphertext from the network; appends decrypted bytes to `plain`.
+  ~TlsSession();
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  // Feeds ciphertext from the network; appends decrypted bytes to `plain`. Handshake replies
+  // and alerts are kept for take_ciphertext().
   Status feed(const char* data, size_t len, std::string& plain);
-  // Encrypts plaintext; the records are queued for take_ciphertext().
-  Status write(const char* data, size_t len);
-  // Moves out every pending ciphertext byte (handshake messages included).
+  // Encrypts plaintext into records appended to `out` (one record per 16 KiB).
+  Status write_to(std::string& out, const char* data, size_t len);
+  // Moves out protocol output produced outside write_to() (handshake, tickets, close_notify).
   std::string take_ciphertext();
-  bool has_ciphertext() const;
+  bool has_ciphertext() const { return !protocol_out_.empty(); }
   bool handshake_done() const { return SSL_is_init_finished(ssl_.get()) == 1; }
-  void shutdown() { SSL_shutdown(ssl_.get()); }
+  void shutdown();
   const std::string& last_error() const { return error_; }
   std::string sni() const;
 
@@ -29,7 +35,8 @@ class TlsSession {
   std::shared_ptr<TlsContext> ctx_;
   SslPtr ssl_;
   BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
+  BIO* wbio_ = nullptr;  // owned by ssl_; writes go to *out_
+  std::string protocol_out_;
   std::string error_;
 };
 

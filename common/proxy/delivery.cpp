@@ -34,7 +34,10 @@ Body slice(const Body& body, uint64_t first, uint64_t last) {
 
 }  // namespace
 
-static void count_lookup(std::string_view cache_status) {
+void Delivery::count_lookup(std::string_view cache_status) {
+  // Once per response, whichever path answers it.
+  if (counted_) return;
+  counted_ = true;
   // Four results only: cache the counter references per thread instead of a map lookup.
   thread_local obs::Counter* counters[4] = {};
   static const char* kNames[4] = {"HIT", "MISS", "STALE", "REVALIDATED"};
@@ -57,14 +60,20 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   int64_t age = cache::current_age_s(meta, unix_now());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+  bool transform = ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  send_object(obj, std::move(h), transform);
+}
 
+void Delivery::send_object(const cache::ObjectRef& obj, http::Headers h, bool transform) {
+  auto& ex = *ex_;
+  const auto& meta = obj->meta;
   if (not_modified(ex.request(), meta)) {
     ex.respond(304, std::move(h), std::string_view());
     return;
   }
   const Body* body = &obj->body;
   Body transformed;
-  if (ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h)) {
+  if (transform) {
     if (!obj->body_resident()) {  // rewritten bodies (playlists) are small; this one is not
       ex.respond_error(502, "body-too-large-to-rewrite", std::move(h));
       return;
@@ -94,7 +103,8 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   const bool partial = plan.kind == http::RangePlan::Kind::Partial;
   if (partial) h.set("Content-Range", http::content_range(plan, size));
   if (!obj->body_resident()) {
-    // Too large to have been loaded: streamed from the disk tier a chunk at a time.
+    // Too large to have been loaded: streamed from the disk tier a chunk at a time, as the
+    // connection drains.
     const uint64_t first = partial ? plan.range.first : 0,
                    length = partial ? plan.range.length() : size;
     if (!ex.start(partial ? 206 : meta.status, std::move(h), int64_t(length))) return;
@@ -106,10 +116,12 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
     ex.respond(206, std::move(h), slice(*body, plan.range.first, plan.range.last));
     return;
   }
+  // A whole object is queued at once: its blocks are shared with the cache, so a slow client
+  // holds references, not copies (and TLS encrypts them only as its socket drains).
   ex.respond(meta.status, std::move(h), *body);
 }
 
-void Delivery::follow(std::shared_ptr<Fill> fill) {
+void Delivery::follow(std::shared_ptr<Fill> fill, bool leader) {
   fill_ = std::move(fill);
   std::weak_ptr<Delivery> weak = shared_from_this();
   waiter_ = fill_->add_waiter(ex_->worker(), [weak]() {
@@ -118,16 +130,48 @@ void Delivery::follow(std::shared_ptr<Fill> fill) {
   // The waiter holds only a weak reference; the exchange's abort hook keeps us alive meanwhile.
   auto self = shared_from_this();
   ex_->on_abort([self]() { self->detach(); });
+  ex_->on_proceed([weak]() {
+    if (auto s = weak.lock()) s->on_wake();
+  });
+  if (!leader) arm_lock_timeout();
   on_wake();
+}
+
+void Delivery::arm_lock_timeout() {
+  if (uv_timer_init(ex_->worker()->loop(), lock_timer_.get()) != 0) return;
+  lock_timer_.mark_initialized();
+  lock_timer_->data = this;
+  uv_timer_start(
+      lock_timer_.get(),
+      [](uv_timer_t* t) {
+        if (t->data) static_cast<Delivery*>(t->data)->on_lock_timeout();
+      },
+      uint64_t(std::max<int64_t>(ctx_->cache_lock_ms, 1)), 0);
+}
+
+void Delivery::on_lock_timeout() {
+  if (!waiter_ || head_seen_) return;
+  auto keep = shared_from_this();
+  auto& ex = *ex_;
+  if (ex.alive() && !ex.started()) {
+    http::Headers h;
+    if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+    ex.respond_error(504, "cache-lock-timeout", std::move(h));
+  }
+  detach();
 }
 
 void Delivery::detach() {
   if (waiter_ && fill_) fill_->remove_waiter(waiter_);
   waiter_.reset();
+  lock_timer_.close();
+  ex_->on_proceed(nullptr);
   ex_->on_abort(nullptr);  // drops the self-reference held by the hook
 }
 
-bool Delivery::start_stream(const Fill::View& v) {
+bool Delivery::on_head(const Fill::View& v) {
+  head_seen_ = true;
+  lock_timer_.close();
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
   count_lookup(v.cache_status);
@@ -135,33 +179,40 @@ bool Delivery::start_stream(const Fill::View& v) {
   int64_t age = parse_int(v.headers->get_or("age", "0")).value_or(0);
   http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
   if (ctx_->phases) ctx_->phases->response_filter(ex, h);
-  if (ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h)) buffer_all_ = true;
-  if (v.status == 200 && ex.request().headers.get("range")) {
+  transform_ = ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  if (transform_) buffer_all_ = true;
+  if (!buffer_all_ && v.status == 200 && ex.request().headers.get("range")) {
     // The range is answered as its bytes arrive; without a length it waits for the whole body.
-    if (v.content_length < 0) buffer_all_ = true;
-    if (buffer_all_) return true;
-    const uint64_t size = uint64_t(v.content_length);
-    const std::string* lm = v.headers->get("last-modified");
-    const std::string* date = v.headers->get("date");
-    auto plan = http::plan_range(ex.request(), size,
-                                 {v.headers->get_or("etag"), lm ? parse_http_date(*lm) : -1,
-                                  date ? parse_http_date(*date) : -1});
-    if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
-      h.set("Content-Range", http::content_range(plan, size));
-      ex.log.reason = "range-not-satisfiable";
-      ex.respond(416, std::move(h), std::string_view());
-      return false;
-    }
-    if (plan.kind == http::RangePlan::Kind::Partial) {
-      h.set("Content-Range", http::content_range(plan, size));
-      windowed_ = true;
-      win_first_ = plan.range.first;
-      win_last_ = plan.range.last;
-      ex.start(206, std::move(h), int64_t(plan.range.length()));
-      return true;
+    if (v.content_length < 0) {
+      buffer_all_ = true;
+    } else {
+      const uint64_t size = uint64_t(v.content_length);
+      const std::string* lm = v.headers->get("last-modified");
+      const std::string* date = v.headers->get("date");
+      auto plan = http::plan_range(ex.request(), size,
+                                   {v.headers->get_or("etag"), lm ? parse_http_date(*lm) : -1,
+                                    date ? parse_http_date(*date) : -1});
+      if (plan.kind == http::RangePlan::Kind::Unsatisfiable) {
+        h.set("Content-Range", http::content_range(plan, size));
+        ex.log.reason = "range-not-satisfiable";
+        ex.respond(416, std::move(h), std::string_view());
+        return false;
+      }
+      if (plan.kind == http::RangePlan::Kind::Partial) {
+        h.set("Content-Range", http::content_range(plan, size));
+        windowed_ = true;
+        win_first_ = plan.range.first;
+        win_last_ = plan.range.last;
+        ex.start(206, std::move(h), int64_t(plan.range.length()));
+        return true;
+      }
     }
   }
-  if (!buffer_all_) ex.start(v.status, std::move(h), v.content_length);
+  if (buffer_all_) {
+    head_ = std::move(h);
+    return true;
+  }
+  ex.start(v.status, std::move(h), v.content_length);
   return true;
 }
 
@@ -178,17 +229,31 @@ void Delivery::write_window(const Bytes& chunk) {
 
 void Delivery::on_wake() {
   if (!waiter_) return;
+  auto keep = shared_from_this();
+  while (pump()) {
+  }
+}
+
+bool Delivery::pump() {
+  if (!waiter_) return false;
   auto& ex = *ex_;
   if (!ex.alive()) {
     detach();
-    return;
+    return false;
+  }
+  size_t budget = SIZE_MAX;
+  if (ex.started() && !buffer_all_) {
+    // Offer only what keeps the connection under its high-water mark; proceed() brings us back.
+    budget = ex.write_room();
+    if (budget == 0) return false;
   }
   Fill::View v;
-  fill_->read(*waiter_, next_, v);
+  fill_->read(*waiter_, v, budget);
   switch (v.state) {
-    case Fill::State::Pending: return;
+    case Fill::State::Pending: return false;
     case Fill::State::Failed:
       if (ex.started()) {
+        if (ex.log.reason.empty()) ex.log.reason = v.error;
         ex.abort();
       } else {
         http::Headers h;
@@ -196,45 +261,48 @@ void Delivery::on_wake() {
         ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
       }
       detach();
-      return;
+      return false;
     case Fill::State::Done:
-      if (v.object && !ex.started()) {
-        auto keep = shared_from_this();
+      if (v.object && !head_seen_) {
         detach();
         serve_object(v.object, v.cache_status);
-        return;
+        return false;
       }
       [[fallthrough]];
     case Fill::State::Streaming: break;
   }
-  if (!ex.started() && !buffer_all_ && !start_stream(v)) {
+  if (!head_seen_ && !on_head(v)) {
     detach();
-    return;
+    return false;
   }
+  bool last = v.state == Fill::State::Done && !v.more;
   if (buffer_all_) {
     for (auto& c : v.new_chunks) buffered_.append(c);
-    if (v.state == Fill::State::Done) {
-      // Serve the gathered body like a cached object (ranges, transforms).
-      auto obj = std::make_shared<cache::CachedObject>();
-      obj->meta.status = v.status;
-      for (auto& hd : *v.headers) obj->meta.headers.push_back({hd.name, hd.value});
-      obj->meta.response_time_ms = unix_now_ms();
-      obj->meta.request_time_ms = obj->meta.response_time_ms;
-      obj->meta.date_s = unix_now();
-      obj->body = std::move(buffered_);
-      obj->meta.body_size = obj->body.size;
-      auto keep = shared_from_this();
-      detach();
-      serve_object(obj, v.cache_status);
-    }
-    return;
+    if (!last) return v.more;
+    // Serve the gathered body like a cached object (ranges, transforms).
+    auto obj = std::make_shared<cache::CachedObject>();
+    obj->meta.status = v.status;
+    for (auto& hd : *v.headers) obj->meta.headers.push_back({hd.name, hd.value});
+    obj->meta.response_time_ms = unix_now_ms();
+    obj->meta.request_time_ms = obj->meta.response_time_ms;
+    obj->meta.date_s = unix_now();
+    // Validators for If-Range on a range of unknown length, answered from the gathered body.
+    obj->meta.etag = std::string(v.headers->get_or("etag"));
+    obj->meta.last_modified = std::string(v.headers->get_or("last-modified"));
+    obj->body = std::move(buffered_);
+    obj->meta.body_size = obj->body.size;
+    detach();
+    send_object(obj, std::move(head_), transform_);
+    return false;
   }
   for (auto& c : v.new_chunks) windowed_ ? write_window(c) : void(ex.write(c));
   // A range is complete once its last byte is sent; the fill goes on for its other waiters.
-  if (v.state == Fill::State::Done || (windowed_ && seen_ > win_last_)) {
+  if (last || (windowed_ && seen_ > win_last_)) {
     ex.finish();
     detach();
+    return false;
   }
+  return v.more;
 }
 
 }  // namespace cdn::proxy

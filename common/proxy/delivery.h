@@ -1,10 +1,15 @@
 #pragma once
 // Sends one client its response, from a whole cached object or by following a fill as it grows.
+// Following a fill is flow-controlled: blocks are taken from the fill only while the client's
+// connection is under its high-water mark, and the rest waits for the connection's proceed().
+#include <uv.h>
+
 #include <memory>
 #include <string>
 
 #include "common/cache/object.h"
 #include "common/http/exchange.h"
+#include "common/net/uv_handle.h"
 #include "common/proxy/fill.h"
 
 namespace cdn::proxy {
@@ -14,33 +19,48 @@ class Phases;
 struct DeliveryContext {
   std::string via_name;
   Phases* phases = nullptr;
+  // A request queued behind another request's fill answers 504 when no response started by then.
+  int64_t cache_lock_ms = 15'000;
 };
 
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   Delivery(std::shared_ptr<http::Exchange> ex, const DeliveryContext* ctx) : ex_(std::move(ex)), ctx_(ctx) {}
   void serve_object(const cache::ObjectRef& obj, std::string_view cache_status);
-  void follow(std::shared_ptr<Fill> fill);
+  // `leader`: this request started the fill (its own upstream timeouts bound it; no lock timeout).
+  void follow(std::shared_ptr<Fill> fill, bool leader);
 
  private:
   void on_wake();
+  // Takes what the fill and the connection allow; false once this delivery is over.
+  bool pump();
   void detach();
   // Starts the response for a streamed fill; false when it was answered whole (416).
-  bool start_stream(const Fill::View& v);
+  bool on_head(const Fill::View& v);
+  // A range of a streamed fill: passes on only the chunk's bytes inside the window.
   void write_window(const Bytes& chunk);
+  void arm_lock_timeout();
+  void on_lock_timeout();
+  // The response for a whole body, after the response filter: 304, transform, range or 200.
+  void send_object(const cache::ObjectRef& obj, http::Headers h, bool transform);
+  void count_lookup(std::string_view cache_status);
 
   std::shared_ptr<http::Exchange> ex_;
   const DeliveryContext* ctx_;
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;
-  size_t next_ = 0;
-  bool buffer_all_ =
-      false;  // body-rewriting responses (and ranges of unknown size) wait for the whole body
+  bool head_seen_ = false;
+  bool counted_ = false;
+  bool transform_ = false;  // the phases rewrite this body (asked once per response)
+  // Body-rewriting responses (and ranges of unknown size) wait for the whole body.
+  bool buffer_all_ = false;
+  http::Headers head_;  // client headers kept for a buffered response
   Body buffered_;
   // A range of a streamed fill: only bytes [win_first_, win_last_] of the body are sent, as they
   // arrive; seen_ counts the body bytes passed so far.
   bool windowed_ = false;
   uint64_t seen_ = 0, win_first_ = 0, win_last_ = 0;
+  net::UvHandle<uv_timer_t> lock_timer_;
 };
 
 }  // namespace cdn::proxy

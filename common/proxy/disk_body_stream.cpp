@@ -13,7 +13,7 @@ void DiskBodyStream::run(std::shared_ptr<http::Exchange> ex,
   auto s = std::shared_ptr<DiskBodyStream>(
       new DiskBodyStream(std::move(ex), std::move(body), first, last));
   // The hooks hold us while we wait for the socket; end() clears them, breaking the cycle.
-  s->ex_->on_drain([s] { s->pump(); });
+  s->ex_->on_proceed([s] { s->pump(); });
   s->ex_->on_abort([s] { s->end(false); });
   s->pump();
 }
@@ -22,7 +22,7 @@ void DiskBodyStream::pump() {
   if (ended_ || reading_) return;
   if (!ex_->alive()) return end(false);
   if (next_ > last_) return end(true);
-  if (ex_->pending_bytes() >= kReadAhead) return;  // a drain calls us again
+  if (!ex_->can_write()) return;  // on_proceed() calls us again
   // One chunk per read: up to the end of the chunk that holds next_.
   const uint64_t chunk = body_->layout.chunk_size;
   const uint64_t to = std::min(last_, (next_ / chunk + 1) * chunk - 1);
@@ -51,7 +51,7 @@ void DiskBodyStream::end(bool complete) {
   if (ended_) return;
   ended_ = true;
   auto keep = shared_from_this();
-  ex_->on_drain(nullptr);
+  ex_->on_proceed(nullptr);
   ex_->on_abort(nullptr);
   if (complete) {
     ex_->finish();

@@ -1,8 +1,9 @@
 #pragma once
 // Sends bytes [first, last] of a body left on the disk tier (cache::BodyOnDisk) as a response body:
 // one chunk per read on the tier's pool, results handed back to the exchange's loop, and a read
-// only while less than kReadAhead waits for the socket. Memory per response stays at about
-// kReadAhead plus a chunk, however large the object or slow the client.
+// only while the exchange can_write() (the next one after on_proceed()). Memory per response stays
+// at about the connection's high-water mark plus a chunk, however large the object or slow the
+// client.
 #include <cstdint>
 #include <memory>
 
@@ -14,8 +15,6 @@ namespace cdn::proxy {
 
 class DiskBodyStream : public std::enable_shared_from_this<DiskBodyStream> {
  public:
-  static constexpr size_t kReadAhead = 2 * cache::kChunkSize;
-
   // The response head must already have been started on ex.
   static void run(std::shared_ptr<http::Exchange> ex, std::shared_ptr<const cache::BodyOnDisk> body,
                   uint64_t first, uint64_t last);

@@ -135,7 +135,8 @@ void Fetcher::try_next() {
   headers_.clear();
   body_ = Body();
   request_time_ms_ = unix_now_ms();
-  ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this);
+  upstream_paused_ = false;
+  token_ = ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this);
 }
 
 void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
@@ -172,21 +173,55 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   headers_ = headers;
   streaming_ = true;
+  if (!decision_.store) pace_unstored();
   fill_->start_streaming(status, std::move(headers), content_length, "MISS");
+}
+
+void Fetcher::pace_unstored() {
+  // Leave the table first: a request that arrives later cannot be given blocks already dropped.
+  ctx_->inflight->remove(fill_->key(), fill_.get());
+  std::weak_ptr<Fetcher> weak = weak_from_this();
+  fill_->pace(worker_, ctx_->unstored_window, [weak]() {
+    if (auto self = weak.lock()) self->on_waiters_caught_up();
+  });
 }
 
 void Fetcher::on_upstream_body(const Bytes& chunk) {
   if (discard_ || !streaming_) return;
-  fill_->append(chunk);
-  if (!decision_.store) return;
-  // A body without Content-Length that outgrows cache.max_object_size is passed on, not kept.
-  const uint64_t max = ctx_->freshness.max_object_size;
-  if (max != 0 && body_.size + chunk->size() > max) {
+  bool go_on = fill_->append(chunk);
+  if (decision_.store) {
+    // A body without Content-Length that outgrows cache.max_object_size is passed on, not kept:
+    // from here on the fill is paced like any other unstored response.
+    const uint64_t max = ctx_->freshness.max_object_size;
+    if (max == 0 || body_.size + chunk->size() <= max) {
+      body_.append(chunk);
+      return;
+    }
     decision_.store = false;
     body_ = Body();
+    pace_unstored();
     return;
   }
-  body_.append(chunk);
+  if (!go_on && !upstream_paused_) {
+    upstream_paused_ = true;
+    ctx_->upstreams->pool(*worker_, current_).pause(token_);
+  }
+}
+
+void Fetcher::on_waiters_caught_up() {
+  if (!self_ || !streaming_) return;  // the exchange already ended
+  auto& pool = ctx_->upstreams->pool(*worker_, current_);
+  if (fill_->abandoned()) {
+    // Every viewer left a body nobody stores: stop fetching it.
+    pool.cancel(token_);
+    fill_->fail("abandoned");
+    done();
+    return;
+  }
+  if (upstream_paused_) {
+    upstream_paused_ = false;
+    pool.resume(token_);
+  }
 }
 
 void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
@@ -220,7 +255,8 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
     return;
   }
   if (!complete) {
-    fill_->fail("upstream-truncated");
+    // A stall (no bytes for timeouts.upstream_idle) fails every waiter, as a truncation does.
+    fill_->fail(err == http::UpstreamError::IdleTimeout ? "upstream-idle-timeout" : "upstream-truncated");
     done();
     return;
   }

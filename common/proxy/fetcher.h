@@ -27,6 +27,8 @@ struct FetchContext {
   cache::FreshnessPolicy freshness;
   std::string via_name;
   uint32_t retries = 1;
+  // A fill that is not stored reads at most this far ahead of its slowest waiter.
+  size_t unstored_window = 256 * 1024;
 };
 
 struct FetchRequest {
@@ -55,6 +57,9 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   void on_upstream_end(bool complete, http::UpstreamError err) override;
   std::string request_head() const;
   void count(const std::string& status);
+  // The body will not be stored: new requests fetch on their own, this one follows its waiters.
+  void pace_unstored();
+  void on_waiters_caught_up();
 
   const FetchContext* ctx_;
   net::Worker* worker_;
@@ -63,6 +68,8 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   std::vector<size_t> order_;
   size_t attempt_ = 0;
   size_t current_ = 0;
+  uint64_t token_ = 0;  // the upstream request in flight
+  bool upstream_paused_ = false;
   int64_t request_time_ms_ = 0;
   // Per-attempt state.
   bool discard_ = false;   // a 5xx we will retry elsewhere or answer with the stale copy
@@ -71,7 +78,6 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   http::Headers headers_;
   cache::StoreDecision decision_;
   Body body_;
-  uint64_t max_store_bytes_ = 0;
   std::string last_error_;
   cache::ObjectRef revalidated_;   // set by a 304, stored once the exchange ends
   std::shared_ptr<Fetcher> self_;  // alive while a request is in flight

@@ -17,13 +17,47 @@ void Fill::start_streaming(int status, http::Headers headers, int64_t content_le
   wake_all();
 }
 
-void Fill::append(const Bytes& chunk) {
+void Fill::pace(net::Worker* producer, size_t window, std::function<void()> resume) {
+  std::lock_guard lk(mu_);
+  paced_ = true;
+  window_ = window;
+  producer_ = producer;
+  resume_ = std::move(resume);
+}
+
+bool Fill::append(const Bytes& chunk) {
+  bool go_on = true;
   {
     std::lock_guard lk(mu_);
-    if (state_ != State::Streaming) return;
+    if (state_ != State::Streaming) return true;
     chunks_.push_back(chunk);
+    held_bytes_ += chunk->size();
+    if (paced_) {
+      trim_locked();
+      if (held_bytes_ >= window_ && !waiters_.empty()) producer_paused_ = true;
+      go_on = !producer_paused_;
+    }
   }
   wake_all();
+  return go_on;
+}
+
+bool Fill::abandoned() const {
+  std::lock_guard lk(mu_);
+  return paced_ && waiters_.empty();
+}
+
+bool Fill::trim_locked() {
+  size_t low = base_ + chunks_.size();
+  for (auto& w : waiters_) low = std::min(low, w->next);
+  while (base_ < low && !chunks_.empty()) {
+    held_bytes_ -= chunks_.front()->size();
+    chunks_.pop_front();
+    ++base_;
+  }
+  bool resume = producer_paused_ && (held_bytes_ <= window_ / 2 || waiters_.empty());
+  if (resume) producer_paused_ = false;
+  return resume;
 }
 
 void Fill::finish(cache::ObjectRef stored) {
@@ -64,6 +98,7 @@ std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<voi
   {
     std::lock_guard lk(mu_);
     waiter->joined_after_end = state_ == State::Done;
+    waiter->missed_start = paced_ && base_ > 0;
     waiters_.push_back(waiter);
   }
   return waiter;
@@ -71,8 +106,25 @@ std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<voi
 
 void Fill::remove_waiter(const std::shared_ptr<Waiter>& w) {
   w->gone = true;
+  bool resume = false;
+  std::function<void()> fn;
+  net::Worker* producer = nullptr;
+  {
+    std::lock_guard lk(mu_);
+    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end());
+    if (paced_) {
+      // The last waiter leaving must reach the producer even when it was not paused: it stops.
+      resume = trim_locked() || waiters_.empty();
+      fn = resume_;
+      producer = producer_;
+    }
+  }
+  if (resume && fn && producer) producer->post(fn);
+}
+
+size_t Fill::held_blocks() const {
   std::lock_guard lk(mu_);
-  waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end());
+  return chunks_.size();
 }
 
 size_t Fill::waiter_count() const {
@@ -80,24 +132,45 @@ size_t Fill::waiter_count() const {
   return waiters_.size();
 }
 
-void Fill::read(const Waiter& w, size_t& from, View& out) const {
-  std::lock_guard lk(mu_);
-  out.state = state_;
-  out.status = status_;
-  out.headers = state_ == State::Pending ? nullptr : &headers_;
-  out.content_length = content_length_;
-  out.cache_status = cache_status_;
-  out.object = object_;
-  if (!out.object && late_object_ && w.joined_after_end && !purged_) {
-    out.object = late_object_;
-    out.cache_status = "HIT";
+void Fill::read(Waiter& w, View& out, size_t max_bytes) {
+  bool resume = false;
+  std::function<void()> fn;
+  net::Worker* producer = nullptr;
+  {
+    std::lock_guard lk(mu_);
+    out.state = state_;
+    out.status = status_;
+    out.headers = state_ == State::Pending ? nullptr : &headers_;
+    out.content_length = content_length_;
+    out.cache_status = cache_status_;
+    out.object = object_;
+    if (!out.object && late_object_ && w.joined_after_end && !purged_) {
+      out.object = late_object_;
+      out.cache_status = "HIT";
+    }
+    out.error = error_;
+    out.new_chunks.clear();
+    if (w.missed_start && state_ != State::Failed) {
+      // Its first blocks are gone and the body will not be stored: nothing whole to give it.
+      out.state = State::Failed;
+      out.error = "fill-not-joinable";
+      return;
+    }
+    size_t taken = 0;
+    while (w.next < base_ + chunks_.size() && (taken == 0 || taken < max_bytes)) {
+      const Bytes& c = chunks_[w.next - base_];
+      out.new_chunks.push_back(c);
+      taken += c->size();
+      ++w.next;
+    }
+    out.more = w.next < base_ + chunks_.size();
+    if (paced_ && taken > 0) {
+      resume = trim_locked();
+      fn = resume_;
+      producer = producer_;
+    }
   }
-  out.error = error_;
-  out.new_chunks.clear();
-  if (from < chunks_.size()) {
-    out.new_chunks.assign(chunks_.begin() + long(from), chunks_.end());
-    from = chunks_.size();
-  }
+  if (resume && fn && producer) producer->post(fn);
 }
 
 void Fill::wake_all() {

@@ -1,9 +1,17 @@
 #pragma once
 // A fill is one upstream fetch (or disk read) of one key, shared by every request that wants the
 // key while it runs, on any worker thread. The producer appends blocks as they arrive; each
-// waiter is woken on its own loop and sends what is new (read-while-writer). A fill that fails
-// says so to every waiter, so no truncated body is ever passed off as complete.
+// waiter is woken on its own loop and takes what is new as fast as its client drains
+// (read-while-writer). A fill that fails says so to every waiter, so no truncated body is ever
+// passed off as complete.
+//
+// A fill whose body will be stored keeps every block (late joiners and the cache share them) and
+// reads its upstream at upstream speed. A fill that will not be stored (no-store, too large)
+// switches to paced mode: it drops blocks every waiter has taken and tells its producer to pause
+// once the slowest waiter is a window behind, and to resume when it caught up.
+#include <deque>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +37,8 @@ class Fill {
     std::atomic<bool> scheduled{false};
     std::atomic<bool> gone{false};
     bool joined_after_end = false;  // such a waiter is answered from the stored object, as a HIT
+    bool missed_start = false;      // joined a paced fill after its first blocks were dropped
+    size_t next = 0;                // index of the next block to take (guarded by the fill)
   };
 
   // What a waiter sees when woken.
@@ -40,6 +50,7 @@ class Fill {
     std::string cache_status;
     cache::ObjectRef object;  // Done with a whole object (disk hit, revalidated, stale fallback)
     std::vector<Bytes> new_chunks;
+    bool more = false;  // blocks remain after new_chunks (the read was limited)
     std::string error;
   };
 
@@ -64,7 +75,14 @@ class Fill {
 
   // Producer side (the leader's loop).
   void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
-  void append(const Bytes& chunk);
+  // Paced mode, before the first append or mid-stream (a body that outgrew the store limit: the
+  // blocks held so far are dropped as waiters take them): `resume` is posted to `producer` when
+  // the producer was told to pause and the slowest waiter caught up, or when the last waiter left.
+  void pace(net::Worker* producer, size_t window, std::function<void()> resume);
+  // False in paced mode when the producer should stop reading until `resume`.
+  bool append(const Bytes& chunk);
+  // Paced mode: every waiter left; nobody needs the rest of the body.
+  bool abandoned() const;
   // End of a streamed body. `stored` (optional) is the cached object, served whole to waiters
   // that join after the end.
   void finish(cache::ObjectRef stored = nullptr);
@@ -74,12 +92,17 @@ class Fill {
   // Consumer side (any loop).
   std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake);
   void remove_waiter(const std::shared_ptr<Waiter>& w);
-  // Copies out state and the chunks from index `from` on; advances `from`.
-  void read(const Waiter& w, size_t& from, View& out) const;
+  // Copies out state and the waiter's next blocks, about `max_bytes` of them (at least one when
+  // there is one), and advances the waiter.
+  void read(Waiter& w, View& out, size_t max_bytes = SIZE_MAX);
   size_t waiter_count() const;
+  // Blocks held for waiters (paced mode: only those some waiter has not taken yet).
+  size_t held_blocks() const;
 
  private:
   void wake_all();
+  // Paced mode, under mu_: drops blocks every waiter has passed; true if the producer should resume.
+  bool trim_locked();
 
   cache::CacheKey key_;
   std::mutex purge_mu_;  // orders mark_purged() against insert_unless_purged()
@@ -92,9 +115,17 @@ class Fill {
   std::string cache_status_;
   cache::ObjectRef object_;
   cache::ObjectRef late_object_;
-  std::vector<Bytes> chunks_;
+  std::deque<Bytes> chunks_;  // chunks_[i] is block number base_ + i
+  size_t base_ = 0;
   std::string error_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
+  // Paced mode.
+  bool paced_ = false;
+  bool producer_paused_ = false;
+  size_t window_ = 0;
+  size_t held_bytes_ = 0;  // bytes in chunks_
+  net::Worker* producer_ = nullptr;
+  std::function<void()> resume_;
 };
 
 // Key → the fill running for it, across all worker threads.

@@ -14,6 +14,8 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.freshness = opts_.freshness;
   fetch_ctx_.via_name = opts_.via_name;
   fetch_ctx_.retries = opts_.retries;
+  fetch_ctx_.unstored_window = opts_.unstored_window;
+  delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.phases = phases_;
 }
@@ -73,7 +75,7 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex) {
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
                           const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
-  std::make_shared<Delivery>(ex, &delivery_ctx_)->follow(fill);
+  std::make_shared<Delivery>(ex, &delivery_ctx_)->follow(fill, created);
   if (created) {
     std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
   }

@@ -23,6 +23,8 @@ struct ProxyOptions {
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
   uint32_t retries = 1;
+  int64_t cache_lock_ms = 15'000;      // see DeliveryContext
+  size_t unstored_window = 256 * 1024;  // see FetchContext
 };
 
 class ProxyCore : public http::RequestHandler {

@@ -122,10 +122,8 @@ Result<void> Program::build_tls() {
 
 void Program::on_request_complete(const http::Exchange& ex) {
   requests_counter(ex.status()).inc();
-  static obs::Counter& bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients");
-  bytes.inc(ex.body_bytes_sent());
   static obs::Histogram& dur = obs::metrics().histogram(
-      "cdn_request_duration_seconds", "Time from request head to last byte queued",
+      "cdn_request_duration_seconds", "Time from request head to last byte sent",
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   double ms = double(mono_ms() - ex.start_ms());
   dur.observe(ms / 1000.0);
@@ -237,6 +235,7 @@ int Program::run(Hooks& hooks) {
   so.keepalive_idle_ms = cfg_.timeouts.keepalive_idle_ms;
   so.send_stall_ms = cfg_.timeouts.send_stall_ms;
   so.max_body_bytes = cfg_.limits.max_body_bytes;
+  so.send_buffer_bytes = cfg_.limits.send_buffer_bytes;
   so.server_name = via_name();
   http::ConnectionHooks ch;
   ch.on_refused = [](int status, const std::string& reason) {
@@ -246,6 +245,11 @@ int Program::run(Hooks& hooks) {
         .inc();
   };
   ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
+  ch.on_body_sent = [](uint64_t n) {
+    // Counted as the socket takes them, so the egress rate is what left, not what was queued.
+    static obs::Counter& bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients");
+    bytes.inc(n);
+  };
   server_ = std::make_unique<http::HttpServer>(
       so, handler.value(), ch, &tls_, cfg_.limits.max_connections, viewer_client_limits(cfg_));
   http::ConnectionHooks admin_hooks;

@@ -20,7 +20,7 @@ void VodStream::run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t off
                     uint64_t length) {
   auto s = std::shared_ptr<VodStream>(new VodStream(std::move(ex), fd, offset, length));
   // The hooks hold us while we wait for the socket; end() clears them, breaking the cycle.
-  s->ex_->on_drain([s] { s->pump(); });
+  s->ex_->on_proceed([s] { s->pump(); });
   s->ex_->on_abort([s] { s->end(false); });
   s->pump();
 }
@@ -29,8 +29,8 @@ void VodStream::pump() {
   if (ended_ || reading_) return;
   if (!ex_->alive()) return end(false);
   if (remaining_ == 0) return end(true);
-  // Read ahead only while less than kReadAhead waits for the socket; a drain calls us again.
-  if (ex_->pending_bytes() >= kReadAhead) return;
+  // Read only while the connection is under its high-water mark; on_proceed() calls us again.
+  if (!ex_->can_write()) return;
   size_t n = size_t(std::min<uint64_t>(kBlock, remaining_));
   buf_.resize(n);
   uv_buf_t b = uv_buf_init(buf_.data(), unsigned(n));
@@ -64,7 +64,7 @@ void VodStream::end(bool complete) {
   if (ended_) return;
   ended_ = true;
   auto keep = shared_from_this();
-  ex_->on_drain(nullptr);
+  ex_->on_proceed(nullptr);
   ex_->on_abort(nullptr);
   if (complete) {
     ex_->finish();

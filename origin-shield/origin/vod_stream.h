@@ -1,8 +1,9 @@
 #pragma once
 // Sends one byte window of an open file as a response body, read in fixed-size blocks with libuv
-// fs requests (the loop's thread pool), never the whole file: a block is read only while less than
-// kReadAhead bytes wait for the socket, so memory per response is bounded by about kReadAhead plus
-// one block however large the file or slow the client. Offsets are 64-bit.
+// fs requests (the loop's thread pool), never the whole file: a block is read only while the
+// exchange can_write() (its unsent bytes are under the connection's high-water mark) and the next
+// one after on_proceed(), so memory per response is bounded by about that mark plus one block
+// however large the file or slow the client. Offsets are 64-bit.
 #include <uv.h>
 
 #include <cstdint>
@@ -16,9 +17,6 @@ namespace cdn::origin {
 class VodStream : public std::enable_shared_from_this<VodStream> {
  public:
   static constexpr size_t kBlock = 256 * 1024;
-  // Several blocks queued keep the socket busy while the next one is read (the connection only
-  // says when it has drained completely).
-  static constexpr size_t kReadAhead = 4 * kBlock;
 
   // Takes ownership of fd. The response head must already have been started on ex.
   static void run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length);

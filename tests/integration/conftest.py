@@ -224,6 +224,13 @@ class RawConn:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
+    @classmethod
+    def over(cls, sock):
+        """A reader over a socket that is already connected (e.g. TLS-wrapped)."""
+        conn = cls.__new__(cls)
+        conn.sock, conn.buf = sock, b""
+        return conn
+
     def send(self, data):
         self.sock.sendall(data)
 
@@ -334,6 +341,15 @@ def under_sanitizer():
     programs are several times slower and larger: RSS and timing assertions hold only in the
     release build, the functional ones everywhere."""
     return os.environ.get("CDN_SANITIZER") or None
+
+
+def rss_bytes(tier, field="VmRSS"):
+    """Resident memory of a running tier's process (field="VmHWM": its peak so far)."""
+    with open(f"/proc/{tier.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {field}")
 
 
 def time_bound(seconds):

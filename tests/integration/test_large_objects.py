@@ -11,7 +11,7 @@ from email.utils import formatdate
 
 import pytest
 
-from conftest import build_dir, edge_config, http_request, origin_config, shield_config, wait_until
+from conftest import build_dir, edge_config, http_request, origin_config, rss_bytes, shield_config, wait_until
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -50,14 +50,6 @@ def sanitized_build():
     sanitizer builds still run every functional assertion."""
     cache = build_dir() / "CMakeCache.txt"
     return cache.exists() and "CDN_SANITIZE:BOOL=ON" in cache.read_text(errors="replace")
-
-
-def rss_bytes(tier):
-    with open(f"/proc/{tier.proc.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def check_range(port, path, first, last):
@@ -140,20 +132,15 @@ def test_origin_file_that_shrinks_mid_response_gives_a_truncated_looking_body(ti
 
 
 def test_ranges_across_the_4gib_boundary_through_shield_and_edge(tiers, big_file, tmp_path):
-    avail = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemAvailable:"):
-                avail = int(line.split()[1]) * 1024
-    # Until fills are flow-controlled, a pass-through fill keeps what it has fetched for late
-    # joiners, so each proxy tier holds up to the whole object while this runs.
-    if avail < 2 * SIZE + 4 * GiB:
-        pytest.skip(f"needs {2 * SIZE + 4 * GiB >> 30} GiB of available memory, have {avail >> 30}")
     root, path = big_file
     origin = tiers("origin", origin_config(root)).start()
     shield = tiers("shield", shield_config([origin.port()], disk_path=tmp_path / "shield-db")).start()
     edge = tiers("edge", edge_config([shield.port()], disk_path=tmp_path / "edge-db")).start()
-    # Concurrent ranges share one fill per tier, each answered once its bytes have arrived.
+    # The object is above cache.max_object_size (1 GiB): each proxy tier passes it through in a
+    # paced fill, reading its upstream only as fast as its slowest waiter, each range answered
+    # once its bytes have arrived. A paced fill leaves the table when its head arrives (its blocks
+    # are dropped as they are taken), so a range that comes later fetches on its own, and a fill
+    # whose only range ended early lets go of its upstream.
     ranges = [(TWO32 - 1003, TWO32 + 1004), (3, 4097), (SIZE - 5000, SIZE - 1)]
     results = {}
 
@@ -170,7 +157,12 @@ def test_ranges_across_the_4gib_boundary_through_shield_and_edge(tiers, big_file
         t.join(600)
     for first, _ in ranges:
         assert not isinstance(results.get(first), (AssertionError, type(None))), results.get(first)
-    assert origin.metric("cdn_requests_total", status=200) == 1
+    assert 1 <= origin.metric("cdn_requests_total", status=200) <= len(ranges)
+    if not sanitized_build():
+        # Flow control: neither proxy tier ever held more than a small part of the 4 GiB body.
+        for tier in (shield, edge):
+            peak = rss_bytes(tier, "VmHWM")
+            assert peak < 512 * MiB, f"{tier.name} peaked at {peak >> 20} MiB"
 
 
 def test_if_range_with_a_stale_validator_gets_the_whole_object(stack, content):

@@ -65,6 +65,26 @@ def test_chunked_upstream_is_delivered_and_cached(chain):
     assert origin.count("/vod/c.ts") == 1
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_above_max_object_size_passes_through_unstored(tiers, slow_origin, chunked):
+    # Without Content-Length the edge learns the size only as the body grows past the limit: the
+    # fill then stops keeping the body and goes on as a paced pass-through.
+    edge = tiers("edge", edge_config([slow_origin.port], extra={"cache": {"max_object_size": "64KiB"}})).start()
+    big, small = bytes(range(256)) * 1200, b"small" * 1000  # 300 KiB, 5 KB
+    slow_origin.add("/vod/big.ts", big, chunked=chunked)
+    slow_origin.add("/vod/small.ts", small, chunked=chunked)
+    for _ in range(2):
+        r = edge.get("/vod/big.ts")
+        assert r.status == 200 and r.body == big and r.header("X-Cache") == "MISS", r
+        wait_fills_done(edge)
+    assert slow_origin.count("/vod/big.ts") == 2
+    # Under the limit the same kind of response is stored.
+    assert edge.get("/vod/small.ts").header("X-Cache") == "MISS"
+    wait_fills_done(edge)
+    r = edge.get("/vod/small.ts")
+    assert r.body == small and r.header("X-Cache") == "HIT"
+
+
 @pytest.mark.concurrency
 def test_client_abort_does_not_break_the_fill_for_others(chain):
     origin, shield, edge = chain

@@ -376,5 +376,24 @@ TEST_F(ServerConfigTest, NeverThrowsOnOddInput) {
   }
 }
 
+TEST_F(ServerConfigTest, FlowControlKeys) {
+  const std::string head = "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream: {servers: [{address: 127.0.0.1:8081}]}\n";
+  auto d = parse(head);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->limits.send_buffer_bytes, 64u * 1024);
+  EXPECT_EQ(d->timeouts.cache_lock_ms, 15'000);
+  auto r = parse(head + "limits: {send_buffer_bytes: 128KiB}\ntimeouts: {cache_lock: 3s}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->limits.send_buffer_bytes, 128u * 1024);
+  EXPECT_EQ(r->timeouts.cache_lock_ms, 3'000);
+  auto small = parse(head + "limits: {send_buffer_bytes: 100}\n");
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.error().message.find("t.yaml:4: limits.send_buffer_bytes"), std::string::npos)
+      << small.error().message;
+  auto zero = parse(head + "timeouts: {cache_lock: 0s}\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("timeouts.cache_lock"), std::string::npos) << zero.error().message;
+}
+
 }  // namespace
 }  // namespace cdn::config

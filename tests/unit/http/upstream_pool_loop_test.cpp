@@ -1,0 +1,176 @@
+// The upstream client pool on a real loop against a real server: keep-alive reuse, timeouts,
+// pausing a response for flow control, cancelling.
+#include "common/http/upstream_client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/unit/http/loop_harness.h"
+
+namespace cdn::http {
+namespace {
+
+using test::FnHandler;
+using test::PatternProducer;
+using test::TestLoop;
+using test::TestServer;
+using test::wait_until;
+
+struct Recorder : UpstreamCallbacks {
+  std::function<void(Recorder&)> on_first_body;
+  std::function<void(Recorder&)> on_end;
+  int status = 0;
+  std::string body;
+  std::atomic<bool> ended{false};
+  bool complete = false;
+  UpstreamError error = UpstreamError::None;
+  void on_upstream_head(int s, Headers&&) override { status = s; }
+  void on_upstream_body(const Bytes& chunk) override {
+    bool first = body.empty();
+    body += *chunk;
+    if (first && on_first_body) on_first_body(*this);
+  }
+  void on_upstream_end(bool ok, UpstreamError e) override {
+    complete = ok;
+    error = e;
+    ended = true;
+    if (on_end) on_end(*this);
+  }
+};
+
+struct PoolFixture {
+  TestLoop loop;
+  std::function<void(const std::shared_ptr<Exchange>&)> origin_fn;
+  FnHandler handler{[this](const std::shared_ptr<Exchange>& ex) { origin_fn(ex); }};
+  std::unique_ptr<TestServer> origin;
+  std::unique_ptr<UpstreamPool> pool;
+
+  explicit PoolFixture(UpstreamTimeouts t = {}) {
+    origin = std::make_unique<TestServer>(loop, &handler);
+    auto addr = net::resolve_numeric("127.0.0.1", origin->port());
+    loop.run([&]() {
+      pool = std::make_unique<UpstreamPool>(&loop.worker(), addr.value(), t);
+      return 0;
+    });
+  }
+  ~PoolFixture() {
+    loop.run([this]() {
+      pool.reset();
+      return 0;
+    });
+    origin.reset();
+  }
+  // The token is stored on the loop thread, before any callback of this request can read it.
+  void send(Recorder& r, const std::string& path, uint64_t* token = nullptr) {
+    loop.run([&]() {
+      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+      if (token) *token = t;
+      return 0;
+    });
+  }
+};
+
+TEST(UpstreamPoolLoop, KeepAliveConnectionIsReused) {
+  PoolFixture f;
+  f.origin_fn = [](const std::shared_ptr<Exchange>& ex) { ex->respond(200, {}, std::string_view("hi")); };
+  Recorder a, b;
+  f.send(a, "/a");
+  ASSERT_TRUE(wait_until([&]() { return a.ended.load(); }));
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(f.loop.run([&]() { return f.pool->idle_count(); }), 1u);
+  f.send(b, "/b");
+  ASSERT_TRUE(wait_until([&]() { return b.ended.load(); }));
+  EXPECT_TRUE(b.complete);
+  EXPECT_EQ(b.body, "hi");
+  EXPECT_EQ(f.origin->accepted(), 1u);
+}
+
+TEST(UpstreamPoolLoop, SilentServerHitsTheFirstByteTimeout) {
+  UpstreamTimeouts t;
+  t.first_byte_ms = 150;
+  PoolFixture f(t);
+  std::shared_ptr<Exchange> held;
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) { held = ex; };
+  Recorder r;
+  f.send(r, "/silent");
+  ASSERT_TRUE(wait_until([&]() { return r.ended.load(); }));
+  EXPECT_FALSE(r.complete);
+  EXPECT_EQ(r.error, UpstreamError::FirstByteTimeout);
+  f.loop.run([&]() {
+    held.reset();
+    return 0;
+  });
+}
+
+TEST(UpstreamPoolLoop, PausedResponseIsNeitherReadNorTimedOut) {
+  UpstreamTimeouts t;
+  t.idle_ms = 200;
+  PoolFixture f(t);
+  std::shared_ptr<PatternProducer> p;
+  const uint64_t total = 32ull << 20;
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) { p = PatternProducer::start(ex, total); };
+  Recorder r;
+  uint64_t token = 0;
+  r.on_first_body = [&](Recorder&) { f.pool->pause(token); };
+  f.send(r, "/big", &token);
+  // Paused after the first read: the server ends up held by the full socket buffers.
+  ASSERT_TRUE(wait_until([&]() { return f.loop.run([&]() { return p && p->held; }); }, 10000));
+  size_t got = f.loop.run([&]() { return r.body.size(); });
+  EXPECT_LT(got, size_t(1) << 20);
+  // Longer than the idle timeout: a pause is ours, not the server's stall.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * t.idle_ms));
+  EXPECT_FALSE(r.ended.load());
+  EXPECT_EQ(f.loop.run([&]() { return r.body.size(); }), got);
+  f.loop.run([&]() {
+    f.pool->resume(token);
+    return 0;
+  });
+  ASSERT_TRUE(wait_until([&]() { return r.ended.load(); }, 20000));
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.body.size(), total);
+  EXPECT_TRUE(PatternProducer::matches(r.body));
+}
+
+TEST(UpstreamPoolLoop, PauseOnTheLastBytesLeavesAReusableConnection) {
+  // A paced fill pauses while taking the response's last bytes (one read holds the whole small
+  // response): the idle connection must still read the next response.
+  UpstreamTimeouts t;
+  t.first_byte_ms = 2000;
+  PoolFixture f(t);
+  f.origin_fn = [](const std::shared_ptr<Exchange>& ex) { ex->respond(200, {}, std::string_view("hi")); };
+  Recorder a, b;
+  uint64_t token = 0;
+  a.on_first_body = [&](Recorder&) { f.pool->pause(token); };
+  f.send(a, "/a", &token);
+  ASSERT_TRUE(wait_until([&]() { return a.ended.load(); }));
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(f.loop.run([&]() { return f.pool->idle_count(); }), 1u);
+  f.send(b, "/b");
+  ASSERT_TRUE(wait_until([&]() { return b.ended.load(); }, 10000));
+  EXPECT_TRUE(b.complete);
+  EXPECT_EQ(b.error, UpstreamError::None);
+  EXPECT_EQ(b.body, "hi");
+  EXPECT_EQ(f.origin->accepted(), 1u);
+}
+
+TEST(UpstreamPoolLoop, CancelClosesTheConnectionWithoutACallback) {
+  PoolFixture f;
+  std::shared_ptr<PatternProducer> p;
+  std::atomic<bool> server_saw_close{false};
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) {
+    ex->on_abort([&]() { server_saw_close = true; });
+    p = PatternProducer::start(ex, 64ull << 20);
+  };
+  Recorder r;
+  uint64_t token = 0;
+  r.on_first_body = [&](Recorder&) { f.pool->cancel(token); };
+  f.send(r, "/big", &token);
+  ASSERT_TRUE(wait_until([&]() { return server_saw_close.load(); }, 10000));
+  f.loop.run([] { return 0; });
+  EXPECT_FALSE(r.ended.load());
+  EXPECT_EQ(f.loop.run([&]() { return f.pool->idle_count(); }), 0u);
+}
+
+}  // namespace
+}  // namespace cdn::http

@@ -1,0 +1,220 @@
+// Fill on a real worker loop: waiters joining at every state, failure, abort and the paced mode
+// of fills that are not stored.
+#include "common/proxy/fill.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/unit/http/loop_harness.h"
+
+namespace cdn::proxy {
+namespace {
+
+using test::TestLoop;
+using test::wait_until;
+
+cache::CacheKey key(const std::string& k) { return cache::CacheKey{k, cache::hash64(k)}; }
+
+// A waiter on the test loop that counts its wakes.
+struct Follower {
+  std::shared_ptr<Fill::Waiter> w;
+  std::atomic<int> wakes{0};
+  void join(Fill& f, net::Worker& worker) {
+    w = f.add_waiter(&worker, [this]() { wakes++; });
+  }
+  std::string take(Fill& f, Fill::View& v, size_t max = SIZE_MAX) {
+    f.read(*w, v, max);
+    std::string out;
+    for (auto& c : v.new_chunks) out += *c;
+    return out;
+  }
+};
+
+TEST(FillLoop, WaitersJoiningAtEveryStateGetTheWholeBody) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower pending, streaming, late;
+  pending.join(f, loop.worker());
+  Fill::View v;
+  EXPECT_EQ(pending.take(f, v), "");
+  EXPECT_EQ(v.state, Fill::State::Pending);
+
+  f.start_streaming(200, {{"Content-Length", "6"}}, 6, "MISS");
+  EXPECT_TRUE(f.append(make_bytes(std::string("abc"))));
+  ASSERT_TRUE(wait_until([&]() { return pending.wakes.load() > 0; }));
+  streaming.join(f, loop.worker());  // joins after blocks arrived: still starts at the first
+  EXPECT_TRUE(f.append(make_bytes(std::string("def"))));
+  auto stored = std::make_shared<cache::CachedObject>();
+  stored->meta.status = 200;
+  stored->body.append(make_bytes(std::string("abcdef")));
+  f.finish(stored);
+  late.join(f, loop.worker());
+
+  EXPECT_EQ(pending.take(f, v), "abcdef");
+  EXPECT_EQ(v.state, Fill::State::Done);
+  EXPECT_EQ(v.cache_status, "MISS");
+  EXPECT_EQ(streaming.take(f, v), "abcdef");
+  EXPECT_EQ(v.state, Fill::State::Done);
+  // After the end a waiter is answered from the stored object, as a hit.
+  late.take(f, v);
+  ASSERT_TRUE(v.object);
+  EXPECT_EQ(v.cache_status, "HIT");
+  EXPECT_EQ(v.object->body.flatten(), "abcdef");
+}
+
+TEST(FillLoop, ReadsAreLimitedAndSayWhatRemains) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower a;
+  a.join(f, loop.worker());
+  f.start_streaming(200, {}, -1, "MISS");
+  for (int i = 0; i < 4; ++i) f.append(make_bytes(std::string(10, char('0' + i))));
+  Fill::View v;
+  EXPECT_EQ(a.take(f, v, 15), std::string(10, '0') + std::string(10, '1'));
+  EXPECT_TRUE(v.more);
+  EXPECT_EQ(a.take(f, v, 1), std::string(10, '2'));  // at least one block
+  EXPECT_TRUE(v.more);
+  EXPECT_EQ(a.take(f, v), std::string(10, '3'));
+  EXPECT_FALSE(v.more);
+}
+
+TEST(FillLoop, FailureWakesEveryWaiterAndLateJoinersSeeIt) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower a, b;
+  a.join(f, loop.worker());
+  b.join(f, loop.worker());
+  f.start_streaming(200, {}, 100, "MISS");
+  f.append(make_bytes(std::string("partial")));
+  f.fail("upstream-truncated");
+  ASSERT_TRUE(wait_until([&]() { return a.wakes.load() > 0 && b.wakes.load() > 0; }));
+  Fill::View v;
+  a.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Failed);
+  EXPECT_EQ(v.error, "upstream-truncated");
+  Follower c;
+  c.join(f, loop.worker());
+  c.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Failed);
+  // A failed fill cannot be revived by a late producer call.
+  f.finish();
+  b.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Failed);
+}
+
+TEST(FillLoop, RemovedWaiterIsNotWoken) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower gone, stays;
+  gone.join(f, loop.worker());
+  stays.join(f, loop.worker());
+  f.remove_waiter(gone.w);
+  EXPECT_EQ(f.waiter_count(), 1u);
+  f.start_streaming(200, {}, -1, "MISS");
+  ASSERT_TRUE(wait_until([&]() { return stays.wakes.load() > 0; }));
+  loop.run([] { return 0; });  // every wake posted before this has run
+  EXPECT_EQ(gone.wakes.load(), 0);
+}
+
+TEST(FillLoop, PacedFillHoldsOnlyWhatTheSlowestWaiterHasNotTaken) {
+  TestLoop loop;
+  Fill f(key("k"));
+  std::atomic<int> resumes{0};
+  Follower fast, slow;
+  fast.join(f, loop.worker());
+  slow.join(f, loop.worker());
+  f.pace(&loop.worker(), 100, [&]() { resumes++; });
+  f.start_streaming(200, {}, -1, "MISS");
+  EXPECT_TRUE(f.append(make_bytes(std::string(60, 'a'))));
+  EXPECT_FALSE(f.append(make_bytes(std::string(60, 'b'))));  // 120 held >= window: pause
+  Fill::View v;
+  EXPECT_EQ(fast.take(f, v).size(), 120u);
+  EXPECT_EQ(f.held_blocks(), 2u);  // the slow waiter has taken nothing yet
+  loop.run([] { return 0; });
+  EXPECT_EQ(resumes.load(), 0);
+  EXPECT_EQ(slow.take(f, v).size(), 120u);
+  EXPECT_EQ(f.held_blocks(), 0u);
+  ASSERT_TRUE(wait_until([&]() { return resumes.load() == 1; }));
+  // A waiter that joins after blocks were dropped cannot be given a whole body.
+  Follower late;
+  late.join(f, loop.worker());
+  late.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Failed);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+}
+
+TEST(FillLoop, FillPacedMidStreamDropsWhatItHeldOnceTaken) {
+  // A body without Content-Length that outgrows cache.max_object_size: the fill kept every block
+  // while it meant to store them, then becomes paced.
+  TestLoop loop;
+  Fill f(key("k"));
+  std::atomic<int> resumes{0};
+  Follower a;
+  a.join(f, loop.worker());
+  f.start_streaming(200, {}, -1, "MISS");
+  EXPECT_TRUE(f.append(make_bytes(std::string(80, 'a'))));
+  EXPECT_TRUE(f.append(make_bytes(std::string(80, 'b'))));  // unpaced: no window yet
+  EXPECT_EQ(f.held_blocks(), 2u);
+  f.pace(&loop.worker(), 100, [&]() { resumes++; });
+  // Held bytes are over the window and the waiter has taken nothing: the producer pauses.
+  EXPECT_FALSE(f.append(make_bytes(std::string(80, 'c'))));
+  Fill::View v;
+  EXPECT_EQ(a.take(f, v), std::string(80, 'a') + std::string(80, 'b') + std::string(80, 'c'));
+  EXPECT_EQ(f.held_blocks(), 0u);
+  ASSERT_TRUE(wait_until([&]() { return resumes.load() == 1; }));
+}
+
+TEST(FillLoop, PacedFillWhoseWaitersAllLeftIsAbandoned) {
+  TestLoop loop;
+  Fill f(key("k"));
+  std::atomic<int> resumes{0};
+  Follower a;
+  a.join(f, loop.worker());
+  f.pace(&loop.worker(), 1 << 20, [&]() { resumes++; });
+  f.start_streaming(200, {}, -1, "MISS");
+  f.append(make_bytes(std::string(10, 'a')));
+  EXPECT_FALSE(f.abandoned());
+  f.remove_waiter(a.w);
+  EXPECT_TRUE(f.abandoned());
+  // The producer hears of it even though it was not paused.
+  ASSERT_TRUE(wait_until([&]() { return resumes.load() == 1; }));
+}
+
+TEST(FillLoop, WakesOfABusyWaiterAreCoalesced) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower a;
+  a.join(f, loop.worker());
+  f.start_streaming(200, {}, -1, "MISS");
+  // Block the loop while the producer appends many times: one wake is queued, not hundreds.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  loop.worker().post([released]() { released.wait(); });
+  for (int i = 0; i < 500; ++i) f.append(make_bytes(std::string("x")));
+  release.set_value();
+  loop.run([] { return 0; });
+  EXPECT_LE(a.wakes.load(), 2);
+}
+
+TEST(InflightTableLoop, JoinOrCreateSharesOneFillAcrossThreads) {
+  InflightTable t;
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<Fill>> seen(8);
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i]() {
+      auto [fill, c] = t.join_or_create(key("same"));
+      seen[size_t(i)] = fill;
+      if (c) created++;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(created.load(), 1);
+  for (auto& s : seen) EXPECT_EQ(s, seen[0]);
+  t.purge("same", false);
+  EXPECT_TRUE(seen[0]->purged());
+  EXPECT_EQ(t.size(), 0u);
+}
+
+}  // namespace
+}  // namespace cdn::proxy
