@@ -85,6 +85,14 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
                                       const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
   if (!created) return;  // a refresh is already running
+  // The stale copy was read before the fill was created: a refresh that finished in between has
+  // already stored a fresh one, and a second refresh would only ask the upstream again.
+  if (cache::ObjectRef now = fetch_ctx_.memory->get(key);
+      now && now != stale && cache::classify(now->meta, unix_now()) == cache::Freshness::Fresh) {
+    fill->finish_with_object(now, "HIT");
+    inflight_.remove(key, fill.get());
+    return;
+  }
   std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
 }
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import (RawConn, edge_config, http_request, origin_config, shield_config, time_bound, under_sanitizer,
+from conftest import (RawConn, edge_config, http_request, origin_config, shield_config, time_bound,
                       wait_fills_done, wait_until)
 
 
@@ -375,9 +375,10 @@ def test_stale_while_revalidate_serves_stale_then_the_refreshed_copy(tiers, slow
     assert r.header("X-Cache") == "STALE" and r.body == b"#EXTM3U\n#v1\n"
     wait_until(lambda: edge.get("/vod/live.m3u8").body == b"#EXTM3U\n#v2\n", timeout=5, interval=0.1,
                what="the background refresh")
-    # One fetch and one refresh. Under a sanitizer on a loaded machine a pooled connection the
-    # origin dropped can cost the refresh one retry; a refresh loop would show many more.
-    assert slow_origin.count("/vod/live.m3u8") <= (3 if under_sanitizer() else 2)
+    # One fetch and one refresh. A request that read the stale copy just before the refresh stored
+    # v2 can start one more refresh on a loaded machine (ProxyCore re-checks memory to narrow that
+    # window); a refresh loop would show many more.
+    assert slow_origin.count("/vod/live.m3u8") <= 3, slow_origin.requests
 
 
 def test_keepalive_load_on_hits(stack, content):
