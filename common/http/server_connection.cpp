@@ -301,6 +301,7 @@ void ServerConnection::account_final() {
 
 void ServerConnection::response_finished(Exchange& ex) {
   if (closed_ || current_.get() != &ex) return;
+  if (hooks_ && hooks_->on_answered) hooks_->on_answered(ex);
   awaiting_log_.push_back(AwaitingLog{current_, stream_->queued_bytes()});
   account_flushed();
   response_done_ = true;

@@ -34,7 +34,10 @@ class RequestHandler {
 struct ConnectionHooks {
   // Requests refused before reaching a handler (400/408/414/431) or connections cut for slowness.
   std::function<void(int status, const std::string& reason)> on_refused;
-  // Access log and request metrics; runs once the response's bytes left (or the client went).
+  // The whole response was handed to the connection (cdn_requests_total counts here, so an
+  // upstream tier has counted a request by the time its client holds the answer).
+  std::function<void(const Exchange&)> on_answered;
+  // Access log and duration; runs once the response's bytes left (or the client went).
   std::function<void(const Exchange&)> on_complete;
   // Asked before each request is dispatched: a non-empty reason refuses it with 429 and closes.
   std::function<std::string_view(const std::string& client_ip)> admit_request;

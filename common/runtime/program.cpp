@@ -121,7 +121,6 @@ Result<void> Program::build_tls() {
 }
 
 void Program::on_request_complete(const http::Exchange& ex) {
-  requests_counter(ex.status()).inc();
   static obs::Histogram& dur = obs::metrics().histogram(
       "cdn_request_duration_seconds", "Time from request head to last byte sent",
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
@@ -244,6 +243,7 @@ int Program::run(Hooks& hooks) {
                  {{"status", std::to_string(status)}, {"reason", reason}})
         .inc();
   };
+  ch.on_answered = [](const http::Exchange& ex) { requests_counter(ex.status()).inc(); };
   ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
   ch.on_body_sent = [](uint64_t n) {
     // Counted as the socket takes them, so the egress rate is what left, not what was queued.
