@@ -262,7 +262,9 @@ void write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, uint16
     size_t theirs = std::max<size_t>(knot_edns_get_payload(q->opt_rr), KNOT_WIRE_MIN_PKTSIZE);
     max_size = std::min(theirs, std::max<size_t>(our_payload, KNOT_WIRE_MIN_PKTSIZE));
   }
-  KnotPkt r(knot_pkt_new(nullptr, static_cast<uint16_t>(max_size), nullptr));
+  // Written in a per-thread buffer (copied out at the end), not one allocated per answer.
+  thread_local std::array<uint8_t, kMaxMessage> wire;
+  KnotPkt r(knot_pkt_new(wire.data(), static_cast<uint16_t>(max_size), nullptr));
   if (!r || knot_pkt_init_response(r.get(), q) != KNOT_EOK) throw std::bad_alloc();
   knot_wire_set_rcode(r->wire, static_cast<uint8_t>(KNOT_EDNS_RCODE_LO(plan.rcode)));
   if (plan.authoritative) knot_wire_set_aa(r->wire);
