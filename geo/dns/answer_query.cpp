@@ -35,15 +35,14 @@ struct Plan {
 };
 
 // A header-only answer (no question, no OPT): for queries whose question cannot be trusted.
-std::string header_only(const uint8_t* query, int rcode) {
-  std::string out(KNOT_WIRE_HEADER_SIZE, '\0');
+void header_only(const uint8_t* query, int rcode, std::string& out) {
+  out.assign(KNOT_WIRE_HEADER_SIZE, '\0');
   auto* w = reinterpret_cast<uint8_t*>(out.data());
   knot_wire_set_id(w, knot_wire_get_id(query));
   knot_wire_set_qr(w);
   knot_wire_set_opcode(w, knot_wire_get_opcode(query));
   if (knot_wire_get_rd(query)) knot_wire_set_rd(w);
   knot_wire_set_rcode(w, static_cast<uint8_t>(rcode));
-  return out;
 }
 
 // `name` as a wire-format dname in `buf`; false when it is not a valid name.
@@ -252,13 +251,9 @@ bool put_section(knot_pkt_t* r, knot_section_t section, const std::vector<KnotRr
   return true;
 }
 
-struct Response {
-  std::string wire;
-  int rcode;
-};
-
-Response write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, uint16_t our_payload,
-                        const EcsRead& ecs) {
+// Writes the answer over `out`.
+void write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, uint16_t our_payload,
+                    const EcsRead& ecs, std::string& out) {
   const bool edns = knot_pkt_has_edns(q);
   size_t max_size = KNOT_WIRE_MIN_PKTSIZE;
   if (over_tcp) {
@@ -267,7 +262,9 @@ Response write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, ui
     size_t theirs = std::max<size_t>(knot_edns_get_payload(q->opt_rr), KNOT_WIRE_MIN_PKTSIZE);
     max_size = std::min(theirs, std::max<size_t>(our_payload, KNOT_WIRE_MIN_PKTSIZE));
   }
-  KnotPkt r(knot_pkt_new(nullptr, static_cast<uint16_t>(max_size), nullptr));
+  // Written in a per-thread buffer (copied out at the end), not one allocated per answer.
+  thread_local std::array<uint8_t, kMaxMessage> wire;
+  KnotPkt r(knot_pkt_new(wire.data(), static_cast<uint16_t>(max_size), nullptr));
   if (!r || knot_pkt_init_response(r.get(), q) != KNOT_EOK) throw std::bad_alloc();
   knot_wire_set_rcode(r->wire, static_cast<uint8_t>(KNOT_EDNS_RCODE_LO(plan.rcode)));
   if (plan.authoritative) knot_wire_set_aa(r->wire);
@@ -289,7 +286,7 @@ Response write_response(const knot_pkt_t* q, const Plan& plan, bool over_tcp, ui
       throw std::bad_alloc();
   }
   if (knot_wire_get_tc(r->wire)) dns::count_truncated();
-  return {std::string(reinterpret_cast<const char*>(r->wire), r->size), plan.rcode};
+  out.assign(reinterpret_cast<const char*>(r->wire), r->size);
 }
 
 void count_ecs_read(const EcsRead& ecs) {
@@ -298,8 +295,9 @@ void count_ecs_read(const EcsRead& ecs) {
   if (ecs.status == EcsStatus::Malformed) dns::count_ecs(dns::EcsResult::Formerr);
 }
 
-std::string answer_parsed(const ZoneConfig& zone, const Steering& steering, const knot_pkt_t* q,
-                          const sockaddr_storage& from, bool over_tcp, uint16_t our_payload) {
+void answer_parsed(const ZoneConfig& zone, const Steering& steering, const knot_pkt_t* q,
+                   const sockaddr_storage& from, bool over_tcp, uint16_t our_payload,
+                   std::string& out) {
   uint16_t qtype = knot_pkt_qtype(q);
   EcsRead ecs;
   Plan plan;
@@ -316,9 +314,8 @@ std::string answer_parsed(const ZoneConfig& zone, const Steering& steering, cons
       plan = make_plan(zone, steering, q, from, ecs);
     }
   }
-  Response resp = write_response(q, plan, over_tcp, our_payload, ecs);
-  dns::count_query(qtype, resp.rcode);
-  return std::move(resp.wire);
+  write_response(q, plan, over_tcp, our_payload, ecs, out);
+  dns::count_query(qtype, plan.rcode);
 }
 
 }  // namespace
@@ -326,35 +323,45 @@ std::string answer_parsed(const ZoneConfig& zone, const Steering& steering, cons
 std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
                          size_t len, const sockaddr_storage& from, bool over_tcp,
                          uint16_t udp_max_payload) {
+  std::string out;
+  answer_query_into(zone, steering, query, len, from, over_tcp, udp_max_payload, out);
+  return out;
+}
+
+void answer_query_into(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
+                       size_t len, const sockaddr_storage& from, bool over_tcp,
+                       uint16_t udp_max_payload, std::string& out) {
+  out.clear();
   // Too short to carry an ID to answer to, or itself an answer (never answer those: no loops).
   if (query == nullptr || len < KNOT_WIRE_HEADER_SIZE || len > kMaxMessage ||
       knot_wire_get_qr(query)) {
     dns::count_dropped_query();
-    return {};
+    return;
   }
   try {
     if (knot_wire_get_opcode(query) != KNOT_OPCODE_QUERY) {
       dns::count_query(0, KNOT_RCODE_NOTIMPL);
-      return header_only(query, KNOT_RCODE_NOTIMPL);
+      return header_only(query, KNOT_RCODE_NOTIMPL, out);
     }
     if (knot_wire_get_qdcount(query) != 1) {
       dns::count_query(0, KNOT_RCODE_FORMERR);
-      return header_only(query, KNOT_RCODE_FORMERR);
+      return header_only(query, KNOT_RCODE_FORMERR, out);
     }
     // libknot parses in place and wants a writable buffer; the caller's bytes stay untouched.
-    std::string copy(reinterpret_cast<const char*>(query), len);
-    KnotPkt q(
-        knot_pkt_new(reinterpret_cast<uint8_t*>(copy.data()), static_cast<uint16_t>(len), nullptr));
+    // One per thread, not one allocation per query.
+    thread_local std::array<uint8_t, kMaxMessage> copy;
+    std::memcpy(copy.data(), query, len);
+    KnotPkt q(knot_pkt_new(copy.data(), static_cast<uint16_t>(len), nullptr));
     if (!q) throw std::bad_alloc();
     if (knot_pkt_parse(q.get(), 0) != KNOT_EOK || q->qname_size == 0) {
       dns::count_query(0, KNOT_RCODE_FORMERR);
-      return header_only(query, KNOT_RCODE_FORMERR);
+      return header_only(query, KNOT_RCODE_FORMERR, out);
     }
-    return answer_parsed(zone, steering, q.get(), from, over_tcp, udp_max_payload);
+    answer_parsed(zone, steering, q.get(), from, over_tcp, udp_max_payload, out);
   } catch (const std::exception&) {
     // Out of memory, or a Steering that threw: SERVFAIL, never an exception into the event loop.
     dns::count_query(0, KNOT_RCODE_SERVFAIL);
-    return header_only(query, KNOT_RCODE_SERVFAIL);
+    header_only(query, KNOT_RCODE_SERVFAIL, out);
   }
 }
 

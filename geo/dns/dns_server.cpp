@@ -36,11 +36,15 @@ class WorkerListeners {
   ~WorkerListeners() { close(); }
 
   Result<void> open(const net::SockAddr& addr) {
-    Answerer answer = [this](const uint8_t* q, size_t len, const sockaddr_storage& from, bool tcp) {
+    Answerer answer = [this](const uint8_t* q, size_t len, const sockaddr_storage& from, bool tcp,
+                             std::string& out) {
       DnsZone z = server_.source_();
-      if (!z.zone || !z.steering) return std::string();
-      return answer_query(*z.zone, *z.steering, q, len, from, tcp,
-                          server_.options_.udp_max_payload);
+      if (!z.zone || !z.steering) {
+        out.clear();
+        return;
+      }
+      answer_query_into(*z.zone, *z.steering, q, len, from, tcp, server_.options_.udp_max_payload,
+                        out);
     };
     answer_ = answer;
     // Port 0: TCP takes the port the kernel gave UDP, which TCP may already use; try a few.

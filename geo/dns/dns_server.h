@@ -33,6 +33,10 @@ struct DnsServerOptions {
 std::string answer_query(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
                          size_t len, const sockaddr_storage& from, bool over_tcp,
                          uint16_t udp_max_payload = 1232);
+// The same, written over `out` (its capacity reused: the transports' per-query path).
+void answer_query_into(const ZoneConfig& zone, const Steering& steering, const uint8_t* query,
+                       size_t len, const sockaddr_storage& from, bool over_tcp,
+                       uint16_t udp_max_payload, std::string& out);
 
 // What a query is answered from. Read once per query through the getter, so a SIGHUP can swap
 // both while queries are answered (a query keeps the pair it started with alive).

@@ -91,8 +91,9 @@ void TcpSession::consume(const char* data, size_t len) {
 }
 
 bool TcpSession::answer_frame() {
-  std::string answer = answer_(reinterpret_cast<const uint8_t*>(in_.data()) + kFrameHeader,
-                               in_.size() - kFrameHeader, peer_, true);
+  std::string answer;
+  answer_(reinterpret_cast<const uint8_t*>(in_.data()) + kFrameHeader, in_.size() - kFrameHeader,
+          peer_, true, answer);
   in_.clear();
   if (answer.empty()) {  // not a query we answer: the stream cannot be trusted past it
     close();

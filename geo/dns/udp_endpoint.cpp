@@ -48,15 +48,27 @@ void UdpEndpoint::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 void UdpEndpoint::on_recv(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
                           unsigned flags) {
   auto* self = static_cast<UdpEndpoint*>(h->data);
-  if (!self || nread <= 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
+  if (!self) return;
+  if (from == nullptr || nread < 0) {  // the read is over (or failed): send what it produced
+    self->flush();
+    return;
+  }
+  if (nread == 0 || (flags & UV_UDP_PARTIAL)) return;
   sockaddr_storage peer{};
   std::memcpy(&peer, from,
               from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-  std::string out = self->answer_(reinterpret_cast<const uint8_t*>(buf->base),
-                                  static_cast<size_t>(nread), peer, false);
+  std::string& out = self->batch_.next_answer();
+  self->answer_(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread), peer,
+                false, out);
   if (out.empty()) return;
-  uv_buf_t b = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
-  uv_udp_try_send(h, &b, 1, from);  // EAGAIN: dropped, see the header
+  self->batch_.commit(from);
+  if (self->batch_.full()) self->flush();
+}
+
+void UdpEndpoint::flush() {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(udp_.get()), &fd) != 0) fd = -1;
+  batch_.flush(fd);  // fd -1 (socket gone): the batch is dropped
 }
 
 uint16_t UdpEndpoint::bound_port() const {

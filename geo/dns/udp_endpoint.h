@@ -1,8 +1,9 @@
 #pragma once
 // One UDP socket on a worker loop (SO_REUSEPORT, so every worker binds the same address and the
-// kernel spreads datagrams). Datagrams are read several per system call (recvmmsg) and each is
-// answered at once from the receive callback; an answer the socket cannot take right now is
-// dropped (the resolver retries), so nothing queues.
+// kernel spreads datagrams). Datagrams are read several per system call (recvmmsg); each is
+// answered from the receive callback into a UdpSendBatch, which goes out with one sendmmsg when the
+// read's datagrams are done (libuv ends every read with a callback without an address). An answer
+// the socket cannot take right now is dropped (the resolver retries), so nothing queues.
 #include <uv.h>
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include "common/net/uv_handle.h"
 #include "common/util/result.h"
 #include "geo/dns/answerer.h"
+#include "geo/dns/udp_send_batch.h"
 
 namespace cdn::geo::dns {
 
@@ -29,9 +31,12 @@ class UdpEndpoint {
 
   net::UvHandle<uv_udp_t> udp_;
   Answerer answer_;
+  void flush();
+
+  UdpSendBatch batch_;
   // One read's datagrams (libuv gives recvmmsg 64 KiB per datagram slot); each is answered before
-  // the next read, so one buffer serves them all.
-  static constexpr size_t kDatagramSlots = 8;
+  // the next read, so one buffer serves them all. As many slots as a batch holds answers.
+  static constexpr size_t kDatagramSlots = UdpSendBatch::kCapacity;
   std::unique_ptr<char[]> buf_{new char[kDatagramSlots * 65536]};
 };
 
