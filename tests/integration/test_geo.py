@@ -92,6 +92,12 @@ def test_drained_edge_gets_no_new_viewers(env):
     # A half-sent request keeps the draining edge alive, so cdn-geo sees "draining", not a dead edge.
     with RawConn(fra.port(), host=fra.address) as busy:
         busy.send(b"GET /vod/x HTTP/1.1\r\nHost: a.test\r\n")
+        # The drain arrives on the admin thread: first make sure the edge's one worker has read the
+        # half-sent head (an answer on a later connection means it went round its loop since), or
+        # it would count that connection idle, close it and exit.
+        with RawConn(fra.port(), host=fra.address) as probe:
+            probe.send(b"GET /vod/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+            assert probe.read_response().status == 401
         assert fra.admin_post("/admin/drain").status == 202
         env.wait_steered("81.1.0.9", "ams-1", timeout=10)
         st = env.state()["fra-1"]
