@@ -85,6 +85,16 @@ void Exchange::abort() {
   if (c) c->abort_response(*this);
 }
 
+void Exchange::end_stream(bool complete) {
+  on_proceed_ = nullptr;
+  on_abort_ = nullptr;
+  if (complete) {
+    finish();
+  } else if (alive()) {
+    abort();
+  }
+}
+
 void Exchange::respond(int status, Headers headers, std::string_view body) {
   ResponseHead head;
   auto c = begin(status, int64_t(body.size()), head, headers);

@@ -84,6 +84,9 @@ class Exchange {
   // The response cannot be completed: close without a final chunk, so no client or downstream
   // cache can take a truncated body for a complete one.
   void abort();
+  // End of a streamed body: drops the producer's hooks (and the references they hold), then
+  // finishes, or aborts when the body cannot be completed.
+  void end_stream(bool complete);
 
   bool alive() const;
   bool started() const { return started_; }

@@ -63,14 +63,8 @@ void VodStream::on_read(ssize_t n) {
 void VodStream::end(bool complete) {
   if (ended_) return;
   ended_ = true;
-  auto keep = shared_from_this();
-  ex_->on_proceed(nullptr);
-  ex_->on_abort(nullptr);
-  if (complete) {
-    ex_->finish();
-  } else if (ex_->alive()) {
-    ex_->abort();
-  }
+  auto keep = shared_from_this();  // the hooks dropped here may hold the last reference
+  ex_->end_stream(complete);
 }
 
 }  // namespace cdn::origin
