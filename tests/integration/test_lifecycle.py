@@ -2,15 +2,14 @@
 import http.client
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import (ADMIN_TOKEN, edge_config, free_port, origin_config, program_path, shield_config,
-                      time_bound, wait_until)
+from conftest import (ADMIN_TOKEN, edge_config, free_port, origin_config, program_path, refuses_connections,
+                      shield_config, time_bound, wait_until)
 
 
 def check_config(kind, path):
@@ -110,14 +109,6 @@ def test_sigterm_with_idle_keepalive_connection_exits_promptly(tiers, slow_origi
     assert edge.stop(timeout=30) == 0
     assert time.monotonic() - t0 < time_bound(10), "an idle keep-alive connection held the drain"
     conn.close()
-
-
-def refuses_connections(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("trigger", ["sigterm", "admin-drain"])
