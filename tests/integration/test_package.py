@@ -330,3 +330,47 @@ def test_cdn_service_refuses_to_start_a_bad_config(unpacked):
     assert "ExecStartPre failed" in r.stderr and "colour" in r.stderr, r.stderr
     assert service(root, "status", unit="cdn-edge@bad").returncode == 3
     assert not (root / "run/cdn/cdn-edge-bad.pid").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# apt-get install, upgrade and purge on a throwaway copy of this host (package_sandbox.sh)
+
+def upgrade_deb(deb, directory, version):
+    """The same package with a higher Version: what an upgrade's maintainer scripts see."""
+    tree = directory / "tree"
+    assert run(["dpkg-deb", "-R", str(deb), str(tree)]).returncode == 0
+    control = tree / "DEBIAN/control"
+    control.write_text(re.sub(r"^Version: .*$", f"Version: {version}", control.read_text(), flags=re.M))
+    out = directory / f"cdn_{version}_{control_field(deb, 'Architecture')}.deb"
+    r = run(["dpkg-deb", "-Zgzip", "-b", str(tree), str(out)])
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare for the sandbox")
+def test_apt_install_upgrade_and_purge_in_a_sandbox(deb, tmp_path):
+    newer = upgrade_deb(deb, tmp_path, "99.0.0")
+    work = Path(tempfile.mkdtemp(prefix="cdn-pkg-sandbox-", dir="/tmp"))
+    try:
+        r = run(["unshare", "--mount", "--propagation", "private", "--fork",
+                 str(Path(__file__).with_name("package_sandbox.sh")), str(deb), str(newer),
+                 str(free_port()), str(free_port()), str(work)], timeout=300)
+        if r.returncode == 77:
+            pytest.skip(f"no overlay sandbox here: {r.stderr.strip()}")
+        assert r.returncode == 0, r.stdout + r.stderr
+        facts = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+        assert facts["user_before"] == "", facts
+        assert facts["install"] == "ok" and facts["version"] == control_field(deb, "Version"), facts
+        assert facts["user"] == "cdn:/usr/sbin/nologin" and int(facts["user_uid"]) < 1000, facts
+        assert facts["var_lib_owner"] == facts["var_log_owner"] == "cdn", facts
+        assert facts["start"] == "ok" and facts["start_uid"] == facts["user_uid"], facts
+        assert facts["state_owner"] == "cdn" and facts["healthz"] == "200", facts
+        assert facts["upgrade"] == "ok" and facts["upgraded_version"] == "99.0.0", facts
+        assert facts["pid_after_upgrade_same"] == "yes", "the upgrade restarted the instance behind the operator's back"
+        assert facts["restart"] == "ok" and facts["restarted_new_pid"] == "yes", facts
+        assert facts["healthz_after_restart"] == "200", facts
+        assert facts["purge"] == "ok" and facts["instance_after_purge"] == "gone", facts
+        assert facts["var_lib_after_purge"] == "gone" and facts["binary_after_purge"] == "gone", facts
+        assert facts["config_after_purge"] == "kept" and facts["user_after_purge"] == "cdn", facts
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
