@@ -374,3 +374,25 @@ def test_apt_install_upgrade_and_purge_in_a_sandbox(deb, tmp_path):
         assert facts["config_after_purge"] == "kept" and facts["user_after_purge"] == "cdn", facts
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="cdn-service switches to the unit's user: needs root")
+def test_cdn_service_applies_the_units_drop_ins(unpacked):
+    root = unpacked
+    port, admin = free_port(), free_port()
+    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
+    (root / "etc/cdn/cdn-edge-dropin.yaml").write_text(
+        f"tier: edge\nworkers: 1\nlisten: [{{address: 127.0.0.1:{port}}}]\nadmin: {{listen: 127.0.0.1:{admin}}}\n"
+        f"upstream: {{servers: [{{address: 127.0.0.1:9}}]}}\n")
+    dropins = root / "etc/systemd/system/cdn-edge@dropin.service.d"
+    dropins.mkdir(parents=True)
+    (dropins / "limits.conf").write_text("[Service]\nLimitNOFILE=4096\n")
+    try:
+        r = service(root, "start", unit="cdn-edge@dropin")
+        assert r.returncode == 0, r.stdout + r.stderr
+        pid = int((root / "run/cdn/cdn-edge-dropin.pid").read_text())
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert re.search(r"^Max open files\s+4096\s+4096\s", limits, re.M), limits
+    finally:
+        assert service(root, "stop", unit="cdn-edge@dropin").returncode == 0
+        shutil.rmtree(root / "etc/systemd", ignore_errors=True)
