@@ -239,6 +239,17 @@ def healthz(admin_port):
     return json.loads(http_request(admin_port, "/healthz").body)
 
 
+def write_edge_unit_config(root, instance, upstream_port=9, extra=""):
+    """ROOT/etc/cdn/cdn-edge-<instance>.yaml on loopback (admin token "secret"); returns (port, admin)."""
+    port, admin = free_port(), free_port()
+    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
+    (root / f"etc/cdn/cdn-edge-{instance}.yaml").write_text(
+        f"tier: edge\nworkers: 1\nlisten: [{{address: 127.0.0.1:{port}}}]\n"
+        f"admin: {{listen: 127.0.0.1:{admin}, token: secret}}\n"
+        f"upstream: {{servers: [{{address: 127.0.0.1:{upstream_port}}}]}}\n" + extra)
+    return port, admin
+
+
 def answers(admin_port):
     try:
         return http_request(admin_port, "/healthz").status == 200
@@ -254,17 +265,11 @@ def get(port, path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="cdn-service switches to the unit's user: needs root")
 def test_cdn_service_starts_reloads_and_stops_the_unit_with_a_drain(unpacked, slow_origin):
     root = unpacked
-    port, admin = free_port(), free_port()
     state, logs = root / "var/lib/cdn/cdn-edge-t1", root / "var/log/cdn/cdn-edge-t1"
-    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
-    config = root / "etc/cdn/cdn-edge-t1.yaml"
-    config.write_text(
-        f"tier: edge\nworkers: 2\nlisten: [{{address: 127.0.0.1:{port}}}]\n"
-        f"admin: {{listen: 127.0.0.1:{admin}, token: secret}}\n"
-        f"upstream: {{servers: [{{address: 127.0.0.1:{slow_origin.port}}}]}}\n"
+    port, admin = write_edge_unit_config(root, "t1", slow_origin.port, (
         f"cache: {{memory: 64MiB, disk_path: {state}/cache}}\n"
         f"timeouts: {{drain_grace: 1500ms, drain: 20s}}\n"
-        f"access_log: {logs}/access.log\n")
+        f"access_log: {logs}/access.log\n"))
     body = b"b" * 300_000
     release = threading.Event()
     slow_origin.add("/vod/slow.ts", body, split=100_000, release=release)
@@ -329,9 +334,7 @@ def test_cdn_service_starts_reloads_and_stops_the_unit_with_a_drain(unpacked, sl
 @pytest.mark.skipif(os.geteuid() != 0, reason="cdn-service switches to the unit's user: needs root")
 def test_cdn_service_refuses_to_start_a_bad_config(unpacked):
     root = unpacked
-    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
-    (root / "etc/cdn/cdn-edge-bad.yaml").write_text(
-        f"tier: edge\nlisten: [{{address: 127.0.0.1:{free_port()}}}]\nupstream: {{servers: []}}\ncolour: blue\n")
+    write_edge_unit_config(root, "bad", extra="colour: blue\n")
     r = service(root, "start", unit="cdn-edge@bad")
     assert r.returncode != 0
     assert "ExecStartPre failed" in r.stderr and "colour" in r.stderr, r.stderr
@@ -386,11 +389,7 @@ def test_apt_install_upgrade_and_purge_in_a_sandbox(deb, tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="cdn-service switches to the unit's user: needs root")
 def test_cdn_service_applies_the_units_drop_ins(unpacked):
     root = unpacked
-    port, admin = free_port(), free_port()
-    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
-    (root / "etc/cdn/cdn-edge-dropin.yaml").write_text(
-        f"tier: edge\nworkers: 1\nlisten: [{{address: 127.0.0.1:{port}}}]\nadmin: {{listen: 127.0.0.1:{admin}}}\n"
-        f"upstream: {{servers: [{{address: 127.0.0.1:9}}]}}\n")
+    write_edge_unit_config(root, "dropin")
     dropins = root / "etc/systemd/system/cdn-edge@dropin.service.d"
     dropins.mkdir(parents=True)
     (dropins / "limits.conf").write_text("[Service]\nLimitNOFILE=4096\n")
@@ -408,11 +407,7 @@ def test_cdn_service_applies_the_units_drop_ins(unpacked):
 @pytest.mark.skipif(os.geteuid() != 0, reason="cdn-service switches to the unit's user: needs root")
 def test_cdn_service_restarts_a_program_that_dies_but_not_one_that_drained(unpacked):
     root = unpacked
-    port, admin = free_port(), free_port()
-    (root / "etc/cdn").mkdir(parents=True, exist_ok=True)
-    (root / "etc/cdn/cdn-edge-crash.yaml").write_text(
-        f"tier: edge\nworkers: 1\nlisten: [{{address: 127.0.0.1:{port}}}]\n"
-        f"admin: {{listen: 127.0.0.1:{admin}, token: secret}}\nupstream: {{servers: [{{address: 127.0.0.1:9}}]}}\n")
+    _, admin = write_edge_unit_config(root, "crash")
     pidfile = root / "run/cdn/cdn-edge-crash.pid"
     try:
         assert service(root, "start", unit="cdn-edge@crash").returncode == 0
