@@ -16,6 +16,7 @@ run() {  # binary
 }
 
 run bench_cache_lookup
+run bench_http_query
 run bench_hls_rewrite
 run bench_live_segment
 run bench_auth_verify
