@@ -11,26 +11,45 @@
 #   ecs    the same with EDNS Client Subnet 81.2.0.0/24: cdn-geo locates it through MaxMind and
 #          echoes the option with its scope; Knot and BIND ignore the option (no GeoIP module)
 #
+# Every round reports each server's CPU busy share of the run (user + system time of all its
+# threads over the run's duration; 100 % = one CPU) beside its qps, and dnsperf's own: a server
+# under 100 % while dnsperf is near 100 % of its CPU was limited by the load generator, not by
+# itself. Server CPU per answered query is the figure that does not depend on that.
+#
+# Modes:
+#   bench/geo/run.sh             dnsperf -c 8 -q 100 (the earlier runs' load)
+#   bench/geo/run.sh --saturate  as much as dnsperf can offer: -c 64 -q 2000, 4 MB socket buffers
+#
 # Environment (defaults in brackets):
-#   ROUNDS [5]  DURATION [10] seconds per dnsperf run   CLIENTS [8]  OUTSTANDING [100]
-#   THREADS [1]  server worker threads = dnsperf threads
+#   ROUNDS [5]  DURATION [10] seconds per dnsperf run   CLIENTS [8; 64 saturating]
+#   OUTSTANDING [100; 2000 saturating]   THREADS [1]  server worker threads = dnsperf threads
 #   SERVER_CPUS [0]  DNSPERF_CPUS [1]   taskset lists
+#   GEO_BIN [$CDN_BUILD_DIR/geo/cdn-geo]  another cdn-geo to measure (e.g. an older build)
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [15300]  BENCH_OUT [bench/geo/out]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
+SATURATE=0
 case "${1:-}" in
   "") ;;
+  --saturate) SATURATE=1 ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   *) printf 'bench/geo/run.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
 esac
 
 ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-10}"
-CLIENTS="${CLIENTS:-8}"
-OUTSTANDING="${OUTSTANDING:-100}"
+if [ "$SATURATE" = 1 ]; then
+  CLIENTS="${CLIENTS:-64}"
+  OUTSTANDING="${OUTSTANDING:-2000}"
+  DNSPERF_EXTRA=(-b 4096)
+else
+  CLIENTS="${CLIENTS:-8}"
+  OUTSTANDING="${OUTSTANDING:-100}"
+  DNSPERF_EXTRA=()
+fi
 THREADS="${THREADS:-1}"
 SERVER_CPUS="${SERVER_CPUS:-0}"
 DNSPERF_CPUS="${DNSPERF_CPUS:-1}"
@@ -49,7 +68,7 @@ BIND_DNS=$((BASE + 2))
 GEO_HTTP=$((BASE + 3))
 GEO_ADMIN=$((BASE + 4))
 HEALTHZ=$((BASE + 5))
-GEO_BIN="$BUILD/geo/cdn-geo"
+GEO_BIN="${GEO_BIN:-$BUILD/geo/cdn-geo}"
 ZONE=cdn.bench
 
 install_peers() {
@@ -248,7 +267,8 @@ start_dns bind "$BIND_DNS" "$NAMED" -g -n "$THREADS" -c "$WORK/named.conf"
 {
   run_header
   echo "peers: $("$KNOTD" --version 2>&1 | head -n1); $("$NAMED" -v 2>&1 | head -n1); $(dnsperf -h 2>&1 | grep -m1 -i 'version' || dpkg-query -W -f='dnsperf ${Version}' dnsperf)"
-  echo "load: dnsperf -T $THREADS -c $CLIENTS -q $OUTSTANDING -l $DURATION on CPU $DNSPERF_CPUS; servers on CPU $SERVER_CPUS with $THREADS worker thread(s); $ROUNDS rounds interleaved"
+  echo "load: dnsperf -T $THREADS -c $CLIENTS -q $OUTSTANDING ${DNSPERF_EXTRA[*]} -l $DURATION on CPU $DNSPERF_CPUS; servers on CPU $SERVER_CPUS with $THREADS worker thread(s); $ROUNDS rounds interleaved"
+  echo "cdn-geo: $GEO_BIN"
 } >"$RAW/env.txt"
 
 ECS_OPT="8:00011800510200"  # family 1, source /24, scope 0, 81.2.0
@@ -256,7 +276,12 @@ qps() {  # file -> queries per second
   awk '/Queries per second:/ {print $4}' "$1"
 }
 HZ="$(getconf CLK_TCK)"
-declare -A RESULTS COST
+children_cpu() {  # CHILDREN_CPU = user + system seconds of the waited-for children of this shell
+  times >"$WORK/times.txt"  # not in a $(...) subshell: its counts would start from zero
+  CHILDREN_CPU="$(awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] }
+    printf "%.3f", n }' "$WORK/times.txt")"
+}
+declare -A RESULTS COST BUSY GEN_BUSY ROUND_CELLS
 for ((r = 1; r <= ROUNDS; r++)); do
   for set in plain ecs; do
     for s in cdn-geo:$GEO_DNS knot:$KNOT_DNS bind:$BIND_DNS; do
@@ -265,8 +290,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
       extra=()
       [ "$set" = plain ] || extra=(-E "$ECS_OPT")
       t0="$(cpu_ticks "${SERVER_PID[$name]}")"
+      children_cpu
+      g0=$CHILDREN_CPU
       taskset -c "$DNSPERF_CPUS" dnsperf -s 127.0.0.1 -p "${s##*:}" -d "$WORK/queries.txt" -T "$THREADS" \
-        -c "$CLIENTS" -q "$OUTSTANDING" -l "$DURATION" "${extra[@]}" >"$f" 2>&1 || true
+        -c "$CLIENTS" -q "$OUTSTANDING" "${DNSPERF_EXTRA[@]}" -l "$DURATION" "${extra[@]}" >"$f" 2>&1 || true
+      children_cpu
+      g1=$CHILDREN_CPU
       q="$(qps "$f")"
       [ -n "$q" ] || { tail -n 5 "$f"; die "dnsperf against $name gave no result ($f)"; }
       t1="$(cpu_ticks "${SERVER_PID[$name]}")"
@@ -274,23 +303,39 @@ for ((r = 1; r <= ROUNDS; r++)); do
       # Server CPU per answered query: what the server spends, whatever the load generator manages.
       us="$(awk -v t=$((t1 - t0)) -v hz="$HZ" '/Queries completed:/ {printf "%.2f", t / hz * 1e6 / $3}' "$f")"
       busy="$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * t / hz / d}')"
-      say "round $r $set $name: $q qps (lost $lost), server CPU $busy%, $us us/query"
+      gen="$(awk -v a="$g0" -v b="$g1" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * (b - a) / d}')"
+      say "round $r $set $name: $q qps (lost $lost), server CPU $busy%, dnsperf CPU $gen%, $us us/query"
       RESULTS[$set/$name]+="$q "
       COST[$set/$name]+="$us "
+      BUSY[$set/$name]+="$busy "
+      GEN_BUSY[$set/$name]+="$gen "
+      ROUND_CELLS[$set/$r]+="$(printf '%.0f' "$q") ($busy %, $gen %, $us) | "
     done
   done
 done
 
 {
-  echo "| queries | cdn-geo qps | Knot qps | BIND qps | cdn-geo / Knot | cdn-geo / BIND | server CPU µs/query: cdn-geo, Knot, BIND |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| queries | cdn-geo qps | Knot qps | BIND qps | cdn-geo / Knot | cdn-geo / BIND | server CPU µs/query: cdn-geo, Knot, BIND | server CPU busy %: cdn-geo, Knot, BIND | dnsperf CPU busy %: against cdn-geo, Knot, BIND |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
   for set in plain ecs; do
     # shellcheck disable=SC2086  # word-splitting the collected numbers is intended
     g="$(median ${RESULTS[$set/cdn-geo]})" k="$(median ${RESULTS[$set/knot]})" b="$(median ${RESULTS[$set/bind]})"
     # shellcheck disable=SC2086
     cg="$(median ${COST[$set/cdn-geo]})" ck="$(median ${COST[$set/knot]})" cb="$(median ${COST[$set/bind]})"
+    # shellcheck disable=SC2086
+    bg="$(median ${BUSY[$set/cdn-geo]})" bk="$(median ${BUSY[$set/knot]})" bb="$(median ${BUSY[$set/bind]})"
+    # shellcheck disable=SC2086
+    dg="$(median ${GEN_BUSY[$set/cdn-geo]})" dk="$(median ${GEN_BUSY[$set/knot]})" db="$(median ${GEN_BUSY[$set/bind]})"
     awk -v s="$set" -v g="$g" -v k="$k" -v b="$b" -v cg="$cg" -v ck="$ck" -v cb="$cb" \
-      'BEGIN { printf "| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f, %.2f, %.2f |\n", s, g, k, b, g / k, g / b, cg, ck, cb }'
+      -v bg="$bg" -v bk="$bk" -v bb="$bb" -v dg="$dg" -v dk="$dk" -v db="$db" \
+      'BEGIN { printf "| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f, %.2f, %.2f | %.0f, %.0f, %.0f | %.0f, %.0f, %.0f |\n",
+               s, g, k, b, g / k, g / b, cg, ck, cb, bg, bk, bb, dg, dk, db }'
   done
+  echo
+  echo "Per round: qps (server CPU busy %, dnsperf CPU busy %, server CPU µs/query)"
+  echo
+  echo "| round | plain cdn-geo | plain Knot | plain BIND | ecs cdn-geo | ecs Knot | ecs BIND |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for ((r = 1; r <= ROUNDS; r++)); do echo "| $r | ${ROUND_CELLS[plain/$r]}${ROUND_CELLS[ecs/$r]}"; done
 } >"$RAW/table.md"
 show_run "raw dnsperf output, configs and logs"
