@@ -40,7 +40,8 @@ std::vector<size_t> sites_nearest_to(const UnitVector& from, const std::vector<U
 class SiteOrder {
  public:
   explicit SiteOrder(std::span<const size_t> listed) : listed_(listed) {}
-  SiteOrder(const UnitVector& from, std::span<const UnitVector> sites) : from_(from), sites_(sites) {}
+  SiteOrder(const UnitVector& from, std::span<const UnitVector> sites)
+      : from_(from), sites_(sites) {}
   // The next site, false when every site was given.
   bool next(size_t& site);
 

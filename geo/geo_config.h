@@ -13,8 +13,8 @@
 //     dns_listen: ["127.0.0.1:53"]   # UDP and TCP listeners of the DNS server (default: none)
 //     dns:                           # the DNS listeners' limits (SIGHUP applies them)
 //       tcp_max_connections: 1024    # open TCP connections over all workers; more close at accept
-//       tcp_idle_timeout: 10s        # a TCP connection that completes no query for this long closes
-//       max_udp_payload: 1232        # our EDNS UDP payload size (512..4096); answers past it get TC
+//       tcp_idle_timeout: 10s        # a TCP connection with no complete query this long closes
+//       max_udp_payload: 1232        # our EDNS UDP payload size (512..4096); larger answers: TC
 //     delivery_hosts:                # required, at least one; names inside the zone
 //       - {name: video.cdn.example, use_ecs: true}   # use_ecs default true
 //     sites:                         # required, at least one

@@ -17,8 +17,7 @@ int get_value(MMDB_entry_s* entry, MMDB_entry_data_s* data, const char* a, const
 
 std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data)
-    return std::nullopt;
+  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
   if (data.type == MMDB_DATA_TYPE_DOUBLE) return data.double_value;
   if (data.type == MMDB_DATA_TYPE_FLOAT) return double(data.float_value);
   return std::nullopt;
@@ -26,8 +25,7 @@ std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char*
 
 std::optional<uint32_t> get_uint(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data)
-    return std::nullopt;
+  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
   switch (data.type) {
     case MMDB_DATA_TYPE_UINT16:
       return data.uint16;
@@ -42,8 +40,7 @@ std::optional<uint32_t> get_uint(MMDB_entry_s* entry, const char* a, const char*
 
 bool has_city(MMDB_entry_s* entry) {
   MMDB_entry_data_s data{};
-  if (get_value(entry, &data, "city", "geoname_id") == MMDB_SUCCESS && data.has_data)
-    return true;
+  if (get_value(entry, &data, "city", "geoname_id") == MMDB_SUCCESS && data.has_data) return true;
   return get_value(entry, &data, "city", "names") == MMDB_SUCCESS && data.has_data;
 }
 

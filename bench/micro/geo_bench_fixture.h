@@ -27,9 +27,9 @@ struct City {
   const char* name;
   double lat, lon;
 };
-constexpr City kCities[kSites] = {{"fra", 50.11, 8.68},  {"ams", 52.37, 4.90},  {"lon", 51.51, -0.13},
-                                  {"par", 48.85, 2.35},  {"mad", 40.42, -3.70}, {"waw", 52.23, 21.01},
-                                  {"sto", 59.33, 18.07}, {"mil", 45.46, 9.19}};
+constexpr City kCities[kSites] = {
+    {"fra", 50.11, 8.68},  {"ams", 52.37, 4.90},  {"lon", 51.51, -0.13}, {"par", 48.85, 2.35},
+    {"mad", 40.42, -3.70}, {"waw", 52.23, 21.01}, {"sto", 59.33, 18.07}, {"mil", 45.46, 9.19}};
 
 inline fs::path repo_root() {  // __FILE__ is absolute or relative to the binary's directory
   fs::path here(__FILE__);

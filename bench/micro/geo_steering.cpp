@@ -1,8 +1,8 @@
 // Decision time per query in cdn-geo: locate the viewer (coverage zones, then MaxMind, then the
-// default site), order the sites, and pick edges by weighted rendezvous, as SteeringCore::steer does
-// for every A query (metrics counted, the answer's addresses picked). Realistic size: 8 sites, 64 edges,
-// 10,000 coverage zones and a 4,096-network MaxMind City database written by the project's own
-// fixture (tests/unit/geo/fixtures/make_mmdb.pl, MaxMind's Perl writer).
+// default site), order the sites, and pick edges by weighted rendezvous, as SteeringCore::steer
+// does for every A query (metrics counted, the answer's addresses picked). Realistic size: 8 sites,
+// 64 edges, 10,000 coverage zones and a 4,096-network MaxMind City database written by the
+// project's own fixture (tests/unit/geo/fixtures/make_mmdb.pl, MaxMind's Perl writer).
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -48,7 +48,8 @@ void BM_DecideHttpByPath(benchmark::State& state) {
   std::vector<IpAddr> addrs;
   for (auto& q : qs) addrs.push_back(*ip_from_sockaddr(q.resolver));
   std::vector<std::string> paths;
-  for (size_t i = 0; i < 512; ++i) paths.push_back("/vod/title" + std::to_string(i) + "/720p/seg42.ts");
+  for (size_t i = 0; i < 512; ++i)
+    paths.push_back("/vod/title" + std::to_string(i) + "/720p/seg42.ts");
   size_t i = 0;
   for (auto _ : state) {
     Decision d = f.core->decide(addrs[i % kQueries], AddressSource::Viewer, paths[i % paths.size()],

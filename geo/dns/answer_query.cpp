@@ -207,8 +207,7 @@ void plan_existing(const Ctx& c, const NameInfo& info, std::string_view name, ui
     plan_steered(c, info, name, qtype, qname, from, ecs);
   } else if (qtype == KNOT_RRTYPE_A || qtype == KNOT_RRTYPE_AAAA) {
     knot_rrset_t* rr = new_rrset(c, qname, qtype, info.fixed_ttl);
-    dns::for_each_fixed_address(c.zone, name, info,
-                                qtype == KNOT_RRTYPE_A ? AF_INET : AF_INET6,
+    dns::for_each_fixed_address(c.zone, name, info, qtype == KNOT_RRTYPE_A ? AF_INET : AF_INET6,
                                 [&](const std::string& ip) { add_text_address(c, rr, ip); });
     if (!knot_rrset_empty(rr)) c.plan.answer.push_back(rr);
   }
@@ -316,7 +315,8 @@ void write_response(Scratch& s, const knot_pkt_t* q, bool over_tcp, uint16_t our
       put_section(r, KNOT_AUTHORITY, plan.authority, false) &&
       put_section(r, KNOT_ADDITIONAL, plan.additional, false);
   if (edns) {
-    if (knot_pkt_begin(r, KNOT_ADDITIONAL) != KNOT_EOK || knot_pkt_reclaim(r, opt_size) != KNOT_EOK ||
+    if (knot_pkt_begin(r, KNOT_ADDITIONAL) != KNOT_EOK ||
+        knot_pkt_reclaim(r, opt_size) != KNOT_EOK ||
         knot_pkt_put(r, KNOT_COMPR_HINT_NONE, &opt, KNOT_PF_NOTRUNC) != KNOT_EOK)
       throw std::bad_alloc();
   }

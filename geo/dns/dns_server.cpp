@@ -43,8 +43,8 @@ class WorkerListeners {
         out.clear();
         return;
       }
-      answer_query_into(*z.zone, *z.steering, q, len, from, tcp, server_.udp_max_payload_.load(std::memory_order_relaxed),
-                        out);
+      answer_query_into(*z.zone, *z.steering, q, len, from, tcp,
+                        server_.udp_max_payload_.load(std::memory_order_relaxed), out);
     };
     answer_ = answer;
     // Port 0: TCP takes the port the kernel gave UDP, which TCP may already use; try a few.

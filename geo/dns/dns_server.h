@@ -21,7 +21,6 @@
 
 namespace cdn::geo {
 
-
 // Pure function, no I/O (the fuzz target calls it): query bytes in, answer bytes out (empty =
 // drop). `from` is the query's source address (the resolver). Over TCP an answer may be up to 65535
 // bytes; over UDP it fits the requester's EDNS payload size (512 without EDNS, capped by ours) or

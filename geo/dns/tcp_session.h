@@ -58,7 +58,7 @@ class TcpSession {
   int64_t idle_ms_;
   OnClosed on_closed_;
   sockaddr_storage peer_{};
-  std::string in_;      // bytes of the frame being received (length prefix included)
+  std::string in_;          // bytes of the frame being received (length prefix included)
   std::string answer_buf_;  // the answer being written by the Answerer
   std::string pending_;     // framed answers waiting for the write in flight
   Writer* writer_;          // owned (see Writer)

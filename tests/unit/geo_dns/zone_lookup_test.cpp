@@ -28,7 +28,8 @@ TEST(ZoneLookup, FixedAddressesFromEdgesAndGlue) {
   ZoneConfig z = testing::test_zone();
   auto addresses = [&](std::string_view name, const NameInfo& info, int family) {
     std::vector<std::string> out;
-    for_each_fixed_address(z, name, info, family, [&](const std::string& ip) { out.push_back(ip); });
+    for_each_fixed_address(z, name, info, family,
+                           [&](const std::string& ip) { out.push_back(ip); });
     return out;
   };
   NameInfo edge = look_up(z, "edge-a.cdn.example");
