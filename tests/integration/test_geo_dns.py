@@ -574,6 +574,11 @@ def test_sighup_moves_dns_listen_binding_the_new_address_first(tiers):
     assert opt_payload(ns_query_udp(new)) == 700  # the options moved with it
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", old), timeout=2).close()
+    # The same address with other options: the running listener takes them.
+    cfg["geo"]["dns"] = {"max_udp_payload": 900}
+    geo.config_path.write_text(to_yaml(cfg) + "\n")
+    geo.signal(signal.SIGHUP)
+    wait_until(lambda: opt_payload(ns_query_udp(new)) == 900, timeout=10, what="the new payload size in use")
     # An address that cannot be bound: the reload is refused, nothing moves.
     cfg["geo"]["dns_listen"] = [f"127.0.0.1:{new}", "192.0.2.99:53"]  # not an address of this host
     geo.config_path.write_text(to_yaml(cfg) + "\n")
