@@ -95,15 +95,16 @@ Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string
   const Location& l = d.location;
   SiteOrder order = l.site ? SiteOrder(order_from_site_[*l.site])
                            : SiteOrder(unit_vector(l.lat, l.lon), site_vectors_);
-  ClientKey key{};
+  ClientKey client{};
+  std::string_view key = path;
   if (!path.empty()) {
     d.key_kind = "path";
   } else {
     d.key_kind = "client-prefix";
-    key = client_key(addr, l.scope);
-    path = std::string_view(key.data(), key.size());
+    client = client_key(addr, l.scope);
+    key = std::string_view(client.data(), client.size());
   }
-  d.choice = choose(*cfg_, *h, order, path, cfg_->records_per_answer, family, explain);
+  d.choice = choose(*cfg_, *h, order, key, cfg_->records_per_answer, family, explain);
   if (count_it) count(d);
   return d;
 }
