@@ -37,7 +37,7 @@ void HttpSteering::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (r.method != "GET" && r.method != "HEAD") return refuse(ex, 405, "method-not-allowed");
   auto addr = parse_ip(ex->client_ip());
   if (!addr) return refuse(ex, 400, "bad-client-address");
-  Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true);
+  Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true, false);
   std::string url = core.redirect_url(d, r.target);
   if (url.empty()) return refuse(ex, 503, "no-available-edge");
   ex->respond(302,
