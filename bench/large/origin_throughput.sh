@@ -5,7 +5,7 @@
 # from the page cache. Run with `./cdn bench large origin-throughput`.
 #
 # Environment (defaults in brackets):
-#   OT_MB [1024]  OT_ROUNDS [5]  OT_SERVER_CPU [0]  OT_CLIENT_CPU [1]
+#   OT_MB [1024]  OT_ROUNDS [5]  OT_SERVER_CPU [0]  OT_CLIENT_CPU [1]  OT_NGINX_SENDFILE [on]
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18680]  BENCH_OUT [bench/large/out]
 set -euo pipefail
 
@@ -17,6 +17,7 @@ MB="${OT_MB:-1024}"
 ROUNDS="${OT_ROUNDS:-5}"
 SCPU="${OT_SERVER_CPU:-0}"
 CCPU="${OT_CLIENT_CPU:-1}"
+SENDFILE="${OT_NGINX_SENDFILE:-on}"
 BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
 BASE="${BENCH_PORT_BASE:-18680}"
 OUT="${BENCH_OUT:-$HERE/out}"
@@ -51,13 +52,8 @@ error_log $WORK/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  sendfile on;
+  sendfile $SENDFILE;
   tcp_nopush on;
-  client_body_temp_path $WORK/nginx/tmp/body;
-  proxy_temp_path $WORK/nginx/tmp/proxy;
-  fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-  uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-  scgi_temp_path $WORK/nginx/tmp/scgi;
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$NGINX_PORT;
@@ -89,7 +85,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 {
   run_header
-  echo "command: ./cdn bench large origin-throughput (OT_MB=$MB OT_ROUNDS=$ROUNDS)"
+  echo "command: ./cdn bench large origin-throughput (OT_MB=$MB OT_ROUNDS=$ROUNDS OT_NGINX_SENDFILE=$SENDFILE)"
   echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')"
 } >"$RAW/env.txt"
 # shellcheck disable=SC2086  # space-separated numbers
@@ -97,7 +93,7 @@ o="$(median ${RATES[cdn-origin]})"
 # shellcheck disable=SC2086
 n="$(median ${RATES[nginx]})"
 {
-  echo "| file | cdn-origin MiB/s (median) | nginx sendfile MiB/s (median) | origin/nginx | cdn-origin rounds | nginx rounds |"
+  echo "| file | cdn-origin MiB/s (median) | nginx (sendfile $SENDFILE) MiB/s (median) | origin/nginx | cdn-origin rounds | nginx rounds |"
   echo "| --- | ---: | ---: | ---: | --- | --- |"
   awk -v m="$MB" -v o="$o" -v n="$n" -v orr="${RATES[cdn-origin]# }" -v nr="${RATES[nginx]# }" \
     'BEGIN { printf "| %d MiB, plain | %.0f | %.0f | %.2fx | %s | %s |\n", m, o, n, o / n, orr, nr }'
