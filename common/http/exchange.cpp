@@ -67,17 +67,6 @@ bool Exchange::write(const Bytes& chunk) {
   return c->send_body(*this, std::span<const Bytes>(&chunk, 1));
 }
 
-bool Exchange::send_file(int fd, uint64_t offset, size_t len, std::function<void(int64_t)> done) {
-  auto c = channel();
-  if (!c || !started_ || finished_ || head_only_ || len == 0) return false;
-  if (remaining_ >= 0 && int64_t(len) > remaining_) return false;  // never more than announced
-  return c->send_file(*this, fd, offset, len, [this, done = std::move(done)](int64_t n) {
-    // The producer that called us holds this exchange until `done` has run.
-    if (n > 0 && remaining_ >= 0) remaining_ -= n;
-    done(n);
-  });
-}
-
 void Exchange::finish() {
   auto c = channel();
   if (!c || finished_) return;

@@ -51,14 +51,6 @@ class ResponseChannel {
   virtual size_t send_window() const = 0;
   // The exchange now has a request body handler: route the body's bytes to it.
   virtual void want_request_body(Exchange& ex) = 0;
-  // Body bytes straight from a file with sendfile(2) on the loop's thread pool, on a plain
-  // connection whose earlier bytes have all left: `done(n)` runs on the loop with the bytes sent
-  // (fewer than `len` when the socket filled up; 0 at the file's end) or a negative uv error.
-  // False when this channel cannot (TLS, bytes still queued): offer the bytes with send_body.
-  virtual bool send_file(Exchange&, int /*fd*/, uint64_t /*offset*/, size_t /*len*/,
-                         std::function<void(int64_t)> /*done*/) {
-    return false;
-  }
 };
 
 // What the access log and metrics want to know beyond status and bytes.
@@ -88,10 +80,6 @@ class Exchange {
   // can_write() and go on from on_proceed(); whole cached objects may be offered at once (their
   // blocks are shared, the channel holds references, not copies).
   bool write(const Bytes& chunk);
-  // Offers `len` body bytes of file `fd` from `offset` through ResponseChannel::send_file (plain
-  // connections, nothing else queued); false when the channel cannot, and then nothing happened.
-  // `done` gets the bytes sent or a negative uv error; they count against Content-Length.
-  bool send_file(int fd, uint64_t offset, size_t len, std::function<void(int64_t)> done);
   void finish();
   // The response cannot be completed: close without a final chunk, so no client or downstream
   // cache can take a truncated body for a complete one.

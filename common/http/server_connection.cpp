@@ -1,7 +1,5 @@
 #include "common/http/server_connection.h"
 
-#include <unistd.h>
-
 #include "common/http/date.h"
 #include "common/net/address.h"
 #include "common/util/clock.h"
@@ -253,42 +251,6 @@ bool ServerConnection::write_response(Exchange& ex, std::string text, std::span<
   (void)ex;
   account_flushed();
   return ok;
-}
-
-bool ServerConnection::send_file(Exchange& ex, int fd, uint64_t offset, size_t len,
-                                 std::function<void(int64_t)> done) {
-  if (closed_ || current_.get() != &ex || chunked_ || stream_->pending_bytes() > 0) return false;
-  int sock = stream_->dup_plain_socket();
-  if (sock < 0) return false;
-  struct Job {
-    uv_fs_t req{};
-    int sock;
-    std::weak_ptr<ServerConnection> conn;
-    std::function<void(int64_t)> done;
-  };
-  auto* job = new Job{{}, sock, weak_from_this(), std::move(done)};
-  job->req.data = job;
-  // The socket is non-blocking: sendfile takes what the socket buffer has room for and never
-  // waits for the client; the file read it may wait for happens on the thread pool.
-  int rc = uv_fs_sendfile(worker_->loop(), &job->req, sock, fd, int64_t(offset), len, [](uv_fs_t* r) {
-    std::unique_ptr<Job> j(static_cast<Job*>(r->data));
-    int64_t n = r->result;
-    uv_fs_req_cleanup(r);
-    ::close(j->sock);
-    if (auto c = j->conn.lock(); c && n > 0 && !c->closed_) {
-      uint64_t begin = c->stream_->queued_bytes();
-      c->stream_->count_sent_elsewhere(size_t(n));
-      c->sent_runs_.push_back(SentRun{begin, c->stream_->queued_bytes(), uint64_t(n), 0, c->current_});
-      c->account_flushed();
-    }
-    j->done(n);
-  });
-  if (rc != 0) {
-    ::close(sock);
-    delete job;
-    return false;
-  }
-  return true;
 }
 
 void ServerConnection::end_response(Exchange& ex) {

@@ -72,7 +72,6 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   size_t unsent_bytes(const Exchange&) const override { return stream_->pending_bytes(); }
   size_t send_window() const override { return opts_.send_buffer_bytes; }
   void want_request_body(Exchange& ex) override;
-  bool send_file(Exchange& ex, int fd, uint64_t offset, size_t len, std::function<void(int64_t)> done) override;
 
   // net::Stream::Handler
   void on_stream_read(const char* data, size_t len) override;

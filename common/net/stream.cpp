@@ -1,7 +1,5 @@
 #include "common/net/stream.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <vector>
 
@@ -30,12 +28,6 @@ Stream::Stream(uv_tcp_t* handle, std::unique_ptr<TlsSession> tls, Handler* handl
 }
 
 Stream::~Stream() { close(); }
-
-int Stream::dup_plain_socket() const {
-  uv_os_fd_t fd;
-  if (tls_ || !is_open() || uv_fileno(reinterpret_cast<const uv_handle_t*>(handle_), &fd) != 0) return -1;
-  return fcntl(fd, F_DUPFD_CLOEXEC, 0);
-}
 
 sockaddr_storage Stream::peer() const {
   sockaddr_storage ss{};

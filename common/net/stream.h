@@ -56,15 +56,6 @@ class Stream {
   bool is_tls() const { return tls_ != nullptr; }
   TlsSession* tls() { return tls_.get(); }
   sockaddr_storage peer() const;
-  // Plain streams: a duplicate of the socket's descriptor (close-on-exec) for a sendfile(2) run
-  // off the loop; the duplicate keeps the socket from being closed and its number reused while
-  // that runs. -1 for TLS or on failure. The caller closes it.
-  int dup_plain_socket() const;
-  // Bytes the caller sent through that duplicate: counted as accepted and taken.
-  void count_sent_elsewhere(size_t n) {
-    queued_ += n;
-    flushed_ += n;
-  }
   void set_handler(Handler* h) { handler_ = h; }
 
  private:

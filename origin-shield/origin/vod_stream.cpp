@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "common/net/worker.h"
-#include "common/obs/metrics.h"
 
 namespace cdn::origin {
 
@@ -32,12 +31,6 @@ void VodStream::pump() {
   if (remaining_ == 0) return end(true);
   // Read only while the connection is under its high-water mark; on_proceed() calls us again.
   if (!ex_->can_write()) return;
-  if (sendfile_ && !next_block_read_) {
-    if (ex_->pending_bytes() > 0) return;  // on_proceed() comes once the queued bytes left
-    if (send_file()) return;
-    sendfile_ = false;  // TLS, or a channel without sendfile
-  }
-  next_block_read_ = false;
   size_t n = size_t(std::min<uint64_t>(kBlock, remaining_));
   buf_.resize(n);
   uv_buf_t b = uv_buf_init(buf_.data(), unsigned(n));
@@ -64,38 +57,6 @@ void VodStream::on_read(ssize_t n) {
   remaining_ -= std::min<uint64_t>(remaining_, uint64_t(n));
   ex_->write(make_bytes(std::move(buf_)));
   buf_ = std::string();
-  pump();
-}
-
-bool VodStream::send_file() {
-  const size_t n = size_t(std::min<uint64_t>(kSendfileMax, remaining_));
-  auto self = shared_from_this();
-  if (!ex_->send_file(fd_, next_, n, [self, n](int64_t sent) {
-        self->reading_ = false;
-        self->on_sent(sent, n);
-      }))
-    return false;
-  reading_ = true;
-  return true;
-}
-
-void VodStream::on_sent(int64_t n, size_t asked) {
-  if (ended_) return;
-  if (!ex_->alive()) return end(false);
-  if (n == UV_EAGAIN) {
-    next_block_read_ = true;  // full socket: a block written the usual way says when it drained
-  } else if (n < 0) {
-    sendfile_ = false;  // a file or socket sendfile cannot serve: read and write from here on
-  } else if (n == 0) {
-    return end(false);  // the file shrank under us
-  } else {
-    next_ += uint64_t(n);
-    remaining_ -= std::min<uint64_t>(remaining_, uint64_t(n));
-    static obs::Counter& sent_by_sendfile =
-        obs::metrics().counter("cdn_origin_sendfile_bytes_total", "VOD body bytes sent with sendfile(2)");
-    sent_by_sendfile.inc(uint64_t(n));
-    if (uint64_t(n) < asked) next_block_read_ = true;
-  }
   pump();
 }
 

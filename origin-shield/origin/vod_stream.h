@@ -4,12 +4,6 @@
 // exchange can_write() (its unsent bytes are under the connection's high-water mark) and the next
 // one after on_proceed(), so memory per response is bounded by about that mark plus one block
 // however large the file or slow the client. Offsets are 64-bit.
-//
-// On plain connections the bytes go out with sendfile(2) instead (Exchange::send_file: on the
-// thread pool, non-blocking socket, no copy through user space) whenever every earlier byte has
-// left. When the socket fills up, one block goes the read-and-write way: its write completing is
-// the connection's signal that the socket drained (libuv tells a producer nothing else), and
-// sendfile resumes once the queue is empty again. TLS connections always read and write.
 #include <uv.h>
 
 #include <cstdint>
@@ -23,7 +17,6 @@ namespace cdn::origin {
 class VodStream : public std::enable_shared_from_this<VodStream> {
  public:
   static constexpr size_t kBlock = 256 * 1024;
-  static constexpr size_t kSendfileMax = 4 * 1024 * 1024;  // per sendfile job
 
   // Takes ownership of fd. The response head must already have been started on ex.
   static void run(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length);
@@ -33,9 +26,6 @@ class VodStream : public std::enable_shared_from_this<VodStream> {
   VodStream(std::shared_ptr<http::Exchange> ex, uv_file fd, uint64_t offset, uint64_t length);
   void pump();
   void on_read(ssize_t n);
-  // Starts one sendfile job; false when the exchange cannot take one now.
-  bool send_file();
-  void on_sent(int64_t n, size_t asked);
   void end(bool complete);
 
   std::shared_ptr<http::Exchange> ex_;
@@ -44,8 +34,6 @@ class VodStream : public std::enable_shared_from_this<VodStream> {
   uv_fs_t req_{};
   std::string buf_;
   bool reading_ = false, ended_ = false;
-  bool sendfile_ = true;          // until the channel says it cannot (TLS) or sendfile fails
-  bool next_block_read_ = false;  // the socket filled up: the next block is read and written
   std::shared_ptr<VodStream> in_flight_;  // keeps us alive while a read is queued
 };
 
