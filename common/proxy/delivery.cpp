@@ -337,7 +337,8 @@ bool Delivery::pump() {
     send_object(obj, std::move(head_), transform_);
     return false;
   }
-  if (windowed_ && !v.new_chunks.empty()) seen_ = v.offset;  // blocks before its range may be skipped
+  if (windowed_ && !v.new_chunks.empty())
+    seen_ = v.offset;  // blocks before its range may be skipped
   for (auto& c : v.new_chunks) windowed_ ? write_window(c) : void(ex.write(c));
   // A range is complete once its last byte is sent; the fill goes on for its other waiters.
   if (last || (windowed_ && seen_ > win_last_)) {

@@ -114,7 +114,8 @@ void Fill::fail(std::string error) {
   wake_all();
 }
 
-std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<void()> wake, uint64_t first) {
+std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<void()> wake,
+                                               uint64_t first) {
   auto waiter = std::make_shared<Waiter>();
   waiter->worker = w;
   waiter->wake = std::move(wake);

@@ -104,7 +104,8 @@ class Fill {
 
   // Consumer side (any loop).
   // `first`: the first body byte this waiter needs (0: the whole body); see the rule above.
-  std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake, uint64_t first = 0);
+  std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake,
+                                     uint64_t first = 0);
   void remove_waiter(const std::shared_ptr<Waiter>& w);
   // Copies out state and the waiter's next blocks, about `max_bytes` of them (at least one when
   // there is one), and advances the waiter.

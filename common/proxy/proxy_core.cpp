@@ -85,8 +85,8 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex, const cache
   }
 }
 
-std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
-                                             const std::string& query) {
+std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                             const cache::CacheKey& key, const std::string& query) {
   FetchRequest r = fetch_request(*ex, query, nullptr);
   const auto& req = ex->request();
   std::shared_ptr<Fill> fill;

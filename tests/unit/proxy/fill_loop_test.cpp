@@ -21,7 +21,8 @@ struct Follower {
   std::shared_ptr<Fill::Waiter> w;
   std::atomic<int> wakes{0};
   void join(Fill& f, net::Worker& worker, uint64_t first = 0) {
-    w = f.add_waiter(&worker, [this]() { wakes++; }, first);
+    w = f.add_waiter(
+        &worker, [this]() { wakes++; }, first);
   }
   std::string take(Fill& f, Fill::View& v, size_t max = SIZE_MAX) {
     f.read(*w, v, max);
@@ -193,7 +194,7 @@ TEST(FillLoop, RangesNearThePacedFillJoinItAndSkipWhatTheyDoNotNeed) {
   slow.join(f, loop.worker());
   f.pace(&loop.worker(), 100, [] {});
   f.start_streaming(200, {{"Content-Length", "1000"}}, 1000, "MISS");
-  append_blocks(f, 0, 4);  // bytes [0, 80)
+  append_blocks(f, 0, 4);           // bytes [0, 80)
   near.join(f, loop.worker(), 50);  // within a window of the oldest byte held
   far.join(f, loop.worker(), 500);  // the fill would reach it only at its slowest waiter's pace
   Fill::View v;
