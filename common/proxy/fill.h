@@ -17,6 +17,8 @@
 // none of them back. A waiter that wants bytes the fill already dropped, or bytes too far ahead
 // (the fill moves at its slowest waiter's pace), is told "fill-not-joinable" before any response
 // started, and fetches on its own (ProxyCore: only its own range, with a Range header).
+// The price of sharing: a joined range moves at the pace of the fill's slowest waiter, like every
+// other waiter of a paced fill.
 #include <deque>
 #include <atomic>
 #include <cstdint>
