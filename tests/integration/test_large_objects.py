@@ -291,6 +291,7 @@ def test_object_too_large_for_memory_is_streamed_from_disk_by_chunk(tiers, conte
     assert edge.metric("cdn_cache_disk_chunk_reads") - reads == len(data) // chunk
 
 
+@pytest.mark.concurrency
 def test_concurrent_ranges_of_a_paced_object_share_one_upstream_fetch(tiers, slow_origin):
     """Ranges of an object that is not stored (no-store) while one paced fill of it runs: those
     whose first byte is within a window of the fill join it, one far beyond fetches only its own
