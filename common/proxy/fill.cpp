@@ -51,14 +51,15 @@ uint64_t Fill::first_needed_locked(const Waiter& w) const {
   return paced_ && status_ == 200 && content_length_ >= 0 ? w.first : 0;
 }
 
-void Fill::check_joinable_locked(Waiter& w) {
+void Fill::check_joinable_locked(Waiter& w, bool arriving) {
   if (w.checked || state_ == State::Pending) return;
   w.checked = true;
   if (!paced_) return;  // every block is kept
   const uint64_t first = first_needed_locked(w);
-  // Dropped already, or more than a window ahead of the slowest waiter (whose pace this fill
-  // keeps: the waiter would wait for it).
-  w.not_joinable = first < base_offset_ || first - base_offset_ > window_;
+  // Dropped already, more than a window ahead of the slowest waiter (whose pace this fill keeps:
+  // the waiter would wait for it), or arriving while that waiter holds the upstream.
+  w.not_joinable =
+      first < base_offset_ || first - base_offset_ > window_ || (arriving && producer_paused_);
 }
 
 bool Fill::trim_locked() {
@@ -124,7 +125,7 @@ std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<voi
     std::lock_guard lk(mu_);
     waiter->joined_after_end = state_ == State::Done;
     // Decided now when the head is known, so it never holds back blocks it cannot use.
-    check_joinable_locked(*waiter);
+    check_joinable_locked(*waiter, true);
     waiters_.push_back(waiter);
   }
   return waiter;
@@ -176,7 +177,7 @@ void Fill::read(Waiter& w, View& out, size_t max_bytes) {
     }
     out.error = error_;
     out.new_chunks.clear();
-    check_joinable_locked(w);
+    check_joinable_locked(w, false);
     if (w.not_joinable && state_ != State::Failed) {
       // The bytes it needs are gone or far ahead, and the body will not be stored.
       out.state = State::Failed;

@@ -15,10 +15,10 @@
 // paced fill only if that byte is still held or at most one window beyond the oldest byte held
 // (the fill reaches it without outrunning anyone); blocks before it are skipped, and it holds
 // none of them back. A waiter that wants bytes the fill already dropped, or bytes too far ahead
-// (the fill moves at its slowest waiter's pace), is told "fill-not-joinable" before any response
-// started, and fetches on its own (ProxyCore: only its own range, with a Range header).
-// The price of sharing: a joined range moves at the pace of the fill's slowest waiter, like every
-// other waiter of a paced fill.
+// (the fill moves at its slowest waiter's pace), or that arrives while the fill holds its upstream
+// for a slow waiter, is told "fill-not-joinable" before any response started, and fetches on its
+// own (ProxyCore: only its own range, with a Range header). The price of sharing: a joined range
+// moves at the pace of the fill's slowest waiter, like every other waiter of a paced fill.
 #include <deque>
 #include <atomic>
 #include <cstdint>
@@ -123,8 +123,11 @@ class Fill {
   // Under mu_: the first byte `w` needs; blocks before it are skipped only in a paced 200 fill
   // of known length (anywhere else the waiter may answer with the whole body).
   uint64_t first_needed_locked(const Waiter& w) const;
-  // Under mu_, once the head is known: marks a waiter this paced fill cannot serve.
-  void check_joinable_locked(Waiter& w);
+  // Under mu_, once the head is known: marks a waiter this paced fill cannot serve. `arriving`:
+  // it joins a fill already under way, which it must not join while the fill holds its upstream
+  // for a slow waiter (it would be held too); a waiter that joined before the head (the fill's
+  // leader among them) is never turned away for that.
+  void check_joinable_locked(Waiter& w, bool arriving);
 
   cache::CacheKey key_;
   std::mutex purge_mu_;  // orders mark_purged() against insert_unless_purged()

@@ -207,7 +207,12 @@ TEST(FillLoop, RangesNearThePacedFillJoinItAndSkipWhatTheyDoNotNeed) {
   f.remove_waiter(far.w);
   // The range holds back nothing before its first byte: once the whole reader took the blocks
   // they go, and those after it stay for the range until it takes them.
-  append_blocks(f, 4, 5);
+  append_blocks(f, 4, 5);  // 100 bytes held: the producer is told to pause for the slow reader
+  Follower while_paused;
+  while_paused.join(f, loop.worker(), 60);  // would be held back with it
+  while_paused.take(f, v);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  f.remove_waiter(while_paused.w);
   EXPECT_EQ(slow.take(f, v).size(), 100u);
   EXPECT_EQ(f.held_blocks(), 1u);
   EXPECT_EQ(near.take(f, v), std::string(20, 'e'));
