@@ -3,8 +3,11 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include <algorithm>
+
 #include "common/net/worker.h"
 #include "common/obs/log.h"
+#include "common/obs/metrics.h"
 #include "common/util/strings.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
@@ -31,8 +34,25 @@ bool equal_secret(std::string_view a, std::string_view b) {
 struct UdpInput {
   LiveRendition* rendition;
   std::shared_ptr<LiveSource> source;
+  std::string address;
   char buf[65536];
 };
+
+// Why the table `t` no longer admits a push of `r` with `key`; nullptr when it does.
+const char* refusal_of(const ChannelTable& t, const LiveRendition* r, const std::string& key) {
+  const ChannelView* v = t.find(r->channel());
+  if (!v || !v->ingest) return "channel-removed";
+  if (std::find(v->master.begin(), v->master.end(), r) == v->master.end()) return "rendition-removed";
+  if (!equal_secret(key, v->ingest->stream_key)) return "stream-key-changed";
+  return nullptr;
+}
+
+void close_udp(uv_udp_t* h) {
+  delete static_cast<UdpInput*>(h->data);
+  h->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(h),
+           [](uv_handle_t* hh) { delete reinterpret_cast<uv_udp_t*>(hh); });
+}
 
 }  // namespace
 
@@ -50,8 +70,10 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   if (parts.size() != 2) return reject_live(ex, 404, "unknown-channel");
   if (req.method != "PUT" && req.method != "POST")
     return respond_method_not_allowed(ex, "PUT, POST");
-  const LiveChannelConfig* ch = cfg_.channel(parts[0]);
-  if (!ch) return reject_live(ex, 404, "unknown-channel");
+  auto table = channels_.table();
+  const ChannelView* view = table->find(parts[0]);
+  if (!view || !view->ingest) return reject_live(ex, 404, "unknown-channel");
+  const LiveChannelConfig* ch = view->ingest.get();
   std::string key = query_param(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
@@ -65,12 +87,18 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   }
   auto role = query_param(req.query, "role").value_or("primary");
   if (role != "primary" && role != "backup") return reject_live(ex, 400, "bad-role");
-  LiveRendition* r = channels_.find(parts[0], parts[1]);
-  if (!r || !r->configured()) return reject_live(ex, 404, "unknown-rendition");
+  LiveRendition* r = nullptr;
+  for (LiveRendition* m : view->master)
+    if (m->name() == parts[1]) r = m;
+  if (!r) return reject_live(ex, 404, "unknown-rendition");
   auto src = new_source(role == "backup", "http");
   {
     std::lock_guard lk(pushes_mu_);
-    pushes_.push_back({src, ex, ex->worker()});
+    Push p{src, ex, ex->worker(), r, key};
+    // The table may have changed since the check above; reconcile() has seen every push listed
+    // before it, so a push listed after a change is checked against the new table here.
+    if (const char* reason = refusal(*channels_.table(), p)) return reject_live(ex, 403, reason);
+    pushes_.push_back(std::move(p));
   }
   obs::log(obs::Level::Info, "live ingest connected",
            {{"channel", r->channel()},
@@ -106,58 +134,128 @@ void LiveIngest::housekeep(bool draining) {
     });
 }
 
-Result<void> LiveIngest::bind_udp(net::Worker& w) {
-  for (auto& ch : cfg_.channels) {
-    for (auto& rc : ch.renditions) {
-      LiveRendition* r = channels_.find(ch.name, rc.name);
-      for (int backup = 0; backup < 2; ++backup) {
-        const auto& addr = backup ? rc.udp_backup : rc.udp;
-        if (!addr) continue;
-        struct sockaddr_storage ss {};
-        int rc2 =
-            addr->host.find(':') != std::string::npos
-                ? uv_ip6_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in6*>(&ss))
-                : uv_ip4_addr(addr->host.c_str(), addr->port, reinterpret_cast<sockaddr_in*>(&ss));
-        if (rc2 != 0) return Error{"live udp " + addr->str() + ": " + uv_strerror(rc2)};
-        auto* h = new uv_udp_t;
-        uv_udp_init(w.loop(), h);
-        h->data = new UdpInput{r, new_source(backup != 0, "udp"), {}};
-        int err = uv_udp_bind(h, reinterpret_cast<const sockaddr*>(&ss), UV_UDP_REUSEADDR);
-        if (err == 0) {
-          int size = 4 << 20;
-          uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(h), &size);
-          err = uv_udp_recv_start(
-              h,
-              [](uv_handle_t* hh, size_t, uv_buf_t* buf) {
-                auto* u = static_cast<UdpInput*>(hh->data);
-                *buf = uv_buf_init(u->buf, sizeof u->buf);
-              },
-              [](uv_udp_t* hh, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
-                auto* u = static_cast<UdpInput*>(hh->data);
-                if (u && nread > 0) u->rendition->on_data(*u->source, buf->base, size_t(nread));
-              });
-        }
-        udp_.push_back(h);
-        if (err != 0) return Error{"live udp " + addr->str() + ": " + uv_strerror(err)};
-        obs::log(obs::Level::Info, "live udp input",
-                 {{"channel", ch.name},
-                  {"rendition", rc.name},
-                  {"address", addr->str()},
-                  {"role", backup ? "backup" : "primary"}});
-      }
+const char* LiveIngest::refusal(const ChannelTable& t, const Push& p) {
+  return refusal_of(t, p.rendition, p.key);
+}
+
+size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
+  size_t cut = 0;
+  {
+    std::lock_guard lk(pushes_mu_);
+    for (auto& p : pushes_) {
+      const char* reason = p.source->open ? refusal(*t, p) : nullptr;
+      if (!reason) continue;
+      p.rendition->on_source_end(*p.source);  // its later bytes are dropped
+      ++cut;
+      obs::log(obs::Level::Info, "live ingest cut",
+               {{"channel", p.rendition->channel()}, {"rendition", p.rendition->name()}, {"reason", reason}});
+      p.worker->post([wex = p.ex, reason] {
+        if (auto e = wex.lock(); e && !e->started()) reject_live(e, 403, reason);
+      });
     }
   }
+  if (udp_worker_) udp_worker_->post([this, t] { (void)sync_udp(*t); });
+  return cut;
+}
+
+std::map<std::string, size_t> LiveIngest::open_pushes() {
+  std::map<std::string, size_t> out;
+  std::lock_guard lk(pushes_mu_);
+  for (auto& p : pushes_)
+    if (p.source->open) ++out[p.rendition->channel() + "/" + p.rendition->name()];
+  return out;
+}
+
+Result<void> LiveIngest::bind_udp(net::Worker& w) {
+  udp_worker_ = &w;
+  return sync_udp(*channels_.table());
+}
+
+Result<void> LiveIngest::sync_udp(const ChannelTable& t) {
+  struct Wanted {
+    LiveRendition* rendition;
+    bool backup;
+    config::HostPort address;
+  };
+  std::vector<Wanted> wanted;
+  for (auto& [name, view] : t.channels) {
+    if (!view.ingest) continue;
+    for (size_t i = 0; i < view.ingest->renditions.size() && i < view.master.size(); ++i) {
+      const LiveRenditionConfig& rc = view.ingest->renditions[i];
+      if (rc.udp) wanted.push_back({view.master[i], false, *rc.udp});
+      if (rc.udp_backup) wanted.push_back({view.master[i], true, *rc.udp_backup});
+    }
+  }
+  auto same = [](const Wanted& w, const UdpInput& u) {
+    return u.rendition == w.rendition && u.source->backup == w.backup && u.address == w.address.str();
+  };
+  std::erase_if(udp_, [&](uv_udp_t* h) {
+    auto* u = static_cast<UdpInput*>(h->data);
+    for (auto& w : wanted)
+      if (same(w, *u)) return false;
+    obs::log(obs::Level::Info, "live udp input closed",
+             {{"channel", u->rendition->channel()}, {"rendition", u->rendition->name()}, {"address", u->address}});
+    close_udp(h);
+    return true;
+  });
+  Result<void> result;
+  for (auto& w : wanted) {
+    bool bound = false;
+    for (auto* h : udp_) bound = bound || same(w, *static_cast<UdpInput*>(h->data));
+    if (bound) continue;
+    auto r = bind_one(w.rendition, w.backup, w.address);
+    if (!r) {
+      obs::metrics()
+          .counter("cdn_live_channel_errors_total", "Channel changes that failed, by reason",
+                   {{"reason", "udp-bind-failed"}})
+          .inc();
+      obs::log(obs::Level::Error, "live udp input failed", {{"error", r.error().message}});
+      if (result) result = r;
+    }
+  }
+  return result;
+}
+
+Result<void> LiveIngest::bind_one(LiveRendition* r, bool backup, const config::HostPort& addr) {
+  struct sockaddr_storage ss {};
+  int rc2 = addr.host.find(':') != std::string::npos
+                ? uv_ip6_addr(addr.host.c_str(), addr.port, reinterpret_cast<sockaddr_in6*>(&ss))
+                : uv_ip4_addr(addr.host.c_str(), addr.port, reinterpret_cast<sockaddr_in*>(&ss));
+  if (rc2 != 0) return Error{"live udp " + addr.str() + ": " + uv_strerror(rc2)};
+  auto* h = new uv_udp_t;
+  uv_udp_init(udp_worker_->loop(), h);
+  h->data = new UdpInput{r, new_source(backup, "udp"), addr.str(), {}};
+  int err = uv_udp_bind(h, reinterpret_cast<const sockaddr*>(&ss), UV_UDP_REUSEADDR);
+  if (err == 0) {
+    int size = 4 << 20;
+    uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(h), &size);
+    err = uv_udp_recv_start(
+        h,
+        [](uv_handle_t* hh, size_t, uv_buf_t* buf) {
+          auto* u = static_cast<UdpInput*>(hh->data);
+          *buf = uv_buf_init(u->buf, sizeof u->buf);
+        },
+        [](uv_udp_t* hh, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
+          auto* u = static_cast<UdpInput*>(hh->data);
+          if (u && nread > 0) u->rendition->on_data(*u->source, buf->base, size_t(nread));
+        });
+  }
+  if (err != 0) {
+    close_udp(h);
+    return Error{"live udp " + addr.str() + ": " + uv_strerror(err)};
+  }
+  udp_.push_back(h);
+  obs::log(obs::Level::Info, "live udp input",
+           {{"channel", r->channel()},
+            {"rendition", r->name()},
+            {"address", addr.str()},
+            {"role", backup ? "backup" : "primary"}});
   return {};
 }
 
 void LiveIngest::close() {
   // The worker loops no longer run: closing here is safe, the workers' teardown runs the callbacks.
-  for (auto* h : udp_) {
-    delete static_cast<UdpInput*>(h->data);
-    h->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(h),
-             [](uv_handle_t* hh) { delete reinterpret_cast<uv_udp_t*>(hh); });
-  }
+  for (auto* h : udp_) close_udp(h);
   udp_.clear();
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 // Live ingest: HTTP pushes (PUT/POST /ingest/<channel>/<rendition>, stream key, primary/backup
 // role) and UDP inputs, each delivering MPEG-TS into its rendition (which takes only its own lock).
-// The list of open pushes, which draining answers 503, has a lock of its own that no request or
-// datagram path takes.
+// The list of open pushes, which draining answers 503, has a lock of its own that no datagram path
+// takes. Stream keys and renditions are checked against the channel table in effect; after a
+// change of the table, reconcile() cuts the pushes it no longer admits (key rotated, channel or
+// rendition removed) and binds or closes UDP inputs, touching nothing else.
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +36,11 @@ class LiveIngest {
   void handle(const std::shared_ptr<http::Exchange>& ex, std::string_view rest);
   // Binds every configured UDP input on `w`'s loop (before its thread runs).
   Result<void> bind_udp(net::Worker& w);
+  // Any thread, after the channel table changed: cuts the pushes `t` no longer admits (answered
+  // 403 and closed; returns how many) and has the UDP worker bind and close inputs to match `t`.
+  size_t reconcile(std::shared_ptr<const ChannelTable> t);
+  // Open HTTP pushes per "channel/rendition" (the admin channel list).
+  std::map<std::string, size_t> open_pushes();
   // Forgets pushes whose connection closed; with `draining`, answers the open ones 503 (once).
   void housekeep(bool draining);
   // After the worker threads stopped: closes the UDP handles.
@@ -43,8 +51,15 @@ class LiveIngest {
     std::shared_ptr<LiveSource> source;
     std::weak_ptr<http::Exchange> ex;
     net::Worker* worker;
+    LiveRendition* rendition;
+    std::string key;  // the stream key it was admitted with
   };
   std::shared_ptr<LiveSource> new_source(bool backup, const char* kind);
+  // On the UDP worker's thread (or before it runs): binds the inputs of `t` not bound yet and
+  // closes those `t` no longer has; the first bind error, after trying every input.
+  Result<void> sync_udp(const ChannelTable& t);
+  Result<void> bind_one(LiveRendition* r, bool backup, const config::HostPort& addr);
+  static const char* refusal(const ChannelTable& t, const Push& p);
 
   const LiveConfig& cfg_;
   LiveChannels& channels_;
@@ -52,7 +67,8 @@ class LiveIngest {
   std::mutex pushes_mu_;
   std::vector<Push> pushes_;
   bool drain_done_ = false;  // housekeeping's thread only
-  std::vector<uv_udp_t*> udp_;
+  std::vector<uv_udp_t*> udp_;     // the UDP worker's thread only
+  net::Worker* udp_worker_ = nullptr;
 };
 
 }  // namespace cdn::origin
