@@ -31,7 +31,8 @@ Result<AdminResponse> admin_request(const std::string& admin_url, const std::str
     return make_error("cannot connect to " + admin_url);
   }
   std::string req = method + " " + path_and_query + " HTTP/1.1\r\nHost: " + std::string(u) +
-                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(json_body.size()) + "\r\n";
+                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(json_body.size()) +
+                    "\r\n";
   if (!json_body.empty()) req += "Content-Type: application/json\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   req += "\r\n" + json_body;

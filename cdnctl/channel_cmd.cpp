@@ -17,12 +17,16 @@ namespace {
 
 int usage() {
   fprintf(stderr,
-          "usage: cdnctl channel COMMAND [--admin URL] [--token TOKEN]   (the origin's admin listener)\n"
+          "usage: cdnctl channel COMMAND [--admin URL] [--token TOKEN]   (the origin's admin "
+          "listener)\n"
           "  list                                   channels, state, key fingerprint, renditions\n"
           "  add NAME --rendition R[,udp=HOST:PORT][,udp_backup=HOST:PORT] ... [--key KEY]\n"
-          "                                         add a channel; without --key one is generated and printed\n"
-          "  remove NAME                            end its streams (EXT-X-ENDLIST) and stop its ingest\n"
-          "  rotate-key NAME [--key KEY]            new stream key (printed when generated); pushes with\n"
+          "                                         add a channel; without --key one is generated "
+          "and printed\n"
+          "  remove NAME                            end its streams (EXT-X-ENDLIST) and stop its "
+          "ingest\n"
+          "  rotate-key NAME [--key KEY]            new stream key (printed when generated); "
+          "pushes with\n"
           "                                         the old key are cut and refused\n");
   return 2;
 }
@@ -67,8 +71,9 @@ std::string list_report(const std::string& body) {
     const json::Value* rs = c.find("renditions");
     if (!rs || !rs->as_array()) continue;
     for (const json::Value& r : *rs->as_array()) {
-      out += "  " + field(r, "name") + "  " + field(r, "state") + "  pushes=" + field(r, "http_pushes") +
-             "  segments=" + field(r, "segments") + "  next_sequence=" + field(r, "next_sequence");
+      out += "  " + field(r, "name") + "  " + field(r, "state") +
+             "  pushes=" + field(r, "http_pushes") + "  segments=" + field(r, "segments") +
+             "  next_sequence=" + field(r, "next_sequence");
       if (string_at(r, "udp")) out += "  udp=" + field(r, "udp");
       if (string_at(r, "udp_backup")) out += "  udp_backup=" + field(r, "udp_backup");
       out += "\n";
@@ -100,7 +105,10 @@ int channel_main(int argc, char** argv) {
     } else if (a == "--rendition" && i + 1 < argc) {
       auto r = rendition_arg(argv[++i]);
       if (!r) {
-        fprintf(stderr, "cdnctl channel: bad --rendition %s (NAME[,udp=HOST:PORT][,udp_backup=HOST:PORT])\n", argv[i]);
+        fprintf(
+            stderr,
+            "cdnctl channel: bad --rendition %s (NAME[,udp=HOST:PORT][,udp_backup=HOST:PORT])\n",
+            argv[i]);
         return 2;
       }
       renditions.push_back(std::move(*r));
@@ -151,8 +159,11 @@ int channel_main(int argc, char** argv) {
     out = list_report(r->body);
   } else if (auto doc = json::parse(r->body)) {
     const std::string name = field(*doc, "name");
-    if (cmd == "remove") out = "removed " + field(*doc, "removed") + "\n";
-    else out = name + (cmd == "add" ? ": added" : ": key rotated") + ", key " + field(*doc, "key_fingerprint") + "\n";
+    if (cmd == "remove")
+      out = "removed " + field(*doc, "removed") + "\n";
+    else
+      out = name + (cmd == "add" ? ": added" : ": key rotated") + ", key " +
+            field(*doc, "key_fingerprint") + "\n";
     // A generated key is shown once, here: the origin keeps it but never lists it.
     if (const std::string* k = string_at(*doc, "stream_key")) out += "stream key: " + *k + "\n";
   }

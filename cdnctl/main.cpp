@@ -25,7 +25,7 @@ int usage() {
           "  sessions SUB           list a viewer's stream sessions (edge)\n"
           "  kick SUB SID           end a viewer's stream session (edge)\n"
           "  token sign|verify|keygen ...   viewer tokens (cdnctl token for details)\n"
-          "  channel list|add|remove|rotate-key ...   the origin's live channels (cdnctl channel for details)\n"
+          "  channel list|add|remove|rotate-key ...   the origin's live channels (see cdnctl channel)\n"
           "options:\n"
           "  --admin URL            admin listener (default http://127.0.0.1:9090, env CDN_ADMIN)\n"
           "  --token TOKEN          admin bearer token (env CDN_ADMIN_TOKEN)\n");

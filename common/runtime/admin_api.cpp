@@ -43,7 +43,8 @@ const std::vector<AdminApi::Entry>* AdminApi::lookup(const std::string& path) co
   if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
   for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
        slash = path.rfind('/', slash - 1)) {
-    if (auto it = routes_.find(path.substr(0, slash) + "/*"); it != routes_.end()) return &it->second;
+    if (auto it = routes_.find(path.substr(0, slash) + "/*"); it != routes_.end())
+      return &it->second;
   }
   return nullptr;
 }

@@ -39,7 +39,9 @@ class AdminApi : public http::RequestHandler {
   };
   void add(const std::string& path, Access access, Route r) {
     auto& entries = routes_[path];
-    std::erase_if(entries, [&](const Entry& e) { return (e.access == Access::Write) == (access == Access::Write); });
+    std::erase_if(entries, [&](const Entry& e) {
+      return (e.access == Access::Write) == (access == Access::Write);
+    });
     entries.push_back(Entry{access, std::move(r)});
   }
   // The routes of a path: exact, else the nearest "<parent>/*"; nullptr if none.

@@ -21,16 +21,19 @@ void answer(const std::shared_ptr<http::Exchange>& ex, const AdminOutcome& o) {
   if (!ex->alive()) return;
   if (o.status >= 400) {
     obs::metrics()
-        .counter("cdn_live_admin_errors_total", "Live admin requests refused, by reason", {{"reason", o.reason}})
+        .counter("cdn_live_admin_errors_total", "Live admin requests refused, by reason",
+                 {{"reason", o.reason}})
         .inc();
     ex->respond_error(o.status, o.reason);
     return;
   }
-  ex->respond(o.status, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, o.body);
+  ex->respond(o.status, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},
+              o.body);
 }
 
 // Runs `work` on the service's job thread and answers on the exchange's loop.
-void run(LiveService& s, const std::shared_ptr<http::Exchange>& ex, std::function<AdminOutcome()> work) {
+void run(LiveService& s, const std::shared_ptr<http::Exchange>& ex,
+         std::function<AdminOutcome()> work) {
   net::Worker* loop = ex->worker();
   s.run_job([ex, loop, work = std::move(work)] {
     AdminOutcome o = work();
@@ -47,8 +50,10 @@ void with_body(const std::shared_ptr<http::Exchange>& ex, BodyDone done) {
   std::weak_ptr<http::Exchange> wex = ex;
   ex->set_body_handler(
       [body, too_big](const char* d, size_t n) {
-        if (body->size() + n > kMaxBody) *too_big = true;
-        else body->append(d, n);
+        if (body->size() + n > kMaxBody)
+          *too_big = true;
+        else
+          body->append(d, n);
       },
       [wex, body, too_big, done = std::move(done)](bool ok) {
         auto e = wex.lock();
@@ -58,7 +63,8 @@ void with_body(const std::shared_ptr<http::Exchange>& ex, BodyDone done) {
       });
 }
 
-std::optional<auth::json::Value> parse_json(const std::shared_ptr<http::Exchange>& ex, const std::string& body) {
+std::optional<auth::json::Value> parse_json(const std::shared_ptr<http::Exchange>& ex,
+                                            const std::string& body) {
   auto v = auth::json::parse(body, {kMaxBody, 8});
   if (!v) {
     answer(ex, AdminOutcome::error(400, "bad-json"));
@@ -67,7 +73,8 @@ std::optional<auth::json::Value> parse_json(const std::shared_ptr<http::Exchange
   return std::move(v.value());
 }
 
-void add_channel(LiveService& s, const std::shared_ptr<http::Exchange>& ex, const std::string& body) {
+void add_channel(LiveService& s, const std::shared_ptr<http::Exchange>& ex,
+                 const std::string& body) {
   auto doc = parse_json(ex, body);
   if (!doc) return;
   auto ch = channel_from_json(*doc);
@@ -87,7 +94,8 @@ void rotate_key(LiveService& s, const std::shared_ptr<http::Exchange>& ex, const
     if (!doc) return;
     const auth::json::Object* o = doc->as_object();
     const auth::json::Value* k = doc->find("stream_key");
-    if (!o || o->size() != (k ? 1u : 0u)) return answer(ex, AdminOutcome::error(400, "unknown-field"));
+    if (!o || o->size() != (k ? 1u : 0u))
+      return answer(ex, AdminOutcome::error(400, "unknown-field"));
     if (k && !k->as_string()) return answer(ex, AdminOutcome::error(400, "bad-stream-key"));
     if (k) key = *k->as_string();
   }
@@ -97,7 +105,8 @@ void rotate_key(LiveService& s, const std::shared_ptr<http::Exchange>& ex, const
 // /admin/channels/<name> and /admin/channels/<name>/rotate-key
 void channel_route(LiveService& s, const std::shared_ptr<http::Exchange>& ex) {
   const auto& req = ex->request();
-  auto parts = split(std::string_view(req.path).substr(std::string_view("/admin/channels/").size()), '/');
+  auto parts =
+      split(std::string_view(req.path).substr(std::string_view("/admin/channels/").size()), '/');
   const std::string name(parts.empty() ? std::string_view() : parts[0]);
   if (parts.size() == 1 && req.method == "DELETE")
     return run(s, ex, [&s, name] { return s.control().remove(name); });
@@ -117,10 +126,14 @@ void add_live_admin_routes(runtime::AdminApi& admin, LiveService& s) {
     run(s, ex, [&s] { return s.control().list(); });
   });
   admin.add_write("/admin/channels", [&s](const std::shared_ptr<http::Exchange>& ex) {
-    if (ex->request().method != "POST") return answer(ex, AdminOutcome::error(405, "method-not-allowed"));
-    with_body(ex, [&s](const std::shared_ptr<http::Exchange>& e, std::string body) { add_channel(s, e, body); });
+    if (ex->request().method != "POST")
+      return answer(ex, AdminOutcome::error(405, "method-not-allowed"));
+    with_body(ex, [&s](const std::shared_ptr<http::Exchange>& e, std::string body) {
+      add_channel(s, e, body);
+    });
   });
-  admin.add_write("/admin/channels/*", [&s](const std::shared_ptr<http::Exchange>& ex) { channel_route(s, ex); });
+  admin.add_write("/admin/channels/*",
+                  [&s](const std::shared_ptr<http::Exchange>& ex) { channel_route(s, ex); });
 }
 
 }  // namespace cdn::origin

@@ -78,7 +78,8 @@ ChannelOverlay load_overlay(LiveStorage& storage, const std::vector<LiveChannelC
   if (!text) return {};
   auto overlay = ChannelOverlay::parse(*text);
   if (!overlay) {
-    obs::log(obs::Level::Error, "stored channel changes unreadable, using the config file's channels",
+    obs::log(obs::Level::Error,
+             "stored channel changes unreadable, using the config file's channels",
              {{"error", overlay.error().message}});
     obs::metrics()
         .counter("cdn_live_channel_errors_total", "Channel changes that failed, by reason",
@@ -88,7 +89,8 @@ ChannelOverlay load_overlay(LiveStorage& storage, const std::vector<LiveChannelC
   }
   auto dropped = overlay->prune(file);
   if (!dropped.empty()) {
-    obs::log(obs::Level::Info, "config file changed channels since the API did; the file's definitions win",
+    obs::log(obs::Level::Info,
+             "config file changed channels since the API did; the file's definitions win",
              {{"channels", names(dropped)}});
     storage.save_channel_overlay(overlay->serialize());
   }
@@ -170,7 +172,8 @@ AdminOutcome LiveChannelControl::remove(const std::string& name) {
   return {200, {}, json::serialize(json::Value{std::move(o)}) + "\n"};
 }
 
-AdminOutcome LiveChannelControl::rotate_key(const std::string& name, std::optional<std::string> key) {
+AdminOutcome LiveChannelControl::rotate_key(const std::string& name,
+                                            std::optional<std::string> key) {
   auto in_effect = overlay_.effective(file_cfg_.channels);
   LiveChannelConfig* ch = nullptr;
   for (auto& c : in_effect)
@@ -193,21 +196,25 @@ AdminOutcome LiveChannelControl::rotate_key(const std::string& name, std::option
 Result<void> LiveChannelControl::reload(const LiveConfig& cfg) {
   auto refuse = [](std::string reason) -> Result<void> {
     count_reload("error");
-    obs::log(obs::Level::Error, "live: reload refused, keeping the running channels", {{"error", reason}});
+    obs::log(obs::Level::Error, "live: reload refused, keeping the running channels",
+             {{"error", reason}});
     return make_error(std::move(reason));
   };
   if (!cfg.enabled) return refuse("the live: section is gone (needs a restart)");
-  if (cfg.store_path != file_cfg_.store_path || cfg.target_duration_ms != file_cfg_.target_duration_ms ||
-      cfg.window_segments != file_cfg_.window_segments || cfg.dvr_window_ms != file_cfg_.dvr_window_ms ||
-      cfg.input_gap_ms != file_cfg_.input_gap_ms)
-    return refuse("store_path, target_duration, window_segments, dvr_window and input_gap need a restart");
+  if (cfg.store_path != file_cfg_.store_path ||
+      cfg.target_duration_ms != file_cfg_.target_duration_ms ||
+      cfg.window_segments != file_cfg_.window_segments ||
+      cfg.dvr_window_ms != file_cfg_.dvr_window_ms || cfg.input_gap_ms != file_cfg_.input_gap_ms)
+    return refuse(
+        "store_path, target_duration, window_segments, dvr_window and input_gap need a restart");
   ChannelOverlay overlay = overlay_;
   overlay.prune(cfg.channels);
   auto in_effect = overlay.effective(cfg.channels);
   for (size_t i = 0; i < in_effect.size(); ++i) {
     std::vector<LiveChannelConfig> others(in_effect.begin(), in_effect.begin() + ptrdiff_t(i));
     if (auto problem = channel_problem(in_effect[i], others))
-      return refuse("channel " + in_effect[i].name + ": " + *problem + " (with the channels added through the API)");
+      return refuse("channel " + in_effect[i].name + ": " + *problem +
+                    " (with the channels added through the API)");
   }
   file_cfg_ = cfg;
   overlay_ = std::move(overlay);

@@ -24,7 +24,9 @@ struct AdminOutcome {
   int status = 200;
   std::string reason;  // set for errors
   std::string body;    // JSON
-  static AdminOutcome error(int status, std::string reason) { return {status, std::move(reason), {}}; }
+  static AdminOutcome error(int status, std::string reason) {
+    return {status, std::move(reason), {}};
+  }
 };
 
 // The overlay the store holds, pruned against the file (persisting the pruning). A store whose
@@ -33,9 +35,13 @@ ChannelOverlay load_overlay(LiveStorage& storage, const std::vector<LiveChannelC
 
 class LiveChannelControl {
  public:
-  LiveChannelControl(const LiveConfig& file_cfg, ChannelOverlay overlay, std::shared_ptr<LiveStorage> storage,
-                     LiveChannels& channels, LiveIngest& ingest)
-      : file_cfg_(file_cfg), overlay_(std::move(overlay)), storage_(std::move(storage)), channels_(channels),
+  LiveChannelControl(const LiveConfig& file_cfg, ChannelOverlay overlay,
+                     std::shared_ptr<LiveStorage> storage, LiveChannels& channels,
+                     LiveIngest& ingest)
+      : file_cfg_(file_cfg),
+        overlay_(std::move(overlay)),
+        storage_(std::move(storage)),
+        channels_(channels),
         ingest_(ingest) {}
 
   AdminOutcome list();

@@ -102,8 +102,10 @@ std::vector<LiveChannelConfig> ChannelOverlay::effective(
   std::vector<LiveChannelConfig> out;
   for (auto& c : file) {
     auto it = entries_.find(c.name);
-    if (it == entries_.end()) out.push_back(c);
-    else if (it->second.channel) out.push_back(*it->second.channel);
+    if (it == entries_.end())
+      out.push_back(c);
+    else if (it->second.channel)
+      out.push_back(*it->second.channel);
   }
   for (auto& [name, e] : entries_)
     if (e.channel && !find(file, name)) out.push_back(*e.channel);
@@ -128,8 +130,10 @@ void ChannelOverlay::define(LiveChannelConfig ch, const std::vector<LiveChannelC
 void ChannelOverlay::remove(const std::string& name, const std::vector<LiveChannelConfig>& file) {
   const LiveChannelConfig* in_file = find(file, name);
   // A channel only the API added leaves no trace; one from the file needs a removal entry.
-  if (!in_file) entries_.erase(name);
-  else entries_[name] = Entry{std::nullopt, channel_digest(in_file)};
+  if (!in_file)
+    entries_.erase(name);
+  else
+    entries_[name] = Entry{std::nullopt, channel_digest(in_file)};
 }
 
 bool ChannelOverlay::defines(std::string_view name) const {
@@ -143,8 +147,10 @@ std::string ChannelOverlay::serialize() const {
     json::Object o;
     json::set(o, "name", str(name));
     json::set(o, "file_digest", str(e.file_digest));
-    if (e.channel) json::set(o, "channel", channel_to_json(*e.channel));
-    else json::set(o, "removed", json::Value{true});
+    if (e.channel)
+      json::set(o, "channel", channel_to_json(*e.channel));
+    else
+      json::set(o, "removed", json::Value{true});
     entries.push_back(json::Value{std::move(o)});
   }
   json::Object doc;

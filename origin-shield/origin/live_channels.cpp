@@ -24,7 +24,8 @@ RenditionSettings settings_for(const LiveConfig& cfg, bool live) {
   return s;
 }
 
-const LiveChannelConfig* find_config(const std::vector<LiveChannelConfig>& v, std::string_view name) {
+const LiveChannelConfig* find_config(const std::vector<LiveChannelConfig>& v,
+                                     std::string_view name) {
   for (auto& c : v)
     if (c.name == name) return &c;
   return nullptr;
@@ -46,7 +47,9 @@ LiveRendition* ChannelTable::find(std::string_view channel, std::string_view ren
 }
 
 LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStorage>& storage)
-    : live_settings_(settings_for(cfg, true)), vod_settings_(settings_for(cfg, false)), storage_(storage) {
+    : live_settings_(settings_for(cfg, true)),
+      vod_settings_(settings_for(cfg, false)),
+      storage_(storage) {
   std::lock_guard lk(write_mu_);
   for (auto& ch : cfg.channels)
     for (auto& rc : ch.renditions) create({ch.name, rc.name}, true, false);
@@ -56,7 +59,8 @@ LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStor
     auto it = renditions_.find(key);
     // A live rendition no channel takes ingest for (its channel was removed) keeps its live
     // playlist shape, so its segments still expire with the DVR window.
-    LiveRendition* r = it != renditions_.end() ? it->second.get() : &create(key, false, sr.meta.vod);
+    LiveRendition* r =
+        it != renditions_.end() ? it->second.get() : &create(key, false, sr.meta.vod);
     stored[r] = std::move(sr.meta);
   }
   for (auto& [key, r] : renditions_) {
@@ -104,9 +108,12 @@ LiveChannels::Change LiveChannels::apply(const std::vector<LiveChannelConfig>& c
       }
     }
     const LiveChannelConfig* before = find_config(in_effect_, ch.name);
-    if (!before) change.added.push_back(ch.name);
-    else if (before->renditions != ch.renditions) change.redefined.push_back(ch.name);
-    else if (before->stream_key != ch.stream_key) change.rekeyed.push_back(ch.name);
+    if (!before)
+      change.added.push_back(ch.name);
+    else if (before->renditions != ch.renditions)
+      change.redefined.push_back(ch.name);
+    else if (before->stream_key != ch.stream_key)
+      change.rekeyed.push_back(ch.name);
   }
   for (auto& [key, r] : renditions_)
     if (!ingest.count(key)) r->set_ingest(false);

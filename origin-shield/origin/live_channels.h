@@ -56,7 +56,9 @@ class LiveChannels {
   // end), unchanged ones are not touched. Returns what changed, by channel name.
   struct Change {
     std::vector<std::string> added, removed, rekeyed, redefined;
-    bool empty() const { return added.empty() && removed.empty() && rekeyed.empty() && redefined.empty(); }
+    bool empty() const {
+      return added.empty() && removed.empty() && rekeyed.empty() && redefined.empty();
+    }
   };
   Change apply(const std::vector<LiveChannelConfig>& channels);
   // A rendition just packaged into the store: served read-only from what the store holds now

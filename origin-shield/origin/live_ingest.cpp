@@ -42,7 +42,8 @@ struct UdpInput {
 const char* refusal_of(const ChannelTable& t, const LiveRendition* r, const std::string& key) {
   const ChannelView* v = t.find(r->channel());
   if (!v || !v->ingest) return "channel-removed";
-  if (std::find(v->master.begin(), v->master.end(), r) == v->master.end()) return "rendition-removed";
+  if (std::find(v->master.begin(), v->master.end(), r) == v->master.end())
+    return "rendition-removed";
   if (!equal_secret(key, v->ingest->stream_key)) return "stream-key-changed";
   return nullptr;
 }
@@ -148,7 +149,9 @@ size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
       p.rendition->on_source_end(*p.source);  // its later bytes are dropped
       ++cut;
       obs::log(obs::Level::Info, "live ingest cut",
-               {{"channel", p.rendition->channel()}, {"rendition", p.rendition->name()}, {"reason", reason}});
+               {{"channel", p.rendition->channel()},
+                {"rendition", p.rendition->name()},
+                {"reason", reason}});
       p.worker->post([wex = p.ex, reason] {
         if (auto e = wex.lock(); e && !e->started()) reject_live(e, 403, reason);
       });
@@ -187,14 +190,17 @@ Result<void> LiveIngest::sync_udp(const ChannelTable& t) {
     }
   }
   auto same = [](const Wanted& w, const UdpInput& u) {
-    return u.rendition == w.rendition && u.source->backup == w.backup && u.address == w.address.str();
+    return u.rendition == w.rendition && u.source->backup == w.backup &&
+           u.address == w.address.str();
   };
   std::erase_if(udp_, [&](uv_udp_t* h) {
     auto* u = static_cast<UdpInput*>(h->data);
     for (auto& w : wanted)
       if (same(w, *u)) return false;
     obs::log(obs::Level::Info, "live udp input closed",
-             {{"channel", u->rendition->channel()}, {"rendition", u->rendition->name()}, {"address", u->address}});
+             {{"channel", u->rendition->channel()},
+              {"rendition", u->rendition->name()},
+              {"address", u->address}});
     close_udp(h);
     return true;
   });

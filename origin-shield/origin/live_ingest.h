@@ -67,7 +67,7 @@ class LiveIngest {
   std::mutex pushes_mu_;
   std::vector<Push> pushes_;
   bool drain_done_ = false;  // housekeeping's thread only
-  std::vector<uv_udp_t*> udp_;     // the UDP worker's thread only
+  std::vector<uv_udp_t*> udp_;  // the UDP worker's thread only
   net::Worker* udp_worker_ = nullptr;
 };
 

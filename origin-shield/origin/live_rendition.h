@@ -64,7 +64,8 @@ struct RenditionSettings {
 
 class LiveRendition {
  public:
-  // `configured`: takes ingest (a channel in effect); otherwise a read-only rendition from the store.
+  // `configured`: takes ingest (a channel in effect); otherwise a read-only rendition from the
+  // store.
   LiveRendition(std::string channel, std::string name, bool configured, bool vod,
                 RenditionSettings settings, std::shared_ptr<LiveStorage> storage);
   LiveRendition(const LiveRendition&) = delete;

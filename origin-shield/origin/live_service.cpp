@@ -23,10 +23,12 @@ Result<std::unique_ptr<LiveService>> LiveService::create(const LiveConfig& cfg,
   LiveConfig effective = cfg;
   effective.channels = overlay.effective(cfg.channels);
   for (size_t i = 0; i < effective.channels.size(); ++i) {
-    std::vector<LiveChannelConfig> others(effective.channels.begin(), effective.channels.begin() + ptrdiff_t(i));
+    std::vector<LiveChannelConfig> others(effective.channels.begin(),
+                                          effective.channels.begin() + ptrdiff_t(i));
     if (auto problem = channel_problem(effective.channels[i], others)) {
       // Not persisted: fixing the file and restarting brings the API's channels back.
-      obs::log(obs::Level::Error, "channels added through the admin API clash with the config file; using the file's",
+      obs::log(obs::Level::Error,
+               "channels added through the admin API clash with the config file; using the file's",
                {{"channel", effective.channels[i].name}, {"problem", *problem}});
       overlay = ChannelOverlay();
       effective.channels = cfg.channels;
@@ -70,11 +72,14 @@ void LiveService::add_admin_routes(runtime::AdminApi& admin) {
 
 void LiveService::reload_config(const std::string& config_path) {
   auto fresh = std::make_shared<LiveConfig>();
-  auto cfg = config::load_server_config(config_path, [&](config::MapReader& root) { read_live_section(root, *fresh); });
+  auto cfg = config::load_server_config(
+      config_path, [&](config::MapReader& root) { read_live_section(root, *fresh); });
   if (!cfg) {
-    obs::log(obs::Level::Error, "live: reload refused, keeping the running channels", {{"error", cfg.error().message}});
+    obs::log(obs::Level::Error, "live: reload refused, keeping the running channels",
+             {{"error", cfg.error().message}});
     obs::metrics()
-        .counter("cdn_live_config_reloads_total", "live: sections re-read on SIGHUP, by result", {{"result", "error"}})
+        .counter("cdn_live_config_reloads_total", "live: sections re-read on SIGHUP, by result",
+                 {{"result", "error"}})
         .inc();
     return;
   }

@@ -2,6 +2,8 @@
 // survive a restart), channel_problem (the rules API adds share with the file), and
 // LiveChannels::apply (only what changed is touched; a table a reader holds stays usable; a
 // channel removed and added again continues its rendition).
+#include "origin-shield/origin/live_channels.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "origin-shield/origin/live_channel_overlay.h"
-#include "origin-shield/origin/live_channels.h"
 #include "origin-shield/origin/live_storage.h"
 #include "tests/unit/live/media_fixture.h"
 
@@ -196,9 +197,11 @@ TEST_F(LiveChannelsApply, ReadersNeverSeeAHalfAppliedTable) {
   });
   for (int i = 0; i < 200; ++i) {
     const std::string k = std::to_string(i);
-    channels_->apply({ch("a", k), ch("b", "key", i % 2 ? std::vector<std::string>{"hi"}
-                                                       : std::vector<std::string>{"lo", "hi"}),
-                      ch("c" + std::to_string(i % 5))});
+    channels_->apply(
+        {ch("a", k),
+         ch("b", "key",
+            i % 2 ? std::vector<std::string>{"hi"} : std::vector<std::string>{"lo", "hi"}),
+         ch("c" + std::to_string(i % 5))});
   }
   while (reads < 100) std::this_thread::yield();
   stop = true;
