@@ -132,6 +132,13 @@ void add_live_admin_routes(runtime::AdminApi& admin, LiveService& s) {
       add_channel(s, e, body);
     });
   });
+  admin.add_write("/admin/package", [&s](const std::shared_ptr<http::Exchange>& ex) {
+    if (ex->request().method != "POST") return answer(ex, AdminOutcome::error(405, "method-not-allowed"));
+    answer(ex, s.packager().start(ex->request().query));
+  });
+  admin.add_private_read("/admin/package", [&s](const std::shared_ptr<http::Exchange>& ex) {
+    answer(ex, s.packager().list());
+  });
   admin.add_write("/admin/channels/*",
                   [&s](const std::shared_ptr<http::Exchange>& ex) { channel_route(s, ex); });
 }

@@ -4,6 +4,8 @@
 //   POST   /admin/channels       add {name, stream_key?, renditions: [{name, udp?, udp_backup?}]}
 //   DELETE /admin/channels/NAME  remove
 //   POST   /admin/channels/NAME/rotate-key   new key {stream_key?} (generated when absent)
+//   POST   /admin/package?input=PATH&channel=NAME[&rendition=vod][&target_duration=S]
+//   GET    /admin/package        the package jobs and their progress (live_packager.h)
 // The loop only parses and answers: the work runs on the live service's job threads.
 namespace cdn::runtime {
 class AdminApi;

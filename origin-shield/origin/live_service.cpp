@@ -46,7 +46,8 @@ LiveService::LiveService(const LiveConfig& file_cfg, const LiveConfig& cfg, Chan
       channels_(cfg_, storage_),
       ingest_(cfg_, channels_),
       serving_(channels_, storage_, origin),
-      control_(file_cfg, std::move(overlay), storage_, channels_, ingest_) {}
+      control_(file_cfg, std::move(overlay), storage_, channels_, ingest_),
+      packager_(storage_, channels_, double(cfg.target_duration_ms) / 1000) {}
 
 LiveService::~LiveService() {
   shutdown();
@@ -88,6 +89,7 @@ void LiveService::reload_config(const std::string& config_path) {
 
 void LiveService::shutdown() {
   jobs_.wait_idle();
+  packager_.stop();
   // The worker loops no longer run: closing here is safe, the workers' teardown runs the callbacks.
   ingest_.close();
   if (timer_) {

@@ -20,6 +20,7 @@
 #include "origin-shield/origin/live_channels.h"
 #include "origin-shield/origin/live_config.h"
 #include "origin-shield/origin/live_ingest.h"
+#include "origin-shield/origin/live_packager.h"
 #include "origin-shield/origin/live_serving.h"
 #include "origin-shield/origin/live_storage.h"
 
@@ -61,6 +62,7 @@ class LiveService {
   // Runs `fn` on the job thread that serializes channel changes; control() is for it only.
   void run_job(std::function<void()> fn) { jobs_.submit(std::move(fn)); }
   LiveChannelControl& control() { return control_; }
+  LivePackager& packager() { return packager_; }
 
  private:
   LiveService(const LiveConfig& file_cfg, const LiveConfig& cfg, ChannelOverlay overlay,
@@ -73,6 +75,7 @@ class LiveService {
   LiveIngest ingest_;
   LiveServing serving_;
   LiveChannelControl control_;
+  LivePackager packager_;
   std::function<bool()> draining_;
   uv_timer_t* timer_ = nullptr;
   // Last: its thread finishes queued jobs before anything they use is destroyed.

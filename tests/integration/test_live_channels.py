@@ -4,11 +4,12 @@ processes, HTTP-push ingest of pre-encoded clips at about real time (see live_su
 import json
 import re
 import signal
+from urllib.parse import quote
 
 from access_support import cdnctl
 from conftest import ADMIN_TOKEN, free_port, http_request, time_bound, to_yaml, wait_until
-from live_support import (STREAM_KEY, MediaPlaylist, Pusher, encode_ts, live_origin_config, push, udp_push,
-                          wait_playlist)
+from live_support import (STREAM_KEY, MediaPlaylist, Pusher, encode_ts, get_playlist, live_origin_config, push,
+                          udp_push, wait_playlist)
 
 
 def channel(name, key=STREAM_KEY, renditions=("720p",)):
@@ -218,3 +219,42 @@ def test_bad_channel_requests_get_specific_reasons(tiers, content, tmp_path):
     assert [c["name"] for c in json.loads(r.body)["channels"]] == ["a"]
     assert STREAM_KEY.encode() not in r.body
     assert ctl(origin, "remove", "nope", check=False).returncode == 1
+
+
+def test_package_through_the_admin_api_while_the_origin_runs(tiers, content, tmp_path):
+    clip = encode_ts(tmp_path, 6)
+    origin = tiers("origin", live_origin_config(content.root, tmp_path / "store")).start()
+
+    def jobs():
+        r = admin(origin, "GET", "/admin/package")
+        assert r.status == 200, r
+        return {j["job"]: j for j in json.loads(r.body)["jobs"]}
+
+    r = admin(origin, "POST", f"/admin/package?input={quote(str(clip))}&channel=movie")
+    assert r.status == 202, r
+    job = json.loads(r.body)["job"]
+    wait_until(lambda: jobs()[job]["state"] == "done", timeout=20, what="the package job")
+    done = jobs()[job]
+    assert done["bytes_done"] == done["bytes_total"] == clip.stat().st_size and done["segments"] == 3
+    pl = get_playlist(origin, "/live/movie/vod/index.m3u8")
+    assert pl.endlist and pl.seqs() == [0, 1, 2]
+    assert origin.get("/live/movie/vod/2.ts").body[:1] == b"\x47"
+    assert origin.get("/live/movie/master.m3u8").status == 200
+    assert listed(origin)["movie"]["state"] == "read-only"
+    # Live ingest went on being answered meanwhile, and still is.
+    assert push(origin.port(), clip.read_bytes()) == 204
+
+    r = admin(origin, "POST", f"/admin/package?input={quote(str(tmp_path / 'missing.ts'))}&channel=other")
+    assert r.status == 202
+    failed = json.loads(r.body)["job"]
+    wait_until(lambda: jobs()[failed]["state"] == "failed", timeout=10, what="the failed job")
+    assert "missing.ts" in jobs()[failed]["error"]
+    for query, status, reason in [
+        (f"input={quote(str(clip))}&channel=demo&rendition=720p", 409, "live-rendition"),
+        ("input=relative.ts&channel=m", 400, "input-path-required"),
+        (f"input={quote(str(clip))}&channel=a%2Fb", 400, "bad-channel-name"),
+        (f"input={quote(str(clip))}&channel=m&target_duration=0.1", 400, "bad-target-duration"),
+    ]:
+        r = admin(origin, "POST", "/admin/package?" + query)
+        assert (r.status, r.header("X-Error-Reason")) == (status, reason), (query, r.status, r.body)
+    assert admin(origin, "POST", f"/admin/package?input={quote(str(clip))}&channel=m", token=None).status == 401
