@@ -124,10 +124,15 @@ LiveChannels::Change LiveChannels::apply(const std::vector<LiveChannelConfig>& c
   return change;
 }
 
-void LiveChannels::load_packaged(const std::string& channel, const std::string& rendition) {
+bool LiveChannels::load_packaged(const std::string& channel, const std::string& rendition) {
   std::lock_guard lk(write_mu_);
+  // A live channel took the name while the file was packaged: its stream stays (the packaged
+  // segments are overwritten by its own as its sequence goes on).
+  if (auto it = renditions_.find({channel, rendition}); it != renditions_.end() && it->second->configured())
+    return false;
   restore_from_store(create({channel, rendition}, false, true));
   publish();
+  return true;
 }
 
 void LiveChannels::publish() {

@@ -62,8 +62,8 @@ class LiveChannels {
   };
   Change apply(const std::vector<LiveChannelConfig>& channels);
   // A rendition just packaged into the store: served read-only from what the store holds now
-  // (the store must have been flushed).
-  void load_packaged(const std::string& channel, const std::string& rendition);
+  // (the store must have been flushed). False if a live channel has taken that rendition since.
+  bool load_packaged(const std::string& channel, const std::string& rendition);
 
  private:
   using Key = std::pair<std::string, std::string>;

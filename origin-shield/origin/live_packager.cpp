@@ -86,7 +86,8 @@ void LivePackager::run(const std::shared_ptr<Job>& job) {
     job->progress = p;
     return !stopping_;
   });
-  if (r) channels_.load_packaged(job->req.channel, job->req.rendition);
+  if (r && !channels_.load_packaged(job->req.channel, job->req.rendition))
+    r = make_error("a live channel took " + job->req.channel + "/" + job->req.rendition + " meanwhile");
   std::lock_guard lk(mu_);
   job->state = r ? "done" : "failed";
   if (!r) job->error = r.error().message;

@@ -6,10 +6,14 @@ import re
 import signal
 from urllib.parse import quote
 
+import pytest
+
 from access_support import cdnctl
 from conftest import ADMIN_TOKEN, free_port, http_request, time_bound, to_yaml, wait_until
 from live_support import (STREAM_KEY, MediaPlaylist, Pusher, encode_ts, get_playlist, live_origin_config, push,
                           udp_push, wait_playlist)
+
+pytestmark = pytest.mark.sanitize  # live ingest and the admin API's threads: worth the ASan stage
 
 
 def channel(name, key=STREAM_KEY, renditions=("720p",)):
