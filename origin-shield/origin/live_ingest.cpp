@@ -71,42 +71,35 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   if (parts.size() != 2) return reject_live(ex, 404, "unknown-channel");
   if (req.method != "PUT" && req.method != "POST")
     return respond_method_not_allowed(ex, "PUT, POST");
-  auto table = channels_.table();
-  const ChannelView* view = table->find(parts[0]);
-  if (!view || !view->ingest) return reject_live(ex, 404, "unknown-channel");
-  const LiveChannelConfig* ch = view->ingest.get();
   std::string key = query_param(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
       key = std::string(trim(auth.substr(7)));
   }
-  if (!equal_secret(key, ch->stream_key)) {
-    obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
-             {{"channel", ch->name}, {"client", ex->client_ip()}});
-    return reject_live(ex, 403, "bad-stream-key");
+  Admission a = admit(parts[0], parts[1], key);
+  if (!a.rendition) {
+    if (a.status == 403)
+      obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
+               {{"channel", std::string(parts[0])}, {"client", ex->client_ip()}});
+    return reject_live(ex, a.status, a.reason);
   }
   auto role = query_param(req.query, "role").value_or("primary");
   if (role != "primary" && role != "backup") return reject_live(ex, 400, "bad-role");
-  LiveRendition* r = nullptr;
-  for (LiveRendition* m : view->master)
-    if (m->name() == parts[1]) r = m;
-  if (!r) return reject_live(ex, 404, "unknown-rendition");
+  LiveRendition* r = a.rendition;
   auto src = new_source(role == "backup", "http");
-  {
-    std::lock_guard lk(pushes_mu_);
-    Push p{src, ex, ex->worker(), r, key};
-    // The table may have changed since the check above; reconcile() has seen every push listed
-    // before it, so a push listed after a change is checked against the new table here.
-    if (const char* reason = refusal(*channels_.table(), p)) return reject_live(ex, 403, reason);
-    pushes_.push_back(std::move(p));
-  }
+  std::weak_ptr<http::Exchange> wex = ex;
+  auto end = [worker = ex->worker(), wex](int status, const char* reason) {
+    worker->post([wex, status, reason] {
+      if (auto e = wex.lock(); e && !e->started()) reject_live(e, status, reason);
+    });
+  };
+  if (const char* reason = track(src, r, key, std::move(end))) return reject_live(ex, 403, reason);
   obs::log(obs::Level::Info, "live ingest connected",
            {{"channel", r->channel()},
             {"rendition", r->name()},
             {"role", role},
             {"client", ex->client_ip()}});
-  std::weak_ptr<http::Exchange> wex = ex;
   // Closed without the body's end (e.g. answered 503 while draining): the input is gone too.
   ex->on_abort([r, src] { r->on_source_end(*src); });
   ex->set_body_handler([r, src](const char* d, size_t n) { r->on_data(*src, d, n); },
@@ -124,19 +117,33 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
                        });
 }
 
+LiveIngest::Admission LiveIngest::admit(std::string_view channel, std::string_view rendition,
+                                        std::string_view key) const {
+  auto table = channels_.table();
+  const ChannelView* view = table->find(channel);
+  if (!view || !view->ingest) return {nullptr, 404, "unknown-channel"};
+  if (!equal_secret(key, view->ingest->stream_key)) return {nullptr, 403, "bad-stream-key"};
+  for (LiveRendition* m : view->master)
+    if (m->name() == rendition) return {m, 0, nullptr};
+  return {nullptr, 404, "unknown-rendition"};
+}
+
+const char* LiveIngest::track(std::shared_ptr<LiveSource> src, LiveRendition* r, std::string key,
+                              std::function<void(int, const char*)> end) {
+  std::lock_guard lk(pushes_mu_);
+  // The table may have changed since admit(); reconcile() has seen every input listed before
+  // it, so one listed after a change is checked against the new table here.
+  if (const char* reason = refusal_of(*channels_.table(), r, key)) return reason;
+  pushes_.push_back({std::move(src), r, std::move(key), std::move(end)});
+  return nullptr;
+}
+
 void LiveIngest::housekeep(bool draining) {
   std::lock_guard lk(pushes_mu_);
   std::erase_if(pushes_, [](const Push& p) { return !p.source->open; });
   if (drain_done_ || !draining) return;
   drain_done_ = true;
-  for (auto& p : pushes_)
-    p.worker->post([wex = p.ex] {
-      if (auto e = wex.lock(); e && !e->started()) reject_live(e, 503, "draining");
-    });
-}
-
-const char* LiveIngest::refusal(const ChannelTable& t, const Push& p) {
-  return refusal_of(t, p.rendition, p.key);
+  for (auto& p : pushes_) p.end(503, "draining");
 }
 
 size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
@@ -144,7 +151,7 @@ size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
   {
     std::lock_guard lk(pushes_mu_);
     for (auto& p : pushes_) {
-      const char* reason = p.source->open ? refusal(*t, p) : nullptr;
+      const char* reason = p.source->open ? refusal_of(*t, p.rendition, p.key) : nullptr;
       if (!reason) continue;
       p.rendition->on_source_end(*p.source);  // its later bytes are dropped
       ++cut;
@@ -152,9 +159,7 @@ size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
                {{"channel", p.rendition->channel()},
                 {"rendition", p.rendition->name()},
                 {"reason", reason}});
-      p.worker->post([wex = p.ex, reason] {
-        if (auto e = wex.lock(); e && !e->started()) reject_live(e, 403, reason);
-      });
+      p.end(403, reason);
     }
   }
   if (udp_worker_) udp_worker_->post([this, t] { (void)sync_udp(*t); });

@@ -131,6 +131,7 @@ void LiveRendition::on_source_end(LiveSource& src) {
 }
 
 void LiveRendition::set_ingest(bool on) {
+  if (ingest_ == on) return;  // unchanged renditions: not even a moment of their ingest lock
   std::lock_guard lk(mu_);
   if (ingest_ == on) return;
   ingest_ = on;
