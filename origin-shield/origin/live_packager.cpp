@@ -44,7 +44,8 @@ AdminOutcome LivePackager::start(std::string_view query) {
     if (t->empty() || *end || !(req.target_s >= 0.5 && req.target_s <= 60))
       return AdminOutcome::error(400, "bad-target-duration");
   }
-  if (const ChannelView* v = channels_.table()->find(req.channel); v && v->ingest)
+  auto table = channels_.table();
+  if (const ChannelView* v = table->find(req.channel); v && v->ingest)
     for (const LiveRendition* r : v->master)
       if (r->name() == req.rendition) return AdminOutcome::error(409, "live-rendition");
   auto job = std::make_shared<Job>();

@@ -105,7 +105,8 @@ void LiveService::tick() {
   ingest_.housekeep(draining_ && draining_());
   const int64_t now = mono_ms();
   const int64_t wall = unix_now_ms();
-  for (LiveRendition* r : channels_.table()->all) r->housekeep(now, wall);
+  auto table = channels_.table();  // held: a range-for would not keep a temporary alive
+  for (LiveRendition* r : table->all) r->housekeep(now, wall);
 }
 
 bool LiveService::handle(const std::shared_ptr<http::Exchange>& ex) {
