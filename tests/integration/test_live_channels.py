@@ -13,7 +13,9 @@ from conftest import ADMIN_TOKEN, free_port, http_request, time_bound, to_yaml, 
 from live_support import (STREAM_KEY, MediaPlaylist, Pusher, encode_ts, get_playlist, live_origin_config, push,
                           udp_push, wait_playlist)
 
-pytestmark = pytest.mark.sanitize  # live ingest and the admin API's threads: worth the ASan stage
+# Channel changes cross threads (admin loop, job threads, ingest workers): the ASan and the TSan
+# stages run these too (TSan found a table released under a housekeeping loop here).
+pytestmark = [pytest.mark.sanitize, pytest.mark.concurrency]
 
 
 def channel(name, key=STREAM_KEY, renditions=("720p",)):
