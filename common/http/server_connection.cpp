@@ -14,7 +14,8 @@ constexpr int64_t kTickMs = 1000;
 ConnectionContext::ConnectionContext(net::Worker* w, const ServerOptions* o, RequestHandler* h,
                                      const ConnectionHooks* k)
     : worker(w), opts(o), handler(h), hooks(k),
-      connections(w->loop(), kTickMs, &ServerConnection::tick) {}
+      connections(w->loop(), kTickMs, &ServerConnection::tick,
+                  [](void* self) { static_cast<ConnectionContext*>(self)->trim.on_period(); }, this) {}
 
 void ConnectionContext::for_each_connection(const std::function<void(ServerConnection&)>& fn) {
   connections.for_each([&fn](net::TickList::Node* n) { fn(ServerConnection::from_node(n)); });
@@ -146,6 +147,7 @@ void ServerConnection::dispatch() {
   }
   Active& a = *active_;
   std::weak_ptr<ResponseChannel> channel = std::static_pointer_cast<ResponseChannel>(shared_from_this());
+  ctx_->trim.note_activity();
   auto ex = std::make_shared<Exchange>(std::move(channel), ctx_->worker, std::move(a.parser.request()),
                                        client_ip_, stream_.is_tls());
   a.current = ex;
@@ -418,6 +420,7 @@ void ServerConnection::close() {
     auto ex = active_->current;
     ex->client_gone();
   }
+  ctx_->trim.note_activity();
   if (ctx_->on_closed) ctx_->on_closed(*this);
   if (stream_.is_open() && stream_.pending_bytes() > 0) {
     // Queued bytes (an error response, the last body block) still go out; the tick bounds how

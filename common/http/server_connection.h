@@ -8,6 +8,7 @@
 
 #include "common/http/exchange.h"
 #include "common/http/request_parser.h"
+#include "common/net/memory_trim.h"
 #include "common/net/stream.h"
 #include "common/net/tick_list.h"
 #include "common/net/uv_handle.h"
@@ -63,6 +64,8 @@ struct ConnectionContext {
   std::function<bool()> draining = [] { return false; };
   // Once per connection, when it closes (its last bytes may still be flushing).
   std::function<void(ServerConnection&)> on_closed;
+  // Freed per-request memory goes back to the kernel after a burst (see memory_trim.h).
+  net::TrimAfterBurst trim;
   // Deadlines and send stalls of all these connections are checked from one timer.
   net::TickList connections;
 };

@@ -11,8 +11,9 @@ void TickList::Node::unlink() {
   prev_ = next_ = nullptr;
 }
 
-TickList::TickList(uv_loop_t* loop, int64_t period_ms, OnTick on_tick)
-    : loop_(loop), period_ms_(period_ms), on_tick_(on_tick) {
+TickList::TickList(uv_loop_t* loop, int64_t period_ms, OnTick on_tick, AfterTick after,
+                   void* after_arg)
+    : loop_(loop), period_ms_(period_ms), on_tick_(on_tick), after_(after), after_arg_(after_arg) {
   head_.prev_ = head_.next_ = &head_;
 }
 
@@ -55,11 +56,12 @@ void TickList::on_timer(uv_timer_t* t) {
     // Nothing to look at: an idle server does not wake up every period.
     self->running_ = false;
     uv_timer_stop(t);
-    return;
+  } else {
+    int64_t now = mono_ms();
+    OnTick fn = self->on_tick_;
+    self->for_each([fn, now](Node* n) { fn(n, now); });
   }
-  int64_t now = mono_ms();
-  OnTick fn = self->on_tick_;
-  self->for_each([fn, now](Node* n) { fn(n, now); });
+  if (self->after_) self->after_(self->after_arg_);
 }
 
 }  // namespace cdn::net

@@ -27,9 +27,13 @@ class TickList {
     Node* next_ = nullptr;
   };
   using OnTick = void (*)(Node* member, int64_t now_ms);
+  // Runs once per period after every member was ticked (also on the period that finds the list
+  // empty and stops the timer).
+  using AfterTick = void (*)(void* arg);
 
   // The timer is created on the first add(), so construct anywhere; use only on loop's thread.
-  TickList(uv_loop_t* loop, int64_t period_ms, OnTick on_tick);
+  TickList(uv_loop_t* loop, int64_t period_ms, OnTick on_tick, AfterTick after = nullptr,
+           void* after_arg = nullptr);
   ~TickList();  // unlinks every member; members outliving the list stay valid
   TickList(const TickList&) = delete;
   TickList& operator=(const TickList&) = delete;
@@ -57,6 +61,8 @@ class TickList {
   uv_loop_t* loop_;
   int64_t period_ms_;
   OnTick on_tick_;
+  AfterTick after_;
+  void* after_arg_;
   UvHandle<uv_timer_t> timer_;
   bool running_ = false;
   Node head_;
