@@ -8,10 +8,6 @@ namespace cdn::net {
 namespace {
 // Ciphertext in user space per connection is at most one full record.
 constexpr size_t kRecord = 16384;
-// Records one pump may write before it lets the loop serve other connections: without a turn
-// limit a cached 1 MB object is encrypted whole in one callback whenever the kernel has room,
-// and the other connections on the worker wait (their p99 doubled).
-constexpr size_t kRecordsPerTurn = 16;
 
 struct WriteReq {
   uv_write_t req;
@@ -152,7 +148,6 @@ bool Stream::write_plain(std::string head, std::span<const Bytes> chunks) {
 bool Stream::pump_tls() {
   if (!handle_ || closing_) return false;
   PieceQueue& queue = tls_->plain;
-  size_t records = 0;
   // One record per write: the socket either takes it whole (the common case) or what it leaves
   // is all this stream holds until the peer reads, at most one record of ciphertext.
   while (writes_in_flight_ == 0) {
@@ -188,21 +183,16 @@ bool Stream::pump_tls() {
     }
     if (tls_->session->has_ciphertext()) cipher.append(tls_->session->take_ciphertext());
     if (cipher.empty()) break;
-    send_cipher(cipher, plain_len, ++records >= kRecordsPerTurn && !queue.empty());
+    send_cipher(cipher, plain_len);
   }
   return true;
 }
 
-void Stream::send_cipher(std::string& cipher, size_t plain_len, bool end_turn) {
+void Stream::send_cipher(std::string& cipher, size_t plain_len) {
   auto* stream = reinterpret_cast<uv_stream_t*>(handle_);
-  size_t sent = 0;
-  if (!end_turn) {
-    uv_buf_t b = uv_buf_init(cipher.data(), unsigned(cipher.size()));
-    int r = uv_try_write(stream, &b, 1);
-    sent = r > 0 ? size_t(r) : 0;
-  }
-  // A uv_write completes on a later loop turn, so on_write() continues this stream after the
-  // other ready connections had theirs.
+  uv_buf_t b = uv_buf_init(cipher.data(), unsigned(cipher.size()));
+  int r = uv_try_write(stream, &b, 1);
+  size_t sent = r > 0 ? size_t(r) : 0;
   if (sent == cipher.size()) {
     flushed_ += plain_len;
     return;

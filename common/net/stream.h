@@ -102,8 +102,7 @@ class Stream {
   // TLS error.
   bool pump_tls();
   // Sends one buffer of ciphertext; what the socket does not take now is queued (copied).
-  // end_turn: queue it all, so the stream goes on from on_write() on a later loop turn.
-  void send_cipher(std::string& cipher, size_t plain_len, bool end_turn);
+  void send_cipher(std::string& cipher, size_t plain_len);
   void after_flush();
   bool nothing_to_encrypt() const { return !tls_ || tls_->plain.empty(); }
 
