@@ -320,6 +320,15 @@ class RawConn:
         self.close()
 
 
+def refuses_connections(port, host="127.0.0.1"):
+    """True when a connect to the port is refused (nothing listens there any more)."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def raw_exchange(port, data, timeout=10.0):
     """Sends `data`, reads to close. Returns (status or None, raw bytes, closed)."""
     with RawConn(port, timeout=timeout) as c:
