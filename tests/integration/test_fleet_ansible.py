@@ -146,8 +146,10 @@ def inventory(directory, deb, keys, certs, mmdb, admin_token):
 def playbook(inv, name, *extra, timeout=240):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")
+    start = time.monotonic()
     r = subprocess.run(["ansible-playbook", "-i", str(inv), name, *extra], cwd=ANSIBLE, env=env,
                        capture_output=True, text=True, timeout=timeout)
+    print(f"{name} {' '.join(extra)}: {time.monotonic() - start:.0f} s")  # shown with -s: where the time goes
     assert r.returncode == 0, f"{name} failed:\n{r.stdout[-12000:]}\n{r.stderr[-4000:]}"
     return r.stdout
 
@@ -227,12 +229,23 @@ def stop_everything():
     for pattern in patterns:
         for p in glob.glob(pattern):
             shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+    for d in ("/run/cdn-fleet", "/etc/cdn", "/var/cache/cdn-deploy"):
+        if os.path.isdir(d) and not os.listdir(d):
+            os.rmdir(d)
+
+
+def package_installed():
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "cdn"], capture_output=True, text=True)
+    return r.stdout.startswith("install ok")
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     d = tmp_path_factory.mktemp("fleet")
-    stop_everything()  # leftovers of an interrupted run
+    if glob.glob(f"/etc/cdn/cdn-*-{PREFIX}*"):
+        stop_everything()  # leftovers of an interrupted run of this test
+    elif package_installed():
+        pytest.skip("the cdn package is installed on this machine: this test would replace and purge it")
     try:
         deb = package_deb()
         deb_next = higher_version_deb(deb, d)
@@ -304,7 +317,10 @@ def test_fleet_deploys_serves_and_upgrades_without_a_failed_request(fleet):
 
     # Prometheus scrapes every node of the inventory (and the Redis exporter), all up.
     def targets_up():
-        active = prometheus("/api/v1/targets")["activeTargets"]
+        try:
+            active = prometheus("/api/v1/targets")["activeTargets"]
+        except OSError as e:  # not listening yet
+            return repr(e)
         return {t["labels"]["node"]: t["health"] for t in active}
     want = {h: "up" for h, (g, _) in HOSTS.items() if g != "monitoring"}
     wait_until(lambda: targets_up() == want, timeout=30, what="every Prometheus target up")
