@@ -51,6 +51,12 @@ void Delivery::count_lookup(std::string_view cache_status) {
   }
 }
 
+bool Delivery::filter_response(http::Headers& h, bool body_transformable) {
+  if (!ctx_->phases) return false;
+  return ctx_->phases->run_response_filter(*ex_, *rc_, h, body_transformable) ==
+         Phases::Body::Transform;
+}
+
 void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_status) {
   auto& ex = *ex_;
   if (!ex.alive()) return;
@@ -59,8 +65,7 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   count_lookup(cache_status);
   int64_t age = cache::current_age_s(meta, unix_now());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
-  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
-  bool transform = ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  bool transform = filter_response(h, meta.status == 200);
   send_object(obj, std::move(h), transform);
 }
 
@@ -78,7 +83,7 @@ void Delivery::send_object(const cache::ObjectRef& obj, http::Headers h, bool tr
       ex.respond_error(502, "body-too-large-to-rewrite", std::move(h));
       return;
     }
-    transformed.append(make_bytes(ctx_->phases->transform_body(ex, obj->body.flatten())));
+    transformed.append(make_bytes(ctx_->phases->run_transform_body(ex, *rc_, obj->body.flatten())));
     body = &transformed;
     h.remove("etag");  // the bytes differ per viewer
   }
@@ -155,7 +160,7 @@ void Delivery::on_lock_timeout() {
   auto& ex = *ex_;
   if (ex.alive() && !ex.started()) {
     http::Headers h;
-    if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+    filter_response(h, false);
     ex.respond_error(504, "cache-lock-timeout", std::move(h));
   }
   detach();
@@ -178,8 +183,7 @@ bool Delivery::on_head(const Fill::View& v) {
   // A fresh fetch is as old as the upstream says it is (its own cache's Age).
   int64_t age = parse_int(v.headers->get_or("age", "0")).value_or(0);
   http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
-  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
-  transform_ = ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  transform_ = filter_response(h, v.status == 200);
   if (transform_) buffer_all_ = true;
   if (!buffer_all_ && v.status == 200 && ex.request().headers.get("range")) {
     // The range is answered as its bytes arrive; without a length it waits for the whole body.
@@ -257,7 +261,7 @@ bool Delivery::pump() {
         ex.abort();
       } else {
         http::Headers h;
-        if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+        filter_response(h, false);
         ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
       }
       detach();

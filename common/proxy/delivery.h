@@ -15,6 +15,7 @@
 namespace cdn::proxy {
 
 class Phases;
+class RequestContext;
 
 struct DeliveryContext {
   std::string via_name;
@@ -25,7 +26,10 @@ struct DeliveryContext {
 
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
-  Delivery(std::shared_ptr<http::Exchange> ex, const DeliveryContext* ctx) : ex_(std::move(ex)), ctx_(ctx) {}
+  // `rc`: the request's phase context (what ctx->phases made for it).
+  Delivery(std::shared_ptr<http::Exchange> ex, std::shared_ptr<RequestContext> rc,
+           const DeliveryContext* ctx)
+      : ex_(std::move(ex)), rc_(std::move(rc)), ctx_(ctx) {}
   void serve_object(const cache::ObjectRef& obj, std::string_view cache_status);
   // `leader`: this request started the fill (its own upstream timeouts bound it; no lock timeout).
   void follow(std::shared_ptr<Fill> fill, bool leader);
@@ -44,8 +48,11 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   // The response for a whole body, after the response filter: 304, transform, range or 200.
   void send_object(const cache::ObjectRef& obj, http::Headers h, bool transform);
   void count_lookup(std::string_view cache_status);
+  // The response filter phase for this response's head; true when its body is to be transformed.
+  bool filter_response(http::Headers& h, bool body_transformable);
 
   std::shared_ptr<http::Exchange> ex_;
+  std::shared_ptr<RequestContext> rc_;
   const DeliveryContext* ctx_;
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;

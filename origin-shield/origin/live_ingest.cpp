@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "common/http/query.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/util/strings.h"
@@ -12,16 +13,6 @@
 namespace cdn::origin {
 
 namespace {
-
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  for (auto part : split(query, '&')) {
-    auto eq = part.find('=');
-    if (part.substr(0, eq) != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return url_decode(part.substr(eq + 1));
-  }
-  return std::nullopt;
-}
 
 bool equal_secret(std::string_view a, std::string_view b) {
   // Constant time in the key's content (OpenSSL's compare); the length is not a secret worth it.
@@ -52,7 +43,7 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
     return respond_method_not_allowed(ex, "PUT, POST");
   const LiveChannelConfig* ch = cfg_.channel(parts[0]);
   if (!ch) return reject_live(ex, 404, "unknown-channel");
-  std::string key = query_param(req.query, "key").value_or("");
+  std::string key = http::query_value(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
@@ -63,7 +54,7 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
              {{"channel", ch->name}, {"client", ex->client_ip()}});
     return reject_live(ex, 403, "bad-stream-key");
   }
-  auto role = query_param(req.query, "role").value_or("primary");
+  auto role = http::query_value(req.query, "role").value_or("primary");
   if (role != "primary" && role != "backup") return reject_live(ex, 400, "bad-role");
   LiveRendition* r = channels_.find(parts[0], parts[1]);
   if (!r || !r->configured()) return reject_live(ex, 404, "unknown-rendition");

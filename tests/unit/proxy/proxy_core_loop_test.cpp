@@ -1,12 +1,12 @@
 // The proxy pipeline on a real loop: an origin and an edge (ProxyCore) served over loopback
 // sockets, clients that read slowly or not at all, upstreams that stall or never answer.
-#include "common/proxy/proxy_core.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 
+#include "common/http/query.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/proxy_core.h"
 #include "tests/unit/http/loop_harness.h"
 
 namespace cdn::proxy {
@@ -155,14 +155,17 @@ TEST(ProxyCoreLoop, QueuedRequestGets504WhenTheCacheLockTimesOut) {
   EXPECT_EQ(origin_requests.load(), 1);
 }
 
-class TransformPhases : public Phases {
+class TransformPhases : public DefaultPhases {
  public:
   std::atomic<int> asked{0};
-  bool wants_body_transform(const http::Exchange&, const http::Headers&) override {
+  Body response_filter(const http::Exchange&, RequestContext&, http::Headers&,
+                       bool transformable) override {
     asked++;
-    return true;
+    return transformable ? Body::Transform : Body::AsIs;
   }
-  std::string transform_body(const http::Exchange&, std::string body) override { return "<" + body + ">"; }
+  std::string transform_body(const http::Exchange&, RequestContext&, std::string body) override {
+    return "<" + body + ">";
+  }
 };
 
 TEST(ProxyCoreLoop, LookupsAndTransformDecisionsHappenOncePerResponse) {
@@ -186,6 +189,82 @@ TEST(ProxyCoreLoop, LookupsAndTransformDecisionsHappenOncePerResponse) {
   EXPECT_EQ(lookups("miss") - miss0, 1u);
   EXPECT_EQ(lookups("hit") - hit0, 1u);
   EXPECT_EQ(phases.asked.load(), 2);
+}
+
+// A tier's own per-request state, as the edge declares its AccessState.
+struct TaggedContext : RequestContext {
+  int tag = 0;
+};
+
+// Phases that number each request in its context and read the number back in every later phase;
+// the request filter suspends, so the context has to outlive that too.
+class TaggedPhases : public PhasesFor<TaggedContext> {
+ public:
+  std::atomic<int> requests{0}, responses{0}, transforms{0};
+  std::string upstream_query(const http::Request& req) override {
+    return http::query_without(req.query, {"t"});
+  }
+  Filter request_filter(const std::shared_ptr<http::Exchange>& ex, TaggedContext& ctx,
+                        std::function<void()> resume) override {
+    ctx.tag = ++requests;
+    if (ctx.upstream_query != "x=1") ctx.tag = -1;  // the core computed it before this phase
+    ex->worker()->post(std::move(resume));
+    return Filter::Suspended;
+  }
+  Body response_filter(const http::Exchange&, TaggedContext& ctx, http::Headers& h,
+                       bool transformable) override {
+    ++responses;
+    h.set("X-Tag", std::to_string(ctx.tag));
+    return transformable ? Body::Transform : Body::AsIs;
+  }
+  std::string transform_body(const http::Exchange&, TaggedContext& ctx, std::string body) override {
+    ++transforms;
+    return std::to_string(ctx.tag) + ":" + body;
+  }
+};
+
+TEST(ProxyCoreLoop, EachRequestHasOneTypedContextThroughEveryPhase) {
+  TaggedPhases phases;
+  Stack s({}, {}, &phases);
+  std::atomic<int> origin_requests{0};
+  std::string origin_query;
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    origin_requests++;
+    origin_query = ex->request().query;
+    ex->respond(200, {{"Cache-Control", "max-age=60"}}, std::string_view("body"));
+  };
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("GET /p?t=secret&x=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r1 = c.read_response();
+  EXPECT_EQ(r1.status, 200);
+  EXPECT_EQ(r1.header("x-tag"), "1");
+  EXPECT_EQ(r1.body, "1:body");
+  ASSERT_TRUE(c.send("GET /p?x=1&t=other HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.read_response();
+  EXPECT_EQ(r2.header("x-cache"), "HIT");  // the token-like parameter is not in the key
+  EXPECT_EQ(r2.header("x-tag"), "2");
+  EXPECT_EQ(r2.body, "2:body");
+  EXPECT_EQ(origin_requests.load(), 1);
+  EXPECT_EQ(s.loop.run([&]() { return origin_query; }), "x=1");
+  EXPECT_EQ(phases.requests.load(), 2);
+  EXPECT_EQ(phases.responses.load(), 2);
+  EXPECT_EQ(phases.transforms.load(), 2);
+}
+
+TEST(ProxyCoreLoop, ErrorResponsesPassTheResponseFilterButAreNeverTransformed) {
+  TaggedPhases phases;
+  Stack s({}, {}, &phases);
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    ex->respond(200, {}, std::string_view("body"));
+  };
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("POST /p?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("x-tag"), "1");
+  EXPECT_EQ(r.body.find("1:"), std::string::npos);
+  EXPECT_EQ(phases.responses.load(), 1);
+  EXPECT_EQ(phases.transforms.load(), 0);
 }
 
 TEST(ProxyCoreLoop, ViewerThatLeavesStopsAnUnstoredFill) {
