@@ -143,6 +143,17 @@ def inventory(directory, deb, keys, certs, mmdb, admin_token):
     return path
 
 
+def failures(out):
+    """Every failed task of a playbook's output with what follows it (the tail alone can miss the
+    first failure when retries fill it)."""
+    lines = out.splitlines()
+    picked = []
+    for i, line in enumerate(lines):
+        if line.startswith(("fatal:", "failed:")) or " fatal: " in line:
+            picked += lines[max(0, i - 2):i + 25] + ["..."]
+    return "\n".join(picked[:400])
+
+
 def playbook(inv, name, *extra, timeout=240):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")
@@ -150,7 +161,7 @@ def playbook(inv, name, *extra, timeout=240):
     r = subprocess.run(["ansible-playbook", "-i", str(inv), name, *extra], cwd=ANSIBLE, env=env,
                        capture_output=True, text=True, timeout=timeout)
     print(f"{name} {' '.join(extra)}: {time.monotonic() - start:.0f} s")  # shown with -s: where the time goes
-    assert r.returncode == 0, f"{name} failed:\n{r.stdout[-12000:]}\n{r.stderr[-4000:]}"
+    assert r.returncode == 0, f"{name} failed:\n{failures(r.stdout)}\n{r.stdout[-6000:]}\n{r.stderr[-4000:]}"
     return r.stdout
 
 
