@@ -45,6 +45,8 @@ class LiveService {
 
   // True if the request was for /ingest/ or /live/ (and has been answered or is in progress).
   bool handle(const std::shared_ptr<http::Exchange>& ex);
+  // Channels that take ingest (for /healthz).
+  size_t live_channel_count() const { return cfg_.channels.size(); }
 
  private:
   LiveService(const LiveConfig& cfg, const config::OriginConfig& origin,
