@@ -201,6 +201,11 @@ function perSecond(v) {
   return v === null || v === undefined ? '—' : (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + '/s';
 }
 
+// Draining as the edge last said, while it still answers: a down edge is down, whatever it said.
+function draining(e) {
+  return e.draining && e.health === 'up';
+}
+
 function numCell(text, detail) {
   const td = el('td', 'num', text);
   if (detail) td.appendChild(el('span', 'detail', detail));
@@ -244,7 +249,7 @@ function plot(e, rows, span) {
     if (r[1] === null || r[0] + bucket <= start) continue;
     const cls = r[1] >= 1 ? 'up' : r[1] <= 0 ? 'down' : 'partial';
     strip.appendChild(svgEl('rect', cls, { x: x(r[0]).toFixed(1), y: H - STRIP,
-      width: Math.max(1, x(r[0] + bucket) - x(r[0])).toFixed(1), height: STRIP }));
+      width: (Math.max(1, x(r[0] + bucket) - x(r[0])) + 0.6).toFixed(1), height: STRIP }));
   }
   svg.appendChild(strip);
   const line = (cls, col, scale) => {
@@ -273,7 +278,7 @@ function edgeRow(e) {
   tr.appendChild(el('td', 'name', e.name));
   const h = el('td');
   h.appendChild(el('span', 'badge state ' + health, health));
-  if (e.draining) h.appendChild(el('span', 'badge draining', 'draining'));
+  if (draining(e)) h.appendChild(el('span', 'badge draining', 'draining'));
   tr.appendChild(h);
   const a = el('td');
   a.appendChild(el('span', 'badge steering ' + (e.available ? 'available' : 'unavailable'),
@@ -350,7 +355,7 @@ function renderCounts(sites) {
     ['Edges', edges.length, false],
     ['Up', n(e => e.health === 'up'), false],
     ['Down', n(e => e.health === 'down'), n(e => e.health === 'down') > 0],
-    ['Draining', n(e => e.draining), n(e => e.draining) > 0],
+    ['Draining', n(draining), n(draining) > 0],
     ['Available', n(e => e.available), false],
     ['Not available', n(e => !e.available), n(e => !e.available) > 0],
   ];

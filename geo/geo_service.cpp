@@ -28,15 +28,16 @@ Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   next->state = std::make_shared<const GeoState>(
       GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg)), history_});
   next->watcher = std::make_unique<DataWatcher>(core->locator(), *cfg);
-  std::vector<std::string> names;
-  for (const auto& e : cfg->edges) names.push_back(e.name);
-  history_->retain(names);
   next->poller = std::make_unique<HealthPoller>(*core, *history_);
   next->poller->also_every_interval([w = next->watcher.get()] { w->check(); });
   next->poller->start();
   current_.set(next->state);
   running_ =
       std::move(next);  // the previous generation stops polling here; readers keep its state alive
+  // After the old poller stopped, so it cannot record a removed edge again.
+  std::vector<std::string> names;
+  for (const auto& e : cfg->edges) names.push_back(e.name);
+  history_->retain(names);
   return {};
 }
 
