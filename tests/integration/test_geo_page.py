@@ -10,12 +10,13 @@ import json
 import re
 import select
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RawConn, wait_until
+from conftest import REPO, RawConn, to_yaml, wait_until
 from geo_support import SITES, GeoEnv
 from live_support import live_origin_config
 from test_geo import env, keys  # noqa: F401 (the same fixtures: fra-1, ams-1 and cdn-geo)
@@ -114,6 +115,22 @@ def test_healthz_counters_become_rates_in_state_and_buckets_in_history(env, cont
     status, o = origin.healthz()
     assert status == 200 and o["tier"] == "origin" and o["live_channels"] == 1, o
     assert "cache_lookups_total" not in o and "stream_sessions" not in o, o
+
+
+def test_history_survives_a_reload_for_the_edges_that_stay(env):
+    def history():
+        return json.loads(env.geo.admin_get("/history").body)["edges"]
+
+    wait_until(lambda: {"fra-1", "ams-1"} <= set(history()), timeout=10, what="both edges in /history")
+    first = history()["fra-1"][0][0]
+    # The same file without ams-1: fra-1 keeps its buckets, ams-1's go with it.
+    cfg = env.geo.config
+    cfg["geo"]["edges"] = [e for e in cfg["geo"]["edges"] if e["name"] == "fra-1"]
+    env.geo.config_path.write_text(to_yaml(cfg) + "\n")
+    env.geo.signal(signal.SIGHUP)
+    wait_until(lambda: "ams-1" not in history(), timeout=10, what="ams-1 gone from /history")
+    assert history()["fra-1"][0][0] == first
+    assert set(env.state()) == {"fra-1"}
 
 
 class Browser:
