@@ -15,6 +15,8 @@ PACKAGES=(
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
   # the .deb (cpack runs dpkg-shlibdeps) and its units' checks (systemd-analyze), test_package.py
   dpkg-dev systemd
+  # the fleet deployment test: the Ansible roles, their lint, Prometheus and the Redis exporter
+  ansible ansible-lint prometheus prometheus-redis-exporter
   # the fleet page's browser check (tests/browser: playwright-core drives this chromium)
   chromium
 )

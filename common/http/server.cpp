@@ -54,8 +54,19 @@ std::string_view HttpServer::admit_request(const std::string& client_ip) {
 HttpServer::PerWorker& HttpServer::slot(net::Worker& w) {
   std::lock_guard lk(slots_mu_);
   if (slots_.size() <= size_t(w.index())) slots_.resize(size_t(w.index()) + 1);
-  if (!slots_[size_t(w.index())]) slots_[size_t(w.index())] = std::make_unique<PerWorker>();
-  return *slots_[size_t(w.index())];
+  auto& s = slots_[size_t(w.index())];
+  if (!s) {
+    s = std::make_unique<PerWorker>();
+    s->ctx = std::make_unique<ConnectionContext>(&w, &opts_, handler_, &hooks_);
+    s->ctx->draining = [this]() { return draining_.load(); };
+    s->ctx->on_closed = [this](ServerConnection& c) {
+      active_--;
+      if (!client_connections_) return;
+      // The same text accept() derived the key from, so the release matches the acquire.
+      if (auto key = client_key(c.client_ip(), client_prefixes_)) client_connections_->release(*key);
+    };
+  }
+  return *s;
 }
 
 Result<void> HttpServer::listen(net::Worker& w, const ListenSpec& spec) {
@@ -73,12 +84,13 @@ void HttpServer::accept(net::Worker& w, uv_tcp_t* tcp, bool tls) {
     close_accepted(tcp);
     return;
   }
+  sockaddr_storage peer{};
+  int len = sizeof peer;
+  uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&peer), &len);
+  std::string client_ip = net::peer_ip(peer);
   std::optional<ClientKey> client;
   if (client_connections_) {
-    sockaddr_storage peer{};
-    int len = sizeof peer;
-    if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-      client = client_key(peer, client_prefixes_);
+    client = client_key(client_ip, client_prefixes_);
     if (client && !client_connections_->acquire(*client)) {
       refuse_client(tcp, tls);
       return;
@@ -96,14 +108,7 @@ void HttpServer::accept(net::Worker& w, uv_tcp_t* tcp, bool tls) {
   }
   PerWorker& s = slot(w);
   active_++;
-  auto conn = std::make_shared<ServerConnection>(
-      &w, tcp, std::move(session), opts_, handler_, &hooks_, [this]() { return draining_.load(); },
-      [this, &s, client](ServerConnection* c) {
-        if (!s.conns.erase(c)) return;
-        active_--;
-        if (client) client_connections_->release(*client);
-      });
-  s.conns.insert(conn.get());
+  auto conn = std::make_shared<ServerConnection>(s.ctx.get(), tcp, std::move(session), std::move(client_ip));
   conn->start();
 }
 
@@ -130,16 +135,14 @@ void HttpServer::drain(net::Worker& w) {
   PerWorker& s = slot(w);
   for (auto& l : s.listeners) l->close();
   s.listeners.clear();
-  std::vector<ServerConnection*> conns(s.conns.begin(), s.conns.end());
-  for (auto* c : conns) c->drain();
+  s.ctx->for_each_connection([](ServerConnection& c) { c.drain(); });
 }
 
 void HttpServer::close_all(net::Worker& w) {
   PerWorker& s = slot(w);
   for (auto& l : s.listeners) l->close();
   s.listeners.clear();
-  std::vector<ServerConnection*> conns(s.conns.begin(), s.conns.end());
-  for (auto* c : conns) c->close();
+  s.ctx->for_each_connection([](ServerConnection& c) { c.close(); });
 }
 
 }  // namespace cdn::http

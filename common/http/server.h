@@ -4,7 +4,6 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <unordered_set>
 #include <vector>
 
 #include "common/http/client_limits.h"
@@ -40,7 +39,7 @@ class HttpServer {
  private:
   struct PerWorker {
     std::vector<std::unique_ptr<net::Listener>> listeners;
-    std::unordered_set<ServerConnection*> conns;
+    std::unique_ptr<ConnectionContext> ctx;  // this worker's open connections
   };
   PerWorker& slot(net::Worker& w);
   void accept(net::Worker& w, uv_tcp_t* tcp, bool tls);

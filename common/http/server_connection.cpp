@@ -1,7 +1,6 @@
 #include "common/http/server_connection.h"
 
 #include "common/http/date.h"
-#include "common/net/address.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -12,64 +11,74 @@ constexpr size_t kMaxPipelinedBytes = 64 * 1024;
 constexpr int64_t kTickMs = 1000;
 }  // namespace
 
-ServerConnection::ServerConnection(net::Worker* worker, uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls,
-                                   const ServerOptions& opts, RequestHandler* handler, const ConnectionHooks* hooks,
-                                   std::function<bool()> draining,
-                                   std::function<void(ServerConnection*)> on_closed)
-    : worker_(worker),
-      stream_(std::make_unique<net::Stream>(tcp, std::move(tls), this)),
-      opts_(opts),
-      handler_(handler),
-      hooks_(hooks),
-      draining_(std::move(draining)),
-      on_closed_(std::move(on_closed)),
-      parser_(opts.limits) {
-  client_ip_ = net::peer_ip(stream_->peer());
+ConnectionContext::ConnectionContext(net::Worker* w, const ServerOptions* o, RequestHandler* h,
+                                     const ConnectionHooks* k)
+    : worker(w), opts(o), handler(h), hooks(k),
+      connections(w->loop(), kTickMs, &ServerConnection::tick,
+                  [](void* self) { static_cast<ConnectionContext*>(self)->trim.on_period(); }, this) {}
+
+void ConnectionContext::for_each_connection(const std::function<void(ServerConnection&)>& fn) {
+  connections.for_each([&fn](net::TickList::Node* n) { fn(ServerConnection::from_node(n)); });
 }
+
+ServerConnection::ServerConnection(ConnectionContext* ctx, uv_tcp_t* tcp,
+                                   std::unique_ptr<net::TlsSession> tls, std::string client_ip)
+    : ctx_(ctx), stream_(tcp, std::move(tls), this), client_ip_(std::move(client_ip)) {}
 
 ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::start() {
   self_ = shared_from_this();
-  uv_timer_init(worker_->loop(), timer_.get());
-  timer_.mark_initialized();
-  timer_->data = this;
-  uv_timer_start(
-      timer_.get(),
-      [](uv_timer_t* t) {
-        if (t->data) static_cast<ServerConnection*>(t->data)->on_tick();
-      },
-      kTickMs, kTickMs);
-  arm(mono_ms() + opts_.header_read_ms);
-  stream_->start_reading();
+  ctx_->connections.add(this);
+  arm(mono_ms() + opts().header_read_ms);
+  stream_.start_reading();
 }
 
-void ServerConnection::arm(int64_t deadline_ms) { deadline_ms_ = deadline_ms; }
+void ServerConnection::tick(net::TickList::Node* node, int64_t now_ms) {
+  from_node(node).on_tick(now_ms);
+}
 
-void ServerConnection::on_tick() {
-  int64_t now = mono_ms();
+ServerConnection::Active& ServerConnection::active() {
+  if (!active_) active_ = std::make_unique<Active>(opts().limits);
+  return *active_;
+}
+
+void ServerConnection::drop_request_state_if_idle() {
+  if (!active_) return;
+  const Active& a = *active_;
+  if (a.in_parse || a.paused || a.current || a.parser.started() || !a.inbuf.empty() ||
+      !a.sent_runs.empty() || !a.awaiting_log.empty())
+    return;
+  active_.reset();
+}
+
+void ServerConnection::on_tick(int64_t now) {
   if (closed_) {
-    if (now - closed_at_ms_ > opts_.send_stall_ms) {
-      stream_->close();
+    if (now > deadline_ms_) {
+      stream_.close();
       release();
     }
     return;
   }
   // Send stall: output queued and not shrinking for send_stall_ms, during or after a response.
-  size_t pending = stream_->pending_bytes();
-  uint64_t flushed = stream_->flushed_bytes();
-  if (pending == 0 || flushed != stall_flushed_) {
-    stall_flushed_ = flushed;
-    stall_since_ms_ = now;
-  } else if (now - stall_since_ms_ > opts_.send_stall_ms) {
-    if (hooks_ && hooks_->on_refused) hooks_->on_refused(0, "send-stall");
-    stream_->close();
-    close();
-    return;
+  size_t pending = stream_.pending_bytes();
+  if (active_) {
+    Active& a = *active_;
+    uint64_t flushed = stream_.flushed_bytes();
+    if (pending == 0 || flushed != a.stall_flushed) {
+      a.stall_flushed = flushed;
+      a.stall_since_ms = now;
+    } else if (now - a.stall_since_ms > opts().send_stall_ms) {
+      if (hooks() && hooks()->on_refused) hooks()->on_refused(0, "send-stall");
+      stream_.close();
+      close();
+      return;
+    }
+    if (a.current) return;
   }
-  if (current_ || pending > 0) return;
+  if (pending > 0) return;
   if (deadline_ms_ && now > deadline_ms_) {
-    if (parser_.started()) {
+    if (active_ && active_->parser.started()) {
       // Slowloris: a head that never completes.
       refuse(408, "header-timeout");
     } else {
@@ -80,26 +89,29 @@ void ServerConnection::on_tick() {
 
 void ServerConnection::on_stream_read(const char* data, size_t len) {
   if (closed_) return;
-  if (paused_) {
-    inbuf_.append(data, len);
-    if (inbuf_.size() > kMaxPipelinedBytes) stream_->stop_reading();
+  Active& a = active();
+  if (a.paused) {
+    a.inbuf.append(data, len);
+    if (a.inbuf.size() > kMaxPipelinedBytes) stream_.stop_reading();
     return;
   }
-  if (!current_ && !parser_.started()) arm(mono_ms() + opts_.header_read_ms);
+  if (!a.current && !a.parser.started()) arm(mono_ms() + opts().header_read_ms);
   parse(data, len);
+  drop_request_state_if_idle();
 }
 
 void ServerConnection::parse(const char* data, size_t len) {
-  in_parse_ = true;
+  Active& a = *active_;
+  a.in_parse = true;
   while (!closed_) {
-    auto st = parser_.feed(data, len);
+    auto st = a.parser.feed(data, len);
     if (st.error) {
-      in_parse_ = false;
-      if (current_ && current_->started()) {
+      a.in_parse = false;
+      if (a.current && a.current->started()) {
         close();  // mid-body garbage after we began answering: nothing sane to send
       } else {
-        current_.reset();
-        refuse(parser_.error_status(), parser_.error_reason());
+        a.current.reset();
+        refuse(a.parser.error_status(), a.parser.error_reason());
       }
       return;
     }
@@ -108,12 +120,12 @@ void ServerConnection::parse(const char* data, size_t len) {
     if (st.head_complete) dispatch();
     if (closed_) break;
     if (st.message_complete) {
-      message_done_ = true;
-      if (current_) current_->end_request_body(true);
-      if (!response_done_) {
-        paused_ = true;
-        inbuf_.assign(data, len);
-        in_parse_ = false;
+      a.message_done = true;
+      if (a.current) a.current->end_request_body(true);
+      if (!a.response_done) {
+        a.paused = true;
+        a.inbuf.assign(data, len);
+        a.in_parse = false;
         return;
       }
       // Response already complete: go straight on to the next pipelined request.
@@ -123,39 +135,41 @@ void ServerConnection::parse(const char* data, size_t len) {
     }
     if (len == 0) break;
   }
-  in_parse_ = false;
+  a.in_parse = false;
 }
 
 void ServerConnection::dispatch() {
-  if (hooks_ && hooks_->admit_request) {
-    if (auto reason = hooks_->admit_request(client_ip_); !reason.empty()) {
+  if (hooks() && hooks()->admit_request) {
+    if (auto reason = hooks()->admit_request(client_ip_); !reason.empty()) {
       refuse(429, std::string(reason), "Retry-After: 1\r\n");
       return;
     }
   }
+  Active& a = *active_;
   std::weak_ptr<ResponseChannel> channel = std::static_pointer_cast<ResponseChannel>(shared_from_this());
-  auto ex = std::make_shared<Exchange>(std::move(channel), worker_, std::move(parser_.request()), client_ip_,
-                                       stream_->is_tls());
-  current_ = ex;
-  response_done_ = false;
-  message_done_ = false;
-  chunked_ = false;
-  stall_since_ms_ = mono_ms();
+  ctx_->trim.note_activity();
+  auto ex = std::make_shared<Exchange>(std::move(channel), ctx_->worker, std::move(a.parser.request()),
+                                       client_ip_, stream_.is_tls());
+  a.current = ex;
+  a.response_done = false;
+  a.message_done = false;
+  a.chunked = false;
+  a.stall_since_ms = mono_ms();
   deadline_ms_ = 0;
   const Request& req = ex->request();
-  if (!req.keep_alive || draining_()) close_after_response_ = true;
+  if (!req.keep_alive || ctx_->draining()) close_after_response_ = true;
   if (req.has_body) {
     if (auto* e = req.headers.get("expect"); e && iequals(*e, "100-continue"))
-      stream_->write(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+      stream_.write(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
   }
-  handler_->handle(ex);
-  if (closed_ || current_ != ex) return;
+  ctx_->handler->handle(ex);
+  if (closed_ || !active_ || active_->current != ex) return;
   if (req.has_body && !ex->reads_request_body() && !ex->finished()) {
     // Nobody reads this body: accept a bounded amount, then refuse.
     auto seen = std::make_shared<size_t>(0);
-    size_t limit = opts_.max_body_bytes;
+    size_t limit = opts().max_body_bytes;
     std::weak_ptr<Exchange> wex = ex;
-    parser_.set_body_sink([seen, limit, wex](const char*, size_t n) {
+    a.parser.set_body_sink([seen, limit, wex](const char*, size_t n) {
       *seen += n;
       auto e = wex.lock();
       if (*seen > limit && e && !e->started()) e->respond_error(413, "body-too-large");
@@ -165,8 +179,8 @@ void ServerConnection::dispatch() {
 
 void ServerConnection::want_request_body(Exchange& ex) {
   if (!channel_open(ex)) return;
-  std::weak_ptr<Exchange> wex = current_;
-  parser_.set_body_sink([wex](const char* d, size_t n) {
+  std::weak_ptr<Exchange> wex = active_->current;
+  active_->parser.set_body_sink([wex](const char* d, size_t n) {
     if (auto e = wex.lock()) e->deliver_request_body(d, n);
   });
 }
@@ -195,16 +209,16 @@ std::string ServerConnection::render_head(const Exchange& ex, const ResponseHead
     out += current_http_date();
     out += "\r\n";
   }
-  if (chunked_) {
+  if (active_->chunked) {
     out += "Transfer-Encoding: chunked\r\n";
   } else if (head.content_length >= 0 && status != 304 && status != 204 && status >= 200) {
     out += "Content-Length: ";
     out += std::to_string(head.content_length);
     out += "\r\n";
   }
-  if (draining_()) close_after_response_ = true;
+  if (ctx_->draining()) close_after_response_ = true;
   // Answering before an unread request body ends: the connection cannot be reused, say so.
-  if (!message_done_ && ex.request().has_body && !ex.reads_request_body()) close_after_response_ = true;
+  if (!active_->message_done && ex.request().has_body && !ex.reads_request_body()) close_after_response_ = true;
   if (close_after_response_) out += "Connection: close\r\n";
   out += "\r\n";
   return out;
@@ -212,17 +226,18 @@ std::string ServerConnection::render_head(const Exchange& ex, const ResponseHead
 
 bool ServerConnection::send_head(Exchange& ex, const ResponseHead& head, std::string_view body,
                                  std::span<const Bytes> blocks) {
-  chunked_ = head.body_allowed && head.content_length < 0;
+  if (!channel_open(ex)) return false;
+  active_->chunked = head.body_allowed && head.content_length < 0;
   std::string out = render_head(ex, head);
   // Whole small responses go out as one write: head and body in one syscall (one TLS record).
   if (body.size() <= 16384) {
     out.append(body);
     uint64_t n = body.size();
     for (auto& b : blocks) n += b->size();
-    return write_response(ex, std::move(out), blocks, n);
+    return write_response(std::move(out), blocks, n);
   }
   Bytes b = make_bytes(body);
-  return write_response(ex, std::move(out), std::span<const Bytes>(&b, 1), body.size());
+  return write_response(std::move(out), std::span<const Bytes>(&b, 1), body.size());
 }
 
 static const Bytes& crlf() {
@@ -231,43 +246,48 @@ static const Bytes& crlf() {
 }
 
 bool ServerConnection::send_body(Exchange& ex, std::span<const Bytes> blocks) {
+  if (!channel_open(ex)) return false;
   uint64_t n = 0;
   for (auto& b : blocks) n += b->size();
   if (n == 0) return true;
-  if (!chunked_) return write_response(ex, std::string(), blocks, n);
+  if (!active_->chunked) return write_response(std::string(), blocks, n);
   char hex[24];
   int len = snprintf(hex, sizeof hex, "%llx\r\n", static_cast<unsigned long long>(n));
   std::vector<Bytes> parts(blocks.begin(), blocks.end());
   parts.push_back(crlf());
-  return write_response(ex, std::string(hex, size_t(len)), parts, n);
+  return write_response(std::string(hex, size_t(len)), parts, n);
 }
 
-bool ServerConnection::write_response(Exchange& ex, std::string text, std::span<const Bytes> blocks,
+bool ServerConnection::write_response(std::string text, std::span<const Bytes> blocks,
                                       uint64_t body_bytes) {
-  uint64_t begin = stream_->queued_bytes();
-  bool ok = stream_->write(std::move(text), blocks);
-  uint64_t end = stream_->queued_bytes();
-  if (body_bytes > 0 && end > begin) sent_runs_.push_back(SentRun{begin, end, body_bytes, 0, current_});
-  (void)ex;
+  uint64_t begin = stream_.queued_bytes();
+  bool ok = stream_.write(std::move(text), blocks);
+  uint64_t end = stream_.queued_bytes();
+  if (body_bytes > 0 && end > begin)
+    active_->sent_runs.push_back(SentRun{begin, end, body_bytes, 0, active_->current});
   account_flushed();
   return ok;
 }
 
 void ServerConnection::end_response(Exchange& ex) {
-  if (chunked_) stream_->write(std::string("0\r\n\r\n"));
+  if (!channel_open(ex)) return;
+  if (active_->chunked) stream_.write(std::string("0\r\n\r\n"));
   response_finished(ex);
 }
 
 void ServerConnection::abort_response(Exchange& ex) {
+  if (!channel_open(ex)) return;
   close_after_response_ = true;
-  stream_->close();
+  stream_.close();
   response_finished(ex);
 }
 
 void ServerConnection::account_flushed() {
-  uint64_t flushed = stream_->flushed_bytes();
-  while (!sent_runs_.empty()) {
-    SentRun& r = sent_runs_.front();
+  if (!active_) return;
+  Active& a = *active_;
+  uint64_t flushed = stream_.flushed_bytes();
+  while (!a.sent_runs.empty()) {
+    SentRun& r = a.sent_runs.front();
     uint64_t due = r.body;
     if (flushed < r.end) {
       uint64_t taken = flushed > r.begin ? flushed - r.begin : 0;
@@ -277,39 +297,42 @@ void ServerConnection::account_flushed() {
       uint64_t n = due - r.credited;
       r.credited = due;
       r.ex->count_body_sent(n);
-      if (hooks_ && hooks_->on_body_sent) hooks_->on_body_sent(n);
+      if (hooks() && hooks()->on_body_sent) hooks()->on_body_sent(n);
     }
     if (flushed < r.end) break;
-    sent_runs_.erase(sent_runs_.begin());
+    a.sent_runs.erase(a.sent_runs.begin());
   }
-  while (!awaiting_log_.empty() && awaiting_log_.front().end <= flushed) {
-    auto ex = std::move(awaiting_log_.front().ex);
-    awaiting_log_.erase(awaiting_log_.begin());
-    if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+  while (!a.awaiting_log.empty() && a.awaiting_log.front().end <= flushed) {
+    auto ex = std::move(a.awaiting_log.front().ex);
+    a.awaiting_log.erase(a.awaiting_log.begin());
+    if (hooks() && hooks()->on_complete) hooks()->on_complete(*ex);
   }
 }
 
 void ServerConnection::account_final() {
+  if (!active_) return;
   account_flushed();
-  sent_runs_.clear();
-  while (!awaiting_log_.empty()) {
-    auto ex = std::move(awaiting_log_.front().ex);
-    awaiting_log_.erase(awaiting_log_.begin());
-    if (hooks_ && hooks_->on_complete) hooks_->on_complete(*ex);
+  Active& a = *active_;
+  a.sent_runs.clear();
+  while (!a.awaiting_log.empty()) {
+    auto ex = std::move(a.awaiting_log.front().ex);
+    a.awaiting_log.erase(a.awaiting_log.begin());
+    if (hooks() && hooks()->on_complete) hooks()->on_complete(*ex);
   }
 }
 
 void ServerConnection::response_finished(Exchange& ex) {
-  if (closed_ || current_.get() != &ex) return;
-  if (hooks_ && hooks_->on_answered) hooks_->on_answered(ex);
-  awaiting_log_.push_back(AwaitingLog{current_, stream_->queued_bytes()});
+  if (!channel_open(ex)) return;
+  Active& a = *active_;
+  if (hooks() && hooks()->on_answered) hooks()->on_answered(ex);
+  a.awaiting_log.push_back(AwaitingLog{a.current, stream_.queued_bytes()});
   account_flushed();
-  response_done_ = true;
-  if (close_after_response_ && !stream_->is_open()) {
+  a.response_done = true;
+  if (close_after_response_ && !stream_.is_open()) {
     close();
     return;
   }
-  if (!message_done_) {
+  if (!a.message_done) {
     // Answered before the request body ended (e.g. an error): the rest is not worth reading.
     if (ex.request().has_body) {
       close_after_response_ = true;
@@ -317,50 +340,53 @@ void ServerConnection::response_finished(Exchange& ex) {
     }
     return;
   }
-  if (in_parse_) return;  // the parse loop continues the pipeline itself
+  if (a.in_parse) return;  // the parse loop continues the pipeline itself
   resume_pipeline();
 }
 
 bool ServerConnection::finish_exchange() {
-  current_.reset();
-  message_done_ = response_done_ = false;
-  parser_.next();
+  Active& a = *active_;
+  a.current.reset();
+  a.message_done = a.response_done = false;
+  a.parser.next();
   if (close_after_response_) {
     close();
     return false;
   }
-  arm(mono_ms() + opts_.keepalive_idle_ms);
+  arm(mono_ms() + opts().keepalive_idle_ms);
   return true;
 }
 
 void ServerConnection::resume_pipeline() {
-  paused_ = false;
+  Active& a = *active_;
+  a.paused = false;
   if (!finish_exchange()) return;
-  stream_->start_reading();
-  if (!inbuf_.empty()) {
+  stream_.start_reading();
+  if (!a.inbuf.empty()) {
     std::string pending;
-    pending.swap(inbuf_);
-    arm(mono_ms() + opts_.header_read_ms);
+    pending.swap(a.inbuf);
+    arm(mono_ms() + opts().header_read_ms);
     parse(pending.data(), pending.size());
   }
+  drop_request_state_if_idle();
 }
 
 void ServerConnection::refuse(int status, const std::string& reason,
                               std::string_view extra_headers) {
-  if (hooks_ && hooks_->on_refused) hooks_->on_refused(status, reason);
+  if (hooks() && hooks()->on_refused) hooks()->on_refused(status, reason);
   std::string body = std::to_string(status) + " " + reason + "\n";
   std::string out =
       "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_reason(status)) +
       "\r\nContent-Type: text/plain; charset=utf-8\r\nX-Error-Reason: " + reason +
       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nDate: " + current_http_date() +
       "\r\n" + std::string(extra_headers) + "Connection: close\r\n\r\n" + body;
-  stream_->write(std::move(out));
+  stream_.write(std::move(out));
   close();
 }
 
 void ServerConnection::on_stream_end(int) {
-  if (current_ && !current_->finished()) {
-    auto ex = current_;
+  if (active_ && active_->current && !active_->current->finished()) {
+    auto ex = active_->current;
     ex->end_request_body(false);
     ex->client_gone();
   }
@@ -369,11 +395,12 @@ void ServerConnection::on_stream_end(int) {
 
 void ServerConnection::on_stream_progress() {
   account_flushed();
-  if (closed_ || !current_ || current_->finished()) return;
-  if (stream_->pending_bytes() < opts_.send_buffer_bytes) {
-    auto ex = current_;
+  if (!closed_ && active_ && active_->current && !active_->current->finished() &&
+      stream_.pending_bytes() < opts().send_buffer_bytes) {
+    auto ex = active_->current;
     ex->proceed();
   }
+  if (!closed_) drop_request_state_if_idle();
 }
 
 void ServerConnection::drain() {
@@ -387,19 +414,21 @@ void ServerConnection::drain() {
 void ServerConnection::close() {
   if (closed_) return;
   closed_ = true;
-  closed_at_ms_ = mono_ms();
-  if (current_) {
-    auto ex = current_;
+  // A client that stopped reading can hold the flush of our last bytes this long.
+  deadline_ms_ = mono_ms() + opts().send_stall_ms;
+  if (active_ && active_->current) {
+    auto ex = active_->current;
     ex->client_gone();
   }
-  if (on_closed_) on_closed_(this);
-  if (stream_->is_open() && stream_->pending_bytes() > 0) {
-    // Queued bytes (an error response, the last body block) still go out; the tick timer
-    // bounds how long a client that stopped reading can hold us.
-    stream_->close_after_flush();
+  ctx_->trim.note_activity();
+  if (ctx_->on_closed) ctx_->on_closed(*this);
+  if (stream_.is_open() && stream_.pending_bytes() > 0) {
+    // Queued bytes (an error response, the last body block) still go out; the tick bounds how
+    // long a client that stopped reading can hold us.
+    stream_.close_after_flush();
     return;
   }
-  stream_->close();
+  stream_.close();
   release();
 }
 
@@ -412,12 +441,11 @@ void ServerConnection::release() {
   if (released_) return;
   released_ = true;
   account_final();
-  timer_->data = nullptr;
-  uv_timer_stop(timer_.get());
+  net::TickList::remove(this);
   // Free ourselves on the next loop turn: callers up the stack may still be running in us.
   auto self = std::move(self_);
-  worker_->post([self]() mutable {
-    self->current_.reset();
+  ctx_->worker->post([self]() mutable {
+    self->active_.reset();
     self.reset();
   });
 }

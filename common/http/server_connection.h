@@ -8,7 +8,9 @@
 
 #include "common/http/exchange.h"
 #include "common/http/request_parser.h"
+#include "common/net/memory_trim.h"
 #include "common/net/stream.h"
+#include "common/net/tick_list.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
 
@@ -45,58 +47,57 @@ struct ConnectionHooks {
   std::function<void(uint64_t bytes)> on_body_sent;
 };
 
+class ServerConnection;
+
+// What every connection that one server accepted on one worker shares. A connection points here
+// instead of carrying its own copies: an idle connection's size is the server's memory per viewer.
+struct ConnectionContext {
+  ConnectionContext(net::Worker* worker, const ServerOptions* opts, RequestHandler* handler,
+                    const ConnectionHooks* hooks);
+  // Calls fn for every connection from its start() until its handles are released.
+  void for_each_connection(const std::function<void(ServerConnection&)>& fn);
+
+  net::Worker* worker;
+  const ServerOptions* opts;
+  RequestHandler* handler;
+  const ConnectionHooks* hooks;
+  std::function<bool()> draining = [] { return false; };
+  // Once per connection, when it closes (its last bytes may still be flushing).
+  std::function<void(ServerConnection&)> on_closed;
+  // Freed per-request memory goes back to the kernel after a burst (see memory_trim.h).
+  net::TrimAfterBurst trim;
+  // Deadlines and send stalls of all these connections are checked from one timer.
+  net::TickList connections;
+};
+
 // One HTTP/1.1 client connection: parses requests in order, answers one exchange at a time (the
-// ResponseChannel of its current exchange), and closes on limits and timeouts.
+// ResponseChannel of its current exchange), and closes on limits and timeouts. While idle it
+// holds only the socket, its own small state and a place in the context's tick list; the parser,
+// the exchange and the accounting state exist only between a request's first byte and the moment
+// its response has been flushed.
 class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
                          public net::Stream::Handler,
-                         public ResponseChannel {
+                         public ResponseChannel,
+                         private net::TickList::Node {
  public:
-  ServerConnection(net::Worker* worker, uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls,
-                   const ServerOptions& opts, RequestHandler* handler, const ConnectionHooks* hooks,
-                   std::function<bool()> draining, std::function<void(ServerConnection*)> on_closed);
+  // `client_ip` is the peer's address as text (net::peer_ip).
+  ServerConnection(ConnectionContext* ctx, uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls,
+                   std::string client_ip);
   ~ServerConnection() override;
   void start();
   void close();
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
-  bool idle() const { return !current_ && !parser_.started(); }
+  bool idle() const { return !active_ || (!active_->current && !active_->parser.started()); }
+  // False while idle: no per-request state is held (memory-per-connection tests read this).
+  bool holds_request_state() const { return active_ != nullptr; }
+  const std::string& client_ip() const { return client_ip_; }
+  static void tick(net::TickList::Node* node, int64_t now_ms);
+  static ServerConnection& from_node(net::TickList::Node* node) {
+    return *static_cast<ServerConnection*>(node);
+  }
 
  private:
-  // ResponseChannel
-  bool channel_open(const Exchange& ex) const override { return !closed_ && current_.get() == &ex; }
-  bool send_head(Exchange& ex, const ResponseHead& head, std::string_view body,
-                 std::span<const Bytes> blocks) override;
-  bool send_body(Exchange& ex, std::span<const Bytes> blocks) override;
-  void end_response(Exchange& ex) override;
-  void abort_response(Exchange& ex) override;
-  size_t unsent_bytes(const Exchange&) const override { return stream_->pending_bytes(); }
-  size_t send_window() const override { return opts_.send_buffer_bytes; }
-  void want_request_body(Exchange& ex) override;
-
-  // net::Stream::Handler
-  void on_stream_read(const char* data, size_t len) override;
-  void on_stream_end(int status) override;
-  void on_stream_progress() override;
-  void on_stream_flushed_and_closed() override;
-  void release();
-
-  void parse(const char* data, size_t len);
-  void dispatch();
-  void response_finished(Exchange& ex);
-  // Both request and response are done: on to the next request, or close. False if closed.
-  bool finish_exchange();
-  void resume_pipeline();
-  void refuse(int status, const std::string& reason, std::string_view extra_headers = {});
-  void arm(int64_t deadline_ms);
-  void on_tick();
-  std::string render_head(const Exchange& ex, const ResponseHead& head);
-  // Writes response bytes, remembering which of them are body bytes for egress accounting.
-  bool write_response(Exchange& ex, std::string text, std::span<const Bytes> blocks, uint64_t body_bytes);
-  // Credits body bytes the socket took; runs on_complete for responses fully sent.
-  void account_flushed();
-  // The connection is gone: what was sent is all there will be.
-  void account_final();
-
   // A run of response bytes [begin, end) in stream offsets, `body` of them body bytes.
   struct SentRun {
     uint64_t begin = 0, end = 0, body = 0, credited = 0;
@@ -106,35 +107,76 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
     std::shared_ptr<Exchange> ex;
     uint64_t end = 0;
   };
+  // What a connection needs from a request's first byte until its response has been flushed.
+  struct Active {
+    explicit Active(const ParseLimits& limits) : parser(limits) {}
+    RequestParser parser;
+    std::shared_ptr<Exchange> current;
+    std::string inbuf;  // pipelined bytes waiting for the current response
+    // Vectors, not deques: a deque allocates even while empty.
+    std::vector<SentRun> sent_runs;
+    std::vector<AwaitingLog> awaiting_log;
+    uint64_t stall_flushed = 0;
+    int64_t stall_since_ms = 0;
+    bool in_parse = false;
+    bool message_done = false;
+    bool response_done = false;
+    bool paused = false;
+    bool chunked = false;  // the current response's body is chunk-framed
+  };
 
-  net::Worker* worker_;
-  std::unique_ptr<net::Stream> stream_;
-  const ServerOptions& opts_;
-  RequestHandler* handler_;
-  const ConnectionHooks* hooks_;
-  std::function<bool()> draining_;
-  std::function<void(ServerConnection*)> on_closed_;
-  RequestParser parser_;
-  net::UvHandle<uv_timer_t> timer_;
-  std::shared_ptr<Exchange> current_;
+  // ResponseChannel
+  bool channel_open(const Exchange& ex) const override {
+    return !closed_ && active_ && active_->current.get() == &ex;
+  }
+  bool send_head(Exchange& ex, const ResponseHead& head, std::string_view body,
+                 std::span<const Bytes> blocks) override;
+  bool send_body(Exchange& ex, std::span<const Bytes> blocks) override;
+  void end_response(Exchange& ex) override;
+  void abort_response(Exchange& ex) override;
+  size_t unsent_bytes(const Exchange&) const override { return stream_.pending_bytes(); }
+  size_t send_window() const override { return ctx_->opts->send_buffer_bytes; }
+  void want_request_body(Exchange& ex) override;
+
+  // net::Stream::Handler
+  void on_stream_read(const char* data, size_t len) override;
+  void on_stream_end(int status) override;
+  void on_stream_progress() override;
+  void on_stream_flushed_and_closed() override;
+  void release();
+
+  Active& active();
+  // Frees the per-request state once nothing is in progress, queued or unflushed.
+  void drop_request_state_if_idle();
+  const ServerOptions& opts() const { return *ctx_->opts; }
+  const ConnectionHooks* hooks() const { return ctx_->hooks; }
+  void parse(const char* data, size_t len);
+  void dispatch();
+  void response_finished(Exchange& ex);
+  // Both request and response are done: on to the next request, or close. False if closed.
+  bool finish_exchange();
+  void resume_pipeline();
+  void refuse(int status, const std::string& reason, std::string_view extra_headers = {});
+  void arm(int64_t deadline_ms) { deadline_ms_ = deadline_ms; }
+  void on_tick(int64_t now);
+  std::string render_head(const Exchange& ex, const ResponseHead& head);
+  // Writes response bytes, remembering which of them are body bytes for egress accounting.
+  bool write_response(std::string text, std::span<const Bytes> blocks, uint64_t body_bytes);
+  // Credits body bytes the socket took; runs on_complete for responses fully sent.
+  void account_flushed();
+  // The connection is gone: what was sent is all there will be.
+  void account_final();
+
+  ConnectionContext* ctx_;
+  net::Stream stream_;
+  std::unique_ptr<Active> active_;           // null while idle
   std::shared_ptr<ServerConnection> self_;  // alive until the handles are closed
-  std::string inbuf_;                        // pipelined bytes waiting for the current response
   std::string client_ip_;
-  bool in_parse_ = false;
-  bool message_done_ = false;
-  bool response_done_ = false;
-  bool paused_ = false;
+  // Header, keep-alive or (once closed) flush deadline; 0 while a response is in progress.
+  int64_t deadline_ms_ = 0;
   bool closed_ = false;
   bool close_after_response_ = false;
-  bool chunked_ = false;  // the current response's body is chunk-framed
-  // Vectors, not deques: both are empty on an idle connection and a deque allocates even then.
-  std::vector<SentRun> sent_runs_;
-  std::vector<AwaitingLog> awaiting_log_;
-  int64_t deadline_ms_ = 0;
-  int64_t closed_at_ms_ = 0;
   bool released_ = false;
-  uint64_t stall_flushed_ = 0;
-  int64_t stall_since_ms_ = 0;
 };
 
 }  // namespace cdn::http

@@ -6,9 +6,8 @@
 namespace cdn::net {
 
 namespace {
-// Ciphertext in user space per connection is at most one batch: two full records.
+// Ciphertext in user space per connection is at most one full record.
 constexpr size_t kRecord = 16384;
-constexpr size_t kBatchPlain = 2 * kRecord;
 
 struct WriteReq {
   uv_write_t req;
@@ -23,7 +22,8 @@ thread_local std::string t_gather;
 }  // namespace
 
 Stream::Stream(uv_tcp_t* handle, std::unique_ptr<TlsSession> tls, Handler* handler)
-    : handle_(handle), tls_(std::move(tls)), handler_(handler) {
+    : handle_(handle), handler_(handler) {
+  if (tls) tls_ = std::make_unique<TlsState>(TlsState{std::move(tls), {}});
   handle_->data = this;
 }
 
@@ -69,7 +69,7 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   t_plain.clear();
-  auto st = self->tls_->feed(buf->base, size_t(n), t_plain);
+  auto st = self->tls_->session->feed(buf->base, size_t(n), t_plain);
   self->pump_tls();  // handshake replies and alerts go out before the handler can close us
   if (!t_plain.empty() && h) {
     std::string plain;
@@ -89,12 +89,12 @@ bool Stream::write(std::string head, std::span<const Bytes> chunks) {
   if (!tls_) return write_plain(std::move(head), chunks);
   if (!head.empty()) {
     queued_ += head.size();
-    plain_.push_back(Piece{std::move(head), nullptr, 0});
+    tls_->plain.push_back(Piece{std::move(head), nullptr, 0});
   }
   for (auto& c : chunks) {
     if (c->empty()) continue;
     queued_ += c->size();
-    plain_.push_back(Piece{std::string(), c, 0});
+    tls_->plain.push_back(Piece{std::string(), c, 0});
   }
   return pump_tls();
 }
@@ -147,39 +147,41 @@ bool Stream::write_plain(std::string head, std::span<const Bytes> chunks) {
 
 bool Stream::pump_tls() {
   if (!handle_ || closing_) return false;
+  PieceQueue& queue = tls_->plain;
+  // One record per write: the socket either takes it whole (the common case) or what it leaves
+  // is all this stream holds until the peer reads, at most one record of ciphertext.
   while (writes_in_flight_ == 0) {
     std::string& cipher = t_cipher;
     cipher.clear();
     size_t plain_len = 0;
-    // Up to a batch of plaintext: large pieces are encrypted from their own memory; small ones
-    // (a head, chunked framing) are gathered so they share a record with what follows them.
-    while (plain_len < kBatchPlain && !plain_.empty()) {
-      Piece& p = plain_.front();
-      if (p.size() >= kRecord || plain_.size() == 1) {  // nothing to gather it with
-        size_t take = std::min(p.size(), kBatchPlain - plain_len);
-        if (tls_->write_to(cipher, p.data(), take) != TlsSession::Status::Ok) return false;
-        p.off += take;
-        plain_len += take;
-        if (p.size() == 0) plain_.pop_front();
-        continue;
+    if (!queue.empty()) {
+      Piece& p = queue.front();
+      if (p.size() >= kRecord || queue.size() == 1) {
+        // Large pieces are encrypted from their own memory.
+        plain_len = std::min(p.size(), kRecord);
+        if (tls_->session->write_to(cipher, p.data(), plain_len) != TlsSession::Status::Ok) return false;
+        p.off += plain_len;
+        if (p.size() == 0) queue.pop_front();
+      } else {
+        // Small pieces (a head, chunked framing) share a record with what follows them.
+        std::string& g = t_gather;
+        g.clear();
+        while (!queue.empty() && g.size() < kRecord) {
+          Piece& q = queue.front();
+          size_t part = std::min(q.size(), kRecord - g.size());
+          g.append(q.data(), part);
+          q.off += part;
+          if (q.size() == 0) queue.pop_front();
+        }
+        if (tls_->session->write_to(cipher, g.data(), g.size()) != TlsSession::Status::Ok) return false;
+        plain_len = g.size();
       }
-      std::string& g = t_gather;
-      g.clear();
-      while (!plain_.empty() && g.size() < kRecord && plain_len + g.size() < kBatchPlain) {
-        Piece& q = plain_.front();
-        size_t part = std::min({q.size(), kRecord - g.size(), kBatchPlain - plain_len - g.size()});
-        g.append(q.data(), part);
-        q.off += part;
-        if (q.size() == 0) plain_.pop_front();
-      }
-      if (tls_->write_to(cipher, g.data(), g.size()) != TlsSession::Status::Ok) return false;
-      plain_len += g.size();
     }
-    if (plain_.empty() && close_when_flushed_ && !shutdown_sent_) {
+    if (queue.empty() && close_when_flushed_ && !shutdown_sent_) {
       shutdown_sent_ = true;
-      tls_->shutdown();
+      tls_->session->shutdown();
     }
-    if (tls_->has_ciphertext()) cipher.append(tls_->take_ciphertext());
+    if (tls_->session->has_ciphertext()) cipher.append(tls_->session->take_ciphertext());
     if (cipher.empty()) break;
     send_cipher(cipher, plain_len);
   }
@@ -219,7 +221,7 @@ void Stream::on_write(uv_write_t* req, int) {
 }
 
 void Stream::after_flush() {
-  bool idle = writes_in_flight_ == 0 && plain_.empty();
+  bool idle = writes_in_flight_ == 0 && nothing_to_encrypt();
   if (idle && close_when_flushed_) {
     Handler* h = handler_;
     close();
@@ -234,14 +236,14 @@ void Stream::close_after_flush() {
   close_when_flushed_ = true;
   stop_reading();
   if (tls_) pump_tls();  // sends close_notify once the queued plaintext is out
-  if (writes_in_flight_ == 0 && plain_.empty()) close();
+  if (writes_in_flight_ == 0 && nothing_to_encrypt()) close();
 }
 
 void Stream::close() {
   if (!handle_) return;
   closing_ = true;
   handle_->data = nullptr;
-  plain_.clear();
+  if (tls_) tls_->plain.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
   handle_ = nullptr;
 }

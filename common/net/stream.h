@@ -4,9 +4,9 @@
 // Output is flow-controlled by the caller through pending_bytes(): the bytes this stream holds
 // that the kernel has not taken yet. Plain writes try the socket at once and hand whatever it
 // did not take to uv_write on the refcounted blocks' own memory (no copy). TLS writes queue the
-// plaintext pieces (refcounted blocks stay shared) and encrypt them a couple of records at a
-// time as the socket drains, so a client that stops reading holds at most one small ciphertext
-// batch, never an encrypted copy of a whole body.
+// plaintext pieces (refcounted blocks stay shared) and encrypt them one record at a time as the
+// socket drains, so a client that stops reading holds at most one record of ciphertext, never an
+// encrypted copy of a whole body.
 #include <uv.h>
 
 #include <memory>
@@ -54,7 +54,7 @@ class Stream {
   void close();
   bool is_open() const { return handle_ != nullptr && !closing_; }
   bool is_tls() const { return tls_ != nullptr; }
-  TlsSession* tls() { return tls_.get(); }
+  TlsSession* tls() { return tls_ ? tls_->session.get() : nullptr; }
   sockaddr_storage peer() const;
   void set_handler(Handler* h) { handler_ = h; }
 
@@ -98,19 +98,27 @@ class Stream {
   static void on_read(uv_stream_t*, ssize_t n, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
   bool write_plain(std::string head, std::span<const Bytes> chunks);
-  // Encrypts and sends while no ciphertext is waiting on the socket. False on a TLS error.
+  // Encrypts and sends record by record while no ciphertext is waiting on the socket. False on a
+  // TLS error.
   bool pump_tls();
   // Sends one buffer of ciphertext; what the socket does not take now is queued (copied).
   void send_cipher(std::string& cipher, size_t plain_len);
   void after_flush();
+  bool nothing_to_encrypt() const { return !tls_ || tls_->plain.empty(); }
 
+  // Everything only a TLS stream needs, in one allocation, so a plain stream stays small.
+  struct TlsState {
+    std::unique_ptr<TlsSession> session;
+    PieceQueue plain;  // plaintext not yet encrypted
+  };
+
+  // An idle server holds one Stream per keep-alive connection: keep it small.
   uv_tcp_t* handle_;
-  std::unique_ptr<TlsSession> tls_;
+  std::unique_ptr<TlsState> tls_;
   Handler* handler_;
   uint64_t queued_ = 0;
   uint64_t flushed_ = 0;
-  size_t writes_in_flight_ = 0;  // uv_write requests not yet completed
-  PieceQueue plain_;             // TLS only: plaintext not yet encrypted
+  uint32_t writes_in_flight_ = 0;  // uv_write requests not yet completed
   bool shutdown_sent_ = false;
   bool closing_ = false;
   bool close_when_flushed_ = false;

@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace cdn::net {
 
 namespace {
@@ -21,6 +24,52 @@ int sink_create(BIO* b) {
   return 1;
 }
 
+// A source BIO: reads come from the span its data pointer names, which feed() sets for the length
+// of one call. Unlike a memory BIO it keeps no buffer of its own between reads, so an idle
+// session holds no input buffer sized by the largest burst it ever received.
+struct Source {
+  const char* data = nullptr;
+  size_t len = 0;
+};
+
+int source_read(BIO* b, char* out, int len) {
+  auto* in = static_cast<Source*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  if (!in || in->len == 0 || len <= 0) {
+    BIO_set_retry_read(b);  // not EOF: more ciphertext comes with the next socket read
+    return -1;
+  }
+  size_t n = std::min(in->len, size_t(len));
+  std::memcpy(out, in->data, n);
+  in->data += n;
+  in->len -= n;
+  return int(n);
+}
+
+long source_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_PENDING: {
+      auto* in = static_cast<Source*>(BIO_get_data(b));
+      return in ? long(in->len) : 0;
+    }
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* source_method() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cdn-ciphertext-source");
+    BIO_meth_set_read(meth, source_read);
+    BIO_meth_set_ctrl(meth, source_ctrl);
+    BIO_meth_set_create(meth, sink_create);
+    return meth;
+  }();
+  return m;
+}
+
 const BIO_METHOD* sink_method() {
   static BIO_METHOD* m = [] {
     BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cdn-ciphertext-sink");
@@ -35,10 +84,9 @@ const BIO_METHOD* sink_method() {
 }  // namespace
 
 TlsSession::TlsSession(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)), ssl_(ctx_->new_ssl()) {
-  rbio_ = BIO_new(BIO_s_mem());
+  rbio_ = BIO_new(source_method());
   wbio_ = BIO_new(sink_method());
   BIO_set_data(wbio_, &protocol_out_);
-  BIO_set_mem_eof_return(rbio_, -1);
   SSL_set_bio(ssl_.get(), rbio_, wbio_);
   SSL_set_accept_state(ssl_.get());
 }
@@ -46,8 +94,10 @@ TlsSession::TlsSession(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)), 
 TlsSession::~TlsSession() = default;
 
 TlsSession::Status TlsSession::feed(const char* data, size_t len, std::string& plain) {
-  if (len > 0 && BIO_write(rbio_, data, int(len)) != int(len)) return Status::Error;
+  Source in{data, len};
+  BIO_set_data(rbio_, &in);
   char buf[16384];
+  Status st;
   while (true) {
     int n = SSL_read(ssl_.get(), buf, sizeof buf);
     if (n > 0) {
@@ -55,18 +105,25 @@ TlsSession::Status TlsSession::feed(const char* data, size_t len, std::string& p
       continue;
     }
     int err = SSL_get_error(ssl_.get(), n);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::Ok;
-    if (err == SSL_ERROR_ZERO_RETURN) return Status::Closed;
-    error_ = openssl_error_string();
-    return Status::Error;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      st = Status::Ok;  // the source is empty: every byte is in OpenSSL's record buffer or used
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
+      st = Status::Closed;
+    } else {
+      error_ = openssl_error_string();
+      st = Status::Error;
+    }
+    break;
   }
+  BIO_set_data(rbio_, nullptr);
+  return st;
 }
 
 TlsSession::Status TlsSession::write_to(std::string& out, const char* data, size_t len) {
   // Protocol output queued earlier must precede these records on the wire.
   if (!protocol_out_.empty()) {
     out.append(protocol_out_);
-    protocol_out_.clear();
+    std::string().swap(protocol_out_);  // a session at rest keeps no buffer
   }
   BIO_set_data(wbio_, &out);
   Status st = Status::Ok;

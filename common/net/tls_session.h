@@ -1,7 +1,8 @@
 #pragma once
-// One TLS connection: ciphertext comes in through a memory BIO, and goes out through a BIO that
-// appends straight into a caller's buffer, so the socket I/O stays with libuv and no
-// per-connection ciphertext buffer outlives a write (a session at rest holds no record buffers).
+// One TLS connection: ciphertext comes in through a BIO that reads the caller's buffer in place,
+// and goes out through a BIO that appends straight into a caller's buffer, so the socket I/O stays
+// with libuv and no per-connection ciphertext buffer outlives a read or a write (with
+// SSL_MODE_RELEASE_BUFFERS a session at rest holds no record buffers either).
 #include <memory>
 #include <string>
 
@@ -34,7 +35,7 @@ class TlsSession {
  private:
   std::shared_ptr<TlsContext> ctx_;
   SslPtr ssl_;
-  BIO* rbio_ = nullptr;  // owned by ssl_
+  BIO* rbio_ = nullptr;  // owned by ssl_; reads come from feed()'s data
   BIO* wbio_ = nullptr;  // owned by ssl_; writes go to *out_
   std::string protocol_out_;
   std::string error_;

@@ -4,6 +4,7 @@
 // connection is under its high-water mark, and the rest waits for the connection's proceed().
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,19 +27,27 @@ struct DeliveryContext {
 
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
+  // Starts a fetch of this request's own when the shared fill cannot serve it, and returns its
+  // fill (nullptr when the client is gone).
+  using Refetch = std::function<std::shared_ptr<Fill>()>;
+
   // `rc`: the request's phase context (what ctx->phases made for it).
   Delivery(std::shared_ptr<http::Exchange> ex, std::shared_ptr<RequestContext> rc,
            const DeliveryContext* ctx)
       : ex_(std::move(ex)), rc_(std::move(rc)), ctx_(ctx) {}
   void serve_object(const cache::ObjectRef& obj, std::string_view cache_status);
   // `leader`: this request started the fill (its own upstream timeouts bound it; no lock timeout).
-  void follow(std::shared_ptr<Fill> fill, bool leader);
+  // `refetch`: used when the fill says "fill-not-joinable" before the response started.
+  void follow(std::shared_ptr<Fill> fill, bool leader, Refetch refetch = {});
 
  private:
   void on_wake();
   // Takes what the fill and the connection allow; false once this delivery is over.
   bool pump();
   void detach();
+  void add_waiter();
+  // Leaves a fill that cannot serve this request for one of its own; false when there is none.
+  bool refollow();
   // Starts the response for a streamed fill; false when it was answered whole (416).
   bool on_head(const Fill::View& v);
   // A range of a streamed fill: passes on only the chunk's bytes inside the window.
@@ -56,6 +65,7 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   const DeliveryContext* ctx_;
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;
+  Refetch refetch_;
   bool head_seen_ = false;
   bool counted_ = false;
   bool transform_ = false;  // the phases rewrite this body (asked once per response)

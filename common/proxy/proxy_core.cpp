@@ -79,10 +79,31 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
                           const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                           const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
-  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created);
+  std::weak_ptr<http::Exchange> weak = ex;
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
+    auto e = weak.lock();
+    return e && e->alive() ? fetch_alone(e, key, query) : nullptr;
+  });
   if (created) {
     std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
   }
+}
+
+std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                             const cache::CacheKey& key, const std::string& query) {
+  FetchRequest r = fetch_request(*ex, query, nullptr);
+  const auto& req = ex->request();
+  std::shared_ptr<Fill> fill;
+  if (const std::string* range = req.headers.get("range"); range && req.method == "GET") {
+    // Its bytes are its own: the upstream applies Range (and If-Range) and nobody joins it.
+    r.range = *range;
+    r.if_range = std::string(req.headers.get_or("if-range"));
+    fill = std::make_shared<Fill>(key);
+  } else {
+    fill = inflight_.replace(key);
+  }
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(r))->start();
+  return fill;
 }
 
 void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,

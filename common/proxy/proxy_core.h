@@ -44,6 +44,10 @@ class ProxyCore : public http::RequestHandler {
   void join_fill(const std::shared_ptr<http::Exchange>& ex,
                  const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                  const std::string& query, cache::ObjectRef stale);
+  // A fetch of this request's own, when the running fill cannot serve it (Fill's range rule): a
+  // range asks the upstream for its bytes only; a whole request starts the fill later ones join.
+  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                    const cache::CacheKey& key, const std::string& query);
   void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
                              const std::string& query, cache::ObjectRef stale);
   FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;

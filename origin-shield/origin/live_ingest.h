@@ -1,9 +1,13 @@
 #pragma once
 // Live ingest: HTTP pushes (PUT/POST /ingest/<channel>/<rendition>, stream key, primary/backup
 // role) and UDP inputs, each delivering MPEG-TS into its rendition (which takes only its own lock).
-// The list of open pushes, which draining answers 503, has a lock of its own that no request or
-// datagram path takes.
+// The list of open pushes, which draining answers 503, has a lock of its own that no datagram path
+// takes. Stream keys and renditions are checked against the channel table in effect; after a
+// change of the table, reconcile() cuts the pushes it no longer admits (key rotated, channel or
+// rendition removed) and binds or closes UDP inputs, touching nothing else.
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,8 +35,29 @@ class LiveIngest {
 
   // `rest`: the path after /ingest/.
   void handle(const std::shared_ptr<http::Exchange>& ex, std::string_view rest);
+
+  // For every kind of push input (HTTP here; SRT, RTMP): the rendition a push to
+  // channel/rendition with `key` may feed, per the channel table in effect; else the refusal
+  // (404 unknown-channel / unknown-rendition, 403 bad-stream-key).
+  struct Admission {
+    LiveRendition* rendition = nullptr;
+    int status = 0;
+    const char* reason = nullptr;
+  };
+  Admission admit(std::string_view channel, std::string_view rendition, std::string_view key) const;
+  // Lists an admitted input, so that draining (503 draining) and a channel change that no longer
+  // admits it (403 stream-key-changed, channel-removed, rendition-removed) end it: `end` is called
+  // on any thread and must hand the answer to the input's own thread. Returns the refusal when
+  // the table changed since admit() (the input is not listed), else nullptr.
+  const char* track(std::shared_ptr<LiveSource> src, LiveRendition* r, std::string key,
+                    std::function<void(int status, const char* reason)> end);
   // Binds every configured UDP input on `w`'s loop (before its thread runs).
   Result<void> bind_udp(net::Worker& w);
+  // Any thread, after the channel table changed: cuts the pushes `t` no longer admits (answered
+  // 403 and closed; returns how many) and has the UDP worker bind and close inputs to match `t`.
+  size_t reconcile(std::shared_ptr<const ChannelTable> t);
+  // Open HTTP pushes per "channel/rendition" (the admin channel list).
+  std::map<std::string, size_t> open_pushes();
   // Forgets pushes whose connection closed; with `draining`, answers the open ones 503 (once).
   void housekeep(bool draining);
   // After the worker threads stopped: closes the UDP handles.
@@ -41,10 +66,15 @@ class LiveIngest {
  private:
   struct Push {
     std::shared_ptr<LiveSource> source;
-    std::weak_ptr<http::Exchange> ex;
-    net::Worker* worker;
+    LiveRendition* rendition;
+    std::string key;  // the stream key it was admitted with
+    std::function<void(int, const char*)> end;
   };
   std::shared_ptr<LiveSource> new_source(bool backup, const char* kind);
+  // On the UDP worker's thread (or before it runs): binds the inputs of `t` not bound yet and
+  // closes those `t` no longer has; the first bind error, after trying every input.
+  Result<void> sync_udp(const ChannelTable& t);
+  Result<void> bind_one(LiveRendition* r, bool backup, const config::HostPort& addr);
 
   const LiveConfig& cfg_;
   LiveChannels& channels_;
@@ -52,7 +82,8 @@ class LiveIngest {
   std::mutex pushes_mu_;
   std::vector<Push> pushes_;
   bool drain_done_ = false;  // housekeeping's thread only
-  std::vector<uv_udp_t*> udp_;
+  std::vector<uv_udp_t*> udp_;  // the UDP worker's thread only
+  net::Worker* udp_worker_ = nullptr;
 };
 
 }  // namespace cdn::origin

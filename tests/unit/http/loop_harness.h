@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "common/http/server_connection.h"
+#include "common/net/address.h"
 #include "common/net/listener.h"
 #include "common/net/worker.h"
 
@@ -66,6 +67,8 @@ class TestServer {
              http::ConnectionHooks hooks = {})
       : loop_(loop), opts_(std::move(opts)), hooks_(std::move(hooks)), handler_(handler) {
     port_ = loop_.run([this]() -> uint16_t {
+      ctx_ = std::make_unique<http::ConnectionContext>(&loop_.worker(), &opts_, handler_, &hooks_);
+      ctx_->on_closed = [this](http::ServerConnection& c) { conns_.erase(&c); };
       auto addr = net::resolve_numeric("127.0.0.1", 0);
       auto l = net::Listener::open(loop_.worker().loop(), addr.value(), [this](uv_tcp_t* tcp) { accept(tcp); });
       if (!l) return 0;
@@ -81,18 +84,31 @@ class TestServer {
       for (auto* c : conns) c->close();
       return 0;
     });
-    // Connections free themselves on a later loop turn.
-    wait_until([this]() { return loop_.run([this]() { return conns_.empty(); }); });
+    // Connections leave the context's list once their handles are released.
+    wait_until([this]() { return loop_.run([this]() { return ctx_->connections.empty(); }); });
+    loop_.run([this]() {
+      ctx_.reset();
+      return 0;
+    });
   }
   uint16_t port() const { return port_; }
   size_t connections() { return loop_.run([this]() { return conns_.size(); }); }
   size_t accepted() { return loop_.run([this]() { return accepted_; }); }
+  // Open connections that hold per-request state (parser, exchange) right now.
+  size_t connections_holding_request_state() {
+    return loop_.run([this]() {
+      size_t n = 0;
+      for (auto* c : conns_) n += c->holds_request_state() ? 1 : 0;
+      return n;
+    });
+  }
 
  private:
   void accept(uv_tcp_t* tcp) {
-    auto conn = std::make_shared<http::ServerConnection>(
-        &loop_.worker(), tcp, nullptr, opts_, handler_, &hooks_, []() { return false; },
-        [this](http::ServerConnection* c) { conns_.erase(c); });
+    sockaddr_storage peer{};
+    int len = sizeof peer;
+    uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&peer), &len);
+    auto conn = std::make_shared<http::ServerConnection>(ctx_.get(), tcp, nullptr, net::peer_ip(peer));
     conns_.insert(conn.get());
     ++accepted_;
     conn->start();
@@ -102,6 +118,7 @@ class TestServer {
   http::ServerOptions opts_;
   http::ConnectionHooks hooks_;
   http::RequestHandler* handler_;
+  std::unique_ptr<http::ConnectionContext> ctx_;
   std::unique_ptr<net::Listener> listener_;
   std::unordered_set<http::ServerConnection*> conns_;
   uint16_t port_ = 0;

@@ -85,6 +85,25 @@ TEST(ServerConnectionLoop, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(wait_until([&]() { return server.connections() == 0; }));
 }
 
+TEST(ServerConnectionLoop, AnIdleKeepAliveConnectionHoldsNoRequestState) {
+  TestLoop loop;
+  FnHandler h([](const std::shared_ptr<Exchange>& ex) { ex->respond(200, {}, std::string_view("x")); });
+  TestServer server(loop, &h);
+  TestClient c(server.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(wait_until([&]() { return server.connections() == 1; }));
+  EXPECT_EQ(server.connections_holding_request_state(), 0u);  // nothing before the first byte
+  ASSERT_TRUE(c.send("GET / HTTP/1.1\r\nHo"));
+  ASSERT_TRUE(wait_until([&]() { return server.connections_holding_request_state() == 1; }));
+  ASSERT_TRUE(c.send("st: x\r\n\r\n"));
+  EXPECT_EQ(c.read_response().status, 200);
+  // Answered and flushed: the parser and the exchange are gone, the connection stays open.
+  EXPECT_TRUE(wait_until([&]() { return server.connections_holding_request_state() == 0; }));
+  EXPECT_EQ(server.connections(), 1u);
+  ASSERT_TRUE(c.send("GET /again HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(c.read_response().status, 200);
+}
+
 using Producer = test::PatternProducer;
 
 TEST(ServerConnectionLoop, AReaderThatStopsReadingHoldsTheProducer) {

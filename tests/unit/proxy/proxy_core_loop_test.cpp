@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "common/http/query.h"
+#include "common/http/range.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
 #include "tests/unit/http/loop_harness.h"
@@ -283,6 +284,57 @@ TEST(ProxyCoreLoop, ViewerThatLeavesStopsAnUnstoredFill) {
   // The viewer is gone and nobody stores the body: the edge drops the upstream request.
   EXPECT_TRUE(wait_until([&]() { return origin_saw_abort.load(); }, 10000));
   EXPECT_LT(s.loop.run([&]() { return p->produced; }), 256ull << 20);
+}
+
+TEST(ProxyCoreLoop, FarRangeOfAPacedFillFetchesOnlyItsOwnBytes) {
+  Stack s;
+  const uint64_t total = 64ull << 20;
+  std::shared_ptr<PatternProducer> whole;
+  std::vector<std::string> ranges_asked;  // on the loop thread only
+  int whole_requests = 0;
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    const std::string* range = ex->request().headers.get("range");
+    if (!range) {
+      ++whole_requests;
+      whole = PatternProducer::start(ex, total, {{"Cache-Control", "no-store"}});
+      return;
+    }
+    ranges_asked.push_back(*range);
+    http::ByteRange r;
+    ASSERT_EQ(http::parse_range(*range, total, r), http::RangeResult::Satisfiable);
+    std::string body(size_t(r.length()), '\0');
+    for (size_t i = 0; i < body.size(); ++i) body[i] = PatternProducer::at(r.first + i);
+    ex->respond(
+        206,
+        {{"Cache-Control", "no-store"},
+         {"Content-Range", http::content_range({http::RangePlan::Kind::Partial, r}, total)}},
+        body);
+  };
+  // A viewer of the whole object that stops reading holds the paced fill near the start.
+  TestClient stalled(s.port(), 4096);
+  ASSERT_TRUE(stalled.send("GET /paced HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      wait_until([&]() { return s.loop.run([&]() { return whole && whole->held; }); }, 10000));
+  const uint64_t first = 40ull << 20;
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("GET /paced HTTP/1.1\r\nHost: x\r\nRange: bytes=" + std::to_string(first) +
+                     "-" + std::to_string(first + 4999) + "\r\n\r\n"));
+  c.set_timeout_ms(10000);
+  auto r = c.read_response();
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-range"), "bytes " + std::to_string(first) + "-" +
+                                           std::to_string(first + 4999) + "/" +
+                                           std::to_string(total));
+  ASSERT_EQ(r.body.size(), 5000u);
+  for (size_t i = 0; i < r.body.size(); ++i)
+    ASSERT_EQ(r.body[i], PatternProducer::at(first + i)) << i;
+  // The upstream was asked for exactly those bytes, and the stalled fill was not read further.
+  EXPECT_EQ(s.loop.run([&]() { return whole_requests; }), 1);
+  auto asked = s.loop.run([&]() { return ranges_asked; });
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0], "bytes=" + std::to_string(first) + "-" + std::to_string(first + 4999));
+  EXPECT_LT(s.loop.run([&]() { return whole->produced; }), first);
 }
 
 }  // namespace
