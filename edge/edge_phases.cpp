@@ -84,6 +84,7 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
 void EdgePhases::start(runtime::Program& p) {
   add_admin_routes(p.admin());
   if (!sessions_) return;
+  p.add_health_field("stream_sessions", [s = sessions_.get()] { return uint64_t(s->active_now(unix_now_ms())); });
   std::vector<net::Worker*> workers;
   for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
   workers.push_back(&p.admin_worker());  // /admin/sessions reads the shared store from there

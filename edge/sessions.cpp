@@ -70,6 +70,11 @@ size_t Sessions::active(int64_t now_ms) {
   return memory_.live_sessions();
 }
 
+size_t Sessions::active_now(int64_t now_ms) {
+  maybe_sweep(now_ms);
+  return memory_.live_sessions();
+}
+
 void Sessions::maybe_sweep(int64_t now_ms) {
   int64_t last = last_sweep_ms_.load(std::memory_order_relaxed);
   if (now_ms - last < 1000) return;

@@ -36,6 +36,8 @@ class Sessions {
   void kicked(const auth::SessionKey& key);
   // cdn_stream_sessions_active: live sessions (memory) / sessions served here within a lease (redis).
   size_t active(int64_t now_ms);
+  // The same count with expired leases swept at most once a second (for /healthz, polled often).
+  size_t active_now(int64_t now_ms);
   // Drops expired leases now and then (called per request; sweeps at most once a second).
   void maybe_sweep(int64_t now_ms);
 

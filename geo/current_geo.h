@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "geo/dns/steering.h"
+#include "geo/edge_history.h"
 #include "geo/geo_config.h"
 #include "geo/steering_core.h"
 
@@ -15,6 +16,7 @@ struct GeoState {
   std::shared_ptr<const GeoConfig> cfg;
   std::shared_ptr<SteeringCore> core;
   std::shared_ptr<const ZoneConfig> zone;
+  std::shared_ptr<const FleetHistory> history;  // the same object in every generation
 };
 
 class CurrentGeo {

@@ -38,6 +38,8 @@ bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, cons
     ++s.successes;
     s.connections = r.connections;
     s.egress_bps = r.egress_bytes_per_s * 8;
+    s.draining = r.draining;
+    s.stream_sessions = r.stream_sessions;
     if (s.health == H::Unknown || (s.health == H::Down && s.successes >= cfg.up_after))
       s.health = H::Up;
   } else {

@@ -11,12 +11,24 @@
 
 namespace cdn::geo {
 
+// An edge's cumulative /healthz counters (absent ones stay -1).
+struct Counters {
+  int64_t requests = -1, errors_5xx = -1, cache_lookups = -1, cache_hits = -1;
+};
+
 struct PollResult {
   bool ok = false;    // /healthz answered with a JSON status (200, or 503 while draining)
   std::string error;  // why not, when !ok
   bool draining = false;
   uint64_t connections = 0;
   double egress_bytes_per_s = 0;
+  Counters counters;
+  int64_t stream_sessions = -1;  // -1: the edge has no access: section
+};
+
+// Rates over a recent window; negative where nothing was measured (no answer, no lookups).
+struct RecentRates {
+  double hit_ratio = -1, requests_per_s = -1, errors_5xx_per_s = -1;
 };
 
 struct EdgeStatus {
@@ -26,6 +38,9 @@ struct EdgeStatus {
   std::string reason = "not-polled-yet";
   uint64_t connections = 0;
   double egress_bps = 0;                 // bit/s
+  bool draining = false;                 // as the last answer said
+  int64_t stream_sessions = -1;          // as the last answer said; -1: not reported
+  RecentRates rates;                     // over the last 30 s (EdgeHistory)
   int64_t last_change_ms = 0;            // unix ms of the last change of health or availability
   uint32_t failures = 0, successes = 0;  // consecutive
 };

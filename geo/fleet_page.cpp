@@ -32,8 +32,11 @@ constexpr std::string_view kHtml = R"page(<!doctype html>
   <div id="sites"></div>
   <noscript><p>This page needs JavaScript; the same data is at <a href="/state">/state</a>.</p></noscript>
 </main>
-<footer><p>Refreshes from <a href="/state">/state</a> every 2 s. Load bars: connections and egress
-against the edge's configured capacity.</p></footer>
+<footer><p>Refreshes from <a href="/state">/state</a> every 2 s, plots from
+<a href="/history">/history</a> (10 s buckets, last hour). Load bars: connections and egress against
+the edge's configured capacity. Plots: <span class="key up">health</span>
+<span class="key conn">connections</span> <span class="key egress">egress</span>
+<span class="key hit">hit ratio</span>, each against its full scale (capacity, 100 %).</p></footer>
 </body>
 </html>
 )page";
@@ -65,8 +68,10 @@ section.site h2 { font-size: 18px; margin: 0 0 6px; }
 section.site h2 .where { font-weight: 400; color: var(--muted); font-size: 14px; margin-left: 8px; }
 /* Fixed layout: every site's table has the same columns, so they line up down the page. */
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
-th:nth-child(1) { width: 10%; } th:nth-child(2) { width: 8%; } th:nth-child(3) { width: 11%; }
-th:nth-child(4) { width: 20%; } th:nth-child(5) { width: 17%; } th:nth-child(6) { width: 20%; }
+th:nth-child(1) { width: 8%; } th:nth-child(2) { width: 8%; } th:nth-child(3) { width: 10%; }
+th:nth-child(4) { width: 12%; } th:nth-child(5) { width: 11%; } th:nth-child(6) { width: 11%; }
+th:nth-child(7) { width: 8%; } th:nth-child(8) { width: 7%; } th:nth-child(9) { width: 15%; }
+th:nth-child(10) { width: 10%; }
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em;
   background: var(--panel); }
@@ -88,8 +93,24 @@ tr.down .load .figure { color: var(--muted); }
   overflow: hidden; }
 .bar span { display: block; height: 100%; background: var(--bar); }
 .bar.high span { background: var(--bar-high); }
-td.changed { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.changed { font-variant-numeric: tabular-nums; }
 td.changed .ago { display: block; color: var(--muted); font-size: 12px; }
+td.history .span { display: block; color: var(--muted); font-size: 11px; text-align: right; }
+td.num { font-variant-numeric: tabular-nums; }
+td.num .detail { display: block; color: var(--muted); font-size: 12px; }
+.badge.draining { color: var(--warn); background: var(--warn-bg); margin-left: 4px; }
+section.site .summary { color: var(--muted); font-size: 13px; margin: 0 0 6px; }
+svg.plot { display: block; width: 100%; height: 46px; }
+svg.plot .frame { fill: var(--panel); }
+svg.plot .up { fill: var(--up); } svg.plot .down { fill: var(--down); }
+svg.plot .partial { fill: var(--bar-high); }
+svg.plot polyline { fill: none; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+svg.plot .conn { stroke: var(--bar); } svg.plot .egress { stroke: var(--bar-high); }
+svg.plot .hit { stroke: var(--up); stroke-dasharray: 3 2; }
+.key::before { content: ""; display: inline-block; width: 14px; height: 3px; margin: 0 4px 3px 0;
+  vertical-align: middle; }
+.key.up::before { background: var(--up); height: 6px; } .key.conn::before { background: var(--bar); }
+.key.egress::before { background: var(--bar-high); } .key.hit::before { background: var(--up); }
 .empty { color: var(--muted); }
 footer { color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); margin-top: 10px; }
 a { color: var(--bar); }
@@ -102,7 +123,13 @@ const POLL_MS = 2000;
 // Bars turn orange from here, or when cdn-geo says the edge is over its load share on that
 // measure (/state does not carry the configured share, which may be lower).
 const HIGH_SHARE = 0.8;
+// /history changes once per 10 s bucket: read it every third poll.
+const HISTORY_EVERY = 3;
+const HOUR_MS = 3600 * 1000;
+const SVG = 'http://www.w3.org/2000/svg';
 let lastGood = 0;
+let history = null;
+let pollCount = 0;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -166,6 +193,83 @@ function changedCell(ms) {
   return td;
 }
 
+function pct(ratio) {
+  return ratio === null || ratio === undefined ? '—' : (ratio * 100).toFixed(ratio >= 0.9995 ? 0 : 1) + ' %';
+}
+
+function perSecond(v) {
+  return v === null || v === undefined ? '—' : (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + '/s';
+}
+
+// Draining as the edge last said, while it still answers: a down edge is down, whatever it said.
+function draining(e) {
+  return e.draining && e.health === 'up';
+}
+
+function numCell(text, detail) {
+  const td = el('td', 'num', text);
+  if (detail) td.appendChild(el('span', 'detail', detail));
+  return td;
+}
+
+function svgEl(tag, cls, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  if (cls) e.setAttribute('class', cls);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  return e;
+}
+
+// The span a plot covers: the last hour, or less while the history is younger (at least a
+// minute), so a fleet that just started shows its lines instead of a sliver at the right.
+function plotSpan() {
+  if (!history) return HOUR_MS;
+  let first = history.now_ms;
+  for (const rows of Object.values(history.edges)) if (rows.length) first = Math.min(first, rows[0][0]);
+  return Math.min(HOUR_MS, Math.max(60 * 1000, history.now_ms - first));
+}
+
+function spanText(ms) {
+  return ms >= HOUR_MS ? 'last hour' : 'last ' + Math.ceil(ms / 60000) + ' min';
+}
+
+// The last hour of one edge from /history: a health strip (green up, red down, orange both in one
+// bucket) and three lines, each scaled to its full range (capacity, 100 %), over plotSpan().
+function plot(e, rows, span) {
+  const W = 360, H = 46, STRIP = 6, TOP = 2, LINES = H - STRIP - 4;
+  const svg = svgEl('svg', 'plot', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
+                                     role: 'img', 'aria-label': e.name + ': ' + spanText(span) });
+  svg.appendChild(svgEl('rect', 'frame', { x: 0, y: 0, width: W, height: H }));
+  svg.appendChild(svgEl('title')).textContent = e.name + ', ' + spanText(span) +
+      ': health, connections, egress, hit ratio';
+  if (!rows || !rows.length || !history) return svg;
+  const end = history.now_ms, bucket = history.bucket_ms, start = end - span;
+  const x = (t) => Math.max(0, Math.min(W, (t - start) / span * W));
+  const strip = svgEl('g', 'health');
+  for (const r of rows) {
+    if (r[1] === null || r[0] + bucket <= start) continue;
+    const cls = r[1] >= 1 ? 'up' : r[1] <= 0 ? 'down' : 'partial';
+    strip.appendChild(svgEl('rect', cls, { x: x(r[0]).toFixed(1), y: H - STRIP,
+      width: (Math.max(1, x(r[0] + bucket) - x(r[0])) + 0.6).toFixed(1), height: STRIP }));
+  }
+  svg.appendChild(strip);
+  const line = (cls, col, scale) => {
+    const pts = [];
+    for (const r of rows) {
+      if (r[col] === null || !(scale > 0) || r[0] + bucket <= start) continue;
+      const v = Math.max(0, Math.min(1, r[col] / scale));
+      const y = (TOP + (1 - v) * LINES).toFixed(1);
+      pts.push(x(r[0]).toFixed(1) + ',' + y, x(Math.min(r[0] + bucket, end)).toFixed(1) + ',' + y);
+    }
+    const p = svgEl('polyline', cls, { points: pts.join(' ') });
+    p.dataset.buckets = String(pts.length / 2);
+    svg.appendChild(p);
+  };
+  line('conn', 2, e.capacity_connections);
+  line('egress', 3, e.capacity_egress_bps);
+  line('hit', 4, 1);
+  return svg;
+}
+
 function edgeRow(e) {
   const health = ['up', 'down'].includes(e.health) ? e.health : 'unknown';
   const tr = el('tr', health);
@@ -174,9 +278,10 @@ function edgeRow(e) {
   tr.appendChild(el('td', 'name', e.name));
   const h = el('td');
   h.appendChild(el('span', 'badge state ' + health, health));
+  if (draining(e)) h.appendChild(el('span', 'badge draining', 'draining'));
   tr.appendChild(h);
   const a = el('td');
-  a.appendChild(el('span', 'badge ' + (e.available ? 'available' : 'unavailable'),
+  a.appendChild(el('span', 'badge steering ' + (e.available ? 'available' : 'unavailable'),
                    e.available ? 'available' : 'unavailable'));
   tr.appendChild(a);
   const [label, detail] = reasonText(e);
@@ -188,8 +293,33 @@ function edgeRow(e) {
                           e.reason === 'connections-over-share'));
   tr.appendChild(loadCell(e.egress_bps, e.capacity_egress_bps, rate, 'egress', stale,
                           e.reason === 'egress-over-share'));
+  tr.appendChild(numCell(pct(e.hit_ratio), e.requests_per_s === null ? '' :
+                         perSecond(e.requests_per_s) + (e.errors_5xx_per_s > 0 ?
+                             ', 5xx ' + perSecond(e.errors_5xx_per_s) : '')));
+  tr.lastChild.classList.add('hit-ratio');
+  tr.appendChild(numCell(e.stream_sessions === null ? '—' : String(e.stream_sessions)));
+  tr.lastChild.classList.add('sessions');
+  const p = el('td', 'history');
+  const span = plotSpan();
+  p.appendChild(plot(e, history && history.edges[e.name], span));
+  p.appendChild(el('span', 'span', spanText(span)));
+  tr.appendChild(p);
   tr.appendChild(changedCell(e.last_change_ms));
   return tr;
+}
+
+// The site at a glance: what its edges carry together against what they can.
+function siteSummary(edges) {
+  const sum = (f) => edges.reduce((a, e) => a + (f(e) || 0), 0);
+  const up = edges.filter((e) => e.health === 'up');
+  const rated = up.filter((e) => e.hit_ratio !== null && e.requests_per_s > 0);
+  const weight = rated.reduce((a, e) => a + e.requests_per_s, 0);
+  const hit = weight > 0 ? rated.reduce((a, e) => a + e.hit_ratio * e.requests_per_s, 0) / weight : null;
+  const sessions = edges.some((e) => e.stream_sessions !== null) ? sum((e) => e.stream_sessions) : null;
+  return up.length + ' of ' + edges.length + ' up · ' +
+         sum((e) => e.connections) + ' / ' + sum((e) => e.capacity_connections) + ' connections · ' +
+         rate(sum((e) => e.egress_bps)) + ' / ' + rate(sum((e) => e.capacity_egress_bps)) + ' egress · hit ratio ' +
+         pct(hit) + (sessions === null ? '' : ' · ' + sessions + (sessions === 1 ? ' session' : ' sessions'));
 }
 
 function siteSection(s) {
@@ -201,10 +331,12 @@ function siteSection(s) {
                    Math.abs(s.lon).toFixed(2) + '° ' + ew + ' · ' + s.edges.length +
                    (s.edges.length === 1 ? ' edge' : ' edges')));
   sec.appendChild(h);
+  if (s.edges.length) sec.appendChild(el('p', 'summary', siteSummary(s.edges)));
   if (!s.edges.length) { sec.appendChild(el('p', 'empty', 'No edges configured.')); return sec; }
   const table = el('table');
   const head = el('tr');
-  for (const c of ['Edge', 'Health', 'Steering', 'Reason', 'Connections', 'Egress', 'Last change'])
+  for (const c of ['Edge', 'Health', 'Steering', 'Reason', 'Connections', 'Egress', 'Hit ratio',
+                   'Sessions', 'Last hour', 'Last change'])
     head.appendChild(el('th', '', c)).scope = 'col';
   table.appendChild(el('thead')).appendChild(head);
   const body = el('tbody');
@@ -223,6 +355,7 @@ function renderCounts(sites) {
     ['Edges', edges.length, false],
     ['Up', n(e => e.health === 'up'), false],
     ['Down', n(e => e.health === 'down'), n(e => e.health === 'down') > 0],
+    ['Draining', n(draining), n(draining) > 0],
     ['Available', n(e => e.available), false],
     ['Not available', n(e => !e.available), n(e => !e.available) > 0],
   ];
@@ -251,6 +384,11 @@ async function poll() {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), POLL_MS);
   try {
+    if (pollCount++ % HISTORY_EVERY === 0) {
+      const h = await fetch('/history', { cache: 'no-store', signal: abort.signal });
+      if (!h.ok) throw new Error('/history: HTTP ' + h.status);
+      history = await h.json();
+    }
     const r = await fetch('/state', { cache: 'no-store', signal: abort.signal });
     if (!r.ok) throw new Error('HTTP ' + r.status);
     render(await r.json());

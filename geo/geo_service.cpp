@@ -26,14 +26,18 @@ Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   if (running_) core->seed_health(*running_->state->cfg, *running_->state->core->health());
   auto next = std::make_unique<Running>();
   next->state = std::make_shared<const GeoState>(
-      GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg))});
+      GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg)), history_});
   next->watcher = std::make_unique<DataWatcher>(core->locator(), *cfg);
-  next->poller = std::make_unique<HealthPoller>(*core);
+  next->poller = std::make_unique<HealthPoller>(*core, *history_);
   next->poller->also_every_interval([w = next->watcher.get()] { w->check(); });
   next->poller->start();
   current_.set(next->state);
   running_ =
       std::move(next);  // the previous generation stops polling here; readers keep its state alive
+  // After the old poller stopped, so it cannot record a removed edge again.
+  std::vector<std::string> names;
+  for (const auto& e : cfg->edges) names.push_back(e.name);
+  history_->retain(names);
   return {};
 }
 

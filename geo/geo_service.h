@@ -32,6 +32,8 @@ class GeoService {
     std::unique_ptr<HealthPoller> poller;
   };
   CurrentGeo current_;
+  // Declared before running_, so the pollers that write it stop first.
+  std::shared_ptr<FleetHistory> history_ = std::make_shared<FleetHistory>();
   std::unique_ptr<Running> running_;
 };
 

@@ -9,7 +9,10 @@ namespace cdn::geo {
 
 namespace {
 constexpr size_t kMaxHealthzBytes = 16 * 1024;
-}
+// The page's current hit ratio and request rates: long enough to smooth one poll's noise, short
+// enough to show a change within a few of its refreshes.
+constexpr int64_t kRecentMs = 30'000;
+}  // namespace
 
 PollResult parse_healthz(int status, const std::string& body) {
   PollResult r;
@@ -28,6 +31,16 @@ PollResult parse_healthz(int status, const std::string& body) {
     r.connections = uint64_t(std::max(0.0, c->as_number()->d));
   if (const auto* e = v->find("egress_bytes_per_s"); e && e->as_number())
     r.egress_bytes_per_s = std::max(0.0, e->as_number()->d);
+  // Cumulative counters (newer edges): the history takes their deltas. Absent ones stay -1.
+  auto count = [&](const char* key, int64_t& out) {
+    if (const auto* c = v->find(key); c && c->as_number() && c->as_number()->d >= 0)
+      out = int64_t(c->as_number()->d);
+  };
+  count("requests_total", r.counters.requests);
+  count("responses_5xx_total", r.counters.errors_5xx);
+  count("cache_lookups_total", r.counters.cache_lookups);
+  count("cache_hits_total", r.counters.cache_hits);
+  count("stream_sessions", r.stream_sessions);
   r.ok = true;
   return r;
 }
@@ -62,8 +75,8 @@ struct HealthPoller::Probe : http::UpstreamCallbacks {
   }
 };
 
-HealthPoller::HealthPoller(SteeringCore& core)
-    : core_(core), cfg_(core.config()), status_(core.health()->edges) {
+HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history)
+    : core_(core), cfg_(core.config()), history_(history), status_(core.health()->edges) {
   status_.resize(cfg_.edges.size());
 }
 
@@ -128,7 +141,11 @@ void HealthPoller::finished(size_t edge, const PollResult& r) {
   EdgeStatus& s = status_[edge];
   auto old_health = s.health;
   bool old_available = s.available;
-  if (apply_poll(s, r, e, cfg_.health, unix_now_ms())) {
+  const int64_t now = unix_now_ms();
+  const bool changed = apply_poll(s, r, e, cfg_.health, now);
+  history_.record(e.name, now, s, r);
+  s.rates = history_.recent(e.name, now, kRecentMs);
+  if (changed) {
     std::string to = to_string(s.health);
     obs::metrics()
         .counter("cdn_geo_health_transitions_total", "Edge health changes seen by the poller",

@@ -10,6 +10,7 @@
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
 #include "geo/edge_health.h"
+#include "geo/edge_history.h"
 #include "geo/steering_core.h"
 
 namespace cdn::geo {
@@ -19,7 +20,8 @@ PollResult parse_healthz(int status, const std::string& body);
 
 class HealthPoller {
  public:
-  explicit HealthPoller(SteeringCore& core);
+  // Every poll's result also goes into `history` (which outlives the poller).
+  HealthPoller(SteeringCore& core, FleetHistory& history);
   ~HealthPoller();
   // Runs `fn` on the poller's loop after every round of polls (e.g. watching data files), so
   // nothing periodic runs on an answer path. Call before start().
@@ -34,6 +36,7 @@ class HealthPoller {
 
   SteeringCore& core_;
   const GeoConfig& cfg_;
+  FleetHistory& history_;
   net::Worker worker_{-1};
   net::UvHandle<uv_timer_t> timer_;
   std::vector<std::unique_ptr<http::UpstreamPool>> pools_;  // loop thread only

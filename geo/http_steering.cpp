@@ -5,6 +5,7 @@
 #include "common/http/query.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "geo/fleet_page.h"
 
@@ -51,6 +52,9 @@ void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current) {
   add_fleet_page_routes(admin);
   admin.add_public_read("/state", [&current](const std::shared_ptr<http::Exchange>& ex) {
     json(ex, 200, current.get()->core->state_json());
+  });
+  admin.add_public_read("/history", [&current](const std::shared_ptr<http::Exchange>& ex) {
+    json(ex, 200, current.get()->history->json(unix_now_ms()));
   });
   admin.add_public_read("/steer", [&current](const std::shared_ptr<http::Exchange>& ex) {
     std::shared_ptr<const GeoState> state = current.get();

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/obs/log.h"
+#include "geo/edge_history.h"
 
 namespace cdn::geo {
 
@@ -188,14 +189,19 @@ std::string SteeringCore::state_json() const {
       const EdgeConfig& e = cfg_->edges[i];
       if (e.site != s) continue;
       const EdgeStatus& st = h->edges[i];
-      char nums[256];
+      char nums[512];
       snprintf(nums, sizeof nums,
-               ",\"connections\":%llu,\"capacity_connections\":%llu,\"egress_bps\":%.0f,\"capacity_"
-               "egress_bps\":%llu,"
-               "\"last_change_ms\":%lld}",
-               (unsigned long long)st.connections, (unsigned long long)e.capacity_connections,
-               st.egress_bps, (unsigned long long)e.capacity_egress_bps,
-               (long long)st.last_change_ms);
+               ",\"draining\":%s,\"connections\":%llu,\"capacity_connections\":%llu,"
+               "\"egress_bps\":%.0f,\"capacity_egress_bps\":%llu,\"last_change_ms\":%lld,"
+               "\"stream_sessions\":%s,\"hit_ratio\":%s,\"requests_per_s\":%s,"
+               "\"errors_5xx_per_s\":%s}",
+               st.draining ? "true" : "false", (unsigned long long)st.connections,
+               (unsigned long long)e.capacity_connections, st.egress_bps,
+               (unsigned long long)e.capacity_egress_bps, (long long)st.last_change_ms,
+               json_number_or_null(double(st.stream_sessions), "%.0f").c_str(),
+               json_number_or_null(st.rates.hit_ratio, "%.4f").c_str(),
+               json_number_or_null(st.rates.requests_per_s, "%.2f").c_str(),
+               json_number_or_null(st.rates.errors_5xx_per_s, "%.2f").c_str());
       j += std::string(first ? "" : ",") + "{\"name\":" + quoted(e.name) +
            ",\"health\":" + quoted(to_string(st.health)) +
            ",\"available\":" + (st.available ? "true" : "false") +

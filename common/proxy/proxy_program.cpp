@@ -58,6 +58,20 @@ Result<std::unique_ptr<PurgeForwarder>> make_purge_forwarder(runtime::Program& p
                                           pc.forward_timeout_ms);
 }
 
+// /healthz: the hit ratio's inputs (result="hit" over all lookups, as the alert rules count it),
+// read through handles to the counters Delivery increments.
+void add_cache_health_fields(runtime::Program& p) {
+  std::vector<obs::Counter*> all;
+  for (const char* result : {"hit", "miss", "stale", "revalidated"})
+    all.push_back(&obs::metrics().counter("cdn_cache_lookups_total", "Cache lookups by result", {{"result", result}}));
+  p.add_health_field("cache_hits_total", [hit = all[0]] { return hit->value(); });
+  p.add_health_field("cache_lookups_total", [all] {
+    uint64_t n = 0;
+    for (auto* c : all) n += c->value();
+    return n;
+  });
+}
+
 }  // namespace
 
 int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier, TierHooks tier_hooks) {
@@ -110,6 +124,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
     add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(),
                         cfg.node_name.empty() ? p.via_name() : cfg.node_name});
+    add_cache_health_fields(p);
     t.collector = obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
       r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));

@@ -27,16 +27,6 @@ void usage(const std::string& name) {
           name.c_str());
 }
 
-obs::Counter& requests_counter(int status) {
-  // Status classes are few; cache one reference per code seen on this thread.
-  thread_local std::vector<std::pair<int, obs::Counter*>> cache;
-  for (auto& [s, c] : cache)
-    if (s == status) return *c;
-  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status", {{"status", std::to_string(status)}});
-  cache.push_back({status, &c});
-  return c;
-}
-
 // The admin listener (loopback or a management network) gets a fixed share per client so one
 // runaway poller cannot take every admin slot, and no request rate limit: its clients are
 // monitoring, cdn-geo's health polls and operators, which poll often by design.
@@ -148,16 +138,21 @@ void Program::on_request_complete(const http::Exchange& ex) {
 
 void Program::install_admin_routes() {
   admin_->add_public_read("/healthz", [this](const std::shared_ptr<http::Exchange>& ex) {
-    bool draining = drain_->announced();
-    char buf[512];
-    snprintf(buf, sizeof buf,
-             "{\"status\":\"%s\",\"tier\":\"%s\",\"node\":\"%s\",\"draining\":%s,\"drain_phase\":%d,"
-             "\"active_connections\":%zu,\"egress_bytes_per_s\":%.0f,\"capacity\":{\"max_connections\":%u,\"workers\":%zu}}\n",
-             draining ? "draining" : "ok", std::string(config::to_string(tier_)).c_str(),
-             obs::json_escape(cfg_.node_name).c_str(), draining ? "true" : "false", int(drain_->phase()),
-             server_->active_connections(),
-             egress_rate_.load(), cfg_.limits.max_connections, workers_.size());
-    ex->respond(draining ? 503 : 200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, buf);
+    static obs::Counter& bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients");
+    HealthReport r;
+    r.tier = std::string(config::to_string(tier_));
+    r.node = cfg_.node_name;
+    r.draining = drain_->announced();
+    r.drain_phase = int(drain_->phase());
+    r.active_connections = server_->active_connections();
+    r.egress_bytes_per_s = egress_rate_.load();
+    r.egress_bytes_total = bytes.value();
+    r.max_connections = cfg_.limits.max_connections;
+    r.workers = workers_.size();
+    r.requests = request_totals();
+    for (auto& [name, read] : health_fields_) r.extra.emplace_back(name, read());
+    ex->respond(r.draining ? 503 : 200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},
+                to_json(r));
   });
   admin_->add_public_read("/metrics", [](const std::shared_ptr<http::Exchange>& ex) {
     ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},

@@ -16,6 +16,7 @@
 #include "common/obs/metrics.h"
 #include "common/runtime/admin_api.h"
 #include "common/runtime/drain.h"
+#include "common/runtime/health_report.h"
 
 namespace cdn::runtime {
 
@@ -55,6 +56,11 @@ class Program {
   DrainPhase drain_phase() const { return drain_ ? drain_->phase() : DrainPhase::Serving; }
   // Egress rate measured over the last second, for /healthz and cdn-geo.
   double egress_bytes_per_s() const { return egress_rate_.load(); }
+  // A tier's own cumulative number in /healthz (e.g. cache lookups, stream sessions); call from
+  // Hooks::setup. `read` runs on the admin loop while the program runs.
+  void add_health_field(std::string name, std::function<uint64_t()> read) {
+    health_fields_.emplace_back(std::move(name), std::move(read));
+  }
 
  private:
   int run(Hooks& hooks);
@@ -82,6 +88,7 @@ class Program {
   obs::CollectorHandle collector_;  // reads server_; declared after it, so it goes first
   std::atomic<double> egress_rate_{0};
   std::unique_ptr<DrainSchedule> drain_;
+  std::vector<HealthField> health_fields_;
 };
 
 }  // namespace cdn::runtime

@@ -109,6 +109,13 @@ void LiveService::tick() {
   for (LiveRendition* r : table->all) r->housekeep(now, wall);
 }
 
+size_t LiveService::live_channel_count() const {
+  auto table = channels_.table();
+  size_t n = 0;
+  for (const auto& [name, view] : table->channels) n += view.ingest ? 1 : 0;
+  return n;
+}
+
 bool LiveService::handle(const std::shared_ptr<http::Exchange>& ex) {
   std::string_view path = ex->request().path;
   if (starts_with(path, "/ingest/")) {

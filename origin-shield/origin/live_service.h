@@ -53,6 +53,8 @@ class LiveService {
 
   // True if the request was for /ingest/ or /live/ (and has been answered or is in progress).
   bool handle(const std::shared_ptr<http::Exchange>& ex);
+  // Channels in effect that take ingest (the file's and the admin API's), for /healthz.
+  size_t live_channel_count() const;
 
   // The channel and package admin routes (live_admin.h).
   void add_admin_routes(runtime::AdminApi& admin);

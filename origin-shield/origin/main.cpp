@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       if (auto r = live->start(p.worker(0)); !r) return r.error();
       live->set_draining_probe([&p] { return p.draining(); });
       live->add_admin_routes(p.admin());
+      p.add_health_field("live_channels", [&live] { return uint64_t(live->live_channel_count()); });
     }
     handler = std::make_unique<cdn::origin::OriginHandler>(*p.config().origin, live.get());
     return static_cast<cdn::http::RequestHandler*>(handler.get());

@@ -2,8 +2,10 @@
 // fleet page. Usage: node fleet_page.mjs <page url> <screenshot.png>
 // It loads the page, waits for the edge rows, prints one JSON line per event on stdout and then
 // takes commands on stdin, one per line, so the test can change the fleet in between:
-//   wait <timeout ms> <edge> <column> <text>  until that row's column (health, steering or
-//                                             reason) starts with <text> (the rest of the line)
+//   wait <timeout ms> <edge> <column> <text>  until that row's column (health, steering, reason,
+//                                             or hit-ratio) starts with <text> (the rest of the line);
+//                                             plot: the health strip's newest bucket has one of the
+//                                             classes in <text>, e.g. down|partial
 //   screenshot                          full page to <screenshot.png>
 //   quit
 // Console errors, page errors and CSP violations are collected and reported with every event.
@@ -42,11 +44,22 @@ try {
   const rows = () => page.$$eval('tr[data-edge]', (trs) => Object.fromEntries(
       trs.map((tr) => [tr.dataset.edge, {
         health: tr.querySelector('.state').textContent,
-        steering: tr.querySelector('.badge:not(.state)').textContent,
+        steering: tr.querySelector('.badge.steering').textContent,
         reason: tr.querySelector('.reason').textContent,
         connections: tr.querySelector('.load .figure').textContent,
         connectionsBar: { width: tr.querySelector('.bar span').style.width,
                           high: tr.querySelector('.bar').classList.contains('high') },
+        hitRatio: tr.querySelector('.hit-ratio').firstChild.textContent,
+        sessions: tr.querySelector('.sessions').textContent,
+        plot: {
+          // Buckets drawn per line, and the health strip's classes oldest first.
+          lines: Object.fromEntries([...tr.querySelectorAll('svg.plot polyline')].map(
+              (p) => [p.getAttribute('class'), Number(p.dataset.buckets)])),
+          points: [...tr.querySelectorAll('svg.plot polyline')].map(
+              (p) => p.getAttribute('points').split(' ').filter(Boolean).length),
+          health: [...tr.querySelectorAll('svg.plot g.health rect')].map((r) => r.getAttribute('class')),
+          span: tr.querySelector('td.history .span').textContent,
+        },
       }])));
   const polls = () => page.evaluate(() => Number(document.body.dataset.polls || 0));
   const counts = await page.$$eval('#counts div', (ds) => Object.fromEntries(
@@ -67,9 +80,13 @@ try {
       try {
         await page.waitForFunction(([e, c, t]) => {
           const tr = [...document.querySelectorAll('tr[data-edge]')].find((r) => r.dataset.edge === e);
-          const cell = tr && tr.querySelector({ health: '.state', steering: '.badge:not(.state)',
-                                                reason: '.reason' }[c]);
-          return cell && cell.textContent.startsWith(t);
+          if (tr && c === 'plot') {
+            const last = tr.querySelector('svg.plot g.health rect:last-child');
+            return !!last && t.split('|').includes(last.getAttribute('class'));
+          }
+          const cell = tr && tr.querySelector({ health: '.state', steering: '.badge.steering',
+                                                reason: '.reason', 'hit-ratio': '.hit-ratio' }[c]);
+          return !!cell && cell.textContent.startsWith(t);
         }, [edge, column, text], { timeout: Number(timeout) || 10000, polling: 100 });
         emit({ event: 'state', ok: true, edge, column, text, ms: Date.now() - start,
                polls: (await polls()) - before, edges: await rows() });

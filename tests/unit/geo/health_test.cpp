@@ -111,5 +111,21 @@ TEST(ParseHealthz, ReadsTheEdgeAnswer) {
   EXPECT_FALSE(r.ok);
 }
 
+TEST(ParseHealthz, ReadsTheCumulativeCountersWhereTheEdgeHasThem) {
+  PollResult r = parse_healthz(
+      200, R"({"status":"ok","requests_total":90,"responses_5xx_total":2,"cache_lookups_total":80,)"
+           R"("cache_hits_total":60,"stream_sessions":7})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.counters.requests, 90);
+  EXPECT_EQ(r.counters.errors_5xx, 2);
+  EXPECT_EQ(r.counters.cache_lookups, 80);
+  EXPECT_EQ(r.counters.cache_hits, 60);
+  EXPECT_EQ(r.stream_sessions, 7);
+  r = parse_healthz(200, R"({"status":"ok","requests_total":-5})");  // an older edge, or nonsense
+  EXPECT_EQ(r.counters.requests, -1);
+  EXPECT_EQ(r.counters.cache_lookups, -1);
+  EXPECT_EQ(r.stream_sessions, -1);
+}
+
 }  // namespace
 }  // namespace cdn::geo

@@ -1,0 +1,69 @@
+#include "common/runtime/health_report.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "common/obs/log.h"
+
+namespace cdn::runtime {
+
+namespace {
+
+struct StatusCounters {
+  std::mutex mu;
+  std::vector<std::pair<int, obs::Counter*>> all;
+};
+
+StatusCounters& status_counters() {
+  static StatusCounters* s = new StatusCounters();  // never destroyed: workers may still count
+  return *s;
+}
+
+}  // namespace
+
+obs::Counter& requests_counter(int status) {
+  // Status codes are few; one lookup per code and thread, then a plain reference.
+  thread_local std::vector<std::pair<int, obs::Counter*>> cache;
+  for (auto& [s, c] : cache)
+    if (s == status) return *c;
+  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status",
+                                   {{"status", std::to_string(status)}});
+  cache.push_back({status, &c});
+  StatusCounters& sc = status_counters();
+  std::lock_guard lk(sc.mu);
+  bool known = false;
+  for (auto& [s, p] : sc.all) known = known || s == status;
+  if (!known) sc.all.push_back({status, &c});
+  return c;
+}
+
+RequestTotals request_totals() {
+  StatusCounters& sc = status_counters();
+  std::lock_guard lk(sc.mu);
+  RequestTotals t;
+  for (auto& [s, c] : sc.all) {
+    uint64_t v = c->value();
+    t.requests += v;
+    if (s >= 500) t.errors_5xx += v;
+  }
+  return t;
+}
+
+std::string to_json(const HealthReport& r) {
+  char buf[512];
+  snprintf(buf, sizeof buf,
+           "{\"status\":\"%s\",\"tier\":\"%s\",\"node\":\"%s\",\"draining\":%s,\"drain_phase\":%d,"
+           "\"active_connections\":%zu,\"egress_bytes_per_s\":%.0f,\"egress_bytes_total\":%llu,"
+           "\"capacity\":{\"max_connections\":%u,\"workers\":%zu},\"requests_total\":%llu,"
+           "\"responses_5xx_total\":%llu",
+           r.draining ? "draining" : "ok", r.tier.c_str(), obs::json_escape(r.node).c_str(),
+           r.draining ? "true" : "false", r.drain_phase, r.active_connections, r.egress_bytes_per_s,
+           (unsigned long long)r.egress_bytes_total, r.max_connections, r.workers,
+           (unsigned long long)r.requests.requests, (unsigned long long)r.requests.errors_5xx);
+  std::string j = buf;
+  for (auto& [k, v] : r.extra) j += ",\"" + obs::json_escape(k) + "\":" + std::to_string(v);
+  j += "}\n";
+  return j;
+}
+
+}  // namespace cdn::runtime
