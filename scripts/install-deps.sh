@@ -13,6 +13,9 @@ PACKAGES=(
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
+  # live ingest: SRT (libsrt, the origin's listener; srt-tools for manual checks)
+  libsrt-openssl-dev
+  srt-tools
   # the fleet page's browser check (tests/browser: playwright-core drives this chromium)
   chromium
 )

@@ -63,6 +63,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
   const int64_t min_window_ms = 3 * out.target_duration_ms;
   if (int64_t(out.window_segments) * out.target_duration_ms < min_window_ms)
     live->error("window_segments", "window must cover at least 3x target_duration");
+  read_ingest_config(*live, out);
   live->finish();
 }
 

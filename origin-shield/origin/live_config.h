@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config/parse_units.h"
+#include "origin-shield/origin/ingest/ingest_config.h"
 
 namespace cdn::config {
 class MapReader;
@@ -34,6 +35,7 @@ struct LiveConfig {
   int64_t dvr_window_ms = 600'000;
   int64_t input_gap_ms = 3'000;
   std::vector<LiveChannelConfig> channels;
+  IngestConfig ingest;  // live.srt, live.rtmp
 
   const LiveChannelConfig* channel(std::string_view name) const;
 };

@@ -6,6 +6,7 @@
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/util/strings.h"
+#include "origin-shield/origin/ingest/listeners.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
 
@@ -36,6 +37,31 @@ struct UdpInput {
 
 }  // namespace
 
+LiveIngest::LiveIngest(const LiveConfig& cfg, LiveChannels& channels)
+    : cfg_(cfg), channels_(channels) {}
+
+LiveIngest::~LiveIngest() = default;
+
+Result<void> LiveIngest::start_listeners(net::Worker& w) {
+  listeners_ = std::make_unique<ingest::Listeners>(cfg_.ingest, *this);
+  return listeners_->start(w);
+}
+
+Result<IngestAdmission> LiveIngest::admit(std::string_view channel, std::string_view rendition,
+                                          std::string_view key, bool backup, const char* kind,
+                                          const std::string& client) {
+  const LiveChannelConfig* ch = cfg_.channel(channel);
+  if (!ch) return Error{"unknown-channel"};
+  if (!equal_secret(key, ch->stream_key)) {
+    obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
+             {{"channel", ch->name}, {"client", client}, {"input", kind}});
+    return Error{"bad-stream-key"};
+  }
+  LiveRendition* r = channels_.find(channel, rendition);
+  if (!r || !r->configured()) return Error{"unknown-rendition"};
+  return IngestAdmission{r, new_source(backup, kind)};
+}
+
 std::shared_ptr<LiveSource> LiveIngest::new_source(bool backup, const char* kind) {
   auto src = std::make_shared<LiveSource>();
   src->id = next_source_id_.fetch_add(1);
@@ -50,24 +76,21 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   if (parts.size() != 2) return reject_live(ex, 404, "unknown-channel");
   if (req.method != "PUT" && req.method != "POST")
     return respond_method_not_allowed(ex, "PUT, POST");
-  const LiveChannelConfig* ch = cfg_.channel(parts[0]);
-  if (!ch) return reject_live(ex, 404, "unknown-channel");
   std::string key = query_param(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
       key = std::string(trim(auth.substr(7)));
   }
-  if (!equal_secret(key, ch->stream_key)) {
-    obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
-             {{"channel", ch->name}, {"client", ex->client_ip()}});
-    return reject_live(ex, 403, "bad-stream-key");
-  }
   auto role = query_param(req.query, "role").value_or("primary");
+  auto admitted = admit(parts[0], parts[1], key, role == "backup", "http", ex->client_ip());
+  if (!admitted) {
+    const std::string& why = admitted.error().message;
+    return reject_live(ex, why == "bad-stream-key" ? 403 : 404, why.c_str());
+  }
   if (role != "primary" && role != "backup") return reject_live(ex, 400, "bad-role");
-  LiveRendition* r = channels_.find(parts[0], parts[1]);
-  if (!r || !r->configured()) return reject_live(ex, 404, "unknown-rendition");
-  auto src = new_source(role == "backup", "http");
+  LiveRendition* r = admitted->rendition;
+  auto src = admitted->source;
   {
     std::lock_guard lk(pushes_mu_);
     pushes_.push_back({src, ex, ex->worker()});
@@ -152,6 +175,7 @@ Result<void> LiveIngest::bind_udp(net::Worker& w) {
 
 void LiveIngest::close() {
   // The worker loops no longer run: closing here is safe, the workers' teardown runs the callbacks.
+  if (listeners_) listeners_->stop();
   for (auto* h : udp_) {
     delete static_cast<UdpInput*>(h->data);
     h->data = nullptr;

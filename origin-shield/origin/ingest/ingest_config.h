@@ -1,0 +1,38 @@
+#pragma once
+// The `live.srt` and `live.rtmp` config sections: where the SRT and RTMP ingest listeners bind and
+// how they behave. Read by read_live_section (after the channels, which the SRT passphrase checks).
+#include <cstdint>
+#include <optional>
+
+#include "common/config/parse_units.h"
+
+namespace cdn::config {
+class MapReader;
+}
+
+namespace cdn::origin {
+
+struct LiveConfig;
+
+struct SrtIngestConfig {
+  std::optional<config::HostPort> listen;  // none: no SRT listener
+  int64_t latency_ms = 120;                // SRTO_LATENCY (receiver buffer delay)
+  bool encrypt = false;                    // the channel's stream key is the SRT passphrase
+};
+
+struct RtmpIngestConfig {
+  std::optional<config::HostPort> listen;  // none: no RTMP listener
+  int64_t handshake_timeout_ms = 5'000;    // TCP accept to publish
+  int64_t idle_timeout_ms = 10'000;        // publishing without a media message
+  uint64_t max_message_bytes = 4 << 20;    // one RTMP message (a video frame)
+};
+
+struct IngestConfig {
+  SrtIngestConfig srt;
+  RtmpIngestConfig rtmp;
+};
+
+// Reads `srt:` and `rtmp:` of the live section into live_cfg.ingest (channels already read).
+void read_ingest_config(config::MapReader& live, LiveConfig& live_cfg);
+
+}  // namespace cdn::origin

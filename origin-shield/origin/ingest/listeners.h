@@ -1,0 +1,39 @@
+#pragma once
+// The SRT and RTMP ingest listeners that live.srt / live.rtmp configure, started and stopped
+// together by LiveIngest.
+#include <memory>
+
+#include "common/util/result.h"
+#include "origin-shield/origin/ingest/ingest_config.h"
+
+namespace cdn::net {
+class Worker;
+}
+
+namespace cdn::origin {
+class LiveIngest;
+}
+
+namespace cdn::origin::ingest {
+
+class SrtListener;
+
+class Listeners {
+ public:
+  Listeners(const IngestConfig& cfg, LiveIngest& ingest);
+  ~Listeners();
+  Listeners(const Listeners&) = delete;
+  Listeners& operator=(const Listeners&) = delete;
+
+  // RTMP runs on `w`'s loop (bound before its thread runs); SRT on a thread of its own.
+  Result<void> start(net::Worker& w);
+  // After the worker threads stopped.
+  void stop();
+
+ private:
+  const IngestConfig& cfg_;
+  LiveIngest& ingest_;
+  std::unique_ptr<SrtListener> srt_;
+};
+
+}  // namespace cdn::origin::ingest

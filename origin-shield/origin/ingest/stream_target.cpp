@@ -1,0 +1,73 @@
+#include "origin-shield/origin/ingest/stream_target.h"
+
+#include "common/util/strings.h"
+
+namespace cdn::origin::ingest {
+
+namespace {
+
+bool split_resource(std::string_view res, StreamTarget& t) {
+  auto slash = res.find('/');
+  if (slash == std::string_view::npos) return false;
+  t.channel = std::string(res.substr(0, slash));
+  t.rendition = std::string(res.substr(slash + 1));
+  return !t.channel.empty() && !t.rendition.empty() && t.rendition.find('/') == std::string::npos;
+}
+
+bool set_role(std::string_view role, StreamTarget& t) {
+  if (role != "primary" && role != "backup") return false;
+  t.backup = role == "backup";
+  return true;
+}
+
+std::optional<StreamTarget> parse_access_control(std::string_view body) {
+  StreamTarget t;
+  bool have_resource = false;
+  for (auto item : split(body, ',')) {
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    auto k = item.substr(0, eq), v = item.substr(eq + 1);
+    if (k == "r") {
+      if (!split_resource(v, t)) return std::nullopt;
+      have_resource = true;
+    } else if (k == "s") {
+      t.key = std::string(v);
+    } else if (k == "m") {
+      if (v != "publish") return std::nullopt;
+    } else if (k == "role") {
+      if (!set_role(v, t)) return std::nullopt;
+    }  // other standard keys (u, h, t) are ignored
+  }
+  if (!have_resource) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+std::optional<StreamTarget> parse_stream_target(std::string_view text) {
+  if (starts_with(text, "#!::")) return parse_access_control(text.substr(4));
+  if (text.find('/') == std::string_view::npos && text.find('%') != std::string_view::npos) {
+    // Percent-encoded as a whole: ffmpeg before 6.0 hands an srt:// URL's streamid on verbatim.
+    auto decoded = url_decode(text);
+    if (!decoded || decoded->find('%') != std::string::npos) return std::nullopt;
+    return parse_stream_target(*decoded);
+  }
+  StreamTarget t;
+  auto q = text.find('?');
+  if (!split_resource(text.substr(0, q), t)) return std::nullopt;
+  if (q == std::string_view::npos) return t;
+  for (auto part : split(text.substr(q + 1), '&')) {
+    auto eq = part.find('=');
+    auto name = part.substr(0, eq);
+    auto value =
+        url_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+    if (!value) return std::nullopt;
+    if (name == "key")
+      t.key = *value;
+    else if (name == "role" && !set_role(*value, t))
+      return std::nullopt;
+  }
+  return t;
+}
+
+}  // namespace cdn::origin::ingest

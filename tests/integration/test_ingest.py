@@ -1,0 +1,134 @@
+"""SRT and RTMP ingest with real encoders: ffmpeg publishing over SRT (libsrt listener) and RTMP
+into the live origin, played back through shield and edge. One origin -> shield -> edge chain for
+the module; each test uses channels of its own. Streams are 4-8 s of ffmpeg's real-time encoding."""
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import Tier, edge_config, free_port, shield_config, wait_until
+from live_support import (MediaPlaylist, ffprobe_first_frame_is_key, get_playlist, inspect_segment,
+                          live_origin_config, need_ffmpeg, wait_playlist)
+
+KEY = "ingest-key-0123"
+CHANNELS = ["srt", "srtbad", "srtbackup"]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory, content):
+    need_ffmpeg()
+    d = tmp_path_factory.mktemp("ingest")
+    srt_port = free_port()
+    cfg = live_origin_config(content.root, d / "store", target="1s", window=6, gap="1500ms",
+                             channels=[{"name": n, "stream_key": KEY, "renditions": [{"name": "720p"}]}
+                                       for n in CHANNELS])
+    cfg["live"]["srt"] = {"listen": f"127.0.0.1:{srt_port}", "latency": "120ms"}
+    origin = Tier("origin", d, cfg).start()
+    shield = Tier("shield", d, shield_config([origin.port()])).start()
+    edge = Tier("edge", d, edge_config([shield.port()])).start()
+    origin.srt_port = srt_port
+    yield origin, shield, edge
+    for t in (edge, shield, origin):
+        t.kill()
+
+
+def encode_args(seconds, gop=25, x264_params=None):
+    args = ["ffmpeg", "-nostdin", "-loglevel", "error", "-re",
+            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=440",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
+    if x264_params:
+        args += ["-x264-params", x264_params]
+    return args + ["-c:a", "aac"]
+
+
+def srt_push(port, seconds, channel, key=KEY, role=None, passphrase=None, access_control=False):
+    """ffmpeg publishing over SRT; the streamid in its simple form (percent-encoded as a whole: ffmpeg
+    5.1 passes it on verbatim) or in SRT's access-control syntax."""
+    if access_control:
+        sid = f"#!::r={channel}/720p,s={key},m=publish" + (f",role={role}" if role else "")
+    else:
+        sid = urllib.parse.quote(f"{channel}/720p?key={key}" + (f"&role={role}" if role else ""), safe="")
+    url = f"srt://127.0.0.1:{port}?latency=120000&streamid={sid}"
+    if passphrase:
+        url += f"&passphrase={passphrase}"
+    return subprocess.Popen(encode_args(seconds) + ["-f", "mpegts", url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish(ff, timeout=60):
+    try:
+        return ff.wait(timeout), ff.stderr.read().decode(errors="replace")
+    finally:
+        if ff.poll() is None:
+            ff.kill()
+
+
+def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2):
+    """The stream ended; every segment the edge serves starts with a decodable key frame."""
+    pl = wait_playlist(origin, f"/live/{channel}/720p/event.m3u8", lambda p: p.endlist and len(p.segments) >= min_segments,
+                       timeout=30, what=f"{channel}: an ended stream of {min_segments}+ segments")
+    for s in pl.segments:
+        r = edge.get(f"/live/{channel}/720p/{s['seq']}.ts")
+        assert r.status == 200, (channel, s, r.status)
+        f = inspect_segment(r.body)
+        assert 5 in f["first_nal_types"], (channel, s["seq"], f["first_nal_types"])
+        path = tmp_path / f"{channel}-{s['seq']}.ts"
+        path.write_bytes(r.body)
+        assert ffprobe_first_frame_is_key(path), (channel, s["seq"])
+    return pl
+
+
+def test_srt_publish_played_through_edge(chain, tmp_path):
+    origin, _, edge = chain
+    ff = srt_push(origin.srt_port, 5, "srt")
+    live = wait_playlist(edge, "/live/srt/720p/index.m3u8", lambda p: len(p.segments) >= 2, timeout=30,
+                         what="the SRT stream's playlist through the edge")
+    assert not live.endlist
+    code, err = finish(ff)
+    assert code == 0, err
+    pl = check_playable_through_edge(origin, edge, "srt", tmp_path, min_segments=4)
+    # ffmpeg's last packets may be lost when it closes the connection: most of 5 s arrived.
+    assert 4.0 <= sum(s["duration"] for s in pl.segments) <= 5.05
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="srt") > 0
+
+
+def test_srt_wrong_key_refused_at_handshake(chain):
+    origin, _, _ = chain
+    before = origin.metric("cdn_live_errors_total", reason="bad-stream-key")
+    code, err = finish(srt_push(origin.srt_port, 4, "srtbad", key="wrong-key-0123"), timeout=30)
+    assert code != 0
+    assert "reject" in err.lower() or "connection" in err.lower(), err
+    assert origin.metric("cdn_live_errors_total", reason="bad-stream-key") == before + 1
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="srtbad") == 0
+    code, _ = finish(srt_push(origin.srt_port, 4, "nosuch"), timeout=30)
+    assert code != 0
+    assert origin.metric("cdn_live_errors_total", reason="unknown-channel") >= 1
+    assert origin.get("/live/srtbad/720p/index.m3u8").status == 404
+
+
+def test_srt_backup_takes_over_after_the_gap(chain):
+    origin, _, _ = chain
+    event = "/live/srtbackup/720p/event.m3u8"
+    primary = srt_push(origin.srt_port, 8, "srtbackup")
+    wait_until(lambda: origin.metric("cdn_live_ingest_bytes_total", channel="srtbackup") > 0, timeout=15,
+               what="the primary to be ingesting")
+    backup = srt_push(origin.srt_port, 8, "srtbackup", role="backup", access_control=True)
+    try:
+        wait_playlist(origin, event, lambda p: len(p.segments) >= 2, timeout=20)
+        wait_until(lambda: origin.metric("cdn_live_ingest_dropped_bytes_total", channel="srtbackup") > 0,
+                   timeout=10, what="the backup's bytes to be dropped while the primary runs")
+        primary.kill()  # the primary encoder dies
+        t0 = time.monotonic()
+        pl = wait_playlist(origin, event,
+                           lambda p: any(s["discontinuity"] for s in p.segments) and not p.segments[-1]["discontinuity"],
+                           timeout=20, what="backup segments after a discontinuity")
+        assert time.monotonic() - t0 >= 1.0  # not before the input gap
+        assert pl.seqs() == list(range(len(pl.segments)))
+        assert origin.metric("cdn_live_input_switches_total", channel="srtbackup") >= 2
+    finally:
+        for ff in (primary, backup):
+            if ff.poll() is None:
+                ff.kill()
+            ff.wait()
