@@ -12,22 +12,23 @@ from live_support import (MediaPlaylist, ffprobe_first_frame_is_key, get_playlis
                           live_origin_config, need_ffmpeg, wait_playlist)
 
 KEY = "ingest-key-0123"
-CHANNELS = ["srt", "srtbad", "srtbackup"]
+CHANNELS = ["srt", "srtbad", "srtbackup", "rtmp", "rtmpbad", "rtmpobs"]
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory, content):
     need_ffmpeg()
     d = tmp_path_factory.mktemp("ingest")
-    srt_port = free_port()
+    srt_port, rtmp_port = free_port(), free_port()
     cfg = live_origin_config(content.root, d / "store", target="1s", window=6, gap="1500ms",
                              channels=[{"name": n, "stream_key": KEY, "renditions": [{"name": "720p"}]}
                                        for n in CHANNELS])
     cfg["live"]["srt"] = {"listen": f"127.0.0.1:{srt_port}", "latency": "120ms"}
+    cfg["live"]["rtmp"] = {"listen": f"127.0.0.1:{rtmp_port}", "handshake_timeout": "2s", "idle_timeout": "3s"}
     origin = Tier("origin", d, cfg).start()
     shield = Tier("shield", d, shield_config([origin.port()])).start()
     edge = Tier("edge", d, edge_config([shield.port()])).start()
-    origin.srt_port = srt_port
+    origin.srt_port, origin.rtmp_port = srt_port, rtmp_port
     yield origin, shield, edge
     for t in (edge, shield, origin):
         t.kill()
@@ -57,12 +58,37 @@ def srt_push(port, seconds, channel, key=KEY, role=None, passphrase=None, access
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def rtmp_push(port, seconds, channel, key=KEY, obs_style=False):
+    """ffmpeg publishing FLV over RTMP: rtmp://host/live/<channel>/<rendition>?key=..., or as OBS
+    does it (app "live", the stream key holding the rest, passed with -rtmp_app/-rtmp_playpath)."""
+    if obs_style:
+        out = ["-rtmp_app", "live", "-rtmp_playpath", f"{channel}/720p?key={key}", f"rtmp://127.0.0.1:{port}"]
+    else:
+        out = [f"rtmp://127.0.0.1:{port}/live/{channel}/720p?key={key}"]
+    return subprocess.Popen(encode_args(seconds) + ["-f", "flv"] + out,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 def finish(ff, timeout=60):
     try:
         return ff.wait(timeout), ff.stderr.read().decode(errors="replace")
     finally:
         if ff.poll() is None:
             ff.kill()
+
+
+def play_5s_stream(origin, edge, channel, ff, tmp_path):
+    """A 5 s publish: the edge serves its live playlist while it runs, then every segment of the
+    ended stream starts with a decodable key frame and the segments add up to most of the 5 s."""
+    live = wait_playlist(edge, f"/live/{channel}/720p/index.m3u8", lambda p: len(p.segments) >= 2, timeout=30,
+                         what=f"{channel}: the live playlist through the edge")
+    assert not live.endlist
+    code, err = finish(ff)
+    assert code == 0, err
+    pl = check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=4)
+    # ffmpeg's last packets may be lost when it closes the connection: most of 5 s arrived.
+    assert 4.0 <= sum(s["duration"] for s in pl.segments) <= 5.05
+    return pl
 
 
 def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2):
@@ -82,15 +108,7 @@ def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2)
 
 def test_srt_publish_played_through_edge(chain, tmp_path):
     origin, _, edge = chain
-    ff = srt_push(origin.srt_port, 5, "srt")
-    live = wait_playlist(edge, "/live/srt/720p/index.m3u8", lambda p: len(p.segments) >= 2, timeout=30,
-                         what="the SRT stream's playlist through the edge")
-    assert not live.endlist
-    code, err = finish(ff)
-    assert code == 0, err
-    pl = check_playable_through_edge(origin, edge, "srt", tmp_path, min_segments=4)
-    # ffmpeg's last packets may be lost when it closes the connection: most of 5 s arrived.
-    assert 4.0 <= sum(s["duration"] for s in pl.segments) <= 5.05
+    play_5s_stream(origin, edge, "srt", srt_push(origin.srt_port, 5, "srt"), tmp_path)
     assert origin.metric("cdn_live_ingest_bytes_total", channel="srt") > 0
 
 
@@ -132,3 +150,37 @@ def test_srt_backup_takes_over_after_the_gap(chain):
             if ff.poll() is None:
                 ff.kill()
             ff.wait()
+
+
+def test_rtmp_publish_played_through_edge(chain, tmp_path):
+    """FLV's H.264 carries SPS/PPS once, in the sequence header: every segment, the later ones
+    included, must still start with them (the origin re-inserts them before each keyframe)."""
+    origin, _, edge = chain
+    pl = play_5s_stream(origin, edge, "rtmp", rtmp_push(origin.rtmp_port, 5, "rtmp"), tmp_path)
+    later = edge.get(f"/live/rtmp/720p/{pl.segments[-2]['seq']}.ts").body
+    facts = inspect_segment(later)
+    nals = facts["first_nal_types"]
+    assert nals[:4] == [9, 7, 8, 5] or nals[:3] == [9, 7, 8], nals  # AUD, SPS, PPS, then the IDR
+    assert set(facts["streams"].values()) == {0x1B, 0x0F}, facts["streams"]  # H.264 + AAC in the PMT
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,sample_rate,channels",
+                              "-of", "csv=p=0", "-"], input=later, capture_output=True, timeout=30)
+    assert streams.returncode == 0 and b"aac,44100,1" in streams.stdout, streams
+
+
+def test_rtmp_obs_style_stream_key(chain):
+    origin, _, _ = chain
+    ff = rtmp_push(origin.rtmp_port, 4, "rtmpobs", obs_style=True)
+    wait_playlist(origin, "/live/rtmpobs/720p/index.m3u8", lambda p: len(p.segments) >= 1, timeout=30)
+    code, err = finish(ff)
+    assert code == 0, err
+
+
+def test_rtmp_wrong_key_refused(chain):
+    origin, _, _ = chain
+    before = origin.metric("cdn_live_errors_total", reason="bad-stream-key")
+    code, err = finish(rtmp_push(origin.rtmp_port, 4, "rtmpbad", key="wrong"), timeout=30)
+    assert code != 0
+    assert "NetStream.Publish.BadName" in err or "bad-stream-key" in err, err
+    assert origin.metric("cdn_live_errors_total", reason="bad-stream-key") == before + 1
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="rtmpbad") == 0
+    assert origin.get("/live/rtmpbad/720p/index.m3u8").status == 404

@@ -17,6 +17,7 @@ class LiveIngest;
 namespace cdn::origin::ingest {
 
 class SrtListener;
+class RtmpServer;
 
 class Listeners {
  public:
@@ -34,6 +35,7 @@ class Listeners {
   const IngestConfig& cfg_;
   LiveIngest& ingest_;
   std::unique_ptr<SrtListener> srt_;
+  std::unique_ptr<RtmpServer> rtmp_;
 };
 
 }  // namespace cdn::origin::ingest
