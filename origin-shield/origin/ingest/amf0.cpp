@@ -66,7 +66,7 @@ bool Reader::members(Amf0Value& v, int depth) {
     if (v.object.size() >= kMaxElements) return false;
     Amf0Value member;
     if (!value(member, depth + 1)) return false;
-    v.object.emplace_back(std::move(key), std::move(member));
+    v.object.push_back(Amf0Member{std::move(key), std::move(member)});
   }
 }
 
@@ -152,7 +152,7 @@ Amf0Value Amf0Value::null() {
   return Amf0Value{};
 }
 
-Amf0Value Amf0Value::obj(std::vector<std::pair<std::string, Amf0Value>> members) {
+Amf0Value Amf0Value::obj(std::vector<Amf0Member> members) {
   Amf0Value a;
   a.type = Type::Object;
   a.object = std::move(members);

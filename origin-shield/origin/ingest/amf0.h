@@ -11,21 +11,28 @@
 
 namespace cdn::origin::ingest {
 
+struct Amf0Member;
+
 struct Amf0Value {
   enum class Type { Number, Boolean, String, Object, Null, Undefined, Array };
   Type type = Type::Null;
   double number = 0;
   bool boolean = false;
   std::string string;
-  std::vector<std::pair<std::string, Amf0Value>> object;  // Object and ECMA array members
-  std::vector<Amf0Value> array;                           // strict array
+  std::vector<Amf0Member> object;  // Object and ECMA array members
+  std::vector<Amf0Value> array;    // strict array
 
   static Amf0Value num(double v);
   static Amf0Value str(std::string v);
   static Amf0Value null();
-  static Amf0Value obj(std::vector<std::pair<std::string, Amf0Value>> members);
+  static Amf0Value obj(std::vector<Amf0Member> members);
   // The member's value, or nullptr (objects only).
   const Amf0Value* get(std::string_view key) const;
+};
+
+struct Amf0Member {
+  std::string key;
+  Amf0Value value;
 };
 
 // Every value in `data`, in order; nullopt when any is malformed or limits are exceeded.
