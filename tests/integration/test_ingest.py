@@ -1,18 +1,19 @@
 """SRT and RTMP ingest with real encoders: ffmpeg publishing over SRT (libsrt listener) and RTMP
 into the live origin, played back through shield and edge. One origin -> shield -> edge chain for
-the module; each test uses channels of its own. Streams are 4-8 s of ffmpeg's real-time encoding."""
+the module; each test uses channels of its own. Streams are 3-8 s of ffmpeg's real-time encoding;
+HEVC over Enhanced RTMP, which ffmpeg 5.1 cannot send, comes from rtmp_client.py."""
 import subprocess
 import time
 import urllib.parse
 
 import pytest
 
-from conftest import Tier, edge_config, free_port, shield_config, wait_until
-from live_support import (MediaPlaylist, ffprobe_first_frame_is_key, get_playlist, inspect_segment,
-                          live_origin_config, need_ffmpeg, wait_playlist)
+import rtmp_client
+from conftest import Tier, edge_config, free_port, program_path, shield_config, wait_until
+from live_support import ffprobe_first_frame_is_key, inspect_segment, live_origin_config, need_ffmpeg, wait_playlist
 
 KEY = "ingest-key-0123"
-CHANNELS = ["srt", "srtbad", "srtbackup", "rtmp", "rtmpbad", "rtmpobs"]
+CHANNELS = ["srt", "srtbad", "srtbackup", "rtmp", "rtmpbad", "rtmpobs", "rtmpidle", "rtmpflv1", "hevc"]
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +92,16 @@ def play_5s_stream(origin, edge, channel, ff, tmp_path):
     return pl
 
 
-def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2):
+def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2, h264=True):
     """The stream ended; every segment the edge serves starts with a decodable key frame."""
     pl = wait_playlist(origin, f"/live/{channel}/720p/event.m3u8", lambda p: p.endlist and len(p.segments) >= min_segments,
                        timeout=30, what=f"{channel}: an ended stream of {min_segments}+ segments")
     for s in pl.segments:
         r = edge.get(f"/live/{channel}/720p/{s['seq']}.ts")
         assert r.status == 200, (channel, s, r.status)
-        f = inspect_segment(r.body)
-        assert 5 in f["first_nal_types"], (channel, s["seq"], f["first_nal_types"])
+        if h264:
+            f = inspect_segment(r.body)
+            assert 5 in f["first_nal_types"], (channel, s["seq"], f["first_nal_types"])
         path = tmp_path / f"{channel}-{s['seq']}.ts"
         path.write_bytes(r.body)
         assert ffprobe_first_frame_is_key(path), (channel, s["seq"])
@@ -169,7 +171,7 @@ def test_rtmp_publish_played_through_edge(chain, tmp_path):
 
 def test_rtmp_obs_style_stream_key(chain):
     origin, _, _ = chain
-    ff = rtmp_push(origin.rtmp_port, 4, "rtmpobs", obs_style=True)
+    ff = rtmp_push(origin.rtmp_port, 3, "rtmpobs", obs_style=True)
     wait_playlist(origin, "/live/rtmpobs/720p/index.m3u8", lambda p: len(p.segments) >= 1, timeout=30)
     code, err = finish(ff)
     assert code == 0, err
@@ -184,3 +186,96 @@ def test_rtmp_wrong_key_refused(chain):
     assert origin.metric("cdn_live_errors_total", reason="bad-stream-key") == before + 1
     assert origin.metric("cdn_live_ingest_bytes_total", channel="rtmpbad") == 0
     assert origin.get("/live/rtmpbad/720p/index.m3u8").status == 404
+
+
+def test_rtmp_every_phase_has_a_deadline(chain):
+    """handshake_timeout 2s: a client that connects and says nothing is closed; idle_timeout 3s: a
+    publisher that stops sending media (but stays connected) is closed and its input ends."""
+    origin, _, _ = chain
+    silent = rtmp_client.Publisher(origin.rtmp_port)
+    idle = rtmp_client.Publisher(origin.rtmp_port)
+    try:
+        idle.publish("live", f"rtmpidle/720p?key={KEY}")
+        t0 = time.monotonic()
+        _, closed = silent.replies(timeout=6)
+        assert closed and 1.5 <= time.monotonic() - t0 <= 5.5
+        assert origin.metric("cdn_live_errors_total", reason="rtmp-handshake-timeout") == 1
+        replies, closed = idle.replies(timeout=6)
+        assert b"NetStream.Publish.Start" in replies
+        assert closed and time.monotonic() - t0 >= 2.5
+        assert origin.metric("cdn_live_errors_total", reason="rtmp-idle-timeout") == 1
+    finally:
+        silent.close()
+        idle.close()
+
+
+def test_rtmp_unsupported_codec_is_refused_and_counted(chain):
+    origin, _, _ = chain
+    ff = subprocess.Popen(encode_args(4)[:-2] + ["-c:v", "flv1", "-an", "-f", "flv",
+                                                  f"rtmp://127.0.0.1:{origin.rtmp_port}/live/rtmpflv1/720p?key={KEY}"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code, _ = finish(ff, timeout=30)
+    assert code != 0  # the origin closed the connection under it
+    assert origin.metric("cdn_live_errors_total", reason="unsupported-codec") >= 1
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="rtmpflv1") == 0
+
+
+def test_rtmp_hevc_over_enhanced_rtmp(chain, tmp_path):
+    """Debian's ffmpeg 5.1 cannot publish HEVC over RTMP: the tags are crafted from a real x265
+    encode (FourCC hvc1, SequenceStart + CodedFramesX) and sent by a minimal publisher."""
+    origin, _, edge = chain
+    hevc = tmp_path / "in.hevc"
+    r = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                        "-t", "4", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                        "aud=1:keyint=25:min-keyint=25:scenecut=0:bframes=0:log-level=error", "-f", "hevc", str(hevc)],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    units = rtmp_client.hevc_access_units(hevc.read_bytes())
+    assert len(units) == 100 and units[0][1]
+    params = {(n[0] >> 1) & 0x3F: n for n in units[0][0]}
+    pub = rtmp_client.Publisher(origin.rtmp_port)
+    try:
+        pub.publish("live", f"hevc/720p?key={KEY}")
+        pub.video(0, rtmp_client.hevc_sequence_start(params[32], params[33], params[34]))
+        for i, (nals, key) in enumerate(units):
+            pub.video(i * 40, rtmp_client.hevc_coded_frame(nals, key))
+        pub.invoke("deleteStream", 4, None, 1)
+        replies, closed = pub.replies(timeout=10)
+        assert b"NetStream.Publish.Start" in replies and closed
+    finally:
+        pub.close()
+    pl = check_playable_through_edge(origin, edge, "hevc", tmp_path, min_segments=3, h264=False)
+    seg = edge.get(f"/live/hevc/720p/{pl.segments[1]['seq']}.ts").body
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0",
+                            "-"], input=seg, capture_output=True, timeout=30)
+    assert probe.returncode == 0 and probe.stdout.split()[0] == b"hevc,320,240", probe
+    assert "hvc1." in origin.get("/live/hevc/master.m3u8").body.decode()
+
+
+def test_srt_encryption_with_the_stream_key_as_passphrase(tiers, content, tmp_path):
+    srt_port = free_port()
+    cfg = live_origin_config(content.root, tmp_path / "store", target="1s", gap="1500ms",
+                             channels=[{"name": "crypt", "stream_key": KEY, "renditions": [{"name": "720p"}]}])
+    cfg["live"]["srt"] = {"listen": f"127.0.0.1:{srt_port}", "encrypt": True}
+    origin = tiers("origin", cfg).start()
+    code, _ = finish(srt_push(srt_port, 4, "crypt"), timeout=30)  # right key, no passphrase
+    assert code != 0
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="crypt") == 0
+    ff = srt_push(srt_port, 3, "crypt", passphrase=KEY)
+    wait_playlist(origin, "/live/crypt/720p/index.m3u8", lambda p: len(p.segments) >= 2, timeout=30)
+    code, err = finish(ff)
+    assert code == 0, err
+
+
+def test_ingest_config_errors_name_the_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tier: origin\nlisten:\n  - address: 127.0.0.1:1\norigin:\n  root: /tmp\nlive:\n"
+                   "  store_path: /tmp/x\n  channels:\n    - name: a\n      stream_key: short\n"
+                   "      renditions:\n        - name: r\n  srt:\n    listen: 127.0.0.1:9000\n"
+                   "    latency: 5ms\n    encrypt: true\n  rtmp:\n    listen: nowhere\n    idle_timout: 5s\n")
+    r = subprocess.run([str(program_path("origin")), "--config", str(bad), "--check-config"],
+                       capture_output=True, timeout=30)
+    assert r.returncode != 0
+    err = r.stderr.decode()
+    for line in (15, 16, 18, 19):  # latency below 20ms, a passphrase too short, no port, a typo
+        assert f"{bad}:{line}:" in err, (line, err)
