@@ -53,6 +53,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
         if (!udp_seen.insert((*hp)->str()).second)
           r.error(hp == &rc.udp ? "udp" : "udp_backup", "UDP address " + (*hp)->str() + " used twice");
       }
+      read_rendition_ingest(r, rc.ingest);
       r.finish();
       ch.renditions.push_back(std::move(rc));
     }

@@ -19,6 +19,7 @@ struct LiveRenditionConfig {
   std::string name;
   std::optional<config::HostPort> udp;         // primary UDP (MPEG-TS) input
   std::optional<config::HostPort> udp_backup;  // backup UDP input
+  RenditionIngestConfig ingest;                // SRT pulls
 };
 
 struct LiveChannelConfig {

@@ -43,7 +43,7 @@ LiveIngest::LiveIngest(const LiveConfig& cfg, LiveChannels& channels)
 LiveIngest::~LiveIngest() = default;
 
 Result<void> LiveIngest::start_listeners(net::Worker& w) {
-  listeners_ = std::make_unique<ingest::Listeners>(cfg_.ingest, *this);
+  listeners_ = std::make_unique<ingest::Listeners>(cfg_, channels_, *this);
   return listeners_->start(w);
 }
 

@@ -46,13 +46,17 @@ class LiveIngest {
   void handle(const std::shared_ptr<http::Exchange>& ex, std::string_view rest);
   // Binds every configured UDP input on `w`'s loop (before its thread runs).
   Result<void> bind_udp(net::Worker& w);
-  // Starts the SRT and RTMP listeners configured in live.srt / live.rtmp (RTMP on `w`'s loop).
+  // Starts the SRT and RTMP listeners configured in live.srt / live.rtmp (RTMP on `w`'s loop)
+  // and the renditions' SRT pulls.
   Result<void> start_listeners(net::Worker& w);
   // Any thread. Checks the channel, the key and the rendition; the error's message is the reason
   // ("unknown-channel", "bad-stream-key", "unknown-rendition"), not yet counted.
   Result<IngestAdmission> admit(std::string_view channel, std::string_view rendition,
                                 std::string_view key, bool backup, const char* kind,
                                 const std::string& client);
+  // A new input for a rendition (each connection of a pulled input is one, like a reconnecting
+  // encoder's).
+  std::shared_ptr<LiveSource> new_source(bool backup, const char* kind);
   // Forgets pushes whose connection closed; with `draining`, answers the open ones 503 (once).
   void housekeep(bool draining);
   // After the worker threads stopped: closes the UDP handles and the SRT/RTMP listeners.
@@ -64,8 +68,6 @@ class LiveIngest {
     std::weak_ptr<http::Exchange> ex;
     net::Worker* worker;
   };
-  std::shared_ptr<LiveSource> new_source(bool backup, const char* kind);
-
   const LiveConfig& cfg_;
   LiveChannels& channels_;
   std::atomic<uint64_t> next_source_id_{1};

@@ -38,4 +38,17 @@ void read_ingest_config(config::MapReader& live, LiveConfig& live_cfg) {
   }
 }
 
+void read_rendition_ingest(config::MapReader& r, RenditionIngestConfig& out) {
+  for (const char* key : {"srt_pull", "srt_pull_backup"}) {
+    if (!r.has(key)) continue;
+    auto text = r.get_string(key, false);
+    if (!text) continue;
+    auto url = ingest::parse_srt_url(*text);
+    if (!url)
+      r.error(key, url.error().message);
+    else
+      (std::string_view(key) == "srt_pull" ? out.srt_pull : out.srt_pull_backup) = url.value();
+  }
+}
+
 }  // namespace cdn::origin

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/config/parse_units.h"
+#include "origin-shield/origin/ingest/srt_url.h"
 
 namespace cdn::config {
 class MapReader;
@@ -27,6 +28,11 @@ struct RtmpIngestConfig {
   uint64_t max_message_bytes = 4 << 20;    // one RTMP message (a video frame)
 };
 
+// A rendition's pulled inputs: the origin calls an SRT listener (an encoder or a gateway).
+struct RenditionIngestConfig {
+  std::optional<ingest::SrtPullUrl> srt_pull, srt_pull_backup;
+};
+
 struct IngestConfig {
   SrtIngestConfig srt;
   RtmpIngestConfig rtmp;
@@ -34,5 +40,7 @@ struct IngestConfig {
 
 // Reads `srt:` and `rtmp:` of the live section into live_cfg.ingest (channels already read).
 void read_ingest_config(config::MapReader& live, LiveConfig& live_cfg);
+// Reads a rendition's `srt_pull` / `srt_pull_backup`.
+void read_rendition_ingest(config::MapReader& rendition, RenditionIngestConfig& out);
 
 }  // namespace cdn::origin

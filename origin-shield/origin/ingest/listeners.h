@@ -1,6 +1,6 @@
 #pragma once
-// The SRT and RTMP ingest listeners that live.srt / live.rtmp configure, started and stopped
-// together by LiveIngest.
+// The SRT and RTMP ingest listeners that live.srt / live.rtmp configure and the renditions' SRT
+// pulls, started and stopped together by LiveIngest.
 #include <memory>
 
 #include "common/util/result.h"
@@ -11,17 +11,20 @@ class Worker;
 }
 
 namespace cdn::origin {
+class LiveChannels;
 class LiveIngest;
-}
+struct LiveConfig;
+}  // namespace cdn::origin
 
 namespace cdn::origin::ingest {
 
 class SrtListener;
 class RtmpServer;
+class SrtPuller;
 
 class Listeners {
  public:
-  Listeners(const IngestConfig& cfg, LiveIngest& ingest);
+  Listeners(const LiveConfig& cfg, LiveChannels& channels, LiveIngest& ingest);
   ~Listeners();
   Listeners(const Listeners&) = delete;
   Listeners& operator=(const Listeners&) = delete;
@@ -32,10 +35,12 @@ class Listeners {
   void stop();
 
  private:
-  const IngestConfig& cfg_;
+  const LiveConfig& cfg_;
+  LiveChannels& channels_;
   LiveIngest& ingest_;
   std::unique_ptr<SrtListener> srt_;
   std::unique_ptr<RtmpServer> rtmp_;
+  std::unique_ptr<SrtPuller> pull_;
 };
 
 }  // namespace cdn::origin::ingest

@@ -5,6 +5,7 @@
 #include <srt/srt.h>
 
 #include "common/obs/log.h"
+#include "origin-shield/origin/ingest/srt_read.h"
 #include "origin-shield/origin/ingest/stream_target.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/live_rendition.h"
@@ -167,16 +168,7 @@ void SrtListener::accept_pending() {
 void SrtListener::read_all(int sock) {
   auto it = conns_.find(sock);
   if (it == conns_.end()) return;
-  char buf[1500];  // one live-mode message (at most 1456 bytes)
-  for (;;) {
-    int n = srt_recvmsg(sock, buf, sizeof buf);
-    if (n > 0) {
-      it->second.in.rendition->on_data(*it->second.in.source, buf, size_t(n));
-      continue;
-    }
-    if (n == SRT_ERROR && srt_getlasterror(nullptr) == SRT_EASYNCRCV) return;
-    return drop(sock);  // closed or broken
-  }
+  if (!srt_read_into(sock, *it->second.in.rendition, *it->second.in.source)) drop(sock);
 }
 
 void SrtListener::drop(int sock) {

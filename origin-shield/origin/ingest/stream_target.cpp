@@ -42,16 +42,8 @@ std::optional<StreamTarget> parse_access_control(std::string_view body) {
   return t;
 }
 
-}  // namespace
-
-std::optional<StreamTarget> parse_stream_target(std::string_view text) {
+std::optional<StreamTarget> parse_raw(std::string_view text) {
   if (starts_with(text, "#!::")) return parse_access_control(text.substr(4));
-  if (text.find('/') == std::string_view::npos && text.find('%') != std::string_view::npos) {
-    // Percent-encoded as a whole: ffmpeg before 6.0 hands an srt:// URL's streamid on verbatim.
-    auto decoded = url_decode(text);
-    if (!decoded || decoded->find('%') != std::string::npos) return std::nullopt;
-    return parse_stream_target(*decoded);
-  }
   StreamTarget t;
   auto q = text.find('?');
   if (!split_resource(text.substr(0, q), t)) return std::nullopt;
@@ -68,6 +60,19 @@ std::optional<StreamTarget> parse_stream_target(std::string_view text) {
       return std::nullopt;
   }
   return t;
+}
+
+}  // namespace
+
+std::optional<StreamTarget> parse_stream_target(std::string_view text) {
+  // Percent-encoded as a whole (ffmpeg before 6.0 hands an srt:// URL's streamid on verbatim):
+  // an encoded '#' or '/' shows it. Decoded once, never twice.
+  const bool encoded = starts_with(text, "%23") || (text.find('/') == std::string_view::npos &&
+                                                    text.find('%') != std::string_view::npos);
+  if (!encoded) return parse_raw(text);
+  auto decoded = url_decode(text);
+  if (!decoded) return std::nullopt;
+  return parse_raw(*decoded);
 }
 
 }  // namespace cdn::origin::ingest

@@ -22,7 +22,15 @@ TEST(StreamTarget, PercentEncodedAsAWhole) {
   EXPECT_EQ(t->channel, "news");
   EXPECT_EQ(t->key, "k");
   EXPECT_TRUE(t->backup);
-  EXPECT_FALSE(parse_stream_target("news%252F720p"));  // decoded once only
+  EXPECT_FALSE(parse_stream_target("news%252F720p%253Fkey%253Dk"));  // decoded once only
+  auto ac = parse_stream_target("%23!%3A%3Ar%3Dnews%2F720p%2Cs%3Dk");
+  ASSERT_TRUE(ac);
+  EXPECT_EQ(ac->channel, "news");
+  auto partly = parse_stream_target("%23!::r=news/720p,s=k");  // only the '#' encoded
+  ASSERT_TRUE(partly);
+  EXPECT_EQ(partly->channel, "news");
+  EXPECT_EQ(ac->rendition, "720p");
+  EXPECT_EQ(ac->key, "k");
 }
 
 TEST(StreamTarget, AccessControlForm) {
