@@ -1,6 +1,7 @@
 #include "origin-shield/origin/ingest/srt_url.h"
 
 #include "common/util/strings.h"
+#include "origin-shield/origin/ingest/query_params.h"
 
 namespace cdn::origin::ingest {
 
@@ -14,12 +15,10 @@ Result<SrtPullUrl> parse_srt_url(std::string_view url) {
   out.address = hp.value();
   out.text = "srt://" + out.address.str();
   if (q == std::string_view::npos) return out;
-  for (auto part : split(rest.substr(q + 1), '&')) {
-    auto eq = part.find('=');
-    auto name = part.substr(0, eq);
-    auto value =
-        url_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
-    if (!value) return Error{"bad percent-encoding in " + std::string(name)};
+  auto params = query_params(rest.substr(q + 1));
+  if (!params) return Error{"bad percent-encoding"};
+  for (auto& [name, v] : *params) {
+    const std::string* value = &v;
     if (name == "streamid") {
       if (value->size() > 512) return Error{"streamid longer than 512 bytes"};
       out.streamid = *value;
@@ -32,8 +31,7 @@ Result<SrtPullUrl> parse_srt_url(std::string_view url) {
       if (ms.value() < 20 || ms.value() > 10'000) return Error{"latency must be 20ms..10s"};
       out.latency_ms = ms.value();
     } else {
-      return Error{"unknown parameter \"" + std::string(name) +
-                   "\" (streamid, passphrase, latency)"};
+      return Error{"unknown parameter \"" + name + "\" (streamid, passphrase, latency)"};
     }
   }
   return out;

@@ -1,6 +1,7 @@
 #include "origin-shield/origin/ingest/stream_target.h"
 
 #include "common/util/strings.h"
+#include "origin-shield/origin/ingest/query_params.h"
 
 namespace cdn::origin::ingest {
 
@@ -48,16 +49,11 @@ std::optional<StreamTarget> parse_raw(std::string_view text) {
   auto q = text.find('?');
   if (!split_resource(text.substr(0, q), t)) return std::nullopt;
   if (q == std::string_view::npos) return t;
-  for (auto part : split(text.substr(q + 1), '&')) {
-    auto eq = part.find('=');
-    auto name = part.substr(0, eq);
-    auto value =
-        url_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
-    if (!value) return std::nullopt;
-    if (name == "key")
-      t.key = *value;
-    else if (name == "role" && !set_role(*value, t))
-      return std::nullopt;
+  auto params = query_params(text.substr(q + 1));
+  if (!params) return std::nullopt;
+  for (auto& [name, value] : *params) {
+    if (name == "key") t.key = value;
+    if (name == "role" && !set_role(value, t)) return std::nullopt;
   }
   return t;
 }
