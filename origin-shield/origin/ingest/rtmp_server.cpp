@@ -109,7 +109,7 @@ std::string RtmpServer::Connection::on_publish(const std::string& app, const std
 }
 
 void RtmpServer::Connection::send(std::string&& bytes) {
-  if (finishing && open_handles == 0) return;
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
   if (tcp.write_queue_size > kMaxPendingWrite) return finish("rtmp-write-stalled", true);
   auto* w = new Write{{}, std::move(bytes)};
   uv_buf_t b = uv_buf_init(w->data.data(), unsigned(w->data.size()));
