@@ -4,7 +4,9 @@
 #include "common/auth/extract.h"
 #include "common/auth/jwks.h"
 #include "common/auth/renew.h"
+#include "common/auth/signing_key.h"
 #include "common/hls/rewrite.h"
+#include "common/http/query.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
@@ -12,25 +14,11 @@
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
-#include "common/auth/signing_key.h"
 #include "edge/public_prefixes.h"
 
 namespace cdn::edge {
 
 namespace {
-
-AccessState* state_of(const http::Exchange& ex) { return static_cast<AccessState*>(ex.phase_state.get()); }
-
-// Query parameter value, percent-decoded ("" when absent or undecodable).
-std::string query_value(std::string_view query, std::string_view name) {
-  for (auto part : split(query, '&')) {
-    auto eq = part.find('=');
-    if (eq == std::string_view::npos || part.substr(0, eq) != name) continue;
-    auto v = url_decode(part.substr(eq + 1));
-    return v ? *v : "";
-  }
-  return "";
-}
 
 std::string json_string(std::string_view s) {
   std::string out;
@@ -142,7 +130,7 @@ bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenS
 }
 
 proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exchange>& ex,
-                                                 std::function<void()> resume) {
+                                                 AccessState& st, std::function<void()> resume) {
   const auto& req = ex->request();
   if (req.method == "OPTIONS" && cors_.enabled()) {
     ex->respond(204, cors_.preflight(req), std::string_view());
@@ -150,23 +138,23 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
   }
   if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;
 
-  auto st = std::make_shared<AccessState>();
-  if (!find_token(req, st->token, st->source)) {
+  Viewer v;
+  if (!find_token(req, v.token, v.source)) {
     reject(ex, 401, "token-required", "");
     return Filter::Handled;
   }
-  std::string query = upstream_query(req);
-  std::string uri = query.empty() ? req.path : req.path + "?" + query;
+  // The token's scope covers the request as the cache and the shield see it (token removed).
+  std::string uri = st.upstream_query.empty() ? req.path : req.path + "?" + st.upstream_query;
   auth::RequestContext rc{uri, ex->client_ip(), unix_now()};
-  auto r = verifier_->verify(st->token, rc);
-  if (!r && st->source == TokenSource::Query && r.rejection().reason == "expired") {
+  auto r = verifier_->verify(v.token, rc);
+  if (!r && v.source == TokenSource::Query && r.rejection().reason == "expired") {
     // A playlist rewritten earlier may carry a token that has since expired while the viewer
     // holds a renewed one in the cookie (cdnistt 1): the renewed token wins.
     if (auto c = auth::extract_token({}, req.headers.get_or("cookie"), {}, cfg_.cookie)) {
       auto rc2 = verifier_->verify(*c, rc);
       if (rc2) {
-        st->token = std::move(*c);
-        st->source = TokenSource::Cookie;
+        v.token = std::move(*c);
+        v.source = TokenSource::Cookie;
         r = std::move(rc2);
       }
     }
@@ -175,46 +163,47 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
     reject(ex, 403, r.rejection().reason, r.rejection().detail);
     return Filter::Handled;
   }
-  st->claims = std::move(r.claims());
-  ex->phase_state = st;
-  if (st->claims.sub.empty()) return Filter::Continue;  // no viewer, no stream session
+  v.claims = std::move(r.claims());
+  Viewer& viewer = st.viewer.emplace(std::move(v));
+  if (viewer.claims.sub.empty()) return Filter::Continue;  // no viewer, no stream session
 
   int64_t now_ms = unix_now_ms();
   sessions_->maybe_sweep(now_ms);
-  auth::SessionKey key{st->claims.sub, st->claims.sid,
-                       auth::address_place(ex->client_ip(), cfg_.address_prefix_v4, cfg_.address_prefix_v6)};
-  st->place = key.place;
-  int limit = int(std::min<int64_t>(st->claims.climit, 1 << 20));
-  bool block_new = st->claims.cbeh == auth::LimitBehaviour::BlockNew;
+  auth::SessionKey key{
+      viewer.claims.sub, viewer.claims.sid,
+      auth::address_place(ex->client_ip(), cfg_.address_prefix_v4, cfg_.address_prefix_v6)};
+  viewer.place = key.place;
+  int limit = int(std::min<int64_t>(viewer.claims.climit, 1 << 20));
+  bool block_new = viewer.claims.cbeh == auth::LimitBehaviour::BlockNew;
   // The memory store answers inside admit(); the Redis store later, on this same loop thread.
   auto answered_inline = std::make_shared<std::optional<auth::Admit>>();
   auto in_call = std::make_shared<bool>(true);
   std::weak_ptr<http::Exchange> weak = ex;
   sessions_->store_for(*ex->worker())
-      .admit(key, limit, block_new, now_ms, [this, weak, resume, answered_inline, in_call](auth::Admit a) {
-        if (*in_call) {
-          *answered_inline = a;
-          return;
-        }
-        auto e = weak.lock();
-        if (!e || !e->alive() || e->started()) return;
-        if (admitted(e, a) == Filter::Continue) resume();
-      });
+      .admit(key, limit, block_new, now_ms,
+             [this, weak, key, resume, answered_inline, in_call](auth::Admit a) {
+               if (*in_call) {
+                 *answered_inline = a;
+                 return;
+               }
+               auto e = weak.lock();
+               if (!e || !e->alive() || e->started()) return;
+               if (admitted(e, key, a) == Filter::Continue) resume();
+             });
   *in_call = false;
-  if (*answered_inline) return admitted(ex, **answered_inline);
+  if (*answered_inline) return admitted(ex, key, **answered_inline);
   return Filter::Suspended;
 }
 
-proxy::Phases::Filter EdgePhases::admitted(const std::shared_ptr<http::Exchange>& ex, auth::Admit a) {
+proxy::Phases::Filter EdgePhases::admitted(const std::shared_ptr<http::Exchange>& ex,
+                                           const auth::SessionKey& key, auth::Admit a) {
   switch (a) {
     case auth::Admit::AllowedNewPlace:
       sid_moved().inc();
       [[fallthrough]];
-    case auth::Admit::Allowed: {
-      auto* st = state_of(*ex);
-      sessions_->served({st->claims.sub, st->claims.sid, st->place}, unix_now_ms());
+    case auth::Admit::Allowed:
+      sessions_->served(key, unix_now_ms());
       return Filter::Continue;
-    }
     case auth::Admit::InUseElsewhere: reject(ex, 403, "sid-in-use-elsewhere", ""); break;
     case auth::Admit::Evicted: reject(ex, 403, "stream-evicted", ""); break;
     case auth::Admit::LimitReached: reject(ex, 403, "stream-limit-reached", ""); break;
@@ -242,35 +231,37 @@ std::string EdgePhases::upstream_query(const http::Request& req) {
   return auth::strip_param(req.query, token_param_);
 }
 
-const std::string& EdgePhases::renewed_token(AccessState& st) const {
-  if (st.renewal_tried) return st.renewed;
-  st.renewal_tried = true;
-  if (!st.claims.cdniets) return st.renewed;
+const std::string& EdgePhases::renewed_token(Viewer& v) const {
+  if (v.renewal_tried) return v.renewed;
+  v.renewal_tried = true;
+  if (!v.claims.cdniets) return v.renewed;
   auto key = renewal_key_.load();
-  if (!key) return st.renewed;
-  auto t = auth::renew(st.claims, *key, unix_now());
+  if (!key) return v.renewed;
+  auto t = auth::renew(v.claims, *key, unix_now());
   if (t) {
-    st.renewed = std::move(t.value());
+    v.renewed = std::move(t.value());
   } else {
     obs::log(obs::Level::Error, "token renewal failed", {{"error", t.error().message}});
   }
-  return st.renewed;
+  return v.renewed;
 }
 
-void EdgePhases::response_filter(const http::Exchange& ex, http::Headers& h) {
+proxy::Phases::Body EdgePhases::response_filter(const http::Exchange& ex, AccessState& st,
+                                                http::Headers& h, bool body_transformable) {
   cors_.add_headers(ex.request(), h);
-  AccessState* st = state_of(ex);
-  if (!st) return;
-  if (transport_of(st->claims) == 1) {
-    const std::string& renewed = renewed_token(*st);
+  if (!st.viewer) return Body::AsIs;
+  Viewer& v = *st.viewer;
+  if (transport_of(v.claims) == 1) {
+    const std::string& renewed = renewed_token(v);
     if (!renewed.empty()) {
-      std::string cookie = cfg_.cookie + "=" + renewed + "; Path=/; Max-Age=" + std::to_string(*st->claims.cdniets) +
-                           "; HttpOnly";
+      std::string cookie = cfg_.cookie + "=" + renewed +
+                           "; Path=/; Max-Age=" + std::to_string(*v.claims.cdniets) + "; HttpOnly";
       cookie += ex.tls() ? "; Secure; SameSite=None" : "; SameSite=Lax";
       h.add("Set-Cookie", std::move(cookie));
     }
   }
-  if (ex.request().method != "HEAD" && wants_body_transform(ex, h)) {
+  if (!body_transformable || !is_playlist(ex, h) || !rewrites_playlist(v)) return Body::AsIs;
+  if (ex.request().method != "HEAD") {
     // The rewritten playlist carries this viewer's token: no shared cache may keep it.
     std::string cc(h.get_or("cache-control"));
     std::string out = "private";
@@ -282,6 +273,7 @@ void EdgePhases::response_filter(const http::Exchange& ex, http::Headers& h) {
     }
     h.set("Cache-Control", out);
   }
+  return Body::Transform;
 }
 
 bool EdgePhases::is_playlist(const http::Exchange& ex, const http::Headers& h) const {
@@ -294,28 +286,27 @@ bool EdgePhases::is_playlist(const http::Exchange& ex, const http::Headers& h) c
   return p.size() >= 5 && iequals(std::string_view(p).substr(p.size() - 5), ".m3u8");
 }
 
-std::string EdgePhases::propagated_token(AccessState& st) const {
-  if (transport_of(st.claims) == 2) {
-    const std::string& renewed = renewed_token(st);
+bool EdgePhases::rewrites_playlist(Viewer& v) const {
+  if (v.source == TokenSource::Query) return true;
+  return transport_of(v.claims) == 2 && !renewed_token(v).empty();
+}
+
+std::string EdgePhases::propagated_token(Viewer& v) const {
+  if (transport_of(v.claims) == 2) {
+    const std::string& renewed = renewed_token(v);
     if (!renewed.empty()) return renewed;
   }
   // Players do not carry a playlist's query to the URIs inside it: without the token there,
   // the next request would be refused.
-  if (st.source == TokenSource::Query) return st.token;
+  if (v.source == TokenSource::Query) return v.token;
   return {};
 }
 
-bool EdgePhases::wants_body_transform(const http::Exchange& ex, const http::Headers& h) {
-  AccessState* st = state_of(ex);
-  if (!st || !is_playlist(ex, h)) return false;
-  if (st->source == TokenSource::Query) return true;
-  return transport_of(st->claims) == 2 && !renewed_token(*st).empty();
-}
-
-std::string EdgePhases::transform_body(const http::Exchange& ex, std::string body) {
-  AccessState* st = state_of(ex);
-  if (!st) return body;
-  std::string token = propagated_token(*st);
+std::string EdgePhases::transform_body(const http::Exchange& ex, AccessState& st,
+                                       std::string body) {
+  (void)ex;
+  if (!st.viewer) return body;
+  std::string token = propagated_token(*st.viewer);
   if (token.empty()) return body;
   return hls::rewrite_uris(body, token_param_ + "=" + percent_encode(token));
 }
@@ -323,7 +314,7 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, std::string bod
 void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   if (!sessions_) return;
   admin.add_private_read("/admin/sessions", [this](const std::shared_ptr<http::Exchange>& ex) {
-    std::string sub = query_value(ex->request().query, "sub");
+    std::string sub = http::query_value(ex->request().query, "sub").value_or("");
     if (sub.empty()) {
       ex->respond_error(400, "sub-required");
       return;
@@ -340,7 +331,8 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
     });
   });
   admin.add_write("/admin/sessions/kick", [this](const std::shared_ptr<http::Exchange>& ex) {
-    auth::SessionKey key{query_value(ex->request().query, "sub"), query_value(ex->request().query, "sid")};
+    auth::SessionKey key{http::query_value(ex->request().query, "sub").value_or(""),
+                         http::query_value(ex->request().query, "sid").value_or("")};
     if (key.sub.empty() || key.sid.empty()) {
       ex->respond_error(400, "sub-and-sid-required");
       return;

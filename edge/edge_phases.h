@@ -4,6 +4,7 @@
 // reaches the cache key or the shield.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/auth/claims.h"
@@ -25,8 +26,8 @@ namespace cdn::edge {
 
 enum class TokenSource { Query, Cookie, Bearer };
 
-// Per request, in Exchange::phase_state once the token verified.
-struct AccessState {
+// A viewer whose token verified: what the rest of the request needs of it.
+struct Viewer {
   TokenSource source = TokenSource::Query;
   std::string token;
   auth::Claims claims;
@@ -35,7 +36,12 @@ struct AccessState {
   std::string renewed;  // empty = no renewal (not offered, no key, or signing failed)
 };
 
-class EdgePhases : public proxy::Phases {
+// The edge's per-request phase context.
+struct AccessState : proxy::RequestContext {
+  std::optional<Viewer> viewer;  // set once the access gate verified the request's token
+};
+
+class EdgePhases : public proxy::PhasesFor<AccessState> {
  public:
   // Without an access section: only the token parameter is kept from the cache key and upstream.
   explicit EdgePhases(std::string token_param);
@@ -44,11 +50,12 @@ class EdgePhases : public proxy::Phases {
                                                     size_t worker_count);
   ~EdgePhases() override;
 
-  Filter request_filter(const std::shared_ptr<http::Exchange>& ex, std::function<void()> resume) override;
+  Filter request_filter(const std::shared_ptr<http::Exchange>& ex, AccessState& st,
+                        std::function<void()> resume) override;
   std::string upstream_query(const http::Request& req) override;
-  void response_filter(const http::Exchange& ex, http::Headers& h) override;
-  bool wants_body_transform(const http::Exchange& ex, const http::Headers& h) override;
-  std::string transform_body(const http::Exchange& ex, std::string body) override;
+  Body response_filter(const http::Exchange& ex, AccessState& st, http::Headers& h,
+                       bool body_transformable) override;
+  std::string transform_body(const http::Exchange& ex, AccessState& st, std::string body) override;
 
   // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid= (both need the admin token)
   void add_admin_routes(runtime::AdminApi& admin);
@@ -63,14 +70,17 @@ class EdgePhases : public proxy::Phases {
   // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
   bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
   // Continue = admitted; Handled = refused (response sent).
-  Filter admitted(const std::shared_ptr<http::Exchange>& ex, auth::Admit a);
+  Filter admitted(const std::shared_ptr<http::Exchange>& ex, const auth::SessionKey& key,
+                  auth::Admit a);
   void reject(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
               std::string_view detail);
   // The renewed token for this request, signed once (RFC 9246 §2.1.13/14); empty if none.
-  const std::string& renewed_token(AccessState& st) const;
+  const std::string& renewed_token(Viewer& v) const;
   bool is_playlist(const http::Exchange& ex, const http::Headers& h) const;
+  // Whether this viewer's playlist carries a token into its URIs (then it is rewritten).
+  bool rewrites_playlist(Viewer& v) const;
   // Token to append to a playlist's URIs for this viewer (empty = leave the playlist alone).
-  std::string propagated_token(AccessState& st) const;
+  std::string propagated_token(Viewer& v) const;
 
   AccessConfig cfg_;
   std::string token_param_;

@@ -44,13 +44,37 @@ UnitVector unit_vector(double lat, double lon) {
   return {cl * std::cos(lon * kRad), cl * std::sin(lon * kRad), std::sin(lat * kRad)};
 }
 
+bool SiteOrder::next(size_t& site) {
+  if (sites_.empty()) {
+    if (given_ >= listed_.size()) return false;
+    site = listed_[given_++];
+    return true;
+  }
+  if (given_ >= sites_.size()) return false;
+  // The best site after the last one given: nearer (higher dot product) first, then lower index,
+  // so ties keep config order, as a stable sort would.
+  bool found = false;
+  double best_dot = 0;
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    double dot = from_.x * sites_[i].x + from_.y * sites_[i].y + from_.z * sites_[i].z;
+    bool after_last = given_ == 0 || dot < last_dot_ || (dot == last_dot_ && i > last_site_);
+    if (after_last && (!found || dot > best_dot)) {
+      found = true;
+      best_dot = dot;
+      site = i;
+    }
+  }
+  if (!found) return false;
+  ++given_;
+  last_dot_ = best_dot;
+  last_site_ = site;
+  return true;
+}
+
 std::vector<size_t> sites_nearest_to(const UnitVector& from, const std::vector<UnitVector>& sites) {
-  std::vector<double> dot(sites.size());
-  for (size_t i = 0; i < sites.size(); ++i)
-    dot[i] = from.x * sites[i].x + from.y * sites[i].y + from.z * sites[i].z;
-  std::vector<size_t> order(sites.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return dot[a] > dot[b]; });
+  std::vector<size_t> order;
+  SiteOrder o(from, sites);
+  for (size_t site; o.next(site);) order.push_back(site);
   return order;
 }
 
@@ -74,16 +98,25 @@ bool has_family(const EdgeConfig& e, int family) {
 
 Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const Location& loc,
               std::string_view key, size_t count, int family) {
-  return choose(cfg, health, sites_by_distance(cfg, loc), key, count, family);
+  std::vector<size_t> order = sites_by_distance(cfg, loc);
+  return choose(cfg, health, SiteOrder(order), key, count, family);
 }
 
 Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const std::vector<size_t>& order,
               std::string_view key, size_t count, int family) {
+  return choose(cfg, health, SiteOrder(order), key, count, family);
+}
+
+Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, SiteOrder order,
+              std::string_view key, size_t count, int family, bool explain) {
   Choice c;
-  if (order.empty()) return c;
-  c.preferred_site = order.front();
-  for (size_t site : order) {
-    std::vector<std::pair<double, size_t>> scored;
+  count = std::min(count, EdgePicks::kMax);
+  size_t site = 0;
+  for (bool first = true; order.next(site); first = false) {
+    if (first) c.preferred_site = site;
+    // The best `count` edges so far, best first (a small insertion sort: no buffer per site).
+    std::array<std::pair<double, size_t>, EdgePicks::kMax> best;
+    size_t kept = 0;
     size_t in_site = 0, with_family = 0;
     for (size_t i = 0; i < cfg.edges.size(); ++i) {
       const EdgeConfig& e = cfg.edges[i];
@@ -91,18 +124,24 @@ Choice choose(const GeoConfig& cfg, const HealthSnapshot& health, const std::vec
       ++in_site;
       if (!has_family(e, family)) continue;
       ++with_family;
-      if (i < health.edges.size() && health.edges[i].available)
-        scored.emplace_back(rendezvous_score(key, e.name, double(e.capacity_connections)), i);
+      if (i >= health.edges.size() || !health.edges[i].available || count == 0) continue;
+      double score = rendezvous_score(key, e.name, double(e.capacity_connections));
+      size_t at = kept;
+      while (at > 0 && best[at - 1].first < score) --at;
+      if (at >= count) continue;
+      if (kept < count) ++kept;
+      for (size_t k = kept - 1; k > at; --k) best[k] = best[k - 1];
+      best[at] = {score, i};
     }
-    if (scored.empty()) {
-      c.reasons.push_back("site " + cfg.sites[site].name + ": " +
-                          (!in_site       ? "no edges"
-                           : !with_family ? "no edge with an address of this family"
-                                          : "no available edge"));
+    if (kept == 0) {
+      if (explain)
+        c.reasons.push_back("site " + cfg.sites[site].name + ": " +
+                            (!in_site       ? "no edges"
+                             : !with_family ? "no edge with an address of this family"
+                                            : "no available edge"));
       continue;
     }
-    std::sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    for (size_t k = 0; k < scored.size() && k < count; ++k) c.edges.push_back(scored[k].second);
+    for (size_t k = 0; k < kept; ++k) c.edges.push_back(best[k].second);
     c.found = true;
     c.site = site;
     c.spilled = site != c.preferred_site;

@@ -154,6 +154,14 @@ void read_health(config::MapReader& m, HealthConfig& h) {
   m.finish();
 }
 
+void read_dns_options(config::MapReader& m, DnsServerOptions& o) {
+  if (auto v = m.get_int("tcp_max_connections", 1, 1'000'000)) o.max_tcp_connections = size_t(*v);
+  config::set(o.tcp_idle_ms, m.get_duration_ms("tcp_idle_timeout", 100, 3'600'000));
+  // RFC 6891 §6.2.5: below 512 means 512; past 4096 only invites fragmentation.
+  if (auto v = m.get_int("max_udp_payload", 512, 4096)) o.udp_max_payload = uint16_t(*v);
+  m.finish();
+}
+
 void read_sites(config::MapReader& g, GeoConfig& out) {
   for (config::MapReader& m : g.get_maps(config::required("sites"), 1)) {
     SiteConfig s;
@@ -212,6 +220,7 @@ void read_geo_section(config::MapReader& root, GeoConfig& out) {
         out.dns_listen.push_back(*hp);
     }
   }
+  if (auto d = g->get_map("dns")) read_dns_options(*d, out.dns);
   for (config::MapReader& m : g->get_maps(config::required("delivery_hosts"), 1)) {
     DeliveryHost d;
     if (auto n = m.get_string(config::required("name"), false)) {

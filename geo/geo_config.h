@@ -11,6 +11,10 @@
 //       apex_ttl: 1h                 # SOA and NS TTL (default 1h)
 //       edge_name_ttl: 5m            # TTL of the per-edge names "<edge>.<zone>" (default 5m)
 //     dns_listen: ["127.0.0.1:53"]   # UDP and TCP listeners of the DNS server (default: none)
+//     dns:                           # the DNS listeners' limits (SIGHUP applies them)
+//       tcp_max_connections: 1024    # open TCP connections over all workers; more close at accept
+//       tcp_idle_timeout: 10s        # a TCP connection with no complete query this long closes
+//       max_udp_payload: 1232        # our EDNS UDP payload size (512..4096); larger answers: TC
 //     delivery_hosts:                # required, at least one; names inside the zone
 //       - {name: video.cdn.example, use_ecs: true}   # use_ecs default true
 //     sites:                         # required, at least one
@@ -40,6 +44,7 @@
 #include <vector>
 
 #include "common/config/parse_units.h"
+#include "geo/dns/dns_options.h"
 #include "geo/dns/steering.h"
 
 namespace cdn::config {
@@ -90,6 +95,7 @@ struct GeoConfig {
            soa_minimum = 30;
   uint32_t apex_ttl = 3600, edge_name_ttl = 300;
   std::vector<config::HostPort> dns_listen;
+  DnsServerOptions dns;
   std::vector<DeliveryHost> delivery_hosts;
   std::vector<SiteConfig> sites;
   std::vector<EdgeConfig> edges;

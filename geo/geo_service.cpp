@@ -37,16 +37,13 @@ Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   return {};
 }
 
-Result<void> GeoService::reload(const std::string& config_path) {
+Result<std::shared_ptr<const GeoConfig>> GeoService::read_config(const std::string& config_path) {
   auto cfg = std::make_shared<GeoConfig>();
   auto parsed = config::load_server_config(
       config_path, [&](config::MapReader& root) { read_geo_section(root, *cfg); });
   if (!parsed) return parsed.error();
   if (parsed->tier != config::Tier::Geo) return Error{config_path + ": tier is no longer geo"};
-  if (running_ && cfg->dns_listen != running_->state->cfg->dns_listen)
-    return Error{config_path +
-                 ": geo.dns_listen changed: restart cdn-geo to move its DNS listeners"};
-  return install(std::move(cfg));
+  return std::shared_ptr<const GeoConfig>(std::move(cfg));
 }
 
 }  // namespace cdn::geo

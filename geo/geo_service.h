@@ -1,8 +1,8 @@
 #pragma once
 // The steering side of a running cdn-geo: builds the state from the `geo:` config, polls the
-// edges, watches the data files, and on SIGHUP re-reads the config's `geo:` section (sites, edges,
-// zone, files) and swaps everything at once; edges that stay keep their health. Any error keeps
-// the running state.
+// edges, watches the data files, and on SIGHUP installs the config's re-read `geo:` section (sites,
+// edges, zone, files), swapping everything at once; edges that stay keep their health. Any error
+// keeps the running state.
 #include <memory>
 #include <string>
 
@@ -18,8 +18,10 @@ class GeoService {
   static Result<std::unique_ptr<GeoService>> start(std::shared_ptr<const GeoConfig> cfg);
   ~GeoService();
   CurrentGeo& current() { return current_; }
-  // Re-reads `geo:` from the config file. `dns_listen` changes need a restart (reported).
-  Result<void> reload(const std::string& config_path);
+  // Reads and checks the `geo:` section of the config file (a reload's first step).
+  static Result<std::shared_ptr<const GeoConfig>> read_config(const std::string& config_path);
+  // Builds the state from `cfg` and makes it the current one.
+  Result<void> install(std::shared_ptr<const GeoConfig> cfg);
   void stop();
 
  private:
@@ -29,8 +31,6 @@ class GeoService {
     std::unique_ptr<DataWatcher> watcher;
     std::unique_ptr<HealthPoller> poller;
   };
-  Result<void> install(std::shared_ptr<const GeoConfig> cfg);
-
   CurrentGeo current_;
   std::unique_ptr<Running> running_;
 };

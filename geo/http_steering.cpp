@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/http/query.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/util/strings.h"
@@ -17,16 +18,6 @@ void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const char* r
                {{"reason", reason}})
       .inc();
   ex->respond_error(status, reason);
-}
-
-// The value of `name` in a query string, percent-decoded; nullopt when absent or malformed.
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  for (std::string_view part : split(query, '&')) {
-    size_t eq = part.find('=');
-    if (part.substr(0, eq) != name) continue;
-    return url_decode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
-  }
-  return std::nullopt;
 }
 
 void json(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& body) {
@@ -46,7 +37,7 @@ void HttpSteering::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (r.method != "GET" && r.method != "HEAD") return refuse(ex, 405, "method-not-allowed");
   auto addr = parse_ip(ex->client_ip());
   if (!addr) return refuse(ex, 400, "bad-client-address");
-  Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true);
+  Decision d = core.decide(*addr, AddressSource::Viewer, r.path, 0, true, false);
   std::string url = core.redirect_url(d, r.target);
   if (url.empty()) return refuse(ex, 503, "no-available-edge");
   ex->respond(302,
@@ -65,15 +56,16 @@ void add_geo_admin_routes(runtime::AdminApi& admin, const CurrentGeo& current) {
     std::shared_ptr<const GeoState> state = current.get();
     const SteeringCore& core = *state->core;
     const std::string& q = ex->request().query;
-    auto ip = query_param(q, "ip");
+    auto ip = http::query_value(q, "ip");
     if (!ip || ip->empty()) return refuse(ex, 400, "steer-needs-ip");
     auto addr = parse_ip(*ip);
     if (!addr) return refuse(ex, 400, "steer-bad-ip");
-    std::string target = query_param(q, "path").value_or("");
+    std::string target = http::query_value(q, "path").value_or("");
     if (!target.empty() && target.front() != '/') return refuse(ex, 400, "steer-bad-path");
     std::string path = target.substr(0, target.find('?'));  // the key never includes the token
     int family = 0;
-    if (auto f = query_param(q, "family")) family = *f == "6" ? AF_INET6 : *f == "4" ? AF_INET : 0;
+    if (auto f = http::query_value(q, "family"))
+      family = *f == "6" ? AF_INET6 : *f == "4" ? AF_INET : 0;
     Decision d = core.decide(*addr, AddressSource::Viewer, path, family, false);
     std::string body = core.decision_json(d);
     if (!path.empty())

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/util/result.h"
 #include "geo/coverage_zones.h"
@@ -22,8 +23,8 @@ struct Location {
   std::optional<size_t> site;  // coverage zone or default; MaxMind gives coordinates instead
   double lat = 0, lon = 0;     // MaxMind only
   uint32_t accuracy_radius_km = 0;
-  uint8_t scope = 0;         // prefix of the zone or network that decided; 0 for the default
-  std::string maxmind_miss;  // why MaxMind did not decide (empty when it did or was not asked)
+  uint8_t scope = 0;              // prefix of the zone or network that decided; 0 for the default
+  std::string_view maxmind_miss;  // why MaxMind did not decide (empty when it did or was not asked)
 };
 
 struct LocatorData {

@@ -1,7 +1,7 @@
 // cdn-geo: sends every viewer to the best healthy edge. Locates the viewer (coverage zones,
 // MaxMind, default site), polls every edge's health, answers DNS (with geo/dns) and HTTP with a
 // 302 to the chosen edge; GET /state and /steer on the admin listener explain what it sees and
-// decides. SIGHUP re-reads the `geo:` section and the data files.
+// decides. SIGHUP re-reads the `geo:` section and the data files and moves the DNS listeners.
 #include <memory>
 
 #include "common/config/reader.h"
@@ -28,6 +28,20 @@ cdn::Result<void> start_dns(Geo& geo, cdn::runtime::Program& p) {
   return {};
 }
 
+// SIGHUP: the new `geo:` section, with its DNS listeners bound before anything is swapped, so a
+// reload that fails anywhere leaves everything as it was.
+cdn::Result<void> reload(Geo& geo, const std::string& config_path) {
+  auto cfg = cdn::geo::GeoService::read_config(config_path);
+  if (!cfg) return cfg.error();
+  if (auto r = geo.dns->prepare(**cfg); !r) return r.error();
+  if (auto r = geo.service->install(*cfg); !r) {
+    geo.dns->abandon();
+    return r.error();
+  }
+  geo.dns->commit(**cfg);
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,9 +60,10 @@ int main(int argc, char** argv) {
     return static_cast<http::RequestHandler*>(geo->http.get());
   };
   hooks.on_reload = [geo](runtime::Program& p) {
-    if (auto r = geo->service->reload(p.config_path()); !r)
+    if (auto r = reload(*geo, p.config_path()); !r)
       obs::log(obs::Level::Error,
-               "geo reload failed, keeping the old sites, edges, coverage zones and MaxMind data",
+               "geo reload failed, keeping the old sites, edges, coverage zones, MaxMind data and "
+               "DNS listeners",
                {{"trigger", "sighup"}, {"error", r.error().message}});
     else
       obs::log(obs::Level::Info, "geo reloaded", {{"trigger", "sighup"}});

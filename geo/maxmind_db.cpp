@@ -8,10 +8,16 @@ namespace cdn::geo {
 
 namespace {
 
+// MMDB_get_value builds its path array with calloc per call; MMDB_aget_value takes ours, so a
+// lookup allocates nothing.
+int get_value(MMDB_entry_s* entry, MMDB_entry_data_s* data, const char* a, const char* b) {
+  const char* const path[] = {a, b, nullptr};
+  return MMDB_aget_value(entry, data, path);
+}
+
 std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data)
-    return std::nullopt;
+  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
   if (data.type == MMDB_DATA_TYPE_DOUBLE) return data.double_value;
   if (data.type == MMDB_DATA_TYPE_FLOAT) return double(data.float_value);
   return std::nullopt;
@@ -19,8 +25,7 @@ std::optional<double> get_double(MMDB_entry_s* entry, const char* a, const char*
 
 std::optional<uint32_t> get_uint(MMDB_entry_s* entry, const char* a, const char* b) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, a, b, nullptr) != MMDB_SUCCESS || !data.has_data)
-    return std::nullopt;
+  if (get_value(entry, &data, a, b) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
   switch (data.type) {
     case MMDB_DATA_TYPE_UINT16:
       return data.uint16;
@@ -35,9 +40,8 @@ std::optional<uint32_t> get_uint(MMDB_entry_s* entry, const char* a, const char*
 
 bool has_city(MMDB_entry_s* entry) {
   MMDB_entry_data_s data{};
-  if (MMDB_get_value(entry, &data, "city", "geoname_id", nullptr) == MMDB_SUCCESS && data.has_data)
-    return true;
-  return MMDB_get_value(entry, &data, "city", "names", nullptr) == MMDB_SUCCESS && data.has_data;
+  if (get_value(entry, &data, "city", "geoname_id") == MMDB_SUCCESS && data.has_data) return true;
+  return get_value(entry, &data, "city", "names") == MMDB_SUCCESS && data.has_data;
 }
 
 }  // namespace

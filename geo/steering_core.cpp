@@ -24,9 +24,11 @@ std::string quoted(std::string_view s) {
   return "\"" + obs::json_escape(s) + "\"";
 }
 
-std::string client_key(const IpAddr& a, uint8_t scope) {
+// The rendezvous key of a DNS decision: family, scope and the address cut to the scope.
+using ClientKey = std::array<char, 18>;
+ClientKey client_key(const IpAddr& a, uint8_t scope) {
   IpAddr m = masked(a, scope);
-  std::string k(18, '\0');
+  ClientKey k{};
   k[0] = char(a.family);
   k[1] = char(scope);
   for (int i = 0; i < 8; ++i) {
@@ -50,6 +52,8 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg,
     order_from_site_.push_back(sites_by_distance(*cfg_, at_site));
     site_vectors_.push_back(unit_vector(cfg_->sites[s].lat, cfg_->sites[s].lon));
   }
+  for (const EdgeConfig& e : cfg_->edges)
+    edge_wire_.push_back({wire_addresses(e.ipv4, AF_INET), wire_addresses(e.ipv6, AF_INET6)});
   auto& reg = obs::metrics();
   for (size_t s = 0; s <= cfg_->sites.size(); ++s) {
     std::string site = s < cfg_->sites.size() ? cfg_->sites[s].name : "none";
@@ -82,24 +86,25 @@ void SteeringCore::seed_health(const GeoConfig& old_cfg, const HealthSnapshot& o
 }
 
 Decision SteeringCore::decide(const IpAddr& addr, AddressSource src, std::string_view path,
-                              int family, bool count_it) const {
+                              int family, bool count_it, bool explain) const {
   Decision d;
   d.addr = addr;
   d.source = src;
   d.location = locator_.locate(addr, *cfg_);
   std::shared_ptr<const HealthSnapshot> h = health_.load();
   const Location& l = d.location;
-  std::vector<size_t> by_coordinates;
-  if (!l.site) by_coordinates = sites_nearest_to(unit_vector(l.lat, l.lon), site_vectors_);
-  const std::vector<size_t>& order = l.site ? order_from_site_[*l.site] : by_coordinates;
+  SiteOrder order = l.site ? SiteOrder(order_from_site_[*l.site])
+                           : SiteOrder(unit_vector(l.lat, l.lon), site_vectors_);
+  ClientKey client{};
+  std::string_view key = path;
   if (!path.empty()) {
     d.key_kind = "path";
-    d.choice = choose(*cfg_, *h, order, path, cfg_->records_per_answer, family);
   } else {
     d.key_kind = "client-prefix";
-    d.choice =
-        choose(*cfg_, *h, order, client_key(addr, l.scope), cfg_->records_per_answer, family);
+    client = client_key(addr, l.scope);
+    key = std::string_view(client.data(), client.size());
   }
+  d.choice = choose(*cfg_, *h, order, key, cfg_->records_per_answer, family, explain);
   if (count_it) count(d);
   return d;
 }
@@ -124,12 +129,9 @@ SteerAnswer SteeringCore::steer(const SteerQuery& q) const {
     src = AddressSource::Resolver;
   }
   if (!addr) return a;
-  Decision d = decide(*addr, src, {}, q.family, true);
+  Decision d = decide(*addr, src, {}, q.family, true, false);
   a.scope_prefix = d.location.scope;
-  for (size_t i : d.choice.edges) {
-    const EdgeConfig& e = cfg_->edges[i];
-    for (auto& ip : q.family == AF_INET6 ? e.ipv6 : e.ipv4) a.addresses.push_back(ip);
-  }
+  for (size_t i : d.choice.edges) a.add(edge_wire_[i][q.family == AF_INET6 ? 1 : 0]);
   return a;
 }
 

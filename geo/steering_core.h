@@ -26,7 +26,7 @@ struct Decision {
   IpAddr addr;
   AddressSource source = AddressSource::Viewer;
   Location location;
-  std::string key_kind;  // "client-prefix" (DNS) or "path" (HTTP)
+  std::string_view key_kind;  // "client-prefix" (DNS) or "path" (HTTP)
   Choice choice;
 };
 
@@ -36,9 +36,10 @@ class SteeringCore : public Steering {
 
   SteerAnswer steer(const SteerQuery& q) const override;
   // A decision keyed by the content path (HTTP) when `path` is given, else by the address cut to
-  // the scope (DNS). `count` records it in the metrics.
+  // the scope (DNS). `count` records it in the metrics; `explain` gives each site passed over a
+  // reason (strings: for GET /steer, not for answers).
   Decision decide(const IpAddr& addr, AddressSource src, std::string_view path, int family,
-                  bool count) const;
+                  bool count, bool explain = true) const;
   // "https://<edge>.<zone>[:port]<target>" for the decision's first edge (empty when none).
   std::string redirect_url(const Decision& d, std::string_view target) const;
   std::string decision_json(const Decision& d) const;
@@ -65,6 +66,8 @@ class SteeringCore : public Steering {
   // the trigonometry is done once here, not per query.
   std::vector<std::vector<size_t>> order_from_site_;
   std::vector<UnitVector> site_vectors_;  // for viewers located by coordinates (MaxMind)
+  // Every edge's addresses in wire form, [edge][0: IPv4, 1: IPv6]: DNS answers point into these.
+  std::vector<std::array<std::vector<WireAddress>, 2>> edge_wire_;
 };
 
 }  // namespace cdn::geo

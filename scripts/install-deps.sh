@@ -16,6 +16,8 @@ PACKAGES=(
   # live ingest: SRT (libsrt, the origin's listener; srt-tools for manual checks)
   libsrt-openssl-dev
   srt-tools
+  # the .deb (cpack runs dpkg-shlibdeps) and its units' checks (systemd-analyze), test_package.py
+  dpkg-dev systemd
   # the fleet page's browser check (tests/browser: playwright-core drives this chromium)
   chromium
 )

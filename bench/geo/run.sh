@@ -11,26 +11,47 @@
 #   ecs    the same with EDNS Client Subnet 81.2.0.0/24: cdn-geo locates it through MaxMind and
 #          echoes the option with its scope; Knot and BIND ignore the option (no GeoIP module)
 #
+# Every round reports each server's CPU busy share of the run (user + system time of all its
+# threads over the run's duration; 100 % = one CPU) beside its qps, and dnsperf's own: a server
+# under 100 % while dnsperf is near 100 % of its CPU was limited by the load generator, not by
+# itself. Server CPU per answered query is the figure that does not depend on that.
+#
+# Modes:
+#   bench/geo/run.sh             dnsperf -c 8 -q 100 (the earlier runs' load)
+#   bench/geo/run.sh --saturate  as much as dnsperf can offer: -c 64 -q 2000, 4 MB socket buffers
+#
 # Environment (defaults in brackets):
-#   ROUNDS [5]  DURATION [10] seconds per dnsperf run   CLIENTS [8]  OUTSTANDING [100]
-#   THREADS [1]  server worker threads = dnsperf threads
+#   ROUNDS [5]  DURATION [10] seconds per dnsperf run   CLIENTS [8; 64 saturating]
+#   OUTSTANDING [100; 2000 saturating]   THREADS [1]  server worker threads = dnsperf threads
 #   SERVER_CPUS [0]  DNSPERF_CPUS [1]   taskset lists
+#   GEO_BIN [$CDN_BUILD_DIR/geo/cdn-geo]  the cdn-geo to measure
+#   BASELINE_BIN [none]  a second cdn-geo (e.g. an older build) measured in the same interleaved
+#                rounds as "cdn-geo-baseline", from the same data
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [15300]  BENCH_OUT [bench/geo/out]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
+SATURATE=0
 case "${1:-}" in
   "") ;;
+  --saturate) SATURATE=1 ;;
   -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   *) printf 'bench/geo/run.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
 esac
 
 ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-10}"
-CLIENTS="${CLIENTS:-8}"
-OUTSTANDING="${OUTSTANDING:-100}"
+if [ "$SATURATE" = 1 ]; then
+  CLIENTS="${CLIENTS:-64}"
+  OUTSTANDING="${OUTSTANDING:-2000}"
+  DNSPERF_EXTRA=(-b 4096)
+else
+  CLIENTS="${CLIENTS:-8}"
+  OUTSTANDING="${OUTSTANDING:-100}"
+  DNSPERF_EXTRA=()
+fi
 THREADS="${THREADS:-1}"
 SERVER_CPUS="${SERVER_CPUS:-0}"
 DNSPERF_CPUS="${DNSPERF_CPUS:-1}"
@@ -49,7 +70,11 @@ BIND_DNS=$((BASE + 2))
 GEO_HTTP=$((BASE + 3))
 GEO_ADMIN=$((BASE + 4))
 HEALTHZ=$((BASE + 5))
-GEO_BIN="$BUILD/geo/cdn-geo"
+BASELINE_DNS=$((BASE + 6))
+BASELINE_HTTP=$((BASE + 7))
+BASELINE_ADMIN=$((BASE + 8))
+BASELINE_BIN="${BASELINE_BIN:-}"
+GEO_BIN="${GEO_BIN:-$BUILD/geo/cdn-geo}"
 ZONE=cdn.bench
 
 install_peers() {
@@ -93,17 +118,17 @@ write_data() {  # 10,000 coverage zones (127.0.0.0/24 among them) and a 1,024-ne
     die "make_mmdb.pl failed (libmaxmind-db-writer-perl is needed)"
 }
 
-write_geo_config() {
+write_geo_config() {  # file dns-port http-port admin-port
   local site name lat lon
   {
     echo "tier: geo"
     echo "workers: $THREADS"
-    echo "listen: [{address: 127.0.0.1:$GEO_HTTP}]"
-    echo "admin: {listen: 127.0.0.1:$GEO_ADMIN}"
+    echo "listen: [{address: 127.0.0.1:$3}]"
+    echo "admin: {listen: 127.0.0.1:$4}"
     echo "access_log: \"off\""
     echo "geo:"
     echo "  zone: {name: $ZONE, ns: [{name: ns1.$ZONE, address: 127.0.0.1}]}"
-    echo "  dns_listen: [\"127.0.0.1:$GEO_DNS\"]"
+    echo "  dns_listen: [\"127.0.0.1:$2\"]"
     echo "  delivery_hosts: [{name: video.$ZONE}]"
     echo "  sites:"
     for site in "${SITES[@]}"; do
@@ -118,7 +143,7 @@ write_geo_config() {
     echo "  maxmind: $WORK/cities.mmdb"
     echo "  ttl: 30s"
     echo "  health: {interval: 5s, timeout: 1s}"
-  } >"$WORK/geo.yaml"
+  } >"$1"
 }
 
 # The static equivalent: the same names, one A record for the delivery host (as cdn-geo answers
@@ -198,17 +223,17 @@ cpu_ticks() {  # pid -> user + system clock ticks of all its threads so far
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
-wait_edges_up() {  # the poller has seen every edge up
+wait_edges_up() {  # admin-port: the poller has seen every edge up
   local n=0
-  until curl -sf "http://127.0.0.1:$GEO_ADMIN/state" | grep -q '"up"' &&
-    ! curl -sf "http://127.0.0.1:$GEO_ADMIN/state" | grep -qE '"(unknown|down)"'; do
+  until curl -sf "http://127.0.0.1:$1/state" | grep -q '"up"' &&
+    ! curl -sf "http://127.0.0.1:$1/state" | grep -qE '"(unknown|down)"'; do
     n=$((n + 1))
     [ $n -lt 100 ] || die "cdn-geo does not see its edges up (healthz stub on :$HEALTHZ)"
     sleep 0.2
   done
 }
 
-for p in $GEO_DNS $KNOT_DNS $BIND_DNS $GEO_HTTP $GEO_ADMIN $HEALTHZ; do
+for p in $GEO_DNS $KNOT_DNS $BIND_DNS $GEO_HTTP $GEO_ADMIN $HEALTHZ $BASELINE_DNS $BASELINE_HTTP $BASELINE_ADMIN; do
   if (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port 127.0.0.1:$p is in use (BENCH_PORT_BASE)"; fi
 done
 install_peers
@@ -222,7 +247,8 @@ if [ ! -x "$GEO_BIN" ]; then
 fi
 
 write_data
-write_geo_config
+write_geo_config "$WORK/geo.yaml" "$GEO_DNS" "$GEO_HTTP" "$GEO_ADMIN"
+[ -z "$BASELINE_BIN" ] || write_geo_config "$WORK/geo-baseline.yaml" "$BASELINE_DNS" "$BASELINE_HTTP" "$BASELINE_ADMIN"
 write_zone_file
 write_knot_config
 write_bind_config
@@ -233,13 +259,20 @@ for ((i = 0; i < 1000; i++)); do echo "video.$ZONE A"; done >"$WORK/queries.txt"
 taskset -c "$DNSPERF_CPUS" python3 "$HERE/healthz.py" "$HEALTHZ" >"$WORK/logs/healthz.log" 2>&1 &
 PIDS+=("$!")
 start_dns cdn-geo "$GEO_DNS" "$GEO_BIN" --config "$WORK/geo.yaml"
-wait_edges_up
+wait_edges_up "$GEO_ADMIN"
+SERVERS=("cdn-geo:$GEO_DNS")
+if [ -n "$BASELINE_BIN" ]; then
+  start_dns cdn-geo-baseline "$BASELINE_DNS" "$BASELINE_BIN" --config "$WORK/geo-baseline.yaml"
+  wait_edges_up "$BASELINE_ADMIN"
+  SERVERS+=("cdn-geo-baseline:$BASELINE_DNS")
+fi
 start_dns knot "$KNOT_DNS" "$KNOTD" -c "$WORK/knot.conf"
 start_dns bind "$BIND_DNS" "$NAMED" -g -n "$THREADS" -c "$WORK/named.conf"
+SERVERS+=("knot:$KNOT_DNS" "bind:$BIND_DNS")
 
 # What each answers, recorded with the run.
 {
-  for s in cdn-geo:$GEO_DNS knot:$KNOT_DNS bind:$BIND_DNS; do
+  for s in "${SERVERS[@]}"; do
     echo "== ${s%%:*}: kdig video.$ZONE A +subnet=81.2.0.0/24"
     kdig +noall +answer +opt @127.0.0.1 -p "${s##*:}" "video.$ZONE" A +subnet=81.2.0.0/24 2>&1 | grep -vE '^;; (PSEUDOSECTION|EDNS PSEUDO)|^$' || true
   done
@@ -248,7 +281,9 @@ start_dns bind "$BIND_DNS" "$NAMED" -g -n "$THREADS" -c "$WORK/named.conf"
 {
   run_header
   echo "peers: $("$KNOTD" --version 2>&1 | head -n1); $("$NAMED" -v 2>&1 | head -n1); $(dnsperf -h 2>&1 | grep -m1 -i 'version' || dpkg-query -W -f='dnsperf ${Version}' dnsperf)"
-  echo "load: dnsperf -T $THREADS -c $CLIENTS -q $OUTSTANDING -l $DURATION on CPU $DNSPERF_CPUS; servers on CPU $SERVER_CPUS with $THREADS worker thread(s); $ROUNDS rounds interleaved"
+  echo "load: dnsperf -T $THREADS -c $CLIENTS -q $OUTSTANDING ${DNSPERF_EXTRA[*]} -l $DURATION on CPU $DNSPERF_CPUS; servers on CPU $SERVER_CPUS with $THREADS worker thread(s); $ROUNDS rounds interleaved"
+  echo "cdn-geo: $GEO_BIN"
+  [ -z "$BASELINE_BIN" ] || echo "cdn-geo-baseline: $BASELINE_BIN"
 } >"$RAW/env.txt"
 
 ECS_OPT="8:00011800510200"  # family 1, source /24, scope 0, 81.2.0
@@ -256,17 +291,26 @@ qps() {  # file -> queries per second
   awk '/Queries per second:/ {print $4}' "$1"
 }
 HZ="$(getconf CLK_TCK)"
-declare -A RESULTS COST
+children_cpu() {  # CHILDREN_CPU = user + system seconds of the waited-for children of this shell
+  times >"$WORK/times.txt"  # not in a $(...) subshell: its counts would start from zero
+  CHILDREN_CPU="$(awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] }
+    printf "%.3f", n }' "$WORK/times.txt")"
+}
+declare -A RESULTS COST BUSY GEN_BUSY ROUND_CELLS
 for ((r = 1; r <= ROUNDS; r++)); do
   for set in plain ecs; do
-    for s in cdn-geo:$GEO_DNS knot:$KNOT_DNS bind:$BIND_DNS; do
+    for s in "${SERVERS[@]}"; do
       name="${s%%:*}"
       f="$RAW/dnsperf-$set-$name-$r.txt"
       extra=()
       [ "$set" = plain ] || extra=(-E "$ECS_OPT")
       t0="$(cpu_ticks "${SERVER_PID[$name]}")"
+      children_cpu
+      g0=$CHILDREN_CPU
       taskset -c "$DNSPERF_CPUS" dnsperf -s 127.0.0.1 -p "${s##*:}" -d "$WORK/queries.txt" -T "$THREADS" \
-        -c "$CLIENTS" -q "$OUTSTANDING" -l "$DURATION" "${extra[@]}" >"$f" 2>&1 || true
+        -c "$CLIENTS" -q "$OUTSTANDING" "${DNSPERF_EXTRA[@]}" -l "$DURATION" "${extra[@]}" >"$f" 2>&1 || true
+      children_cpu
+      g1=$CHILDREN_CPU
       q="$(qps "$f")"
       [ -n "$q" ] || { tail -n 5 "$f"; die "dnsperf against $name gave no result ($f)"; }
       t1="$(cpu_ticks "${SERVER_PID[$name]}")"
@@ -274,23 +318,51 @@ for ((r = 1; r <= ROUNDS; r++)); do
       # Server CPU per answered query: what the server spends, whatever the load generator manages.
       us="$(awk -v t=$((t1 - t0)) -v hz="$HZ" '/Queries completed:/ {printf "%.2f", t / hz * 1e6 / $3}' "$f")"
       busy="$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * t / hz / d}')"
-      say "round $r $set $name: $q qps (lost $lost), server CPU $busy%, $us us/query"
+      gen="$(awk -v a="$g0" -v b="$g1" -v d="$DURATION" 'BEGIN {printf "%.0f", 100 * (b - a) / d}')"
+      say "round $r $set $name: $q qps (lost $lost), server CPU $busy%, dnsperf CPU $gen%, $us us/query"
       RESULTS[$set/$name]+="$q "
       COST[$set/$name]+="$us "
+      BUSY[$set/$name]+="$busy "
+      GEN_BUSY[$set/$name]+="$gen "
+      ROUND_CELLS[$set/$r]+="$(printf '%.0f' "$q") ($busy %, $gen %, $us) | "
     done
   done
 done
 
+names=()
+for s in "${SERVERS[@]}"; do names+=("${s%%:*}"); done
 {
-  echo "| queries | cdn-geo qps | Knot qps | BIND qps | cdn-geo / Knot | cdn-geo / BIND | server CPU µs/query: cdn-geo, Knot, BIND |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
+  # One row per query set and server: the medians, and cdn-geo's ratios to Knot and BIND (qps,
+  # and CPU efficiency = the peer's CPU per query / this one's).
+  echo "| queries | server | qps | / Knot | / BIND | server CPU µs/query | CPU efficiency / Knot, / BIND | server CPU busy % | dnsperf CPU busy % |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
   for set in plain ecs; do
     # shellcheck disable=SC2086  # word-splitting the collected numbers is intended
-    g="$(median ${RESULTS[$set/cdn-geo]})" k="$(median ${RESULTS[$set/knot]})" b="$(median ${RESULTS[$set/bind]})"
+    k="$(median ${RESULTS[$set/knot]})" b="$(median ${RESULTS[$set/bind]})"
     # shellcheck disable=SC2086
-    cg="$(median ${COST[$set/cdn-geo]})" ck="$(median ${COST[$set/knot]})" cb="$(median ${COST[$set/bind]})"
-    awk -v s="$set" -v g="$g" -v k="$k" -v b="$b" -v cg="$cg" -v ck="$ck" -v cb="$cb" \
-      'BEGIN { printf "| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f, %.2f, %.2f |\n", s, g, k, b, g / k, g / b, cg, ck, cb }'
+    ck="$(median ${COST[$set/knot]})" cb="$(median ${COST[$set/bind]})"
+    for name in "${names[@]}"; do
+      # shellcheck disable=SC2086
+      q="$(median ${RESULTS[$set/$name]})" c="$(median ${COST[$set/$name]})"
+      # shellcheck disable=SC2086
+      bu="$(median ${BUSY[$set/$name]})" ge="$(median ${GEN_BUSY[$set/$name]})"
+      awk -v s="$set" -v n="$name" -v q="$q" -v k="$k" -v b="$b" -v c="$c" -v ck="$ck" -v cb="$cb" \
+        -v bu="$bu" -v ge="$ge" 'BEGIN {
+          peer = n == "knot" || n == "bind"
+          printf "| %s | %s | %.0f | %s | %s | %.2f | %s | %.0f | %.0f |\n", s, n, q,
+            peer ? "" : sprintf("%.2f", q / k), peer ? "" : sprintf("%.2f", q / b), c,
+            peer ? "" : sprintf("%.2f, %.2f", ck / c, cb / c), bu, ge }'
+    done
   done
+  echo
+  echo "Per round: qps (server CPU busy %, dnsperf CPU busy %, server CPU µs/query)"
+  echo
+  header="| round |" rule="| ---: |"
+  for set in plain ecs; do
+    for name in "${names[@]}"; do header+=" $set $name |" rule+=" ---: |"; done
+  done
+  echo "$header"
+  echo "$rule"
+  for ((r = 1; r <= ROUNDS; r++)); do echo "| $r | ${ROUND_CELLS[plain/$r]}${ROUND_CELLS[ecs/$r]}"; done
 } >"$RAW/table.md"
 show_run "raw dnsperf output, configs and logs"

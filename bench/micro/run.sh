@@ -16,10 +16,12 @@ run() {  # binary
 }
 
 run bench_cache_lookup
+run bench_http_query
 run bench_hls_rewrite
 run bench_live_segment
 run bench_auth_verify
 run bench_geo_steering
+run bench_geo_answer
 
 echo "== peer: openssl speed (verify/s, 1 core)"
 openssl speed -seconds 3 ecdsap256 ed25519 2>/dev/null | tee "$out/openssl.txt" | grep -E "^ *256 bits ecdsa|Ed25519" || true

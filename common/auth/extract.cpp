@@ -1,18 +1,18 @@
 #include "common/auth/extract.h"
 
+#include "common/http/query.h"
 #include "common/util/strings.h"
 
 namespace cdn::auth {
 namespace {
 
-std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+// The first `name` parameter whose value decodes to a non-empty token: an empty or malformed
+// one ("token=&token=abc") does not hide a later one.
+std::optional<std::string> query_token(std::string_view query, std::string_view name) {
   if (name.empty()) return std::nullopt;
-  for (std::string_view pair : split(query, '&')) {
-    size_t eq = pair.find('=');
-    std::string_view key = pair.substr(0, eq);
-    if (key != name || eq == std::string_view::npos) continue;
-    auto value = url_decode(pair.substr(eq + 1));
-    if (value && !value->empty()) return value;
+  std::string value;
+  for (const http::QueryParam& p : http::QueryParams(query)) {
+    if (p.name == name && p.decoded_value(value) && !value.empty()) return value;
   }
   return std::nullopt;
 }
@@ -47,24 +47,15 @@ std::optional<std::string> bearer(std::string_view header) {
 std::optional<std::string> extract_token(std::string_view query, std::string_view cookie_header,
                                          std::string_view authorization_header,
                                          std::string_view param_name) {
-  if (auto t = query_value(query, param_name)) return t;
-  if (auto t = query_value(query, kUriSigningPackage)) return t;
+  if (auto t = query_token(query, param_name)) return t;
+  if (auto t = query_token(query, kUriSigningPackage)) return t;
   if (auto t = cookie_value(cookie_header, param_name)) return t;
   if (auto t = cookie_value(cookie_header, kUriSigningPackage)) return t;
   return bearer(authorization_header);
 }
 
 std::string strip_param(std::string_view query, std::string_view param_name) {
-  std::string out;
-  out.reserve(query.size());
-  for (std::string_view pair : split(query, '&')) {
-    std::string_view key = pair.substr(0, pair.find('='));
-    if ((!param_name.empty() && key == param_name) || key == kUriSigningPackage) continue;
-    if (pair.empty()) continue;
-    if (!out.empty()) out += '&';
-    out.append(pair);
-  }
-  return out;
+  return http::query_without(query, {param_name, kUriSigningPackage});
 }
 
 }  // namespace cdn::auth

@@ -4,13 +4,11 @@
 
 #include <algorithm>
 
-#include "common/util/strings.h"
+#include "common/http/query.h"
 
 namespace cdn::cache {
 
 namespace {
-
-std::string_view param_name(std::string_view param) { return param.substr(0, param.find('=')); }
 
 bool is_excluded(std::string_view name, const std::vector<std::string>& excluded) {
   return std::any_of(excluded.begin(), excluded.end(),
@@ -18,19 +16,19 @@ bool is_excluded(std::string_view name, const std::vector<std::string>& excluded
 }
 
 std::string normalize_query(std::string_view query, const std::vector<std::string>& excluded) {
-  std::vector<std::string_view> kept;
-  for (std::string_view p : split(query, '&')) {
-    if (p.empty() || is_excluded(param_name(p), excluded)) continue;
-    kept.push_back(p);
+  std::vector<http::QueryParam> kept;
+  for (const http::QueryParam& p : http::QueryParams(query)) {
+    if (!is_excluded(p.name, excluded)) kept.push_back(p);
   }
   // Stable: repeated names (a=2&a=1) keep their relative order, which origins may rely on.
-  std::stable_sort(kept.begin(), kept.end(), [](std::string_view a, std::string_view b) {
-    return param_name(a) < param_name(b);
-  });
+  std::stable_sort(
+      kept.begin(), kept.end(),
+      [](const http::QueryParam& a, const http::QueryParam& b) { return a.name < b.name; });
   std::string out;
-  for (std::string_view p : kept) {
+  out.reserve(query.size());
+  for (const http::QueryParam& p : kept) {
     if (!out.empty()) out += '&';
-    out += p;
+    out += p.pair;
   }
   return out;
 }

@@ -14,6 +14,7 @@ void read_timeouts(MapReader& m, TimeoutsConfig& out) {
   set(out.upstream_first_byte_ms, m.get_duration_ms("upstream_first_byte", 1, kDay));
   set(out.upstream_idle_ms, m.get_duration_ms("upstream_idle", 0, kDay));
   set(out.drain_ms, m.get_duration_ms("drain", 0, kDay));
+  set(out.drain_grace_ms, m.get_duration_ms("drain_grace", 0, kDay));
 
   // Flow control (issue 8).
   set(out.cache_lock_ms, m.get_duration_ms("cache_lock", 1, kDay));

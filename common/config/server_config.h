@@ -52,6 +52,8 @@ struct TimeoutsConfig {
   int64_t upstream_first_byte_ms = 10'000;
   int64_t upstream_idle_ms = 30'000;
   int64_t drain_ms = 30'000;
+  // Drain phase 1: /healthz says draining while the listeners still accept (0 = stop at once).
+  int64_t drain_grace_ms = 0;
   // Flow control: a request queued behind another's fill gives up after this (504).
   int64_t cache_lock_ms = 15'000;
 };

@@ -111,8 +111,6 @@ class Exchange {
   // Body bytes the client's socket took (not bytes queued; never HEAD bodies).
   uint64_t body_bytes_sent() const { return body_sent_; }
   ExchangeLog log;
-  // State a tier's phases keep for this request (e.g. verified token claims), opaque here.
-  std::shared_ptr<void> phase_state;
 
   // --- Called by the channel only ---
   bool reads_request_body() const { return bool(body_data_); }

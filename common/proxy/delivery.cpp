@@ -1,6 +1,7 @@
 #include "common/proxy/delivery.h"
 
 #include "common/cache/freshness.h"
+#include "common/http/range.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/disk_body_stream.h"
 #include "common/proxy/phases.h"
@@ -32,6 +33,18 @@ Body slice(const Body& body, uint64_t first, uint64_t last) {
   return out;
 }
 
+// The first body byte a request needs, when it can say so before the object's size and
+// validators are known: a single `bytes=N-[M]` range without If-Range. Anything else (no range,
+// a suffix range, If-Range that may turn it into a whole 200) needs the body from byte 0.
+uint64_t first_byte_wanted(const http::Request& req) {
+  const std::string* range = req.headers.get("range");
+  if (req.method != "GET" || !range || req.headers.get("if-range")) return 0;
+  std::string_view spec = trim(*range);
+  if (!starts_with(spec, "bytes=") || starts_with(trim(spec.substr(6)), "-")) return 0;
+  http::ByteRange r;
+  return http::parse_range(spec, UINT64_MAX, r) == http::RangeResult::Satisfiable ? r.first : 0;
+}
+
 }  // namespace
 
 void Delivery::count_lookup(std::string_view cache_status) {
@@ -51,6 +64,12 @@ void Delivery::count_lookup(std::string_view cache_status) {
   }
 }
 
+bool Delivery::filter_response(http::Headers& h, bool body_transformable) {
+  if (!ctx_->phases) return false;
+  return ctx_->phases->run_response_filter(*ex_, *rc_, h, body_transformable) ==
+         Phases::Body::Transform;
+}
+
 void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_status) {
   auto& ex = *ex_;
   if (!ex.alive()) return;
@@ -59,8 +78,7 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   count_lookup(cache_status);
   int64_t age = cache::current_age_s(meta, unix_now());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
-  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
-  bool transform = ctx_->phases && meta.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  bool transform = filter_response(h, meta.status == 200);
   send_object(obj, std::move(h), transform);
 }
 
@@ -78,7 +96,7 @@ void Delivery::send_object(const cache::ObjectRef& obj, http::Headers h, bool tr
       ex.respond_error(502, "body-too-large-to-rewrite", std::move(h));
       return;
     }
-    transformed.append(make_bytes(ctx_->phases->transform_body(ex, obj->body.flatten())));
+    transformed.append(make_bytes(ctx_->phases->run_transform_body(ex, *rc_, obj->body.flatten())));
     body = &transformed;
     h.remove("etag");  // the bytes differ per viewer
   }
@@ -121,12 +139,11 @@ void Delivery::send_object(const cache::ObjectRef& obj, http::Headers h, bool tr
   ex.respond(meta.status, std::move(h), *body);
 }
 
-void Delivery::follow(std::shared_ptr<Fill> fill, bool leader) {
+void Delivery::follow(std::shared_ptr<Fill> fill, bool leader, Refetch refetch) {
   fill_ = std::move(fill);
+  refetch_ = std::move(refetch);
+  add_waiter();
   std::weak_ptr<Delivery> weak = shared_from_this();
-  waiter_ = fill_->add_waiter(ex_->worker(), [weak]() {
-    if (auto self = weak.lock()) self->on_wake();
-  });
   // The waiter holds only a weak reference; the exchange's abort hook keeps us alive meanwhile.
   auto self = shared_from_this();
   ex_->on_abort([self]() { self->detach(); });
@@ -135,6 +152,27 @@ void Delivery::follow(std::shared_ptr<Fill> fill, bool leader) {
   });
   if (!leader) arm_lock_timeout();
   on_wake();
+}
+
+void Delivery::add_waiter() {
+  std::weak_ptr<Delivery> weak = shared_from_this();
+  waiter_ = fill_->add_waiter(
+      ex_->worker(),
+      [weak]() {
+        if (auto self = weak.lock()) self->on_wake();
+      },
+      first_byte_wanted(ex_->request()));
+}
+
+bool Delivery::refollow() {
+  if (!refetch_) return false;
+  auto fill = std::exchange(refetch_, nullptr)();  // once: its own fetch always serves it
+  if (!fill) return false;
+  fill_->remove_waiter(waiter_);
+  lock_timer_.close();  // it leads its own fetch now
+  fill_ = std::move(fill);
+  add_waiter();
+  return true;
 }
 
 void Delivery::arm_lock_timeout() {
@@ -155,7 +193,7 @@ void Delivery::on_lock_timeout() {
   auto& ex = *ex_;
   if (ex.alive() && !ex.started()) {
     http::Headers h;
-    if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+    filter_response(h, false);
     ex.respond_error(504, "cache-lock-timeout", std::move(h));
   }
   detach();
@@ -178,8 +216,7 @@ bool Delivery::on_head(const Fill::View& v) {
   // A fresh fetch is as old as the upstream says it is (its own cache's Age).
   int64_t age = parse_int(v.headers->get_or("age", "0")).value_or(0);
   http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
-  if (ctx_->phases) ctx_->phases->response_filter(ex, h);
-  transform_ = ctx_->phases && v.status == 200 && ctx_->phases->wants_body_transform(ex, h);
+  transform_ = filter_response(h, v.status == 200);
   if (transform_) buffer_all_ = true;
   if (!buffer_all_ && v.status == 200 && ex.request().headers.get("range")) {
     // The range is answered as its bytes arrive; without a length it waits for the whole body.
@@ -252,12 +289,13 @@ bool Delivery::pump() {
   switch (v.state) {
     case Fill::State::Pending: return false;
     case Fill::State::Failed:
+      if (v.error == "fill-not-joinable" && !head_seen_ && !ex.started() && refollow()) return true;
       if (ex.started()) {
         if (ex.log.reason.empty()) ex.log.reason = v.error;
         ex.abort();
       } else {
         http::Headers h;
-        if (ctx_->phases) ctx_->phases->response_filter(ex, h);
+        filter_response(h, false);
         ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
       }
       detach();
@@ -277,6 +315,14 @@ bool Delivery::pump() {
   }
   bool last = v.state == Fill::State::Done && !v.more;
   if (buffer_all_) {
+    if (!v.new_chunks.empty() && v.offset != buffered_.size) {
+      // A range of a body to rewrite joined a paced fill past its start: it cannot be rewritten.
+      http::Headers h;
+      filter_response(h, false);
+      ex.respond_error(502, "fill-not-joinable", std::move(h));
+      detach();
+      return false;
+    }
     for (auto& c : v.new_chunks) buffered_.append(c);
     if (!last) return v.more;
     // Serve the gathered body like a cached object (ranges, transforms).
@@ -295,6 +341,8 @@ bool Delivery::pump() {
     send_object(obj, std::move(head_), transform_);
     return false;
   }
+  if (windowed_ && !v.new_chunks.empty())
+    seen_ = v.offset;  // blocks before its range may be skipped
   for (auto& c : v.new_chunks) windowed_ ? write_window(c) : void(ex.write(c));
   // A range is complete once its last byte is sent; the fill goes on for its other waiters.
   if (last || (windowed_ && seen_ > win_last_)) {

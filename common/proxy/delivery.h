@@ -4,6 +4,7 @@
 // connection is under its high-water mark, and the rest waits for the connection's proceed().
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 namespace cdn::proxy {
 
 class Phases;
+class RequestContext;
 
 struct DeliveryContext {
   std::string via_name;
@@ -25,16 +27,27 @@ struct DeliveryContext {
 
 class Delivery : public std::enable_shared_from_this<Delivery> {
  public:
-  Delivery(std::shared_ptr<http::Exchange> ex, const DeliveryContext* ctx) : ex_(std::move(ex)), ctx_(ctx) {}
+  // Starts a fetch of this request's own when the shared fill cannot serve it, and returns its
+  // fill (nullptr when the client is gone).
+  using Refetch = std::function<std::shared_ptr<Fill>()>;
+
+  // `rc`: the request's phase context (what ctx->phases made for it).
+  Delivery(std::shared_ptr<http::Exchange> ex, std::shared_ptr<RequestContext> rc,
+           const DeliveryContext* ctx)
+      : ex_(std::move(ex)), rc_(std::move(rc)), ctx_(ctx) {}
   void serve_object(const cache::ObjectRef& obj, std::string_view cache_status);
   // `leader`: this request started the fill (its own upstream timeouts bound it; no lock timeout).
-  void follow(std::shared_ptr<Fill> fill, bool leader);
+  // `refetch`: used when the fill says "fill-not-joinable" before the response started.
+  void follow(std::shared_ptr<Fill> fill, bool leader, Refetch refetch = {});
 
  private:
   void on_wake();
   // Takes what the fill and the connection allow; false once this delivery is over.
   bool pump();
   void detach();
+  void add_waiter();
+  // Leaves a fill that cannot serve this request for one of its own; false when there is none.
+  bool refollow();
   // Starts the response for a streamed fill; false when it was answered whole (416).
   bool on_head(const Fill::View& v);
   // A range of a streamed fill: passes on only the chunk's bytes inside the window.
@@ -44,11 +57,15 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   // The response for a whole body, after the response filter: 304, transform, range or 200.
   void send_object(const cache::ObjectRef& obj, http::Headers h, bool transform);
   void count_lookup(std::string_view cache_status);
+  // The response filter phase for this response's head; true when its body is to be transformed.
+  bool filter_response(http::Headers& h, bool body_transformable);
 
   std::shared_ptr<http::Exchange> ex_;
+  std::shared_ptr<RequestContext> rc_;
   const DeliveryContext* ctx_;
   std::shared_ptr<Fill> fill_;
   std::shared_ptr<Fill::Waiter> waiter_;
+  Refetch refetch_;
   bool head_seen_ = false;
   bool counted_ = false;
   bool transform_ = false;  // the phases rewrite this body (asked once per response)

@@ -60,7 +60,7 @@ Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> 
 
 void Fetcher::start() {
   self_ = shared_from_this();
-  if (ctx_->disk && !req_.stale) {
+  if (ctx_->disk && !req_.stale && req_.range.empty()) {
     auto self = self_;
     net::Worker* w = worker_;
     ctx_->disk->get_async(fill_->key().text, [self, w](cache::ObjectRef obj) {
@@ -101,6 +101,14 @@ std::string Fetcher::request_head() const {
   if (!req_.client_ip.empty()) {
     h += "\r\nX-Forwarded-For: ";
     h += req_.client_ip;
+  }
+  if (!req_.range.empty()) {
+    h += "\r\nRange: ";
+    h += req_.range;
+    if (!req_.if_range.empty()) {
+      h += "\r\nIf-Range: ";
+      h += req_.if_range;
+    }
   }
   if (req_.stale) {
     if (!req_.stale->meta.etag.empty()) {
@@ -169,6 +177,7 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     return;
   }
   decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), false, ctx_->freshness, now_ms / 1000);
+  if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   headers_ = headers;
@@ -178,8 +187,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
 }
 
 void Fetcher::pace_unstored() {
-  // Leave the table first: a request that arrives later cannot be given blocks already dropped.
-  ctx_->inflight->remove(fill_->key(), fill_.get());
+  // The fill stays in the table: a later request joins it when the bytes it wants are still
+  // held or about to come (Fill::add_waiter), and fetches on its own otherwise.
   std::weak_ptr<Fetcher> weak = weak_from_this();
   fill_->pace(worker_, ctx_->unstored_window, [weak]() {
     if (auto self = weak.lock()) self->on_waiters_caught_up();
@@ -214,7 +223,8 @@ void Fetcher::on_waiters_caught_up() {
   if (fill_->abandoned()) {
     // Every viewer left a body nobody stores: stop fetching it.
     pool.cancel(token_);
-    fill_->fail("abandoned");
+    // Only a request that joined after everyone left can see this: it fetches on its own.
+    fill_->fail("fill-not-joinable");
     done();
     return;
   }

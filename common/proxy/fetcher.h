@@ -37,6 +37,9 @@ struct FetchRequest {
   std::string path;          // for default TTL rules
   std::string client_ip;     // X-Forwarded-For
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
+  // A fetch of part of the object for one request (Range and If-Range as the client sent them):
+  // no disk lookup, never stored, nobody else joins it.
+  std::string range, if_range;
 };
 
 class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_this<Fetcher> {
@@ -57,7 +60,7 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   void on_upstream_end(bool complete, http::UpstreamError err) override;
   std::string request_head() const;
   void count(const std::string& status);
-  // The body will not be stored: new requests fetch on their own, this one follows its waiters.
+  // The body will not be stored: the fill follows its waiters (Fill says which ranges join it).
   void pace_unstored();
   void on_waiters_caught_up();
 

@@ -47,13 +47,37 @@ bool Fill::abandoned() const {
   return paced_ && waiters_.empty();
 }
 
+uint64_t Fill::first_needed_locked(const Waiter& w) const {
+  return paced_ && status_ == 200 && content_length_ >= 0 ? w.first : 0;
+}
+
+void Fill::check_joinable_locked(Waiter& w, bool arriving) {
+  if (w.checked || state_ == State::Pending) return;
+  w.checked = true;
+  if (!paced_) return;  // every block is kept
+  const uint64_t first = first_needed_locked(w);
+  // Dropped already, more than a window ahead of the slowest waiter (whose pace this fill keeps:
+  // the waiter would wait for it), or arriving while that waiter holds the upstream.
+  w.not_joinable =
+      first < base_offset_ || first - base_offset_ > window_ || (arriving && producer_paused_);
+}
+
 bool Fill::trim_locked() {
-  size_t low = base_ + chunks_.size();
-  for (auto& w : waiters_) low = std::min(low, w->next);
-  while (base_ < low && !chunks_.empty()) {
+  // The front block goes once no waiter needs it: each has taken it or wants only later bytes.
+  while (!chunks_.empty()) {
+    const uint64_t end = base_offset_ + chunks_.front()->size();
+    bool needed = false;
+    for (auto& w : waiters_) {
+      if (!w->not_joinable && w->next <= base_ && first_needed_locked(*w) < end) {
+        needed = true;
+        break;
+      }
+    }
+    if (needed) break;
     held_bytes_ -= chunks_.front()->size();
     chunks_.pop_front();
     ++base_;
+    base_offset_ = end;
   }
   bool resume = producer_paused_ && (held_bytes_ <= window_ / 2 || waiters_.empty());
   if (resume) producer_paused_ = false;
@@ -91,14 +115,17 @@ void Fill::fail(std::string error) {
   wake_all();
 }
 
-std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<void()> wake) {
+std::shared_ptr<Fill::Waiter> Fill::add_waiter(net::Worker* w, std::function<void()> wake,
+                                               uint64_t first) {
   auto waiter = std::make_shared<Waiter>();
   waiter->worker = w;
   waiter->wake = std::move(wake);
+  waiter->first = first;
   {
     std::lock_guard lk(mu_);
     waiter->joined_after_end = state_ == State::Done;
-    waiter->missed_start = paced_ && base_ > 0;
+    // Decided now when the head is known, so it never holds back blocks it cannot use.
+    check_joinable_locked(*waiter, true);
     waiters_.push_back(waiter);
   }
   return waiter;
@@ -150,17 +177,31 @@ void Fill::read(Waiter& w, View& out, size_t max_bytes) {
     }
     out.error = error_;
     out.new_chunks.clear();
-    if (w.missed_start && state_ != State::Failed) {
-      // Its first blocks are gone and the body will not be stored: nothing whole to give it.
+    check_joinable_locked(w, false);
+    if (w.not_joinable && state_ != State::Failed) {
+      // The bytes it needs are gone or far ahead, and the body will not be stored.
       out.state = State::Failed;
       out.error = "fill-not-joinable";
       return;
     }
+    if (w.next < base_) {  // what was dropped before it was not needed by it (trim_locked)
+      w.next = base_;
+      w.next_offset = base_offset_;
+    }
+    const uint64_t first = first_needed_locked(w);
+    while (w.next < base_ + chunks_.size()) {  // blocks wholly before its first byte
+      const size_t n = chunks_[w.next - base_]->size();
+      if (w.next_offset + n > first) break;
+      w.next_offset += n;
+      ++w.next;
+    }
+    out.offset = w.next_offset;
     size_t taken = 0;
     while (w.next < base_ + chunks_.size() && (taken == 0 || taken < max_bytes)) {
       const Bytes& c = chunks_[w.next - base_];
       out.new_chunks.push_back(c);
       taken += c->size();
+      w.next_offset += c->size();
       ++w.next;
     }
     out.more = w.next < base_ + chunks_.size();
@@ -197,6 +238,14 @@ std::pair<std::shared_ptr<Fill>, bool> InflightTable::join_or_create(const cache
   auto f = std::make_shared<Fill>(key);
   s.map.emplace(key.text, f);
   return {f, true};
+}
+
+std::shared_ptr<Fill> InflightTable::replace(const cache::CacheKey& key) {
+  Shard& s = shards_[key.hash % kShards];
+  auto f = std::make_shared<Fill>(key);
+  std::lock_guard lk(s.mu);
+  s.map[key.text] = f;
+  return f;
 }
 
 void InflightTable::remove(const cache::CacheKey& key, const Fill* fill) {

@@ -9,6 +9,16 @@
 // reads its upstream at upstream speed. A fill that will not be stored (no-store, too large)
 // switches to paced mode: it drops blocks every waiter has taken and tells its producer to pause
 // once the slowest waiter is a window behind, and to resume when it caught up.
+//
+// Ranges of a paced fill (the rule that decides when concurrent ranges share one fetch): a waiter
+// may say at join time which body byte it wants first (a single `bytes=N-` range). It joins a
+// paced fill only if that byte is still held or at most one window beyond the oldest byte held
+// (the fill reaches it without outrunning anyone); blocks before it are skipped, and it holds
+// none of them back. A waiter that wants bytes the fill already dropped, or bytes too far ahead
+// (the fill moves at its slowest waiter's pace), or that arrives while the fill holds its upstream
+// for a slow waiter, is told "fill-not-joinable" before any response started, and fetches on its
+// own (ProxyCore: only its own range, with a Range header). The price of sharing: a joined range
+// moves at the pace of the fill's slowest waiter, like every other waiter of a paced fill.
 #include <deque>
 #include <atomic>
 #include <cstdint>
@@ -37,8 +47,12 @@ class Fill {
     std::atomic<bool> scheduled{false};
     std::atomic<bool> gone{false};
     bool joined_after_end = false;  // such a waiter is answered from the stored object, as a HIT
-    bool missed_start = false;      // joined a paced fill after its first blocks were dropped
-    size_t next = 0;                // index of the next block to take (guarded by the fill)
+    // Guarded by the fill:
+    uint64_t first = 0;         // the first body byte it wants (paced 200 fills of known length)
+    bool checked = false;       // its joinability has been decided (once the head is known)
+    bool not_joinable = false;  // wants bytes a paced fill dropped or will not reach soon
+    size_t next = 0;            // index of the next block to take
+    uint64_t next_offset = 0;   // body offset of that block
   };
 
   // What a waiter sees when woken.
@@ -50,6 +64,7 @@ class Fill {
     std::string cache_status;
     cache::ObjectRef object;  // Done with a whole object (disk hit, revalidated, stale fallback)
     std::vector<Bytes> new_chunks;
+    uint64_t offset = 0;  // body offset of new_chunks[0] (a waiter may skip bytes before its first)
     bool more = false;  // blocks remain after new_chunks (the read was limited)
     std::string error;
   };
@@ -90,7 +105,9 @@ class Fill {
   void fail(std::string error);
 
   // Consumer side (any loop).
-  std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake);
+  // `first`: the first body byte this waiter needs (0: the whole body); see the rule above.
+  std::shared_ptr<Waiter> add_waiter(net::Worker* w, std::function<void()> wake,
+                                     uint64_t first = 0);
   void remove_waiter(const std::shared_ptr<Waiter>& w);
   // Copies out state and the waiter's next blocks, about `max_bytes` of them (at least one when
   // there is one), and advances the waiter.
@@ -103,6 +120,14 @@ class Fill {
   void wake_all();
   // Paced mode, under mu_: drops blocks every waiter has passed; true if the producer should resume.
   bool trim_locked();
+  // Under mu_: the first byte `w` needs; blocks before it are skipped only in a paced 200 fill
+  // of known length (anywhere else the waiter may answer with the whole body).
+  uint64_t first_needed_locked(const Waiter& w) const;
+  // Under mu_, once the head is known: marks a waiter this paced fill cannot serve. `arriving`:
+  // it joins a fill already under way, which it must not join while the fill holds its upstream
+  // for a slow waiter (it would be held too); a waiter that joined before the head (the fill's
+  // leader among them) is never turned away for that.
+  void check_joinable_locked(Waiter& w, bool arriving);
 
   cache::CacheKey key_;
   std::mutex purge_mu_;  // orders mark_purged() against insert_unless_purged()
@@ -117,6 +142,7 @@ class Fill {
   cache::ObjectRef late_object_;
   std::deque<Bytes> chunks_;  // chunks_[i] is block number base_ + i
   size_t base_ = 0;
+  uint64_t base_offset_ = 0;  // body offset of chunks_.front() (bytes before it were dropped)
   std::string error_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
   // Paced mode.
@@ -133,6 +159,9 @@ class InflightTable {
  public:
   // The running fill for key, or a new one (created = true: the caller must run it).
   std::pair<std::shared_ptr<Fill>, bool> join_or_create(const cache::CacheKey& key);
+  // A new fill for key that later requests join instead of the running one (which goes on for
+  // its own waiters): the caller must run it.
+  std::shared_ptr<Fill> replace(const cache::CacheKey& key);
   void remove(const cache::CacheKey& key, const Fill* fill);
   // Marks fills for this key text (or every key under the prefix) as purged and forgets them:
   // their current waiters are still answered, nothing they fetched is stored.

@@ -36,49 +36,74 @@ FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::strin
 }
 
 void ProxyCore::handle(const std::shared_ptr<http::Exchange>& ex) {
+  std::shared_ptr<RequestContext> rc = phases_->make_context();
+  rc->upstream_query = phases_->upstream_query(ex->request());
   std::weak_ptr<http::Exchange> weak = ex;
-  auto resume = [this, weak]() {
+  auto resume = [this, weak, rc]() {
     auto e = weak.lock();
-    if (e && e->alive() && !e->started()) lookup(e);
+    if (e && e->alive() && !e->started()) lookup(e, rc);
   };
-  if (phases_->request_filter(ex, resume) == Phases::Filter::Continue) lookup(ex);
+  if (phases_->run_request_filter(ex, *rc, resume) == Phases::Filter::Continue) lookup(ex, rc);
 }
 
-void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex) {
+void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
+                       const std::shared_ptr<RequestContext>& rc) {
   auto& req = ex->request();
   if (req.method != "GET" && req.method != "HEAD") {
     http::Headers h{{"Allow", "GET, HEAD"}};
-    phases_->response_filter(*ex, h);
+    phases_->run_response_filter(*ex, *rc, h, false);
     ex->respond_error(405, "method-not-allowed", std::move(h));
     return;
   }
-  std::string query = phases_->upstream_query(req);
+  const std::string& query = rc->upstream_query;
   cache::CacheKey key = key_for(req.host, req.path, query);
 
   if (cache::ObjectRef obj = fetch_ctx_.memory->get(key)) {
     switch (cache::classify(obj->meta, unix_now())) {
       case cache::Freshness::Fresh:
-        std::make_shared<Delivery>(ex, &delivery_ctx_)->serve_object(obj, "HIT");
+        std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "HIT");
         return;
       case cache::Freshness::StaleRevalidate:
-        std::make_shared<Delivery>(ex, &delivery_ctx_)->serve_object(obj, "STALE");
+        std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "STALE");
         refresh_in_background(ex, key, query, obj);
         return;
       default:
-        join_fill(ex, key, query, obj);  // revalidate; fall back on it within stale-if-error
+        join_fill(ex, rc, key, query, obj);  // revalidate; fall back on it within stale-if-error
         return;
     }
   }
-  join_fill(ex, key, query, nullptr);
+  join_fill(ex, rc, key, query, nullptr);
 }
 
-void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
+                          const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                           const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
-  std::make_shared<Delivery>(ex, &delivery_ctx_)->follow(fill, created);
+  std::weak_ptr<http::Exchange> weak = ex;
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
+    auto e = weak.lock();
+    return e && e->alive() ? fetch_alone(e, key, query) : nullptr;
+  });
   if (created) {
     std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
   }
+}
+
+std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                             const cache::CacheKey& key, const std::string& query) {
+  FetchRequest r = fetch_request(*ex, query, nullptr);
+  const auto& req = ex->request();
+  std::shared_ptr<Fill> fill;
+  if (const std::string* range = req.headers.get("range"); range && req.method == "GET") {
+    // Its bytes are its own: the upstream applies Range (and If-Range) and nobody joins it.
+    r.range = *range;
+    r.if_range = std::string(req.headers.get_or("if-range"));
+    fill = std::make_shared<Fill>(key);
+  } else {
+    fill = inflight_.replace(key);
+  }
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(r))->start();
+  return fill;
 }
 
 void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,

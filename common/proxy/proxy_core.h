@@ -32,8 +32,8 @@ class ProxyCore : public http::RequestHandler {
   ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTier* disk, UpstreamSet* upstreams,
             Phases* phases);
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
-  // The pipeline after the request filter.
-  void lookup(const std::shared_ptr<http::Exchange>& ex);
+  // The pipeline after the request filter; `rc` is the request's phase context.
+  void lookup(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc);
 
   // Purge by exact key text or key-text prefix; returns how many entries went (memory + disk).
   size_t purge(std::string_view key_text, bool prefix);
@@ -41,15 +41,20 @@ class ProxyCore : public http::RequestHandler {
   const InflightTable& inflight() const { return inflight_; }
 
  private:
-  void join_fill(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+  void join_fill(const std::shared_ptr<http::Exchange>& ex,
+                 const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                  const std::string& query, cache::ObjectRef stale);
+  // A fetch of this request's own, when the running fill cannot serve it (Fill's range rule): a
+  // range asks the upstream for its bytes only; a whole request starts the fill later ones join.
+  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                    const cache::CacheKey& key, const std::string& query);
   void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
                              const std::string& query, cache::ObjectRef stale);
   FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;
 
   ProxyOptions opts_;
   Phases* phases_;
-  Phases default_phases_;
+  DefaultPhases default_phases_;
   InflightTable inflight_;
   FetchContext fetch_ctx_;
   DeliveryContext delivery_ctx_;

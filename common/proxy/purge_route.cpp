@@ -1,6 +1,7 @@
 #include "common/proxy/purge_route.h"
 
 #include "common/cache/thread_pool.h"
+#include "common/http/query.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
@@ -11,17 +12,6 @@ namespace cdn::proxy {
 
 namespace {
 
-std::string query_param(std::string_view query, std::string_view name) {
-  for (auto part : split(query, '&')) {
-    auto eq = part.find('=');
-    if (part.substr(0, eq) == name && eq != std::string_view::npos) {
-      auto v = url_decode(part.substr(eq + 1));
-      return v ? *v : "";
-    }
-  }
-  return "";
-}
-
 // What to purge here: one key's text, or a prefix of key texts.
 struct PurgeTarget {
   std::string key_text;
@@ -30,7 +20,8 @@ struct PurgeTarget {
 };
 
 std::optional<PurgeTarget> target_of(const http::Request& req, const PurgeRouteDeps& d) {
-  std::string url = query_param(req.query, "url"), prefix = query_param(req.query, "prefix");
+  std::string url = http::query_value(req.query, "url").value_or(""),
+              prefix = http::query_value(req.query, "prefix").value_or("");
   ParsedUrl u;
   if ((url.empty() == prefix.empty()) || !parse_purge_url(url.empty() ? prefix : url, u))
     return std::nullopt;

@@ -148,13 +148,14 @@ void Program::on_request_complete(const http::Exchange& ex) {
 
 void Program::install_admin_routes() {
   admin_->add_public_read("/healthz", [this](const std::shared_ptr<http::Exchange>& ex) {
-    bool draining = server_->draining();
+    bool draining = drain_->announced();
     char buf[512];
     snprintf(buf, sizeof buf,
-             "{\"status\":\"%s\",\"tier\":\"%s\",\"node\":\"%s\",\"draining\":%s,\"active_connections\":%zu,"
-             "\"egress_bytes_per_s\":%.0f,\"capacity\":{\"max_connections\":%u,\"workers\":%zu}}\n",
+             "{\"status\":\"%s\",\"tier\":\"%s\",\"node\":\"%s\",\"draining\":%s,\"drain_phase\":%d,"
+             "\"active_connections\":%zu,\"egress_bytes_per_s\":%.0f,\"capacity\":{\"max_connections\":%u,\"workers\":%zu}}\n",
              draining ? "draining" : "ok", std::string(config::to_string(tier_)).c_str(),
-             obs::json_escape(cfg_.node_name).c_str(), draining ? "true" : "false", server_->active_connections(),
+             obs::json_escape(cfg_.node_name).c_str(), draining ? "true" : "false", int(drain_->phase()),
+             server_->active_connections(),
              egress_rate_.load(), cfg_.limits.max_connections, workers_.size());
     ex->respond(draining ? 503 : 200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, buf);
   });
@@ -164,13 +165,23 @@ void Program::install_admin_routes() {
   });
   admin_->add_write("/admin/drain", [this](const std::shared_ptr<http::Exchange>& ex) {
     ex->respond(202, {{"Content-Type", "application/json"}}, "{\"draining\":true}\n");
-    start_drain();
+    // Repeated POSTs (a retrying playbook) do not cut the grace short; only a second signal does.
+    start_drain(false);
   });
 }
 
-void Program::start_drain() {
-  if (drain_started_.exchange(true)) return;
-  obs::log(obs::Level::Info, "draining", {{"timeout_ms", std::to_string(cfg_.timeouts.drain_ms)}});
+void Program::start_drain(bool skip_grace) {
+  if (drain_->announce(mono_ms())) {
+    obs::log(obs::Level::Info, "draining",
+             {{"grace_ms", std::to_string(drain_->grace_ms())}, {"timeout_ms", std::to_string(drain_->drain_ms())}});
+  }
+  if (skip_grace || drain_->grace_over(mono_ms())) begin_stopping();
+}
+
+void Program::begin_stopping() {
+  if (!drain_->begin_stopping(mono_ms())) return;
+  obs::log(obs::Level::Info, "drain: stopped accepting",
+           {{"active_connections", std::to_string(server_->active_connections())}});
   server_->set_draining();
   for (auto& w : workers_) {
     net::Worker* wp = w.get();
@@ -215,6 +226,7 @@ int Program::run(Hooks& hooks) {
   size_t n = cfg_.workers ? cfg_.workers : std::max(1u, std::thread::hardware_concurrency());
   for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<net::Worker>(int(i)));
   admin_worker_ = std::make_unique<net::Worker>(int(n));
+  drain_ = std::make_unique<DrainSchedule>(cfg_.timeouts.drain_grace_ms, cfg_.timeouts.drain_ms);
 
   admin_ = std::make_unique<AdminApi>(cfg_.admin.token);
   auto handler = hooks.setup(*this);
@@ -259,7 +271,9 @@ int Program::run(Hooks& hooks) {
   install_admin_routes();
   collector_ = obs::metrics().add_collector([this](obs::Registry& r) {
     r.gauge("cdn_connections_active", "Open client connections").set(int64_t(server_->active_connections()));
-    r.gauge("cdn_draining", "1 while draining").set(server_->draining() ? 1 : 0);
+    r.gauge("cdn_draining", "1 while draining (either drain phase)").set(drain_->announced() ? 1 : 0);
+    r.gauge("cdn_drain_phase", "0 serving, 1 draining but still accepting (timeouts.drain_grace), 2 not accepting")
+        .set(int64_t(drain_->phase()));
   });
 
   // Bind everything before reporting ready; any bind failure stops the start.
@@ -311,7 +325,6 @@ int Program::run(Hooks& hooks) {
   struct State {
     Program* self;
     Hooks* hooks;
-    int64_t drain_deadline = 0;
     uint64_t last_bytes = 0;
     int64_t last_ms = 0;
   } st{this, &hooks};
@@ -322,9 +335,9 @@ int Program::run(Hooks& hooks) {
     s->data = &st;
   }
   auto on_stop = [](uv_signal_t* s, int) {
-    auto* st = static_cast<State*>(s->data);
-    if (!st->drain_deadline) st->drain_deadline = mono_ms() + st->self->cfg_.timeouts.drain_ms;
-    st->self->start_drain();
+    Program* p = static_cast<State*>(s->data)->self;
+    // The operator's second signal: skip what is left of the grace.
+    p->start_drain(p->drain_->announced());
   };
   uv_signal_start(&sigterm, on_stop, SIGTERM);
   uv_signal_start(&sigint, on_stop, SIGINT);
@@ -346,13 +359,14 @@ int Program::run(Hooks& hooks) {
       [](uv_timer_t* t) {
         auto* st = static_cast<State*>(t->data);
         Program* p = st->self;
-        if (p->drain_started_ && !st->drain_deadline) st->drain_deadline = mono_ms() + p->cfg_.timeouts.drain_ms;
+        if (p->drain_->grace_over(mono_ms())) p->begin_stopping();
         uint64_t bytes = obs::metrics().counter("cdn_bytes_sent_total", "Body bytes sent to clients").value();
         int64_t now = mono_ms();
         if (st->last_ms) p->egress_rate_ = double(bytes - st->last_bytes) * 1000.0 / double(std::max<int64_t>(now - st->last_ms, 1));
         st->last_bytes = bytes;
         st->last_ms = now;
-        if (st->drain_deadline && (p->server_->active_connections() == 0 || mono_ms() > st->drain_deadline)) {
+        if (p->drain_->stopping() &&
+            (p->server_->active_connections() == 0 || p->drain_->stop_deadline_passed(mono_ms()))) {
           uv_stop(t->loop);
         }
       },

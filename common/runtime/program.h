@@ -15,6 +15,7 @@
 #include "common/obs/access_log.h"
 #include "common/obs/metrics.h"
 #include "common/runtime/admin_api.h"
+#include "common/runtime/drain.h"
 
 namespace cdn::runtime {
 
@@ -48,7 +49,10 @@ class Program {
   size_t loop_count() const { return workers_.size() + 1; }
   AdminApi& admin() { return *admin_; }
   http::HttpServer* server() { return server_.get(); }
+  // True once the listeners stop accepting (drain phase 2): what a tier cuts short then (e.g. the
+  // origin answers open live pushes 503). /healthz says draining from phase 1 on (drain_phase()).
   bool draining() const { return server_ && server_->draining(); }
+  DrainPhase drain_phase() const { return drain_ ? drain_->phase() : DrainPhase::Serving; }
   // Egress rate measured over the last second, for /healthz and cdn-geo.
   double egress_bytes_per_s() const { return egress_rate_.load(); }
 
@@ -57,7 +61,10 @@ class Program {
   Result<void> build_tls();
   void install_admin_routes();
   void on_request_complete(const http::Exchange& ex);
-  void start_drain();
+  // SIGTERM, SIGINT, POST /admin/drain: announce the drain (phase 1); with skip_grace (a second
+  // signal) or no grace, stop accepting at once (phase 2).
+  void start_drain(bool skip_grace);
+  void begin_stopping();
   // Starts the admin loop and binds the admin listener there; false (and a message) on failure.
   bool start_admin_loop(const net::SockAddr& addr, std::string& error);
   void stop_admin_loop();
@@ -74,7 +81,7 @@ class Program {
   std::unique_ptr<obs::AccessLog> access_log_;
   obs::CollectorHandle collector_;  // reads server_; declared after it, so it goes first
   std::atomic<double> egress_rate_{0};
-  std::atomic<bool> drain_started_{false};
+  std::unique_ptr<DrainSchedule> drain_;
 };
 
 }  // namespace cdn::runtime

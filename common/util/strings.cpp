@@ -70,14 +70,14 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-std::optional<std::string> url_decode(std::string_view s) {
-  std::string out;
+bool url_decode_into(std::string_view s, std::string& out) {
+  out.clear();
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
+      if (i + 2 >= s.size()) return false;
       int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-      if (h < 0 || l < 0) return std::nullopt;
+      if (h < 0 || l < 0) return false;
       out.push_back(char(h * 16 + l));
       i += 2;
     } else if (s[i] == '+') {
@@ -86,6 +86,12 @@ std::optional<std::string> url_decode(std::string_view s) {
       out.push_back(s[i]);
     }
   }
+  return true;
+}
+
+std::optional<std::string> url_decode(std::string_view s) {
+  std::string out;
+  if (!url_decode_into(s, out)) return std::nullopt;
   return out;
 }
 

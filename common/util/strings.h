@@ -24,7 +24,10 @@ std::optional<int64_t> parse_int(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
 // RFC 3986 percent-encoding of everything but unreserved characters (safe in any query value).
 std::string percent_encode(std::string_view s);
-// Percent-decoding; returns nullopt on a malformed escape.
+// Percent-decoding ('+' is a space, as in form-encoded queries); nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view s);
+// The same into `out` (its contents replaced, its capacity reused); false on a malformed escape,
+// leaving unspecified bytes in `out`.
+bool url_decode_into(std::string_view s, std::string& out);
 
 }  // namespace cdn

@@ -11,11 +11,21 @@ namespace {
 
 constexpr const char* kQueriesHelp = "DNS queries answered, by query type and response code";
 
-struct QtypeLabel {
-  uint16_t type;
+// A label value for a code; each table ends with the catch-all "other".
+template <typename Code>
+struct Label {
+  Code code;
   const char* name;
 };
-constexpr std::array<QtypeLabel, 12> kQtypes = {{
+
+template <typename Code, size_t N>
+size_t label_index(const std::array<Label<Code>, N>& table, Code code) {
+  for (size_t i = 0; i + 1 < N; ++i)
+    if (table[i].code == code) return i;
+  return N - 1;
+}
+
+constexpr std::array<Label<uint16_t>, 12> kQtypes = {{
     {KNOT_RRTYPE_A, "A"},
     {KNOT_RRTYPE_AAAA, "AAAA"},
     {KNOT_RRTYPE_SOA, "SOA"},
@@ -30,11 +40,7 @@ constexpr std::array<QtypeLabel, 12> kQtypes = {{
     {0, "other"},
 }};
 
-struct RcodeLabel {
-  int rcode;
-  const char* name;
-};
-constexpr std::array<RcodeLabel, 8> kRcodes = {{
+constexpr std::array<Label<int>, 8> kRcodes = {{
     {KNOT_RCODE_NOERROR, "NOERROR"},
     {KNOT_RCODE_FORMERR, "FORMERR"},
     {KNOT_RCODE_SERVFAIL, "SERVFAIL"},
@@ -44,18 +50,6 @@ constexpr std::array<RcodeLabel, 8> kRcodes = {{
     {KNOT_RCODE_BADVERS, "BADVERS"},
     {-1, "other"},
 }};
-
-size_t qtype_index(uint16_t qtype) {
-  for (size_t i = 0; i + 1 < kQtypes.size(); ++i)
-    if (kQtypes[i].type == qtype) return i;
-  return kQtypes.size() - 1;
-}
-
-size_t rcode_index(int rcode) {
-  for (size_t i = 0; i + 1 < kRcodes.size(); ++i)
-    if (kRcodes[i].rcode == rcode) return i;
-  return kRcodes.size() - 1;
-}
 
 // Looked up once: the registry takes a mutex per lookup, a query must not. Query series are looked
 // up on first use (96 combinations at zero would bury the ones that happen); two threads racing
@@ -91,7 +85,7 @@ Series& series() {
 }  // namespace
 
 void count_query(uint16_t qtype, int rcode) {
-  size_t q = qtype_index(qtype), r = rcode_index(rcode);
+  size_t q = label_index(kQtypes, qtype), r = label_index(kRcodes, rcode);
   auto& slot = series().queries[q][r];
   obs::Counter* c = slot.load(std::memory_order_acquire);
   if (c == nullptr) {

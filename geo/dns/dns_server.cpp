@@ -43,8 +43,8 @@ class WorkerListeners {
         out.clear();
         return;
       }
-      answer_query_into(*z.zone, *z.steering, q, len, from, tcp, server_.options_.udp_max_payload,
-                        out);
+      answer_query_into(*z.zone, *z.steering, q, len, from, tcp,
+                        server_.udp_max_payload_.load(std::memory_order_relaxed), out);
     };
     answer_ = answer;
     // Port 0: TCP takes the port the kernel gave UDP, which TCP may already use; try a few.
@@ -78,14 +78,14 @@ class WorkerListeners {
 
  private:
   void accept(uv_tcp_t* c) {
-    if (server_.tcp_connections_.fetch_add(1) >= server_.options_.max_tcp_connections) {
+    if (server_.tcp_connections_.fetch_add(1) >= server_.max_tcp_connections_.load()) {
       server_.tcp_connections_--;
       count_tcp_refused();
       uv_close(reinterpret_cast<uv_handle_t*>(c),
                [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
       return;
     }
-    auto s = std::make_unique<TcpSession>(worker_.loop(), c, answer_, server_.options_.tcp_idle_ms,
+    auto s = std::make_unique<TcpSession>(worker_.loop(), c, answer_, server_.tcp_idle_ms_.load(),
                                           [this](TcpSession* done) {
                                             if (sessions_.erase(done) > 0)
                                               server_.tcp_connections_--;
@@ -106,8 +106,21 @@ class WorkerListeners {
 }  // namespace dns
 
 DnsServer::DnsServer(DnsZoneSource source, DnsServerOptions options)
-    : source_(std::move(source)), options_(options) {
+    : source_(std::move(source)),
+      max_tcp_connections_(options.max_tcp_connections),
+      tcp_idle_ms_(options.tcp_idle_ms),
+      udp_max_payload_(options.udp_max_payload) {
   dns::register_dns_metrics();
+}
+
+void DnsServer::set_options(const DnsServerOptions& o) {
+  max_tcp_connections_ = o.max_tcp_connections;
+  tcp_idle_ms_ = o.tcp_idle_ms;
+  udp_max_payload_ = o.udp_max_payload;
+}
+
+DnsServerOptions DnsServer::options() const {
+  return {max_tcp_connections_.load(), tcp_idle_ms_.load(), udp_max_payload_.load()};
 }
 
 DnsServer::~DnsServer() = default;

@@ -16,15 +16,10 @@
 #include "common/net/address.h"
 #include "common/net/worker.h"
 #include "common/util/result.h"
+#include "geo/dns/dns_options.h"
 #include "geo/dns/steering.h"
 
 namespace cdn::geo {
-
-struct DnsServerOptions {
-  size_t max_tcp_connections = 1024;  // over all workers; more are closed at accept
-  int64_t tcp_idle_ms = 10000;      // a TCP connection with no complete query for this long closes
-  uint16_t udp_max_payload = 1232;  // our EDNS UDP payload size (the DNS Flag Day 2020 value)
-};
 
 // Pure function, no I/O (the fuzz target calls it): query bytes in, answer bytes out (empty =
 // drop). `from` is the query's source address (the resolver). Over TCP an answer may be up to 65535
@@ -68,11 +63,17 @@ class DnsServer {
   void close(net::Worker& worker);
   uint16_t port() const { return port_.load(); }
   size_t tcp_connections() const { return tcp_connections_.load(); }
+  // From any thread (SIGHUP): the payload size applies from the next query, the TCP cap from the
+  // next accept, the idle timeout to connections accepted from now on.
+  void set_options(const DnsServerOptions& o);
+  DnsServerOptions options() const;
 
  private:
   friend class dns::WorkerListeners;
   DnsZoneSource source_;
-  DnsServerOptions options_;
+  std::atomic<size_t> max_tcp_connections_;
+  std::atomic<int64_t> tcp_idle_ms_;
+  std::atomic<uint16_t> udp_max_payload_;
   std::atomic<uint16_t> port_{0};
   std::atomic<size_t> tcp_connections_{0};
   std::mutex mu_;  // guards workers_ (listen/close run on different loop threads)

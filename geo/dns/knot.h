@@ -1,6 +1,7 @@
 #pragma once
-// libknot (Knot DNS's library) for C++: its headers have no extern "C" guards, and its objects get
-// RAII owners here so every return path of the answer code frees them.
+// libknot (Knot DNS's library) for C++: its headers have no extern "C" guards. A packet parsed
+// outside the answer path (tests) gets an RAII owner here; the answer path puts its packets and
+// records in a per-thread arena (knot_arena.h) instead.
 extern "C" {
 #include <libknot/libknot.h>
 }
@@ -13,10 +14,5 @@ struct KnotPktFree {
   void operator()(knot_pkt_t* p) const { knot_pkt_free(p); }
 };
 using KnotPkt = std::unique_ptr<knot_pkt_t, KnotPktFree>;
-
-struct KnotRrsetFree {
-  void operator()(knot_rrset_t* r) const { knot_rrset_free(r, nullptr); }
-};
-using KnotRrset = std::unique_ptr<knot_rrset_t, KnotRrsetFree>;
 
 }  // namespace cdn::geo::dns

@@ -8,16 +8,17 @@ namespace {
 
 constexpr size_t kFrameHeader = 2;
 
-struct WriteReq {
-  uv_write_t req{};
-  std::string data;
-};
-
 }  // namespace
 
 TcpSession::TcpSession(uv_loop_t* loop, uv_tcp_t* tcp, Answerer answer, int64_t idle_ms,
                        OnClosed on_closed)
-    : tcp_(tcp), answer_(std::move(answer)), idle_ms_(idle_ms), on_closed_(std::move(on_closed)) {
+    : tcp_(tcp),
+      answer_(std::move(answer)),
+      idle_ms_(idle_ms),
+      on_closed_(std::move(on_closed)),
+      writer_(new Writer()) {
+  writer_->owner = this;
+  writer_->req.data = writer_;
   tcp_->data = this;
   uv_timer_init(loop, idle_.get());
   idle_.mark_initialized();
@@ -27,6 +28,10 @@ TcpSession::TcpSession(uv_loop_t* loop, uv_tcp_t* tcp, Answerer answer, int64_t 
 }
 
 TcpSession::~TcpSession() {
+  if (writer_->in_flight)
+    writer_->owner = nullptr;  // closing the socket cancels the write; its callback frees it
+  else
+    delete writer_;
   tcp_->data = nullptr;
   auto* h = reinterpret_cast<uv_handle_t*>(tcp_);
   // Already closing only when a Worker's destructor closed every handle of its loop first.
@@ -91,52 +96,62 @@ void TcpSession::consume(const char* data, size_t len) {
 }
 
 bool TcpSession::answer_frame() {
-  std::string answer;
   answer_(reinterpret_cast<const uint8_t*>(in_.data()) + kFrameHeader, in_.size() - kFrameHeader,
-          peer_, true, answer);
+          peer_, true, answer_buf_);
   in_.clear();
-  if (answer.empty()) {  // not a query we answer: the stream cannot be trusted past it
+  if (answer_buf_.empty()) {  // not a query we answer: the stream cannot be trusted past it
     close();
     return false;
   }
   arm_idle_timer();
-  return send(std::move(answer));
+  return send(answer_buf_);
 }
 
-bool TcpSession::send(std::string answer) {
-  auto* w = new WriteReq();
+size_t TcpSession::unsent() const {
+  return pending_.size() + (writer_->in_flight ? writer_->data.size() : 0);
+}
+
+bool TcpSession::send(const std::string& answer) {
   uint16_t n = static_cast<uint16_t>(answer.size());
-  w->data.reserve(kFrameHeader + answer.size());
-  w->data.push_back(static_cast<char>(n >> 8));
-  w->data.push_back(static_cast<char>(n & 0xff));
-  w->data += answer;
-  w->req.data = w;
-  uv_buf_t b = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  pending_write_ += w->data.size();
-  if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, &TcpSession::on_write) != 0) {
-    delete w;
-    close();
-    return false;
-  }
-  if (pending_write_ > kMaxPendingWrite && reading_) {  // the peer does not read: stop reading too
+  pending_.push_back(static_cast<char>(n >> 8));
+  pending_.push_back(static_cast<char>(n & 0xff));
+  pending_ += answer;
+  if (!writer_->in_flight && !start_write()) return false;
+  if (unsent() > kMaxPendingWrite && reading_) {  // the peer does not read: stop reading too
     uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_));
     reading_ = false;
   }
   return true;
 }
 
+// Hands what is pending to libuv (the buffers swap, keeping both capacities).
+bool TcpSession::start_write() {
+  writer_->data.swap(pending_);
+  pending_.clear();
+  uv_buf_t b = uv_buf_init(writer_->data.data(), static_cast<unsigned>(writer_->data.size()));
+  if (uv_write(&writer_->req, reinterpret_cast<uv_stream_t*>(tcp_), &b, 1, &TcpSession::on_write) !=
+      0) {
+    close();
+    return false;
+  }
+  writer_->in_flight = true;
+  return true;
+}
+
 void TcpSession::on_write(uv_write_t* req, int status) {
-  auto* w = static_cast<WriteReq*>(req->data);
-  auto* self = static_cast<TcpSession*>(req->handle->data);
-  size_t size = w->data.size();
-  delete w;
-  if (!self) return;
-  self->pending_write_ -= size;
+  auto* w = static_cast<Writer*>(req->data);
+  w->in_flight = false;
+  TcpSession* self = w->owner;
+  if (self == nullptr) {  // the session is gone
+    delete w;
+    return;
+  }
   if (status < 0) {
     self->close();
     return;
   }
-  if (!self->reading_ && self->pending_write_ <= kMaxPendingWrite) {
+  if (!self->pending_.empty() && !self->start_write()) return;
+  if (!self->reading_ && self->unsent() <= kMaxPendingWrite) {
     self->reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(self->tcp_),
                                    &TcpSession::on_alloc, &TcpSession::on_read) == 0;
   }

@@ -2,7 +2,9 @@
 // One DNS-over-TCP connection (RFC 7766): 2-byte length-framed queries, several per connection,
 // answered in order. Bounded: at most one partial query is buffered, reading pauses while more
 // than kMaxPendingWrite answer bytes wait for the peer, and a connection that completes no query
-// for idle_ms is closed.
+// for idle_ms is closed. Answers go out through two reused buffers (one being written, one
+// gathering the answers that come meanwhile), so a busy connection allocates nothing per query
+// and pipelined answers leave in one write.
 #include <uv.h>
 
 #include <cstdint>
@@ -36,8 +38,19 @@ class TcpSession {
   void consume(const char* data, size_t len);
   size_t frame_size() const;  // of the frame in in_, length prefix included (2 until it is known)
   bool answer_frame();        // these two return false when the connection was closed
-  bool send(std::string answer);
+  bool send(const std::string& answer);
+  bool start_write();
+  size_t unsent() const;
   void arm_idle_timer();
+
+  // The write libuv holds: its request and bytes. Outlives the session while a write is in
+  // flight (the session's destructor hands it to the write's callback).
+  struct Writer {
+    uv_write_t req{};
+    std::string data;
+    TcpSession* owner = nullptr;
+    bool in_flight = false;
+  };
 
   uv_tcp_t* tcp_;
   net::UvHandle<uv_timer_t> idle_;
@@ -45,8 +58,10 @@ class TcpSession {
   int64_t idle_ms_;
   OnClosed on_closed_;
   sockaddr_storage peer_{};
-  std::string in_;  // bytes of the frame being received (length prefix included)
-  size_t pending_write_ = 0;
+  std::string in_;          // bytes of the frame being received (length prefix included)
+  std::string answer_buf_;  // the answer being written by the Answerer
+  std::string pending_;     // framed answers waiting for the write in flight
+  Writer* writer_;          // owned (see Writer)
   bool reading_ = false;
   char read_buf_[16384];
 };

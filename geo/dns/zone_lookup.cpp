@@ -1,7 +1,5 @@
 #include "geo/dns/zone_lookup.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 
 namespace cdn::geo::dns {
@@ -24,7 +22,7 @@ bool equal_lower(std::string_view config, std::string_view name) {
                     [](char a, char b) { return a == ascii_lower(b); });
 }
 
-bool same_name(std::string_view config_name, std::string_view name) {
+bool same_as_lower(std::string_view config_name, std::string_view name) {
   return equal_lower(without_dot(config_name), name);
 }
 
@@ -36,12 +34,15 @@ bool is_below(std::string_view longer, std::string_view name) {
   return longer[cut - 1] == '.' && equal_lower(longer.substr(cut), name);
 }
 
-bool is_ipv6(const std::string& ip) {
-  in6_addr a{};
-  return inet_pton(AF_INET6, ip.c_str(), &a) == 1;
-}
-
 }  // namespace
+
+bool same_name(std::string_view a, std::string_view b) {
+  a = without_dot(a);
+  b = without_dot(b);
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
 
 std::string canonical_name(std::string_view name) {
   if (!name.empty() && name.back() == '.') name.remove_suffix(1);
@@ -54,7 +55,7 @@ NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
   NameInfo info;
   // The query name is below the apex when the apex, spelled as configured, is a suffix of it.
   const std::string_view apex = without_dot(zone.zone);
-  info.apex = same_name(apex, name);
+  info.apex = same_as_lower(apex, name);
   bool in_zone =
       info.apex || (name.size() > apex.size() && name[name.size() - apex.size() - 1] == '.' &&
                     equal_lower(apex, name.substr(name.size() - apex.size())));
@@ -62,7 +63,7 @@ NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
   info.kind = NameInfo::Kind::Missing;
   bool below = false;  // some configured name lies under this one
   for (size_t i = 0; i < zone.delivery_hosts.size(); ++i) {
-    if (same_name(zone.delivery_hosts[i], name)) {
+    if (same_as_lower(zone.delivery_hosts[i], name)) {
       // Steered: nothing else at the name is ever answered, so the per-query path skips the scan
       // of every edge name.
       info.delivery = static_cast<int>(i);
@@ -73,20 +74,17 @@ NameInfo look_up(const ZoneConfig& zone, std::string_view name) {
   }
   for (const auto& edge : zone.edge_names) {
     below = below || is_below(edge.name, name);
-    if (!same_name(edge.name, name)) continue;
-    for (const auto& ip : edge.v4) info.v4.push_back(&ip);
-    for (const auto& ip : edge.v6) info.v6.push_back(&ip);
+    if (info.edge != nullptr || !same_as_lower(edge.name, name)) continue;
+    if (edge.v4.empty() && edge.v6.empty()) continue;
+    info.edge = &edge;
     info.fixed_ttl = zone.edge_name_ttl;
   }
-  bool glue = false;
-  for (const auto& [ns, ip] : zone.ns_glue) {
-    below = below || is_below(ns, name);
-    if (!same_name(ns, name)) continue;
-    (is_ipv6(ip) ? info.v6 : info.v4).push_back(&ip);
-    glue = true;
+  for (const auto& glue : zone.ns_glue) {
+    below = below || is_below(glue.first, name);
+    if (same_as_lower(glue.first, name)) info.glue = true;
   }
-  if (glue && info.fixed_ttl == 0) info.fixed_ttl = zone.apex_ttl;
-  bool has_records = info.apex || info.delivery >= 0 || !info.v4.empty() || !info.v6.empty();
+  if (info.glue && info.fixed_ttl == 0) info.fixed_ttl = zone.apex_ttl;
+  bool has_records = info.apex || info.delivery >= 0 || info.edge != nullptr || info.glue;
   if (has_records || below) info.kind = NameInfo::Kind::Exists;
   return info;
 }

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <uv.h>
 
+#include "common/http/query.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/util/strings.h"
@@ -13,16 +14,6 @@
 namespace cdn::origin {
 
 namespace {
-
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
-  for (auto part : split(query, '&')) {
-    auto eq = part.find('=');
-    if (part.substr(0, eq) != name) continue;
-    if (eq == std::string_view::npos) return std::string();
-    return url_decode(part.substr(eq + 1));
-  }
-  return std::nullopt;
-}
 
 bool equal_secret(std::string_view a, std::string_view b) {
   // Constant time in the key's content (OpenSSL's compare); the length is not a secret worth it.
@@ -76,13 +67,13 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
   if (parts.size() != 2) return reject_live(ex, 404, "unknown-channel");
   if (req.method != "PUT" && req.method != "POST")
     return respond_method_not_allowed(ex, "PUT, POST");
-  std::string key = query_param(req.query, "key").value_or("");
+  std::string key = http::query_value(req.query, "key").value_or("");
   if (key.empty()) {
     std::string_view auth = req.headers.get_or("authorization");
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
       key = std::string(trim(auth.substr(7)));
   }
-  auto role = query_param(req.query, "role").value_or("primary");
+  auto role = http::query_value(req.query, "role").value_or("primary");
   auto admitted = admit(parts[0], parts[1], key, role == "backup", "http", ex->client_ip());
   if (!admitted) {
     const std::string& why = admitted.error().message;

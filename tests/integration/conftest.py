@@ -320,6 +320,15 @@ class RawConn:
         self.close()
 
 
+def refuses_connections(port, host="127.0.0.1"):
+    """True when a connect to the port is refused (nothing listens there any more)."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def raw_exchange(port, data, timeout=10.0):
     """Sends `data`, reads to close. Returns (status or None, raw bytes, closed)."""
     with RawConn(port, timeout=timeout) as c:
@@ -762,15 +771,17 @@ class SlowOrigin:
         t.start()
 
     def add(self, path, body, split=None, release=None, headers=None, status=200, truncate=False, hang=False,
-            chunked=False, close_after=False, no_length=False):
+            chunked=False, close_after=False, no_length=False, ranges=False):
         """Registers `path`. split/release: send the body up to `split`, wait for `release`, then the
         rest. truncate: close the connection after `split` bytes instead (after `release` if given). hang: read the request and
         never answer. chunked: chunked transfer coding. close_after: close the connection after the
         response without saying so (a keep-alive connection the peer drops). no_length: neither
-        Content-Length nor chunked; the body ends when the connection closes."""
+        Content-Length nor chunked; the body ends when the connection closes. ranges: a request
+        with `Range: bytes=first-last` gets that slice as a 206 at once."""
         self.objects[path] = dict(body=body, split=len(body) // 2 if split is None else split, release=release,
                                   headers=headers or {}, status=status, truncate=truncate, hang=hang,
-                                  chunked=chunked, close_after=close_after, no_length=no_length)
+                                  chunked=chunked, close_after=close_after, no_length=no_length,
+                                  ranges=ranges)
 
     def _accept(self):
         while not self.closed:
@@ -807,6 +818,7 @@ class SlowOrigin:
                     self.stopped.wait(60)
                     return
                 body, split = obj["body"], obj["split"]
+                wanted = re.search(r"(?im)^range: *bytes=(\d+)-(\d+)\s*$", text) if obj["ranges"] else None
                 h = {"Content-Type": "video/mp2t", "Cache-Control": "public, max-age=3600", "ETag": '"slow-1"'}
                 if obj["chunked"]:
                     h["Transfer-Encoding"] = "chunked"
@@ -816,6 +828,13 @@ class SlowOrigin:
                     h["Content-Length"] = str(len(body))
                 h.update(obj["headers"])
                 h = {k: v for k, v in h.items() if v is not None}  # None removes a default header
+                if wanted:
+                    first, last = int(wanted[1]), min(int(wanted[2]), len(body) - 1)
+                    h["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+                    h["Content-Length"] = str(last - first + 1)
+                    c.sendall((f"HTTP/1.1 206 Partial Content\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
+                               + "\r\n").encode() + body[first:last + 1])
+                    continue
                 reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
                 head = (f"HTTP/1.1 {obj['status']} {reason.get(obj['status'], 'X')}\r\n"
                         + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode()

@@ -1,6 +1,7 @@
 """cdn-geo's DNS server with real clients: `dig` (and `kdig` from knot-dnsutils) and raw packets
 from Python, against geo_dns_test_server (the real DnsServer and answer_query serving a fixed zone
-with a deterministic fake Steering, see tests/unit/geo_dns/fake_steering.h).
+with a deterministic fake Steering, see tests/unit/geo_dns/fake_steering.h); at the end, cdn-geo
+itself for its `geo.dns` listener options and `dns_listen` moved on SIGHUP.
 
 Zone cdn.example: NS ns1/ns2 (glue 192.0.2.53, 2001:db8::53, 198.51.100.53); delivery hosts
 video (A 127.0.0.11 127.0.0.12, AAAA 2001:db8::11; ECS scope = source prefix cut to /24 or /56),
@@ -10,13 +11,15 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
+import time
 
 import pytest
 
-from conftest import build_dir, under_sanitizer
+from conftest import build_dir, free_port, program_path, to_yaml, under_sanitizer, wait_until
 
 SERVER = "geo/dns/geo_dns_test_server"
 
@@ -433,3 +436,153 @@ def test_tcp_client_that_never_reads_is_not_buffered_without_bound(dns_with):
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as other:
             other.sendall(frame(raw_query("cdn.example", 6, qid=77)))
             assert answer_id(tcp_read_answer(other)) == 77
+
+
+# ---- cdn-geo: geo.dns options, dns_listen on SIGHUP --------------------------------------------
+
+NS_COUNT = 24  # NS records with glue at the apex: an answer of about 900 bytes
+
+
+class Port:
+    def __init__(self, port):
+        self.port = port
+
+
+def geo_config(dns_ports, dns=None):
+    """A cdn-geo serving cdn.example with NS_COUNT in-zone name servers; its one edge is never polled
+    successfully, which these tests do not need (they ask for the apex)."""
+    ns = [{"name": f"ns{i}.cdn.example", "address": f"127.0.1.{i + 1}"} for i in range(NS_COUNT)]
+    geo = {"zone": {"name": "cdn.example", "ns": ns},
+           "dns_listen": [f"127.0.0.1:{p}" for p in dns_ports],
+           "delivery_hosts": [{"name": "video.cdn.example"}],
+           "sites": [{"name": "fra", "lat": 50.11, "lon": 8.68}],
+           "edges": [{"name": "fra-1", "site": "fra", "ipv4": ["127.0.0.11"],
+                      "admin": f"http://127.0.0.1:{free_port()}"}]}
+    if dns is not None:
+        geo["dns"] = dns
+    return {"tier": "geo", "workers": 2, "listen": [{"address": f"127.0.0.1:{free_port()}"}], "geo": geo}
+
+
+def ns_query_udp(port, payload=4096, qid=0x5151):
+    return udp_exchange(Port(port), raw_query("cdn.example", 2, qid=qid, opt=b"", payload=payload))
+
+
+def opt_payload(answer):
+    """The UDP payload size in the answer's OPT record (the last record of the answer)."""
+    i = answer.rfind(b"\0\x00\x29")  # root owner, type OPT
+    assert i > 0, answer
+    return struct.unpack("!H", answer[i + 3:i + 5])[0]
+
+
+def when_a_tcp_slot_is_free(fn):
+    """fn() retried while the server refuses it a connection: closed connections free their slots
+    asynchronously."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return fn()
+        except (ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_geo_dns_options_come_from_the_config(tiers):
+    port = free_port()
+    geo = tiers("geo", geo_config([port], {"tcp_max_connections": 2, "tcp_idle_timeout": "300ms",
+                                          "max_udp_payload": 600})).start()
+    # TCP cap: two connections are served, a third is closed at accept and counted.
+    conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+    try:
+        for i, c in enumerate(conns):
+            c.sendall(frame(raw_query("cdn.example", 6, qid=i)))
+            assert answer_id(tcp_read_answer(c)) == i
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(frame(raw_query("cdn.example", 6, qid=9)))
+            with pytest.raises((ConnectionError, OSError)):
+                tcp_read_answer(c)
+        assert geo.metric("cdn_dns_tcp_refused_total") >= 1
+    finally:
+        for c in conns:
+            c.close()
+    # Payload: our OPT says 600 and a UDP answer stays within it (TC), whatever the requester offers.
+    full = when_a_tcp_slot_is_free(lambda: tcp_query(port, raw_query("cdn.example", 2, opt=b"", payload=4096)))
+    assert 600 < len(full) <= 1232 and not full[2] & 0x02
+    a = ns_query_udp(port)
+    assert opt_payload(a) == 600 and len(a) <= 600 and a[2] & 0x02
+
+    # Idle timeout: after its answer, a connection that sends half a length prefix is closed after
+    # about 300 ms (the answer shows it was accepted, not refused at the cap).
+    def idle_closed_after():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(frame(raw_query("cdn.example", 6, qid=3)))
+            assert answer_id(tcp_read_answer(c)) == 3
+            c.sendall(b"\x00")
+            t0 = time.monotonic()
+            if c.recv(1) != b"":
+                raise AssertionError("an answer to half a length prefix")
+            return time.monotonic() - t0
+    elapsed = when_a_tcp_slot_is_free(idle_closed_after)
+    assert 0.2 < elapsed < 5, elapsed
+
+
+def tcp_query(port, packet):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+        c.sendall(frame(packet))
+        return tcp_read_answer(c)
+
+
+def test_geo_dns_defaults_without_the_section(tiers):
+    port = free_port()
+    tiers("geo", geo_config([port])).start()
+    a = ns_query_udp(port)
+    assert opt_payload(a) == 1232 and not a[2] & 0x02  # the whole answer fits 1232
+
+
+def test_geo_dns_options_are_checked_with_file_and_line(tmp_path):
+    bad = tmp_path / "geo.yaml"
+    cfg = geo_config([free_port()], {"tcp_max_connections": 0, "tcp_idle_timeout": "forever",
+                                     "max_udp_payload": 100, "udp_workers": 3})
+    bad.write_text(to_yaml(cfg) + "\n")
+    lines = bad.read_text().splitlines()
+    line_of = {k: next(i + 1 for i, l in enumerate(lines) if l.strip().startswith(k + ":"))
+               for k in ("tcp_max_connections", "tcp_idle_timeout", "max_udp_payload", "udp_workers")}
+    r = subprocess.run([str(program_path("geo")), "--config", str(bad), "--check-config"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 2, r.stderr
+    for key, line in line_of.items():
+        assert f"{bad}:{line}: geo.dns.{key}" in r.stderr, (key, r.stderr)
+
+
+def answers_on(port):
+    try:
+        return rcode(ns_query_udp(port, qid=port & 0xFFFF)) == 0
+    except OSError:  # timeout or refused: nothing listens there
+        return False
+
+
+def test_sighup_moves_dns_listen_binding_the_new_address_first(tiers):
+    old, new = free_port(), free_port()
+    geo = tiers("geo", geo_config([old])).start()
+    assert answers_on(old)
+    cfg = geo_config([new], {"max_udp_payload": 700})
+    cfg["admin"], cfg["listen"] = geo.config["admin"], geo.config["listen"]
+    geo.config_path.write_text(to_yaml(cfg) + "\n")
+    geo.signal(signal.SIGHUP)
+    wait_until(lambda: answers_on(new), timeout=10, what="the new dns_listen address answers")
+    wait_until(lambda: not answers_on(old), timeout=10, what="the old address closed")
+    assert opt_payload(ns_query_udp(new)) == 700  # the options moved with it
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", old), timeout=2).close()
+    # The same address with other options: the running listener takes them.
+    cfg["geo"]["dns"] = {"max_udp_payload": 900}
+    geo.config_path.write_text(to_yaml(cfg) + "\n")
+    geo.signal(signal.SIGHUP)
+    wait_until(lambda: opt_payload(ns_query_udp(new)) == 900, timeout=10, what="the new payload size in use")
+    # An address that cannot be bound: the reload is refused, nothing moves.
+    cfg["geo"]["dns_listen"] = [f"127.0.0.1:{new}", "192.0.2.99:53"]  # not an address of this host
+    geo.config_path.write_text(to_yaml(cfg) + "\n")
+    geo.signal(signal.SIGHUP)
+    wait_until(lambda: "geo reload failed" in geo.log_tail(20), timeout=10, what="reload refused")
+    assert "192.0.2.99:53" in geo.log_tail(20)
+    assert answers_on(new)

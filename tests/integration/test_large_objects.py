@@ -137,10 +137,9 @@ def test_ranges_across_the_4gib_boundary_through_shield_and_edge(tiers, big_file
     shield = tiers("shield", shield_config([origin.port()], disk_path=tmp_path / "shield-db")).start()
     edge = tiers("edge", edge_config([shield.port()], disk_path=tmp_path / "edge-db")).start()
     # The object is above cache.max_object_size (1 GiB): each proxy tier passes it through in a
-    # paced fill, reading its upstream only as fast as its slowest waiter, each range answered
-    # once its bytes have arrived. A paced fill leaves the table when its head arrives (its blocks
-    # are dropped as they are taken), so a range that comes later fetches on its own, and a fill
-    # whose only range ended early lets go of its upstream.
+    # paced fill, reading its upstream only as fast as its slowest waiter. A range joins that fill
+    # only when its first byte is within a window of what the fill holds; the two far ranges ask
+    # the tier above for their own bytes (a Range header), so nobody reads 4 GiB to reach them.
     ranges = [(TWO32 - 1003, TWO32 + 1004), (3, 4097), (SIZE - 5000, SIZE - 1)]
     results = {}
 
@@ -157,7 +156,16 @@ def test_ranges_across_the_4gib_boundary_through_shield_and_edge(tiers, big_file
         t.join(600)
     for first, _ in ranges:
         assert not isinstance(results.get(first), (AssertionError, type(None))), results.get(first)
+    # One whole fetch per proxy tier at most (it may be started again by a far range that found
+    # none running; such a fetch is cancelled once its head shows it will not be stored) ...
     assert 1 <= origin.metric("cdn_requests_total", status=200) <= len(ranges)
+    # ... and each far range reached the origin as a range of its own.
+    wait_until(lambda: origin.metric("cdn_requests_total", status=206) >= 2, what="the ranged requests")
+    assert origin.metric("cdn_requests_total", status=206) == 2
+    # Bytes the origin's sockets took: a few MiB of the whole fetches (paced, then cancelled),
+    # never the 4 GiB in front of the far ranges.
+    sent = origin.metric("cdn_bytes_sent_total")
+    assert sent < 256 * MiB, f"the origin sent {sent / MiB:.0f} MiB for three small ranges"
     if not sanitized_build():
         # Flow control: neither proxy tier ever held more than a small part of the 4 GiB body.
         for tier in (shield, edge):
@@ -281,3 +289,45 @@ def test_object_too_large_for_memory_is_streamed_from_disk_by_chunk(tiers, conte
     s.close()
     assert bytes(body) == data
     assert edge.metric("cdn_cache_disk_chunk_reads") - reads == len(data) // chunk
+
+
+@pytest.mark.concurrency
+def test_concurrent_ranges_of_a_paced_object_share_one_upstream_fetch(tiers, slow_origin):
+    """Ranges of an object that is not stored (no-store) while one paced fill of it runs: those
+    whose first byte is within a window of the fill join it, one far beyond fetches only its own
+    bytes with a Range header, and nothing fetches the whole object for it."""
+    body = bytes(range(256)) * (32 * 1024)  # 8 MiB
+    release = threading.Event()
+    path = "/vod/paced.mp4"
+    slow_origin.add(path, body, split=100_000, release=release, headers={"Cache-Control": "no-store"}, ranges=True)
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    near = [(100_000 + i * 10_000, 100_000 + i * 10_000 + 999) for i in range(10)]  # within 256 KiB
+    far = (6 * MiB, 6 * MiB + 4095)
+    results = {}
+
+    def client(first, last):
+        results[first] = edge.get(path, headers={"Range": f"bytes={first}-{last}"}, timeout=60)
+
+    threads = [threading.Thread(target=client, args=near[0])]
+    threads[0].start()
+    try:
+        assert slow_origin.first_half_sent.wait(30), "the fill never started"
+        threads += [threading.Thread(target=client, args=r) for r in near[1:]]
+        for t in threads[1:]:
+            t.start()
+        # The far range is answered while the shared fill still waits for its upstream.
+        client(*far)
+        assert not release.is_set()
+    finally:
+        release.set()
+    for t in threads:
+        t.join(60)
+    for first, last in near + [far]:
+        r = results.get(first)
+        assert r is not None and r.status == 206 and r.body == body[first:last + 1], (first, r)
+        assert r.header("Content-Range") == f"bytes {first}-{last}/{len(body)}"
+    with slow_origin.lock:
+        heads = [h for p, h in slow_origin.requests if p == path]
+    ranged = [h for h in heads if "\nrange:" in h.lower()]
+    assert len(heads) == 2, heads
+    assert len(ranged) == 1 and f"Range: bytes={far[0]}-{far[1]}" in ranged[0], heads

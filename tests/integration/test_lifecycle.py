@@ -1,14 +1,15 @@
-"""Config checking, drain on SIGTERM, shield failover on the edge."""
+"""Config checking, drain on SIGTERM (two phases: timeouts.drain_grace), shield failover on the edge."""
 import http.client
 import re
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import (ADMIN_TOKEN, edge_config, free_port, origin_config, program_path, shield_config,
-                      time_bound, wait_until)
+from conftest import (ADMIN_TOKEN, edge_config, free_port, origin_config, program_path, refuses_connections,
+                      shield_config, time_bound, wait_until)
 
 
 def check_config(kind, path):
@@ -108,6 +109,71 @@ def test_sigterm_with_idle_keepalive_connection_exits_promptly(tiers, slow_origi
     assert edge.stop(timeout=30) == 0
     assert time.monotonic() - t0 < time_bound(10), "an idle keep-alive connection held the drain"
     conn.close()
+
+
+@pytest.mark.parametrize("trigger", ["sigterm", "admin-drain"])
+def test_drain_grace_serves_new_connections_then_stops_accepting(tiers, slow_origin, trigger):
+    grace = time_bound(2.0)  # long enough for the phase-1 checks below, also under a sanitizer
+    body = b"d" * 300_000
+    release = threading.Event()
+    slow_origin.add("/vod/open.ts", body, split=100_000, release=release)
+    slow_origin.add("/vod/new.ts", b"n" * 1000)
+    edge = tiers("edge", edge_config([slow_origin.port], extra={
+        "workers": 2, "timeouts": {"drain_grace": f"{int(grace * 1000)}ms", "drain": "20s"}})).start()
+    assert edge.healthz()[1]["drain_phase"] == 0 and edge.metric("cdn_drain_phase") == 0
+    # A download in flight across the grace keeps the edge alive into phase 2, where it can be seen.
+    conn = http.client.HTTPConnection("127.0.0.1", edge.port(), timeout=30)
+    conn.request("GET", "/vod/open.ts", headers={"Host": "127.0.0.1"})
+    resp = conn.getresponse()
+    first = resp.read1(65536)
+    try:
+        t0 = time.monotonic()
+        if trigger == "sigterm":
+            edge.signal(signal.SIGTERM)
+        else:
+            assert edge.admin_post("/admin/drain").status == 202
+
+        def announced():
+            status, h = edge.healthz()
+            return (status, h) if h["draining"] else None
+
+        status, h = wait_until(announced, timeout=10, what="/healthz to report draining")
+        assert (status, h["status"], h["drain_phase"]) == (503, "draining", 1)
+        # Phase 1: a new connection is still accepted and served, and the phase is still 1 after it.
+        r = edge.get("/vod/new.ts")
+        assert r.status == 200 and r.body == b"n" * 1000
+        assert edge.healthz()[1]["drain_phase"] == 1, "the grace ended before the new request was checked"
+        assert edge.metric("cdn_drain_phase") == 1 and edge.metric("cdn_draining") == 1
+        assert not refuses_connections(edge.port())
+
+        # Phase 2: after the grace, connects are refused while the open download still runs.
+        wait_until(lambda: refuses_connections(edge.port()), timeout=grace + 10, what="connections refused")
+        assert time.monotonic() - t0 >= grace, "stopped accepting before drain_grace was over"
+        assert edge.running()
+        assert edge.healthz()[1]["drain_phase"] == 2
+        assert edge.metric("cdn_drain_phase") == 2 and edge.metric("cdn_draining") == 1
+    finally:
+        release.set()
+    assert first + resp.read() == body
+    conn.close()
+    assert edge.wait_exit(30) == 0
+
+
+@pytest.mark.parametrize("first", ["sigterm", "admin-drain"])
+def test_sigterm_while_draining_skips_the_drain_grace(tiers, slow_origin, first):
+    edge = tiers("edge", edge_config([slow_origin.port], extra={
+        "workers": 1, "timeouts": {"drain_grace": "60s", "drain": "20s"}})).start()
+    if first == "sigterm":
+        edge.signal(signal.SIGTERM)
+    else:
+        assert edge.admin_post("/admin/drain").status == 202
+        assert edge.admin_post("/admin/drain").status == 202  # a retried POST keeps the grace
+    wait_until(lambda: edge.healthz()[1]["drain_phase"] == 1, timeout=10, what="drain phase 1")
+    assert edge.running() and not refuses_connections(edge.port())
+    t0 = time.monotonic()
+    edge.signal(signal.SIGTERM)
+    assert edge.wait_exit(time_bound(10)) == 0
+    assert time.monotonic() - t0 < time_bound(10)
 
 
 def test_edge_fails_over_to_the_other_shield(tiers, content):

@@ -22,6 +22,13 @@ TEST(ExtractToken, AbsentOrEmpty) {
   EXPECT_EQ(extract_token("token=%zz", "", "", "token"), std::nullopt);  // malformed escape
 }
 
+TEST(ExtractToken, AnEmptyOrMalformedQueryTokenDoesNotHideALaterOne) {
+  EXPECT_EQ(extract_token("token=&token=abc", "", "", "token"), "abc");
+  EXPECT_EQ(extract_token("token=%zz&token=abc", "", "", "token"), "abc");
+  EXPECT_EQ(extract_token("token&token=abc", "", "", "token"), "abc");
+  EXPECT_EQ(extract_token("t%6Fken=abc", "", "", "token"), std::nullopt);  // names match as sent
+}
+
 TEST(ExtractToken, PercentDecodesQueryValues) {
   EXPECT_EQ(extract_token("token=a.b%2Ec", "", "", "t"), std::nullopt);
   EXPECT_EQ(extract_token("t=a.b%2Ec", "", "", "t"), "a.b.c");

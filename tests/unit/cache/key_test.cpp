@@ -23,6 +23,11 @@ TEST(CacheKey, DropsEmptyAndExcludedParams) {
   EXPECT_EQ(k.text, "h/seg.ts?tokens=keep&x=1");
 }
 
+TEST(CacheKey, BareNamesAndEmptyNamesAreParamsLikeAnyOther) {
+  EXPECT_EQ(make_key("h", "/a", "b&=v&a=", {}).text, "h/a?=v&a=&b");
+  EXPECT_NE(make_key("h", "/a", "a", {}).text, make_key("h", "/a", "a=", {}).text);
+}
+
 TEST(CacheKey, NoQuestionMarkWhenQueryEmptyAfterFiltering) {
   EXPECT_EQ(make_key("h", "/a", "token=1", {"token"}).text, "h/a");
   EXPECT_EQ(make_key("h", "/a", "", {"token"}).text, "h/a");
@@ -31,6 +36,7 @@ TEST(CacheKey, NoQuestionMarkWhenQueryEmptyAfterFiltering) {
 
 TEST(CacheKey, ExclusionIsExactNameMatch) {
   EXPECT_EQ(make_key("h", "/a", "Token=1&tok=2", {"token"}).text, "h/a?Token=1&tok=2");
+  EXPECT_EQ(make_key("h", "/a", "t%6Fken=1&token=2", {"token"}).text, "h/a?t%6Fken=1");
 }
 
 // issue 7: "Host: 127.0.0.1/vod/premium" with path /vod/free/ep1.ts must not land on the key of

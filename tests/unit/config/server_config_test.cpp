@@ -46,6 +46,7 @@ timeouts:
   upstream_first_byte: 3s
   upstream_idle: 45s
   drain: 1h
+  drain_grace: 40s
 limits:
   max_url_bytes: 4096
   max_header_bytes: 32KiB
@@ -107,6 +108,7 @@ log_level: debug
   EXPECT_EQ(c.timeouts.upstream_first_byte_ms, 3000);
   EXPECT_EQ(c.timeouts.upstream_idle_ms, 45000);
   EXPECT_EQ(c.timeouts.drain_ms, 3'600'000);
+  EXPECT_EQ(c.timeouts.drain_grace_ms, 40'000);
   EXPECT_EQ(c.limits.max_url_bytes, 4096u);
   EXPECT_EQ(c.limits.max_header_bytes, 32768u);
   EXPECT_EQ(c.limits.max_headers, 50u);
@@ -156,6 +158,7 @@ TEST_F(ServerConfigTest, DefaultsForMinimalEdge) {
   EXPECT_EQ(c.timeouts.upstream_first_byte_ms, 10'000);
   EXPECT_EQ(c.timeouts.upstream_idle_ms, 30'000);
   EXPECT_EQ(c.timeouts.drain_ms, 30'000);
+  EXPECT_EQ(c.timeouts.drain_grace_ms, 0);
   EXPECT_EQ(c.limits.max_url_bytes, 8192u);
   EXPECT_EQ(c.limits.max_header_bytes, 16384u);
   EXPECT_EQ(c.limits.max_headers, 100u);
@@ -298,6 +301,7 @@ const BadCase kBadCases[] = {
     {"empty file", "", "t.yaml: empty config", ""},
     {"top-level list", "- tier: edge\n", "t.yaml:1: top level must be a map", ""},
     {"timeout null", EDGE_HEAD "timeouts:\n  drain:\n", "t.yaml:5: timeouts.drain", "has no value"},
+    {"negative drain grace", EDGE_HEAD "timeouts:\n  drain_grace: -1s\n", "t.yaml:5: timeouts.drain_grace", ""},
 };
 
 TEST_F(ServerConfigTest, InvalidConfigsNameFileLineAndProblem) {

@@ -11,15 +11,7 @@
 namespace cdn::geo {
 namespace {
 
-HealthSnapshot all_available(const GeoConfig& g) {
-  HealthSnapshot h;
-  h.edges.resize(g.edges.size());
-  for (auto& e : h.edges) {
-    e.health = EdgeStatus::Health::Up;
-    e.available = true;
-  }
-  return h;
-}
+using test::all_available;
 
 Location at(double lat, double lon) {
   Location l;

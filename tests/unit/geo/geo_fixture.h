@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "geo/edge_health.h"
 #include "geo/geo_config.h"
 
 namespace cdn::geo::test {
@@ -61,6 +62,17 @@ inline GeoConfig two_sites() {
              edge("lon-1", 2, "192.0.2.5")};
   g.edges[2].ipv6 = {"2001:db8::3"};
   return g;
+}
+
+// Every edge of `g` up and available.
+inline HealthSnapshot all_available(const GeoConfig& g) {
+  HealthSnapshot h;
+  h.edges.resize(g.edges.size());
+  for (auto& e : h.edges) {
+    e.health = EdgeStatus::Health::Up;
+    e.available = true;
+  }
+  return h;
 }
 
 }  // namespace cdn::geo::test

@@ -1,12 +1,14 @@
 #pragma once
 // A deterministic Steering for tests: answers from a table of host -> addresses, reports as scope
 // the ECS source prefix cut to /24 (IPv4) or /56 (IPv6) when an ECS option reached it, and
-// records the last query it saw so tests can check what the DNS side passed on.
+// records the last query it saw so tests can check what the DNS side passed on. The textual
+// tables are turned into the wire addresses an answer points to when they change.
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,19 +21,34 @@ class FakeSteering : public Steering {
   std::map<std::string, std::vector<std::string>> v4, v6;
   uint32_t ttl = 30;
 
+  // A SteerQuery with its own copy of the host name.
+  struct Seen {
+    std::string host;
+    int family = 0;
+    sockaddr_storage resolver{};
+    std::optional<ClientSubnet> ecs;
+  };
+
   SteerAnswer steer(const SteerQuery& q) const override {
     std::lock_guard lock(mu_);
-    last_ = q;
+    last_ = Seen{std::string(q.host), q.family, q.resolver, q.ecs};
     calls_++;
     SteerAnswer a;
     a.ttl = ttl;
     const auto& table = q.family == AF_INET ? v4 : v6;
-    if (auto it = table.find(q.host); it != table.end()) a.addresses = it->second;
+    if (auto it = table.find(std::string(q.host)); it != table.end()) {
+      Wire& w = wire_[{it->first, q.family}];
+      if (w.text != it->second) {
+        w.text = it->second;
+        w.addresses = wire_addresses(w.text, q.family);
+      }
+      a.add(w.addresses);
+    }
     if (q.ecs)
       a.scope_prefix = std::min<uint8_t>(q.ecs->source_prefix, q.ecs->family == AF_INET ? 24 : 56);
     return a;
   }
-  SteerQuery last() const {
+  Seen last() const {
     std::lock_guard lock(mu_);
     return last_;
   }
@@ -41,8 +58,13 @@ class FakeSteering : public Steering {
   }
 
  private:
+  struct Wire {
+    std::vector<std::string> text;
+    std::vector<WireAddress> addresses;
+  };
   mutable std::mutex mu_;
-  mutable SteerQuery last_;
+  mutable std::map<std::pair<std::string, int>, Wire> wire_;  // nodes stay put: answers point in
+  mutable Seen last_;
   mutable int calls_ = 0;
 };
 

@@ -26,14 +26,20 @@ TEST(ZoneLookup, KindsOfNames) {
 
 TEST(ZoneLookup, FixedAddressesFromEdgesAndGlue) {
   ZoneConfig z = testing::test_zone();
+  auto addresses = [&](std::string_view name, const NameInfo& info, int family) {
+    std::vector<std::string> out;
+    for_each_fixed_address(z, name, info, family,
+                           [&](const std::string& ip) { out.push_back(ip); });
+    return out;
+  };
   NameInfo edge = look_up(z, "edge-a.cdn.example");
-  ASSERT_EQ(edge.v4.size(), 1u);
-  EXPECT_EQ(*edge.v4[0], "127.0.0.11");
+  EXPECT_EQ(addresses("edge-a.cdn.example", edge, AF_INET), std::vector<std::string>{"127.0.0.11"});
   EXPECT_EQ(edge.fixed_ttl, z.edge_name_ttl);
   NameInfo ns1 = look_up(z, "ns1.cdn.example");
-  EXPECT_EQ(ns1.v4.size(), 1u);
-  EXPECT_EQ(ns1.v6.size(), 1u);
+  EXPECT_EQ(addresses("ns1.cdn.example", ns1, AF_INET), std::vector<std::string>{"192.0.2.53"});
+  EXPECT_EQ(addresses("ns1.cdn.example", ns1, AF_INET6), std::vector<std::string>{"2001:db8::53"});
   EXPECT_EQ(ns1.fixed_ttl, z.apex_ttl);
+  EXPECT_TRUE(addresses("ns2.cdn.example", look_up(z, "ns2.cdn.example"), AF_INET6).empty());
 }
 
 TEST(ZoneLookup, ConfigNamesMatchWhateverTheirCaseOrTrailingDot) {
@@ -43,6 +49,8 @@ TEST(ZoneLookup, ConfigNamesMatchWhateverTheirCaseOrTrailingDot) {
   EXPECT_EQ(look_up(z, "video.cdn.example").delivery, 0);
   EXPECT_TRUE(look_up(z, "cdn.example").apex);
   EXPECT_EQ(canonical_name("A.B."), "a.b");
+  EXPECT_TRUE(same_name("Ns1.CDN.example.", "ns1.cdn.EXAMPLE"));
+  EXPECT_FALSE(same_name("ns1.cdn.example", "ns11.cdn.example"));
 }
 
 }  // namespace

@@ -20,8 +20,9 @@ cache::CacheKey key(const std::string& k) { return cache::CacheKey{k, cache::has
 struct Follower {
   std::shared_ptr<Fill::Waiter> w;
   std::atomic<int> wakes{0};
-  void join(Fill& f, net::Worker& worker) {
-    w = f.add_waiter(&worker, [this]() { wakes++; });
+  void join(Fill& f, net::Worker& worker, uint64_t first = 0) {
+    w = f.add_waiter(
+        &worker, [this]() { wakes++; }, first);
   }
   std::string take(Fill& f, Fill::View& v, size_t max = SIZE_MAX) {
     f.read(*w, v, max);
@@ -181,6 +182,102 @@ TEST(FillLoop, PacedFillWhoseWaitersAllLeftIsAbandoned) {
   ASSERT_TRUE(wait_until([&]() { return resumes.load() == 1; }));
 }
 
+// A body of `blocks` blocks of 20 bytes each, block i filled with 'a' + i.
+void append_blocks(Fill& f, int from, int to) {
+  for (int i = from; i < to; ++i) f.append(make_bytes(std::string(20, char('a' + i))));
+}
+
+TEST(FillLoop, RangesNearThePacedFillJoinItAndSkipWhatTheyDoNotNeed) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower slow, near, far;
+  slow.join(f, loop.worker());
+  f.pace(&loop.worker(), 100, [] {});
+  f.start_streaming(200, {{"Content-Length", "1000"}}, 1000, "MISS");
+  append_blocks(f, 0, 4);           // bytes [0, 80)
+  near.join(f, loop.worker(), 50);  // within a window of the oldest byte held
+  far.join(f, loop.worker(), 500);  // the fill would reach it only at its slowest waiter's pace
+  Fill::View v;
+  EXPECT_EQ(near.take(f, v), std::string(20, 'c') + std::string(20, 'd'));
+  EXPECT_EQ(v.offset, 40u);  // the blocks wholly before byte 50 were skipped
+  EXPECT_EQ(v.state, Fill::State::Streaming);
+  far.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Failed);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  f.remove_waiter(far.w);
+  // The range holds back nothing before its first byte: once the whole reader took the blocks
+  // they go, and those after it stay for the range until it takes them.
+  append_blocks(f, 4, 5);  // 100 bytes held: the producer is told to pause for the slow reader
+  Follower while_paused;
+  while_paused.join(f, loop.worker(), 60);  // would be held back with it
+  while_paused.take(f, v);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  f.remove_waiter(while_paused.w);
+  EXPECT_EQ(slow.take(f, v).size(), 100u);
+  EXPECT_EQ(f.held_blocks(), 1u);
+  EXPECT_EQ(near.take(f, v), std::string(20, 'e'));
+  EXPECT_EQ(v.offset, 80u);
+  EXPECT_EQ(f.held_blocks(), 0u);
+  // A range whose first byte was dropped, or a whole request, can no longer join.
+  Follower behind, whole, ahead;
+  behind.join(f, loop.worker(), 60);
+  whole.join(f, loop.worker());
+  ahead.join(f, loop.worker(), 150);
+  behind.take(f, v);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  whole.take(f, v);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  append_blocks(f, 5, 8);
+  EXPECT_EQ(ahead.take(f, v), std::string(20, 'h'));
+  EXPECT_EQ(v.offset, 140u);
+  loop.run([] { return 0; });  // the wakes posted so far have run before the followers go
+}
+
+TEST(FillLoop, RangesThatJoinedBeforeTheHeadAreDecidedWhenItArrives) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower leader, near, far;
+  leader.join(f, loop.worker(), 5000);  // the request that started the fill wants the tail
+  near.join(f, loop.worker(), 30);
+  far.join(f, loop.worker(), 1000);
+  Fill::View v;
+  near.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Pending);
+  f.pace(&loop.worker(), 100, [] {});
+  f.start_streaming(200, {}, 10000, "MISS");
+  append_blocks(f, 0, 3);
+  EXPECT_EQ(near.take(f, v), std::string(20, 'b') + std::string(20, 'c'));
+  EXPECT_EQ(v.offset, 20u);
+  for (Follower* gone : {&leader, &far}) {
+    gone->take(f, v);
+    EXPECT_EQ(v.error, "fill-not-joinable");
+  }
+  loop.run([] { return 0; });  // the wakes posted so far have run before the followers go
+}
+
+TEST(FillLoop, FirstByteIsIgnoredWhereTheWaiterMayNeedTheWholeBody) {
+  TestLoop loop;
+  // A fill that is stored keeps every block; a paced one that is not a 200 of known length
+  // (an error page, a chunked body) is passed on whole.
+  Fill stored(key("a")), error(key("b")), chunked(key("c"));
+  error.pace(&loop.worker(), 100, [] {});
+  chunked.pace(&loop.worker(), 100, [] {});
+  stored.start_streaming(200, {}, 60, "MISS");
+  error.start_streaming(404, {}, 60, "MISS");
+  chunked.start_streaming(200, {}, -1, "MISS");
+  Follower readers[3];
+  Follower* r = readers;
+  for (Fill* f : {&stored, &error, &chunked}) {
+    r->join(*f, loop.worker(), 45);
+    append_blocks(*f, 0, 3);
+    Fill::View v;
+    EXPECT_EQ(r->take(*f, v).size(), 60u);
+    EXPECT_EQ(v.offset, 0u);
+    f->remove_waiter(r->w);  // its pending wakes find it gone
+    ++r;
+  }
+}
+
 TEST(FillLoop, WakesOfABusyWaiterAreCoalesced) {
   TestLoop loop;
   Fill f(key("k"));
@@ -195,6 +292,17 @@ TEST(FillLoop, WakesOfABusyWaiterAreCoalesced) {
   release.set_value();
   loop.run([] { return 0; });
   EXPECT_LE(a.wakes.load(), 2);
+}
+
+TEST(InflightTableLoop, ReplaceMakesLaterRequestsJoinTheNewFill) {
+  InflightTable t;
+  auto [old_fill, created] = t.join_or_create(key("k"));
+  ASSERT_TRUE(created);
+  auto fresh = t.replace(key("k"));
+  EXPECT_NE(fresh, old_fill);
+  EXPECT_EQ(t.join_or_create(key("k")).first, fresh);
+  t.remove(key("k"), old_fill.get());  // the old fill ending does not unlist the new one
+  EXPECT_EQ(t.join_or_create(key("k")).first, fresh);
 }
 
 TEST(InflightTableLoop, JoinOrCreateSharesOneFillAcrossThreads) {

@@ -1,12 +1,13 @@
 // The proxy pipeline on a real loop: an origin and an edge (ProxyCore) served over loopback
 // sockets, clients that read slowly or not at all, upstreams that stall or never answer.
-#include "common/proxy/proxy_core.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 
+#include "common/http/query.h"
+#include "common/http/range.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/proxy_core.h"
 #include "tests/unit/http/loop_harness.h"
 
 namespace cdn::proxy {
@@ -155,14 +156,17 @@ TEST(ProxyCoreLoop, QueuedRequestGets504WhenTheCacheLockTimesOut) {
   EXPECT_EQ(origin_requests.load(), 1);
 }
 
-class TransformPhases : public Phases {
+class TransformPhases : public DefaultPhases {
  public:
   std::atomic<int> asked{0};
-  bool wants_body_transform(const http::Exchange&, const http::Headers&) override {
+  Body response_filter(const http::Exchange&, RequestContext&, http::Headers&,
+                       bool transformable) override {
     asked++;
-    return true;
+    return transformable ? Body::Transform : Body::AsIs;
   }
-  std::string transform_body(const http::Exchange&, std::string body) override { return "<" + body + ">"; }
+  std::string transform_body(const http::Exchange&, RequestContext&, std::string body) override {
+    return "<" + body + ">";
+  }
 };
 
 TEST(ProxyCoreLoop, LookupsAndTransformDecisionsHappenOncePerResponse) {
@@ -188,6 +192,82 @@ TEST(ProxyCoreLoop, LookupsAndTransformDecisionsHappenOncePerResponse) {
   EXPECT_EQ(phases.asked.load(), 2);
 }
 
+// A tier's own per-request state, as the edge declares its AccessState.
+struct TaggedContext : RequestContext {
+  int tag = 0;
+};
+
+// Phases that number each request in its context and read the number back in every later phase;
+// the request filter suspends, so the context has to outlive that too.
+class TaggedPhases : public PhasesFor<TaggedContext> {
+ public:
+  std::atomic<int> requests{0}, responses{0}, transforms{0};
+  std::string upstream_query(const http::Request& req) override {
+    return http::query_without(req.query, {"t"});
+  }
+  Filter request_filter(const std::shared_ptr<http::Exchange>& ex, TaggedContext& ctx,
+                        std::function<void()> resume) override {
+    ctx.tag = ++requests;
+    if (ctx.upstream_query != "x=1") ctx.tag = -1;  // the core computed it before this phase
+    ex->worker()->post(std::move(resume));
+    return Filter::Suspended;
+  }
+  Body response_filter(const http::Exchange&, TaggedContext& ctx, http::Headers& h,
+                       bool transformable) override {
+    ++responses;
+    h.set("X-Tag", std::to_string(ctx.tag));
+    return transformable ? Body::Transform : Body::AsIs;
+  }
+  std::string transform_body(const http::Exchange&, TaggedContext& ctx, std::string body) override {
+    ++transforms;
+    return std::to_string(ctx.tag) + ":" + body;
+  }
+};
+
+TEST(ProxyCoreLoop, EachRequestHasOneTypedContextThroughEveryPhase) {
+  TaggedPhases phases;
+  Stack s({}, {}, &phases);
+  std::atomic<int> origin_requests{0};
+  std::string origin_query;
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    origin_requests++;
+    origin_query = ex->request().query;
+    ex->respond(200, {{"Cache-Control", "max-age=60"}}, std::string_view("body"));
+  };
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("GET /p?t=secret&x=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r1 = c.read_response();
+  EXPECT_EQ(r1.status, 200);
+  EXPECT_EQ(r1.header("x-tag"), "1");
+  EXPECT_EQ(r1.body, "1:body");
+  ASSERT_TRUE(c.send("GET /p?x=1&t=other HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.read_response();
+  EXPECT_EQ(r2.header("x-cache"), "HIT");  // the token-like parameter is not in the key
+  EXPECT_EQ(r2.header("x-tag"), "2");
+  EXPECT_EQ(r2.body, "2:body");
+  EXPECT_EQ(origin_requests.load(), 1);
+  EXPECT_EQ(s.loop.run([&]() { return origin_query; }), "x=1");
+  EXPECT_EQ(phases.requests.load(), 2);
+  EXPECT_EQ(phases.responses.load(), 2);
+  EXPECT_EQ(phases.transforms.load(), 2);
+}
+
+TEST(ProxyCoreLoop, ErrorResponsesPassTheResponseFilterButAreNeverTransformed) {
+  TaggedPhases phases;
+  Stack s({}, {}, &phases);
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    ex->respond(200, {}, std::string_view("body"));
+  };
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("POST /p?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("x-tag"), "1");
+  EXPECT_EQ(r.body.find("1:"), std::string::npos);
+  EXPECT_EQ(phases.responses.load(), 1);
+  EXPECT_EQ(phases.transforms.load(), 0);
+}
+
 TEST(ProxyCoreLoop, ViewerThatLeavesStopsAnUnstoredFill) {
   Stack s;
   std::shared_ptr<PatternProducer> p;
@@ -204,6 +284,57 @@ TEST(ProxyCoreLoop, ViewerThatLeavesStopsAnUnstoredFill) {
   // The viewer is gone and nobody stores the body: the edge drops the upstream request.
   EXPECT_TRUE(wait_until([&]() { return origin_saw_abort.load(); }, 10000));
   EXPECT_LT(s.loop.run([&]() { return p->produced; }), 256ull << 20);
+}
+
+TEST(ProxyCoreLoop, FarRangeOfAPacedFillFetchesOnlyItsOwnBytes) {
+  Stack s;
+  const uint64_t total = 64ull << 20;
+  std::shared_ptr<PatternProducer> whole;
+  std::vector<std::string> ranges_asked;  // on the loop thread only
+  int whole_requests = 0;
+  s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
+    const std::string* range = ex->request().headers.get("range");
+    if (!range) {
+      ++whole_requests;
+      whole = PatternProducer::start(ex, total, {{"Cache-Control", "no-store"}});
+      return;
+    }
+    ranges_asked.push_back(*range);
+    http::ByteRange r;
+    ASSERT_EQ(http::parse_range(*range, total, r), http::RangeResult::Satisfiable);
+    std::string body(size_t(r.length()), '\0');
+    for (size_t i = 0; i < body.size(); ++i) body[i] = PatternProducer::at(r.first + i);
+    ex->respond(
+        206,
+        {{"Cache-Control", "no-store"},
+         {"Content-Range", http::content_range({http::RangePlan::Kind::Partial, r}, total)}},
+        body);
+  };
+  // A viewer of the whole object that stops reading holds the paced fill near the start.
+  TestClient stalled(s.port(), 4096);
+  ASSERT_TRUE(stalled.send("GET /paced HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      wait_until([&]() { return s.loop.run([&]() { return whole && whole->held; }); }, 10000));
+  const uint64_t first = 40ull << 20;
+  TestClient c(s.port());
+  ASSERT_TRUE(c.send("GET /paced HTTP/1.1\r\nHost: x\r\nRange: bytes=" + std::to_string(first) +
+                     "-" + std::to_string(first + 4999) + "\r\n\r\n"));
+  c.set_timeout_ms(10000);
+  auto r = c.read_response();
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-range"), "bytes " + std::to_string(first) + "-" +
+                                           std::to_string(first + 4999) + "/" +
+                                           std::to_string(total));
+  ASSERT_EQ(r.body.size(), 5000u);
+  for (size_t i = 0; i < r.body.size(); ++i)
+    ASSERT_EQ(r.body[i], PatternProducer::at(first + i)) << i;
+  // The upstream was asked for exactly those bytes, and the stalled fill was not read further.
+  EXPECT_EQ(s.loop.run([&]() { return whole_requests; }), 1);
+  auto asked = s.loop.run([&]() { return ranges_asked; });
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0], "bytes=" + std::to_string(first) + "-" + std::to_string(first + 4999));
+  EXPECT_LT(s.loop.run([&]() { return whole->produced; }), first);
 }
 
 }  // namespace
