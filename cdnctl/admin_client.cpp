@@ -10,7 +10,8 @@
 namespace cdn::ctl {
 
 Result<AdminResponse> admin_request(const std::string& admin_url, const std::string& method,
-                                    const std::string& path_and_query, const std::string& token) {
+                                    const std::string& path_and_query, const std::string& token,
+                                    const std::string& json_body) {
   std::string_view u = admin_url;
   if (starts_with(u, "http://")) u.remove_prefix(7);
   while (!u.empty() && u.back() == '/') u.remove_suffix(1);
@@ -30,9 +31,11 @@ Result<AdminResponse> admin_request(const std::string& admin_url, const std::str
     return make_error("cannot connect to " + admin_url);
   }
   std::string req = method + " " + path_and_query + " HTTP/1.1\r\nHost: " + std::string(u) +
-                    "\r\nConnection: close\r\nContent-Length: 0\r\n";
+                    "\r\nConnection: close\r\nContent-Length: " + std::to_string(json_body.size()) +
+                    "\r\n";
+  if (!json_body.empty()) req += "Content-Type: application/json\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  req += "\r\n";
+  req += "\r\n" + json_body;
   for (size_t off = 0; off < req.size();) {
     ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {

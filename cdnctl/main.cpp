@@ -1,11 +1,12 @@
-// cdnctl: the operator's command line for a fleet's nodes (purge, drain, health, viewer sessions)
-// and for viewer tokens (sign, verify, keygen).
+// cdnctl: the operator's command line for a fleet's nodes (purge, drain, health, viewer sessions),
+// the origin's live channels, and viewer tokens (sign, verify, keygen).
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "cdnctl/admin_client.h"
+#include "cdnctl/channel_cmd.h"
 #include "cdnctl/purge_report.h"
 #include "common/util/strings.h"
 #include "cdnctl/token_cmd.h"
@@ -24,6 +25,7 @@ int usage() {
           "  sessions SUB           list a viewer's stream sessions (edge)\n"
           "  kick SUB SID           end a viewer's stream session (edge)\n"
           "  token sign|verify|keygen ...   viewer tokens (cdnctl token for details)\n"
+          "  channel list|add|remove|rotate-key ...   the origin's live channels (see cdnctl channel)\n"
           "options:\n"
           "  --admin URL            admin listener (default http://127.0.0.1:9090, env CDN_ADMIN)\n"
           "  --token TOKEN          admin bearer token (env CDN_ADMIN_TOKEN)\n");
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string cmd = argv[1];
   if (cmd == "token") return cdn::ctl::token_main(argc - 2, argv + 2);
+  if (cmd == "channel") return cdn::ctl::channel_main(argc - 2, argv + 2);
   std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
   std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
   bool prefix = false;

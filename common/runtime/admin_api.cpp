@@ -39,25 +39,38 @@ bool AdminApi::authorized(const std::shared_ptr<http::Exchange>& ex) const {
   return true;
 }
 
+const std::vector<AdminApi::Entry>* AdminApi::lookup(const std::string& path) const {
+  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+  for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+       slash = path.rfind('/', slash - 1)) {
+    if (auto it = routes_.find(path.substr(0, slash) + "/*"); it != routes_.end())
+      return &it->second;
+  }
+  return nullptr;
+}
+
 void AdminApi::handle(const std::shared_ptr<http::Exchange>& ex) {
   const auto& req = ex->request();
-  auto it = routes_.find(req.path);
-  if (it == routes_.end()) {
+  const std::vector<Entry>* entries = lookup(req.path);
+  if (!entries) {
     ex->respond_error(404, "no-such-admin-route");
     return;
   }
-  const Entry& e = it->second;
-  if (e.access == Access::Write) {
-    if (req.method != "POST" && req.method != "DELETE") {
-      ex->respond_error(405, "method-not-allowed", {{"Allow", "POST, DELETE"}});
-      return;
-    }
-  } else if (req.method != "GET" && req.method != "HEAD") {
-    ex->respond_error(405, "method-not-allowed", {{"Allow", "GET, HEAD"}});
+  const bool write = req.method == "POST" || req.method == "DELETE";
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  const Entry* e = nullptr;
+  std::string allow;
+  for (const Entry& c : *entries) {
+    const bool is_write = c.access == Access::Write;
+    allow += std::string(allow.empty() ? "" : ", ") + (is_write ? "POST, DELETE" : "GET, HEAD");
+    if ((write && is_write) || (read && !is_write)) e = &c;
+  }
+  if (!e) {
+    ex->respond_error(405, "method-not-allowed", {{"Allow", allow}});
     return;
   }
-  if (e.access != Access::PublicRead && !authorized(ex)) return;
-  e.route(ex);
+  if (e->access != Access::PublicRead && !authorized(ex)) return;
+  e->route(ex);
 }
 
 }  // namespace cdn::runtime

@@ -3,10 +3,13 @@
 // route cannot forget: public reads (/healthz, /metrics: operational state, for anyone who can
 // reach the listener, which binds to loopback or a management network), private reads (viewer
 // data, e.g. /admin/sessions) and writes (state changes) that need "Authorization: Bearer <token>".
+// A path may have a read and a write route (GET lists, POST adds); a path ending in "/*" matches
+// every path under it (the route reads the rest itself, e.g. /admin/channels/<name>).
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/http/server_connection.h"
 
@@ -35,13 +38,19 @@ class AdminApi : public http::RequestHandler {
     Route route;
   };
   void add(const std::string& path, Access access, Route r) {
-    routes_[path] = Entry{access, std::move(r)};
+    auto& entries = routes_[path];
+    std::erase_if(entries, [&](const Entry& e) {
+      return (e.access == Access::Write) == (access == Access::Write);
+    });
+    entries.push_back(Entry{access, std::move(r)});
   }
+  // The routes of a path: exact, else the nearest "<parent>/*"; nullptr if none.
+  const std::vector<Entry>* lookup(const std::string& path) const;
   // Refuses (and counts) a request without the admin token; true when it may go on.
   bool authorized(const std::shared_ptr<http::Exchange>& ex) const;
 
   std::string token_;
-  std::map<std::string, Entry> routes_;
+  std::map<std::string, std::vector<Entry>> routes_;
 };
 
 }  // namespace cdn::runtime

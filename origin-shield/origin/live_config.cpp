@@ -1,6 +1,7 @@
 #include "origin-shield/origin/live_config.h"
 
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "common/config/reader.h"
@@ -18,6 +19,34 @@ bool valid_live_name(std::string_view name) {
   for (unsigned char c : name)
     if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
   return true;
+}
+
+bool valid_stream_key(std::string_view key) {
+  if (key.empty() || key.size() > 256) return false;
+  for (unsigned char c : key)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+std::optional<std::string> channel_problem(const LiveChannelConfig& ch,
+                                           const std::vector<LiveChannelConfig>& others) {
+  if (!valid_live_name(ch.name)) return "bad-channel-name";
+  if (!valid_stream_key(ch.stream_key)) return "bad-stream-key";
+  if (ch.renditions.empty()) return "renditions-required";
+  std::set<std::string> names, udp_taken;
+  for (auto& o : others) {
+    if (o.name == ch.name) return "channel-exists";
+    for (auto& r : o.renditions)
+      for (auto* hp : {&r.udp, &r.udp_backup})
+        if (*hp) udp_taken.insert((*hp)->str());
+  }
+  for (auto& r : ch.renditions) {
+    if (!valid_live_name(r.name)) return "bad-rendition-name";
+    if (!names.insert(r.name).second) return "duplicate-rendition";
+    for (auto* hp : {&r.udp, &r.udp_backup})
+      if (*hp && !udp_taken.insert((*hp)->str()).second) return "udp-address-in-use";
+  }
+  return std::nullopt;
 }
 
 void read_live_section(config::MapReader& root, LiveConfig& out) {
@@ -39,6 +68,8 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
       c.error("name", "channel name must be 1-64 of [A-Za-z0-9._-]");
     if (out.channel(ch.name)) c.error("name", "duplicate channel \"" + ch.name + "\"");
     config::set(ch.stream_key, c.get_string(config::required("stream_key"), false));
+    if (!ch.stream_key.empty() && !valid_stream_key(ch.stream_key))
+      c.error("stream_key", "stream key must be 1-256 printable ASCII characters without spaces");
     for (config::MapReader& r : c.get_maps(config::required("renditions"), 1)) {
       LiveRenditionConfig rc;
       config::set(rc.name, r.get_string(config::required("name"), false));

@@ -20,12 +20,14 @@ struct LiveRenditionConfig {
   std::optional<config::HostPort> udp;         // primary UDP (MPEG-TS) input
   std::optional<config::HostPort> udp_backup;  // backup UDP input
   RenditionIngestConfig ingest;                // SRT pulls
+  bool operator==(const LiveRenditionConfig&) const = default;
 };
 
 struct LiveChannelConfig {
   std::string name;
   std::string stream_key;
   std::vector<LiveRenditionConfig> renditions;
+  bool operator==(const LiveChannelConfig&) const = default;
 };
 
 struct LiveConfig {
@@ -43,6 +45,14 @@ struct LiveConfig {
 
 // A name usable as one URL path segment and RocksDB key part: [A-Za-z0-9._-], 1..64, not "." / "..".
 bool valid_live_name(std::string_view name);
+
+// A stream key usable in a URL query and a header: 1-256 printable ASCII, no spaces.
+bool valid_stream_key(std::string_view key);
+
+// Why `ch` cannot join `others` (the other channels in effect), as a short reason for a 400, or
+// nullopt. Channels added through the admin API get the same rules as the config file's.
+std::optional<std::string> channel_problem(const LiveChannelConfig& ch,
+                                           const std::vector<LiveChannelConfig>& others);
 
 // Reads the optional top-level `live:` section (Program::Hooks::extra_sections).
 void read_live_section(config::MapReader& root, LiveConfig& out);

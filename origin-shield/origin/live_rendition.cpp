@@ -40,8 +40,8 @@ LiveRendition::LiveRendition(std::string channel, std::string name, bool configu
                              RenditionSettings settings, std::shared_ptr<LiveStorage> storage)
     : channel_(std::move(channel)),
       name_(std::move(name)),
-      configured_(configured),
       vod_(vod),
+      ingest_(configured),
       settings_(std::move(settings)),
       storage_(std::move(storage)),
       counters_(channel_, name_) {
@@ -60,7 +60,7 @@ void LiveRendition::restore(const std::optional<RenditionMeta>& meta,
     if (pl) {
       playlist_.emplace(std::move(pl.value()));
       // A live stream interrupted by the restart ends unless its encoder is back within input_gap.
-      live_ = configured_ && !playlist_->ended() && playlist_->size() > 0;
+      live_ = ingest_ && !playlist_->ended() && playlist_->size() > 0;
       any_last_ms_ = mono_ms();
       obs::log(obs::Level::Info, "live rendition restored",
                {{"channel", channel_},
@@ -99,6 +99,11 @@ void LiveRendition::take_over(const LiveSource& src) {
 void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
   (src.backup ? counters_.ingest_backup : counters_.ingest_primary).inc(n);
   std::lock_guard lk(mu_);
+  // A cut input (key rotated, channel removed) may still have bytes in flight.
+  if (!src.open || !ingest_) {
+    counters_.dropped.inc(n);
+    return;
+  }
   const int64_t now = mono_ms();
   any_last_ms_ = now;
   if (active_ != src.id) {
@@ -123,6 +128,14 @@ void LiveRendition::on_source_end(LiveSource& src) {
     seg_->flush();  // the segment in progress is complete as far as this input goes
     seg_.reset();
   }
+}
+
+void LiveRendition::set_ingest(bool on) {
+  if (ingest_ == on) return;  // unchanged renditions: not even a moment of their ingest lock
+  std::lock_guard lk(mu_);
+  if (ingest_ == on) return;
+  ingest_ = on;
+  if (!on) end_stream();
 }
 
 void LiveRendition::housekeep(int64_t now_mono_ms, int64_t now_wall_ms) {

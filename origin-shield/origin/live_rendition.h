@@ -64,7 +64,8 @@ struct RenditionSettings {
 
 class LiveRendition {
  public:
-  // `configured`: takes ingest (from the config); otherwise a read-only rendition from the store.
+  // `configured`: takes ingest (a channel in effect); otherwise a read-only rendition from the
+  // store.
   LiveRendition(std::string channel, std::string name, bool configured, bool vod,
                 RenditionSettings settings, std::shared_ptr<LiveStorage> storage);
   LiveRendition(const LiveRendition&) = delete;
@@ -72,7 +73,8 @@ class LiveRendition {
 
   const std::string& channel() const { return channel_; }
   const std::string& name() const { return name_; }
-  bool configured() const { return configured_; }
+  // Takes ingest now (its channel is in effect); set_ingest() changes it.
+  bool configured() const { return ingest_.load(); }
   bool vod() const { return vod_; }
 
   // Startup, before any other thread sees this rendition.
@@ -85,6 +87,10 @@ class LiveRendition {
   // Ingest (take this rendition's lock).
   void on_data(const LiveSource& src, const char* data, size_t n);
   void on_source_end(LiveSource& src);
+  // Opens or closes ingest (its channel added to or removed from the channels in effect). Closing
+  // ends the stream (EXT-X-ENDLIST) and drops any later bytes; stored segments stay until they
+  // leave the DVR window.
+  void set_ingest(bool on);
   // Ends a stream whose inputs went silent and drops segments that left every playlist.
   void housekeep(int64_t now_mono_ms, int64_t now_wall_ms);
   // Runs fn with the ingest lock held (the lock a long demux holds; tests use it to show that
@@ -110,7 +116,8 @@ class LiveRendition {
   void publish();
 
   const std::string channel_, name_;
-  const bool configured_, vod_;
+  const bool vod_;
+  std::atomic<bool> ingest_;
   const RenditionSettings settings_;
   const std::shared_ptr<LiveStorage> storage_;
   Counters counters_;

@@ -85,6 +85,19 @@ void LiveStorage::flush() {
 }
 
 namespace {
+// Outside the s/, p/ and m/ rendition key spaces.
+constexpr const char* kOverlayKey = "c/overlay";
+}  // namespace
+
+std::optional<std::string> LiveStorage::channel_overlay() const {
+  return store_->get(kOverlayKey);
+}
+
+void LiveStorage::save_channel_overlay(std::string json) {
+  store_->put(kOverlayKey, std::move(json));
+}
+
+namespace {
 
 struct SegmentRead {
   uv_work_t req;

@@ -53,6 +53,12 @@ class LiveStorage {
   // Blocks until every queued write is done.
   void flush();
 
+  // The admin API's channel changes (ChannelOverlay::serialize()), if any were stored.
+  std::optional<std::string> channel_overlay() const;
+  void save_channel_overlay(std::string json);
+  // For packaging into the store while the origin runs.
+  const std::shared_ptr<SegmentStore>& segment_store() const { return store_; }
+
   // Reads one segment on the loop's thread pool; `done` runs on the loop (nullopt: not stored).
   // False if the pool refused the work (done is not called).
   using ReadDone = std::function<void(std::optional<StoredSegment>)>;

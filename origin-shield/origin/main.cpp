@@ -24,9 +24,13 @@ int main(int argc, char** argv) {
       live = std::move(s.value());
       if (auto r = live->start(p.worker(0)); !r) return r.error();
       live->set_draining_probe([&p] { return p.draining(); });
+      live->add_admin_routes(p.admin());
     }
     handler = std::make_unique<cdn::origin::OriginHandler>(*p.config().origin, live.get());
     return static_cast<cdn::http::RequestHandler*>(handler.get());
+  };
+  hooks.on_reload = [&](cdn::runtime::Program& p) {
+    if (live) live->reload_config(p.config_path());
   };
   hooks.on_shutdown = [&](cdn::runtime::Program&) {
     if (live) live->shutdown();

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "common/config/server_config.h"
@@ -54,6 +55,60 @@ class Progress {
 };
 
 }  // namespace
+
+Result<PackageResult> package_file(SegmentStore& db, const PackageRequest& req,
+                                   const std::function<bool(const PackageProgress&)>& progress) {
+  const std::string& channel = req.channel;
+  const std::string& rendition = req.rendition;
+  std::ifstream in(req.input, std::ios::binary);
+  if (!in) return make_error(req.input + ": " + strerror(errno));
+  in.seekg(0, std::ios::end);
+  PackageProgress p;
+  p.bytes_total = uint64_t(in.tellg());
+  in.seekg(0);
+
+  // Packaging again replaces the rendition.
+  db.remove_segments(channel, rendition, db.segment_sequences(channel, rendition));
+
+  live::LivePlaylist playlist(vod_playlist_config(req.target_s));
+  RenditionMeta meta;
+  meta.vod = true;
+  int64_t clock_ms = unix_now_ms();
+  live::SegmenterConfig sc;
+  sc.target_duration_s = req.target_s;
+  live::Segmenter* segp = nullptr;
+  live::Segmenter seg(sc, [&](live::Segment&& s) {
+    if (s.data.empty() || s.duration_s <= 0) return;
+    clock_ms += std::llround(s.duration_s * 1000);
+    const uint64_t seq = playlist.append(s, clock_ms);
+    if (segp) meta.media = segp->media();
+    db.put_segment(channel, rendition, seq, clock_ms, std::move(s.data), std::string(), std::string());
+    ++p.segments;
+  });
+  segp = &seg;
+  progress(p);
+  std::string buf(1 << 20, '\0');
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    const auto n = size_t(in.gcount());
+    if (n == 0) break;
+    seg.feed(std::string_view(buf.data(), n));
+    p.bytes_done += n;
+    if (!progress(p)) return make_error("cancelled");
+    db.flush();  // bounded memory: at most one chunk's segments queued
+  }
+  seg.flush();
+  progress(p);
+  if (p.segments == 0) return make_error(req.input + ": no segments (not MPEG-TS, or no keyframes)");
+  playlist.end();
+  const uint64_t errors_before = db.write_errors();
+  db.put(SegmentStore::state_key(channel, rendition), playlist.serialize());
+  db.put(SegmentStore::meta_key(channel, rendition), meta.encode());
+  db.flush();
+  if (db.write_errors() != errors_before)
+    return make_error(std::to_string(db.write_errors() - errors_before) + " store writes failed");
+  return PackageResult{p.segments, seg.stats().max_duration_s, playlist.target_duration()};
+}
 
 int package_main(int argc, char** argv) {
   std::string input, channel, rendition = "vod", config_path, store_path;
@@ -122,73 +177,27 @@ int package_main(int argc, char** argv) {
   }
   if (target == 0) target = 2.0;
 
-  std::ifstream in(input, std::ios::binary);
-  if (!in) {
-    fprintf(stderr, "package: %s: %s\n", input.c_str(), strerror(errno));
-    return 1;
-  }
-  in.seekg(0, std::ios::end);
-  const uint64_t total = uint64_t(in.tellg());
-  in.seekg(0);
-
   auto store = SegmentStore::open(store_path);
   if (!store) {
     fprintf(stderr, "package: %s\n", store.error().message.c_str());
     if (store.error().message.find("lock") != std::string::npos)
-      fprintf(stderr, "package: the store is in use (is cdn-origin running?); stop it and run package again\n");
+      fprintf(stderr, "package: the store is in use (is cdn-origin running?); stop it, or use "
+                      "POST /admin/package on its admin listener\n");
     return 1;
   }
-  auto& db = *store.value();
-  // Packaging again replaces the rendition.
-  db.remove_segments(channel, rendition, db.segment_sequences(channel, rendition));
-
-  live::LivePlaylist playlist(vod_playlist_config(target));
-  RenditionMeta meta;
-  meta.vod = true;
-  int64_t clock_ms = unix_now_ms();
-  uint64_t segments = 0, bytes = 0;
-  live::SegmenterConfig sc;
-  sc.target_duration_s = target;
-  live::Segmenter* segp = nullptr;
-  live::Segmenter seg(sc, [&](live::Segment&& s) {
-    if (s.data.empty() || s.duration_s <= 0) return;
-    clock_ms += std::llround(s.duration_s * 1000);
-    const uint64_t seq = playlist.append(s, clock_ms);
-    if (segp) meta.media = segp->media();
-    db.put_segment(channel, rendition, seq, clock_ms, std::move(s.data), std::string(), std::string());
-    ++segments;
+  std::unique_ptr<Progress> progress;
+  auto r = package_file(*store.value(), {input, channel, rendition, target}, [&](const PackageProgress& p) {
+    if (!progress) progress = std::make_unique<Progress>(p.bytes_total);
+    progress->update(p.bytes_done, p.segments);
+    return true;
   });
-  segp = &seg;
-  Progress progress(total);
-  std::string buf(1 << 20, '\0');
-  while (in) {
-    in.read(buf.data(), std::streamsize(buf.size()));
-    const auto n = size_t(in.gcount());
-    if (n == 0) break;
-    seg.feed(std::string_view(buf.data(), n));
-    bytes += n;
-    progress.update(bytes, segments);
-    db.flush();  // bounded memory: at most one chunk's segments queued
-  }
-  seg.flush();
-  progress.update(bytes, segments);
-  progress.done();
-  if (segments == 0) {
-    fprintf(stderr, "package: %s: no segments (not MPEG-TS, or no keyframes)\n", input.c_str());
+  if (progress) progress->done();
+  if (!r) {
+    fprintf(stderr, "package: %s\n", r.error().message.c_str());
     return 1;
   }
-  playlist.end();
-  db.put(SegmentStore::state_key(channel, rendition), playlist.serialize());
-  db.put(SegmentStore::meta_key(channel, rendition), meta.encode());
-  db.flush();
-  if (db.write_errors()) {
-    fprintf(stderr, "package: %llu store writes failed\n", (unsigned long long)db.write_errors());
-    return 1;
-  }
-  const auto stats = seg.stats();
   fprintf(stderr, "package: %llu segments (longest %.3f s, target %d s) stored as /live/%s/%s/index.m3u8\n",
-          (unsigned long long)segments, stats.max_duration_s, playlist.target_duration(), channel.c_str(),
-          rendition.c_str());
+          (unsigned long long)r->segments, r->longest_s, r->target_duration, channel.c_str(), rendition.c_str());
   printf("/live/%s/master.m3u8\n", channel.c_str());
   return 0;
 }

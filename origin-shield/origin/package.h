@@ -4,8 +4,38 @@
 // in the live store as HLS VOD (a playlist with every segment and EXT-X-ENDLIST), served by
 // cdn-origin at /live/<channel>/master.m3u8 and /live/<channel>/<rendition>/index.m3u8.
 // RocksDB allows one writer: run it while cdn-origin is stopped (a running origin picks the
-// package up at its next start).
+// package up at its next start), or ask the running origin: POST /admin/package (live_packager.h).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/util/result.h"
+
 namespace cdn::origin {
+
+class SegmentStore;
+
+struct PackageRequest {
+  std::string input;  // an MPEG-TS file
+  std::string channel, rendition = "vod";
+  double target_s = 2.0;
+};
+
+struct PackageProgress {
+  uint64_t bytes_done = 0, bytes_total = 0, segments = 0;
+};
+
+struct PackageResult {
+  uint64_t segments = 0;
+  double longest_s = 0;
+  int target_duration = 0;
+};
+
+// Segments req.input into `db` as HLS VOD, replacing what the rendition held; `progress` after
+// every chunk read (false: stop, an error). Blocks for the whole file (a job thread or the
+// command line).
+Result<PackageResult> package_file(SegmentStore& db, const PackageRequest& req,
+                                   const std::function<bool(const PackageProgress&)>& progress);
 
 // argv[0] is "package".
 int package_main(int argc, char** argv);

@@ -80,6 +80,19 @@ class Publisher:
         except socket.timeout:
             return self.received, False
 
+    def wait_for(self, marker, timeout=10):
+        """Reads what the server sends until `marker` is among it; False if it closes or times out first."""
+        self.sock.settimeout(timeout)
+        try:
+            while marker not in self.received:
+                part = self.sock.recv(65536)
+                if not part:
+                    return False
+                self.received += part
+            return True
+        except socket.timeout:
+            return False
+
     def close(self):
         self.sock.close()
 

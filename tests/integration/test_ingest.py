@@ -2,6 +2,7 @@
 into the live origin, played back through shield and edge. One origin -> shield -> edge chain for
 the module; each test uses channels of its own. Streams are 3-8 s of ffmpeg's real-time encoding;
 HEVC over Enhanced RTMP, which ffmpeg 5.1 cannot send, comes from rtmp_client.py."""
+import json
 import subprocess
 import time
 import urllib.parse
@@ -9,7 +10,7 @@ import urllib.parse
 import pytest
 
 import rtmp_client
-from conftest import Tier, edge_config, free_port, program_path, shield_config, wait_until
+from conftest import ADMIN_TOKEN, Tier, edge_config, free_port, http_request, program_path, shield_config, wait_until
 from live_support import ffprobe_first_frame_is_key, inspect_segment, live_origin_config, need_ffmpeg, wait_playlist
 
 KEY = "ingest-key-0123"
@@ -302,3 +303,71 @@ def test_srt_pull_from_an_encoder_in_listener_mode(tiers, content, tmp_path):
     path = tmp_path / "last.ts"
     path.write_bytes(seg.body)
     assert ffprobe_first_frame_is_key(path)
+
+
+def test_key_rotation_and_channel_removal_cut_rtmp_and_srt_publishers(tiers, content, tmp_path):
+    """SRT and RTMP publishers follow the channel table like HTTP pushes: rotating the key (admin
+    API) cuts both, and reconnecting with the old key is refused; removing the channel cuts the
+    ones publishing with the new key. RTMP hears why (onStatus error), SRT's socket is closed."""
+    srt_port, rtmp_port = free_port(), free_port()
+    channels = [{"name": "cut", "stream_key": KEY, "renditions": [{"name": "720p"}, {"name": "rtmp"}]}]
+    cfg = live_origin_config(content.root, tmp_path / "store", target="1s", gap="1500ms", channels=channels)
+    cfg["live"]["srt"] = {"listen": f"127.0.0.1:{srt_port}"}
+    cfg["live"]["rtmp"] = {"listen": f"127.0.0.1:{rtmp_port}", "idle_timeout": "60s"}
+    origin = tiers("origin", cfg).start()
+    new_key = "rotated-key-4567"
+
+    def admin(method, path, body=b""):
+        return http_request(origin.admin_port, path, method=method, body=body,
+                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Length": str(len(body))})
+
+    def publishers(key):
+        """An RTMP publisher on cut/rtmp (no media needed) and ffmpeg over SRT on cut/720p, both in."""
+        rtmp = rtmp_client.Publisher(rtmp_port)
+        rtmp.publish("live", f"cut/rtmp?key={key}")
+        assert rtmp.wait_for(b"NetStream.Publish.Start"), rtmp.received
+        before = origin.metric("cdn_live_ingest_bytes_total", channel="cut")
+        srt = srt_push(srt_port, 60, "cut", key=key)
+        wait_until(lambda: origin.metric("cdn_live_ingest_bytes_total", channel="cut") > before, timeout=15,
+                   what="the SRT publisher to be ingesting")
+        return rtmp, srt
+
+    def assert_cut(rtmp, srt, reason):
+        replies, closed = rtmp.replies(timeout=10)
+        assert closed and b"NetStream.Publish.BadName" in replies and reason.encode() in replies, replies
+        code, _ = finish(srt, timeout=15)  # the origin closed its socket: ffmpeg's writes fail
+        assert code != 0
+        assert origin.metric("cdn_live_errors_total", reason=reason) == 2
+
+    rtmp, srt = publishers(KEY)
+    try:
+        r = admin("POST", "/admin/channels/cut/rotate-key", json.dumps({"stream_key": new_key}).encode())
+        assert r.status == 200, r
+        assert_cut(rtmp, srt, "stream-key-changed")
+    finally:
+        rtmp.close()
+        if srt.poll() is None:
+            srt.kill()
+
+    # Reconnecting with the old key: both refused at once.
+    refused = origin.metric("cdn_live_errors_total", reason="bad-stream-key")
+    old = rtmp_client.Publisher(rtmp_port)
+    try:
+        old.publish("live", f"cut/rtmp?key={KEY}")
+        replies, closed = old.replies(timeout=10)
+        assert closed and b"NetStream.Publish.BadName" in replies and b"bad-stream-key" in replies, replies
+    finally:
+        old.close()
+    code, _ = finish(srt_push(srt_port, 4, "cut"), timeout=30)
+    assert code != 0
+    assert origin.metric("cdn_live_errors_total", reason="bad-stream-key") == refused + 2
+
+    rtmp, srt = publishers(new_key)
+    try:
+        assert admin("DELETE", "/admin/channels/cut").status == 200
+        assert_cut(rtmp, srt, "channel-removed")
+    finally:
+        rtmp.close()
+        if srt.poll() is None:
+            srt.kill()
+    assert origin.metric("cdn_live_errors_total", reason="unknown-channel") == 0

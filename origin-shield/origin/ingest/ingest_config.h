@@ -31,6 +31,7 @@ struct RtmpIngestConfig {
 // A rendition's pulled inputs: the origin calls an SRT listener (an encoder or a gateway).
 struct RenditionIngestConfig {
   std::optional<ingest::SrtPullUrl> srt_pull, srt_pull_backup;
+  bool operator==(const RenditionIngestConfig&) const = default;
 };
 
 struct IngestConfig {

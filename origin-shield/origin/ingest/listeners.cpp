@@ -18,7 +18,7 @@ Listeners::~Listeners() {
 Result<void> Listeners::start(net::Worker& w) {
   if (cfg_.ingest.rtmp.listen) {
     rtmp_ = std::make_unique<RtmpServer>(cfg_.ingest.rtmp, ingest_);
-    if (auto r = rtmp_->start(w.loop()); !r) return r;
+    if (auto r = rtmp_->start(w); !r) return r;
   }
   if (cfg_.ingest.srt.listen) {
     srt_ = std::make_unique<SrtListener>(cfg_.ingest.srt, ingest_);

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
@@ -91,8 +92,11 @@ std::string RtmpServer::Connection::on_publish(const std::string& app, const std
              {{"app", app}, {"client", peer}});
     return "bad-stream-name";
   }
-  auto admitted = server->ingest_.admit(target->channel, target->rendition, target->key,
-                                        target->backup, "rtmp", peer);
+  // The cut reaches this connection through its loop, where the server is looked up again.
+  auto cut = [srv = server](uint64_t id, const char* reason) {
+    srv->worker_->post([srv, id, reason] { srv->cut(id, reason); });
+  };
+  auto admitted = server->ingest_.admit_publisher(*target, "rtmp", peer, std::move(cut));
   if (!admitted) {
     count_live_error(admitted.error().message);
     return admitted.error().message;
@@ -186,7 +190,9 @@ void RtmpServer::Connection::close_handles() {
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp), done);
 }
 
-Result<void> RtmpServer::start(uv_loop_t* loop) {
+Result<void> RtmpServer::start(net::Worker& w) {
+  worker_ = &w;
+  uv_loop_t* loop = w.loop();
   const auto& hp = *cfg_.listen;
   sockaddr_storage ss{};
   int rc = hp.host.find(':') != std::string::npos
@@ -237,6 +243,14 @@ void RtmpServer::on_connection(uv_tcp_t* listener, int status) {
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
         static_cast<Connection*>(s->data)->on_read(n, b);
       });
+}
+
+void RtmpServer::cut(uint64_t source_id, const char* reason) {
+  for (auto* c : conns_) {
+    if (c->finishing || !c->in || c->in->source->id != source_id) continue;
+    c->session.end_publish(reason);
+    return c->finish(reason, true);
+  }
 }
 
 void RtmpServer::stop() {

@@ -6,13 +6,17 @@
 // rtmp://HOST:PORT/live/news/720p?key=KEY arrives as app "live/news", name "720p?key=KEY", which
 // reads the same once app and name are joined. Every phase has a deadline: handshake to publish
 // (live.rtmp.handshake_timeout) and media while publishing (live.rtmp.idle_timeout).
+#include <cstdint>
 #include <set>
 
 #include "common/util/result.h"
 #include "origin-shield/origin/ingest/ingest_config.h"
 
-typedef struct uv_loop_s uv_loop_t;
 typedef struct uv_tcp_s uv_tcp_t;
+
+namespace cdn::net {
+class Worker;
+}
 
 namespace cdn::origin {
 class LiveIngest;
@@ -27,8 +31,8 @@ class RtmpServer {
   RtmpServer& operator=(const RtmpServer&) = delete;
   ~RtmpServer() { stop(); }
 
-  // Binds and listens on `loop` (before its thread runs).
-  Result<void> start(uv_loop_t* loop);
+  // Binds and listens on `w`'s loop (before its thread runs).
+  Result<void> start(net::Worker& w);
   // After the loop stopped: ends every publisher's input and closes the handles (the loop's
   // teardown runs their callbacks). Idempotent.
   void stop();
@@ -37,10 +41,13 @@ class RtmpServer {
 
  private:
   static void on_connection(uv_tcp_t* listener, int status);
+  // On the loop's thread: ends the publisher whose input is `source_id` (onStatus error, close).
+  void cut(uint64_t source_id, const char* reason);
   friend struct Connection;
 
   const RtmpIngestConfig& cfg_;
   LiveIngest& ingest_;
+  net::Worker* worker_ = nullptr;
   uv_tcp_t* listener_ = nullptr;
   std::set<Connection*> conns_;
 };

@@ -86,6 +86,12 @@ void RtmpSession::send_command(uint32_t stream_id, const std::vector<Amf0Value>&
   send_message(stream_id ? kStatusCsid : kCommandCsid, kAmf0Command, stream_id, payload);
 }
 
+void RtmpSession::end_publish(const std::string& reason) {
+  if (phase_ != Phase::Publishing) return;
+  send_status(publish_stream_id_, "error", "NetStream.Publish.BadName", reason);
+  phase_ = Phase::Closed;
+}
+
 void RtmpSession::send_status(uint32_t stream_id, const char* level, const char* code,
                               std::string desc) {
   send_command(stream_id, {Amf0Value::str("onStatus"), Amf0Value::num(0), Amf0Value::null(),
@@ -162,6 +168,7 @@ void RtmpSession::on_command(const RtmpMessage& m, std::string_view amf) {
     }
     send_status(m.stream_id, "status", "NetStream.Publish.Start", "Publishing " + stream + ".");
     phase_ = Phase::Publishing;
+    publish_stream_id_ = m.stream_id;
   } else if (name == "FCUnpublish" || name == "deleteStream" || name == "closeStream") {
     if (phase_ == Phase::Publishing) error_ = kUnpublished;
   } else if (name == "play" || name == "play2") {

@@ -33,6 +33,10 @@ class RtmpSession {
   RtmpSession(RtmpChunkLimits limits, Hooks hooks);
 
   const char* feed(std::string_view data);
+  // The server ends an accepted publish (key rotated, channel removed, draining): an onStatus
+  // error (NetStream.Publish.BadName, `reason` as its description) the owner flushes before it
+  // closes the connection.
+  void end_publish(const std::string& reason);
   Phase phase() const { return phase_; }
   uint64_t media_messages() const { return media_messages_; }
 
@@ -54,6 +58,7 @@ class RtmpSession {
   uint64_t received_ = 0, acked_ = 0;
   uint32_t peer_window_ = 0;  // the publisher's Window Acknowledgement Size, 0 = none
   uint64_t media_messages_ = 0;
+  uint32_t publish_stream_id_ = 0;
   FlvMedia flv_;
   TsMuxer mux_;
   std::string ts_;  // reused

@@ -26,10 +26,6 @@ std::string peer_name(const sockaddr* sa) {
   return buf;
 }
 
-int reject_code(const std::string& reason) {
-  return reason == "bad-stream-key" ? SRT_REJX_FORBIDDEN : SRT_REJX_NOTFOUND;
-}
-
 std::string srt_error(const char* what) {
   return std::string("live srt: ") + what + ": " + srt_getlasterror_str();
 }
@@ -81,7 +77,7 @@ Result<void> SrtListener::start() {
 void SrtListener::stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
-  for (auto it = conns_.begin(); it != conns_.end(); it = conns_.begin()) drop(it->first);
+  for (auto it = conns_.begin(); it != conns_.end(); it = conns_.begin()) drop(it->first, "stopped");
   if (epoll_ >= 0) srt_epoll_release(epoll_);
   epoll_ = -1;
   if (listener_ != SRT_INVALID_SOCK && listener_ >= 0) srt_close(listener_);
@@ -105,11 +101,10 @@ int SrtListener::check(int sock, const sockaddr* peer, const char* streamid) {
     srt_setrejectreason(sock, SRT_REJX_BAD_REQUEST);
     return -1;
   }
-  auto admitted = ingest_.admit(target->channel, target->rendition, target->key, target->backup,
-                                "srt", peer_name(peer));
-  if (!admitted) {
-    count_live_error(admitted.error().message);
-    srt_setrejectreason(sock, reject_code(admitted.error().message));
+  auto a = ingest_.admit(target->channel, target->rendition, target->key, "srt", peer_name(peer));
+  if (!a.rendition) {
+    count_live_error(a.reason);
+    srt_setrejectreason(sock, a.status == 403 ? SRT_REJX_FORBIDDEN : SRT_REJX_NOTFOUND);
     return -1;
   }
   if (cfg_.encrypt)
@@ -120,6 +115,7 @@ int SrtListener::check(int sock, const sockaddr* peer, const char* streamid) {
 void SrtListener::run() {
   SRT_EPOLL_EVENT events[kMaxEvents];
   while (!stopping_) {
+    run_cuts();
     int n = srt_epoll_uwait(epoll_, events, kMaxEvents, kWaitMs);
     for (int i = 0; i < n; ++i) {
       if (events[i].fd == listener_)
@@ -144,8 +140,8 @@ void SrtListener::accept_pending() {
     std::string peer = peer_name(reinterpret_cast<sockaddr*>(&ss));
     // Checked again: the callback's answer does not travel with the socket.
     auto target = parse_stream_target(std::string_view(sid, size_t(std::max(sid_len, 0))));
-    auto admitted = target ? ingest_.admit(target->channel, target->rendition, target->key,
-                                           target->backup, "srt", peer)
+    auto cut = [this](uint64_t id, const char* reason) { this->cut(id, reason); };
+    auto admitted = target ? ingest_.admit_publisher(*target, "srt", peer, std::move(cut))
                            : Result<IngestAdmission>(Error{"bad-stream-id"});
     if (!admitted) {
       count_live_error(admitted.error().message);
@@ -168,17 +164,39 @@ void SrtListener::accept_pending() {
 void SrtListener::read_all(int sock) {
   auto it = conns_.find(sock);
   if (it == conns_.end()) return;
-  if (!srt_read_into(sock, *it->second.in.rendition, *it->second.in.source)) drop(sock);
+  if (!srt_read_into(sock, *it->second.in.rendition, *it->second.in.source)) drop(sock, "closed");
 }
 
-void SrtListener::drop(int sock) {
+void SrtListener::cut(uint64_t source_id, const char* reason) {
+  std::lock_guard lk(cuts_mu_);
+  cuts_.emplace_back(source_id, reason);
+}
+
+void SrtListener::run_cuts() {
+  std::vector<std::pair<uint64_t, const char*>> cuts;
+  {
+    std::lock_guard lk(cuts_mu_);
+    cuts.swap(cuts_);
+  }
+  for (auto& [id, reason] : cuts) {
+    for (auto& [sock, c] : conns_) {
+      if (c.in.source->id != id) continue;
+      count_live_error(reason);
+      drop(sock, reason);
+      break;
+    }
+  }
+}
+
+void SrtListener::drop(int sock, const char* why) {
   auto it = conns_.find(sock);
   if (it == conns_.end()) return;
   it->second.in.rendition->on_source_end(*it->second.in.source);
   obs::log(obs::Level::Info, "live ingest closed",
            {{"channel", it->second.in.rendition->channel()},
             {"rendition", it->second.in.rendition->name()},
-            {"input", "srt"}});
+            {"input", "srt"},
+            {"reason", why}});
   if (epoll_ >= 0) srt_epoll_remove_usock(epoll_, sock);
   srt_close(sock);
   conns_.erase(it);

@@ -6,11 +6,15 @@
 // passphrase. The payload is MPEG-TS, fed to the rendition like any other input.
 //
 // Threads: one thread of its own waits on libsrt's epoll and reads every connection; no libuv loop
-// is involved. libsrt runs the listen callback on its own receiver thread: it only checks.
+// is involved. libsrt runs the listen callback on its own receiver thread: it only checks. A
+// publisher that a channel change or draining ends is queued for that thread, which closes it.
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 struct sockaddr;
 
@@ -43,7 +47,10 @@ class SrtListener {
   void run();
   void accept_pending();
   void read_all(int sock);
-  void drop(int sock);
+  void drop(int sock, const char* why);
+  // Any thread: has the listener's thread close the connection whose input is `source_id`.
+  void cut(uint64_t source_id, const char* reason);
+  void run_cuts();
 
   const SrtIngestConfig& cfg_;
   LiveIngest& ingest_;
@@ -53,6 +60,8 @@ class SrtListener {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::map<int, Connection> conns_;  // the thread's only
+  std::mutex cuts_mu_;
+  std::vector<std::pair<uint64_t, const char*>> cuts_;  // source id, reason
 };
 
 }  // namespace cdn::origin::ingest

@@ -17,6 +17,7 @@ struct SrtPullUrl {
   std::string streamid, passphrase;
   std::optional<int64_t> latency_ms;
   std::string text;  // as configured, for logs (without the passphrase)
+  bool operator==(const SrtPullUrl&) const = default;
 };
 
 Result<SrtPullUrl> parse_srt_url(std::string_view url);
