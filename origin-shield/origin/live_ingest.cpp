@@ -177,6 +177,7 @@ size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
     }
   }
   if (udp_worker_) udp_worker_->post([this, t] { (void)sync_udp(*t); });
+  if (listeners_) listeners_->follow(*t);
   return cut;
 }
 

@@ -371,3 +371,32 @@ def test_key_rotation_and_channel_removal_cut_rtmp_and_srt_publishers(tiers, con
         if srt.poll() is None:
             srt.kill()
     assert origin.metric("cdn_live_errors_total", reason="unknown-channel") == 0
+
+
+def test_srt_pulls_follow_the_channel_table(tiers, content, tmp_path):
+    """A channel added through the admin API with an srt_pull starts pulling at once; removing it
+    stops the pull (the encoder in listener mode loses its caller and ends early)."""
+    port = free_port()
+    origin = tiers("origin", live_origin_config(content.root, tmp_path / "store", target="1s", gap="1500ms",
+                                                channels=[{"name": "a", "stream_key": KEY,
+                                                           "renditions": [{"name": "720p"}]}])).start()
+    ff = subprocess.Popen(encode_args(30) + ["-f", "mpegts", f"srt://127.0.0.1:{port}?mode=listener&latency=120000"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        body = json.dumps({"name": "pulled", "stream_key": KEY,
+                           "renditions": [{"name": "720p", "srt_pull": f"srt://127.0.0.1:{port}?latency=120ms"}]})
+        r = http_request(origin.admin_port, "/admin/channels", method="POST", body=body.encode(),
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Length": str(len(body))})
+        assert r.status == 201, r
+        wait_playlist(origin, "/live/pulled/720p/index.m3u8", lambda p: len(p.segments) >= 2, timeout=30)
+        t0 = time.monotonic()
+        r = http_request(origin.admin_port, "/admin/channels/pulled", method="DELETE",
+                         headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Length": "0"})
+        assert r.status == 200, r
+        wait_playlist(origin, "/live/pulled/720p/index.m3u8", lambda p: p.endlist, timeout=10)
+        ff.wait(timeout=20)  # its caller, the origin, went away: well before its 30 s
+        assert time.monotonic() - t0 < 20
+    finally:
+        if ff.poll() is None:
+            ff.kill()
+        ff.wait()

@@ -19,6 +19,7 @@ struct SrtIngestConfig {
   std::optional<config::HostPort> listen;  // none: no SRT listener
   int64_t latency_ms = 120;                // SRTO_LATENCY (receiver buffer delay)
   bool encrypt = false;                    // the channel's stream key is the SRT passphrase
+  bool operator==(const SrtIngestConfig&) const = default;
 };
 
 struct RtmpIngestConfig {
@@ -26,6 +27,7 @@ struct RtmpIngestConfig {
   int64_t handshake_timeout_ms = 5'000;    // TCP accept to publish
   int64_t idle_timeout_ms = 10'000;        // publishing without a media message
   uint64_t max_message_bytes = 4 << 20;    // one RTMP message (a video frame)
+  bool operator==(const RtmpIngestConfig&) const = default;
 };
 
 // A rendition's pulled inputs: the origin calls an SRT listener (an encoder or a gateway).
@@ -37,6 +39,7 @@ struct RenditionIngestConfig {
 struct IngestConfig {
   SrtIngestConfig srt;
   RtmpIngestConfig rtmp;
+  bool operator==(const IngestConfig&) const = default;
 };
 
 // Reads `srt:` and `rtmp:` of the live section into live_cfg.ingest (channels already read).

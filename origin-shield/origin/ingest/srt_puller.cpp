@@ -41,6 +41,7 @@ void SrtPuller::stop() {
 void SrtPuller::run() {
   SRT_EPOLL_EVENT events[16];
   while (!stopping_) {
+    apply_wanted();
     const int64_t now = mono_ms();
     for (auto& p : pulls_)
       if (p.sock < 0 && now >= p.next_attempt_ms) connect(p, now);
@@ -48,6 +49,45 @@ void SrtPuller::run() {
     for (int i = 0; i < n; ++i)
       for (auto& p : pulls_)
         if (p.sock == events[i].fd) on_event(p, events[i].events, mono_ms());
+  }
+}
+
+void SrtPuller::follow(std::vector<Pull> wanted) {
+  std::lock_guard lk(wanted_mu_);
+  wanted_ = std::move(wanted);
+}
+
+void SrtPuller::apply_wanted() {
+  std::optional<std::vector<Pull>> wanted;
+  {
+    std::lock_guard lk(wanted_mu_);
+    wanted.swap(wanted_);
+  }
+  if (!wanted) return;
+  auto same = [](const Pull& a, const Pull& b) {
+    return a.in.rendition == b.in.rendition && a.in.source->backup == b.in.source->backup &&
+           a.url == b.url;
+  };
+  auto log = [](const Pull& p, const char* what) {
+    obs::log(obs::Level::Info, what,
+             {{"channel", p.in.rendition->channel()},
+              {"rendition", p.in.rendition->name()},
+              {"role", p.in.source->backup ? "backup" : "primary"},
+              {"url", p.url.text}});
+  };
+  std::erase_if(pulls_, [&](Pull& p) {
+    for (auto& w : *wanted)
+      if (same(p, w)) return false;
+    log(p, "live srt pull stopped");
+    lost(p, 0, nullptr);
+    return true;
+  });
+  for (auto& w : *wanted) {
+    bool running = false;
+    for (auto& p : pulls_) running = running || same(p, w);
+    if (running) continue;
+    log(w, "live srt pull started");
+    pulls_.push_back(std::move(w));
   }
 }
 

@@ -5,9 +5,14 @@
 // is retried every second; the failure is counted once per outage (cdn_live_errors_total
 // {reason="srt-pull-failed"}).
 //
+// The pulls follow the channel table: follow() hands the thread the pulls the new table has; it
+// stops those no longer wanted (their inputs end) and starts the new ones, leaving the others be.
+//
 // Threads: one thread of its own with libsrt's epoll, like the listener.
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,12 +41,16 @@ class SrtPuller {
 
   Result<void> start();
   void stop();
+  // Any thread: the pulls wanted from now on (a pull is the same one if its rendition, role and
+  // URL are).
+  void follow(std::vector<Pull> wanted);
 
  private:
   void run();
   void connect(Pull& p, int64_t now);
   void on_event(Pull& p, int events, int64_t now);
   void lost(Pull& p, int64_t now, const char* why);
+  void apply_wanted();
 
   std::vector<Pull> pulls_;
   LiveIngest& ingest_;
@@ -49,6 +58,8 @@ class SrtPuller {
   bool started_ = false;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::mutex wanted_mu_;
+  std::optional<std::vector<Pull>> wanted_;  // from follow(), for the thread
 };
 
 }  // namespace cdn::origin::ingest

@@ -14,6 +14,7 @@ Result<SrtPullUrl> parse_srt_url(std::string_view url) {
   if (!hp) return hp.error();
   out.address = hp.value();
   out.text = "srt://" + out.address.str();
+  out.configured = std::string(url);
   if (q == std::string_view::npos) return out;
   auto params = query_params(rest.substr(q + 1));
   if (!params) return Error{"bad percent-encoding"};

@@ -16,7 +16,8 @@ struct SrtPullUrl {
   config::HostPort address;
   std::string streamid, passphrase;
   std::optional<int64_t> latency_ms;
-  std::string text;  // as configured, for logs (without the passphrase)
+  std::string text;        // as configured, for logs (without the passphrase)
+  std::string configured;  // as configured (kept with a channel defined through the admin API)
   bool operator==(const SrtPullUrl&) const = default;
 };
 
