@@ -17,8 +17,8 @@
 
 #include "common/http/exchange.h"
 #include "common/util/result.h"
-#include "origin-shield/origin/live_channels.h"
 #include "origin-shield/origin/ingest/stream_target.h"
+#include "origin-shield/origin/live_channels.h"
 #include "origin-shield/origin/live_config.h"
 
 typedef struct uv_udp_s uv_udp_t;
@@ -75,9 +75,9 @@ class LiveIngest {
   // on any thread with the input's source id when draining or a table change ends it, and must
   // hand the cut to the input's own thread. The error's message is the refusal reason, not yet
   // counted.
-  Result<IngestAdmission> admit_publisher(const ingest::StreamTarget& target, const char* kind,
-                                          const std::string& client,
-                                          std::function<void(uint64_t source_id, const char* reason)> cut);
+  Result<IngestAdmission> admit_publisher(
+      const ingest::StreamTarget& target, const char* kind, const std::string& client,
+      std::function<void(uint64_t source_id, const char* reason)> cut);
   // A new input for a rendition (each connection of a pulled input is one, like a reconnecting
   // encoder's).
   std::shared_ptr<LiveSource> new_source(bool backup, const char* kind);
@@ -108,7 +108,7 @@ class LiveIngest {
   std::atomic<uint64_t> next_source_id_{1};
   std::mutex pushes_mu_;
   std::vector<Push> pushes_;
-  bool drain_done_ = false;  // housekeeping's thread only
+  bool drain_done_ = false;     // housekeeping's thread only
   std::vector<uv_udp_t*> udp_;  // the UDP worker's thread only
   net::Worker* udp_worker_ = nullptr;
   std::unique_ptr<ingest::Listeners> listeners_;

@@ -5,7 +5,10 @@
 // (OBS: Server rtmp://HOST:PORT/live, Stream Key news/720p?key=KEY); ffmpeg's
 // rtmp://HOST:PORT/live/news/720p?key=KEY arrives as app "live/news", name "720p?key=KEY", which
 // reads the same once app and name are joined. Every phase has a deadline: handshake to publish
-// (live.rtmp.handshake_timeout) and media while publishing (live.rtmp.idle_timeout).
+// (live.rtmp.handshake_timeout) and media while publishing (live.rtmp.idle_timeout). A publisher
+// is tracked by LiveIngest like an HTTP push: when a key rotation, a channel or rendition removal
+// or draining ends it, the cut is posted to the loop, which sends onStatus (error, the reason) and
+// closes the connection.
 #include <cstdint>
 #include <set>
 

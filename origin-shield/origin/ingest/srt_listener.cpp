@@ -77,7 +77,8 @@ Result<void> SrtListener::start() {
 void SrtListener::stop() {
   stopping_ = true;
   if (thread_.joinable()) thread_.join();
-  for (auto it = conns_.begin(); it != conns_.end(); it = conns_.begin()) drop(it->first, "stopped");
+  for (auto it = conns_.begin(); it != conns_.end(); it = conns_.begin())
+    drop(it->first, "stopped");
   if (epoll_ >= 0) srt_epoll_release(epoll_);
   epoll_ = -1;
   if (listener_ != SRT_INVALID_SOCK && listener_ >= 0) srt_close(listener_);
