@@ -13,6 +13,9 @@ PACKAGES=(
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
+  # live ingest: SRT (libsrt, the origin's listener; srt-tools for manual checks)
+  libsrt-openssl-dev
+  srt-tools
   # the .deb (cpack runs dpkg-shlibdeps) and its units' checks (systemd-analyze), test_package.py
   dpkg-dev systemd
   # the fleet deployment test: the Ansible roles, their lint, Prometheus and the Redis exporter

@@ -32,6 +32,9 @@ json::Value channel_to_json(const LiveChannelConfig& ch) {
     json::set(o, "name", str(r.name));
     if (r.udp) json::set(o, "udp", str(r.udp->str()));
     if (r.udp_backup) json::set(o, "udp_backup", str(r.udp_backup->str()));
+    if (r.ingest.srt_pull) json::set(o, "srt_pull", str(r.ingest.srt_pull->configured));
+    if (r.ingest.srt_pull_backup)
+      json::set(o, "srt_pull_backup", str(r.ingest.srt_pull_backup->configured));
     renditions.push_back(json::Value{std::move(o)});
   }
   json::Object o;
@@ -72,7 +75,8 @@ Result<LiveChannelConfig> channel_from_json(const json::Value& v) {
   if (!renditions || !renditions->as_array()) return make_error("renditions-required");
   for (const json::Value& r : *renditions->as_array()) {
     const json::Object* ro = r.as_object();
-    if (!ro || !only_fields(*ro, {"name", "udp", "udp_backup"})) return make_error("unknown-field");
+    if (!ro || !only_fields(*ro, {"name", "udp", "udp_backup", "srt_pull", "srt_pull_backup"}))
+      return make_error("unknown-field");
     LiveRenditionConfig rc;
     const std::string* rname = string_at(r, "name");
     if (!rname) return make_error("bad-rendition-name");
@@ -84,6 +88,15 @@ Result<LiveChannelConfig> channel_from_json(const json::Value& v) {
       auto hp = config::parse_host_port(*a->as_string());
       if (!hp || !hp->is_ip_literal()) return make_error("bad-udp-address");
       (std::string_view(field) == "udp" ? rc.udp : rc.udp_backup) = hp.value();
+    }
+    for (const char* field : {"srt_pull", "srt_pull_backup"}) {
+      const json::Value* u = r.find(field);
+      if (!u) continue;
+      auto url = u->as_string() ? ingest::parse_srt_url(*u->as_string())
+                                : Result<ingest::SrtPullUrl>(Error{"not a string"});
+      if (!url) return make_error("bad-srt-pull");
+      (std::string_view(field) == "srt_pull" ? rc.ingest.srt_pull : rc.ingest.srt_pull_backup) =
+          std::move(url.value());
     }
     ch.renditions.push_back(std::move(rc));
   }

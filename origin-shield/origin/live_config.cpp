@@ -84,6 +84,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
         if (!udp_seen.insert((*hp)->str()).second)
           r.error(hp == &rc.udp ? "udp" : "udp_backup", "UDP address " + (*hp)->str() + " used twice");
       }
+      read_rendition_ingest(r, rc.ingest);
       r.finish();
       ch.renditions.push_back(std::move(rc));
     }
@@ -94,6 +95,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
   const int64_t min_window_ms = 3 * out.target_duration_ms;
   if (int64_t(out.window_segments) * out.target_duration_ms < min_window_ms)
     live->error("window_segments", "window must cover at least 3x target_duration");
+  read_ingest_config(*live, out);
   live->finish();
 }
 

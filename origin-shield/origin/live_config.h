@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config/parse_units.h"
+#include "origin-shield/origin/ingest/ingest_config.h"
 
 namespace cdn::config {
 class MapReader;
@@ -18,6 +19,7 @@ struct LiveRenditionConfig {
   std::string name;
   std::optional<config::HostPort> udp;         // primary UDP (MPEG-TS) input
   std::optional<config::HostPort> udp_backup;  // backup UDP input
+  RenditionIngestConfig ingest;                // SRT pulls
   bool operator==(const LiveRenditionConfig&) const = default;
 };
 
@@ -36,6 +38,7 @@ struct LiveConfig {
   int64_t dvr_window_ms = 600'000;
   int64_t input_gap_ms = 3'000;
   std::vector<LiveChannelConfig> channels;
+  IngestConfig ingest;  // live.srt, live.rtmp
 
   const LiveChannelConfig* channel(std::string_view name) const;
 };

@@ -8,15 +8,19 @@
 
 namespace cdn::origin {
 
+void count_live_error(std::string_view reason) {
+  // A lookup per error, not per request: errors are rare and their reasons few.
+  obs::metrics()
+      .counter("cdn_live_errors_total", "Live ingest and serving errors by reason",
+               {{"reason", std::string(reason)}})
+      .inc();
+}
+
 void reject_live(const std::shared_ptr<http::Exchange>& ex, int status, const char* reason) {
   http::Headers h;
   add_cors(h);
   ex->log.reason = reason;
-  // A lookup per error, not per request: errors are rare and their reasons few.
-  obs::metrics()
-      .counter("cdn_live_errors_total", "Live ingest and serving errors by reason",
-               {{"reason", reason}})
-      .inc();
+  count_live_error(reason);
   ex->respond_error(status, reason, std::move(h));
 }
 

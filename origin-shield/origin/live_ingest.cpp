@@ -10,6 +10,7 @@
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/util/strings.h"
+#include "origin-shield/origin/ingest/listeners.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
 
@@ -48,6 +49,16 @@ void close_udp(uv_udp_t* h) {
 
 }  // namespace
 
+LiveIngest::LiveIngest(const LiveConfig& cfg, LiveChannels& channels)
+    : cfg_(cfg), channels_(channels) {}
+
+LiveIngest::~LiveIngest() = default;
+
+Result<void> LiveIngest::start_listeners(net::Worker& w) {
+  listeners_ = std::make_unique<ingest::Listeners>(cfg_, channels_, *this);
+  return listeners_->start(w);
+}
+
 std::shared_ptr<LiveSource> LiveIngest::new_source(bool backup, const char* kind) {
   auto src = std::make_shared<LiveSource>();
   src->id = next_source_id_.fetch_add(1);
@@ -68,13 +79,8 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
     if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
       key = std::string(trim(auth.substr(7)));
   }
-  Admission a = admit(parts[0], parts[1], key);
-  if (!a.rendition) {
-    if (a.status == 403)
-      obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
-               {{"channel", std::string(parts[0])}, {"client", ex->client_ip()}});
-    return reject_live(ex, a.status, a.reason);
-  }
+  Admission a = admit(parts[0], parts[1], key, "http", ex->client_ip());
+  if (!a.rendition) return reject_live(ex, a.status, a.reason);
   auto role = http::query_value(req.query, "role").value_or("primary");
   if (role != "primary" && role != "backup") return reject_live(ex, 400, "bad-role");
   LiveRendition* r = a.rendition;
@@ -109,14 +115,31 @@ void LiveIngest::handle(const std::shared_ptr<http::Exchange>& ex, std::string_v
 }
 
 LiveIngest::Admission LiveIngest::admit(std::string_view channel, std::string_view rendition,
-                                        std::string_view key) const {
+                                        std::string_view key, const char* kind,
+                                        std::string_view client) const {
   auto table = channels_.table();
   const ChannelView* view = table->find(channel);
   if (!view || !view->ingest) return {nullptr, 404, "unknown-channel"};
-  if (!equal_secret(key, view->ingest->stream_key)) return {nullptr, 403, "bad-stream-key"};
+  if (!equal_secret(key, view->ingest->stream_key)) {
+    obs::log(obs::Level::Warn, "live ingest refused: bad stream key",
+             {{"channel", view->ingest->name}, {"client", std::string(client)}, {"input", kind}});
+    return {nullptr, 403, "bad-stream-key"};
+  }
   for (LiveRendition* m : view->master)
     if (m->name() == rendition) return {m, 0, nullptr};
   return {nullptr, 404, "unknown-rendition"};
+}
+
+Result<IngestAdmission> LiveIngest::admit_publisher(
+    const ingest::StreamTarget& target, const char* kind, const std::string& client,
+    std::function<void(uint64_t source_id, const char* reason)> cut) {
+  Admission a = admit(target.channel, target.rendition, target.key, kind, client);
+  if (!a.rendition) return Error{a.reason};
+  auto src = new_source(target.backup, kind);
+  auto end = [cut = std::move(cut), id = src->id](int, const char* reason) { cut(id, reason); };
+  if (const char* reason = track(src, a.rendition, target.key, std::move(end)))
+    return Error{reason};
+  return IngestAdmission{a.rendition, std::move(src)};
 }
 
 const char* LiveIngest::track(std::shared_ptr<LiveSource> src, LiveRendition* r, std::string key,
@@ -154,6 +177,7 @@ size_t LiveIngest::reconcile(std::shared_ptr<const ChannelTable> t) {
     }
   }
   if (udp_worker_) udp_worker_->post([this, t] { (void)sync_udp(*t); });
+  if (listeners_) listeners_->follow(*t);
   return cut;
 }
 
@@ -257,6 +281,7 @@ Result<void> LiveIngest::bind_one(LiveRendition* r, bool backup, const config::H
 
 void LiveIngest::close() {
   // The worker loops no longer run: closing here is safe, the workers' teardown runs the callbacks.
+  if (listeners_) listeners_->stop();
   for (auto* h : udp_) close_udp(h);
   udp_.clear();
 }

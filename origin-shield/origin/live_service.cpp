@@ -55,6 +55,7 @@ LiveService::~LiveService() {
 
 Result<void> LiveService::start(net::Worker& w) {
   if (auto r = ingest_.bind_udp(w); !r) return r;
+  if (auto r = ingest_.start_listeners(w); !r) return r;
   timer_ = new uv_timer_t;
   uv_timer_init(w.loop(), timer_);
   timer_->data = this;

@@ -24,7 +24,7 @@ namespace {
 LiveChannelConfig ch(const std::string& name, const std::string& key = "key",
                      std::vector<std::string> renditions = {"r"}) {
   LiveChannelConfig c{name, key, {}};
-  for (auto& r : renditions) c.renditions.push_back({r, std::nullopt, std::nullopt});
+  for (auto& r : renditions) c.renditions.push_back({r, std::nullopt, std::nullopt, {}});
   return c;
 }
 
@@ -77,6 +77,11 @@ TEST(ChannelOverlay, SerializesAndParsesBack) {
   auto udp = ch("u", "k2", {"hi", "lo"});
   udp.renditions[0].udp = config::HostPort{"127.0.0.1", 5000};
   udp.renditions[1].udp_backup = config::HostPort{"::1", 5001};
+  udp.renditions[1].ingest.srt_pull =
+      ingest::parse_srt_url("srt://127.0.0.1:9000?passphrase=0123456789&latency=200ms").value();
+  auto repulled = udp;  // a changed srt_pull is a changed channel
+  repulled.renditions[1].ingest.srt_pull->latency_ms = 300;
+  EXPECT_NE(repulled, udp);
   o.define(udp, file);
   o.remove("b", file);
   auto back = ChannelOverlay::parse(o.serialize());
