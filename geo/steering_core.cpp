@@ -91,6 +91,29 @@ std::vector<EdgeStatus> carried_over(const std::vector<Config>& now,
   return out;
 }
 
+// /state's "origins": what the poller last saw of every watched origin.
+std::string origins_json(const GeoConfig& cfg, const HealthSnapshot& h) {
+  static const EdgeStatus kNotPolled;
+  std::string j = "[";
+  for (size_t i = 0; i < cfg.origins.size(); ++i) {
+    const OriginConfig& o = cfg.origins[i];
+    const EdgeStatus& st = i < h.origins.size() ? h.origins[i] : kNotPolled;
+    char nums[256];
+    snprintf(nums, sizeof nums,
+             ",\"draining\":%s,\"live_channels\":%s,\"requests_per_s\":%s,"
+             "\"errors_5xx_per_s\":%s,\"last_change_ms\":%lld}",
+             st.draining ? "true" : "false",
+             json_number_or_null(double(st.live_channels), "%.0f").c_str(),
+             json_number_or_null(st.rates.requests_per_s, "%.2f").c_str(),
+             json_number_or_null(st.rates.errors_5xx_per_s, "%.2f").c_str(),
+             (long long)st.last_change_ms);
+    j += std::string(i ? "," : "") + "{\"name\":" + quoted(o.name) +
+         ",\"health\":" + quoted(to_string(st.health)) + ",\"reason\":" + quoted(st.reason) +
+         ",\"admin\":" + quoted(o.admin.str()) + nums;
+  }
+  return j + "]";
+}
+
 }  // namespace
 
 void SteeringCore::seed_health(const GeoConfig& old_cfg, const HealthSnapshot& old) {
@@ -224,25 +247,7 @@ std::string SteeringCore::state_json() const {
     }
     j += "]}";
   }
-  j += "],\"origins\":[";
-  for (size_t i = 0; i < cfg_->origins.size(); ++i) {
-    const OriginConfig& o = cfg_->origins[i];
-    static const EdgeStatus kNotPolled;
-    const EdgeStatus& st = i < h->origins.size() ? h->origins[i] : kNotPolled;
-    char nums[256];
-    snprintf(nums, sizeof nums,
-             ",\"draining\":%s,\"live_channels\":%s,\"requests_per_s\":%s,"
-             "\"errors_5xx_per_s\":%s,\"last_change_ms\":%lld}",
-             st.draining ? "true" : "false",
-             json_number_or_null(double(st.live_channels), "%.0f").c_str(),
-             json_number_or_null(st.rates.requests_per_s, "%.2f").c_str(),
-             json_number_or_null(st.rates.errors_5xx_per_s, "%.2f").c_str(),
-             (long long)st.last_change_ms);
-    j += std::string(i ? "," : "") + "{\"name\":" + quoted(o.name) +
-         ",\"health\":" + quoted(to_string(st.health)) + ",\"reason\":" + quoted(st.reason) +
-         ",\"admin\":" + quoted(o.admin.str()) + nums;
-  }
-  j += "]}\n";
+  j += "],\"origins\":" + origins_json(*cfg_, *h) + "}\n";
   return j;
 }
 
