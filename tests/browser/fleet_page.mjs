@@ -7,7 +7,7 @@
 //                                             (the rest of the line);
 //                                             plot: the health strip's newest bucket has one of the
 //                                             classes in <text>, e.g. down|partial
-//   screenshot                          full page to <screenshot.png>
+//   screenshot [path]                   full page to <screenshot.png> (or path)
 //   quit
 // Console errors, page errors and CSP violations are collected and reported with every event.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,8 +82,9 @@ try {
     const [cmd, ...arg] = line.trim().split(/\s+/);
     if (cmd === 'quit') break;
     if (cmd === 'screenshot') {
-      await page.screenshot({ path: png, fullPage: true });
-      emit({ event: 'screenshot', path: png });
+      const path = arg[0] || png;
+      await page.screenshot({ path, fullPage: true });
+      emit({ event: 'screenshot', path });
     } else if (cmd === 'wait') {
       const [timeout, edge, column, ...words] = arg;
       const text = words.join(' ');

@@ -236,6 +236,7 @@ def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(
         up = b.command(f"wait {int((2 * PAGE_POLL_S + 2) * 1000)} origin-1 health up")
         assert up["ok"] and up["origins"]["origin-1"]["liveChannels"] == "1", up
         assert up["origins"]["origin-1"]["reason"] == "serving", up
+        assert b.command(f"screenshot {tmp_path / 'fleet-page-origin-up.png'}")["problems"] == []
         # The hit ratio the page shows is cdn-geo's: one HIT of two lookups on fra-1.
         hit = b.command(f"wait {int((2 * PAGE_POLL_S + 2) * 1000)} fra-1 hit-ratio 50.0 %")
         assert hit["ok"], hit
