@@ -149,6 +149,8 @@ def test_a_watched_origin_shows_in_state_with_its_live_channels_and_goes_down_wh
     wait_until(lambda: env.origins_state()["origin-1"]["health"] == "down", timeout=10, what="origin-1 down")
     st = env.origins_state()["origin-1"]
     assert st["reason"].startswith("down: ") and st["live_channels"] == 2, st  # the last known count
+    assert env.geo.metric("cdn_geo_origin_health_transitions_total", origin="origin-1", to="down") == 1
+    assert env.geo.metric("cdn_geo_health_transitions_total", edge="origin-1") == 0
     assert all(e["health"] == "up" and e["available"] for e in env.state().values())
 
 
