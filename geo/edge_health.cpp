@@ -40,6 +40,7 @@ bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, cons
     s.egress_bps = r.egress_bytes_per_s * 8;
     s.draining = r.draining;
     s.stream_sessions = r.stream_sessions;
+    s.live_channels = r.live_channels;
     if (s.health == H::Unknown || (s.health == H::Down && s.successes >= cfg.up_after))
       s.health = H::Up;
   } else {
@@ -65,6 +66,17 @@ bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, cons
   }
   if (s.health != old_health || s.available != old_available) s.last_change_ms = now_ms;
   return s.health != old_health;
+}
+
+bool apply_origin_poll(EdgeStatus& s, const PollResult& r, const HealthConfig& cfg,
+                       int64_t now_ms) {
+  static const EdgeConfig kUnlimited = [] {
+    EdgeConfig e;
+    e.capacity_connections = UINT64_MAX;
+    e.capacity_egress_bps = UINT64_MAX;
+    return e;
+  }();
+  return apply_poll(s, r, kUnlimited, cfg, now_ms);
 }
 
 }  // namespace cdn::geo

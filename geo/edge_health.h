@@ -24,6 +24,7 @@ struct PollResult {
   double egress_bytes_per_s = 0;
   Counters counters;
   int64_t stream_sessions = -1;  // -1: the edge has no access: section
+  int64_t live_channels = -1;    // an origin's; -1: not reported (edges, shields)
 };
 
 // Rates over a recent window; negative where nothing was measured (no answer, no lookups).
@@ -40,6 +41,7 @@ struct EdgeStatus {
   double egress_bps = 0;                 // bit/s
   bool draining = false;                 // as the last answer said
   int64_t stream_sessions = -1;          // as the last answer said; -1: not reported
+  int64_t live_channels = -1;            // likewise (origins)
   RecentRates rates;                     // over the last 30 s (EdgeHistory)
   int64_t last_change_ms = 0;            // unix ms of the last change of health or availability
   uint32_t failures = 0, successes = 0;  // consecutive
@@ -49,9 +51,13 @@ const char* to_string(EdgeStatus::Health h);
 // Applies one poll to an edge's status; returns true when `health` changed.
 bool apply_poll(EdgeStatus& s, const PollResult& r, const EdgeConfig& edge, const HealthConfig& cfg,
                 int64_t now_ms);
+// The same for an origin: up and down alike, but it has no capacity to be over (it is never
+// steered to; `available` only says up and not draining).
+bool apply_origin_poll(EdgeStatus& s, const PollResult& r, const HealthConfig& cfg, int64_t now_ms);
 
 struct HealthSnapshot {
-  std::vector<EdgeStatus> edges;  // one per GeoConfig::edges, same order
+  std::vector<EdgeStatus> edges;    // one per GeoConfig::edges, same order
+  std::vector<EdgeStatus> origins;  // one per GeoConfig::origins, same order
 };
 
 }  // namespace cdn::geo

@@ -29,6 +29,7 @@ constexpr std::string_view kHtml = R"page(<!doctype html>
 </header>
 <main>
   <section aria-label="Fleet counts"><dl id="counts" class="counts"></dl></section>
+  <div id="origins"></div>
   <div id="sites"></div>
   <noscript><p>This page needs JavaScript; the same data is at <a href="/state">/state</a>.</p></noscript>
 </main>
@@ -36,7 +37,8 @@ constexpr std::string_view kHtml = R"page(<!doctype html>
 <a href="/history">/history</a> (10 s buckets, last hour). Load bars: connections and egress against
 the edge's configured capacity. Plots: <span class="key up">health</span>
 <span class="key conn">connections</span> <span class="key egress">egress</span>
-<span class="key hit">hit ratio</span>, each against its full scale (capacity, 100 %).</p></footer>
+<span class="key hit">hit ratio</span>, each against its full scale (capacity, 100 %). Origins are
+watched for their health and live channels, never steered to.</p></footer>
 </body>
 </html>
 )page";
@@ -72,6 +74,8 @@ th:nth-child(1) { width: 8%; } th:nth-child(2) { width: 8%; } th:nth-child(3) { 
 th:nth-child(4) { width: 12%; } th:nth-child(5) { width: 11%; } th:nth-child(6) { width: 11%; }
 th:nth-child(7) { width: 8%; } th:nth-child(8) { width: 7%; } th:nth-child(9) { width: 15%; }
 th:nth-child(10) { width: 10%; }
+section.origins th:nth-child(3) { width: 22%; } section.origins th:nth-child(4) { width: 15%; }
+section.origins th:nth-child(5) { width: 22%; } section.origins th:nth-child(6) { width: 25%; }
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em;
   background: var(--panel); }
@@ -270,24 +274,36 @@ function plot(e, rows, span) {
   return svg;
 }
 
-function edgeRow(e) {
-  const health = ['up', 'down'].includes(e.health) ? e.health : 'unknown';
+// A row of an edge (kind 'edge') or origin: its name, health badge (with draining) and the
+// data-* attributes the row is found by.
+function nodeRow(kind, n) {
+  const health = ['up', 'down'].includes(n.health) ? n.health : 'unknown';
   const tr = el('tr', health);
-  tr.dataset.edge = e.name;
+  tr.dataset[kind] = n.name;
   tr.dataset.health = health;
-  tr.appendChild(el('td', 'name', e.name));
+  tr.appendChild(el('td', 'name', n.name));
   const h = el('td');
   h.appendChild(el('span', 'badge state ' + health, health));
-  if (draining(e)) h.appendChild(el('span', 'badge draining', 'draining'));
+  if (draining(n)) h.appendChild(el('span', 'badge draining', 'draining'));
   tr.appendChild(h);
+  return tr;
+}
+
+function reasonCell(n) {
+  const [label, detail] = reasonText(n);
+  const r = el('td', 'reason', label);
+  if (detail) r.appendChild(el('span', 'detail', detail));
+  return r;
+}
+
+function edgeRow(e) {
+  const tr = nodeRow('edge', e);
+  const health = tr.dataset.health;
   const a = el('td');
   a.appendChild(el('span', 'badge steering ' + (e.available ? 'available' : 'unavailable'),
                    e.available ? 'available' : 'unavailable'));
   tr.appendChild(a);
-  const [label, detail] = reasonText(e);
-  const r = el('td', 'reason', label);
-  if (detail) r.appendChild(el('span', 'detail', detail));
-  tr.appendChild(r);
+  tr.appendChild(reasonCell(e));
   const stale = health === 'down'; // a down edge's load is what it said before it stopped answering
   tr.appendChild(loadCell(e.connections, e.capacity_connections, String, 'connections', stale,
                           e.reason === 'connections-over-share'));
@@ -306,6 +322,48 @@ function edgeRow(e) {
   tr.appendChild(p);
   tr.appendChild(changedCell(e.last_change_ms));
   return tr;
+}
+
+// An origin: watched (health, live channels, requests), never steered to.
+function originRow(o) {
+  const tr = nodeRow('origin', o);
+  tr.appendChild(reasonCell(o));
+  // A down origin's channel count is what it said before it stopped answering.
+  const stale = tr.dataset.health === 'down' && o.live_channels !== null;
+  tr.appendChild(numCell(o.live_channels === null ? '—' : String(o.live_channels), stale ? 'last known' : ''));
+  tr.lastChild.classList.add('live-channels');
+  tr.appendChild(numCell(perSecond(o.requests_per_s), o.errors_5xx_per_s > 0 ?
+                         '5xx ' + perSecond(o.errors_5xx_per_s) : ''));
+  tr.lastChild.classList.add('requests');
+  tr.appendChild(changedCell(o.last_change_ms));
+  return tr;
+}
+
+function table(columns, rows) {
+  const t = el('table');
+  const head = el('tr');
+  for (const c of columns) head.appendChild(el('th', '', c)).scope = 'col';
+  t.appendChild(el('thead')).appendChild(head);
+  t.appendChild(el('tbody')).replaceChildren(...rows);
+  return t;
+}
+
+// Above the sites, when cdn-geo watches origins (geo.origins); nothing otherwise.
+function originsSection(origins) {
+  if (!origins.length) return [];
+  const sec = el('section', 'site origins');
+  sec.setAttribute('aria-label', 'Origins');
+  const h = el('h2', '', 'Origins');
+  h.appendChild(el('span', 'where', origins.length + (origins.length === 1 ? ' origin' : ' origins') +
+                   ' · watched, not steered to'));
+  sec.appendChild(h);
+  const up = origins.filter((o) => o.health === 'up');
+  const channels = up.reduce((a, o) => a + (o.live_channels || 0), 0);
+  sec.appendChild(el('p', 'summary', up.length + ' of ' + origins.length + ' up · ' + channels +
+                     (channels === 1 ? ' live channel' : ' live channels') + ' on the origins that are up'));
+  sec.appendChild(table(['Origin', 'Health', 'Reason', 'Live channels', 'Requests', 'Last change'],
+                        origins.map(originRow)));
+  return [sec];
 }
 
 // The site at a glance: what its edges carry together against what they can.
@@ -333,20 +391,12 @@ function siteSection(s) {
   sec.appendChild(h);
   if (s.edges.length) sec.appendChild(el('p', 'summary', siteSummary(s.edges)));
   if (!s.edges.length) { sec.appendChild(el('p', 'empty', 'No edges configured.')); return sec; }
-  const table = el('table');
-  const head = el('tr');
-  for (const c of ['Edge', 'Health', 'Steering', 'Reason', 'Connections', 'Egress', 'Hit ratio',
-                   'Sessions', 'Last hour', 'Last change'])
-    head.appendChild(el('th', '', c)).scope = 'col';
-  table.appendChild(el('thead')).appendChild(head);
-  const body = el('tbody');
-  for (const e of s.edges) body.appendChild(edgeRow(e));
-  table.appendChild(body);
-  sec.appendChild(table);
+  sec.appendChild(table(['Edge', 'Health', 'Steering', 'Reason', 'Connections', 'Egress', 'Hit ratio',
+                         'Sessions', 'Last hour', 'Last change'], s.edges.map(edgeRow)));
   return sec;
 }
 
-function renderCounts(sites) {
+function renderCounts(sites, origins) {
   const edges = sites.flatMap(s => s.edges);
   const n = f => edges.filter(f).length;
   const servingSites = sites.filter(s => s.edges.some(e => e.available)).length;
@@ -359,6 +409,8 @@ function renderCounts(sites) {
     ['Available', n(e => e.available), false],
     ['Not available', n(e => !e.available), n(e => !e.available) > 0],
   ];
+  const originsUp = origins.filter(o => o.health === 'up').length;
+  if (origins.length) items.push(['Origins up', originsUp + ' / ' + origins.length, originsUp < origins.length]);
   const dl = document.getElementById('counts');
   dl.replaceChildren(...items.map(([k, v, bad]) => {
     const d = el('div', bad ? 'bad' : '');
@@ -370,7 +422,9 @@ function renderCounts(sites) {
 }
 
 function render(state) {
-  renderCounts(state.sites);
+  const origins = state.origins || [];
+  renderCounts(state.sites, origins);
+  document.getElementById('origins').replaceChildren(...originsSection(origins));
   document.getElementById('sites').replaceChildren(...state.sites.map(siteSection));
 }
 

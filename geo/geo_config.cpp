@@ -145,6 +145,20 @@ void read_edge(config::MapReader& m, GeoConfig& out) {
   out.edges.push_back(std::move(e));
 }
 
+void read_origin(config::MapReader& m, GeoConfig& out) {
+  OriginConfig o;
+  if (auto n = m.get_string(config::required("name"), false)) {
+    if (n->empty()) m.error("name", "an origin needs a name");
+    for (auto& other : out.origins)
+      if (other.name == *n) m.error("name", "duplicate origin \"" + *n + "\"");
+    o.name = *n;
+  }
+  if (auto url = m.get_string(config::required("admin"), false))
+    config::set(o.admin, parse_admin_url(m, *url));
+  m.finish();
+  out.origins.push_back(std::move(o));
+}
+
 void read_health(config::MapReader& m, HealthConfig& h) {
   config::set(h.interval_ms, m.get_duration_ms("interval", 100, 3'600'000));
   config::set(h.timeout_ms, m.get_duration_ms("timeout", 50, 60'000));
@@ -235,6 +249,7 @@ void read_geo_section(config::MapReader& root, GeoConfig& out) {
   }
   read_sites(*g, out);
   for (config::MapReader& m : g->get_maps(config::required("edges"), 1)) read_edge(m, out);
+  for (config::MapReader& m : g->get_maps("origins", 0)) read_origin(m, out);
   read_locating(*g, out);
   if (auto v = g->get_int("records_per_answer", 1, 16)) out.records_per_answer = uint32_t(*v);
   if (auto v = g->get_duration_ms("ttl", 0, 86'400'000)) out.ttl_s = seconds(*v);

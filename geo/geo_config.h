@@ -27,6 +27,8 @@
 //         admin: http://192.0.2.10:9090   # the edge's admin listener (polled at /healthz)
 //         https_port: 443            # the port HTTP steering redirects to (default 443)
 //         capacity: {connections: 20000, egress: 10000000000}  # egress in bit/s
+//     origins:                       # optional: shown on the fleet page, never steered to
+//       - {name: origin-1, admin: "http://192.0.2.5:9092"}   # polled at /healthz like the edges
 //     coverage_zones: /etc/cdn/coverage.txt   # optional: "CIDR site" per line, '#' comments
 //     maxmind: /etc/cdn/GeoLite2-City.mmdb    # optional: a City database
 //     default_site: fra              # optional: where unlocated viewers go (else the first site)
@@ -68,6 +70,12 @@ struct EdgeConfig {
   uint64_t capacity_egress_bps = 10'000'000'000ull;
 };
 
+// An origin cdn-geo only watches (health, live channels) for the fleet page.
+struct OriginConfig {
+  std::string name;
+  config::HostPort admin;  // from the admin URL http://host:port
+};
+
 struct DeliveryHost {
   std::string name;
   bool use_ecs = true;
@@ -99,6 +107,7 @@ struct GeoConfig {
   std::vector<DeliveryHost> delivery_hosts;
   std::vector<SiteConfig> sites;
   std::vector<EdgeConfig> edges;
+  std::vector<OriginConfig> origins;
   std::string coverage_zones, maxmind;
   size_t default_site = 0;
   uint32_t max_accuracy_radius_km = 200;

@@ -28,7 +28,7 @@ Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   next->state = std::make_shared<const GeoState>(
       GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg)), history_});
   next->watcher = std::make_unique<DataWatcher>(core->locator(), *cfg);
-  next->poller = std::make_unique<HealthPoller>(*core, *history_);
+  next->poller = std::make_unique<HealthPoller>(*core, *history_, origin_history_);
   next->poller->also_every_interval([w = next->watcher.get()] { w->check(); });
   next->poller->start();
   current_.set(next->state);
@@ -38,6 +38,9 @@ Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   std::vector<std::string> names;
   for (const auto& e : cfg->edges) names.push_back(e.name);
   history_->retain(names);
+  names.clear();
+  for (const auto& o : cfg->origins) names.push_back(o.name);
+  origin_history_.retain(names);
   return {};
 }
 

@@ -34,6 +34,7 @@ class GeoService {
   CurrentGeo current_;
   // Declared before running_, so the pollers that write it stop first.
   std::shared_ptr<FleetHistory> history_ = std::make_shared<FleetHistory>();
+  FleetHistory origin_history_;  // for the origins' request rates in /state
   std::unique_ptr<Running> running_;
 };
 

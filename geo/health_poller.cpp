@@ -41,14 +41,15 @@ PollResult parse_healthz(int status, const std::string& body) {
   count("cache_lookups_total", r.counters.cache_lookups);
   count("cache_hits_total", r.counters.cache_hits);
   count("stream_sessions", r.stream_sessions);
+  count("live_channels", r.live_channels);
   r.ok = true;
   return r;
 }
 
-// One poll in flight for one edge: collects the answer (bounded) and reports it once.
+// One poll in flight for one edge or origin: collects the answer (bounded) and reports it once.
 struct HealthPoller::Probe : http::UpstreamCallbacks {
   HealthPoller* owner = nullptr;
-  size_t edge = 0;
+  size_t target = 0;
   bool busy = false;
   int status = 0;
   std::string body;
@@ -71,13 +72,24 @@ struct HealthPoller::Probe : http::UpstreamCallbacks {
       r.error = "healthz: body over 16 KiB";
     else
       r = parse_healthz(status, body);
-    owner->finished(edge, r);
+    owner->finished(target, r);
   }
 };
 
-HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history)
-    : core_(core), cfg_(core.config()), history_(history), status_(core.health()->edges) {
+HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history, FleetHistory& origin_history)
+    : core_(core),
+      cfg_(core.config()),
+      history_(history),
+      origin_history_(origin_history),
+      status_(core.health()->edges),
+      origin_status_(core.health()->origins) {
   status_.resize(cfg_.edges.size());
+  origin_status_.resize(cfg_.origins.size());
+}
+
+const config::HostPort& HealthPoller::admin_of(size_t target) const {
+  return target < cfg_.edges.size() ? cfg_.edges[target].admin
+                                    : cfg_.origins[target - cfg_.edges.size()].admin;
 }
 
 HealthPoller::~HealthPoller() {
@@ -89,15 +101,14 @@ void HealthPoller::start() {
   worker_.start([this](net::Worker& w) {
     http::UpstreamTimeouts t{cfg_.health.timeout_ms, cfg_.health.timeout_ms,
                              cfg_.health.timeout_ms};
-    for (size_t i = 0; i < cfg_.edges.size(); ++i) {
-      const auto& e = cfg_.edges[i];
-      auto addr =
-          net::resolve_numeric(e.admin.host, e.admin.port);  // checked literal at config time
+    for (size_t i = 0; i < cfg_.edges.size() + cfg_.origins.size(); ++i) {
+      const config::HostPort& admin = admin_of(i);
+      auto addr = net::resolve_numeric(admin.host, admin.port);  // checked literal at config time
       pools_.push_back(
           std::make_unique<http::UpstreamPool>(&w, addr ? addr.value() : net::SockAddr{}, t, 1));
       auto p = std::make_unique<Probe>();
       p->owner = this;
-      p->edge = i;
+      p->target = i;
       probes_.push_back(std::move(p));
     }
     uv_timer_init(w.loop(), timer_.get());
@@ -129,19 +140,30 @@ void HealthPoller::tick() {
     p.status = 0;
     p.body.clear();
     p.too_big = false;
-    std::string head = "GET /healthz HTTP/1.1\r\nHost: " + cfg_.edges[i].admin.str() +
-                       "\r\nUser-Agent: cdn-geo\r\n\r\n";
+    std::string head =
+        "GET /healthz HTTP/1.1\r\nHost: " + admin_of(i).str() + "\r\nUser-Agent: cdn-geo\r\n\r\n";
     pools_[i]->send(std::move(head), false, &p);
   }
   if (also_) also_();
 }
 
-void HealthPoller::finished(size_t edge, const PollResult& r) {
+void HealthPoller::finished(size_t target, const PollResult& r) {
+  const int64_t now = unix_now_ms();
+  if (target < cfg_.edges.size())
+    edge_finished(target, r, now);
+  else
+    origin_finished(target - cfg_.edges.size(), r, now);
+  auto snap = std::make_shared<HealthSnapshot>();
+  snap->edges = status_;
+  snap->origins = origin_status_;
+  core_.publish(std::move(snap));
+}
+
+void HealthPoller::edge_finished(size_t edge, const PollResult& r, int64_t now) {
   const EdgeConfig& e = cfg_.edges[edge];
   EdgeStatus& s = status_[edge];
   auto old_health = s.health;
   bool old_available = s.available;
-  const int64_t now = unix_now_ms();
   const bool changed = apply_poll(s, r, e, cfg_.health, now);
   history_.record(e.name, now, s, r);
   s.rates = history_.recent(e.name, now, kRecentMs);
@@ -158,9 +180,24 @@ void HealthPoller::finished(size_t edge, const PollResult& r) {
         obs::Level::Info, "edge availability",
         {{"edge", e.name}, {"available", s.available ? "true" : "false"}, {"reason", s.reason}});
   }
-  auto snap = std::make_shared<HealthSnapshot>();
-  snap->edges = status_;
-  core_.publish(std::move(snap));
+}
+
+void HealthPoller::origin_finished(size_t origin, const PollResult& r, int64_t now) {
+  const OriginConfig& o = cfg_.origins[origin];
+  EdgeStatus& s = origin_status_[origin];
+  auto old_health = s.health;
+  const bool changed = apply_origin_poll(s, r, cfg_.health, now);
+  origin_history_.record(o.name, now, s, r);
+  s.rates = origin_history_.recent(o.name, now, kRecentMs);
+  if (!changed) return;
+  std::string to = to_string(s.health);
+  obs::metrics()
+      .counter("cdn_geo_origin_health_transitions_total",
+               "Origin health changes seen by the poller (origins are watched, never steered to)",
+               {{"origin", o.name}, {"to", to}})
+      .inc();
+  obs::log(old_health == EdgeStatus::Health::Unknown ? obs::Level::Info : obs::Level::Warn,
+           "origin health", {{"origin", o.name}, {"health", to}, {"reason", s.reason}});
 }
 
 }  // namespace cdn::geo

@@ -1,7 +1,8 @@
 #pragma once
-// Polls every edge's GET /healthz on a loop of its own (never on an answer path), all edges
-// concurrently, every interval; applies the results to each edge's state and publishes an
-// immutable snapshot to the steering core after each one.
+// Polls every edge's and every watched origin's GET /healthz on a loop of its own (never on an
+// answer path), all concurrently, every interval; applies the results to each one's state and
+// publishes an immutable snapshot to the steering core after each one. Origins only show on the
+// fleet page: the chooser reads the edges alone.
 #include <functional>
 #include <memory>
 #include <vector>
@@ -20,8 +21,8 @@ PollResult parse_healthz(int status, const std::string& body);
 
 class HealthPoller {
  public:
-  // Every poll's result also goes into `history` (which outlives the poller).
-  HealthPoller(SteeringCore& core, FleetHistory& history);
+  // Every poll's result also goes into `history` or `origin_history` (both outlive the poller).
+  HealthPoller(SteeringCore& core, FleetHistory& history, FleetHistory& origin_history);
   ~HealthPoller();
   // Runs `fn` on the poller's loop after every round of polls (e.g. watching data files), so
   // nothing periodic runs on an answer path. Call before start().
@@ -32,16 +33,22 @@ class HealthPoller {
  private:
   struct Probe;
   void tick();
-  void finished(size_t edge, const PollResult& r);
+  // `target` counts the edges first, then the origins.
+  void finished(size_t target, const PollResult& r);
+  void edge_finished(size_t edge, const PollResult& r, int64_t now);
+  void origin_finished(size_t origin, const PollResult& r, int64_t now);
+  const config::HostPort& admin_of(size_t target) const;
 
   SteeringCore& core_;
   const GeoConfig& cfg_;
   FleetHistory& history_;
+  FleetHistory& origin_history_;
   net::Worker worker_{-1};
   net::UvHandle<uv_timer_t> timer_;
   std::vector<std::unique_ptr<http::UpstreamPool>> pools_;  // loop thread only
-  std::vector<std::unique_ptr<Probe>> probes_;              // one per edge, reused
+  std::vector<std::unique_ptr<Probe>> probes_;              // one per target, reused
   std::vector<EdgeStatus> status_;                          // loop thread only
+  std::vector<EdgeStatus> origin_status_;                   // loop thread only
   std::function<void()> also_;
   bool started_ = false;
 };

@@ -46,6 +46,7 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg,
     : cfg_(std::move(cfg)), locator_(std::move(data)) {
   auto empty = std::make_shared<HealthSnapshot>();
   empty->edges.resize(cfg_->edges.size());
+  empty->origins.resize(cfg_->origins.size());
   health_.store(std::move(empty));
   for (size_t s = 0; s < cfg_->sites.size(); ++s) {
     Location at_site;
@@ -75,14 +76,50 @@ SteeringCore::SteeringCore(std::shared_ptr<const GeoConfig> cfg,
   }
 }
 
+namespace {
+
+// The statuses `old` knew of the `now` entries that stay (same name and admin address); the
+// others start unknown. Edges and origins alike.
+template <class Config>
+std::vector<EdgeStatus> carried_over(const std::vector<Config>& now,
+                                     const std::vector<Config>& before,
+                                     const std::vector<EdgeStatus>& old) {
+  std::vector<EdgeStatus> out(now.size());
+  for (size_t i = 0; i < now.size(); ++i)
+    for (size_t j = 0; j < before.size() && j < old.size(); ++j)
+      if (before[j].name == now[i].name && before[j].admin == now[i].admin) out[i] = old[j];
+  return out;
+}
+
+// /state's "origins": what the poller last saw of every watched origin.
+std::string origins_json(const GeoConfig& cfg, const HealthSnapshot& h) {
+  static const EdgeStatus kNotPolled;
+  std::string j = "[";
+  for (size_t i = 0; i < cfg.origins.size(); ++i) {
+    const OriginConfig& o = cfg.origins[i];
+    const EdgeStatus& st = i < h.origins.size() ? h.origins[i] : kNotPolled;
+    char nums[256];
+    snprintf(nums, sizeof nums,
+             ",\"draining\":%s,\"live_channels\":%s,\"requests_per_s\":%s,"
+             "\"errors_5xx_per_s\":%s,\"last_change_ms\":%lld}",
+             st.draining ? "true" : "false",
+             json_number_or_null(double(st.live_channels), "%.0f").c_str(),
+             json_number_or_null(st.rates.requests_per_s, "%.2f").c_str(),
+             json_number_or_null(st.rates.errors_5xx_per_s, "%.2f").c_str(),
+             (long long)st.last_change_ms);
+    j += std::string(i ? "," : "") + "{\"name\":" + quoted(o.name) +
+         ",\"health\":" + quoted(to_string(st.health)) + ",\"reason\":" + quoted(st.reason) +
+         ",\"admin\":" + quoted(o.admin.str()) + nums;
+  }
+  return j + "]";
+}
+
+}  // namespace
+
 void SteeringCore::seed_health(const GeoConfig& old_cfg, const HealthSnapshot& old) {
   auto snap = std::make_shared<HealthSnapshot>();
-  snap->edges.resize(cfg_->edges.size());
-  for (size_t i = 0; i < cfg_->edges.size(); ++i)
-    for (size_t j = 0; j < old_cfg.edges.size() && j < old.edges.size(); ++j)
-      if (old_cfg.edges[j].name == cfg_->edges[i].name &&
-          old_cfg.edges[j].admin == cfg_->edges[i].admin)
-        snap->edges[i] = old.edges[j];
+  snap->edges = carried_over(cfg_->edges, old_cfg.edges, old.edges);
+  snap->origins = carried_over(cfg_->origins, old_cfg.origins, old.origins);
   publish(std::move(snap));
 }
 
@@ -210,7 +247,7 @@ std::string SteeringCore::state_json() const {
     }
     j += "]}";
   }
-  j += "]}\n";
+  j += "],\"origins\":" + origins_json(*cfg_, *h) + "}\n";
   return j;
 }
 

@@ -46,8 +46,8 @@ class SteeringCore : public Steering {
   std::string state_json() const;
 
   void publish(std::shared_ptr<const HealthSnapshot> s) { health_.store(std::move(s)); }
-  // Starts from the health a previous generation knew of the edges that stay (same name and admin
-  // address), so a reload does not forget which edges are up.
+  // Starts from the health a previous generation knew of the edges and origins that stay (same
+  // name and admin address), so a reload does not forget which ones are up.
   void seed_health(const GeoConfig& old_cfg, const HealthSnapshot& old);
   std::shared_ptr<const HealthSnapshot> health() const { return health_.load(); }
   Locator& locator() { return locator_; }

@@ -49,11 +49,17 @@ def edge_tier(tiers, directory, name, address, shield_port, keys):
     return t
 
 
+def origin_entries(origins):
+    """geo.origins for {name: origin tier}."""
+    return [{"name": name, "admin": f"http://127.0.0.1:{o.admin_port}"} for name, o in origins.items()]
+
+
 class GeoEnv:
-    """fra-1 and ams-1 started, then cdn-geo polling them every `interval`."""
+    """fra-1 and ams-1 started, then cdn-geo polling them (and `origins`, {name: started origin tier},
+    which it only watches) every `interval`."""
 
     def __init__(self, tiers, directory, shield_port, keys, capacity_connections=1000, load_share=0.9,
-                 interval="200ms", down_after=2, up_after=2, dns=False):
+                 interval="200ms", down_after=2, up_after=2, dns=False, origins=None):
         self.dir = Path(directory)
         self.down_after, self.up_after = down_after, up_after
         self.interval_s = float(interval.rstrip("ms")) / 1000
@@ -78,6 +84,8 @@ class GeoEnv:
             "health": {"interval": interval, "timeout": "150ms", "down_after": down_after, "up_after": up_after,
                        "load_share": load_share},
         }
+        if origins:
+            geo["origins"] = origin_entries(origins)
         if dns:
             self.dns_port = free_port()
             geo["dns_listen"] = [f"127.0.0.1:{self.dns_port}"]
@@ -109,6 +117,11 @@ class GeoEnv:
         r = self.geo.admin_get("/steer?" + q)
         assert r.status == 200, r
         return json.loads(r.body)
+
+    def origins_state(self):
+        r = self.geo.admin_get("/state")
+        assert r.status == 200, r
+        return {o["name"]: o for o in json.loads(r.body)["origins"]}
 
     def state(self):
         r = self.geo.admin_get("/state")

@@ -314,6 +314,14 @@ def test_fleet_deploys_serves_and_upgrades_without_a_failed_request(fleet):
     assert dig(DELIVERY) == ["127.0.1.3"]
     assert dig(f"ams-1.{ZONE}") == ["127.0.1.4"]
 
+    # cdn-geo also watches the inventory's origin (for the fleet page; never steered to).
+    def geo_origins():
+        with urllib.request.urlopen(f"http://127.0.1.5:{PORTS['geo'][1]}/state", timeout=5) as r:
+            return {o["name"]: o for o in json.loads(r.read())["origins"]}
+    wait_until(lambda: geo_origins().get("origin-1", {}).get("health") == "up", timeout=30,
+               what="origin-1 up in cdn-geo's /state")
+    assert geo_origins()["origin-1"]["admin"] == f"127.0.1.1:{PORTS['origin'][1]}"
+
     # Play: the playlist through fra-1 over HTTPS with the token, then its first segment with curl.
     status, body = fleet.https_get("127.0.1.3", "fra-1", f"/vod/hls/index.m3u8?token={fleet.token}")
     assert status == 200 and b"#EXTM3U" in body, (status, body[:200])

@@ -5,7 +5,8 @@ chromium (driven by playwright-core from tests/browser) every edge renders with 
 killed edge's row turns "down" within a few of the page's 2 s polls. Every program's /healthz
 carries cumulative counters (requests, 5xx, cache lookups and hits, stream sessions, live
 channels); cdn-geo turns them into rates in /state and a bounded history in /history, which the
-page draws as small SVG plots."""
+page draws as small SVG plots. Origins listed in geo.origins are polled the same way (never steered
+to): /state and the page's "Origins" section show their health and live channels."""
 import json
 import re
 import select
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RawConn, to_yaml, wait_until
-from geo_support import SITES, GeoEnv
-from live_support import live_origin_config
+from conftest import REPO, RawConn, http_request, to_yaml, wait_until
+from geo_support import SITES, GeoEnv, origin_entries
+from live_support import STREAM_KEY, live_origin_config
 from test_geo import env, keys  # noqa: F401 (the same fixtures: fra-1, ams-1 and cdn-geo)
 
 BROWSER_DIR = REPO / "tests" / "browser"
@@ -110,11 +111,47 @@ def test_healthz_counters_become_rates_in_state_and_buckets_in_history(env, cont
     wait_until(lambda: env.state()["ams-1"]["health"] == "down", timeout=10, what="ams-1 down")
     last = json.loads(env.geo.admin_get("/history").body)["edges"]["ams-1"][-1]
     assert last[1] < 1, last
-    # The origin counts its live channels.
-    origin = tiers("origin", live_origin_config(content.root, tmp_path / "live-store"), name="live-origin").start()
+
+
+def live_origin(tiers, content, directory, names):
+    """A cdn-origin with these live channels configured and nothing pushed to them."""
+    channels = [{"name": n, "stream_key": STREAM_KEY, "renditions": [{"name": "720p"}]} for n in names]
+    return tiers("origin", live_origin_config(content.root, directory / "live-store", channels=channels),
+                 name="live-origin").start()
+
+
+def test_a_watched_origin_shows_in_state_with_its_live_channels_and_goes_down_when_killed(env, tiers, content,
+                                                                                        tmp_path):
+    origin = live_origin(tiers, content, tmp_path, ("demo", "news"))
     status, o = origin.healthz()
-    assert status == 200 and o["tier"] == "origin" and o["live_channels"] == 1, o
+    # A configured channel counts before anything is pushed to it.
+    assert status == 200 and o["tier"] == "origin" and o["live_channels"] == 2, o
     assert "cache_lookups_total" not in o and "stream_sessions" not in o, o
+    assert env.geo.admin_get("/state").status == 200 and env.origins_state() == {}
+    # Watched from the next reload on.
+    cfg = env.geo.config
+    cfg["geo"]["origins"] = origin_entries({"origin-1": origin})
+    env.geo.config_path.write_text(to_yaml(cfg) + "\n")
+    env.geo.signal(signal.SIGHUP)
+    wait_until(lambda: env.origins_state().get("origin-1", {}).get("health") == "up", timeout=10,
+               what="origin-1 up in /state")
+    st = env.origins_state()["origin-1"]
+    assert st["live_channels"] == 2 and st["draining"] is False and st["last_change_ms"] > 0, st
+    assert st["admin"] == f"127.0.0.1:{origin.admin_port}" and st["reason"] == "ok", st
+    # Its request rate comes from the deltas of its requests_total, as an edge's does.
+    path, _ = content.new_file(1000, subdir="geo-origin")
+    assert http_request(origin.port(), path).status == 200
+    wait_until(lambda: (env.origins_state()["origin-1"]["requests_per_s"] or 0) > 0, timeout=10,
+               what="origin-1 requests_per_s in /state")
+    assert env.origins_state()["origin-1"]["errors_5xx_per_s"] == 0
+    assert set(env.state()) == {name for name, *_ in SITES}  # never an edge, never steered to
+    origin.kill()
+    wait_until(lambda: env.origins_state()["origin-1"]["health"] == "down", timeout=10, what="origin-1 down")
+    st = env.origins_state()["origin-1"]
+    assert st["reason"].startswith("down: ") and st["live_channels"] == 2, st  # the last known count
+    assert env.geo.metric("cdn_geo_origin_health_transitions_total", origin="origin-1", to="down") == 1
+    assert env.geo.metric("cdn_geo_health_transitions_total", edge="origin-1") == 0
+    assert all(e["health"] == "up" and e["available"] for e in env.state().values())
 
 
 def test_history_survives_a_reload_for_the_edges_that_stay(env):
@@ -180,8 +217,10 @@ def browser_or_skip():
 def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(tiers, tmp_path, stack, keys,
                                                                              content):
     browser_or_skip()
+    origin = live_origin(tiers, content, tmp_path, ("demo",))
     # Capacity 4 at a 0.5 share: three held connections put fra-1 over its share (as in test_geo.py).
-    env = GeoEnv(tiers, tmp_path, stack.shield.port(), keys, capacity_connections=4, load_share=0.5)
+    env = GeoEnv(tiers, tmp_path, stack.shield.port(), keys, capacity_connections=4, load_share=0.5,
+                 origins={"origin-1": origin})
     fetch_twice_through_fra(env, content, keys, tmp_path)
     png = tmp_path / "fleet-page.png"
     b = Browser(f"http://127.0.0.1:{env.geo.admin_port}/", png)
@@ -194,6 +233,12 @@ def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(
         for name, row in first["edges"].items():
             assert (row["health"], row["steering"], row["reason"]) == ("up", "available", "serving"), first
         assert first["counts"]["Edges"] == str(len(SITES)) and first["counts"]["Down"] == "0", first
+        # The origin, above the sites, with its one configured channel.
+        assert first["sections"][1:] == ["Origins"] + [site for _, site, *_ in SITES], first
+        up = b.command(f"wait {int((2 * PAGE_POLL_S + 2) * 1000)} origin-1 health up")
+        assert up["ok"] and up["origins"]["origin-1"]["liveChannels"] == "1", up
+        assert up["origins"]["origin-1"]["reason"] == "serving", up
+        assert b.command(f"screenshot {tmp_path / 'fleet-page-origin-up.png'}")["problems"] == []
         # The hit ratio the page shows is cdn-geo's: one HIT of two lookups on fra-1.
         hit = b.command(f"wait {int((2 * PAGE_POLL_S + 2) * 1000)} fra-1 hit-ratio 50.0 %")
         assert hit["ok"], hit
@@ -214,10 +259,14 @@ def test_browser_renders_every_edge_then_one_over_its_load_share_and_one_killed(
         assert busy["edges"]["fra-1"]["connectionsBar"] == {"width": "75%", "high": True}, busy
         assert busy["edges"]["ams-1"]["connectionsBar"]["high"] is False, busy
         env.edges["ams-1"].kill()
+        origin.kill()
         # K failed health polls (200 ms each) plus at most a few of the page's own 2 s polls.
         down = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} ams-1 health down")
         assert down["ok"], down
         assert down["polls"] <= 4, down
+        origin_down = b.command(f"wait {int((3 * PAGE_POLL_S + 2) * 1000)} origin-1 health down")
+        assert origin_down["ok"] and origin_down["polls"] <= 4, origin_down
+        assert origin_down["origins"]["origin-1"]["liveChannels"] == "1", origin_down  # last known
         assert down["edges"]["ams-1"]["steering"] == "unavailable"
         assert down["edges"]["ams-1"]["reason"].startswith("down after failed polls"), down
         # The plot follows within one /history refresh (every third poll): the newest bucket of
