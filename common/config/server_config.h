@@ -42,6 +42,12 @@ struct TlsConfig {
   std::vector<TlsCertificate> certificates;  // the first is the default for unknown SNI
   bool session_tickets = true;
   uint32_t session_cache_size = 20480;
+  // AES-128-GCM first, as Google's and Cloudflare's front ends do: on AES-NI it encrypts about a
+  // third faster than AES-256-GCM, which is most of what serving large objects over TLS costs.
+  std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 };
 
 struct TimeoutsConfig {
