@@ -102,6 +102,9 @@ struct CacheConfig {
   std::string disk_path;        // empty = no disk tier
   uint64_t disk_max_bytes = 0;  // 0 = unlimited
   uint64_t max_object_size = 1ull << 30;  // larger responses pass through unstored; 0 = no limit
+  // A range starting further than this beyond what a running fill has received fetches its own
+  // bytes instead of waiting for the fill; 0 = ranges always wait.
+  uint64_t range_reach = 8ull << 20;
   std::vector<std::string> ignore_query_params;
   std::string token_param = "token";  // never part of the key
   std::vector<TtlRule> default_ttls;  // first match wins
