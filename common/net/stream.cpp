@@ -18,7 +18,23 @@ struct WriteReq {
   size_t plain_len = 0;     // plaintext units this request completes
 };
 thread_local char t_read_buf[65536];
-thread_local std::string t_plain;
+// Decrypted-input buffers, reused: a handler may start a read on another stream of this thread
+// while one is in use, so each read takes its own from the pool and gives it back.
+thread_local std::vector<std::string> t_plain_pool;
+struct PooledPlain {
+  std::string buf;
+  PooledPlain() {
+    if (!t_plain_pool.empty()) {
+      buf = std::move(t_plain_pool.back());
+      t_plain_pool.pop_back();
+    }
+    buf.clear();
+  }
+  ~PooledPlain() {
+    // Keep a few ordinary-sized buffers; a burst's large one goes back to the allocator.
+    if (t_plain_pool.size() < 4 && buf.capacity() <= 64 * 1024) t_plain_pool.push_back(std::move(buf));
+  }
+};
 thread_local std::string t_cipher;
 thread_local std::string t_gather;
 }  // namespace
@@ -70,13 +86,11 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (h) h->on_stream_read(buf->base, size_t(n));
     return;
   }
-  t_plain.clear();
-  auto st = self->tls_->session->feed(buf->base, size_t(n), t_plain);
+  PooledPlain plain;
+  auto st = self->tls_->session->feed(buf->base, size_t(n), plain.buf);
   self->pump_tls();  // handshake replies and alerts go out before the handler can close us
-  if (!t_plain.empty() && h) {
-    std::string plain;
-    plain.swap(t_plain);  // the handler may re-enter and use t_plain through another stream
-    h->on_stream_read(plain.data(), plain.size());
+  if (!plain.buf.empty() && h) {
+    h->on_stream_read(plain.buf.data(), plain.buf.size());
     if (st == TlsSession::Status::Ok) return;
     // fallthrough only if the peer also closed; the handler is still alive (deletion is deferred)
   }
