@@ -20,6 +20,7 @@ struct TlsOptions {
   std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
   bool session_tickets = true;
   long session_cache_size = 20480;
+  std::string client_ca;  // non-empty: clients must show a certificate this CA file signed (mTLS)
 };
 
 class TlsContext {

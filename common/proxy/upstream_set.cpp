@@ -7,6 +7,26 @@
 
 namespace cdn::proxy {
 
+Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamConfig& cfg) {
+  std::shared_ptr<net::TlsClientContext> tls;
+  std::vector<UpstreamServerSpec> out;
+  for (auto& s : cfg.servers) {
+    auto a = net::resolve_numeric(s.address.host, s.address.port);
+    if (!a) return make_error("upstream " + s.address.str() + ": " + a.error().message);
+    UpstreamServerSpec spec{a.value(), s.address.str(), s.backup, {}};
+    if (s.tls) {
+      if (!tls) {
+        auto ctx = net::TlsClientContext::create({cfg.tls.ca, cfg.tls.cert, cfg.tls.key});
+        if (!ctx) return make_error("upstream.tls: " + ctx.error().message);
+        tls = std::move(ctx.value());
+      }
+      spec.tls = {tls, s.server_name};
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 UpstreamSet::UpstreamSet(SelectPolicy policy, std::vector<UpstreamServerSpec> servers, uint32_t max_fails,
                          int64_t fail_timeout_ms, http::UpstreamTimeouts timeouts, size_t workers)
     : policy_(policy), max_fails_(std::max<uint32_t>(max_fails, 1)), fail_timeout_ms_(fail_timeout_ms),
@@ -57,7 +77,8 @@ http::UpstreamPool& UpstreamSet::pool(net::Worker& w, size_t i) {
   if (pools_.size() <= wi) pools_.resize(wi + 1);
   auto& row = pools_[wi];
   if (row.empty()) {
-    for (auto& s : servers_) row.push_back(std::make_unique<http::UpstreamPool>(&w, s->spec.addr, timeouts_));
+    for (auto& s : servers_)
+      row.push_back(std::make_unique<http::UpstreamPool>(&w, s->spec.addr, timeouts_, 64, s->spec.tls));
   }
   return *row[i];
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/server_config.h"
 #include "common/http/upstream_client.h"
 #include "common/net/address.h"
 #include "common/net/worker.h"
@@ -20,7 +21,12 @@ struct UpstreamServerSpec {
   net::SockAddr addr;
   std::string name;  // host:port, for metrics and logs
   bool backup = false;
+  http::UpstreamTls tls;  // no context = plain HTTP
 };
+
+// The servers of an `upstream:` section, resolved, with one TLS client context shared by its
+// TLS servers (the CA and client certificate are loaded here, once, off the event loops).
+Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamConfig& cfg);
 
 class UpstreamSet {
  public:
