@@ -2,12 +2,15 @@
 wrong client certificate and of an upstream signed by another CA (both counted), the admin
 listener over TLS with client certificates, and the session store's Redis behind a password."""
 import http.client
+import socket
 import ssl
 import subprocess
 
 import pytest
 
-from conftest import ADMIN_TOKEN, Tier, edge_config, free_port, http_request, origin_config, shield_config
+from access_support import Chain, Keys, RedisServer, access_section, get, rejection
+from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, http_request, origin_config, shield_config,
+                      wait_until)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -68,7 +71,7 @@ def upstream_tls(pki, ca=None, client="client"):
     return t
 
 
-class Chain:
+class TlsChain:
     def __init__(self, origin, shield, edge):
         self.origin, self.shield, self.edge = origin, shield, edge
 
@@ -85,7 +88,7 @@ def chain(tmp_path_factory, content, pki):
                         "servers": [{"address": f"127.0.0.1:{origin.port(tls=True)}"}]}
     shield = Tier("shield", d, scfg).start()
     edge = Tier("edge", d, edge_upstream_config(shield, {"tls": upstream_tls(pki)})).start()
-    yield Chain(origin, shield, edge)
+    yield TlsChain(origin, shield, edge)
     for t in (edge, shield, origin):
         t.kill()
 
@@ -164,3 +167,116 @@ def test_upstream_signed_by_another_ca_is_refused(tiers, chain, content, pki):
     assert failures(edge, "upstream-certificate-untrusted") >= 1
     # the shield saw the edge give up on its certificate
     assert failures(chain.shield, "peer-rejected-certificate") >= 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Admin listener over TLS
+
+def tls_client(pki, client="client"):
+    ctx = ssl.create_default_context(cafile=str(pki["ca"]))
+    if client:
+        ctx.load_cert_chain(*(str(x) for x in pki[client]))
+    return ctx
+
+
+class AdminTlsTier(Tier):
+    """A tier whose admin listener speaks TLS and wants the tier CA's client certificate."""
+
+    def __init__(self, kind, workdir, config, pki):
+        self.pki = pki
+        super().__init__(kind, workdir, config)
+
+    def admin_get(self, path, timeout=10.0, client="client"):
+        return http_request(self.admin_port, path, timeout=timeout, tls_context=tls_client(self.pki, client))
+
+
+def test_admin_over_tls_needs_a_client_certificate(tmp_path, content, pki):
+    cert, key = pki["server"]
+    cfg = origin_config(content.root)
+    cfg["admin"] = {"listen": f"127.0.0.1:{free_port()}", "token": ADMIN_TOKEN,
+                    "tls": {"cert": str(cert), "key": str(key), "client_ca": str(pki["ca"])}}
+    origin = AdminTlsTier("origin", tmp_path, cfg, pki).start()  # start() polls /healthz over mTLS
+    try:
+        r = origin.admin_get("/healthz")
+        assert r.status == 200 and b'"status"' in r.body
+        for client, reason in (("rogue_client", "client-certificate-untrusted"), (None, "client-certificate-missing")):
+            with pytest.raises((ssl.SSLError, ConnectionError, http.client.RemoteDisconnected)):
+                origin.admin_get("/healthz", client=client)
+            assert failures(origin, reason) == 1
+        with pytest.raises((ssl.SSLError, ConnectionError, http.client.RemoteDisconnected)):
+            http_request(origin.admin_port, "/healthz", timeout=5)  # plain HTTP on the TLS port
+        assert origin.get("/vod/none").status == 404  # the viewer listener stays plain
+    finally:
+        origin.kill()
+
+
+# ----------------------------------------------------------------------------------------------
+# The session store's Redis with a password (requirepass) and an ACL user
+
+def redis_command(port, *args, auth=()):
+    """One command over RESP on a fresh connection (after AUTH *auth when given); the raw reply."""
+    def encode(parts):
+        out = f"*{len(parts)}\r\n".encode()
+        for p in parts:
+            b = str(p).encode()
+            out += f"${len(b)}\r\n".encode() + b + b"\r\n"
+        return out
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        wire = (encode(["AUTH", *auth]) if auth else b"") + encode(list(args))
+        s.sendall(wire)
+        data = b""
+        while data.count(b"\r\n") < (2 if auth else 1):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\r\n", 1)[1] if auth else data
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return Keys(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def locked_redis(tmp_path):
+    """redis-server with an ACL user cdn-edge (password edge-pass) and requirepass for the default
+    user (default-pass)."""
+    r = RedisServer(tmp_path / "redis").start()
+    assert redis_command(r.port, "ACL", "SETUSER", "cdn-edge", "on", ">edge-pass", "~*", "+@all").startswith(b"+OK")
+    assert redis_command(r.port, "CONFIG", "SET", "requirepass", "default-pass").startswith(b"+OK")
+    yield r
+    r.kill()
+
+
+def test_redis_session_store_with_acl_user_and_password(tiers, content, keys, locked_redis):
+    def redis_edge(when_down, **auth):
+        return access_section(keys, sessions={"store": "redis", "redis": dict(
+            address=locked_redis.address, command_timeout="500ms", when_down=when_down, key_prefix="tt:", **auth)})
+    c = Chain(tiers, content.root, [
+        redis_edge("fail-closed", username="cdn-edge", password="edge-pass"),
+        redis_edge("fail-closed", password="default-pass"),   # requirepass: AUTH <password>
+        redis_edge("fail-closed", username="cdn-edge", password="wrong"),
+        redis_edge("fail-open", username="cdn-edge", password="wrong"),
+    ])
+    acl_edge, requirepass_edge, closed_edge, open_edge = c.edges
+    path, _ = content.new_file(1000)
+
+    def play(edge, sid):
+        return get(edge, path, token=keys.sign(aud="cdn", sub="tls-viewer", sid=sid, climit=5))
+
+    def health(edge, field):
+        return edge.healthz()[1].get(field)
+    for edge in (closed_edge, open_edge):  # every worker loop's connection is refused at AUTH
+        wait_until(lambda: health(edge, "session_store_auth_refused") == 3, what="AUTH refusal on /healthz")
+        assert health(edge, "session_store_down") == 3
+    for edge in (acl_edge, requirepass_edge):
+        wait_until(lambda: health(edge, "session_store_down") == 0, what="Redis up on /healthz")
+        assert health(edge, "session_store_auth_refused") == 0
+    assert play(acl_edge, "a").status == 200 and play(requirepass_edge, "b").status == 200
+    # the sessions really are in Redis: both edges wrote the viewer's live set there
+    assert b"tt:" in redis_command(locked_redis.port, "KEYS", "tt:*", auth=("cdn-edge", "edge-pass"))
+    r = play(closed_edge, "c")
+    assert r.status == 503 and rejection(r) == "session-store-unavailable"
+    assert play(open_edge, "d").status == 200  # fail-open: local limits until Redis takes the password
+    assert "AUTH refused" in closed_edge.stderr_path.read_text()
