@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from access_support import Chain, Keys, RedisServer, access_section, get, rejection
-from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, http_request, origin_config, shield_config,
-                      wait_until)
+from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, http_request, origin_config, program_path,
+                      shield_config, wait_until)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,6 +167,36 @@ def test_upstream_signed_by_another_ca_is_refused(tiers, chain, content, pki):
     assert failures(edge, "upstream-certificate-untrusted") >= 1
     # the shield saw the edge give up on its certificate
     assert failures(chain.shield, "peer-rejected-certificate") >= 1
+
+
+def test_check_config_names_file_and_line_of_tls_and_redis_keys(tmp_path, pki):
+    cert, key = pki["client"]
+    p = tmp_path / "edge.yaml"
+    p.write_text("\n".join([
+        "tier: edge",                                               # 1
+        "listen: [{address: 127.0.0.1:8080}]",                      # 2
+        "upstream:",                                                # 3
+        "  tls:",                                                   # 4
+        f"    ca: {tmp_path}/missing-ca.pem",                        # 5
+        f"    key: {key}",                                          # 6
+        "  servers:",                                               # 7
+        "    - address: https://127.0.0.1:8443",                    # 8
+        "      server_name: shield.test",                           # 9
+        "admin:",                                                   # 10
+        "  tls:",                                                   # 11
+        f"    cert: {cert}",                                        # 12
+        "access:",                                                  # 13
+        f"  jwks: {cert}",                                          # 14
+        "  sessions:",                                              # 15
+        "    store: redis",                                         # 16
+        "    redis: {address: 127.0.0.1:6379, username: cdn-edge}",  # 17
+    ]) + "\n")
+    r = subprocess.run([str(program_path("edge")), "--check-config", "--config", str(p)], capture_output=True,
+                       timeout=60, text=True)
+    assert r.returncode != 0
+    for line, what in ((5, "upstream.tls.ca"), (6, "upstream.tls.key: a client key needs its certificate"),
+                       (12, "admin.tls.key: required key is missing"), (17, "an ACL user needs its password")):
+        assert any(l.startswith(f"{p}:{line}:") and what in l for l in r.stderr.splitlines()), (line, r.stderr)
 
 
 # ----------------------------------------------------------------------------------------------
