@@ -162,7 +162,8 @@ class UpstreamConnection : public net::Stream::Handler {
     connecting_ = true;
     connect_tcp_ = tcp;
     std::string error;
-    auto ssl = pool_->tls_.context->new_ssl(pool_->tls_.peer_name, error);
+    auto ctx = pool_->tls_.context->get();
+    auto ssl = ctx ? ctx->new_ssl(pool_->tls_.peer_name, error) : nullptr;
     if (!ssl) {
       tls_failed(net::TlsFailure::UpstreamProtocol);
       return;

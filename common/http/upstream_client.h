@@ -43,10 +43,11 @@ class UpstreamCallbacks {
 
 class UpstreamConnection;
 
-// TLS to one upstream server: the shared client context and the name its certificate must carry
-// (a DNS name, also sent as SNI, or an IP literal). No context = plain TCP.
+// TLS to one upstream server: the client context (current one taken per connection, so a reload
+// applies to new connections) and the name its certificate must carry (a DNS name, also sent as
+// SNI, or an IP literal). No context = plain TCP.
 struct UpstreamTls {
-  std::shared_ptr<net::TlsClientContext> context;
+  std::shared_ptr<net::TlsClientContextHolder> context;
   std::string peer_name;
 };
 

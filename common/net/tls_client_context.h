@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/net/openssl_ptr.h"
+#include "common/net/swappable.h"
 #include "common/util/result.h"
 
 namespace cdn::net {
@@ -29,5 +30,8 @@ class TlsClientContext {
  private:
   SslCtxPtr ctx_;
 };
+
+// The context an upstream set dials with now; SIGHUP re-reads its files into a new one.
+using TlsClientContextHolder = Swappable<TlsClientContext>;
 
 }  // namespace cdn::net

@@ -30,9 +30,8 @@ TlsClientHandshake::~TlsClientHandshake() {
 
 void TlsClientHandshake::start() {
   tcp_->data = this;
-  feed(nullptr, 0);  // produces the ClientHello
-  if (finished_) return;
   uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &TlsClientHandshake::on_alloc, &TlsClientHandshake::on_read);
+  feed(nullptr, 0);  // sends the ClientHello; last, because a failure here may destroy us
 }
 
 void TlsClientHandshake::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {

@@ -153,7 +153,11 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     read_purge_section(root, purge_cfg);
     if (tier) tier(root);
   };
-  hooks.on_reload = tier_hooks.on_reload;
+  hooks.on_reload = [&t, tier_reload = tier_hooks.on_reload](runtime::Program& p) {
+    if (auto r = t.upstreams->reload_tls(p.config().upstream->tls); !r)
+      obs::log(obs::Level::Error, "upstream tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    if (tier_reload) tier_reload(p);
+  };
   hooks.on_shutdown = [&t](runtime::Program&) {
     if (t.disk) t.disk->wait_idle();
   };

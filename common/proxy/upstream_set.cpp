@@ -7,8 +7,18 @@
 
 namespace cdn::proxy {
 
+namespace {
+
+Result<std::shared_ptr<net::TlsClientContext>> client_context(const config::UpstreamTlsConfig& c) {
+  auto ctx = net::TlsClientContext::create({c.ca, c.cert, c.key});
+  if (!ctx) return make_error("upstream.tls: " + ctx.error().message);
+  return ctx;
+}
+
+}  // namespace
+
 Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamConfig& cfg) {
-  std::shared_ptr<net::TlsClientContext> tls;
+  std::shared_ptr<net::TlsClientContextHolder> tls;
   std::vector<UpstreamServerSpec> out;
   for (auto& s : cfg.servers) {
     auto a = net::resolve_numeric(s.address.host, s.address.port);
@@ -16,15 +26,27 @@ Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamC
     UpstreamServerSpec spec{a.value(), s.address.str(), s.backup, {}};
     if (s.tls) {
       if (!tls) {
-        auto ctx = net::TlsClientContext::create({cfg.tls.ca, cfg.tls.cert, cfg.tls.key});
-        if (!ctx) return make_error("upstream.tls: " + ctx.error().message);
-        tls = std::move(ctx.value());
+        auto ctx = client_context(cfg.tls);
+        if (!ctx) return ctx.error();
+        tls = std::make_shared<net::TlsClientContextHolder>();
+        tls->set(std::move(ctx.value()));
       }
       spec.tls = {tls, s.server_name};
     }
     out.push_back(std::move(spec));
   }
   return out;
+}
+
+Result<void> UpstreamSet::reload_tls(const config::UpstreamTlsConfig& cfg) {
+  for (auto& s : servers_) {
+    if (!s->spec.tls.context) continue;
+    auto ctx = client_context(cfg);
+    if (!ctx) return ctx.error();
+    s->spec.tls.context->set(std::move(ctx.value()));  // every TLS server shares this holder
+    return {};
+  }
+  return {};
 }
 
 UpstreamSet::UpstreamSet(SelectPolicy policy, std::vector<UpstreamServerSpec> servers, uint32_t max_fails,

@@ -39,6 +39,9 @@ class UpstreamSet {
   void report(size_t i, bool ok);
   bool is_up(size_t i) const;
   http::UpstreamPool& pool(net::Worker& w, size_t i);
+  // SIGHUP: re-reads the CA and client certificate files; new connections use them, open ones
+  // finish under the old context. On an error the old context stays.
+  Result<void> reload_tls(const config::UpstreamTlsConfig& cfg);
   const std::string& name(size_t i) const { return servers_[i]->spec.name; }
   size_t size() const { return servers_.size(); }
 

@@ -2,6 +2,8 @@
 wrong client certificate and of an upstream signed by another CA (both counted), the admin
 listener over TLS with client certificates, and the session store's Redis behind a password."""
 import http.client
+import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -167,6 +169,22 @@ def test_upstream_signed_by_another_ca_is_refused(tiers, chain, content, pki):
     assert failures(edge, "upstream-certificate-untrusted") >= 1
     # the shield saw the edge give up on its certificate
     assert failures(chain.shield, "peer-rejected-certificate") >= 1
+
+
+def test_sighup_reloads_the_upstream_client_certificate(tiers, chain, content, pki, tmp_path):
+    """A rotated client certificate is used by new upstream connections after SIGHUP."""
+    cert, key = tmp_path / "edge-client.pem", tmp_path / "edge-client.key"
+    for dst, src in zip((cert, key), pki["rogue_client"]):
+        shutil.copy(src, dst)
+    tls = {"ca": str(pki["ca"]), "cert": str(cert), "key": str(key)}
+    edge = tiers("edge", edge_upstream_config(chain.shield, {"tls": tls})).start()
+    path, data = content.new_file(1000)
+    assert edge.get(path).status == 502
+    for dst, src in zip((cert, key), pki["client"]):
+        shutil.copy(src, dst)
+    edge.signal(signal.SIGHUP)
+    wait_until(lambda: edge.get(path).status == 200, what="the new client certificate to be used")
+    assert edge.get(path).body == data
 
 
 def test_check_config_names_file_and_line_of_tls_and_redis_keys(tmp_path, pki):
