@@ -14,6 +14,9 @@ from access_support import Chain, Keys, RedisServer, access_section, get, reject
 from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, http_request, origin_config, program_path,
                       shield_config, wait_until)
 
+# TLS between tiers and the upstream client's handshake path: part of the ASan+UBSan subset.
+pytestmark = pytest.mark.sanitize
+
 
 # ----------------------------------------------------------------------------------------------
 # A throwaway PKI: the tier CA, an unrelated CA, and certificates each signed by one of them.
