@@ -87,6 +87,7 @@ void PlayerProcess::emit(const std::string& line) {
 
 void PlayerProcess::on_tick() {
   double t = now();
+  if (t < 0) return;  // the run's start is still ahead
   while (!ending_ && next_join_ < viewers_.size() && join_at_[next_join_] <= t) viewers_[next_join_++]->join();
   if (!ending_ && t >= opts_.duration_s) {
     ending_ = true;

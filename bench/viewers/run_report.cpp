@@ -195,6 +195,8 @@ std::string RunReport::summary_json() const {
       e.push_back({"rss_mib_peak", json_real(double(rss_peak_kib_) / 1024)});
       e.push_back({"rss_mib_end", json_real(double(last_usage_->rss_kib) / 1024)});
       e.push_back({"rss_mib_per_1000_viewers", json_real(double(rss_peak_kib_) / 1024 / k)});
+      e.push_back({"rss_growth_mib_per_1000_viewers",
+                   json_real((double(rss_peak_kib_) - double(first_usage_->rss_kib)) / 1024 / k)});
     }
     if (!last_healthz_.empty()) {
       if (auto h = json::parse(last_healthz_)) e.push_back({"healthz", std::move(h.value())});
