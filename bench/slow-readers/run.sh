@@ -8,7 +8,7 @@
 # Environment (defaults in brackets):
 #   VIEWERS_N [1000]  VIEWERS_RATE [10000] bytes/s  VIEWERS_SECONDS [60]  VIEWERS_OBJECT_MB [20]
 #   VIEWERS_SEND_BUFFER_KIB [64]  VIEWERS_BASE_MIB [16] (the fixed base)
-#   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18580]  BENCH_OUT [bench/viewers/out]
+#   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18580]  BENCH_OUT [bench/slow-readers/out]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -88,7 +88,7 @@ GROWTH=$(((AFTER_KIB - BASE_KIB) * 1024))
 BOUND=$((OBJECT_BYTES + N * (SEND_BUFFER_KIB * 1024 + 48 * 1024) + BASE_MIB * 1024 * 1024))
 {
   run_header
-  echo "command: ./cdn bench viewers (VIEWERS_N=$N VIEWERS_RATE=$RATE VIEWERS_SECONDS=$SECONDS_HELD)"
+  echo "command: ./cdn bench slow-readers (VIEWERS_N=$N VIEWERS_RATE=$RATE VIEWERS_SECONDS=$SECONDS_HELD)"
 } >"$RAW/env.txt"
 {
   echo "| viewers | rate | held | edge RSS before / warm / after $SECONDS_HELD s (MiB) | growth (MiB) | bound (MiB) | read (MiB) | min / median read per viewer (KiB) | ok |"
