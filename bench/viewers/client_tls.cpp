@@ -35,6 +35,13 @@ ClientTls::ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume) 
   if (resume) SSL_set_session(ssl_.get(), resume);
 }
 
+ClientTls::~ClientTls() {
+  // The player closes on purpose (it left, or the server closed): without this, SSL_free would
+  // take the connection for a failed one and mark its session, which the player keeps, not
+  // resumable.
+  if (ssl_ && handshake_done()) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+}
+
 ClientTls::Status ClientTls::step() {
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) return Status::Ok;
@@ -80,6 +87,15 @@ ClientTls::Status ClientTls::write(const std::string& plain) {
   if (n == int(plain.size())) return Status::Ok;
   error_ = "write: " + net::openssl_error_string();
   return Status::Error;
+}
+
+SSL_SESSION* ClientTls::session() const {
+  SSL_SESSION* s = SSL_get1_session(ssl_.get());
+  if (s && SSL_SESSION_is_resumable(s) != 1) {  // TLS 1.3 before its ticket arrived
+    SSL_SESSION_free(s);
+    return nullptr;
+  }
+  return s;
 }
 
 std::string ClientTls::take_output() {

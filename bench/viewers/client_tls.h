@@ -18,6 +18,9 @@ class ClientTls {
  public:
   enum class Status { Ok, Error };
   ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume);
+  ~ClientTls();
+  ClientTls(const ClientTls&) = delete;
+  ClientTls& operator=(const ClientTls&) = delete;
   // Starts the handshake; the ClientHello is in take_output() afterwards.
   Status start();
   // Ciphertext from the socket in; plaintext appended to `plain`.
@@ -28,7 +31,7 @@ class ClientTls {
   bool handshake_done() const { return SSL_is_init_finished(ssl_.get()) == 1; }
   bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
   // The session to offer on the next connection (a reference the caller frees), or null.
-  SSL_SESSION* session() const { return SSL_get1_session(ssl_.get()); }
+  SSL_SESSION* session() const;
   const std::string& error() const { return error_; }
 
  private:

@@ -26,9 +26,10 @@ struct ConnectReq {
 };
 }  // namespace
 
-Connection::Connection(uv_loop_t* loop, const Endpoint* ep)
+Connection::Connection(uv_loop_t* loop, const Endpoint* ep, SessionPtr resume)
     : loop_(loop),
       ep_(ep),
+      last_session_(std::move(resume)),
       parser_(http::ResponseParser::Callbacks{
           [this](int status, http::Headers&& h) {
             resp_.status = status;

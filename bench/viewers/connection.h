@@ -35,7 +35,8 @@ struct Endpoint {
 class Connection {
  public:
   using Done = std::function<void(Failure, Response&&)>;
-  Connection(uv_loop_t* loop, const Endpoint* ep);
+  // `resume`: a TLS session from this player's previous connection, offered for resumption.
+  Connection(uv_loop_t* loop, const Endpoint* ep, SessionPtr resume = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -47,6 +48,8 @@ class Connection {
   void close();
   uint64_t connects() const { return connects_; }
   uint64_t resumed() const { return resumed_; }
+  // The TLS session to offer next time (after close(); null without TLS or a handshake).
+  SessionPtr take_session() { return std::move(last_session_); }
 
  private:
   void connect();

@@ -37,7 +37,7 @@ void Viewer::join() {
   active_ = true;
   ++session_;
   token_ = host_.token_for(id_, session_);
-  conn_ = std::make_unique<Connection>(host_.loop(), host_.endpoint());
+  conn_ = std::make_unique<Connection>(host_.loop(), host_.endpoint(), std::move(tls_session_));
   tracker_ = PlaylistTracker(o.start_back);
   buffer_ = PlaybackBuffer{};
   queue_.clear();
@@ -71,6 +71,8 @@ void Viewer::leave() {
   active_ = false;
   uv_timer_stop(reload_timer_.get());
   uv_timer_stop(life_timer_.get());
+  conn_->close();
+  tls_session_ = conn_->take_session();
   conn_.reset();
   host_.count([](Tally& t) { ++t.leaves; });
 }

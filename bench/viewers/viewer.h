@@ -61,6 +61,7 @@ class Viewer {
   uint32_t session_ = 0;
   bool active_ = false;
   std::unique_ptr<Connection> conn_;
+  SessionPtr tls_session_;  // kept between sessions: a returning viewer resumes TLS
   net::UvHandle<uv_timer_t> reload_timer_;  // reloads, retries
   net::UvHandle<uv_timer_t> life_timer_;    // join and leave under churn
   std::string token_;
