@@ -147,7 +147,9 @@ run_phase() {  # phase-name
     *) die "unknown phase $phase" ;;
   esac
   if [ "$phase" = nginx ]; then
-    write_nginx_config 1 $((N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+    # Descriptors: nginx opens the cache file of every response it is sending, so a viewer can hold
+    # two (its socket and a segment's file); worker_rlimit_nofile follows worker_connections.
+    write_nginx_config 1 $((2 * N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
     start nginx "https://127.0.0.1:$NGINX_TLS_PORT/live/bench/150k/index.m3u8" \
       taskset -c "$EDGE_CPU" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
     # The worker serves the viewers; the master only watches it.

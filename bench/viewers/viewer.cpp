@@ -17,15 +17,15 @@ bool is_media_playlist(const std::string& text) {
 }  // namespace
 
 Viewer::Viewer(ViewerHost& host, uint32_t id) : host_(host), id_(id) {
-  for (auto* t : {&reload_timer_, &life_timer_}) {
+  for (auto* t : {&reload_timer_, &retry_timer_, &life_timer_}) {
     uv_timer_init(host_.loop(), t->get());
     t->mark_initialized();
     (*t)->data = this;
   }
 }
 
-void Viewer::schedule(double seconds, void (*fn)(uv_timer_t*)) {
-  uv_timer_start(reload_timer_.get(), fn, uint64_t(std::max(0.0, seconds) * 1000), 0);
+void Viewer::schedule(uv_timer_t* timer, double seconds, void (*fn)(uv_timer_t*)) {
+  uv_timer_start(timer, fn, uint64_t(std::max(0.0, seconds) * 1000), 0);
 }
 
 std::string Viewer::with_token(std::string target) const {
@@ -70,6 +70,7 @@ void Viewer::leave() {
   account();
   active_ = false;
   uv_timer_stop(reload_timer_.get());
+  uv_timer_stop(retry_timer_.get());
   uv_timer_stop(life_timer_.get());
   conn_->close();
   tls_session_ = conn_->take_session();
@@ -126,7 +127,7 @@ void Viewer::on_failure(Want what, Failure f, const Response& r) {
   }
   if (what != Want::Segment) reload_due_ = true;
   // Try again after a pause (a new connection if this one failed).
-  schedule(kRetryAfter, [](uv_timer_t* t) {
+  schedule(retry_timer_.get(), kRetryAfter, [](uv_timer_t* t) {
     auto* v = static_cast<Viewer*>(t->data);
     if (!v->master_done_) return v->request(Want::Master, v->with_token(v->host_.options().master_target));
     v->pump();
@@ -147,7 +148,7 @@ void Viewer::on_master(Response&& r) {
   auto master = hls::parse_master(r.body);
   if (!master || master->variants.empty()) {
     host_.count([](Tally& t) { t.add_error(200, "bad-master-playlist"); });
-    return schedule(kRetryAfter, [](uv_timer_t* t) {
+    return schedule(retry_timer_.get(), kRetryAfter, [](uv_timer_t* t) {
       auto* v = static_cast<Viewer*>(t->data);
       v->request(Want::Master, v->with_token(v->host_.options().master_target));
     });
@@ -177,7 +178,7 @@ void Viewer::on_playlist(Response&& r, bool counted) {
   if (!up) {
     host_.count([](Tally& t) { t.add_error(200, "bad-media-playlist"); });
     reload_due_ = false;
-    schedule(kRetryAfter, [](uv_timer_t* t) {
+    schedule(retry_timer_.get(), kRetryAfter, [](uv_timer_t* t) {
       auto* v = static_cast<Viewer*>(t->data);
       v->reload_due_ = true;
       v->pump();
@@ -199,7 +200,7 @@ void Viewer::on_playlist(Response&& r, bool counted) {
     if (delay == 0) {
       reload_due_ = true;
     } else {
-      schedule(double(delay) / 1000, [](uv_timer_t* t) {
+      schedule(reload_timer_.get(), double(delay) / 1000, [](uv_timer_t* t) {
         auto* v = static_cast<Viewer*>(t->data);
         v->reload_due_ = true;
         v->pump();

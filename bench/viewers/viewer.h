@@ -53,7 +53,7 @@ class Viewer {
   void on_playlist(Response&& r, bool counted);  // counted: already counted as the master
   void on_segment(Response&& r, double started);
   void on_failure(Want what, Failure f, const Response& r);
-  void schedule(double seconds, void (*fn)(uv_timer_t*));
+  void schedule(uv_timer_t* timer, double seconds, void (*fn)(uv_timer_t*));
   std::string with_token(std::string target) const;
 
   ViewerHost& host_;
@@ -62,7 +62,8 @@ class Viewer {
   bool active_ = false;
   std::unique_ptr<Connection> conn_;
   SessionPtr tls_session_;  // kept between sessions: a returning viewer resumes TLS
-  net::UvHandle<uv_timer_t> reload_timer_;  // reloads, retries
+  net::UvHandle<uv_timer_t> reload_timer_;  // the next playlist reload
+  net::UvHandle<uv_timer_t> retry_timer_;   // a failed request's next try
   net::UvHandle<uv_timer_t> life_timer_;    // join and leave under churn
   std::string token_;
   std::string media_target_;
