@@ -18,7 +18,7 @@
 #   VIEWERS_N [19000]  VIEWERS_SECONDS [300]  VIEWERS_RAMP [10] (the flash crowd joins within it)
 #   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [N/9500 rounded up]
 #   VIEWERS_SESSION_MEAN [0] (churn: mean watch time in s; 0 = everyone stays)
-#   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [120k] (video; + 32k audio)
+#   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [100k] (video; + 32k audio + MPEG-TS: ~150 kbit/s)
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18680]  BENCH_OUT [bench/viewers/out]
 set -euo pipefail
 
@@ -39,7 +39,7 @@ PROCS="${VIEWERS_PROCS:-$(((N + 9499) / 9500))}"
 SESSION_MEAN="${VIEWERS_SESSION_MEAN:-0}"
 EDGE_CPU="${EDGE_CPU:-0}"
 SIM_CPU="${SIM_CPU:-1}"
-BITRATE="${VIEWERS_BITRATE:-120k}"
+BITRATE="${VIEWERS_BITRATE:-100k}"
 BUILD="$(cd "${CDN_BUILD_DIR:-$ROOT/build}" && pwd)"
 BASE="${BENCH_PORT_BASE:-18680}"
 OUT="${BENCH_OUT:-$HERE/out}"

@@ -153,6 +153,7 @@ std::string RunReport::summary_json() const {
   o.push_back({"ramp_s", json_real(opts_.ramp_s)});
   o.push_back({"duration_s", json_real(secs)});
   o.push_back({"session_mean_s", json_real(opts_.session_mean_s)});
+  if (simulator_cpu_s_ >= 0) o.push_back({"simulator_cpu_s", json_real(simulator_cpu_s_)});
   o.push_back({"all_processes_reported", json::Value{finals_ == opts_.procs}});
   o.push_back({"peak_playing", json_uint(peak_playing)});
   o.push_back({"final_playing", json_uint(rows_.size() >= 2 ? rows_[rows_.size() - 2].playing : 0)});

@@ -38,6 +38,8 @@ class RunReport {
   void probe_edge(SecondRow& row);
   void keep(const SecondRow& row) { rows_.push_back(row); }
 
+  // CPU seconds the player processes used (the simulator must not be the bottleneck).
+  void set_simulator_cpu(double s) { simulator_cpu_s_ = s; }
   const Tally& total() const { return total_; }
   const std::vector<SecondRow>& rows() const { return rows_; }
   std::string summary_json() const;
@@ -53,6 +55,7 @@ class RunReport {
   std::vector<bool> done_;         // per process: its output ended
   uint32_t finals_ = 0;
   double seconds_ = 0;
+  double simulator_cpu_s_ = -1;
   // Edge usage.
   std::optional<ProcUsage> first_usage_, last_usage_;
   double last_usage_at_ = 0, first_usage_at_ = 0;

@@ -35,6 +35,10 @@ def main():
               f"| {r['egress_mbit_s_mean']:.1f} | {e.get('cpu_s_per_1000_viewers', 0):.2f} "
               f"| {e.get('rss_mib_peak', 0):.0f} | {e.get('rss_mib_per_1000_viewers', 0):.1f} "
               f"| {per_segment(up, 'shield')} / {per_segment(up, 'origin')} |")
+    sim = ", ".join(f"{p} {r['simulator_cpu_s'] / r['duration_s']:.0%}" for p, (r, _) in rows.items()
+                    if r.get("simulator_cpu_s") is not None and r.get("duration_s"))
+    if sim:
+        print(f"\nsimulator CPU (share of one core over the run): {sim}")
     errors = {p: r["errors"] for p, (r, _) in rows.items() if r["errors"]["total"]}
     if errors:
         print("\nerrors by phase: " + json.dumps(errors))
