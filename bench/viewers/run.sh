@@ -147,9 +147,19 @@ run_phase() {  # phase-name
     *) die "unknown phase $phase" ;;
   esac
   if [ "$phase" = nginx ]; then
-    # Descriptors: nginx opens the cache file of every response it is sending, so a viewer can hold
-    # two (its socket and a segment's file); worker_rlimit_nofile follows worker_connections.
-    write_nginx_config 1 $((2 * N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+    write_nginx_config 1 $((N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+    # nginx opens a cache file for every response it sends: thousands of viewers fetching a new
+    # segment or playlist at once hold one descriptor each beside their sockets, and run out
+    # ("Too many open files", 500s) at one descriptor per viewer. So: two per viewer (as far as
+    # the hard limit allows; nginx's error log says when it did not), and open_file_cache, which
+    # shares one descriptor per cached segment. Segments never change; a playlist's cache file is
+    # replaced at every update and a cached descriptor would serve the old one, so playlists are
+    # left out of it.
+    sed -i -e "s/^worker_rlimit_nofile .*/worker_rlimit_nofile $((2 * N + 1100));/" \
+      -e 's/^  sendfile on;$/  sendfile on;\n  open_file_cache max=10000 inactive=60s;/' \
+      -e 's|^    location / {$|    location / {\n      location ~ [.]m3u8$ { open_file_cache off; proxy_pass http://origin; }|' \
+      "$WORK/nginx/nginx.conf"
+    [ "$(grep -c open_file_cache "$WORK/nginx/nginx.conf")" -eq 2 ] || die "could not add open_file_cache to the nginx config"
     start nginx "https://127.0.0.1:$NGINX_TLS_PORT/live/bench/150k/index.m3u8" \
       taskset -c "$EDGE_CPU" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
     # The worker serves the viewers; the master only watches it.
