@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -36,6 +37,13 @@ std::optional<uint64_t> rss_kib_from_status(std::string_view status) {
   return std::strtoull(std::string(status.substr(at + 7, 32)).c_str(), nullptr, 10);
 }
 
+std::optional<double> runqueue_wait_from_schedstat(std::string_view schedstat) {
+  std::istringstream in{std::string(schedstat)};
+  unsigned long long on_cpu = 0, waited = 0;
+  if (!(in >> on_cpu >> waited)) return std::nullopt;
+  return double(waited) / 1e9;
+}
+
 namespace {
 std::optional<std::string> slurp(const std::string& path) {
   std::ifstream f(path);
@@ -53,7 +61,13 @@ std::optional<ProcUsage> read_proc_usage(int pid) {
   auto cpu = cpu_seconds_from_stat(*stat, sysconf(_SC_CLK_TCK));
   auto rss = rss_kib_from_status("\n" + *status);
   if (!cpu || !rss) return std::nullopt;
-  return ProcUsage{*cpu, *rss};
+  ProcUsage u{*cpu, *rss, 0};
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    if (auto st = slurp(task.path().string() + "/schedstat"))
+      u.runqueue_wait_s += runqueue_wait_from_schedstat(*st).value_or(0);
+  }
+  return u;
 }
 
 std::optional<std::string> http_get_body(const std::string& url, int timeout_ms) {

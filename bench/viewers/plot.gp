@@ -1,7 +1,7 @@
 # A cdn-viewers run over time (the --series TSV), as one PNG:
 #   gnuplot -e "series='run.tsv'; out='run.png'; title='...'" bench/viewers/plot.gp
 # Columns: t playing joins segments egress_mbit_s segment_p99_ms startup_p99_ms stalls errors
-#          edge_cpu_pct edge_rss_mib
+#          edge_cpu_pct edge_rss_mib edge_wait_pct
 set terminal pngcairo size 1100,1300 font ",10" noenhanced
 set output out
 set datafile separator "\t"
@@ -27,5 +27,6 @@ set ylabel "edge"
 set y2label "MiB"
 set y2tics
 plot series using 1:10 every ::1 with lines lw 2 title "CPU % of one core", \
+     series using 1:12 every ::1 with lines lw 1 title "waiting for a CPU, %", \
      series using 1:11 every ::1 axes x1y2 with lines lw 2 title "RSS (MiB, right)"
 unset multiplot

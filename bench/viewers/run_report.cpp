@@ -63,7 +63,10 @@ void RunReport::probe_edge(SecondRow& row) {
   double now = mono_s();
   if (opts_.edge_pid > 0) {
     if (auto u = read_proc_usage(opts_.edge_pid)) {
-      if (last_usage_ && now > last_usage_at_) row.edge_cpu_pct = 100 * (u->cpu_s - last_usage_->cpu_s) / (now - last_usage_at_);
+      if (last_usage_ && now > last_usage_at_) {
+        row.edge_cpu_pct = 100 * (u->cpu_s - last_usage_->cpu_s) / (now - last_usage_at_);
+        row.edge_wait_pct = 100 * (u->runqueue_wait_s - last_usage_->runqueue_wait_s) / (now - last_usage_at_);
+      }
       if (!first_usage_) {
         first_usage_ = u;
         first_usage_at_ = now;
@@ -94,7 +97,8 @@ std::string RunReport::live_line(const SecondRow& r) {
                 (unsigned long long)r.tally.errors());
   std::string s = buf;
   if (r.edge_cpu_pct >= 0) {
-    std::snprintf(buf, sizeof buf, "  edge cpu %5.1f%% rss %6.1f MiB", r.edge_cpu_pct, r.edge_rss_mib);
+    std::snprintf(buf, sizeof buf, "  edge cpu %5.1f%% (waited %5.1f%%) rss %6.1f MiB", r.edge_cpu_pct,
+                  std::max(0.0, r.edge_wait_pct), r.edge_rss_mib);
     s += buf;
   }
   if (r.edge_connections >= 0) s += "  conns " + std::to_string(r.edge_connections);
@@ -104,14 +108,15 @@ std::string RunReport::live_line(const SecondRow& r) {
 std::string RunReport::series_tsv() const {
   std::string s =
       "t\tplaying\tjoins\tsegments\tegress_mbit_s\tsegment_p99_ms\tstartup_p99_ms\tstalls\terrors\tedge_cpu_pct\tedge_rss_"
-      "mib\n";
+      "mib\tedge_wait_pct\n";
   char buf[256];
   for (const SecondRow& r : rows_) {
-    std::snprintf(buf, sizeof buf, "%llu\t%llu\t%llu\t%llu\t%.3f\t%.1f\t%.1f\t%llu\t%llu\t%.1f\t%.1f\n",
+    std::snprintf(buf, sizeof buf, "%llu\t%llu\t%llu\t%llu\t%.3f\t%.1f\t%.1f\t%llu\t%llu\t%.1f\t%.1f\t%.1f\n",
                   (unsigned long long)r.t, (unsigned long long)r.playing, (unsigned long long)r.tally.joins,
                   (unsigned long long)r.tally.segments, mbit(r.tally.wire_bytes, 1), ms(r.tally.segment_us.percentile(99)),
                   ms(r.tally.startup_us.percentile(99)), (unsigned long long)r.tally.stalls,
-                  (unsigned long long)r.tally.errors(), std::max(0.0, r.edge_cpu_pct), std::max(0.0, r.edge_rss_mib));
+                  (unsigned long long)r.tally.errors(), std::max(0.0, r.edge_cpu_pct), std::max(0.0, r.edge_rss_mib),
+                  std::max(0.0, r.edge_wait_pct));
     s += buf;
   }
   return s;
@@ -190,6 +195,9 @@ std::string RunReport::summary_json() const {
       double cpu = last_usage_->cpu_s - first_usage_->cpu_s;
       double k = double(opts_.viewers) / 1000;
       e.push_back({"cpu_s", json_real(cpu)});
+      double span = last_usage_at_ - first_usage_at_;
+      e.push_back({"runqueue_wait_s", json_real(last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s)});
+      e.push_back({"runqueue_wait_share", json_real(span > 0 ? (last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s) / span : 0)});
       e.push_back({"cpu_share_of_one_core", json_real(last_usage_at_ > first_usage_at_ ? cpu / (last_usage_at_ - first_usage_at_) : 0)});
       e.push_back({"cpu_s_per_1000_viewers", json_real(cpu / k)});
       e.push_back({"rss_mib_start", json_real(double(first_usage_->rss_kib) / 1024)});

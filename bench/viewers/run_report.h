@@ -21,6 +21,7 @@ struct SecondRow {
   Tally tally;
   double edge_cpu_pct = -1;  // share of one core over the second; -1 when not measured
   double edge_rss_mib = -1;
+  double edge_wait_pct = -1;  // run-queue wait over the second, % of one CPU
   int64_t edge_connections = -1;  // /healthz active_connections
 };
 

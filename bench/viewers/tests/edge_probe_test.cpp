@@ -23,11 +23,19 @@ TEST(EdgeProbe, RssFromStatus) {
   EXPECT_FALSE(rss_kib_from_status("Name:\tx\n"));
 }
 
+TEST(EdgeProbe, RunQueueWaitFromSchedstat) {
+  auto w = runqueue_wait_from_schedstat("16128 2500000000 2\n");
+  ASSERT_TRUE(w);
+  EXPECT_DOUBLE_EQ(*w, 2.5);
+  EXPECT_FALSE(runqueue_wait_from_schedstat("x"));
+}
+
 TEST(EdgeProbe, ReadsThisProcess) {
   auto u = read_proc_usage(int(getpid()));
   ASSERT_TRUE(u);
   EXPECT_GT(u->rss_kib, 0u);
   EXPECT_GE(u->cpu_s, 0);
+  EXPECT_GE(u->runqueue_wait_s, 0);
 }
 
 }  // namespace
