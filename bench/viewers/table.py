@@ -25,8 +25,8 @@ def main():
     rows = {p: load(run, p) for p in phases if (run / f"{p}.json").exists()}
     print("| phase | viewers (peak playing) | errors | rebuffer ratio | startup p50 / p99 (ms) "
           "| segment p50 / p99 / max (ms) | egress (Mbit/s) | edge CPU s per 1000 viewers | edge RSS peak (MiB) "
-          "| RSS per 1000 viewers (MiB) | upstream req. per segment: shield / origin |")
-    print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- |")
+          "| RSS per 1000 viewers (MiB) | edge busy / waiting for a CPU | upstream req. per segment: shield / origin |")
+    print("| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
     for p, (r, up) in rows.items():
         e = r.get("edge", {})
         print(f"| {p} | {r['viewers']} ({r['peak_playing']}) | {r['errors']['total']} | {r['rebuffer_ratio']:.5f} "
@@ -34,6 +34,7 @@ def main():
               f"| {r['segment_ms']['p50']:.1f} / {r['segment_ms']['p99']:.1f} / {r['segment_ms']['max']:.0f} "
               f"| {r['egress_mbit_s_mean']:.1f} | {e.get('cpu_s_per_1000_viewers', 0):.2f} "
               f"| {e.get('rss_mib_peak', 0):.0f} | {e.get('rss_mib_per_1000_viewers', 0):.1f} "
+              f"| {e.get('cpu_share_of_one_core', 0):.0%} / {e.get('runqueue_wait_share', 0):.0%} "
               f"| {per_segment(up, 'shield')} / {per_segment(up, 'origin')} |")
     sim = ", ".join(f"{p} {r['simulator_cpu_s'] / r['duration_s']:.0%}" for p, (r, _) in rows.items()
                     if r.get("simulator_cpu_s") is not None and r.get("duration_s"))
