@@ -13,7 +13,8 @@ Result<net::SslCtxPtr> make_client_tls_context(const std::string& ca_file) {
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof kAlpn);
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   if (ca_file.empty()) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   } else {
@@ -24,7 +25,8 @@ Result<net::SslCtxPtr> make_client_tls_context(const std::string& ca_file) {
   return ctx;
 }
 
-ClientTls::ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume) : ssl_(SSL_new(ctx)) {
+ClientTls::ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume)
+    : ssl_(SSL_new(ctx)) {
   if (!ssl_) return;
   in_ = BIO_new(BIO_s_mem());
   out_ = BIO_new(BIO_s_mem());
@@ -39,7 +41,8 @@ ClientTls::~ClientTls() {
   // The player closes on purpose (it left, or the server closed): without this, SSL_free would
   // take the connection for a failed one and mark its session, which the player keeps, not
   // resumable.
-  if (ssl_ && handshake_done()) SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  if (ssl_ && handshake_done())
+    SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 }
 
 ClientTls::Status ClientTls::step() {

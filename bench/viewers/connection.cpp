@@ -6,12 +6,18 @@ namespace cdn::viewers {
 
 const char* to_string(Failure f) {
   switch (f) {
-    case Failure::None: return "none";
-    case Failure::Connect: return "connect";
-    case Failure::Tls: return "tls";
-    case Failure::Reset: return "reset";
-    case Failure::Timeout: return "timeout";
-    case Failure::BadResponse: return "bad-response";
+    case Failure::None:
+      return "none";
+    case Failure::Connect:
+      return "connect";
+    case Failure::Tls:
+      return "tls";
+    case Failure::Reset:
+      return "reset";
+    case Failure::Timeout:
+      return "timeout";
+    case Failure::BadResponse:
+      return "bad-response";
   }
   return "?";
 }
@@ -30,21 +36,23 @@ Connection::Connection(uv_loop_t* loop, const Endpoint* ep, SessionPtr resume)
     : loop_(loop),
       ep_(ep),
       last_session_(std::move(resume)),
-      parser_(http::ResponseParser::Callbacks{
-          [this](int status, http::Headers&& h) {
-            resp_.status = status;
-            if (const std::string* r = h.get("X-Error-Reason")) resp_.error_reason = *r;
-          },
-          [this](const char* data, size_t len) {
-            resp_.body_bytes += len;
-            if (keep_body_) resp_.body.append(data, len);
-          }}) {
+      parser_(http::ResponseParser::Callbacks{[this](int status, http::Headers&& h) {
+                                                resp_.status = status;
+                                                if (const std::string* r = h.get("X-Error-Reason"))
+                                                  resp_.error_reason = *r;
+                                              },
+                                              [this](const char* data, size_t len) {
+                                                resp_.body_bytes += len;
+                                                if (keep_body_) resp_.body.append(data, len);
+                                              }}) {
   uv_timer_init(loop_, timer_.get());
   timer_.mark_initialized();
   timer_->data = this;
 }
 
-Connection::~Connection() { drop_socket(); }
+Connection::~Connection() {
+  drop_socket();
+}
 
 void Connection::close() {
   done_ = nullptr;
@@ -88,12 +96,15 @@ void Connection::connect() {
   uv_tcp_nodelay(tcp_->get(), 1);
   auto* req = new ConnectReq{};
   req->req.data = this;
-  int r = uv_tcp_connect(&req->req, tcp_->get(), reinterpret_cast<const sockaddr*>(&ep_->addr), on_connect);
+  int r = uv_tcp_connect(&req->req, tcp_->get(), reinterpret_cast<const sockaddr*>(&ep_->addr),
+                         on_connect);
   if (r != 0) {
     delete req;
     // Out of descriptors or ports: reported from the loop, like any other connect failure.
     drop_socket();
-    uv_timer_start(timer_.get(), [](uv_timer_t* t) { static_cast<Connection*>(t->data)->fail(Failure::Connect); }, 0, 0);
+    uv_timer_start(
+        timer_.get(),
+        [](uv_timer_t* t) { static_cast<Connection*>(t->data)->fail(Failure::Connect); }, 0, 0);
   }
 }
 
@@ -106,7 +117,8 @@ void Connection::on_connect(uv_connect_t* req, int status) {
   ++self->connects_;
   uv_read_start(self->tcp_->stream(), on_alloc, on_read);
   if (self->ep_->tls) {
-    self->tls_ = std::make_unique<ClientTls>(self->ep_->tls, self->ep_->host, self->last_session_.get());
+    self->tls_ =
+        std::make_unique<ClientTls>(self->ep_->tls, self->ep_->host, self->last_session_.get());
     if (self->tls_->start() != ClientTls::Status::Ok) return self->fail(Failure::Tls);
     self->write_raw(self->tls_->take_output());
     return;  // the request goes out when the handshake is done

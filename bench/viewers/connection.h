@@ -73,9 +73,9 @@ class Connection {
   SessionPtr last_session_;
   http::ResponseParser parser_;
   bool connected_ = false;
-  bool reused_ = false;     // the request went out on a connection that had served one before
+  bool reused_ = false;  // the request went out on a connection that had served one before
   bool retried_ = false;
-  bool any_byte_ = false;   // a byte of the current response arrived
+  bool any_byte_ = false;  // a byte of the current response arrived
   std::string target_;
   bool keep_body_ = false;
   int64_t timeout_ms_ = 0;

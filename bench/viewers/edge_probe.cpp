@@ -63,7 +63,8 @@ std::optional<ProcUsage> read_proc_usage(int pid) {
   if (!cpu || !rss) return std::nullopt;
   ProcUsage u{*cpu, *rss, 0};
   std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     if (auto st = slurp(task.path().string() + "/schedstat"))
       u.runqueue_wait_s += runqueue_wait_from_schedstat(*st).value_or(0);
   }
@@ -74,23 +75,28 @@ std::optional<std::string> http_get_body(const std::string& url, int timeout_ms)
   if (url.rfind("http://", 0) != 0) return std::nullopt;
   std::string rest = url.substr(7);
   size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash), path = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string authority = rest.substr(0, slash),
+              path = slash == std::string::npos ? "/" : rest.substr(slash);
   size_t colon = authority.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
-  auto addr = net::resolve_numeric(authority.substr(0, colon), uint16_t(std::atoi(authority.c_str() + colon + 1)));
+  auto addr = net::resolve_numeric(authority.substr(0, colon),
+                                   uint16_t(std::atoi(authority.c_str() + colon + 1)));
   if (!addr) return std::nullopt;
   int fd = socket(addr->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto wait = [&](short ev) {
-    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       deadline - std::chrono::steady_clock::now())
+                       .count());
     pollfd p{fd, ev, 0};
     return left > 0 && poll(&p, 1, left) == 1;
   };
   std::string resp;
   bool ok = false;
   if (connect(fd, addr->get(), addr->len) == 0 || errno == EINPROGRESS) {
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n";
+    std::string req =
+        "GET " + path + " HTTP/1.1\r\nHost: " + authority + "\r\nConnection: close\r\n\r\n";
     if (wait(POLLOUT) && send(fd, req.data(), req.size(), MSG_NOSIGNAL) == ssize_t(req.size())) {
       char buf[8192];
       while (wait(POLLIN)) {

@@ -59,8 +59,10 @@ int main(int argc, char** argv) {
   getrlimit(RLIMIT_NOFILE, &lim);
   uint64_t per_proc = (opts.viewers + opts.procs - 1) / opts.procs;
   if (per_proc + 64 > lim.rlim_cur)
-    std::fprintf(stderr, "cdn-viewers: warning: %llu viewers per process but only %llu descriptors; use --procs\n",
-                 (unsigned long long)per_proc, (unsigned long long)lim.rlim_cur);
+    std::fprintf(
+        stderr,
+        "cdn-viewers: warning: %llu viewers per process but only %llu descriptors; use --procs\n",
+        (unsigned long long)per_proc, (unsigned long long)lim.rlim_cur);
 
   // The children start on this shared clock (uv_hrtime is CLOCK_MONOTONIC).
   const uint64_t start_ns = uv_hrtime() + 300'000'000;
@@ -144,7 +146,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cdn-viewers: cannot write %s\n", opts.out_json.c_str());
   if (!opts.out_series.empty() && !write_file(opts.out_series, report.series_tsv()))
     std::fprintf(stderr, "cdn-viewers: cannot write %s\n", opts.out_series.c_str());
-  if (bad_line) std::fprintf(stderr, "cdn-viewers: a player process wrote a line the parent could not read\n");
+  if (bad_line)
+    std::fprintf(stderr, "cdn-viewers: a player process wrote a line the parent could not read\n");
   if (failed) std::fprintf(stderr, "cdn-viewers: %d player process(es) failed\n", failed);
   return failed || bad_line ? 1 : 0;
 }

@@ -19,9 +19,13 @@ void PlaybackBuffer::on_segment(double now, double duration) {
   received_ += duration;
 }
 
-double PlaybackBuffer::buffered(double now) const { return started_ ? std::max(0.0, runs_out_ - now) : 0; }
+double PlaybackBuffer::buffered(double now) const {
+  return started_ ? std::max(0.0, runs_out_ - now) : 0;
+}
 
-double PlaybackBuffer::played(double now) const { return started_ ? received_ - buffered(now) : 0; }
+double PlaybackBuffer::played(double now) const {
+  return started_ ? received_ - buffered(now) : 0;
+}
 
 double PlaybackBuffer::stalled(double now) const {
   return stalled_ + (started_ && now > runs_out_ ? now - runs_out_ : 0);

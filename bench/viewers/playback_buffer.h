@@ -26,9 +26,9 @@ class PlaybackBuffer {
  private:
   bool started_ = false;
   double start_ = 0;
-  double runs_out_ = 0;   // wall time at which the buffered media ends
-  double received_ = 0;   // media seconds received
-  double stalled_ = 0;    // finished stalls
+  double runs_out_ = 0;  // wall time at which the buffered media ends
+  double received_ = 0;  // media seconds received
+  double stalled_ = 0;   // finished stalls
   uint64_t stalls_ = 0;
 };
 

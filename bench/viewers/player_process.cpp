@@ -26,7 +26,9 @@ PlayerProcess::~PlayerProcess() {
   uv_loop_close(&loop_);
 }
 
-double PlayerProcess::now() { return double(int64_t(uv_hrtime() - start_ns_)) / 1e9; }
+double PlayerProcess::now() {
+  return double(int64_t(uv_hrtime() - start_ns_)) / 1e9;
+}
 
 Result<void> PlayerProcess::setup() {
   auto addr = net::resolve_numeric(opts_.address, opts_.port);
@@ -59,7 +61,8 @@ std::string PlayerProcess::token_for(uint32_t id, uint32_t session) {
   if (!opts_.token_aud.empty()) c.push_back({"aud", json::Value{opts_.token_aud}});
   c.push_back({"sub", json::Value{"viewer-" + std::to_string(id)}});
   c.push_back({"sid", json::Value{"s-" + std::to_string(id) + "-" + std::to_string(session)}});
-  c.push_back({"jti", json::Value{"j-" + std::to_string(id) + "-" + std::to_string(session) + "-" + std::to_string(t)}});
+  c.push_back({"jti", json::Value{"j-" + std::to_string(id) + "-" + std::to_string(session) + "-" +
+                                  std::to_string(t)}});
   c.push_back({"iat", json_uint(uint64_t(t))});
   c.push_back({"exp", json_uint(uint64_t(t + opts_.token_ttl_s))});
   auto tok = auth::sign(json::serialize(json::Value{std::move(c)}), *key_);
@@ -88,7 +91,8 @@ void PlayerProcess::emit(const std::string& line) {
 void PlayerProcess::on_tick() {
   double t = now();
   if (t < 0) return;  // the run's start is still ahead
-  while (!ending_ && next_join_ < viewers_.size() && join_at_[next_join_] <= t) viewers_[next_join_++]->join();
+  while (!ending_ && next_join_ < viewers_.size() && join_at_[next_join_] <= t)
+    viewers_[next_join_++]->join();
   if (!ending_ && t >= opts_.duration_s) {
     ending_ = true;
     for (auto& v : viewers_) v->leave();
@@ -122,7 +126,9 @@ int PlayerProcess::run() {
   uv_timer_init(&loop_, tick_timer_.get());
   tick_timer_.mark_initialized();
   tick_timer_->data = this;
-  uv_timer_start(tick_timer_.get(), [](uv_timer_t* t) { static_cast<PlayerProcess*>(t->data)->on_tick(); }, 0, 10);
+  uv_timer_start(
+      tick_timer_.get(), [](uv_timer_t* t) { static_cast<PlayerProcess*>(t->data)->on_tick(); }, 0,
+      10);
   uv_run(&loop_, UV_RUN_DEFAULT);
   json::Object o;
   o.push_back({"proc", json_uint(proc_)});

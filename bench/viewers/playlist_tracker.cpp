@@ -11,8 +11,10 @@ bool offers_blocking_reload(std::string_view text) {
   while ((at = text.find(kTag, at)) != std::string_view::npos) {
     if (at == 0 || text[at - 1] == '\n') {
       size_t end = text.find('\n', at);
-      std::string_view attrs = text.substr(at + kTag.size(), end == std::string_view::npos ? end : end - at - kTag.size());
-      while (!attrs.empty() && (attrs.back() == '\r' || attrs.back() == ' ')) attrs.remove_suffix(1);
+      std::string_view attrs = text.substr(
+          at + kTag.size(), end == std::string_view::npos ? end : end - at - kTag.size());
+      while (!attrs.empty() && (attrs.back() == '\r' || attrs.back() == ' '))
+        attrs.remove_suffix(1);
       hls::AttributeReader r(attrs);
       hls::Attribute a;
       while (r.next(a))

@@ -24,7 +24,8 @@ struct PlaylistUpdate {
   std::vector<NewSegment> segments;  // new since the last copy, oldest first
   bool changed = false;              // the playlist's last segment moved (or it ended)
   bool ended = false;                // EXT-X-ENDLIST
-  uint64_t missed = 0;  // segments that left the window before this player saw them (it fell behind)
+  uint64_t missed =
+      0;  // segments that left the window before this player saw them (it fell behind)
   bool went_back = false;  // the copy is older than one already seen (a stale cache): nothing new
 };
 

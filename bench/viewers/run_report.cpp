@@ -12,8 +12,12 @@ namespace {
 double mono_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-double mbit(uint64_t bytes, double seconds) { return seconds > 0 ? double(bytes) * 8 / 1e6 / seconds : 0; }
-double ms(uint64_t us) { return double(us) / 1000; }
+double mbit(uint64_t bytes, double seconds) {
+  return seconds > 0 ? double(bytes) * 8 / 1e6 / seconds : 0;
+}
+double ms(uint64_t us) {
+  return double(us) / 1000;
+}
 }  // namespace
 
 bool RunReport::add_line(const std::string& line) {
@@ -26,15 +30,18 @@ bool RunReport::add_line(const std::string& line) {
   if (const json::Value* fin = v->find("final"); fin && fin->as_bool() && *fin->as_bool()) {
     total_.merge(t.value());
     ++finals_;
-    if (const json::Value* s = v->find("seconds"); s && s->as_number()) seconds_ = std::max(seconds_, s->as_number()->d);
+    if (const json::Value* s = v->find("seconds"); s && s->as_number())
+      seconds_ = std::max(seconds_, s->as_number()->d);
     return true;
   }
   const json::Value* proc = v->find("proc");
-  if (!proc || !proc->as_int() || *proc->as_int() < 0 || size_t(*proc->as_int()) >= last_t_.size()) return false;
+  if (!proc || !proc->as_int() || *proc->as_int() < 0 || size_t(*proc->as_int()) >= last_t_.size())
+    return false;
   const json::Value* sec = v->find("t");
   const json::Value* playing = v->find("playing");
   const json::Value* active = v->find("active");
-  if (!sec || !sec->as_int() || !playing || !playing->as_int() || !active || !active->as_int()) return false;
+  if (!sec || !sec->as_int() || !playing || !playing->as_int() || !active || !active->as_int())
+    return false;
   SecondRow& row = pending_[uint64_t(*sec->as_int())];
   row.t = uint64_t(*sec->as_int());
   row.playing += uint64_t(*playing->as_int());
@@ -65,7 +72,8 @@ void RunReport::probe_edge(SecondRow& row) {
     if (auto u = read_proc_usage(opts_.edge_pid)) {
       if (last_usage_ && now > last_usage_at_) {
         row.edge_cpu_pct = 100 * (u->cpu_s - last_usage_->cpu_s) / (now - last_usage_at_);
-        row.edge_wait_pct = 100 * (u->runqueue_wait_s - last_usage_->runqueue_wait_s) / (now - last_usage_at_);
+        row.edge_wait_pct =
+            100 * (u->runqueue_wait_s - last_usage_->runqueue_wait_s) / (now - last_usage_at_);
       }
       if (!first_usage_) {
         first_usage_ = u;
@@ -80,7 +88,8 @@ void RunReport::probe_edge(SecondRow& row) {
   if (!opts_.healthz.empty()) {
     if (auto body = http_get_body(opts_.healthz, 500)) {
       last_healthz_ = *body;
-      if (auto v = json::parse(*body); v && v->find("active_connections") && v->find("active_connections")->as_int())
+      if (auto v = json::parse(*body);
+          v && v->find("active_connections") && v->find("active_connections")->as_int())
         row.edge_connections = *v->find("active_connections")->as_int();
     }
   }
@@ -88,17 +97,18 @@ void RunReport::probe_edge(SecondRow& row) {
 
 std::string RunReport::live_line(const SecondRow& r) {
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "t=%3llus playing %6llu  joins/s %5llu  seg/s %6llu  egress %7.1f Mbit/s  seg p99 %6.0f ms  "
-                "stalls %4llu  errors %4llu",
-                (unsigned long long)r.t, (unsigned long long)r.playing, (unsigned long long)r.tally.joins,
-                (unsigned long long)r.tally.segments, mbit(r.tally.wire_bytes, 1),
-                ms(r.tally.segment_us.percentile(99)), (unsigned long long)r.tally.stalls,
-                (unsigned long long)r.tally.errors());
+  std::snprintf(
+      buf, sizeof buf,
+      "t=%3llus playing %6llu  joins/s %5llu  seg/s %6llu  egress %7.1f Mbit/s  seg p99 %6.0f ms  "
+      "stalls %4llu  errors %4llu",
+      (unsigned long long)r.t, (unsigned long long)r.playing, (unsigned long long)r.tally.joins,
+      (unsigned long long)r.tally.segments, mbit(r.tally.wire_bytes, 1),
+      ms(r.tally.segment_us.percentile(99)), (unsigned long long)r.tally.stalls,
+      (unsigned long long)r.tally.errors());
   std::string s = buf;
   if (r.edge_cpu_pct >= 0) {
-    std::snprintf(buf, sizeof buf, "  edge cpu %5.1f%% (waited %5.1f%%) rss %6.1f MiB", r.edge_cpu_pct,
-                  std::max(0.0, r.edge_wait_pct), r.edge_rss_mib);
+    std::snprintf(buf, sizeof buf, "  edge cpu %5.1f%% (waited %5.1f%%) rss %6.1f MiB",
+                  r.edge_cpu_pct, std::max(0.0, r.edge_wait_pct), r.edge_rss_mib);
     s += buf;
   }
   if (r.edge_connections >= 0) s += "  conns " + std::to_string(r.edge_connections);
@@ -107,16 +117,19 @@ std::string RunReport::live_line(const SecondRow& r) {
 
 std::string RunReport::series_tsv() const {
   std::string s =
-      "t\tplaying\tjoins\tsegments\tegress_mbit_s\tsegment_p99_ms\tstartup_p99_ms\tstalls\terrors\tedge_cpu_pct\tedge_rss_"
+      "t\tplaying\tjoins\tsegments\tegress_mbit_s\tsegment_p99_ms\tstartup_p99_"
+      "ms\tstalls\terrors\tedge_cpu_pct\tedge_rss_"
       "mib\tedge_wait_pct\n";
   char buf[256];
   for (const SecondRow& r : rows_) {
-    std::snprintf(buf, sizeof buf, "%llu\t%llu\t%llu\t%llu\t%.3f\t%.1f\t%.1f\t%llu\t%llu\t%.1f\t%.1f\t%.1f\n",
-                  (unsigned long long)r.t, (unsigned long long)r.playing, (unsigned long long)r.tally.joins,
-                  (unsigned long long)r.tally.segments, mbit(r.tally.wire_bytes, 1), ms(r.tally.segment_us.percentile(99)),
+    std::snprintf(buf, sizeof buf,
+                  "%llu\t%llu\t%llu\t%llu\t%.3f\t%.1f\t%.1f\t%llu\t%llu\t%.1f\t%.1f\t%.1f\n",
+                  (unsigned long long)r.t, (unsigned long long)r.playing,
+                  (unsigned long long)r.tally.joins, (unsigned long long)r.tally.segments,
+                  mbit(r.tally.wire_bytes, 1), ms(r.tally.segment_us.percentile(99)),
                   ms(r.tally.startup_us.percentile(99)), (unsigned long long)r.tally.stalls,
-                  (unsigned long long)r.tally.errors(), std::max(0.0, r.edge_cpu_pct), std::max(0.0, r.edge_rss_mib),
-                  std::max(0.0, r.edge_wait_pct));
+                  (unsigned long long)r.tally.errors(), std::max(0.0, r.edge_cpu_pct),
+                  std::max(0.0, r.edge_rss_mib), std::max(0.0, r.edge_wait_pct));
     s += buf;
   }
   return s;
@@ -161,7 +174,8 @@ std::string RunReport::summary_json() const {
   if (simulator_cpu_s_ >= 0) o.push_back({"simulator_cpu_s", json_real(simulator_cpu_s_)});
   o.push_back({"all_processes_reported", json::Value{finals_ == opts_.procs}});
   o.push_back({"peak_playing", json_uint(peak_playing)});
-  o.push_back({"final_playing", json_uint(rows_.size() >= 2 ? rows_[rows_.size() - 2].playing : 0)});
+  o.push_back(
+      {"final_playing", json_uint(rows_.size() >= 2 ? rows_[rows_.size() - 2].playing : 0)});
   o.push_back({"joins", json_uint(t.joins)});
   o.push_back({"leaves", json_uint(t.leaves)});
   o.push_back({"joins_per_s_peak", json_uint(peak_joins)});
@@ -196,9 +210,16 @@ std::string RunReport::summary_json() const {
       double k = double(opts_.viewers) / 1000;
       e.push_back({"cpu_s", json_real(cpu)});
       double span = last_usage_at_ - first_usage_at_;
-      e.push_back({"runqueue_wait_s", json_real(last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s)});
-      e.push_back({"runqueue_wait_share", json_real(span > 0 ? (last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s) / span : 0)});
-      e.push_back({"cpu_share_of_one_core", json_real(last_usage_at_ > first_usage_at_ ? cpu / (last_usage_at_ - first_usage_at_) : 0)});
+      e.push_back({"runqueue_wait_s",
+                   json_real(last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s)});
+      e.push_back(
+          {"runqueue_wait_share",
+           json_real(span > 0
+                         ? (last_usage_->runqueue_wait_s - first_usage_->runqueue_wait_s) / span
+                         : 0)});
+      e.push_back({"cpu_share_of_one_core", json_real(last_usage_at_ > first_usage_at_
+                                                          ? cpu / (last_usage_at_ - first_usage_at_)
+                                                          : 0)});
       e.push_back({"cpu_s_per_1000_viewers", json_real(cpu / k)});
       e.push_back({"rss_mib_start", json_real(double(first_usage_->rss_kib) / 1024)});
       e.push_back({"rss_mib_peak", json_real(double(rss_peak_kib_) / 1024)});

@@ -21,7 +21,7 @@ struct SecondRow {
   Tally tally;
   double edge_cpu_pct = -1;  // share of one core over the second; -1 when not measured
   double edge_rss_mib = -1;
-  double edge_wait_pct = -1;  // run-queue wait over the second, % of one CPU
+  double edge_wait_pct = -1;      // run-queue wait over the second, % of one CPU
   int64_t edge_connections = -1;  // /healthz active_connections
 };
 
@@ -53,7 +53,7 @@ class RunReport {
   std::vector<SecondRow> rows_;
   Tally total_;
   std::vector<uint64_t> last_t_;  // per process: the last second it reported
-  std::vector<bool> done_;         // per process: its output ended
+  std::vector<bool> done_;        // per process: its output ended
   uint32_t finals_ = 0;
   double seconds_ = 0;
   double simulator_cpu_s_ = -1;

@@ -40,7 +40,8 @@ void Tally::merge(const Tally& o) {
 }
 
 json::Value json_uint(uint64_t v) {
-  return json::Value{json::Number{double(v), v <= uint64_t(INT64_MAX) ? std::optional<int64_t>(int64_t(v)) : std::nullopt}};
+  return json::Value{json::Number{
+      double(v), v <= uint64_t(INT64_MAX) ? std::optional<int64_t>(int64_t(v)) : std::nullopt}};
 }
 
 json::Value json_real(double v) {
@@ -52,7 +53,8 @@ namespace {
 
 json::Value histogram_json(const Histogram& h) {
   json::Array buckets;
-  for (auto [i, n] : h.sparse()) buckets.push_back(json::Value{json::Array{json_uint(i), json_uint(n)}});
+  for (auto [i, n] : h.sparse())
+    buckets.push_back(json::Value{json::Array{json_uint(i), json_uint(n)}});
   json::Object o;
   o.push_back({"buckets", json::Value{std::move(buckets)}});
   o.push_back({"sum", json_uint(h.sum())});
@@ -138,13 +140,15 @@ Result<Tally> tally_from_json(const json::Value& v) {
   if (!ok) return Error{"tally: a counter is missing or not a count"};
   const json::Value* played = v.find("played_s");
   const json::Value* stalled = v.find("stalled_s");
-  if (!played || !stalled || !played->as_number() || !stalled->as_number()) return Error{"tally: played_s/stalled_s"};
+  if (!played || !stalled || !played->as_number() || !stalled->as_number())
+    return Error{"tally: played_s/stalled_s"};
   t.played_s = played->as_number()->d;
   t.stalled_s = stalled->as_number()->d;
   if (!map_from(v.find("errors_by_status"), t.errors_by_status) ||
       !map_from(v.find("errors_by_reason"), t.errors_by_reason))
     return Error{"tally: errors"};
-  if (!histogram_from(v.find("startup_us"), t.startup_us) || !histogram_from(v.find("segment_us"), t.segment_us))
+  if (!histogram_from(v.find("startup_us"), t.startup_us) ||
+      !histogram_from(v.find("segment_us"), t.segment_us))
     return Error{"tally: histograms"};
   return t;
 }

@@ -14,7 +14,7 @@ namespace cdn::viewers {
 
 struct Tally {
   uint64_t joins = 0, leaves = 0;
-  uint64_t segments = 0, segment_bytes = 0;  // body bytes of segments
+  uint64_t segments = 0, segment_bytes = 0;    // body bytes of segments
   uint64_t playlists = 0, playlist_bytes = 0;  // master and media playlists (bodies)
   uint64_t wire_bytes = 0;                     // every byte read from sockets (TLS included)
   uint64_t stalls = 0;
@@ -22,11 +22,11 @@ struct Tally {
   uint64_t discontinuities = 0;
   uint64_t blocking_reloads = 0;
   uint64_t connects = 0, tls_resumed = 0;
-  double played_s = 0, stalled_s = 0;  // media seconds played, seconds stalled
+  double played_s = 0, stalled_s = 0;                // media seconds played, seconds stalled
   std::map<std::string, uint64_t> errors_by_status;  // "404", "503"; "0" for transport failures
   std::map<std::string, uint64_t> errors_by_reason;  // X-Error-Reason, or the transport failure
-  Histogram startup_us;   // join -> first segment received
-  Histogram segment_us;   // request sent -> last byte of a segment
+  Histogram startup_us;                              // join -> first segment received
+  Histogram segment_us;                              // request sent -> last byte of a segment
 
   uint64_t errors() const;
   void add_error(int status, const std::string& reason);

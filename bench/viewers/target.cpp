@@ -59,7 +59,8 @@ std::string with_param(std::string_view target, std::string_view name, std::stri
     size_t at = 0;
     while (at <= query.size()) {
       size_t amp = query.find('&', at);
-      std::string_view p = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+      std::string_view p =
+          query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
       if (p.substr(0, p.find('=')) == name) return std::string(target);
       if (amp == std::string_view::npos) break;
       at = amp + 1;

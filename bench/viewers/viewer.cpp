@@ -12,7 +12,8 @@ constexpr int kSegmentTries = 3;  // then the player skips the segment, as playe
 constexpr double kRetryAfter = 1.0;
 
 bool is_media_playlist(const std::string& text) {
-  return text.find("#EXTINF") != std::string::npos || text.find("#EXT-X-TARGETDURATION") != std::string::npos;
+  return text.find("#EXTINF") != std::string::npos ||
+         text.find("#EXT-X-TARGETDURATION") != std::string::npos;
 }
 }  // namespace
 
@@ -82,14 +83,16 @@ void Viewer::account() {
   if (!active_) return;
   // A stream that ended and was played out has no stall after its last segment.
   double clock = host_.now();
-  if (tracker_.ended() && queue_.empty() && buffer_.started()) clock = std::min(clock, buffer_.runs_out());
+  if (tracker_.ended() && queue_.empty() && buffer_.started())
+    clock = std::min(clock, buffer_.runs_out());
   double played = buffer_.played(clock);
   double stalled = buffer_.stalled(clock);
   uint64_t stalls = buffer_.stalls();
   uint64_t connects = conn_ ? conn_->connects() : accounted_connects_;
   uint64_t resumed = conn_ ? conn_->resumed() : accounted_resumed_;
   double dp = played - accounted_played_, ds = stalled - accounted_stalled_;
-  uint64_t dn = stalls - accounted_stalls_, dc = connects - accounted_connects_, dr = resumed - accounted_resumed_;
+  uint64_t dn = stalls - accounted_stalls_, dc = connects - accounted_connects_,
+           dr = resumed - accounted_resumed_;
   accounted_played_ = played;
   accounted_stalled_ = stalled;
   accounted_stalls_ = stalls;
@@ -111,15 +114,21 @@ void Viewer::request(Want what, std::string target) {
                host_.count([&](Tally& t) { t.wire_bytes += r.wire_bytes; });
                if (f != Failure::None || r.status != 200) return on_failure(what, f, r);
                switch (what) {
-                 case Want::Master: return on_master(std::move(r));
-                 case Want::Playlist: return on_playlist(std::move(r), false);
-                 case Want::Segment: return on_segment(std::move(r), started);
+                 case Want::Master:
+                   return on_master(std::move(r));
+                 case Want::Playlist:
+                   return on_playlist(std::move(r), false);
+                 case Want::Segment:
+                   return on_segment(std::move(r), started);
                }
              });
 }
 
 void Viewer::on_failure(Want what, Failure f, const Response& r) {
-  host_.count([&](Tally& t) { t.add_error(f == Failure::None ? r.status : 0, f == Failure::None ? r.error_reason : to_string(f)); });
+  host_.count([&](Tally& t) {
+    t.add_error(f == Failure::None ? r.status : 0,
+                f == Failure::None ? r.error_reason : to_string(f));
+  });
   if (what == Want::Segment && ++segment_tries_ >= kSegmentTries) {
     queue_.pop_front();
     segment_tries_ = 0;
@@ -129,7 +138,8 @@ void Viewer::on_failure(Want what, Failure f, const Response& r) {
   // Try again after a pause (a new connection if this one failed).
   schedule(retry_timer_.get(), kRetryAfter, [](uv_timer_t* t) {
     auto* v = static_cast<Viewer*>(t->data);
-    if (!v->master_done_) return v->request(Want::Master, v->with_token(v->host_.options().master_target));
+    if (!v->master_done_)
+      return v->request(Want::Master, v->with_token(v->host_.options().master_target));
     v->pump();
   });
 }
@@ -155,12 +165,22 @@ void Viewer::on_master(Response&& r) {
   }
   const auto& vs = master->variants;
   size_t pick = 0;
-  auto by_bw = [](const hls::Variant& a, const hls::Variant& b) { return a.bandwidth < b.bandwidth; };
+  auto by_bw = [](const hls::Variant& a, const hls::Variant& b) {
+    return a.bandwidth < b.bandwidth;
+  };
   switch (o.rendition) {
-    case RenditionChoice::First: pick = 0; break;
-    case RenditionChoice::Lowest: pick = size_t(std::min_element(vs.begin(), vs.end(), by_bw) - vs.begin()); break;
-    case RenditionChoice::Highest: pick = size_t(std::max_element(vs.begin(), vs.end(), by_bw) - vs.begin()); break;
-    case RenditionChoice::Random: pick = std::uniform_int_distribution<size_t>(0, vs.size() - 1)(host_.rng()); break;
+    case RenditionChoice::First:
+      pick = 0;
+      break;
+    case RenditionChoice::Lowest:
+      pick = size_t(std::min_element(vs.begin(), vs.end(), by_bw) - vs.begin());
+      break;
+    case RenditionChoice::Highest:
+      pick = size_t(std::max_element(vs.begin(), vs.end(), by_bw) - vs.begin());
+      break;
+    case RenditionChoice::Random:
+      pick = std::uniform_int_distribution<size_t>(0, vs.size() - 1)(host_.rng());
+      break;
   }
   media_target_ = resolve_target(o.master_target, vs[pick].uri);
   master_done_ = true;

@@ -61,7 +61,7 @@ class Viewer {
   uint32_t session_ = 0;
   bool active_ = false;
   std::unique_ptr<Connection> conn_;
-  SessionPtr tls_session_;  // kept between sessions: a returning viewer resumes TLS
+  SessionPtr tls_session_;                  // kept between sessions: a returning viewer resumes TLS
   net::UvHandle<uv_timer_t> reload_timer_;  // the next playlist reload
   net::UvHandle<uv_timer_t> retry_timer_;   // a failed request's next try
   net::UvHandle<uv_timer_t> life_timer_;    // join and leave under churn

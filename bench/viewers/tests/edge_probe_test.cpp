@@ -17,7 +17,8 @@ TEST(EdgeProbe, CpuFromStatSkipsAnAwkwardCommandName) {
 }
 
 TEST(EdgeProbe, RssFromStatus) {
-  auto rss = rss_kib_from_status("Name:\tcdn-edge\nVmPeak:\t  900 kB\nVmRSS:\t   51234 kB\nRssAnon:\t 1 kB\n");
+  auto rss = rss_kib_from_status(
+      "Name:\tcdn-edge\nVmPeak:\t  900 kB\nVmRSS:\t   51234 kB\nRssAnon:\t 1 kB\n");
   ASSERT_TRUE(rss);
   EXPECT_EQ(*rss, 51234u);
   EXPECT_FALSE(rss_kib_from_status("Name:\tx\n"));

@@ -83,11 +83,13 @@ TEST(PlaylistTracker, AStaleCopyBringsNothing) {
 
 TEST(PlaylistTracker, BlockingReloadAsksForTheNextSegment) {
   PlaylistTracker t(2);
-  auto up = t.apply(live(50, 4, "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12.0,CAN-BLOCK-RELOAD=YES\n"));
+  auto up =
+      t.apply(live(50, 4, "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12.0,CAN-BLOCK-RELOAD=YES\n"));
   ASSERT_TRUE(up);
   EXPECT_TRUE(t.can_block_reload());
   EXPECT_EQ(t.reload_target("/live/a/720p/index.m3u8"), "/live/a/720p/index.m3u8?_HLS_msn=54");
-  EXPECT_EQ(t.reload_target("/live/a/720p/index.m3u8?token=x"), "/live/a/720p/index.m3u8?token=x&_HLS_msn=54");
+  EXPECT_EQ(t.reload_target("/live/a/720p/index.m3u8?token=x"),
+            "/live/a/720p/index.m3u8?token=x&_HLS_msn=54");
   EXPECT_EQ(t.reload_delay_ms(false), 0);  // the server holds the request
 }
 
