@@ -18,6 +18,7 @@
 #   VIEWERS_N [19000]  VIEWERS_SECONDS [300]  VIEWERS_RAMP [10] (the flash crowd joins within it)
 #   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [N/9500 rounded up]
 #   VIEWERS_SESSION_MEAN [0] (churn: mean watch time in s; 0 = everyone stays)
+#   VIEWERS_REJOIN_AFTER [5] (churn: seconds before a viewer who left joins again)
 #   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [100k] (video; + 32k audio + MPEG-TS: ~150 kbit/s)
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18680]  BENCH_OUT [bench/viewers/out]
 set -euo pipefail
@@ -37,6 +38,7 @@ RAMP="${VIEWERS_RAMP:-10}"
 PHASES="${VIEWERS_PHASES:-edge-tokens edge nginx}"
 PROCS="${VIEWERS_PROCS:-$(((N + 9499) / 9500))}"
 SESSION_MEAN="${VIEWERS_SESSION_MEAN:-0}"
+REJOIN_AFTER="${VIEWERS_REJOIN_AFTER:-5}"
 EDGE_CPU="${EDGE_CPU:-0}"
 SIM_CPU="${SIM_CPU:-1}"
 BITRATE="${VIEWERS_BITRATE:-100k}"
@@ -183,7 +185,7 @@ run_phase() {  # phase-name
   say "== $phase: $N viewers join within $RAMP s and play for $HOLD s (edge pid $pid on CPU $EDGE_CPU, simulator on CPU $SIM_CPU)"
   # shellcheck disable=SC2086  # $health is two words or none
   taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$N" --procs "$PROCS" \
-    --ramp "$RAMP" --duration "$HOLD" --session-mean "$SESSION_MEAN" --edge-pid "$pid" $health \
+    --ramp "$RAMP" --duration "$HOLD" --session-mean "$SESSION_MEAN" --rejoin-after "$REJOIN_AFTER" --edge-pid "$pid" $health \
     "${tokens[@]}" --out "$RAW/$phase.json" --series "$RAW/$phase.tsv" >/dev/null || say "$phase: the simulator reported a failure"
   local counts
   counts=$("$PYTHON" "$HERE/upstream_counts.py" "shield=$WORK/logs/shield-access.log:$shield_log0" \
@@ -204,7 +206,7 @@ for phase in $PHASES; do run_phase "$phase"; done
 
 {
   run_header
-  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=$PROCS VIEWERS_SESSION_MEAN=$SESSION_MEAN EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
+  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=$PROCS VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
   echo "source: 320x180 H.264 at $BITRATE + AAC 32k, 2 s GOPs, fed with ffmpeg -re -stream_loop -1 -c copy; 2 s segments, window 6"
   echo "ulimit -n: $(ulimit -n)"
 } >"$RAW/env.txt"

@@ -109,7 +109,11 @@ void Viewer::account() {
 
 void Viewer::request(Want what, std::string target) {
   double started = host_.now();
-  conn_->get(std::move(target), what != Want::Segment, int64_t(host_.options().timeout_s * 1000),
+  // The server may hold a blocking reload for up to three target durations before it answers.
+  int64_t timeout_ms = int64_t(host_.options().timeout_s * 1000);
+  if (what == Want::Playlist && tracker_.can_block_reload())
+    timeout_ms += 3000 * int64_t(tracker_.target_duration());
+  conn_->get(std::move(target), what != Want::Segment, timeout_ms,
              [this, what, started](Failure f, Response&& r) {
                host_.count([&](Tally& t) { t.wire_bytes += r.wire_bytes; });
                if (f != Failure::None || r.status != 200) return on_failure(what, f, r);
