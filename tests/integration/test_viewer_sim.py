@@ -92,3 +92,98 @@ def test_fifty_viewers_play_a_live_channel_through_the_chain(tiers, content, tmp
     for log in ("shield-access.log", "origin-access.log"):
         counts = segment_counts(tmp_path / log)
         assert counts["segments"] >= 3 and counts["max_per_segment"] == 1, (log, counts)
+
+
+class BlockingReloadOrigin:
+    """A live playlist server with EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES (the project's origin
+    does not offer it): a 1 s segment appears every second, and a request with _HLS_msn=N is held
+    until segment N exists. Records every request target."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.targets, self.t0 = [], time.monotonic()
+        self.cond = threading.Condition()
+        origin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                origin.targets.append(self.path)
+                url = urlsplit(self.path)
+                if url.path.endswith("master.m3u8"):
+                    return self.reply(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=150000\nlow/index.m3u8\n")
+                if url.path.endswith(".ts"):
+                    return self.reply(b"\x47" * 1880)
+                msn = parse_qs(url.query).get("_HLS_msn")
+                with origin.cond:
+                    if msn and not origin.cond.wait_for(lambda: origin.last() >= int(msn[0]), timeout=3):
+                        return self.reply(b"not yet", status=503)
+                    last = origin.last()
+                first = max(0, last - 3)
+                body = "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:1\n"
+                body += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n"
+                body += f"#EXT-X-MEDIA-SEQUENCE:{first}\n"
+                body += "".join(f"#EXTINF:1.000,\n{n}.ts\n" for n in range(first, last + 1))
+                self.reply(body.encode())
+
+            def reply(self, body, status=200):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.running = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._tick, daemon=True).start()
+
+    def last(self):
+        return 3 + int(time.monotonic() - self.t0)  # four segments exist at the start
+
+    def _tick(self):
+        while self.running:
+            time.sleep(0.05)
+            with self.cond:
+                self.cond.notify_all()
+
+    def close(self):
+        self.running = False
+        self.server.shutdown()
+
+
+@pytest.mark.skipif(under_sanitizer(), reason="cdn-viewers is a benchmark program, not built in sanitizer builds")
+def test_players_use_blocking_reload_where_the_playlist_offers_it(tmp_path):
+    sim = simulator()
+    origin = BlockingReloadOrigin()
+    try:
+        out = tmp_path / "viewers.json"
+        r = subprocess.run([str(sim), "--url", f"http://127.0.0.1:{origin.port}/live/x/master.m3u8",
+                            "--viewers", "3", "--ramp", "0.5", "--duration", "5", "--start-back", "2",
+                            "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+    finally:
+        origin.close()
+    rep = json.loads(out.read_text())
+    assert rep["errors"]["total"] == 0, rep["errors"]
+    assert rep["blocking_reloads"] >= 3 * 3, rep
+    reloads = [t for t in origin.targets if "_HLS_msn=" in t]
+    # Each player asks for the segment after the last it knows, so the numbers climb.
+    msns = sorted(int(t.split("_HLS_msn=")[1]) for t in reloads)
+    assert msns and msns[-1] - msns[0] >= 3, reloads
+    assert all(t.startswith("/live/x/low/index.m3u8?_HLS_msn=") for t in reloads), reloads
+    # Segments the players knew went out before their next held reload, so none was missed and
+    # playback never stalled; the server saw exactly the segment requests the report counts, and
+    # no player fetched one twice (3 players, distinct segments each at most 3 times).
+    segs = [t for t in origin.targets if t.endswith(".ts")]
+    assert len(segs) == rep["segments"] and rep["missed_segments"] == 0
+    assert max(segs.count(s) for s in segs) <= 3, segs
+    assert rep["stalls"] == 0 and rep["rebuffer_ratio"] == 0
