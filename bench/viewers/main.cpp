@@ -138,8 +138,9 @@ int main(int argc, char** argv) {
   }
   rusage ru{};
   if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
-    report.set_simulator_cpu(double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                             double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    report.set_simulator_usage(double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                                   double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+                               double(ru.ru_maxrss) / 1024);  // ru_maxrss is in KiB
   std::string summary = report.summary_json();
   std::printf("%s\n", summary.c_str());
   if (!opts.out_json.empty() && !write_file(opts.out_json, summary + "\n"))

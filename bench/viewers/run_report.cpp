@@ -172,6 +172,8 @@ std::string RunReport::summary_json() const {
   o.push_back({"duration_s", json_real(secs)});
   o.push_back({"session_mean_s", json_real(opts_.session_mean_s)});
   if (simulator_cpu_s_ >= 0) o.push_back({"simulator_cpu_s", json_real(simulator_cpu_s_)});
+  if (simulator_rss_mib_ >= 0)
+    o.push_back({"simulator_process_rss_mib_peak", json_real(simulator_rss_mib_)});
   o.push_back({"all_processes_reported", json::Value{finals_ == opts_.procs}});
   o.push_back({"peak_playing", json_uint(peak_playing)});
   o.push_back(

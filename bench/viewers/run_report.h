@@ -39,8 +39,12 @@ class RunReport {
   void probe_edge(SecondRow& row);
   void keep(const SecondRow& row) { rows_.push_back(row); }
 
-  // CPU seconds the player processes used (the simulator must not be the bottleneck).
-  void set_simulator_cpu(double s) { simulator_cpu_s_ = s; }
+  // CPU seconds the player processes used (the simulator must not be the bottleneck) and the
+  // largest one's peak RSS.
+  void set_simulator_usage(double cpu_s, double max_rss_mib) {
+    simulator_cpu_s_ = cpu_s;
+    simulator_rss_mib_ = max_rss_mib;
+  }
   const Tally& total() const { return total_; }
   const std::vector<SecondRow>& rows() const { return rows_; }
   std::string summary_json() const;
@@ -57,6 +61,7 @@ class RunReport {
   uint32_t finals_ = 0;
   double seconds_ = 0;
   double simulator_cpu_s_ = -1;
+  double simulator_rss_mib_ = -1;
   // Edge usage.
   std::optional<ProcUsage> first_usage_, last_usage_;
   double last_usage_at_ = 0, first_usage_at_ = 0;
