@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+
 #include "common/net/tls_context.h"
 
 namespace cdn::viewers {
@@ -63,10 +65,23 @@ ClientTls::Status ClientTls::start() {
 }
 
 ClientTls::Status ClientTls::feed(const char* data, size_t len, std::string& plain) {
-  if (len && BIO_write(in_, data, int(len)) != int(len)) {
-    error_ = "BIO_write failed";
-    return Status::Error;
-  }
+  // In slices of about one record: a memory BIO keeps the buffer of the largest write it took, and
+  // a whole socket read (64 KiB) would stay allocated in every idle player's connection.
+  constexpr size_t kSlice = 16 * 1024 + 512;
+  do {
+    size_t n = std::min(len, kSlice);
+    if (n && BIO_write(in_, data, int(n)) != int(n)) {
+      error_ = "BIO_write failed";
+      return Status::Error;
+    }
+    data += n;
+    len -= n;
+    if (drain(plain) != Status::Ok) return Status::Error;
+  } while (len > 0);
+  return Status::Ok;
+}
+
+ClientTls::Status ClientTls::drain(std::string& plain) {
   if (!handshake_done() && step() == Status::Error) return Status::Error;
   if (!handshake_done()) return Status::Ok;
   char buf[16384];

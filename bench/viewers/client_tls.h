@@ -36,6 +36,7 @@ class ClientTls {
 
  private:
   Status step();
+  Status drain(std::string& plain);  // handshake, then every complete record
   net::SslPtr ssl_;
   BIO* in_ = nullptr;   // owned by ssl_
   BIO* out_ = nullptr;  // owned by ssl_
