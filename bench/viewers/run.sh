@@ -56,6 +56,7 @@ SIM_BIN="$BUILD/bench/viewers/cdn-viewers"
 CDNCTL_BIN="$BUILD/cdnctl/cdnctl"
 need_tools curl openssl ffmpeg taskset "$PYTHON"
 case " $PHASES " in *" nginx "*) need_tools nginx ;; esac
+command -v gnuplot >/dev/null || say "gnuplot is not installed (scripts/install-deps.sh installs it): no PNG plots"
 ensure_programs
 if [ ! -x "$SIM_BIN" ] || [ ! -x "$CDNCTL_BIN" ]; then
   cmake --build "$BUILD" -j"$(nproc)" --target cdn-viewers cdnctl
