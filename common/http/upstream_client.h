@@ -78,6 +78,7 @@ class UpstreamPool {
   UpstreamTimeouts timeouts_;
   size_t max_idle_;
   UpstreamTls tls_;
+  net::TlsResumption resumption_;  // this loop's latest session with the server
   uint64_t next_token_ = 1;
   std::deque<UpstreamConnection*> idle_;
   std::vector<std::unique_ptr<UpstreamConnection>> all_;

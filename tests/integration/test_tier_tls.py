@@ -138,6 +138,24 @@ def https_edge(chain, pki, server_name):
     return cfg
 
 
+def test_a_new_upstream_connection_resumes_the_tls_session(tiers, chain, content, pki):
+    """After the pooled connection idled out, the next miss resumes instead of a full handshake."""
+    cfg = edge_upstream_config(chain.shield, {"tls": upstream_tls(pki)})
+    cfg["workers"] = 1
+    cfg["timeouts"]["upstream_idle"] = "300ms"
+    edge = tiers("edge", cfg).start()
+    path, data = content.new_file(1000)
+    assert edge.get(path).body == data
+    wait_until(lambda: edge.metric("cdn_upstream_tls_handshakes_total", resumed="false") == 1, what="first handshake")
+    # the edge closes its idle pooled connection after upstream_idle; the shield sees it go
+    before = chain.shield.metric("cdn_connections_active")
+    wait_until(lambda: chain.shield.metric("cdn_connections_active") == before - 1, what="idle connection closed")
+    path, data = content.new_file(1000)
+    assert edge.get(path).body == data
+    assert edge.metric("cdn_upstream_tls_handshakes_total", resumed="true") == 1
+    assert edge.metric("cdn_upstream_tls_handshakes_total", resumed="false") == 1
+
+
 def test_https_address_and_server_name_checked_against_the_certificate(tiers, chain, content, pki):
     """server_name is sent as SNI and must be a name in the upstream's certificate."""
     named, wrong = https_edge(chain, pki, "shield.test"), https_edge(chain, pki, "other.test")

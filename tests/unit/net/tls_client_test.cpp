@@ -202,6 +202,29 @@ TEST_F(TlsClientTest, AMissingOrUntrustedClientCertificateIsRefused) {
   }
 }
 
+TEST_F(TlsClientTest, TheNextConnectionResumesTheSessionTheServerGave) {
+  auto server_ctx = server(true);
+  auto ctx = TlsClientContext::create({path("ca.pem"), path("client.pem"), path("client.key")});
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  TlsResumption resumption;
+  bool reused[2] = {};
+  for (bool& r : reused) {
+    std::string error;
+    SslPtr ssl = ctx.value()->new_ssl("shield.test", error);
+    ASSERT_TRUE(ssl) << error;
+    SSL* raw = ssl.get();
+    resumption.attach(raw);
+    auto c = TlsSession::client(std::move(ssl));
+    auto s = std::make_unique<TlsSession>(server_ctx);
+    Outcome o = run(*c, *s);
+    ASSERT_EQ(o.client, TlsSession::Status::Ok) << c->last_error();
+    ASSERT_EQ(o.request_seen_by_server, "GET / HTTP/1.1\r\n\r\n");
+    r = SSL_session_reused(raw) == 1;
+  }
+  EXPECT_FALSE(reused[0]);
+  EXPECT_TRUE(reused[1]);
+}
+
 TEST_F(TlsClientTest, ContextErrorsNameTheFile) {
   auto missing = TlsClientContext::create({path("none.pem"), "", ""});
   ASSERT_FALSE(missing.ok());
