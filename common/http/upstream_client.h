@@ -17,6 +17,7 @@
 #include "common/net/address.h"
 #include "common/net/stream.h"
 #include "common/net/tls_client_context.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
 #include "common/util/bytes.h"

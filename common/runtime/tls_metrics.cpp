@@ -1,6 +1,7 @@
 #include "common/runtime/tls_metrics.h"
 
 #include "common/net/tls_client_context.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/tls_failures.h"
 
 namespace cdn::runtime {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/net/tls_client_context.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/tls_context.h"
 #include "common/net/tls_failures.h"
 #include "common/net/tls_session.h"
