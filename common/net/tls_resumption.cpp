@@ -13,7 +13,8 @@ int resumption_index() {
 
 void TlsResumption::attach(SSL* ssl) {
   SSL_set_ex_data(ssl, resumption_index(), this);
-  if (session_ && session_ctx_.get() == SSL_get_SSL_CTX(ssl) && SSL_SESSION_is_resumable(session_.get()))
+  if (session_ && session_ctx_.get() == SSL_get_SSL_CTX(ssl) &&
+      SSL_SESSION_is_resumable(session_.get()))
     SSL_set_session(ssl, session_.get());
 }
 

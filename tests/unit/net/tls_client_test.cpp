@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "common/net/tls_client_context.h"
-#include "common/net/tls_resumption.h"
 #include "common/net/tls_context.h"
 #include "common/net/tls_failures.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/tls_session.h"
 
 namespace cdn::net {
@@ -28,7 +28,8 @@ struct Issued {
 
 // A certificate for `cn` with `ext` extensions ("name=value" lines), signed by `ca` (self-signed
 // when null).
-Issued issue(const std::string& cn, const Issued* ca, const std::vector<std::pair<int, std::string>>& ext) {
+Issued issue(const std::string& cn, const Issued* ca,
+             const std::vector<std::pair<int, std::string>>& ext) {
   static long serial = 1;
   Issued out{PkeyPtr(EVP_EC_gen("P-256")), X509Ptr(X509_new())};
   X509* x = out.cert.get();
@@ -53,11 +54,14 @@ Issued issue(const std::string& cn, const Issued* ca, const std::vector<std::pai
 }
 
 Issued make_ca(const std::string& cn) {
-  return issue(cn, nullptr, {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
+  return issue(
+      cn, nullptr,
+      {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
 }
 
 Issued make_leaf(const std::string& cn, const Issued& ca, const std::string& san) {
-  return issue(cn, &ca, {{NID_subject_alt_name, san}, {NID_ext_key_usage, "serverAuth,clientAuth"}});
+  return issue(cn, &ca,
+               {{NID_subject_alt_name, san}, {NID_ext_key_usage, "serverAuth,clientAuth"}});
 }
 
 class TlsClientTest : public ::testing::Test {
@@ -98,8 +102,10 @@ class TlsClientTest : public ::testing::Test {
     return r.ok() ? r.value() : nullptr;
   }
 
-  std::unique_ptr<TlsSession> client(const std::string& ca, const std::string& cert, const std::string& peer) {
-    TlsClientOptions o{path(ca), cert.empty() ? "" : path(cert + ".pem"), cert.empty() ? "" : path(cert + ".key")};
+  std::unique_ptr<TlsSession> client(const std::string& ca, const std::string& cert,
+                                     const std::string& peer) {
+    TlsClientOptions o{path(ca), cert.empty() ? "" : path(cert + ".pem"),
+                       cert.empty() ? "" : path(cert + ".key")};
     auto ctx = TlsClientContext::create(o);
     EXPECT_TRUE(ctx.ok()) << (ctx.ok() ? "" : ctx.error().message);
     std::string error;
@@ -155,7 +161,8 @@ TEST_F(TlsClientTest, MutualTlsByNameAndByIp) {
     EXPECT_EQ(o.server, TlsSession::Status::Ok) << s->last_error();
     EXPECT_TRUE(c->handshake_done() && s->handshake_done());
     EXPECT_EQ(o.request_seen_by_server, "GET / HTTP/1.1\r\n\r\n");
-    EXPECT_EQ(s->sni(), std::string(peer) == "shield.test" ? "shield.test" : "");  // no SNI for an IP
+    EXPECT_EQ(s->sni(),
+              std::string(peer) == "shield.test" ? "shield.test" : "");  // no SNI for an IP
   }
 }
 
@@ -187,7 +194,8 @@ TEST_F(TlsClientTest, AMissingOrUntrustedClientCertificateIsRefused) {
     const char* cert;
     TlsFailure server_sees;
   };
-  for (Case k : {Case{"", TlsFailure::ClientCertificateMissing}, Case{"rogue-client", TlsFailure::ClientCertificateUntrusted}}) {
+  for (Case k : {Case{"", TlsFailure::ClientCertificateMissing},
+                 Case{"rogue-client", TlsFailure::ClientCertificateUntrusted}}) {
     SCOPED_TRACE(k.cert);
     uint64_t before = tls_failures().get(k.server_sees);
     auto s = std::make_unique<TlsSession>(server(true));
@@ -229,11 +237,13 @@ TEST_F(TlsClientTest, TheNextConnectionResumesTheSessionTheServerGave) {
 TEST_F(TlsClientTest, ContextErrorsNameTheFile) {
   auto missing = TlsClientContext::create({path("none.pem"), "", ""});
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message.find(path("none.pem")), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find(path("none.pem")), std::string::npos)
+      << missing.error().message;
   auto half = TlsClientContext::create({path("ca.pem"), path("client.pem"), ""});
   ASSERT_FALSE(half.ok());
   EXPECT_NE(half.error().message.find("both cert and key"), std::string::npos);
-  auto mismatch = TlsClientContext::create({path("ca.pem"), path("client.pem"), path("server.key")});
+  auto mismatch =
+      TlsClientContext::create({path("ca.pem"), path("client.pem"), path("server.key")});
   ASSERT_FALSE(mismatch.ok());
   // OpenSSL refuses a key that is not the certificate's when it loads it.
   EXPECT_EQ(mismatch.error().message.rfind(path("server.key") + ": cannot load private key", 0), 0u)
@@ -251,7 +261,9 @@ TEST(TlsFailureNames, AreDistinctAndUpstreamOnesSayUpstream) {
   for (size_t i = 0; i < size_t(TlsFailure::Count); ++i) {
     auto f = TlsFailure(i);
     EXPECT_TRUE(seen.insert(to_string(f)).second) << to_string(f);
-    EXPECT_EQ(to_string(f).rfind("upstream-", 0) == 0, f >= TlsFailure::UpstreamCertificateUntrusted) << to_string(f);
+    EXPECT_EQ(to_string(f).rfind("upstream-", 0) == 0,
+              f >= TlsFailure::UpstreamCertificateUntrusted)
+        << to_string(f);
   }
 }
 
