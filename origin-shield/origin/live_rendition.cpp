@@ -77,7 +77,7 @@ void LiveRendition::restore(const std::optional<RenditionMeta>& meta,
 }
 
 void LiveRendition::take_over(const LiveSource& src) {
-  if (seg_) seg_->flush();
+  flush_segmenter();
   live::SegmenterConfig sc;
   sc.target_duration_s = settings_.target_duration_s;
   sc.first_sequence = playlist_->next_sequence();
@@ -85,6 +85,7 @@ void LiveRendition::take_over(const LiveSource& src) {
   if (sc.first_discontinuity) playlist_->mark_discontinuity();
   seg_ = std::make_unique<live::Segmenter>(sc,
                                            [this](live::Segment&& s) { on_segment(std::move(s)); });
+  param_sets_ = std::make_unique<ingest::ParamSetRepeater>();  // a new encoder's own
   const bool switched = active_ != 0;
   active_ = src.id;
   active_open_ = src.open.load();
@@ -94,6 +95,14 @@ void LiveRendition::take_over(const LiveSource& src) {
             {"input", src.kind},
             {"role", src.backup ? "backup" : "primary"}});
   counters_.switches.inc();
+}
+
+void LiveRendition::flush_segmenter() {
+  if (!seg_) return;
+  param_sets_->flush(repeated_);
+  seg_->feed(repeated_);
+  repeated_.clear();
+  seg_->flush();
 }
 
 void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
@@ -116,7 +125,9 @@ void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
     take_over(src);
   }
   active_last_ms_ = now;
-  seg_->feed(std::string_view(data, n));
+  param_sets_->feed(std::string_view(data, n), repeated_);
+  seg_->feed(repeated_);
+  repeated_.clear();
 }
 
 void LiveRendition::on_source_end(LiveSource& src) {
@@ -125,7 +136,7 @@ void LiveRendition::on_source_end(LiveSource& src) {
   if (active_ != src.id) return;
   active_open_ = false;
   if (seg_) {
-    seg_->flush();  // the segment in progress is complete as far as this input goes
+    flush_segmenter();  // the segment in progress is complete as far as this input goes
     seg_.reset();
   }
 }
@@ -152,7 +163,7 @@ void LiveRendition::housekeep(int64_t now_mono_ms, int64_t now_wall_ms) {
 
 void LiveRendition::end_stream() {
   if (seg_) {
-    seg_->flush();
+    flush_segmenter();
     seg_.reset();
   }
   active_ = 0;
