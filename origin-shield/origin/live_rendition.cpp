@@ -34,7 +34,10 @@ LiveRendition::Counters::Counters(const std::string& ch, const std::string& r)
       forced_cuts(rendition_counter("cdn_live_forced_cuts_total",
                                     "Live segments cut without a keyframe", ch, r)),
       expired(rendition_counter("cdn_live_segments_expired_total",
-                                "Live segments deleted after retention", ch, r)) {}
+                                "Live segments deleted after retention", ch, r)),
+      param_sets_repeated(rendition_counter(
+          "cdn_live_parameter_sets_repeated_total",
+          "Keyframes that got the SPS/PPS (VPS) an encoder sent only earlier", ch, r)) {}
 
 LiveRendition::LiveRendition(std::string channel, std::string name, bool configured, bool vod,
                              RenditionSettings settings, std::shared_ptr<LiveStorage> storage)
@@ -125,7 +128,10 @@ void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
     take_over(src);
   }
   active_last_ms_ = now;
+  const uint64_t repeated = param_sets_->stats().repeated;
   param_sets_->feed(std::string_view(data, n), repeated_);
+  if (param_sets_->stats().repeated != repeated)
+    counters_.param_sets_repeated.inc(param_sets_->stats().repeated - repeated);
   seg_->feed(repeated_);
   repeated_.clear();
 }

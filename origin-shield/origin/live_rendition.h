@@ -106,7 +106,7 @@ class LiveRendition {
   struct Counters {
     explicit Counters(const std::string& channel, const std::string& rendition);
     obs::Counter &ingest_primary, &ingest_backup, &dropped, &switches, &segments, &discontinuities,
-        &forced_cuts, &expired;
+        &forced_cuts, &expired, &param_sets_repeated;
   };
 
   // With mu_ held:

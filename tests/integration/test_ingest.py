@@ -172,6 +172,8 @@ def test_parameter_sets_sent_once_still_start_every_segment(chain, tmp_path):
     assert r.returncode == 0, r.stderr.decode(errors="replace")
     assert int(json.loads(r.stdout)["streams"][0]["nb_read_frames"]) == 25  # the whole 1 s GOP
     assert not r.stderr.strip(), r.stderr.decode(errors="replace")
+    # 6 keyframes, the first with its own parameter sets: the other 5 got them.
+    assert origin.metric("cdn_live_parameter_sets_repeated_total", channel="tsonce") == 5
 
 
 def test_srt_publish_played_through_edge(chain, tmp_path):
