@@ -158,7 +158,11 @@ void ParamSetRepeater::on_psi(const uint8_t* p, const live::TsHeader& h, std::st
     if (holding_) release(out);
     video_pid_ = pid;
     cc_shift_ = 0;
-    if (codec != codec_) vps_.clear(), sps_.clear(), pps_.clear();
+    if (codec != codec_) {  // another encoder's parameter sets would be wrong here
+      vps_.clear();
+      sps_.clear();
+      pps_.clear();
+    }
     codec_ = codec;
   });
 }
