@@ -16,6 +16,8 @@ BUILD, BASE, OUT = ENV["BUILD"], int(ENV["BASE"]), ENV["OUT"]
 KEY = "bench-stream-key"
 TARGET_S = 2.0
 POLL_S = 0.5
+# A wait between two segments longer than this is a late segment (the GOP is exactly TARGET_S).
+LATE_S = 1.5 * TARGET_S + POLL_S
 HTTP, ADMIN, SRT, RTMP, NGINX_RTMP = BASE, BASE + 1, BASE + 2, BASE + 3, BASE + 4
 # Rendition r's file: size and video bitrate (2 s GOP at 25 fps, AAC 96k).
 LADDER = [("640x360", "1200k"), ("320x180", "400k"), ("960x540", "2500k"), ("1280x720", "4000k")]
@@ -228,6 +230,7 @@ class Watch:
             # the window is full).
             "media_sequence_advance_min_max": [min(media_advance), max(media_advance)],
             "longest_wait_between_segments_s": round(max(self.max_gap.values()), 2),
+            "renditions_with_a_late_segment": sum(g > LATE_S for g in self.max_gap.values()),
             "renditions_ended": len(self.ended),
         }
 
@@ -314,7 +317,28 @@ def main():
             result["nginx_rtmp"] = {**cost(nginx_pids, c1[1] - c0[1]), **theirs.finish(t1)}
         print(json.dumps(result, indent=1))
         open(f"{OUT}/result.json", "w").write(json.dumps(result) + "\n")
-        bad = result["origin"]["renditions_ended"] > 0 or result["origin"]["segments_produced_min_median_max"][0] < 1
+        o = result["origin"]
+        # The bar: every playlist advances (no rendition more than one segment short) and
+        # no segment is late.
+        bad = o["renditions_ended"] or o["renditions_below_expected_minus_1"] or o["renditions_with_a_late_segment"]
+        table = ["| | cdn-origin | nginx-rtmp |", "| --- | ---: | ---: |"]
+        rows = [("segments produced per rendition (min / median / max), expected "
+                 f"{o['segments_expected']:g}", lambda x: " / ".join(map(str, x["segments_produced_min_median_max"]))),
+                ("renditions more than one segment short", lambda x: x["renditions_below_expected_minus_1"]),
+                (f"longest wait between two segments ({POLL_S} s sampling)",
+                 lambda x: f"{x['longest_wait_between_segments_s']} s"),
+                (f"renditions with a wait over {LATE_S:g} s", lambda x: x["renditions_with_a_late_segment"]),
+                ("CPU, % of one core (ms per rendition-second)",
+                 lambda x: f"{x['cpu_percent_of_one_core']} ({x['cpu_ms_per_rendition_second']})"),
+                ("RSS", lambda x: f"{x['rss_mib']} MiB")]
+        for name, f in rows:
+            table.append(f"| {name} | {f(o)} | {f(result['nginx_rtmp']) if theirs else '-'} |")
+        table.append(f"| input rate over the file's (min / median / max) | "
+                     f"{' / '.join(map(str, o['input_rate_vs_file_min_median_max']))} | |")
+        open(f"{OUT}/table.md", "w").write("\n".join(table) + "\n")
+        log("\n".join(table))
+        log(f"encoders: {result['encoders']['cpu_percent_of_one_core']} % of one core; "
+            f"load average {' '.join(result['load_average'])}; verdict: {'FAIL' if bad else 'ok'}")
         log(f"raw files: {OUT}")
         sys.exit(1 if bad else 0)
     finally:

@@ -7,7 +7,9 @@
 # produced per rendition against DURATION / 2 s, the longest wait between two segments of a
 # rendition (a late segment), CPU (share of one core and ms per rendition-second) and RSS; for
 # the origin also each rendition's input rate against the file's own (are the encoders starved?),
-# and for the encoders their CPU. Fails if an origin playlist stopped advancing or ended.
+# and for the encoders their CPU. Prints a table (also table.md beside result.json) and fails
+# when an origin rendition ended, fell more than one segment short or had a late segment (a wait
+# over 3.5 s between two 2 s segments).
 #
 # Usage: bench/ingest/run.sh [--short]    (--short: 6 channels, 30 s: shows it works)
 # Environment (defaults in brackets):
