@@ -146,7 +146,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
   }
   // The token's scope covers the request as the cache and the shield see it (token removed).
   std::string uri = st.upstream_query.empty() ? req.path : req.path + "?" + st.upstream_query;
-  auth::RequestContext rc{uri, ex->client_ip(), unix_now()};
+  auth::TokenRequest rc{uri, ex->client_ip(), unix_now()};
   auto r = verifier_->verify(v.token, rc);
   if (!r && v.source == TokenSource::Query && r.rejection().reason == "expired") {
     // A playlist rewritten earlier may carry a token that has since expired while the viewer

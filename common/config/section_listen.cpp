@@ -5,9 +5,22 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/ssl.h>
+
 #include "common/config/sections.h"
 
 namespace cdn::config::sections {
+
+namespace {
+// OpenSSL is the judge of its own cipher strings: set the list on a throwaway context.
+bool openssl_accepts(const std::string& list, bool tls13) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) return false;
+  bool ok = (tls13 ? SSL_CTX_set_ciphersuites(ctx, list.c_str()) : SSL_CTX_set_cipher_list(ctx, list.c_str())) == 1;
+  SSL_CTX_free(ctx);
+  return ok;
+}
+}  // namespace
 
 void check_readable(MapReader& m, std::string_view key, const std::string& path, bool directory) {
   struct stat st {};
@@ -56,6 +69,14 @@ void read_tls(MapReader& m, TlsConfig& out) {
   }
   set(out.session_tickets, m.get_bool("session_tickets"));
   set(out.session_cache_size, m.get_int("session_cache_size", 0, 10'000'000));
+  if (auto v = m.get_string("ciphersuites", false)) {
+    if (openssl_accepts(*v, true)) out.ciphersuites = *v;
+    else m.error("ciphersuites", "\"" + *v + "\" is not a TLS 1.3 cipher suite list OpenSSL accepts");
+  }
+  if (auto v = m.get_string("ciphers", false)) {
+    if (openssl_accepts(*v, false)) out.ciphers = *v;
+    else m.error("ciphers", "\"" + *v + "\" is not a TLS 1.2 cipher list OpenSSL accepts");
+  }
 }
 
 }  // namespace cdn::config::sections

@@ -42,6 +42,12 @@ struct TlsConfig {
   std::vector<TlsCertificate> certificates;  // the first is the default for unknown SNI
   bool session_tickets = true;
   uint32_t session_cache_size = 20480;
+  // AES-128-GCM first, as Google's and Cloudflare's front ends do: on AES-NI it encrypts about a
+  // third faster than AES-256-GCM, which is most of what serving large objects over TLS costs.
+  std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 };
 
 struct TimeoutsConfig {
@@ -96,6 +102,9 @@ struct CacheConfig {
   std::string disk_path;        // empty = no disk tier
   uint64_t disk_max_bytes = 0;  // 0 = unlimited
   uint64_t max_object_size = 1ull << 30;  // larger responses pass through unstored; 0 = no limit
+  // A range starting further than this beyond what a running fill has received fetches its own
+  // bytes instead of waiting for the fill; 0 = ranges always wait.
+  uint64_t range_reach = 8ull << 20;
   std::vector<std::string> ignore_query_params;
   std::string token_param = "token";  // never part of the key
   std::vector<TtlRule> default_ttls;  // first match wins

@@ -88,6 +88,10 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                        (opts.session_tickets ? 0 : SSL_OP_NO_TICKET));
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+    if (!opts.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx.get(), opts.ciphersuites.c_str()) != 1)
+      return make_error("tls.ciphersuites: " + openssl_error_string());
+    if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), opts.ciphers.c_str()) != 1)
+      return make_error("tls.ciphers: " + openssl_error_string());
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), cp.cert_path.c_str()) != 1)
       return make_error(cp.cert_path + ": cannot load certificate: " + openssl_error_string());
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), cp.key_path.c_str(), SSL_FILETYPE_PEM) != 1)

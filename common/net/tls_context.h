@@ -20,6 +20,8 @@ struct TlsOptions {
   std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
   bool session_tickets = true;
   long session_cache_size = 20480;
+  std::string ciphersuites;  // TLS 1.3, OpenSSL syntax; empty: OpenSSL's default
+  std::string ciphers;       // TLS 1.2, OpenSSL syntax; empty: OpenSSL's default
 };
 
 class TlsContext {

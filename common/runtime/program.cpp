@@ -104,6 +104,8 @@ Result<void> Program::build_tls() {
   for (auto& c : cfg_.tls->certificates) o.certificates.push_back({c.cert, c.key});
   o.session_tickets = cfg_.tls->session_tickets;
   o.session_cache_size = long(cfg_.tls->session_cache_size);
+  o.ciphersuites = cfg_.tls->ciphersuites;
+  o.ciphers = cfg_.tls->ciphers;
   auto ctx = net::TlsContext::create(o);
   if (!ctx) return ctx.error();
   tls_.set(std::move(ctx.value()));
