@@ -51,9 +51,23 @@ void read_listen(MapReader& root, std::vector<ListenConfig>& out) {
   }
 }
 
+void read_pem_path(MapReader& m, Key key, std::string& out) {
+  if (auto path = m.get_string(key, false)) {
+    check_readable(m, key.name, *path, false);
+    out = *path;
+  }
+}
+
 void read_admin(MapReader& m, AdminConfig& out) {
   set(out.listen, m.get_host_port("listen"));
   set(out.token, m.get_string("token"));
+  if (auto t = m.get_map("tls")) {
+    AdminTlsConfig& tls = out.tls.emplace();
+    read_pem_path(*t, required("cert"), tls.cert);
+    read_pem_path(*t, required("key"), tls.key);
+    read_pem_path(*t, "client_ca", tls.client_ca);
+    t->finish();
+  }
 }
 
 void read_tls(MapReader& m, TlsConfig& out) {
@@ -77,6 +91,7 @@ void read_tls(MapReader& m, TlsConfig& out) {
     if (openssl_accepts(*v, false)) out.ciphers = *v;
     else m.error("ciphers", "\"" + *v + "\" is not a TLS 1.2 cipher list OpenSSL accepts");
   }
+  read_pem_path(m, "client_ca", out.client_ca);
 }
 
 }  // namespace cdn::config::sections

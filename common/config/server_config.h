@@ -28,9 +28,17 @@ struct ListenConfig {
   bool tls = false;
 };
 
+// The admin listener over TLS (absent = plain HTTP): its own certificate, and with client_ca
+// every admin client (Prometheus, cdn-geo, cdnctl) must show a certificate that CA signed.
+struct AdminTlsConfig {
+  std::string cert, key;  // PEM file paths, checked readable at load time
+  std::string client_ca;  // empty = no client certificate asked for
+};
+
 struct AdminConfig {
   HostPort listen{"127.0.0.1", 9090};
   std::string token;  // empty = admin writes disabled
+  std::optional<AdminTlsConfig> tls;
 };
 
 struct TlsCertificate {
@@ -48,6 +56,7 @@ struct TlsConfig {
   std::string ciphers =
       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
       "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  std::string client_ca;  // non-empty: every TLS listener demands a client certificate it signed
 };
 
 struct TimeoutsConfig {
@@ -116,6 +125,16 @@ struct CacheConfig {
 struct UpstreamServer {
   HostPort address;
   bool backup = false;  // failover policy only
+  bool tls = false;     // an https:// address, or any address under an upstream `tls:` section
+  // TLS: the name its certificate must carry, sent as SNI unless an IP (default: address host).
+  std::string server_name;
+};
+
+// How TLS upstream servers are verified and how we prove who we are to them (mTLS).
+struct UpstreamTlsConfig {
+  std::string ca;    // PEM CA bundle; empty = the system's CA store
+  std::string cert;  // client certificate chain; empty = none
+  std::string key;   // its private key (with cert)
 };
 
 struct UpstreamConfig {
@@ -124,6 +143,7 @@ struct UpstreamConfig {
   uint32_t max_fails = 3;
   int64_t fail_timeout_ms = 10'000;
   uint32_t retries = 1;
+  UpstreamTlsConfig tls;
 };
 
 struct OriginConfig {
