@@ -1,5 +1,5 @@
 #pragma once
-// Server-side TLS configuration: TLS 1.2/1.3 only, ALPN http/1.1, SNI across several
+// Server-side TLS configuration: TLS 1.2/1.3 only, ALPN h2 (when enabled) then http/1.1, SNI across several
 // certificates, session resumption (cache + tickets). Immutable once built; a SIGHUP builds a new
 // one and swaps it in TlsContextHolder, so live connections keep the context they started with.
 #include <memory>
@@ -20,6 +20,7 @@ struct TlsOptions {
   std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
   bool session_tickets = true;
   long session_cache_size = 20480;
+  bool http2 = false;  // ALPN offers h2 before http/1.1
 };
 
 class TlsContext {

@@ -31,6 +31,8 @@ class TlsSession {
   void shutdown();
   const std::string& last_error() const { return error_; }
   std::string sni() const;
+  // The protocol ALPN chose ("h2", "http/1.1"), empty when none was negotiated.
+  std::string_view alpn() const;
 
  private:
   std::shared_ptr<TlsContext> ctx_;
