@@ -234,6 +234,7 @@ void H2Session::headers_done(H2Stream& st, bool end_stream) {
   st.set_exchange(ex);
   st.request_ended = end_stream;
   if (!ok) {
+    st.dispatched = true;  // no handler will read a body
     // The same answers HTTP/1.1 gives (431, 414, 400), on this stream only.
     if (b.error_status() == 431) count_refused(b.error_reason());
     if (ctx_->hooks && ctx_->hooks->on_refused)
@@ -264,13 +265,16 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
     ex->deliver_request_body(reinterpret_cast<const char*>(data), len);
     return;
   }
-  // Nobody reads it (yet): hold a bounded amount, then refuse, as HTTP/1.1 does.
-  if (st.held_body.size() + len > ctx_->opts->max_body_bytes) {
-    st.held_body.clear();
+  // Nobody reads it: a bounded amount is accepted, then refused, as HTTP/1.1 does. Bytes are held
+  // only until the handler has run (they come with the head, before it is dispatched); after
+  // that they are counted and dropped, so a hundred streams cannot each park a body here.
+  st.body_seen += len;
+  if (st.body_seen > ctx_->opts->max_body_bytes) {
+    std::string().swap(st.held_body);
     if (!ex->started()) ex->respond_error(413, "body-too-large");
     return;
   }
-  st.held_body.append(reinterpret_cast<const char*>(data), len);
+  if (!st.dispatched) st.held_body.append(reinterpret_cast<const char*>(data), len);
 }
 
 int H2Session::on_invalid_frame_recv(nghttp2_session*, const nghttp2_frame* frame, int lib_error,
@@ -389,7 +393,14 @@ int H2Session::on_send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_
   if (frame->data.padlen > 0)
     self->out_.append(frame->data.padlen, '\0');  // we never pad; kept exact
   st->progress_ms_ = mono_ms();
-  if (st->exchange() && len > 0) self->batch_.push_back(Sent{st->exchange(), 0, len, false});
+  if (st->exchange() && len > 0) {
+    auto& b = self->batch_;
+    if (!b.empty() && !b.back().log && b.back().ex == st->exchange()) {
+      b.back().body += len;  // one entry per exchange and write, not per frame
+    } else {
+      b.push_back(Sent{st->exchange(), 0, len, false});
+    }
+  }
   if (!st->proceed_due && !st->body_ended() && st->queued() < self->stream_window()) {
     st->proceed_due = true;
     self->to_proceed_.push_back(self->streams_[frame->hd.stream_id]);
@@ -509,14 +520,17 @@ void H2Session::run_deferred() {
       if (closed_) return;
       if (!st->attached()) continue;
       auto ex = st->exchange();
+      st->dispatched = true;
       if (ctx_->hooks && ctx_->hooks->admit_request) {
         if (auto reason = ctx_->hooks->admit_request(conn_.client_ip()); !reason.empty()) {
           ex->respond_error(429, reason, Headers{{"Retry-After", "1"}});
+          std::string().swap(st->held_body);
           continue;
         }
       }
       ctx_->trim.note_activity();
       ctx_->handler->handle(ex);
+      if (!ex->reads_request_body()) std::string().swap(st->held_body);
     }
     auto gone = std::move(gone_);
     gone_.clear();

@@ -45,7 +45,9 @@ class H2Stream : public ResponseChannel {
 
   // Request body bytes that came before anyone asked for them, bounded by the session.
   std::string held_body;
+  uint64_t body_seen = 0;  // request body bytes received while nobody read them
   bool request_ended = false;
+  bool dispatched = false;  // the handler has run
 
   // ResponseChannel
   bool channel_open(const Exchange& ex) const override { return session_ && ex_.get() == &ex; }
