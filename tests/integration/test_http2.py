@@ -331,3 +331,28 @@ def test_drain_sends_graceful_goaway(tmp_path):
             edge.kill()
     finally:
         origin.close()
+
+
+def test_certificate_reload_keeps_h2_connections(h2):
+    path, body = h2.objects.add(3000)
+    with H2Conn(h2.edge.port(True), tls=True) as c:
+        assert c.get(path).body == body
+        reloads = h2.edge.stderr_path.read_text().count('"reloading"')
+        h2.edge.signal(signal.SIGHUP)
+        wait_until(lambda: h2.edge.stderr_path.read_text().count('"reloading"') > reloads, what="the reload")
+        assert c.get(path).body == body and not c.closed and c.goaway is None
+    assert h2_request(h2.edge.port(True), path, tls=True).body == body  # new connections too
+
+
+def test_unread_request_bodies_are_dropped_not_held(h2):
+    path, body = h2.objects.add(100)
+    with H2Conn(h2.edge.port(False)) as c:
+        ids = []
+        for _ in range(20):
+            sid = c.request(path, method="POST", end_stream=False)
+            for i in range(4):  # 64 KiB per stream: the initial stream window
+                c.send(frame(DATA, 1 if i == 3 else 0, sid, b"x" * 16383))
+            ids.append(sid)
+        got = c.wait_streams(ids, timeout=20)
+        assert all(st.response().status == 405 for st in got), [st.response() for st in got]
+        assert c.get(path).body == body and c.goaway is None
