@@ -3,6 +3,7 @@
 protocols, and the attack table (Rapid Reset, CONTINUATION flood, SETTINGS/PING/empty-DATA
 floods, oversized HPACK, a window never opened) with a raw-frame client."""
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import ssl
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -356,3 +358,26 @@ def test_unread_request_bodies_are_dropped_not_held(h2):
         got = c.wait_streams(ids, timeout=20)
         assert all(st.response().status == 405 for st in got), [st.response() for st in got]
         assert c.get(path).body == body and c.goaway is None
+
+
+BROWSER = Path(__file__).resolve().parents[1] / "browser"
+
+
+@pytest.mark.skipif(not shutil.which("node") or not Path("/usr/bin/chromium").exists()
+                    or not (BROWSER / "node_modules" / "playwright-core").exists(),
+                    reason="needs node, Debian's chromium and `npm ci` in tests/browser")
+def test_chromium_fetches_over_h2(h2):
+    page, _ = h2.objects.add(0)
+    h2.origin.add(page, b"<!doctype html><title>h2</title>", headers={"Content-Type": "text/html"})
+    h2.origin.add("/favicon.ico", b"\0", headers={"Content-Type": "image/x-icon"})  # asked by the browser
+    objs = [h2.objects.add(size) for size in (1000, 200_000, 1_500_000) * 4]
+    r = subprocess.run(["node", str(BROWSER / "h2_fetch.mjs"), f"https://127.0.0.1:{h2.edge.port(True)}{page}",
+                        *[p for p, _ in objs]], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert not out["problems"], out["problems"]
+    for (path, body), got in zip(objs, out["bodies"]):
+        assert (got["status"], got["bytes"]) == (200, len(body)), got
+        assert got["sha256"] == hashlib.sha256(body).hexdigest(), path
+    protocols = {p["name"]: p["protocol"] for p in out["protocols"]}
+    assert protocols[page] == "h2" and all(protocols[p] == "h2" for p, _ in objs), protocols
