@@ -300,7 +300,9 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* p) 
   if (self->streams_.empty()) self->idle_since_ms_ = mono_ms();
   if (const auto& ex = st->exchange()) {
     if (!ex->finished()) self->gone_.push_back(ex);
-    self->batch_.push_back(Sent{ex, 0, 0, true});
+    // Logged like HTTP/1.1 logs: requests that reached a handler or were answered; a stream
+    // reset before its request was dispatched never was one.
+    if (st->dispatched) self->batch_.push_back(Sent{ex, 0, 0, true});
   }
   return 0;
 }
@@ -640,7 +642,7 @@ void H2Session::on_connection_closed() {
     st->detach();
     if (const auto& ex = st->exchange()) {
       if (!ex->finished()) gone_.push_back(ex);
-      batch_.push_back(Sent{ex, 0, 0, true});
+      if (st->dispatched) batch_.push_back(Sent{ex, 0, 0, true});
     }
   }
   streams_.clear();
