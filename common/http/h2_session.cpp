@@ -124,6 +124,11 @@ void H2Session::on_read(const char* data, size_t len) {
                   : rv == NGHTTP2_ERR_FLOODED        ? "outbound-flood"
                                                      : "protocol-error",
                   true);
+    // nghttp2 may have queued a GOAWAY saying why: one attempt to send it before closing.
+    in_nghttp2_ = true;
+    nghttp2_session_send(session_);
+    in_nghttp2_ = false;
+    write_out();
     close_connection();
     return;
   }
