@@ -18,7 +18,8 @@ import pytest
 
 from conftest import SlowOrigin, Tier, edge_config, http_request, make_cert, wait_fills_done, wait_until
 from h2_support import (CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, END_HEADERS, ENHANCE_YOUR_CALM, HEADERS,
-                        NO_ERROR, PING, REFUSED_STREAM, H2Conn, frame, h2_request, rst_stream, settings)
+                        NO_ERROR, PING, REFUSED_STREAM, H2Conn, frame, h2_request, rst_stream, settings,
+                        window_update)
 
 pytestmark = pytest.mark.skipif(not shutil.which("nghttp") or not shutil.which("h2load"),
                                 reason="nghttp2-client (nghttp, h2load) is not installed")
@@ -299,17 +300,26 @@ def test_streams_past_max_concurrent_are_refused(h2):
 
 def test_window_never_opened_resets_only_that_stream(h2):
     path, body = h2.objects.add(300_000)
-    small, small_body = h2.objects.add(10)
-    fetch(h2, "h1", path)
+    small, small_body = h2.objects.add(30_000)
+    for p in (path, small):
+        fetch(h2, "h1", p)
     wait_fills_done(h2.edge)  # cached: the stall is ours, not the origin's
     before = refused(h2, "stream-send-stall")
-    with H2Conn(h2.edge.port(False), window=0) as c:
+    with H2Conn(h2.edge.port(False), window=0) as c:  # every stream starts with a shut window
         stuck = c.request(path)
-        c.pump(lambda: c.streams[stuck].headers, timeout=5)
+        other = c.request(small)
+        c.pump(lambda: c.streams[stuck].headers and c.streams[other].headers, timeout=5)
+        # Only the other stream's window opens: it completes while the stuck one holds its place.
+        c.send(window_update(other, len(small_body)))
+        assert c.wait_streams([other])[0].body == small_body
+        assert not c.streams[stuck].body and not c.streams[stuck].ended
         assert c.pump(lambda: c.streams[stuck].ended, timeout=10), "the stalled stream was never reset"
         assert c.streams[stuck].reset == CANCEL
         assert c.goaway is None and not c.closed  # the connection itself lives on
         assert refused(h2, "stream-send-stall") == before + 1
+        late = c.request(small)  # new streams still start (their bodies wait for a window)
+        assert c.pump(lambda: c.streams[late].headers, timeout=5)
+        assert c.streams[late].response().status == 200
         assert fetch(h2, "h2c", small).body == small_body
 
 
