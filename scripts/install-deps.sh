@@ -14,6 +14,8 @@ PACKAGES=(
   libnghttp2-dev nghttp2-client python3-h2
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
+  # the audience simulator's plot (bench/viewers/plot.gp)
+  gnuplot-nox
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
   # live ingest: SRT (libsrt, the origin's listener; srt-tools for manual checks)
   libsrt-openssl-dev

@@ -99,13 +99,13 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), opts.ciphers.c_str()) != 1)
       return make_error("tls.ciphers: " + openssl_error_string());
     if (auto r = use_certificate(ctx.get(), cp.cert_path, cp.key_path); !r) return r.error();
-    if (!opts.client_ca.empty())
-      if (auto r = require_client_certificates(ctx.get(), opts.client_ca); !r) return r.error();
     // A non-null argument (any) turns h2 on; the callback reads nothing through it.
     SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, opts.http2 ? ctx.get() : nullptr);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.get(), opts.session_cache_size);
     SSL_CTX_set_session_id_context(ctx.get(), kSidCtx, sizeof kSidCtx - 1);
+    if (!opts.client_ca.empty())
+      if (auto r = require_client_certificates(ctx.get(), opts.client_ca); !r) return r.error();
     Entry e;
     e.names = cert_names(SSL_CTX_get0_certificate(ctx.get()));
     e.ctx = std::move(ctx);
