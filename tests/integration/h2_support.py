@@ -52,8 +52,12 @@ class Stream:
 class H2Conn:
     """One connection. `window`: the initial stream window we announce (0 = never opened)."""
 
-    def __init__(self, port, tls=False, sni="a.test", timeout=10.0, window=None, authority=None):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, tls=False, sni="a.test", timeout=10.0, window=None, authority=None, rcvbuf=None):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:  # before connect, so the window the kernel announces stays small
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect(("127.0.0.1", port))
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname = False

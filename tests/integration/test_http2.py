@@ -323,6 +323,19 @@ def test_window_never_opened_resets_only_that_stream(h2):
         assert fetch(h2, "h2c", small).body == small_body
 
 
+def test_connection_that_never_reads_is_closed(h2):
+    path, body = h2.objects.add(8_000_000)
+    fetch(h2, "h1", path)
+    wait_fills_done(h2.edge)
+    before = refused(h2, "send-stall")
+    with H2Conn(h2.edge.port(False), rcvbuf=4096, window=2**31 - 1) as c:
+        c.send(window_update(0, 2**31 - 1 - 65535))
+        c.request(path)  # every window open, and then the socket is never read
+        wait_until(lambda: refused(h2, "send-stall") > before, timeout=15, what="the stalled connection closed")
+        small, small_body = h2.objects.add(100)
+        assert fetch(h2, "h2c", small).body == small_body
+
+
 def test_drain_sends_graceful_goaway(tmp_path):
     origin = SlowOrigin()
     try:
