@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("hpack", reason="python3-h2 (hpack) is not installed: scripts/install-deps.sh")
+
 from conftest import SlowOrigin, Tier, edge_config, http_request, make_cert, wait_fills_done, wait_until
 from h2_support import (CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, END_HEADERS, ENHANCE_YOUR_CALM, HEADERS,
                         NO_ERROR, PING, REFUSED_STREAM, H2Conn, frame, h2_request, rst_stream, settings,
