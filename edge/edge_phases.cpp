@@ -14,6 +14,7 @@
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
+#include "common/proxy/forward_request.h"
 #include "edge/public_prefixes.h"
 
 namespace cdn::edge {
@@ -230,6 +231,24 @@ void EdgePhases::reject(const std::shared_ptr<http::Exchange>& ex, int status, c
 std::string EdgePhases::upstream_query(const http::Request& req) {
   if (req.query.empty()) return {};
   return auth::strip_param(req.query, token_param_);
+}
+
+void EdgePhases::strip_consumed_fields(const http::Request& req, http::Headers& fields) {
+  // The token cookie is the edge's own, with or without the access gate.
+  if (req.headers.get("cookie")) {
+    std::string rest;
+    for (const auto& h : req.headers)
+      if (iequals(h.name, "cookie")) {
+        std::string kept = proxy::without_cookie(h.value, cfg_.cookie);
+        if (!kept.empty()) rest += (rest.empty() ? "" : "; ") + kept;
+      }
+    fields.remove("cookie");
+    if (!rest.empty()) fields.add("Cookie", std::move(rest));
+  }
+  // With the gate on, a bearer token is the viewer token; any other Authorization is the
+  // origin's business and goes on (RFC 9111 §3.5 then decides what may be stored).
+  std::string_view auth = req.headers.get_or("authorization");
+  if (verifier_ && auth.size() > 7 && iequals(auth.substr(0, 7), "bearer ")) fields.remove("authorization");
 }
 
 const std::string& EdgePhases::renewed_token(Viewer& v) const {

@@ -53,6 +53,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   Filter request_filter(const std::shared_ptr<http::Exchange>& ex, AccessState& st,
                         std::function<void()> resume) override;
   std::string upstream_query(const http::Request& req) override;
+  void strip_consumed_fields(const http::Request& req, http::Headers& fields) override;
   Body response_filter(const http::Exchange& ex, AccessState& st, http::Headers& h,
                        bool body_transformable) override;
   std::string transform_body(const http::Exchange& ex, AccessState& st, std::string body) override;

@@ -104,6 +104,11 @@ struct CacheConfig {
   int64_t stale_if_error_ms = 60'000;
 };
 
+// How edge and shield talk HTTP to their upstream beyond the cache (issue 17): request fields.
+struct ProxyConfig {
+  std::vector<std::string> strip_request_headers;  // never forwarded upstream (case-insensitive)
+};
+
 struct UpstreamServer {
   HostPort address;
   bool backup = false;  // failover policy only
@@ -133,6 +138,7 @@ struct ServerConfig {
   TimeoutsConfig timeouts;
   LimitsConfig limits;
   CacheConfig cache;
+  ProxyConfig proxy;
   std::optional<UpstreamConfig> upstream;  // edge and shield
   std::optional<OriginConfig> origin;      // origin
   std::string access_log = "-";            // "-" = stdout, "off", or a file path

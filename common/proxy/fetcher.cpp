@@ -96,11 +96,11 @@ std::string Fetcher::request_head() const {
   h += req_.path_and_query;
   h += " HTTP/1.1\r\nHost: ";
   h += req_.host;
-  h += "\r\nVia: 1.1 ";
-  h += ctx_->via_name;
-  if (!req_.client_ip.empty()) {
-    h += "\r\nX-Forwarded-For: ";
-    h += req_.client_ip;
+  for (const auto& f : req_.fields) {
+    h += "\r\n";
+    h += f.name;
+    h += ": ";
+    h += f.value;
   }
   if (!req_.range.empty()) {
     h += "\r\nRange: ";
@@ -167,7 +167,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   if (status == 304 && req_.stale) {
     discard_ = true;
     auto merged = merge_304(req_.stale->meta.headers, headers);
-    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, false, ctx_->freshness, now_ms / 1000);
+    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, req_.has_authorization,
+                                 ctx_->freshness, now_ms / 1000);
     auto obj = std::make_shared<cache::CachedObject>();
     obj->key_text = fill_->key().text;
     obj->meta = build_meta(req_.stale->meta.status, std::move(merged), d, request_time_ms_, now_ms);
@@ -176,7 +177,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     revalidated_ = obj;
     return;
   }
-  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), false, ctx_->freshness, now_ms / 1000);
+  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), req_.has_authorization,
+                                  ctx_->freshness, now_ms / 1000);
   if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);

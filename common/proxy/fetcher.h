@@ -35,7 +35,11 @@ struct FetchRequest {
   std::string host;          // Host header to send
   std::string path_and_query;  // upstream target
   std::string path;          // for default TTL rules
-  std::string client_ip;     // X-Forwarded-For
+  // The client's end-to-end fields and this hop's Via / forwarding fields (forward_request.h),
+  // in the order they are sent. For a shared fill, those of the request that started it.
+  http::Headers fields;
+  // RFC 9111 §3.5: the request carried Authorization upstream.
+  bool has_authorization = false;
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
   // A fetch of part of the object for one request (Range and If-Range as the client sent them):
   // no disk lookup, never stored, nobody else joins it.

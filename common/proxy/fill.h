@@ -103,6 +103,12 @@ class Fill {
   void finish(cache::ObjectRef stored = nullptr);
   void finish_with_object(cache::ObjectRef obj, std::string cache_status);
   void fail(std::string error);
+  // The stored object a finished fill hands to requests that join it after its end (nullptr
+  // before the end, or when nothing was stored).
+  cache::ObjectRef late_object() const {
+    std::lock_guard lk(mu_);
+    return late_object_;
+  }
 
   // Consumer side (any loop).
   // `first`: the first body byte this waiter needs (0: the whole body); see the rule above.

@@ -30,7 +30,10 @@ FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::strin
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
-  r.client_ip = ex.client_ip();
+  r.fields = forwarded_fields(req, opts_.forward, true);
+  phases_->strip_consumed_fields(req, r.fields);
+  r.has_authorization = r.fields.get("authorization") != nullptr;
+  add_forwarding_fields(req, ex.client_ip(), ex.tls(), opts_.via_name, opts_.forward, r.fields);
   r.stale = std::move(stale);
   return r;
 }
@@ -78,14 +81,27 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
                           const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                           const std::string& query, cache::ObjectRef stale) {
-  auto [fill, created] = inflight_.join_or_create(key);
+  FetchRequest fetch = fetch_request(*ex, query, std::move(stale));
+  // RFC 9111 §3.5: what answers a request with credentials may be for its sender only, so such
+  // a request neither joins another's fill nor lets others join its own.
+  auto [fill, created] = fetch.has_authorization ? std::pair{std::make_shared<Fill>(key), true}
+                                                 : inflight_.join_or_create(key);
+  if (!created) {
+    // A fill that ended but is still joinable (its disk write is landing) hands out what it
+    // stored: only while that is fresh (RFC 9111 §4; a no-cache response is stale at once).
+    cache::ObjectRef late = fill->late_object();
+    if (late && cache::classify(late->meta, unix_now()) != cache::Freshness::Fresh) {
+      fill = inflight_.replace(key);
+      created = true;
+    }
+  }
   std::weak_ptr<http::Exchange> weak = ex;
   std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
     auto e = weak.lock();
     return e && e->alive() ? fetch_alone(e, key, query) : nullptr;
   });
   if (created) {
-    std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+    std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(fetch))->start();
   }
 }
 

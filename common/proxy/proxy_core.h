@@ -13,6 +13,7 @@
 #include "common/proxy/delivery.h"
 #include "common/proxy/fetcher.h"
 #include "common/proxy/fill.h"
+#include "common/proxy/forward_request.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/upstream_set.h"
 
@@ -22,6 +23,7 @@ struct ProxyOptions {
   std::string via_name;
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
+  ForwardPolicy forward;
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
