@@ -134,8 +134,9 @@ bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenS
 proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exchange>& ex,
                                                  AccessState& st, std::function<void()> resume) {
   const auto& req = ex->request();
-  if (req.method == "OPTIONS" && cors_.enabled()) {
-    ex->respond(204, cors_.preflight(req), std::string_view());
+  // Only a CORS preflight is the edge's to answer; any other OPTIONS goes to the origin.
+  if (req.method == "OPTIONS" && cors_.enabled() && req.headers.get("access-control-request-method")) {
+    ex->respond(204, cors_.preflight(req, proxy::allowed_methods(req.path, method_rules_)), std::string_view());
     return Filter::Handled;
   }
   if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;

@@ -8,6 +8,19 @@ void read_proxy(MapReader& m, ProxyConfig& out) {
   for (const auto& name : out.strip_request_headers)
     if (name.empty() || name.find_first_of(" \t:\r\n") != std::string::npos)
       m.error("strip_request_headers", "not a header field name: \"" + name + "\"");
+  if (m.has("methods")) {
+    out.methods.clear();
+    for (MapReader& r : m.get_maps("methods")) {
+      auto match = r.get_string(required("match"), false);
+      auto allow = r.get_string_list(required("allow"));
+      if (allow)
+        for (const auto& method : *allow)
+          if (method.empty() || method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+            r.error("allow", "not an upper-case method name: \"" + method + "\"");
+      r.finish();
+      if (match && allow) out.methods.push_back({*match, *allow});
+    }
+  }
 }
 
 }  // namespace cdn::config::sections

@@ -105,8 +105,16 @@ struct CacheConfig {
 };
 
 // How edge and shield talk HTTP to their upstream beyond the cache (issue 17): request fields.
+struct MethodRuleConfig {
+  std::string match;               // glob on the path
+  std::vector<std::string> allow;  // methods besides GET and HEAD passed upstream there
+};
+
 struct ProxyConfig {
   std::vector<std::string> strip_request_headers;  // never forwarded upstream (case-insensitive)
+  // First match wins; a path no rule matches passes every method. The bundled origin's paths
+  // stay read-only.
+  std::vector<MethodRuleConfig> methods = {{"/vod/*", {}}, {"/live/*", {}}};
 };
 
 struct UpstreamServer {

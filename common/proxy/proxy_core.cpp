@@ -18,6 +18,14 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.phases = phases_;
+  pass_ctx_.upstreams = upstreams;
+  pass_ctx_.phases = phases_;
+  pass_ctx_.forward = &opts_.forward;
+  pass_ctx_.via_name = opts_.via_name;
+  pass_ctx_.max_body_bytes = opts_.max_body_bytes;
+  pass_ctx_.invalidate = [this](std::string_view host, std::string_view path, std::string_view query) {
+    purge(key_for(host, path, query).text, false);
+  };
 }
 
 cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path, std::string_view query) const {
@@ -53,7 +61,11 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
                        const std::shared_ptr<RequestContext>& rc) {
   auto& req = ex->request();
   if (req.method != "GET" && req.method != "HEAD") {
-    http::Headers h{{"Allow", "GET, HEAD"}};
+    if (method_allowed(req.method, req.path, opts_.methods)) {
+      std::make_shared<PassThrough>(&pass_ctx_, ex, rc)->start();  // RFC 9111 §2: not cached
+      return;
+    }
+    http::Headers h{{"Allow", allowed_methods(req.path, opts_.methods)}};
     phases_->run_response_filter(*ex, *rc, h, false);
     ex->respond_error(405, "method-not-allowed", std::move(h));
     return;

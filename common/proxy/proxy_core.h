@@ -14,6 +14,8 @@
 #include "common/proxy/fetcher.h"
 #include "common/proxy/fill.h"
 #include "common/proxy/forward_request.h"
+#include "common/proxy/method_rules.h"
+#include "common/proxy/pass_through.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/upstream_set.h"
 
@@ -24,6 +26,8 @@ struct ProxyOptions {
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
   ForwardPolicy forward;
+  std::vector<MethodRule> methods;  // see method_rules.h
+  uint64_t max_body_bytes = 1 << 20;  // a passed request's body (limits.max_body_bytes)
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
@@ -60,6 +64,7 @@ class ProxyCore : public http::RequestHandler {
   InflightTable inflight_;
   FetchContext fetch_ctx_;
   DeliveryContext delivery_ctx_;
+  PassContext pass_ctx_;
 };
 
 }  // namespace cdn::proxy

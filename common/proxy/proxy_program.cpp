@@ -117,6 +117,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.max_object_size = cfg.cache.max_object_size;
     o.forward.strip = cfg.proxy.strip_request_headers;
     o.forward.trust_forwarded_proto = tier == config::Tier::Shield;
+    for (auto& r : cfg.proxy.methods) o.methods.push_back({r.match, r.allow});
+    o.max_body_bytes = cfg.limits.max_body_bytes;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());

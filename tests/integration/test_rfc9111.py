@@ -46,6 +46,7 @@ class Row:
     up: list = field(default_factory=list)  # [(request index, {header: value|None|callable})]
     up_method: str = None    # method every recorded request for the row's path must have
     up_body: bytes = None    # body the last recorded request must carry
+    scripts: dict = field(default_factory=dict)  # other paths the row's steps use: {path: [Answer]}
     xfail: str = None
 
 
@@ -88,7 +89,6 @@ FUTURE = http_date(time.time() + 3600)
 PAST = http_date(time.time() - 3600)
 
 ITEM_FWD = "item 2: request header forwarding"
-ITEM_METHODS = "item 3: methods and invalidation"
 ITEM_VARY = "item 4: Vary"
 ITEM_TARGETED = "item 5: CDN-Cache-Control"
 ITEM_DIRECTIVES = "item 6: request directives"
@@ -296,20 +296,36 @@ ROWS = [
       Answer(201, cc("max-age=60"), b"created"),
       [Step("POST", body=b"payload-1", expect=dict(status=201, body=b"created")),
        Step("POST", body=b"payload-2", expect=dict(status=201))],
-      upstream=2, up_method="POST", up_body=b"payload-2", xfail=ITEM_METHODS),
+      upstream=2, up_method="POST", up_body=b"payload-2"),
     R("put-invalidates", "9111 §4.4", "a successful PUT invalidates the stored response for its target",
       [ok("put-invalidates", cc("max-age=60"), 1), Answer(204, {}, b""), ok("put-invalidates", cc("max-age=60"), 2)],
       [get(), Step("PUT", body=b"new", expect=dict(status=204)),
-       get(expect=dict(cache="MISS", body=body("put-invalidates", 2)))], upstream=3, xfail=ITEM_METHODS),
+       get(expect=dict(cache="MISS", body=body("put-invalidates", 2)))], upstream=3),
     R("delete-pass", "9110 §9.3.5", "DELETE is passed through",
-      Answer(204, {}, b""), [Step("DELETE", expect=dict(status=204))], upstream=1, up_method="DELETE",
-      xfail=ITEM_METHODS),
+      Answer(204, {}, b""), [Step("DELETE", expect=dict(status=204))], upstream=1, up_method="DELETE"),
     R("options-pass", "9110 §9.3.7", "OPTIONS (no CORS preflight) is passed through",
       Answer(200, {"Allow": "GET, POST"}, b""), [Step("OPTIONS", expect=dict(status=200, headers={"Allow": "GET, POST"}))],
-      upstream=1, up_method="OPTIONS", xfail=ITEM_METHODS),
+      upstream=1, up_method="OPTIONS"),
     R("post-error-keeps", "9111 §4.4", "an unsafe request that fails (5xx) does not invalidate",
       [ok("post-error-keeps", cc("max-age=60")), Answer(500, {}, b"no")],
-      [get(), Step("POST", body=b"x", expect=dict(status=500)), get(expect=hit())], upstream=2, xfail=ITEM_METHODS),
+      [get(), Step("POST", body=b"x", expect=dict(status=500)), get(expect=hit())], upstream=2),
+    R("post-location", "9111 §4.4", "a successful POST invalidates a same-host Location target",
+      [Answer(201, {"Location": "http://127.0.0.1/rfc/post-location-target"}, b"made")],
+      [get(path="/rfc/post-location-target", expect=dict(status=200)),
+       get(path="/rfc/post-location-target", expect=hit()),
+       Step("POST", body=b"x", expect=dict(status=201)),
+       get(path="/rfc/post-location-target", expect=dict(cache="MISS", body=body("post-location-target", 2)))],
+      upstream=1, scripts={"/rfc/post-location-target": [ok("post-location-target", cc("max-age=60"), 1),
+                                                          ok("post-location-target", cc("max-age=60"), 2)]}),
+    R("read-only-path", "9110 §15.5.6", "a path proxy.methods keeps read-only answers other methods 405 with Allow",
+      ok("read-only-path", cc("max-age=60")),
+      [Step("POST", body=b"x", expect=dict(status=405, headers={"Allow": "GET, HEAD"}))], upstream=0),
+    R("post-only-path", "9110 §15.5.6", "a path allowing POST only passes POST",
+      Answer(200, {}, b"posted"),
+      [Step("DELETE", expect=dict(status=405, headers={"Allow": "GET, HEAD, POST"})),
+       Step("POST", body=b"x", expect=dict(status=200, body=b"posted"))], upstream=1, up_method="POST"),
+    R("post-too-large", "issue 17", "a passed request body over limits.max_body_bytes is refused: 413",
+      Answer(200, {}, b"never"), [Step("POST", body=b"x" * 70000, expect=dict(status=413))], upstream=0),
     # ---------------------------------------------------------------- request directives (default: ignored)
     R("only-if-cached-miss", "9111 §5.2.1.7", "only-if-cached on a miss: 504, nothing sent upstream",
       ok("only-if-cached-miss", cc("max-age=60")),
@@ -489,16 +505,21 @@ def chain(tmp_path_factory):
     origin = RfcOrigin()
     tiers = []
     try:
-        proxy = {"strip_request_headers": ["X-Internal-Secret"]}
+        proxy = {"strip_request_headers": ["X-Internal-Secret"],
+                 "methods": [{"match": "/rfc/read-only-path", "allow": []},
+                             {"match": "/rfc/post-only-path", "allow": ["POST"]}]}
         shield = Tier("shield", d, shield_config([origin.port], disk_path=d / "shield-db",
                                                   extra={"upstream": {"policy": "failover", "retries": 0,
                                                                       "servers": [{"address": f"127.0.0.1:{origin.port}"}]},
                                                          "proxy": proxy}))
         tiers.append(shield.start())
-        edge = Tier("edge", d, edge_config([shield.port()], disk_path=d / "edge-db", extra={"proxy": proxy}))
+        edge = Tier("edge", d, edge_config([shield.port()], disk_path=d / "edge-db",
+                                           extra={"proxy": proxy, "limits": {"max_body_bytes": 65536}}))
         tiers.append(edge.start())
         for row in ROWS:
             origin.script(f"/rfc/{row.id}", *row.answers)
+            for path, answers in row.scripts.items():
+                origin.script(path, *answers)
         c = Chain(origin, shield, edge)
         for row in TIMED:  # their clocks start together: the table waits for one expiry only
             try:
