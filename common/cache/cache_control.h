@@ -25,6 +25,11 @@ struct CacheControl {
 // directive wins, unknown directives are ignored. Several header lines may be joined with ','.
 CacheControl parse_cache_control(std::string_view value);
 
+// A targeted cache-control field (RFC 9213 §2.2: CDN-Cache-Control and the like), a Structured
+// Fields Dictionary (RFC 8941 §3.2) with Cache-Control's directive names. nullopt when the value
+// does not parse: the field is then ignored as a whole.
+std::optional<CacheControl> parse_targeted_cache_control(std::string_view value);
+
 // delta-seconds: 1*DIGIT, saturating at 2^31 (RFC 9111 §1.2.2); nullopt for anything else.
 std::optional<int64_t> parse_delta_seconds(std::string_view s);
 

@@ -59,10 +59,11 @@ struct Lifetime {
 
 // Origin-given freshness (RFC 9111 §4.2.1), which takes precedence over every local default.
 std::optional<Lifetime> explicit_lifetime(const CacheControl& cc, const std::vector<StoredHeader>& headers,
-                                          int64_t date_s) {
+                                          int64_t date_s, bool targeted) {
   if (cc.invalid_freshness) return Lifetime{0, "invalid max-age/s-maxage"};
   if (cc.s_maxage) return Lifetime{*cc.s_maxage, "s-maxage"};
   if (cc.max_age) return Lifetime{*cc.max_age, "max-age"};
+  if (targeted) return std::nullopt;  // RFC 9213 §2.1: a targeted field replaces Expires too
   if (const std::string* expires = find_header(headers, "expires")) {
     int64_t t = parse_http_date(*expires);
     // An invalid Expires (notably "0") means already expired (RFC 9111 §5.3).
@@ -85,6 +86,20 @@ std::optional<Lifetime> default_lifetime(std::string_view path, int status, cons
 }
 
 }  // namespace
+
+CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers, const FreshnessPolicy& policy,
+                                     bool* targeted) {
+  for (const auto& name : policy.targeted_fields) {
+    std::string value = joined_header(response_headers, name);
+    if (value.empty()) continue;
+    if (auto cc = parse_targeted_cache_control(value)) {  // RFC 9213 §2.1: first valid one wins
+      if (targeted) *targeted = true;
+      return *cc;
+    }
+  }
+  if (targeted) *targeted = false;
+  return parse_cache_control(joined_header(response_headers, "cache-control"));
+}
 
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Greedy match with backtracking to the last '*': linear in practice, no recursion.
@@ -112,7 +127,8 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
                            const FreshnessPolicy& policy, int64_t now_s) {
   if (method != "GET") return no_store("method " + std::string(method));
   if (status == 206) return no_store("partial content");
-  CacheControl cc = parse_cache_control(joined_header(response_headers, "cache-control"));
+  bool targeted = false;
+  CacheControl cc = effective_cache_control(response_headers, policy, &targeted);
   if (cc.no_store) return no_store("no-store");
   if (cc.is_private) return no_store("private");
   if (vary_star(response_headers)) return no_store("vary *");
@@ -133,7 +149,7 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
     if (t >= 0) date_s = t;
   }
 
-  std::optional<Lifetime> lifetime = explicit_lifetime(cc, response_headers, date_s);
+  std::optional<Lifetime> lifetime = explicit_lifetime(cc, response_headers, date_s, targeted);
   if (!lifetime) {
     if (!heuristically_cacheable(status)) return no_store("status " + std::to_string(status) + " without freshness");
     lifetime = default_lifetime(path, status, response_headers, date_s, policy);

@@ -27,6 +27,9 @@ struct FreshnessPolicy {
   // cache.max_object_size: a response with a larger body is passed through, never stored
   // (0 = no limit). Applied by Content-Length here and by body growth in the fetcher.
   uint64_t max_object_size = 0;
+  // RFC 9213 §2.1: this cache's target list, most specific first (cache.targeted_field, then
+  // CDN-Cache-Control). The first with a valid, non-empty value replaces Cache-Control and Expires.
+  std::vector<std::string> targeted_fields;
 };
 
 struct StoreDecision {
@@ -37,6 +40,12 @@ struct StoreDecision {
   bool must_revalidate = false;
 };
 
+// The response's caching policy for this cache: the first valid targeted field on the policy's
+// list, else Cache-Control. `targeted` says which it was (Expires counts only without one).
+CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers, const FreshnessPolicy& policy,
+                                     bool* targeted = nullptr);
+
+// The one freshness decision for a response on arrival (other modules call it too, e.g. purge).
 StoreDecision decide_store(std::string_view method, std::string_view path, int status,
                            const std::vector<StoredHeader>& response_headers, bool request_has_authorization,
                            const FreshnessPolicy& policy, int64_t now_s);

@@ -102,6 +102,8 @@ struct CacheConfig {
   int64_t negative_ttl_ms = 10'000;
   int64_t stale_while_revalidate_ms = 0;
   int64_t stale_if_error_ms = 60'000;
+  uint32_t max_variants = 32;  // stored variants (Vary) per URL
+  std::string targeted_field;  // RFC 9213: our own targeted field, before CDN-Cache-Control
 };
 
 // How edge and shield talk HTTP to their upstream beyond the cache (issue 17): request fields.

@@ -1,5 +1,7 @@
 #include "common/proxy/delivery.h"
 
+#include "common/cache/vary.h"
+
 #include "common/cache/freshness.h"
 #include "common/http/range.h"
 #include "common/obs/metrics.h"
@@ -164,6 +166,13 @@ void Delivery::add_waiter() {
       first_byte_wanted(ex_->request()));
 }
 
+bool Delivery::selects_variant() const {
+  std::string variant = fill_->variant_key();
+  if (variant.empty()) return true;
+  const auto& req = ex_->request();
+  return cache::variant_matches(variant, cache::fields_of(req.headers));
+}
+
 bool Delivery::refollow() {
   if (!refetch_) return false;
   auto fill = std::exchange(refetch_, nullptr)();  // once: its own fetch always serves it
@@ -286,6 +295,9 @@ bool Delivery::pump() {
   }
   Fill::View v;
   fill_->read(*waiter_, v, budget);
+  if (!head_seen_ && (v.state == Fill::State::Streaming || v.state == Fill::State::Done) && !selects_variant() &&
+      refollow())
+    return true;  // RFC 9111 §4.1: the response is another variant than this request's
   switch (v.state) {
     case Fill::State::Pending: return false;
     case Fill::State::Failed:

@@ -1,5 +1,6 @@
 #include "common/proxy/fetcher.h"
 
+#include "common/cache/vary.h"
 #include "common/util/http_date.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
@@ -53,10 +54,17 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
   return m;
 }
 
+obs::Counter& variants_counter(const char* result) {
+  return obs::metrics().counter("cdn_cache_variants_total",
+                                "Responses with Vary by what the cache did: stored as a variant, or passed on "
+                                "unstored because the URL has cache.max_variants already",
+                                {{"result", result}});
+}
+
 }  // namespace
 
 Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill, FetchRequest req)
-    : ctx_(ctx), worker_(w), fill_(std::move(fill)), req_(std::move(req)) {}
+    : ctx_(ctx), worker_(w), fill_(std::move(fill)), req_(std::move(req)), store_key_(fill_->key()) {}
 
 void Fetcher::start() {
   self_ = shared_from_this();
@@ -73,12 +81,29 @@ void Fetcher::start() {
 }
 
 void Fetcher::on_disk(cache::ObjectRef obj) {
+  if (obj && cache::is_vary_index(obj->meta)) {
+    // RFC 9111 §4.1: the URL varies; its variant for this request is stored under its own key.
+    cache::CacheKey vk = cache::variant_key(req_.url_key, cache::index_names(obj->meta),
+                                            cache::variant_id(cache::index_names(obj->meta), cache::fields_of(req_.request_headers)));
+    if (vk.text == store_key_.text) {
+      try_next();
+      return;
+    }
+    store_key_ = vk;
+    fill_->set_variant_key(vk.text);
+    auto self = self_;
+    net::Worker* w = worker_;
+    ctx_->disk->get_async(vk.text, [self, w](cache::ObjectRef o) {
+      if (!w->post([self, o]() { self->on_disk(o); })) self->fill_->fail("shutting-down");
+    });
+    return;
+  }
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
       // A body left on disk (too large to load) is served from there, not promoted.
       if (obj->body_resident())
-        fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });  // promote
+        fill_->insert_unless_purged([&] { ctx_->memory->put(store_key_, obj); });  // promote
       complete_with(obj, "HIT");
       return;
     }
@@ -164,13 +189,15 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     ctx_->upstreams->report(current_, true);
   }
   http::strip_hop_by_hop(headers);
+  headers.remove("cdn-vary-index");  // the cache's own bookkeeping fields (vary.h) are not an origin's to set
+  headers.remove("cdn-vary-variants");
   if (status == 304 && req_.stale) {
     discard_ = true;
     auto merged = merge_304(req_.stale->meta.headers, headers);
     auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, req_.has_authorization,
                                  ctx_->freshness, now_ms / 1000);
     auto obj = std::make_shared<cache::CachedObject>();
-    obj->key_text = fill_->key().text;
+    obj->key_text = req_.stale->key_text;  // the variant that was revalidated
     obj->meta = build_meta(req_.stale->meta.status, std::move(merged), d, request_time_ms_, now_ms);
     obj->body = req_.stale->body;  // shared blocks, not copied
     obj->meta.body_size = obj->body.size;
@@ -180,6 +207,7 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), req_.has_authorization,
                                   ctx_->freshness, now_ms / 1000);
   if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
+  if (decision_.store && !choose_store_key(headers)) decision_.store = false;
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   headers_ = headers;
@@ -274,7 +302,7 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   }
   if (decision_.store && !fill_->purged()) {
     auto obj = std::make_shared<cache::CachedObject>();
-    obj->key_text = fill_->key().text;
+    obj->key_text = store_key_.text;
     obj->meta = build_meta(status_, to_stored(headers_), decision_, request_time_ms_, unix_now_ms());
     obj->body = std::move(body_);
     obj->meta.body_size = obj->body.size;
@@ -291,8 +319,40 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   done();
 }
 
+bool Fetcher::choose_store_key(const http::Headers& headers) {
+  std::vector<cache::StoredHeader> stored = to_stored(headers);
+  std::string names = cache::vary_names(stored);
+  if (names.empty()) return true;
+  std::string id = cache::variant_id(names, cache::fields_of(req_.request_headers));
+  std::vector<std::string> variants;
+  if (cache::ObjectRef index = ctx_->memory->get(req_.url_key);
+      index && cache::is_vary_index(index->meta) && cache::index_names(index->meta) == names)
+    variants = cache::index_variants(index->meta);
+  if (std::find(variants.begin(), variants.end(), id) == variants.end()) {
+    if (variants.size() >= ctx_->max_variants) {
+      variants_counter("over_cap").inc();
+      return false;
+    }
+    variants.push_back(id);
+  }
+  variants_counter("stored").inc();
+  store_key_ = cache::variant_key(req_.url_key, names, id);
+  fill_->set_variant_key(store_key_.text);
+  // Kept as long as the variant may be used; a later variant's store renews it.
+  int64_t keep = decision_.fresh_lifetime_s + decision_.swr_s + decision_.sie_s;
+  store_index(cache::make_vary_index(req_.url_key.text, names, variants, std::max<int64_t>(keep, 1), unix_now_ms()));
+  return true;
+}
+
+void Fetcher::store_index(const cache::ObjectRef& index) {
+  // Before the head goes to waiters: one whose fields select another variant looks it up again.
+  fill_->insert_unless_purged([&] { ctx_->memory->put(req_.url_key, index); });
+  if (ctx_->disk) ctx_->disk->put_async(index, [] {});
+}
+
 void Fetcher::store(const cache::ObjectRef& obj) {
-  fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });
+  cache::CacheKey key{obj->key_text, cache::hash64(obj->key_text)};
+  fill_->insert_unless_purged([&] { ctx_->memory->put(key, obj); });
   if (!ctx_->disk) {
     done();
     return;
@@ -303,8 +363,8 @@ void Fetcher::store(const cache::ObjectRef& obj) {
   auto fill = fill_;
   InflightTable* inflight = ctx_->inflight;
   cache::DiskTier* disk = ctx_->disk;
-  disk->put_async(obj, [fill, inflight, disk]() {
-    if (fill->purged()) disk->erase(fill->key().text);
+  disk->put_async(obj, [fill, inflight, disk, key_text = obj->key_text]() {
+    if (fill->purged()) disk->erase(key_text);
     inflight->remove(fill->key(), fill.get());
   });
   release_self();

@@ -1,6 +1,8 @@
 #include "common/proxy/proxy_core.h"
 
+#include "common/cache/vary.h"
 #include "common/util/clock.h"
+#include "common/util/strings.h"
 
 namespace cdn::proxy {
 
@@ -15,6 +17,7 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.via_name = opts_.via_name;
   fetch_ctx_.retries = opts_.retries;
   fetch_ctx_.unstored_window = opts_.unstored_window;
+  fetch_ctx_.max_variants = opts_.max_variants;
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.phases = phases_;
@@ -32,9 +35,19 @@ cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path,
   return cache::make_key(host, path, query, opts_.key_excluded_params);
 }
 
-FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const {
+cache::CacheKey ProxyCore::variant_for(const http::Request& req, const cache::CacheKey& url_key) const {
+  cache::ObjectRef index = fetch_ctx_.memory->get(url_key);
+  if (!index || !cache::is_vary_index(index->meta)) return url_key;
+  std::string names = cache::index_names(index->meta);
+  return cache::variant_key(url_key, names, cache::variant_id(names, cache::fields_of(req.headers)));
+}
+
+FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::string& query, const cache::CacheKey& url_key,
+                                      cache::ObjectRef stale) const {
   FetchRequest r;
   const auto& req = ex.request();
+  r.url_key = url_key;
+  r.request_headers = req.headers;
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
@@ -71,7 +84,8 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
     return;
   }
   const std::string& query = rc->upstream_query;
-  cache::CacheKey key = key_for(req.host, req.path, query);
+  cache::CacheKey url_key = key_for(req.host, req.path, query);
+  cache::CacheKey key = variant_for(req, url_key);
 
   if (cache::ObjectRef obj = fetch_ctx_.memory->get(key)) {
     switch (cache::classify(obj->meta, unix_now())) {
@@ -80,20 +94,20 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
         return;
       case cache::Freshness::StaleRevalidate:
         std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "STALE");
-        refresh_in_background(ex, key, query, obj);
+        refresh_in_background(ex, url_key, key, query, obj);
         return;
       default:
-        join_fill(ex, rc, key, query, obj);  // revalidate; fall back on it within stale-if-error
+        join_fill(ex, rc, url_key, key, query, obj);  // revalidate; fall back on it within stale-if-error
         return;
     }
   }
-  join_fill(ex, rc, key, query, nullptr);
+  join_fill(ex, rc, url_key, key, query, nullptr);
 }
 
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
-                          const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
-                          const std::string& query, cache::ObjectRef stale) {
-  FetchRequest fetch = fetch_request(*ex, query, std::move(stale));
+                          const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                          const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale) {
+  FetchRequest fetch = fetch_request(*ex, query, url_key, std::move(stale));
   // RFC 9111 §3.5: what answers a request with credentials may be for its sender only, so such
   // a request neither joins another's fill nor lets others join its own.
   auto [fill, created] = fetch.has_authorization ? std::pair{std::make_shared<Fill>(key), true}
@@ -108,20 +122,27 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
     }
   }
   std::weak_ptr<http::Exchange> weak = ex;
-  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, url_key, key, query]() {
     auto e = weak.lock();
-    return e && e->alive() ? fetch_alone(e, key, query) : nullptr;
+    return e && e->alive() ? fetch_alone(e, url_key, key, query) : nullptr;
   });
   if (created) {
     std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(fetch))->start();
   }
 }
 
-std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
                                              const cache::CacheKey& key, const std::string& query) {
-  FetchRequest r = fetch_request(*ex, query, nullptr);
+  FetchRequest r = fetch_request(*ex, query, url_key, nullptr);
   const auto& req = ex->request();
   std::shared_ptr<Fill> fill;
+  if (cache::CacheKey mine = variant_for(req, url_key); mine.text != key.text && !r.has_authorization) {
+    // The fill answered another variant (RFC 9111 §4.1): this request's own is shared by those
+    // that select it.
+    auto [joined, created] = inflight_.join_or_create(mine);
+    if (created) std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), joined, std::move(r))->start();
+    return joined;
+  }
   if (const std::string* range = req.headers.get("range"); range && req.method == "GET") {
     // Its bytes are its own: the upstream applies Range (and If-Range) and nobody joins it.
     r.range = *range;
@@ -134,8 +155,8 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
   return fill;
 }
 
-void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
-                                      const std::string& query, cache::ObjectRef stale) {
+void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
+                                      const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
   if (!created) return;  // a refresh is already running
   // The stale copy was read before the fill was created: a refresh that finished in between has
@@ -146,12 +167,19 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
     inflight_.remove(key, fill.get());
     return;
   }
-  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, url_key, std::move(stale)))->start();
 }
 
 size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
   inflight_.purge(key_text, prefix);
   size_t n = 0;
+  if (!prefix) {
+    // The URL's variants (RFC 9111 §4.1) go with it.
+    std::string variants = std::string(key_text) + cache::kVariantSeparator;
+    inflight_.purge(variants, true);
+    n += fetch_ctx_.memory->erase_prefix(variants);
+    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(variants);
+  }
   if (prefix) {
     n += fetch_ctx_.memory->erase_prefix(key_text);
     if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(key_text);

@@ -31,6 +31,7 @@ struct ProxyOptions {
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
+  size_t max_variants = 32;             // see FetchContext
 };
 
 class ProxyCore : public http::RequestHandler {
@@ -47,16 +48,21 @@ class ProxyCore : public http::RequestHandler {
   const InflightTable& inflight() const { return inflight_; }
 
  private:
+  // `url_key`: the URL's own key; `key`: the fill's, a variant's when the URL varies (vary.h).
   void join_fill(const std::shared_ptr<http::Exchange>& ex,
-                 const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
-                 const std::string& query, cache::ObjectRef stale);
+                 const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                 const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale);
+  // The key this request's response is stored under: the URL's, or its variant's when the
+  // memory tier holds the URL's vary index.
+  cache::CacheKey variant_for(const http::Request& req, const cache::CacheKey& url_key) const;
   // A fetch of this request's own, when the running fill cannot serve it (Fill's range rule): a
   // range asks the upstream for its bytes only; a whole request starts the fill later ones join.
-  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
                                     const cache::CacheKey& key, const std::string& query);
-  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
-                             const std::string& query, cache::ObjectRef stale);
-  FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;
+  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
+                             const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale);
+  FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, const cache::CacheKey& url_key,
+                             cache::ObjectRef stale) const;
 
   ProxyOptions opts_;
   Phases* phases_;

@@ -115,10 +115,13 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.freshness.max_object_size = cfg.cache.max_object_size;
+    if (!cfg.cache.targeted_field.empty()) o.freshness.targeted_fields.push_back(cfg.cache.targeted_field);
+    o.freshness.targeted_fields.push_back("CDN-Cache-Control");
     o.forward.strip = cfg.proxy.strip_request_headers;
     o.forward.trust_forwarded_proto = tier == config::Tier::Shield;
     for (auto& r : cfg.proxy.methods) o.methods.push_back({r.match, r.allow});
     o.max_body_bytes = cfg.limits.max_body_bytes;
+    o.max_variants = cfg.cache.max_variants;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
