@@ -13,6 +13,9 @@ struct Directive {
   std::string_view name;
   std::string value;  // unquoted
   bool has_value = false;
+  // RFC 9111 §5.2: directive = token [ "=" ( token / quoted-string ) ], nothing around the '=';
+  // "max-age = 60" is not a max-age of 60.
+  bool malformed = false;
 };
 
 // Reads one directive starting at pos and leaves pos after the next top-level ','.
@@ -20,10 +23,13 @@ Directive next_directive(std::string_view s, size_t& pos) {
   Directive d;
   size_t start = pos;
   while (pos < s.size() && s[pos] != '=' && s[pos] != ',') ++pos;
-  d.name = trim(s.substr(start, pos - start));
+  std::string_view raw_name = s.substr(start, pos - start);
+  d.name = trim(raw_name);
   if (pos < s.size() && s[pos] == '=') {
     d.has_value = true;
+    d.malformed = !raw_name.empty() && (raw_name.back() == ' ' || raw_name.back() == '\t');
     ++pos;
+    if (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) d.malformed = true;
     while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\t')) ++pos;
     if (pos < s.size() && s[pos] == '"') {
       // quoted-string: a ',' inside (no-cache="a, b") must not end the directive.
@@ -46,7 +52,7 @@ Directive next_directive(std::string_view s, size_t& pos) {
 // Returns false when the directive is present but its value is not delta-seconds.
 bool set_first_delta(std::optional<int64_t>& field, const Directive& d) {
   if (field) return true;  // only the first occurrence counts, valid or not
-  auto v = parse_delta_seconds(d.value);
+  auto v = d.malformed ? std::nullopt : parse_delta_seconds(d.value);
   field = v;
   return v.has_value();
 }

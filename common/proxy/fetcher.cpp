@@ -1,5 +1,6 @@
 #include "common/proxy/fetcher.h"
 
+#include "common/cache/age.h"
 #include "common/cache/vary.h"
 #include "common/util/http_date.h"
 #include "common/obs/metrics.h"
@@ -211,6 +212,15 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   headers_ = headers;
+  // RFC 9111 §4.2.3: what goes on is as old as this cache estimates (corrected_initial_age), the
+  // upstream's time to answer included; what is stored keeps the Age it came with.
+  cache::ObjectMeta arrival;
+  arrival.age_s = parse_int(headers.get_or("age", "0")).value_or(0);
+  int64_t date_s = parse_http_date(headers.get_or("date"));
+  arrival.date_s = date_s >= 0 ? date_s : now_ms / 1000;
+  arrival.request_time_ms = request_time_ms_;
+  arrival.response_time_ms = now_ms;
+  headers.set("Age", std::to_string(cache::corrected_initial_age_ms(arrival) / 1000));
   streaming_ = true;
   if (!decision_.store) pace_unstored();
   fill_->start_streaming(status, std::move(headers), content_length, "MISS");

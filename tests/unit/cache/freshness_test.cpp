@@ -46,6 +46,16 @@ TEST(CacheControlParse, FirstOccurrenceWinsAndHugeValuesSaturate) {
   EXPECT_EQ(cc.s_maxage, 2147483648LL);
 }
 
+TEST(CacheControlParse, SpaceAroundTheEqualsSignIsMalformed) {
+  // RFC 9111 §5.2: no whitespace around '='; such a max-age is invalid, the response stale
+  for (const char* v : {"max-age = 3600", "max-age =3600", "max-age= 3600", "s-maxage =60"}) {
+    CacheControl cc = parse_cache_control(v);
+    EXPECT_TRUE(cc.invalid_freshness) << v;
+    EXPECT_FALSE(cc.max_age) << v;
+  }
+  EXPECT_FALSE(parse_cache_control(" max-age=60 , public").invalid_freshness);
+}
+
 TEST(DecideStore, LifetimePrecedence) {
   // s-maxage > max-age > Expires - Date
   Headers h = {{"Date", format_http_date(kNow)}, {"Expires", format_http_date(kNow + 300)}};
