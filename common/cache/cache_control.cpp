@@ -69,6 +69,7 @@ constexpr FlagDirective kFlags[] = {
     {"must-revalidate", &CacheControl::must_revalidate},
     {"proxy-revalidate", &CacheControl::proxy_revalidate},
     {"immutable", &CacheControl::immutable},
+    {"only-if-cached", &CacheControl::only_if_cached},
 };
 
 }  // namespace
@@ -228,6 +229,8 @@ CacheControl parse_cache_control(std::string_view value) {
       set_first_delta(cc.stale_while_revalidate, d);
     } else if (iequals(d.name, "stale-if-error")) {
       set_first_delta(cc.stale_if_error, d);
+    } else if (iequals(d.name, "min-fresh")) {
+      set_first_delta(cc.min_fresh, d);
     } else {
       for (const auto& [name, flag] : kFlags)
         if (iequals(d.name, name)) cc.*flag = true;

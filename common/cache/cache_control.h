@@ -16,6 +16,9 @@ struct CacheControl {
   bool must_revalidate = false;
   bool proxy_revalidate = false;
   bool immutable = false;
+  // Request directives (RFC 9111 §5.2.1); max-age and no-cache above serve both.
+  bool only_if_cached = false;
+  std::optional<int64_t> min_fresh;
   // max-age or s-maxage carried something other than delta-seconds; RFC 9111 §4.2.1 says to treat
   // such a response as stale rather than fall back to a default that the origin did not intend.
   bool invalid_freshness = false;

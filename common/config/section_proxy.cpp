@@ -8,6 +8,8 @@ void read_proxy(MapReader& m, ProxyConfig& out) {
   for (const auto& name : out.strip_request_headers)
     if (name.empty() || name.find_first_of(" \t:\r\n") != std::string::npos)
       m.error("strip_request_headers", "not a header field name: \"" + name + "\"");
+  if (auto d = m.get_enum("request_directives", {"ignore", "honour"})) out.honour_request_directives = *d == "honour";
+  set(out.revalidate_interval_ms, m.get_duration_ms("revalidate_interval", 0, 86'400'000));
   if (m.has("methods")) {
     out.methods.clear();
     for (MapReader& r : m.get_maps("methods")) {

@@ -117,6 +117,8 @@ struct ProxyConfig {
   // First match wins; a path no rule matches passes every method. The bundled origin's paths
   // stay read-only.
   std::vector<MethodRuleConfig> methods = {{"/vod/*", {}}, {"/live/*", {}}};
+  bool honour_request_directives = false;  // request_directives: ignore | honour
+  int64_t revalidate_interval_ms = 1000;
 };
 
 struct UpstreamServer {

@@ -308,7 +308,9 @@ bool Delivery::pump() {
       } else {
         http::Headers h;
         filter_response(h, false);
-        ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
+        // RFC 9111 §5.2.1.7: only-if-cached with nothing stored to answer is a 504.
+        ex.respond_error(v.error == "upstream-timeout" || v.error == "only-if-cached" ? 504 : 502, v.error,
+                         std::move(h));
       }
       detach();
       return false;

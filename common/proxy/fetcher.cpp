@@ -157,6 +157,11 @@ void Fetcher::count(const std::string& status) {
 }
 
 void Fetcher::try_next() {
+  if (req_.cache_only) {
+    fill_->fail("only-if-cached");
+    done();
+    return;
+  }
   if (order_.empty()) ctx_->upstreams->order(fill_->key().text, order_);
   size_t limit = std::min<size_t>(order_.size(), size_t(ctx_->retries) + 1);
   if (attempt_ >= limit) {
@@ -208,6 +213,7 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), req_.has_authorization,
                                   ctx_->freshness, now_ms / 1000);
   if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
+  if (req_.no_store) decision_.store = false;        // RFC 9111 §5.2.1.5, when honoured
   if (decision_.store && !choose_store_key(headers)) decision_.store = false;
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);

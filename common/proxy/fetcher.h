@@ -45,6 +45,9 @@ struct FetchRequest {
   // which select the variant a response with Vary is stored as.
   cache::CacheKey url_key;
   http::Headers request_headers;
+  // RFC 9111 §5.2.1: only-if-cached (the disk tier or nothing) and an honoured no-store.
+  bool cache_only = false;
+  bool no_store = false;
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
   // A fetch of part of the object for one request (Range and If-Range as the client sent them):
   // no disk lookup, never stored, nobody else joins it.

@@ -48,6 +48,7 @@ FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::strin
   const auto& req = ex.request();
   r.url_key = url_key;
   r.request_headers = req.headers;
+  r.no_store = opts_.honour_request_directives && request_directives(req).no_store;
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
@@ -86,10 +87,18 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
   const std::string& query = rc->upstream_query;
   cache::CacheKey url_key = key_for(req.host, req.path, query);
   cache::CacheKey key = variant_for(req, url_key);
+  RequestDirectives directives = request_directives(req);
 
   if (cache::ObjectRef obj = fetch_ctx_.memory->get(key)) {
     switch (cache::classify(obj->meta, unix_now())) {
       case cache::Freshness::Fresh:
+        // Honoured request directives validate a fresh object at most once per interval.
+        if (opts_.honour_request_directives && !directives.only_if_cached &&
+            wants_validation(directives, obj->meta, unix_now()) &&
+            unix_now_ms() - obj->meta.response_time_ms >= opts_.revalidate_interval_ms) {
+          join_fill(ex, rc, url_key, key, query, obj);
+          return;
+        }
         std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "HIT");
         return;
       case cache::Freshness::StaleRevalidate:
@@ -97,11 +106,32 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
         refresh_in_background(ex, url_key, key, query, obj);
         return;
       default:
+        if (directives.only_if_cached) break;
         join_fill(ex, rc, url_key, key, query, obj);  // revalidate; fall back on it within stale-if-error
         return;
     }
   }
+  if (directives.only_if_cached) {
+    only_if_cached(ex, rc, url_key, key, query);
+    return;
+  }
   join_fill(ex, rc, url_key, key, query, nullptr);
+}
+
+void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc,
+                               const cache::CacheKey& url_key, const cache::CacheKey& key, const std::string& query) {
+  // A memory entry here is one that may not answer (expired): the disk tier has nothing better.
+  if (!fetch_ctx_.disk || fetch_ctx_.memory->get(key)) {
+    http::Headers h;
+    phases_->run_response_filter(*ex, *rc, h, false);
+    ex->respond_error(504, "only-if-cached", std::move(h));
+    return;
+  }
+  FetchRequest r = fetch_request(*ex, query, url_key, nullptr);
+  r.cache_only = true;
+  auto fill = std::make_shared<Fill>(key);  // its own: a disk read, never an upstream request
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, true);
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(r))->start();
 }
 
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,

@@ -16,6 +16,7 @@
 #include "common/proxy/forward_request.h"
 #include "common/proxy/method_rules.h"
 #include "common/proxy/pass_through.h"
+#include "common/proxy/request_directives.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/upstream_set.h"
 
@@ -28,6 +29,9 @@ struct ProxyOptions {
   ForwardPolicy forward;
   std::vector<MethodRule> methods;  // see method_rules.h
   uint64_t max_body_bytes = 1 << 20;  // a passed request's body (limits.max_body_bytes)
+  // proxy.request_directives: honour, proxy.revalidate_interval (request_directives.h).
+  bool honour_request_directives = false;
+  int64_t revalidate_interval_ms = 1000;
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
@@ -61,6 +65,9 @@ class ProxyCore : public http::RequestHandler {
                                     const cache::CacheKey& key, const std::string& query);
   void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
                              const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale);
+  // RFC 9111 §5.2.1.7: answered from what is stored (memory or disk) or 504, never upstream.
+  void only_if_cached(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc,
+                      const cache::CacheKey& url_key, const cache::CacheKey& key, const std::string& query);
   FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, const cache::CacheKey& url_key,
                              cache::ObjectRef stale) const;
 

@@ -121,6 +121,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.forward.trust_forwarded_proto = tier == config::Tier::Shield;
     for (auto& r : cfg.proxy.methods) o.methods.push_back({r.match, r.allow});
     o.max_body_bytes = cfg.limits.max_body_bytes;
+    o.honour_request_directives = cfg.proxy.honour_request_directives;
+    o.revalidate_interval_ms = cfg.proxy.revalidate_interval_ms;
     o.max_variants = cfg.cache.max_variants;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
