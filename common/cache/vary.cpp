@@ -1,6 +1,7 @@
 #include "common/cache/vary.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/util/strings.h"
 
@@ -77,7 +78,12 @@ std::string vary_names(const std::vector<StoredHeader>& response_headers) {
     if (!iequals(h.name, "vary")) continue;
     for (std::string_view n : split(h.value, ',')) {
       n = trim(n);
-      if (!n.empty()) names.push_back(to_lower(n));
+      // field-name = token (RFC 9110 §5.1): anything else names no request field, and must not
+      // reach the key's structure.
+      bool token = !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+      });
+      if (token) names.push_back(to_lower(n));
     }
   }
   return join(sorted_unique(std::move(names)), ',');

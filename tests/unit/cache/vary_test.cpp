@@ -15,6 +15,8 @@ TEST(Vary, NamesAreLowerCaseSortedUniqueAcrossLines) {
   EXPECT_EQ(vary_names({{"Vary", "Accept-Language, accept-encoding"}, {"vary", "Accept-Language"}}),
             "accept-encoding,accept-language");
   EXPECT_EQ(vary_names({{"Cache-Control", "max-age=1"}}), "");
+  // only tokens name fields: a control character cannot reach the key's structure
+  EXPECT_EQ(vary_names({{"Vary", "a b, \x1fx, ok"}}), "ok");
 }
 
 TEST(Vary, AcceptEncodingIsComparedAsTheSetOfCodingsAccepted) {
