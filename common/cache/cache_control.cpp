@@ -231,6 +231,9 @@ CacheControl parse_cache_control(std::string_view value) {
       set_first_delta(cc.stale_if_error, d);
     } else if (iequals(d.name, "min-fresh")) {
       set_first_delta(cc.min_fresh, d);
+    } else if (iequals(d.name, "no-cache") && d.has_value && !trim(d.value).empty()) {
+      for (std::string_view f : split(d.value, ','))
+        if (!trim(f).empty()) cc.no_cache_fields.push_back(std::string(trim(f)));
     } else {
       for (const auto& [name, flag] : kFlags)
         if (iequals(d.name, name)) cc.*flag = true;

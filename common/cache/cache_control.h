@@ -2,7 +2,9 @@
 // Cache-Control response directives relevant to a shared cache (RFC 9111 §5.2.2, RFC 5861).
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cdn::cache {
 
@@ -10,7 +12,9 @@ struct CacheControl {
   std::optional<int64_t> max_age, s_maxage;
   std::optional<int64_t> stale_while_revalidate, stale_if_error;
   bool no_store = false;
-  bool no_cache = false;  // with or without a field list: the whole response is revalidated
+  bool no_cache = false;  // unqualified: the whole response is validated before every reuse
+  // RFC 9111 §5.2.2.4: no-cache="a, b" lets the response be reused without the fields it lists.
+  std::vector<std::string> no_cache_fields;
   bool is_private = false;
   bool is_public = false;
   bool must_revalidate = false;

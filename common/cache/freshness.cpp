@@ -159,9 +159,12 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
   d.store = true;
   d.fresh_lifetime_s = lifetime ? lifetime->seconds : 0;
   d.reason = lifetime ? lifetime->source : "no freshness";
-  // s-maxage formally implies proxy-revalidate, but stale-while-revalidate alongside it is the
-  // usual CDN idiom and an explicit grant, so only the explicit directives forbid stale serving.
-  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate;
+  // RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate. An explicit stale-while-revalidate
+  // or stale-if-error alongside it is the usual CDN idiom and the origin's own grant, so only
+  // then may the default stale windows give way to it.
+  bool explicit_stale_grant = cc.stale_while_revalidate || cc.stale_if_error;
+  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate || (cc.s_maxage && !explicit_stale_grant);
+  d.omit_fields = cc.no_cache_fields;
   if (cc.no_cache) {
     d.fresh_lifetime_s = 0;  // stored only to be revalidated on every use
     d.reason = "no-cache";
@@ -177,8 +180,20 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
 }
 
 int64_t current_age_s(const ObjectMeta& meta, int64_t now_s) {
-  int64_t resident_ms = std::max<int64_t>(0, clamp_time_s(now_s) * 1000 - clamp_time_ms(meta.response_time_ms));
+  return current_age_s_at_ms(meta, clamp_time_s(now_s) * 1000);
+}
+
+int64_t current_age_s_at_ms(const ObjectMeta& meta, int64_t now_ms) {
+  int64_t resident_ms = std::max<int64_t>(0, clamp_time_ms(now_ms) - clamp_time_ms(meta.response_time_ms));
   return floor_div(corrected_initial_age_ms(meta) + resident_ms, 1000);
+}
+
+int64_t parse_age(const std::vector<StoredHeader>& headers) {
+  const std::string* age = find_header(headers, "age");
+  if (!age) return 0;
+  std::string_view first = *age;
+  first = first.substr(0, first.find(','));
+  return parse_delta_seconds(first).value_or(0);
 }
 
 Freshness classify(const ObjectMeta& meta, int64_t now_s) {

@@ -38,6 +38,8 @@ struct StoreDecision {
   int64_t fresh_lifetime_s = 0;
   int64_t swr_s = 0, sie_s = 0;
   bool must_revalidate = false;
+  // RFC 9111 §5.2.2.4: fields a qualified no-cache keeps out of the stored response.
+  std::vector<std::string> omit_fields;
 };
 
 // The response's caching policy for this cache: the first valid targeted field on the policy's
@@ -52,6 +54,12 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
 
 // RFC 9111 §4.2.3 current_age, in whole seconds, never negative.
 int64_t current_age_s(const ObjectMeta& meta, int64_t now_s);
+// The same from a clock in milliseconds: what the Age header says (a whole-second clock would
+// make a response up to a second younger than it is).
+int64_t current_age_s_at_ms(const ObjectMeta& meta, int64_t now_ms);
+// RFC 9111 §5.1: the Age field's value, the first member of a (wrongly) repeated or listed
+// field; 0 when that is not delta-seconds.
+int64_t parse_age(const std::vector<StoredHeader>& headers);
 
 enum class Freshness {
   Fresh,

@@ -78,7 +78,7 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   const auto& meta = obj->meta;
   ex.log.cache = std::string(cache_status);
   count_lookup(cache_status);
-  int64_t age = cache::current_age_s(meta, unix_now());
+  int64_t age = cache::current_age_s_at_ms(meta, unix_now_ms());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
   bool transform = filter_response(h, meta.status == 200);
   send_object(obj, std::move(h), transform);

@@ -39,14 +39,18 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
     if (iequals(h.name, "date")) {
       int64_t d = parse_http_date(h.value);
       if (d >= 0) m.date_s = d;
-    } else if (iequals(h.name, "age")) {
-      m.age_s = parse_int(h.value).value_or(0);
     } else if (iequals(h.name, "etag")) {
       m.etag = h.value;
     } else if (iequals(h.name, "last-modified")) {
       m.last_modified = h.value;
     }
   }
+  m.age_s = cache::parse_age(headers);
+  std::erase_if(headers, [&](const cache::StoredHeader& h) {
+    for (const auto& f : d.omit_fields)
+      if (iequals(h.name, f)) return true;
+    return false;
+  });
   m.fresh_lifetime_s = d.fresh_lifetime_s;
   m.stale_while_revalidate_s = d.swr_s;
   m.stale_if_error_s = d.sie_s;
@@ -221,7 +225,7 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   // RFC 9111 §4.2.3: what goes on is as old as this cache estimates (corrected_initial_age), the
   // upstream's time to answer included; what is stored keeps the Age it came with.
   cache::ObjectMeta arrival;
-  arrival.age_s = parse_int(headers.get_or("age", "0")).value_or(0);
+  arrival.age_s = cache::parse_age(to_stored(headers));
   int64_t date_s = parse_http_date(headers.get_or("date"));
   arrival.date_s = date_s >= 0 ? date_s : now_ms / 1000;
   arrival.request_time_ms = request_time_ms_;

@@ -21,7 +21,9 @@ TEST(CacheControlParse, DirectivesAreCaseInsensitiveAndQuotedValuesTolerated) {
   EXPECT_TRUE(cc.is_public);
   EXPECT_EQ(cc.max_age, 60);
   EXPECT_EQ(cc.s_maxage, 120);
-  EXPECT_TRUE(cc.no_cache);
+  // a qualified no-cache only keeps its fields out of reuse (RFC 9111 §5.2.2.4)
+  EXPECT_FALSE(cc.no_cache);
+  EXPECT_EQ(cc.no_cache_fields, (std::vector<std::string>{"set-cookie", "x-foo"}));
   EXPECT_EQ(cc.stale_while_revalidate, 5);
   EXPECT_EQ(cc.stale_if_error, 30);
   EXPECT_TRUE(cc.immutable);
