@@ -74,7 +74,9 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   }
   if (s->cb_.on_head) s->cb_.on_head(status, std::move(s->headers_));
   s->headers_.clear();
-  return s->head_request_ ? 1 : 0;  // a HEAD response has no body whatever its headers say
+  // A HEAD response, a 204 and a 304 have no body whatever their headers say (RFC 9110 §6.4.1):
+  // a 304's Content-Length describes the stored representation, not bytes that follow.
+  return s->head_request_ || status == 204 || status == 304 ? 1 : 0;
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, size_t n) {

@@ -96,6 +96,18 @@ TEST(ResponseParser, HeadResponseHasNoBody) {
   EXPECT_LT(used, in.size());  // the next response's bytes are not consumed
 }
 
+TEST(ResponseParser, A304Or204HasNoBodyWhateverItsContentLengthSays) {
+  for (const char* status : {"304 Not Modified", "204 No Content"}) {
+    Got g;
+    auto p = make(g);
+    size_t used = 0;
+    std::string in = std::string("HTTP/1.1 ") + status + "\r\nContent-Length: 10\r\n\r\nHTTP/1.1 200 OK\r\n";
+    EXPECT_EQ(p.feed(in.data(), in.size(), &used), ResponseParser::State::Done) << status;
+    EXPECT_EQ(g.body, "");
+    EXPECT_LT(used, in.size());  // the next response's bytes are not taken for a body
+  }
+}
+
 TEST(ResponseParser, LimitsAndGarbage) {
   Got g;
   auto p = make(g);
