@@ -236,6 +236,12 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
   fill_->start_streaming(status, std::move(headers), content_length, "MISS");
 }
 
+void Fetcher::on_upstream_interim(int status, http::Headers&& headers) {
+  if (!req_.on_interim) return;
+  http::strip_hop_by_hop(headers);
+  req_.on_interim(status, headers);
+}
+
 void Fetcher::pace_unstored() {
   // The fill stays in the table: a later request joins it when the bytes it wants are still
   // held or about to come (Fill::add_waiter), and fetches on its own otherwise.

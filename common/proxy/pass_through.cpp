@@ -145,6 +145,11 @@ void PassThrough::on_upstream_head(int status, http::Headers&& headers) {
   ex_->start(status, std::move(h), content_length);
 }
 
+void PassThrough::on_upstream_interim(int status, http::Headers&& headers) {
+  http::strip_hop_by_hop(headers);
+  ex_->send_interim(status, headers);  // RFC 9110 §15.2
+}
+
 void PassThrough::on_upstream_body(const Bytes& chunk) {
   if (!ex_->alive()) return;
   ex_->write(chunk);

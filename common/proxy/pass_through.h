@@ -38,6 +38,7 @@ class PassThrough : public http::UpstreamCallbacks, public std::enable_shared_fr
   void fail(int status, const char* reason);
   void invalidate_targets(const http::Headers& response);
   void on_upstream_head(int status, http::Headers&& headers) override;
+  void on_upstream_interim(int status, http::Headers&& headers) override;
   void on_upstream_body(const Bytes& chunk) override;
   void on_upstream_end(bool complete, http::UpstreamError err) override;
   void count(const std::string& status);

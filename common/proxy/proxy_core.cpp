@@ -42,13 +42,19 @@ cache::CacheKey ProxyCore::variant_for(const http::Request& req, const cache::Ca
   return cache::variant_key(url_key, names, cache::variant_id(names, cache::fields_of(req.headers)));
 }
 
-FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::string& query, const cache::CacheKey& url_key,
-                                      cache::ObjectRef stale) const {
+FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exchange, const std::string& query,
+                                      const cache::CacheKey& url_key, cache::ObjectRef stale) const {
+  const http::Exchange& ex = *exchange;
   FetchRequest r;
   const auto& req = ex.request();
   r.url_key = url_key;
   r.request_headers = req.headers;
   r.no_store = opts_.honour_request_directives && request_directives(req).no_store;
+  // The fetch runs on this request's loop: the leader gets the upstream's interim responses.
+  std::weak_ptr<http::Exchange> leader = exchange;
+  r.on_interim = [leader](int status, const http::Headers& h) {
+    if (auto e = leader.lock(); e && e->alive()) e->send_interim(status, h);
+  };
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
@@ -127,7 +133,7 @@ void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const 
     ex->respond_error(504, "only-if-cached", std::move(h));
     return;
   }
-  FetchRequest r = fetch_request(*ex, query, url_key, nullptr);
+  FetchRequest r = fetch_request(ex, query, url_key, nullptr);
   r.cache_only = true;
   auto fill = std::make_shared<Fill>(key);  // its own: a disk read, never an upstream request
   std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, true);
@@ -137,7 +143,7 @@ void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const 
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
                           const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
                           const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale) {
-  FetchRequest fetch = fetch_request(*ex, query, url_key, std::move(stale));
+  FetchRequest fetch = fetch_request(ex, query, url_key, std::move(stale));
   // RFC 9111 §3.5: what answers a request with credentials may be for its sender only, so such
   // a request neither joins another's fill nor lets others join its own.
   auto [fill, created] = fetch.has_authorization ? std::pair{std::make_shared<Fill>(key), true}
@@ -163,7 +169,7 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
 
 std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
                                              const cache::CacheKey& key, const std::string& query) {
-  FetchRequest r = fetch_request(*ex, query, url_key, nullptr);
+  FetchRequest r = fetch_request(ex, query, url_key, nullptr);
   const auto& req = ex->request();
   std::shared_ptr<Fill> fill;
   if (cache::CacheKey mine = variant_for(req, url_key); mine.text != key.text && !r.has_authorization) {
@@ -197,7 +203,7 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
     inflight_.remove(key, fill.get());
     return;
   }
-  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, url_key, std::move(stale)))->start();
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(ex, query, url_key, std::move(stale)))->start();
 }
 
 size_t ProxyCore::purge(std::string_view key_text, bool prefix) {

@@ -68,8 +68,8 @@ class ProxyCore : public http::RequestHandler {
   // RFC 9111 §5.2.1.7: answered from what is stored (memory or disk) or 504, never upstream.
   void only_if_cached(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc,
                       const cache::CacheKey& url_key, const cache::CacheKey& key, const std::string& query);
-  FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, const cache::CacheKey& url_key,
-                             cache::ObjectRef stale) const;
+  FetchRequest fetch_request(const std::shared_ptr<http::Exchange>& ex, const std::string& query,
+                             const cache::CacheKey& url_key, cache::ObjectRef stale) const;
 
   ProxyOptions opts_;
   Phases* phases_;
