@@ -136,6 +136,7 @@ void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const 
   FetchRequest r = fetch_request(ex, query, url_key, nullptr);
   r.cache_only = true;
   auto fill = std::make_shared<Fill>(key);  // its own: a disk read, never an upstream request
+  fill->set_single_request();
   std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, true);
   std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(r))->start();
 }
@@ -157,6 +158,8 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
       created = true;
     }
   }
+  if (created) fill->set_range_reach(opts_.range_reach);
+  if (fetch.has_authorization) fill->set_single_request();
   std::weak_ptr<http::Exchange> weak = ex;
   std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, url_key, key, query]() {
     auto e = weak.lock();
@@ -176,6 +179,7 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
     // The fill answered another variant (RFC 9111 §4.1): this request's own is shared by those
     // that select it.
     auto [joined, created] = inflight_.join_or_create(mine);
+    if (created) joined->set_range_reach(opts_.range_reach);
     if (created) std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), joined, std::move(r))->start();
     return joined;
   }
@@ -184,6 +188,7 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
     r.range = *range;
     r.if_range = std::string(req.headers.get_or("if-range"));
     fill = std::make_shared<Fill>(key);
+    fill->set_single_request();
   } else {
     fill = inflight_.replace(key);
   }

@@ -36,6 +36,7 @@ struct ProxyOptions {
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
   size_t max_variants = 32;             // see FetchContext
+  uint64_t range_reach = 8ull << 20;    // see Fill::set_range_reach
 };
 
 class ProxyCore : public http::RequestHandler {

@@ -93,19 +93,15 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       if (!disk) return make_error("cache.disk_path: " + disk.error().message);
       t.disk = std::move(disk.value());
     }
-    std::vector<UpstreamServerSpec> servers;
-    for (auto& s : cfg.upstream->servers) {
-      auto a = net::resolve_numeric(s.address.host, s.address.port);
-      if (!a) return make_error("upstream " + s.address.str() + ": " + a.error().message);
-      servers.push_back({a.value(), s.address.str(), s.backup});
-    }
+    auto servers = upstream_servers(*cfg.upstream);
+    if (!servers) return servers.error();
     http::UpstreamTimeouts ut;
     ut.connect_ms = cfg.timeouts.upstream_connect_ms;
     ut.first_byte_ms = cfg.timeouts.upstream_first_byte_ms;
     ut.idle_ms = cfg.timeouts.upstream_idle_ms;
     t.upstreams = std::make_unique<UpstreamSet>(
         cfg.upstream->policy == config::UpstreamPolicy::Rendezvous ? SelectPolicy::Rendezvous : SelectPolicy::Failover,
-        std::move(servers), cfg.upstream->max_fails, cfg.upstream->fail_timeout_ms, ut, p.worker_count());
+        std::move(servers.value()), cfg.upstream->max_fails, cfg.upstream->fail_timeout_ms, ut, p.worker_count());
     ProxyOptions o;
     o.via_name = p.via_name();
     o.key_excluded_params = cfg.cache.ignore_query_params;
@@ -124,6 +120,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.honour_request_directives = cfg.proxy.honour_request_directives;
     o.revalidate_interval_ms = cfg.proxy.revalidate_interval_ms;
     o.max_variants = cfg.cache.max_variants;
+    o.range_reach = cfg.cache.range_reach;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
@@ -166,7 +163,11 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     read_purge_section(root, purge_cfg);
     if (tier) tier(root);
   };
-  hooks.on_reload = tier_hooks.on_reload;
+  hooks.on_reload = [&t, tier_reload = tier_hooks.on_reload](runtime::Program& p) {
+    if (auto r = t.upstreams->reload_tls(p.config().upstream->tls); !r)
+      obs::log(obs::Level::Error, "upstream tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    if (tier_reload) tier_reload(p);
+  };
   hooks.on_shutdown = [&t](runtime::Program&) {
     if (t.disk) t.disk->wait_idle();
   };
