@@ -8,7 +8,8 @@
 #   ./cdn bench cache-tests [edge|nginx ...]     (default: edge nginx)
 #
 # Environment: CACHE_TESTS_DIR [bench/cache-tests/out/suite: cloned, `npm i --omit=dev` run, when
-# absent], CDN_BUILD_DIR [build], BENCH_OUT [bench/cache-tests/out].
+# absent], CDN_BUILD_DIR [build], BENCH_OUT [bench/cache-tests/out], PYTHON [a python3 with
+# pytest, which the integration tests' helpers import].
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +17,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${BENCH_OUT:-$HERE/out}"
 SUITE="${CACHE_TESTS_DIR:-$OUT/suite}"
 export CDN_BUILD_DIR="${CDN_BUILD_DIR:-$ROOT/build}"
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import pytest' 2>/dev/null || PYTHON=/usr/bin/python3
 mkdir -p "$OUT"
 
 if [ ! -d "$SUITE/tests" ]; then
@@ -31,6 +34,6 @@ targets=("$@")
 results=()
 for t in "${targets[@]}"; do
   echo "== cache-tests against $t"
-  results+=("$(python3 "$HERE/run.py" "$t" "$SUITE" "$OUT" | tail -n1)")
+  results+=("$("$PYTHON" "$HERE/run.py" "$t" "$SUITE" "$OUT" | tail -n1)")
 done
 (cd "$SUITE" && LIST=1 node cdn-summarise.mjs "${results[@]}")
