@@ -81,7 +81,8 @@ std::string vary_names(const std::vector<StoredHeader>& response_headers) {
       // field-name = token (RFC 9110 §5.1): anything else names no request field, and must not
       // reach the key's structure.
       bool token = !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
       });
       if (token) names.push_back(to_lower(n));
     }
@@ -120,7 +121,9 @@ bool variant_matches(std::string_view variant_key_text, const RequestField& get)
   return variant_key_text.substr(b + 1) == variant_id(names, get);
 }
 
-bool is_vary_index(const ObjectMeta& meta) { return field(meta, kIndexField) != nullptr; }
+bool is_vary_index(const ObjectMeta& meta) {
+  return field(meta, kIndexField) != nullptr;
+}
 
 std::string index_names(const ObjectMeta& meta) {
   const std::string* v = field(meta, kIndexField);
@@ -143,7 +146,8 @@ std::vector<std::string> index_variants(const ObjectMeta& meta) {
 }
 
 ObjectRef make_vary_index(const std::string& url_key_text, const std::string& names,
-                          const std::vector<std::string>& variants, int64_t lifetime_s, int64_t now_ms) {
+                          const std::vector<std::string>& variants, int64_t lifetime_s,
+                          int64_t now_ms) {
   auto obj = std::make_shared<CachedObject>();
   obj->key_text = url_key_text;
   obj->meta.status = 200;
@@ -152,7 +156,8 @@ ObjectRef make_vary_index(const std::string& url_key_text, const std::string& na
   obj->meta.fresh_lifetime_s = lifetime_s;
   std::string ids;
   for (const auto& id : variants) (ids += kIdSeparator) += id;
-  obj->meta.headers = {{std::string(kIndexField), names}, {std::string(kVariantsField), std::move(ids)}};
+  obj->meta.headers = {{std::string(kIndexField), names},
+                       {std::string(kVariantsField), std::move(ids)}};
   return obj;
 }
 

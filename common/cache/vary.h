@@ -26,7 +26,8 @@ RequestField fields_of(const Fields& fields) {
     for (const auto& x : fields) {
       if (x.name.size() != name.size()) continue;
       bool same = true;
-      for (size_t i = 0; i < name.size() && same; ++i) same = (x.name[i] | 0x20) == (name[i] | 0x20);
+      for (size_t i = 0; i < name.size() && same; ++i)
+        same = (x.name[i] | 0x20) == (name[i] | 0x20);
       if (same) v += (v.empty() ? "" : ", ") + x.value;
     }
     return v;
@@ -57,6 +58,7 @@ std::string index_names(const ObjectMeta& meta);
 std::vector<std::string> index_variants(const ObjectMeta& meta);
 // An index for `names` listing `variants` (ids), kept at least `lifetime_s` seconds.
 ObjectRef make_vary_index(const std::string& url_key_text, const std::string& names,
-                          const std::vector<std::string>& variants, int64_t lifetime_s, int64_t now_ms);
+                          const std::vector<std::string>& variants, int64_t lifetime_s,
+                          int64_t now_ms);
 
 }  // namespace cdn::cache

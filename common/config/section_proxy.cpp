@@ -8,7 +8,8 @@ void read_proxy(MapReader& m, ProxyConfig& out) {
   for (const auto& name : out.strip_request_headers)
     if (name.empty() || name.find_first_of(" \t:\r\n") != std::string::npos)
       m.error("strip_request_headers", "not a header field name: \"" + name + "\"");
-  if (auto d = m.get_enum("request_directives", {"ignore", "honour"})) out.honour_request_directives = *d == "honour";
+  if (auto d = m.get_enum("request_directives", {"ignore", "honour"}))
+    out.honour_request_directives = *d == "honour";
   set(out.revalidate_interval_ms, m.get_duration_ms("revalidate_interval", 0, 86'400'000));
   if (m.has("methods")) {
     out.methods.clear();
@@ -17,7 +18,8 @@ void read_proxy(MapReader& m, ProxyConfig& out) {
       auto allow = r.get_string_list(required("allow"));
       if (allow)
         for (const auto& method : *allow)
-          if (method.empty() || method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
+          if (method.empty() ||
+              method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos)
             r.error("allow", "not an upper-case method name: \"" + method + "\"");
       r.finish();
       if (match && allow) out.methods.push_back({*match, *allow});

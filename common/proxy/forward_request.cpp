@@ -8,8 +8,9 @@ namespace {
 
 // Rebuilt by the fetcher for every upstream request, never copied from the client.
 bool rebuilt_per_hop(std::string_view n) {
-  return iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect") || iequals(n, "via") ||
-         iequals(n, "x-forwarded-for") || iequals(n, "forwarded") || iequals(n, "x-forwarded-proto");
+  return iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect") ||
+         iequals(n, "via") || iequals(n, "x-forwarded-for") || iequals(n, "forwarded") ||
+         iequals(n, "x-forwarded-proto");
 }
 
 // The cache validates and ranges its own copy (RFC 9111 §4.3.1); a client's conditional on a
@@ -25,7 +26,8 @@ std::string forwarded_node(std::string_view ip) {
   return std::string(ip);
 }
 
-void append_list(http::Headers& out, const http::Request& req, std::string_view name, const std::string& value) {
+void append_list(http::Headers& out, const http::Request& req, std::string_view name,
+                 const std::string& value) {
   std::string v;
   for (const auto& h : req.headers)
     if (iequals(h.name, name)) v += (v.empty() ? "" : ", ") + h.value;
@@ -34,7 +36,8 @@ void append_list(http::Headers& out, const http::Request& req, std::string_view 
 
 }  // namespace
 
-http::Headers forwarded_fields(const http::Request& req, const ForwardPolicy& policy, bool cache_fill) {
+http::Headers forwarded_fields(const http::Request& req, const ForwardPolicy& policy,
+                               bool cache_fill) {
   http::Headers h = req.headers;
   http::strip_hop_by_hop(h);  // RFC 9110 §7.6.1, including the fields Connection names
   auto& v = h.raw();
@@ -47,8 +50,9 @@ http::Headers forwarded_fields(const http::Request& req, const ForwardPolicy& po
   return h;
 }
 
-void add_forwarding_fields(const http::Request& req, std::string_view client_ip, bool tls, std::string_view via_name,
-                           const ForwardPolicy& policy, http::Headers& out) {
+void add_forwarding_fields(const http::Request& req, std::string_view client_ip, bool tls,
+                           std::string_view via_name, const ForwardPolicy& policy,
+                           http::Headers& out) {
   // RFC 9110 §7.6.3: each intermediary appends its own entry to Via.
   append_list(out, req, "Via", "1.1 " + std::string(via_name));
   if (client_ip.empty()) return;

@@ -20,12 +20,14 @@ struct ForwardPolicy {
 
 // The client's fields to forward. `cache_fill`: the request fills the shared cache, so its
 // conditionals and Range stay at this tier.
-http::Headers forwarded_fields(const http::Request& req, const ForwardPolicy& policy, bool cache_fill);
+http::Headers forwarded_fields(const http::Request& req, const ForwardPolicy& policy,
+                               bool cache_fill);
 
 // The per-hop fields this tier adds for the client it serves: Via, X-Forwarded-For, Forwarded
 // and X-Forwarded-Proto, each appended to what the request carried where the field is a list.
-void add_forwarding_fields(const http::Request& req, std::string_view client_ip, bool tls, std::string_view via_name,
-                           const ForwardPolicy& policy, http::Headers& out);
+void add_forwarding_fields(const http::Request& req, std::string_view client_ip, bool tls,
+                           std::string_view via_name, const ForwardPolicy& policy,
+                           http::Headers& out);
 
 // Cookie without the named cookies (the edge's own token cookie); empty when none remain.
 std::string without_cookie(std::string_view cookie_header, std::string_view name);

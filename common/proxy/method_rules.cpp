@@ -16,7 +16,8 @@ const MethodRule* rule_for(std::string_view path, const std::vector<MethodRule>&
 
 }  // namespace
 
-bool method_allowed(std::string_view method, std::string_view path, const std::vector<MethodRule>& rules) {
+bool method_allowed(std::string_view method, std::string_view path,
+                    const std::vector<MethodRule>& rules) {
   if (method == "GET" || method == "HEAD") return true;
   const MethodRule* r = rule_for(path, rules);
   if (!r) return true;

@@ -13,7 +13,8 @@ struct MethodRule {
   std::vector<std::string> allow;  // method names, upper case
 };
 
-bool method_allowed(std::string_view method, std::string_view path, const std::vector<MethodRule>& rules);
+bool method_allowed(std::string_view method, std::string_view path,
+                    const std::vector<MethodRule>& rules);
 // The Allow field for `path` (RFC 9110 §10.2.1), also what a CORS preflight there may use.
 std::string allowed_methods(std::string_view path, const std::vector<MethodRule>& rules);
 

@@ -49,10 +49,13 @@ std::string PassThrough::request_head() const {
   fields.remove("transfer-encoding");
   ctx_->phases->strip_consumed_fields(req, fields);
   add_forwarding_fields(req, ex_->client_ip(), ex_->tls(), ctx_->via_name, *ctx_->forward, fields);
-  std::string h = req.method + " " + (rc_->upstream_query.empty() ? req.path : req.path + "?" + rc_->upstream_query) +
-                  " HTTP/1.1\r\nHost: " + std::string(req.headers.get_or("host", req.host)) + "\r\n";
+  std::string h = req.method + " " +
+                  (rc_->upstream_query.empty() ? req.path : req.path + "?" + rc_->upstream_query) +
+                  " HTTP/1.1\r\nHost: " + std::string(req.headers.get_or("host", req.host)) +
+                  "\r\n";
   for (const auto& f : fields) h += f.name + ": " + f.value + "\r\n";
-  if (req.has_body || !body_.empty()) h += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+  if (req.has_body || !body_.empty())
+    h += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
   h += "\r\n";
   return h;
 }
@@ -93,7 +96,8 @@ void PassThrough::send_upstream() {
 
 void PassThrough::count(const std::string& status) {
   obs::metrics()
-      .counter("cdn_upstream_requests_total", "Requests sent upstream, by server and status or error",
+      .counter("cdn_upstream_requests_total",
+               "Requests sent upstream, by server and status or error",
                {{"upstream", ctx_->upstreams->name(server_)}, {"status", status}})
       .inc();
 }
@@ -120,10 +124,13 @@ void PassThrough::invalidate_targets(const http::Headers& response) {
       ref.remove_prefix(scheme.size());
       size_t slash = ref.find('/');
       std::string_view host = ref.substr(0, std::min(slash, ref.find(':')));
-      if (!iequals(host, req.host)) ref = {};
-      else ref = slash == std::string_view::npos ? std::string_view("/") : ref.substr(slash);
+      if (!iequals(host, req.host))
+        ref = {};
+      else
+        ref = slash == std::string_view::npos ? std::string_view("/") : ref.substr(slash);
     }
-    if (ref.empty() || ref[0] != '/') continue;  // another host, or a relative reference we do not resolve
+    if (ref.empty() || ref[0] != '/')
+      continue;  // another host, or a relative reference we do not resolve
     auto target = http::normalize_target(ref, http::EscapedSlashes::Keep);
     if (target.ok()) ctx_->invalidate(req.host, target.path, target.query);
   }
@@ -134,7 +141,8 @@ void PassThrough::on_upstream_head(int status, http::Headers&& headers) {
   ctx_->upstreams->report(server_, status < 500);
   head_seen_ = true;
   http::strip_hop_by_hop(headers);
-  if (!is_safe_method(ex_->request().method) && status >= 200 && status < 400) invalidate_targets(headers);
+  if (!is_safe_method(ex_->request().method) && status >= 200 && status < 400)
+    invalidate_targets(headers);
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   int64_t age = headers.get("age") ? parse_int(*headers.get("age")).value_or(0) : 0;
@@ -163,7 +171,8 @@ void PassThrough::on_upstream_end(bool complete, http::UpstreamError err) {
   if (!head_seen_) {
     count(http::to_string(err));
     ctx_->upstreams->report(server_, false);
-    bool timeout = err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout;
+    bool timeout =
+        err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout;
     fail(timeout ? 504 : 502, timeout ? "upstream-timeout" : "upstream-unavailable");
     return;
   }

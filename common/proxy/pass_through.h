@@ -22,12 +22,15 @@ struct PassContext {
   std::string via_name;
   uint64_t max_body_bytes = 1 << 20;
   // Drops what the caches hold for this host and target (path and query).
-  std::function<void(std::string_view host, std::string_view path, std::string_view query)> invalidate;
+  std::function<void(std::string_view host, std::string_view path, std::string_view query)>
+      invalidate;
 };
 
-class PassThrough : public http::UpstreamCallbacks, public std::enable_shared_from_this<PassThrough> {
+class PassThrough : public http::UpstreamCallbacks,
+                    public std::enable_shared_from_this<PassThrough> {
  public:
-  PassThrough(const PassContext* ctx, std::shared_ptr<http::Exchange> ex, std::shared_ptr<RequestContext> rc)
+  PassThrough(const PassContext* ctx, std::shared_ptr<http::Exchange> ex,
+              std::shared_ptr<RequestContext> rc)
       : ctx_(ctx), ex_(std::move(ex)), rc_(std::move(rc)) {}
   void start();
 

@@ -31,7 +31,7 @@ RequestDirectives request_directives(const http::Request& req) {
 bool wants_validation(const RequestDirectives& d, const cache::ObjectMeta& meta, int64_t now_s) {
   if (d.no_cache) return true;  // §5.2.1.4
   int64_t age = cache::current_age_s(meta, now_s);
-  if (d.max_age && age > *d.max_age) return true;  // §5.2.1.1
+  if (d.max_age && age > *d.max_age) return true;                              // §5.2.1.1
   if (d.min_fresh && meta.fresh_lifetime_s - age < *d.min_fresh) return true;  // §5.2.1.3
   return false;
 }

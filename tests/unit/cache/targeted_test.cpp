@@ -8,7 +8,8 @@ namespace cdn::cache {
 namespace {
 
 TEST(TargetedParse, ValidDictionaries) {
-  auto cc = parse_targeted_cache_control("max-age=60, stale-while-revalidate=5;x=1, no-store, public=?1");
+  auto cc =
+      parse_targeted_cache_control("max-age=60, stale-while-revalidate=5;x=1, no-store, public=?1");
   ASSERT_TRUE(cc);
   EXPECT_EQ(cc->max_age, 60);
   EXPECT_EQ(cc->stale_while_revalidate, 5);
@@ -17,13 +18,14 @@ TEST(TargetedParse, ValidDictionaries) {
 }
 
 TEST(TargetedParse, SyntaxErrorsRejectTheWholeField) {
-  for (const char* bad : {"", "   ", "max-age = 60", "max-age =60", "Max-Age=60", "max-age=60,", "max-age=\"60",
-                          "max-age=60 no-store", "max-age=(1 2)", ",max-age=1"})
+  for (const char* bad : {"", "   ", "max-age = 60", "max-age =60", "Max-Age=60", "max-age=60,",
+                          "max-age=\"60", "max-age=60 no-store", "max-age=(1 2)", ",max-age=1"})
     EXPECT_FALSE(parse_targeted_cache_control(bad)) << bad;
 }
 
 TEST(TargetedParse, AWrongTypeIgnoresOnlyThatDirective) {
-  auto cc = parse_targeted_cache_control("max-age=\"60\", s-maxage=-1, stale-if-error=1.5, no-cache");
+  auto cc =
+      parse_targeted_cache_control("max-age=\"60\", s-maxage=-1, stale-if-error=1.5, no-cache");
   ASSERT_TRUE(cc);
   EXPECT_FALSE(cc->max_age);
   EXPECT_FALSE(cc->s_maxage);
@@ -35,7 +37,8 @@ TEST(TargetedPrecedence, FirstValidFieldOnTheListWinsOverCacheControlAndExpires)
   FreshnessPolicy p;
   p.targeted_fields = {"Edge-Cache-Control", "CDN-Cache-Control"};
   const int64_t now = 1'700'000'000;
-  std::vector<StoredHeader> h = {{"Cache-Control", "no-store"}, {"Expires", "0"}, {"CDN-Cache-Control", "max-age=30"}};
+  std::vector<StoredHeader> h = {
+      {"Cache-Control", "no-store"}, {"Expires", "0"}, {"CDN-Cache-Control", "max-age=30"}};
   auto d = decide_store("GET", "/a", 200, h, false, p, now);
   EXPECT_TRUE(d.store);
   EXPECT_EQ(d.fresh_lifetime_s, 30);

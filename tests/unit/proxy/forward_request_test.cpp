@@ -13,18 +13,28 @@ http::Request request(std::initializer_list<http::Header> h) {
 }
 
 TEST(ForwardRequest, EndToEndFieldsGoHopByHopAndConnectionNamedDoNot) {
-  auto r = request({{"Host", "a"}, {"Accept-Language", "sv"}, {"Connection", "keep-alive, X-Hop"}, {"X-Hop", "1"},
-                    {"Keep-Alive", "timeout=5"}, {"TE", "trailers"}, {"Proxy-Authorization", "x"},
-                    {"Authorization", "Basic x"}, {"Content-Length", "0"}});
+  auto r = request({{"Host", "a"},
+                    {"Accept-Language", "sv"},
+                    {"Connection", "keep-alive, X-Hop"},
+                    {"X-Hop", "1"},
+                    {"Keep-Alive", "timeout=5"},
+                    {"TE", "trailers"},
+                    {"Proxy-Authorization", "x"},
+                    {"Authorization", "Basic x"},
+                    {"Content-Length", "0"}});
   auto h = forwarded_fields(r, {}, true);
   EXPECT_EQ(h.get_or("accept-language"), "sv");
   EXPECT_EQ(h.get_or("authorization"), "Basic x");
-  for (const char* gone : {"host", "connection", "x-hop", "keep-alive", "te", "proxy-authorization", "content-length"})
+  for (const char* gone :
+       {"host", "connection", "x-hop", "keep-alive", "te", "proxy-authorization", "content-length"})
     EXPECT_EQ(h.get(gone), nullptr) << gone;
 }
 
 TEST(ForwardRequest, ACacheFillKeepsItsOwnConditionalsAndRange) {
-  auto r = request({{"If-None-Match", "\"a\""}, {"If-Modified-Since", "x"}, {"Range", "bytes=0-1"}, {"If-Range", "\"a\""}});
+  auto r = request({{"If-None-Match", "\"a\""},
+                    {"If-Modified-Since", "x"},
+                    {"Range", "bytes=0-1"},
+                    {"If-Range", "\"a\""}});
   EXPECT_TRUE(forwarded_fields(r, {}, true).empty());
   EXPECT_EQ(forwarded_fields(r, {}, false).size(), 4u);
 }
@@ -38,7 +48,9 @@ TEST(ForwardRequest, TheConfiguredStripListIsCaseInsensitive) {
 }
 
 TEST(ForwardRequest, ForwardingFieldsAppendToTheIncomingOnes) {
-  auto r = request({{"Via", "1.1 edge"}, {"X-Forwarded-For", "10.0.0.1"}, {"Forwarded", "for=10.0.0.1;proto=https"},
+  auto r = request({{"Via", "1.1 edge"},
+                    {"X-Forwarded-For", "10.0.0.1"},
+                    {"Forwarded", "for=10.0.0.1;proto=https"},
                     {"X-Forwarded-Proto", "https"}});
   http::Headers out;
   add_forwarding_fields(r, "10.0.0.2", false, "shield", {}, out);

@@ -12,14 +12,16 @@ http::Request with(std::initializer_list<http::Header> h) {
 }
 
 TEST(RequestDirectives, CacheControlAndPragma) {
-  auto d = request_directives(with({{"Cache-Control", "only-if-cached, max-age=5"}, {"cache-control", "min-fresh=7"}}));
+  auto d = request_directives(
+      with({{"Cache-Control", "only-if-cached, max-age=5"}, {"cache-control", "min-fresh=7"}}));
   EXPECT_TRUE(d.only_if_cached);
   EXPECT_EQ(d.max_age, 5);
   EXPECT_EQ(d.min_fresh, 7);
   EXPECT_FALSE(d.no_cache);
   EXPECT_TRUE(request_directives(with({{"Pragma", "no-cache"}})).no_cache);
   // RFC 9111 §5.4: with Cache-Control present, Pragma is ignored
-  EXPECT_FALSE(request_directives(with({{"Pragma", "no-cache"}, {"Cache-Control", "max-age=60"}})).no_cache);
+  EXPECT_FALSE(
+      request_directives(with({{"Pragma", "no-cache"}, {"Cache-Control", "max-age=60"}})).no_cache);
   EXPECT_TRUE(request_directives(with({{"Cache-Control", "no-store"}})).no_store);
 }
 
