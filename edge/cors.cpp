@@ -49,7 +49,8 @@ http::Headers Cors::preflight(const http::Request& req, const std::string& metho
   } else {
     return h;  // not allowed: no CORS headers, the browser blocks the request
   }
-  h.set("Access-Control-Allow-Methods", methods.find("OPTIONS") == std::string::npos ? methods + ", OPTIONS" : methods);
+  h.set("Access-Control-Allow-Methods",
+        methods.find("OPTIONS") == std::string::npos ? methods + ", OPTIONS" : methods);
   std::string_view asked = req.headers.get_or("access-control-request-headers");
   h.set("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Range" : std::string(asked));
   h.set("Access-Control-Max-Age", "600");

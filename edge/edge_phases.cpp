@@ -10,11 +10,11 @@
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/forward_request.h"
 #include "common/runtime/admin_api.h"
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
-#include "common/proxy/forward_request.h"
 #include "edge/public_prefixes.h"
 
 namespace cdn::edge {
@@ -140,8 +140,10 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
                                                  AccessState& st, std::function<void()> resume) {
   const auto& req = ex->request();
   // Only a CORS preflight is the edge's to answer; any other OPTIONS goes to the origin.
-  if (req.method == "OPTIONS" && cors_.enabled() && req.headers.get("access-control-request-method")) {
-    ex->respond(204, cors_.preflight(req, proxy::allowed_methods(req.path, method_rules_)), std::string_view());
+  if (req.method == "OPTIONS" && cors_.enabled() &&
+      req.headers.get("access-control-request-method")) {
+    ex->respond(204, cors_.preflight(req, proxy::allowed_methods(req.path, method_rules_)),
+                std::string_view());
     return Filter::Handled;
   }
   if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;
@@ -254,7 +256,8 @@ void EdgePhases::strip_consumed_fields(const http::Request& req, http::Headers& 
   // With the gate on, a bearer token is the viewer token; any other Authorization is the
   // origin's business and goes on (RFC 9111 §3.5 then decides what may be stored).
   std::string_view auth = req.headers.get_or("authorization");
-  if (verifier_ && auth.size() > 7 && iequals(auth.substr(0, 7), "bearer ")) fields.remove("authorization");
+  if (verifier_ && auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
+    fields.remove("authorization");
 }
 
 const std::string& EdgePhases::renewed_token(Viewer& v) const {

@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
   auto phases = std::make_shared<EdgePhases*>(nullptr);
   cdn::proxy::TierHooks hooks;
   hooks.extra_sections = [access](cdn::config::MapReader& root) { cdn::edge::read_access_section(root, *access); };
-  hooks.make_phases = [access, phases](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+  hooks.make_phases =
+      [access,
+       phases](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
     std::vector<cdn::proxy::MethodRule> rules;
     for (auto& r : p.config().proxy.methods) rules.push_back({r.match, r.allow});
     if (!access->present) {

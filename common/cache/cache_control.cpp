@@ -1,9 +1,9 @@
 #include "common/cache/cache_control.h"
 
+#include <cctype>
+
 #include "common/cache/age.h"
 #include "common/util/strings.h"
-
-#include <cctype>
 
 namespace cdn::cache {
 
@@ -119,7 +119,8 @@ bool parse_bare_item(std::string_view s, size_t& pos, std::string& out, bool& is
     return true;
   }
   auto tchar = [](char x) {
-    return std::isalnum(static_cast<unsigned char>(x)) || std::string_view("!#$%&'*+-.^_`|~:/").find(x) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(x)) ||
+           std::string_view("!#$%&'*+-.^_`|~:/").find(x) != std::string_view::npos;
   };
   if (!std::isalpha(static_cast<unsigned char>(c)) && c != '*') return false;
   size_t start = pos;

@@ -58,8 +58,9 @@ struct Lifetime {
 };
 
 // Origin-given freshness (RFC 9111 §4.2.1), which takes precedence over every local default.
-std::optional<Lifetime> explicit_lifetime(const CacheControl& cc, const std::vector<StoredHeader>& headers,
-                                          int64_t date_s, bool targeted) {
+std::optional<Lifetime> explicit_lifetime(const CacheControl& cc,
+                                          const std::vector<StoredHeader>& headers, int64_t date_s,
+                                          bool targeted) {
   if (cc.invalid_freshness) return Lifetime{0, "invalid max-age/s-maxage"};
   if (cc.s_maxage) return Lifetime{*cc.s_maxage, "s-maxage"};
   if (cc.max_age) return Lifetime{*cc.max_age, "max-age"};
@@ -87,8 +88,8 @@ std::optional<Lifetime> default_lifetime(std::string_view path, int status, cons
 
 }  // namespace
 
-CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers, const FreshnessPolicy& policy,
-                                     bool* targeted) {
+CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers,
+                                     const FreshnessPolicy& policy, bool* targeted) {
   for (const auto& name : policy.targeted_fields) {
     std::string value = joined_header(response_headers, name);
     if (value.empty()) continue;
@@ -163,7 +164,8 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
   // or stale-if-error alongside it is the usual CDN idiom and the origin's own grant, so only
   // then may the default stale windows give way to it.
   bool explicit_stale_grant = cc.stale_while_revalidate || cc.stale_if_error;
-  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate || (cc.s_maxage && !explicit_stale_grant);
+  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate ||
+                      (cc.s_maxage && !explicit_stale_grant);
   d.omit_fields = cc.no_cache_fields;
   if (cc.no_cache) {
     d.fresh_lifetime_s = 0;  // stored only to be revalidated on every use
@@ -184,7 +186,8 @@ int64_t current_age_s(const ObjectMeta& meta, int64_t now_s) {
 }
 
 int64_t current_age_s_at_ms(const ObjectMeta& meta, int64_t now_ms) {
-  int64_t resident_ms = std::max<int64_t>(0, clamp_time_ms(now_ms) - clamp_time_ms(meta.response_time_ms));
+  int64_t resident_ms =
+      std::max<int64_t>(0, clamp_time_ms(now_ms) - clamp_time_ms(meta.response_time_ms));
   return floor_div(corrected_initial_age_ms(meta) + resident_ms, 1000);
 }
 

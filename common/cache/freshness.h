@@ -44,8 +44,8 @@ struct StoreDecision {
 
 // The response's caching policy for this cache: the first valid targeted field on the policy's
 // list, else Cache-Control. `targeted` says which it was (Expires counts only without one).
-CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers, const FreshnessPolicy& policy,
-                                     bool* targeted = nullptr);
+CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers,
+                                     const FreshnessPolicy& policy, bool* targeted = nullptr);
 
 // The one freshness decision for a response on arrival (other modules call it too, e.g. purge).
 StoreDecision decide_store(std::string_view method, std::string_view path, int status,

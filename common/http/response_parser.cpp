@@ -63,7 +63,8 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   int status = p->status_code;
   if (status >= 100 && status < 200) {  // interim response: its headers are not the response's
     // 100 answers this hop's Expect and 101 its Upgrade: only the others may go further.
-    if (s->cb_.on_interim && status != 100 && status != 101) s->cb_.on_interim(status, std::move(s->headers_));
+    if (s->cb_.on_interim && status != 100 && status != 101)
+      s->cb_.on_interim(status, std::move(s->headers_));
     s->headers_.clear();
     s->header_bytes_ = 0;
     s->in_value_ = false;

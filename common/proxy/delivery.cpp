@@ -1,8 +1,7 @@
 #include "common/proxy/delivery.h"
 
-#include "common/cache/vary.h"
-
 #include "common/cache/freshness.h"
+#include "common/cache/vary.h"
 #include "common/http/range.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/disk_body_stream.h"
@@ -295,8 +294,8 @@ bool Delivery::pump() {
   }
   Fill::View v;
   fill_->read(*waiter_, v, budget);
-  if (!head_seen_ && (v.state == Fill::State::Streaming || v.state == Fill::State::Done) && !selects_variant() &&
-      refollow())
+  if (!head_seen_ && (v.state == Fill::State::Streaming || v.state == Fill::State::Done) &&
+      !selects_variant() && refollow())
     return true;  // RFC 9111 §4.1: the response is another variant than this request's
   switch (v.state) {
     case Fill::State::Pending: return false;
@@ -309,8 +308,8 @@ bool Delivery::pump() {
         http::Headers h;
         filter_response(h, false);
         // RFC 9111 §5.2.1.7: only-if-cached with nothing stored to answer is a 504.
-        ex.respond_error(v.error == "upstream-timeout" || v.error == "only-if-cached" ? 504 : 502, v.error,
-                         std::move(h));
+        ex.respond_error(v.error == "upstream-timeout" || v.error == "only-if-cached" ? 504 : 502,
+                         v.error, std::move(h));
       }
       detach();
       return false;

@@ -2,9 +2,9 @@
 
 #include "common/cache/age.h"
 #include "common/cache/vary.h"
-#include "common/util/http_date.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -60,16 +60,22 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
 }
 
 obs::Counter& variants_counter(const char* result) {
-  return obs::metrics().counter("cdn_cache_variants_total",
-                                "Responses with Vary by what the cache did: stored as a variant, or passed on "
-                                "unstored because the URL has cache.max_variants already",
-                                {{"result", result}});
+  return obs::metrics().counter(
+      "cdn_cache_variants_total",
+      "Responses with Vary by what the cache did: stored as a variant, or passed on "
+      "unstored because the URL has cache.max_variants already",
+      {{"result", result}});
 }
 
 }  // namespace
 
-Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill, FetchRequest req)
-    : ctx_(ctx), worker_(w), fill_(std::move(fill)), req_(std::move(req)), store_key_(fill_->key()) {}
+Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill,
+                 FetchRequest req)
+    : ctx_(ctx),
+      worker_(w),
+      fill_(std::move(fill)),
+      req_(std::move(req)),
+      store_key_(fill_->key()) {}
 
 void Fetcher::start() {
   self_ = shared_from_this();
@@ -88,8 +94,9 @@ void Fetcher::start() {
 void Fetcher::on_disk(cache::ObjectRef obj) {
   if (obj && cache::is_vary_index(obj->meta)) {
     // RFC 9111 §4.1: the URL varies; its variant for this request is stored under its own key.
-    cache::CacheKey vk = cache::variant_key(req_.url_key, cache::index_names(obj->meta),
-                                            cache::variant_id(cache::index_names(obj->meta), cache::fields_of(req_.request_headers)));
+    cache::CacheKey vk = cache::variant_key(
+        req_.url_key, cache::index_names(obj->meta),
+        cache::variant_id(cache::index_names(obj->meta), cache::fields_of(req_.request_headers)));
     if (vk.text == store_key_.text) {
       try_next();
       return;
@@ -199,13 +206,14 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     ctx_->upstreams->report(current_, true);
   }
   http::strip_hop_by_hop(headers);
-  headers.remove("cdn-vary-index");  // the cache's own bookkeeping fields (vary.h) are not an origin's to set
+  headers.remove(
+      "cdn-vary-index");  // the cache's own bookkeeping fields (vary.h) are not an origin's to set
   headers.remove("cdn-vary-variants");
   if (status == 304 && req_.stale) {
     discard_ = true;
     auto merged = merge_304(req_.stale->meta.headers, headers);
-    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, req_.has_authorization,
-                                 ctx_->freshness, now_ms / 1000);
+    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged,
+                                 req_.has_authorization, ctx_->freshness, now_ms / 1000);
     auto obj = std::make_shared<cache::CachedObject>();
     obj->key_text = req_.stale->key_text;  // the variant that was revalidated
     obj->meta = build_meta(req_.stale->meta.status, std::move(merged), d, request_time_ms_, now_ms);
@@ -214,8 +222,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     revalidated_ = obj;
     return;
   }
-  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), req_.has_authorization,
-                                  ctx_->freshness, now_ms / 1000);
+  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers),
+                                  req_.has_authorization, ctx_->freshness, now_ms / 1000);
   if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
   if (req_.no_store) decision_.store = false;        // RFC 9111 §5.2.1.5, when honoured
   if (decision_.store && !choose_store_key(headers)) decision_.store = false;
@@ -367,7 +375,8 @@ bool Fetcher::choose_store_key(const http::Headers& headers) {
   fill_->set_variant_key(store_key_.text);
   // Kept as long as the variant may be used; a later variant's store renews it.
   int64_t keep = decision_.fresh_lifetime_s + decision_.swr_s + decision_.sie_s;
-  store_index(cache::make_vary_index(req_.url_key.text, names, variants, std::max<int64_t>(keep, 1), unix_now_ms()));
+  store_index(cache::make_vary_index(req_.url_key.text, names, variants, std::max<int64_t>(keep, 1),
+                                     unix_now_ms()));
   return true;
 }
 

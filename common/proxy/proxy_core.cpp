@@ -26,7 +26,8 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   pass_ctx_.forward = &opts_.forward;
   pass_ctx_.via_name = opts_.via_name;
   pass_ctx_.max_body_bytes = opts_.max_body_bytes;
-  pass_ctx_.invalidate = [this](std::string_view host, std::string_view path, std::string_view query) {
+  pass_ctx_.invalidate = [this](std::string_view host, std::string_view path,
+                                std::string_view query) {
     purge(key_for(host, path, query).text, false);
   };
 }
@@ -35,15 +36,18 @@ cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path,
   return cache::make_key(host, path, query, opts_.key_excluded_params);
 }
 
-cache::CacheKey ProxyCore::variant_for(const http::Request& req, const cache::CacheKey& url_key) const {
+cache::CacheKey ProxyCore::variant_for(const http::Request& req,
+                                       const cache::CacheKey& url_key) const {
   cache::ObjectRef index = fetch_ctx_.memory->get(url_key);
   if (!index || !cache::is_vary_index(index->meta)) return url_key;
   std::string names = cache::index_names(index->meta);
-  return cache::variant_key(url_key, names, cache::variant_id(names, cache::fields_of(req.headers)));
+  return cache::variant_key(url_key, names,
+                            cache::variant_id(names, cache::fields_of(req.headers)));
 }
 
-FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exchange, const std::string& query,
-                                      const cache::CacheKey& url_key, cache::ObjectRef stale) const {
+FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exchange,
+                                      const std::string& query, const cache::CacheKey& url_key,
+                                      cache::ObjectRef stale) const {
   const http::Exchange& ex = *exchange;
   FetchRequest r;
   const auto& req = ex.request();
@@ -113,7 +117,8 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
         return;
       default:
         if (directives.only_if_cached) break;
-        join_fill(ex, rc, url_key, key, query, obj);  // revalidate; fall back on it within stale-if-error
+        join_fill(ex, rc, url_key, key, query,
+                  obj);  // revalidate; fall back on it within stale-if-error
         return;
     }
   }
@@ -124,8 +129,10 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
   join_fill(ex, rc, url_key, key, query, nullptr);
 }
 
-void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc,
-                               const cache::CacheKey& url_key, const cache::CacheKey& key, const std::string& query) {
+void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex,
+                               const std::shared_ptr<RequestContext>& rc,
+                               const cache::CacheKey& url_key, const cache::CacheKey& key,
+                               const std::string& query) {
   // A memory entry here is one that may not answer (expired): the disk tier has nothing better.
   if (!fetch_ctx_.disk || fetch_ctx_.memory->get(key)) {
     http::Headers h;
@@ -143,7 +150,8 @@ void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex, const 
 
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
                           const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
-                          const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale) {
+                          const cache::CacheKey& key, const std::string& query,
+                          cache::ObjectRef stale) {
   FetchRequest fetch = fetch_request(ex, query, url_key, std::move(stale));
   // RFC 9111 §3.5: what answers a request with credentials may be for its sender only, so such
   // a request neither joins another's fill nor lets others join its own.
@@ -161,26 +169,30 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
   if (created) fill->set_range_reach(opts_.range_reach);
   if (fetch.has_authorization) fill->set_single_request();
   std::weak_ptr<http::Exchange> weak = ex;
-  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, url_key, key, query]() {
-    auto e = weak.lock();
-    return e && e->alive() ? fetch_alone(e, url_key, key, query) : nullptr;
-  });
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)
+      ->follow(fill, created, [this, weak, url_key, key, query]() {
+        auto e = weak.lock();
+        return e && e->alive() ? fetch_alone(e, url_key, key, query) : nullptr;
+      });
   if (created) {
     std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(fetch))->start();
   }
 }
 
-std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
+std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                             const cache::CacheKey& url_key,
                                              const cache::CacheKey& key, const std::string& query) {
   FetchRequest r = fetch_request(ex, query, url_key, nullptr);
   const auto& req = ex->request();
   std::shared_ptr<Fill> fill;
-  if (cache::CacheKey mine = variant_for(req, url_key); mine.text != key.text && !r.has_authorization) {
+  if (cache::CacheKey mine = variant_for(req, url_key);
+      mine.text != key.text && !r.has_authorization) {
     // The fill answered another variant (RFC 9111 §4.1): this request's own is shared by those
     // that select it.
     auto [joined, created] = inflight_.join_or_create(mine);
     if (created) joined->set_range_reach(opts_.range_reach);
-    if (created) std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), joined, std::move(r))->start();
+    if (created)
+      std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), joined, std::move(r))->start();
     return joined;
   }
   if (const std::string* range = req.headers.get("range"); range && req.method == "GET") {
@@ -196,8 +208,9 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
   return fill;
 }
 
-void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
-                                      const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale) {
+void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
+                                      const cache::CacheKey& url_key, const cache::CacheKey& key,
+                                      const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
   if (!created) return;  // a refresh is already running
   // The stale copy was read before the fill was created: a refresh that finished in between has
@@ -208,7 +221,9 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
     inflight_.remove(key, fill.get());
     return;
   }
-  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(ex, query, url_key, std::move(stale)))->start();
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill,
+                            fetch_request(ex, query, url_key, std::move(stale)))
+      ->start();
 }
 
 size_t ProxyCore::purge(std::string_view key_text, bool prefix) {

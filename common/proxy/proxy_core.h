@@ -16,8 +16,8 @@
 #include "common/proxy/forward_request.h"
 #include "common/proxy/method_rules.h"
 #include "common/proxy/pass_through.h"
-#include "common/proxy/request_directives.h"
 #include "common/proxy/phases.h"
+#include "common/proxy/request_directives.h"
 #include "common/proxy/upstream_set.h"
 
 namespace cdn::proxy {
@@ -27,7 +27,7 @@ struct ProxyOptions {
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
   ForwardPolicy forward;
-  std::vector<MethodRule> methods;  // see method_rules.h
+  std::vector<MethodRule> methods;    // see method_rules.h
   uint64_t max_body_bytes = 1 << 20;  // a passed request's body (limits.max_body_bytes)
   // proxy.request_directives: honour, proxy.revalidate_interval (request_directives.h).
   bool honour_request_directives = false;
@@ -62,13 +62,16 @@ class ProxyCore : public http::RequestHandler {
   cache::CacheKey variant_for(const http::Request& req, const cache::CacheKey& url_key) const;
   // A fetch of this request's own, when the running fill cannot serve it (Fill's range rule): a
   // range asks the upstream for its bytes only; a whole request starts the fill later ones join.
-  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
-                                    const cache::CacheKey& key, const std::string& query);
-  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& url_key,
-                             const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale);
+  std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                    const cache::CacheKey& url_key, const cache::CacheKey& key,
+                                    const std::string& query);
+  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
+                             const cache::CacheKey& url_key, const cache::CacheKey& key,
+                             const std::string& query, cache::ObjectRef stale);
   // RFC 9111 §5.2.1.7: answered from what is stored (memory or disk) or 504, never upstream.
-  void only_if_cached(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc,
-                      const cache::CacheKey& url_key, const cache::CacheKey& key, const std::string& query);
+  void only_if_cached(const std::shared_ptr<http::Exchange>& ex,
+                      const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                      const cache::CacheKey& key, const std::string& query);
   FetchRequest fetch_request(const std::shared_ptr<http::Exchange>& ex, const std::string& query,
                              const cache::CacheKey& url_key, cache::ObjectRef stale) const;
 

@@ -111,7 +111,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.freshness.max_object_size = cfg.cache.max_object_size;
-    if (!cfg.cache.targeted_field.empty()) o.freshness.targeted_fields.push_back(cfg.cache.targeted_field);
+    if (!cfg.cache.targeted_field.empty())
+      o.freshness.targeted_fields.push_back(cfg.cache.targeted_field);
     o.freshness.targeted_fields.push_back("CDN-Cache-Control");
     o.forward.strip = cfg.proxy.strip_request_headers;
     o.forward.trust_forwarded_proto = tier == config::Tier::Shield;

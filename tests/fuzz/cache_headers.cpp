@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string names = cdn::cache::vary_names(headers);
   std::string id = cdn::cache::variant_id(names, cdn::cache::fields_of(headers));
   cdn::cache::CacheKey url{"h/a", 1};
-  if (!cdn::cache::variant_matches(cdn::cache::variant_key(url, names, id).text, cdn::cache::fields_of(headers)))
+  if (!cdn::cache::variant_matches(cdn::cache::variant_key(url, names, id).text,
+                                   cdn::cache::fields_of(headers)))
     __builtin_trap();  // a request always selects the variant its own fields made
   return 0;
 }

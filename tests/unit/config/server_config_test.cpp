@@ -474,8 +474,11 @@ namespace {
 class ProxySectionTest : public ::testing::Test {
  protected:
   Result<ServerConfig> parse(const std::string& proxy_section) {
-    return parse_server_config("tier: shield\nlisten: [{address: 127.0.0.1:8081}]\n"
-                               "upstream: {servers: [{address: 127.0.0.1:8082}]}\n" + proxy_section, "t.yaml");
+    return parse_server_config(
+        "tier: shield\nlisten: [{address: 127.0.0.1:8081}]\n"
+        "upstream: {servers: [{address: 127.0.0.1:8082}]}\n" +
+            proxy_section,
+        "t.yaml");
   }
 };
 
@@ -489,7 +492,9 @@ TEST_F(ProxySectionTest, DefaultsKeepTheBundledOriginsPathsReadOnly) {
 }
 
 TEST_F(ProxySectionTest, MethodsReplaceTheDefaults) {
-  auto r = parse("proxy:\n  strip_request_headers: [X-Secret]\n  methods:\n    - {match: \"/api/*\", allow: [POST]}\n");
+  auto r = parse(
+      "proxy:\n  strip_request_headers: [X-Secret]\n  methods:\n    - {match: \"/api/*\", allow: "
+      "[POST]}\n");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->proxy.strip_request_headers, std::vector<std::string>{"X-Secret"});
   ASSERT_EQ(r->proxy.methods.size(), 1u);
