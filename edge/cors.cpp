@@ -38,7 +38,7 @@ void Cors::add_headers(const http::Request& req, http::Headers& h) const {
   h.set("Access-Control-Expose-Headers", kExposed);
 }
 
-http::Headers Cors::preflight(const http::Request& req) const {
+http::Headers Cors::preflight(const http::Request& req, const std::string& methods) const {
   http::Headers h;
   std::string_view origin = req.headers.get_or("origin");
   // The real request may be credentialed (cookie token), so a permitted origin is echoed.
@@ -49,7 +49,8 @@ http::Headers Cors::preflight(const http::Request& req) const {
   } else {
     return h;  // not allowed: no CORS headers, the browser blocks the request
   }
-  h.set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  h.set("Access-Control-Allow-Methods",
+        methods.find("OPTIONS") == std::string::npos ? methods + ", OPTIONS" : methods);
   std::string_view asked = req.headers.get_or("access-control-request-headers");
   h.set("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Range" : std::string(asked));
   h.set("Access-Control-Max-Age", "600");

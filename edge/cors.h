@@ -19,8 +19,9 @@ class Cors {
   // one): then the Origin is echoed with Allow-Credentials, since browsers refuse "*" there.
   // A listed origin is always echoed with credentials allowed.
   void add_headers(const http::Request& req, http::Headers& h) const;
-  // The 204 answer to an OPTIONS preflight (no token needed: browsers never send one).
-  http::Headers preflight(const http::Request& req) const;
+  // The 204 answer to an OPTIONS preflight (no token needed: browsers never send one);
+  // `methods`: what the edge passes for the path (proxy.methods).
+  http::Headers preflight(const http::Request& req, const std::string& methods) const;
 
  private:
   bool listed(std::string_view origin) const;

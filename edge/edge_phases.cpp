@@ -10,6 +10,7 @@
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/forward_request.h"
 #include "common/runtime/admin_api.h"
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
@@ -138,8 +139,11 @@ bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenS
 proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exchange>& ex,
                                                  AccessState& st, std::function<void()> resume) {
   const auto& req = ex->request();
-  if (req.method == "OPTIONS" && cors_.enabled()) {
-    ex->respond(204, cors_.preflight(req), std::string_view());
+  // Only a CORS preflight is the edge's to answer; any other OPTIONS goes to the origin.
+  if (req.method == "OPTIONS" && cors_.enabled() &&
+      req.headers.get("access-control-request-method")) {
+    ex->respond(204, cors_.preflight(req, proxy::allowed_methods(req.path, method_rules_)),
+                std::string_view());
     return Filter::Handled;
   }
   if (!verifier_ || under_public_prefix(req.path, cfg_.public_prefixes)) return Filter::Continue;
@@ -235,6 +239,25 @@ void EdgePhases::reject(const std::shared_ptr<http::Exchange>& ex, int status, c
 std::string EdgePhases::upstream_query(const http::Request& req) {
   if (req.query.empty()) return {};
   return auth::strip_param(req.query, token_param_);
+}
+
+void EdgePhases::strip_consumed_fields(const http::Request& req, http::Headers& fields) {
+  // The token cookie is the edge's own, with or without the access gate.
+  if (req.headers.get("cookie")) {
+    std::string rest;
+    for (const auto& h : req.headers)
+      if (iequals(h.name, "cookie")) {
+        std::string kept = proxy::without_cookie(h.value, cfg_.cookie);
+        if (!kept.empty()) rest += (rest.empty() ? "" : "; ") + kept;
+      }
+    fields.remove("cookie");
+    if (!rest.empty()) fields.add("Cookie", std::move(rest));
+  }
+  // With the gate on, a bearer token is the viewer token; any other Authorization is the
+  // origin's business and goes on (RFC 9111 §3.5 then decides what may be stored).
+  std::string_view auth = req.headers.get_or("authorization");
+  if (verifier_ && auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
+    fields.remove("authorization");
 }
 
 const std::string& EdgePhases::renewed_token(Viewer& v) const {

@@ -12,6 +12,7 @@
 #include "common/auth/session_store.h"
 #include "common/auth/verifier.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/method_rules.h"
 #include "common/proxy/phases.h"
 #include "edge/access_config.h"
 #include "edge/cors.h"
@@ -53,6 +54,9 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   Filter request_filter(const std::shared_ptr<http::Exchange>& ex, AccessState& st,
                         std::function<void()> resume) override;
   std::string upstream_query(const http::Request& req) override;
+  // proxy.methods, for the methods a CORS preflight allows.
+  void set_method_rules(std::vector<proxy::MethodRule> rules) { method_rules_ = std::move(rules); }
+  void strip_consumed_fields(const http::Request& req, http::Headers& fields) override;
   Body response_filter(const http::Exchange& ex, AccessState& st, http::Headers& h,
                        bool body_transformable) override;
   std::string transform_body(const http::Exchange& ex, AccessState& st, std::string body) override;
@@ -83,6 +87,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   std::string propagated_token(Viewer& v) const;
 
   AccessConfig cfg_;
+  std::vector<proxy::MethodRule> method_rules_;
   std::string token_param_;
   Cors cors_;
   std::unique_ptr<auth::Verifier> verifier_;

@@ -11,13 +11,20 @@ int main(int argc, char** argv) {
   auto phases = std::make_shared<EdgePhases*>(nullptr);
   cdn::proxy::TierHooks hooks;
   hooks.extra_sections = [access](cdn::config::MapReader& root) { cdn::edge::read_access_section(root, *access); };
-  hooks.make_phases = [access, phases](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+  hooks.make_phases =
+      [access,
+       phases](cdn::runtime::Program& p) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
+    std::vector<cdn::proxy::MethodRule> rules;
+    for (auto& r : p.config().proxy.methods) rules.push_back({r.match, r.allow});
     if (!access->present) {
-      return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<EdgePhases>(p.config().cache.token_param));
+      auto plain = std::make_unique<EdgePhases>(p.config().cache.token_param);
+      plain->set_method_rules(std::move(rules));
+      return std::unique_ptr<cdn::proxy::Phases>(std::move(plain));
     }
     // One session store slot per loop: the admin routes (list, kick) run on the admin loop.
     auto made = EdgePhases::create(*access, p.config().cache.token_param, p.loop_count());
     if (!made) return made.error();
+    made.value()->set_method_rules(std::move(rules));
     made.value()->start(p);
     *phases = made.value().get();
     return std::unique_ptr<cdn::proxy::Phases>(std::move(made.value()));

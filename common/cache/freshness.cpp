@@ -58,11 +58,13 @@ struct Lifetime {
 };
 
 // Origin-given freshness (RFC 9111 §4.2.1), which takes precedence over every local default.
-std::optional<Lifetime> explicit_lifetime(const CacheControl& cc, const std::vector<StoredHeader>& headers,
-                                          int64_t date_s) {
+std::optional<Lifetime> explicit_lifetime(const CacheControl& cc,
+                                          const std::vector<StoredHeader>& headers, int64_t date_s,
+                                          bool targeted) {
   if (cc.invalid_freshness) return Lifetime{0, "invalid max-age/s-maxage"};
   if (cc.s_maxage) return Lifetime{*cc.s_maxage, "s-maxage"};
   if (cc.max_age) return Lifetime{*cc.max_age, "max-age"};
+  if (targeted) return std::nullopt;  // RFC 9213 §2.1: a targeted field replaces Expires too
   if (const std::string* expires = find_header(headers, "expires")) {
     int64_t t = parse_http_date(*expires);
     // An invalid Expires (notably "0") means already expired (RFC 9111 §5.3).
@@ -85,6 +87,20 @@ std::optional<Lifetime> default_lifetime(std::string_view path, int status, cons
 }
 
 }  // namespace
+
+CacheControl effective_cache_control(const std::vector<StoredHeader>& response_headers,
+                                     const FreshnessPolicy& policy, bool* targeted) {
+  for (const auto& name : policy.targeted_fields) {
+    std::string value = joined_header(response_headers, name);
+    if (value.empty()) continue;
+    if (auto cc = parse_targeted_cache_control(value)) {  // RFC 9213 §2.1: first valid one wins
+      if (targeted) *targeted = true;
+      return *cc;
+    }
+  }
+  if (targeted) *targeted = false;
+  return parse_cache_control(joined_header(response_headers, "cache-control"));
+}
 
 bool glob_match(std::string_view pattern, std::string_view text) {
   // Greedy match with backtracking to the last '*': linear in practice, no recursion.
@@ -112,7 +128,8 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
                            const FreshnessPolicy& policy, int64_t now_s) {
   if (method != "GET") return no_store("method " + std::string(method));
   if (status == 206) return no_store("partial content");
-  CacheControl cc = parse_cache_control(joined_header(response_headers, "cache-control"));
+  bool targeted = false;
+  CacheControl cc = effective_cache_control(response_headers, policy, &targeted);
   if (cc.no_store) return no_store("no-store");
   if (cc.is_private) return no_store("private");
   if (vary_star(response_headers)) return no_store("vary *");
@@ -133,7 +150,7 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
     if (t >= 0) date_s = t;
   }
 
-  std::optional<Lifetime> lifetime = explicit_lifetime(cc, response_headers, date_s);
+  std::optional<Lifetime> lifetime = explicit_lifetime(cc, response_headers, date_s, targeted);
   if (!lifetime) {
     if (!heuristically_cacheable(status)) return no_store("status " + std::to_string(status) + " without freshness");
     lifetime = default_lifetime(path, status, response_headers, date_s, policy);
@@ -143,9 +160,13 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
   d.store = true;
   d.fresh_lifetime_s = lifetime ? lifetime->seconds : 0;
   d.reason = lifetime ? lifetime->source : "no freshness";
-  // s-maxage formally implies proxy-revalidate, but stale-while-revalidate alongside it is the
-  // usual CDN idiom and an explicit grant, so only the explicit directives forbid stale serving.
-  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate;
+  // RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate. An explicit stale-while-revalidate
+  // or stale-if-error alongside it is the usual CDN idiom and the origin's own grant, so only
+  // then may the default stale windows give way to it.
+  bool explicit_stale_grant = cc.stale_while_revalidate || cc.stale_if_error;
+  d.must_revalidate = cc.no_cache || cc.must_revalidate || cc.proxy_revalidate ||
+                      (cc.s_maxage && !explicit_stale_grant);
+  d.omit_fields = cc.no_cache_fields;
   if (cc.no_cache) {
     d.fresh_lifetime_s = 0;  // stored only to be revalidated on every use
     d.reason = "no-cache";
@@ -161,8 +182,21 @@ StoreDecision decide_store(std::string_view method, std::string_view path, int s
 }
 
 int64_t current_age_s(const ObjectMeta& meta, int64_t now_s) {
-  int64_t resident_ms = std::max<int64_t>(0, clamp_time_s(now_s) * 1000 - clamp_time_ms(meta.response_time_ms));
+  return current_age_s_at_ms(meta, clamp_time_s(now_s) * 1000);
+}
+
+int64_t current_age_s_at_ms(const ObjectMeta& meta, int64_t now_ms) {
+  int64_t resident_ms =
+      std::max<int64_t>(0, clamp_time_ms(now_ms) - clamp_time_ms(meta.response_time_ms));
   return floor_div(corrected_initial_age_ms(meta) + resident_ms, 1000);
+}
+
+int64_t parse_age(const std::vector<StoredHeader>& headers) {
+  const std::string* age = find_header(headers, "age");
+  if (!age) return 0;
+  std::string_view first = *age;
+  first = first.substr(0, first.find(','));
+  return parse_delta_seconds(first).value_or(0);
 }
 
 Freshness classify(const ObjectMeta& meta, int64_t now_s) {

@@ -26,6 +26,10 @@ void read_cache(MapReader& m, CacheConfig& out) {
   set(out.negative_ttl_ms, m.get_duration_ms("negative_ttl"));
   set(out.stale_while_revalidate_ms, m.get_duration_ms("stale_while_revalidate"));
   set(out.stale_if_error_ms, m.get_duration_ms("stale_if_error"));
+  set(out.max_variants, m.get_int("max_variants", 1, 4096));
+  set(out.targeted_field, m.get_string("targeted_field"));
+  if (out.targeted_field.find_first_of(" \t:,\r\n") != std::string::npos)
+    m.error("targeted_field", "not a header field name: \"" + out.targeted_field + "\"");
 }
 
 }  // namespace cdn::config::sections

@@ -13,6 +13,7 @@ void read_tls(MapReader& m, TlsConfig& out);
 void read_timeouts(MapReader& m, TimeoutsConfig& out);
 void read_limits(MapReader& m, LimitsConfig& out);
 void read_cache(MapReader& m, CacheConfig& out);
+void read_proxy(MapReader& m, ProxyConfig& out);
 void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out);
 void read_origin(MapReader& m, OriginConfig& out);
 void read_http2(MapReader& m, Http2Config& out);

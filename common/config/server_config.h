@@ -120,6 +120,23 @@ struct CacheConfig {
   int64_t negative_ttl_ms = 10'000;
   int64_t stale_while_revalidate_ms = 0;
   int64_t stale_if_error_ms = 60'000;
+  uint32_t max_variants = 32;  // stored variants (Vary) per URL
+  std::string targeted_field;  // RFC 9213: our own targeted field, before CDN-Cache-Control
+};
+
+// How edge and shield talk HTTP to their upstream beyond the cache (issue 17): request fields.
+struct MethodRuleConfig {
+  std::string match;               // glob on the path
+  std::vector<std::string> allow;  // methods besides GET and HEAD passed upstream there
+};
+
+struct ProxyConfig {
+  std::vector<std::string> strip_request_headers;  // never forwarded upstream (case-insensitive)
+  // First match wins; a path no rule matches passes every method. The bundled origin's paths
+  // stay read-only.
+  std::vector<MethodRuleConfig> methods = {{"/vod/*", {}}, {"/live/*", {}}};
+  bool honour_request_directives = false;  // request_directives: ignore | honour
+  int64_t revalidate_interval_ms = 1000;
 };
 
 struct UpstreamServer {
@@ -179,6 +196,7 @@ struct ServerConfig {
   LimitsConfig limits;
   CacheConfig cache;
   Http2Config http2;
+  ProxyConfig proxy;
   std::optional<UpstreamConfig> upstream;  // edge and shield
   std::optional<OriginConfig> origin;      // origin
   std::string access_log = "-";            // "-" = stdout, "off", or a file path

@@ -47,6 +47,12 @@ std::shared_ptr<ResponseChannel> Exchange::begin(int status, int64_t content_len
   return c;
 }
 
+bool Exchange::send_interim(int status, const Headers& headers) {
+  if (started_ || status < 102 || status > 199) return false;
+  auto c = channel();
+  return c && c->send_interim(*this, status, headers);
+}
+
 bool Exchange::start(int status, Headers headers, int64_t content_length) {
   ResponseHead head;
   auto c = begin(status, content_length, head, headers);

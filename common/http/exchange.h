@@ -51,6 +51,13 @@ class ResponseChannel {
   virtual size_t send_window() const = 0;
   // The exchange now has a request body handler: route the body's bytes to it.
   virtual void want_request_body(Exchange& ex) = 0;
+  // An interim (1xx) response before the head (RFC 9110 §15.2); false when not sent.
+  virtual bool send_interim(Exchange& ex, int status, const Headers& headers) {
+    (void)ex;
+    (void)status;
+    (void)headers;
+    return false;
+  }
 };
 
 // What the access log and metrics want to know beyond status and bytes.
@@ -73,6 +80,9 @@ class Exchange {
   void respond(int status, Headers headers, const Body& body);
   // A short error: text body "<status> <reason>\n", the reason also in X-Error-Reason.
   void respond_error(int status, std::string_view reason, Headers extra = {});
+
+  // An interim response (103 Early Hints, ...) passed on before the response starts.
+  bool send_interim(int status, const Headers& headers);
 
   // Streaming: content_length < 0 means unknown (chunked on HTTP/1.1).
   bool start(int status, Headers headers, int64_t content_length);

@@ -62,6 +62,9 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   auto* s = self_of(p);
   int status = p->status_code;
   if (status >= 100 && status < 200) {  // interim response: its headers are not the response's
+    // 100 answers this hop's Expect and 101 its Upgrade: only the others may go further.
+    if (s->cb_.on_interim && status != 100 && status != 101)
+      s->cb_.on_interim(status, std::move(s->headers_));
     s->headers_.clear();
     s->header_bytes_ = 0;
     s->in_value_ = false;
@@ -74,7 +77,9 @@ int ResponseParser::on_headers_complete(llhttp_t* p) {
   }
   if (s->cb_.on_head) s->cb_.on_head(status, std::move(s->headers_));
   s->headers_.clear();
-  return s->head_request_ ? 1 : 0;  // a HEAD response has no body whatever its headers say
+  // A HEAD response, a 204 and a 304 have no body whatever their headers say (RFC 9110 §6.4.1):
+  // a 304's Content-Length describes the stored representation, not bytes that follow.
+  return s->head_request_ || status == 204 || status == 304 ? 1 : 0;
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, size_t n) {

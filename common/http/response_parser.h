@@ -16,6 +16,8 @@ class ResponseParser {
   struct Callbacks {
     std::function<void(int status, Headers&& headers)> on_head;
     std::function<void(const char* data, size_t len)> on_body;
+    // Interim responses other than 100 and 101 (RFC 9110 §15.2: 103 Early Hints), before the head.
+    std::function<void(int status, Headers&& headers)> on_interim = nullptr;
   };
   enum class State { Head, Body, Done, Error };
 

@@ -261,6 +261,18 @@ std::string ServerConnection::render_head(const Exchange& ex, const ResponseHead
   return out;
 }
 
+bool ServerConnection::send_interim(Exchange& ex, int status, const Headers& headers) {
+  // RFC 9110 §15.2: never to an HTTP/1.0 client.
+  if (!channel_open(ex) || ex.request().version_minor < 1) return false;
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_reason(status)) + "\r\n";
+  for (auto& h : headers)
+    if (!is_hop_by_hop(h.name) && !iequals(h.name, "content-length"))
+      out += h.name + ": " + h.value + "\r\n";
+  out += "\r\n";
+  return stream_.write(std::move(out));
+}
+
 bool ServerConnection::send_head(Exchange& ex, const ResponseHead& head, std::string_view body,
                                  std::span<const Bytes> blocks) {
   if (!channel_open(ex)) return false;

@@ -145,6 +145,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   size_t unsent_bytes(const Exchange&) const override { return stream_.pending_bytes(); }
   size_t send_window() const override { return ctx_->opts->send_buffer_bytes; }
   void want_request_body(Exchange& ex) override;
+  bool send_interim(Exchange& ex, int status, const Headers& headers) override;
 
   // net::Stream::Handler
   void on_stream_read(const char* data, size_t len) override;

@@ -36,6 +36,9 @@ class UpstreamConnection : public net::Stream::Handler {
             },
             [this](const char* at, size_t n) {
               if (cb_) cb_->on_upstream_body(make_bytes(std::string_view(at, n)));
+            },
+            [this](int status, Headers&& h) {
+              if (cb_) cb_->on_upstream_interim(status, std::move(h));
             }}) {
     uv_timer_init(pool_->worker_->loop(), timer_.get());
     timer_.mark_initialized();

@@ -37,6 +37,11 @@ class UpstreamCallbacks {
  public:
   virtual ~UpstreamCallbacks() = default;
   virtual void on_upstream_head(int status, Headers&& headers) = 0;
+  // An interim response (102, 103, ...) before the head; ignored unless overridden.
+  virtual void on_upstream_interim(int status, Headers&& headers) {
+    (void)status;
+    (void)headers;
+  }
   virtual void on_upstream_body(const Bytes& chunk) = 0;
   // complete=false: the body is truncated or the request failed (err says why); never cache it.
   virtual void on_upstream_end(bool complete, UpstreamError err) = 0;

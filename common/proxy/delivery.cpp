@@ -1,6 +1,7 @@
 #include "common/proxy/delivery.h"
 
 #include "common/cache/freshness.h"
+#include "common/cache/vary.h"
 #include "common/http/range.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/disk_body_stream.h"
@@ -76,7 +77,7 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   const auto& meta = obj->meta;
   ex.log.cache = std::string(cache_status);
   count_lookup(cache_status);
-  int64_t age = cache::current_age_s(meta, unix_now());
+  int64_t age = cache::current_age_s_at_ms(meta, unix_now_ms());
   http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
   bool transform = filter_response(h, meta.status == 200);
   send_object(obj, std::move(h), transform);
@@ -162,6 +163,13 @@ void Delivery::add_waiter() {
         if (auto self = weak.lock()) self->on_wake();
       },
       first_byte_wanted(ex_->request()));
+}
+
+bool Delivery::selects_variant() const {
+  std::string variant = fill_->variant_key();
+  if (variant.empty()) return true;
+  const auto& req = ex_->request();
+  return cache::variant_matches(variant, cache::fields_of(req.headers));
 }
 
 bool Delivery::refollow() {
@@ -286,6 +294,9 @@ bool Delivery::pump() {
   }
   Fill::View v;
   fill_->read(*waiter_, v, budget);
+  if (!head_seen_ && (v.state == Fill::State::Streaming || v.state == Fill::State::Done) &&
+      !selects_variant() && refollow())
+    return true;  // RFC 9111 §4.1: the response is another variant than this request's
   switch (v.state) {
     case Fill::State::Pending: return false;
     case Fill::State::Failed:
@@ -296,7 +307,9 @@ bool Delivery::pump() {
       } else {
         http::Headers h;
         filter_response(h, false);
-        ex.respond_error(v.error == "upstream-timeout" ? 504 : 502, v.error, std::move(h));
+        // RFC 9111 §5.2.1.7: only-if-cached with nothing stored to answer is a 504.
+        ex.respond_error(v.error == "upstream-timeout" || v.error == "only-if-cached" ? 504 : 502,
+                         v.error, std::move(h));
       }
       detach();
       return false;

@@ -48,6 +48,8 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   void add_waiter();
   // Leaves a fill that cannot serve this request for one of its own; false when there is none.
   bool refollow();
+  // False when the fill's response is a variant (Vary) that this request does not select.
+  bool selects_variant() const;
   // Starts the response for a streamed fill; false when it was answered whole (416).
   bool on_head(const Fill::View& v);
   // A range of a streamed fill: passes on only the chunk's bytes inside the window.

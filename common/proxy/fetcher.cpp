@@ -1,8 +1,10 @@
 #include "common/proxy/fetcher.h"
 
-#include "common/util/http_date.h"
+#include "common/cache/age.h"
+#include "common/cache/vary.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
+#include "common/util/http_date.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -37,14 +39,18 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
     if (iequals(h.name, "date")) {
       int64_t d = parse_http_date(h.value);
       if (d >= 0) m.date_s = d;
-    } else if (iequals(h.name, "age")) {
-      m.age_s = parse_int(h.value).value_or(0);
     } else if (iequals(h.name, "etag")) {
       m.etag = h.value;
     } else if (iequals(h.name, "last-modified")) {
       m.last_modified = h.value;
     }
   }
+  m.age_s = cache::parse_age(headers);
+  std::erase_if(headers, [&](const cache::StoredHeader& h) {
+    for (const auto& f : d.omit_fields)
+      if (iequals(h.name, f)) return true;
+    return false;
+  });
   m.fresh_lifetime_s = d.fresh_lifetime_s;
   m.stale_while_revalidate_s = d.swr_s;
   m.stale_if_error_s = d.sie_s;
@@ -53,10 +59,23 @@ cache::ObjectMeta build_meta(int status, std::vector<cache::StoredHeader> header
   return m;
 }
 
+obs::Counter& variants_counter(const char* result) {
+  return obs::metrics().counter(
+      "cdn_cache_variants_total",
+      "Responses with Vary by what the cache did: stored as a variant, or passed on "
+      "unstored because the URL has cache.max_variants already",
+      {{"result", result}});
+}
+
 }  // namespace
 
-Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill, FetchRequest req)
-    : ctx_(ctx), worker_(w), fill_(std::move(fill)), req_(std::move(req)) {}
+Fetcher::Fetcher(const FetchContext* ctx, net::Worker* w, std::shared_ptr<Fill> fill,
+                 FetchRequest req)
+    : ctx_(ctx),
+      worker_(w),
+      fill_(std::move(fill)),
+      req_(std::move(req)),
+      store_key_(fill_->key()) {}
 
 void Fetcher::start() {
   self_ = shared_from_this();
@@ -73,12 +92,30 @@ void Fetcher::start() {
 }
 
 void Fetcher::on_disk(cache::ObjectRef obj) {
+  if (obj && cache::is_vary_index(obj->meta)) {
+    // RFC 9111 §4.1: the URL varies; its variant for this request is stored under its own key.
+    cache::CacheKey vk = cache::variant_key(
+        req_.url_key, cache::index_names(obj->meta),
+        cache::variant_id(cache::index_names(obj->meta), cache::fields_of(req_.request_headers)));
+    if (vk.text == store_key_.text) {
+      try_next();
+      return;
+    }
+    store_key_ = vk;
+    fill_->set_variant_key(vk.text);
+    auto self = self_;
+    net::Worker* w = worker_;
+    ctx_->disk->get_async(vk.text, [self, w](cache::ObjectRef o) {
+      if (!w->post([self, o]() { self->on_disk(o); })) self->fill_->fail("shutting-down");
+    });
+    return;
+  }
   if (obj) {
     auto f = cache::classify(obj->meta, unix_now());
     if (f == cache::Freshness::Fresh) {
       // A body left on disk (too large to load) is served from there, not promoted.
       if (obj->body_resident())
-        fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });  // promote
+        fill_->insert_unless_purged([&] { ctx_->memory->put(store_key_, obj); });  // promote
       complete_with(obj, "HIT");
       return;
     }
@@ -96,11 +133,11 @@ std::string Fetcher::request_head() const {
   h += req_.path_and_query;
   h += " HTTP/1.1\r\nHost: ";
   h += req_.host;
-  h += "\r\nVia: 1.1 ";
-  h += ctx_->via_name;
-  if (!req_.client_ip.empty()) {
-    h += "\r\nX-Forwarded-For: ";
-    h += req_.client_ip;
+  for (const auto& f : req_.fields) {
+    h += "\r\n";
+    h += f.name;
+    h += ": ";
+    h += f.value;
   }
   if (!req_.range.empty()) {
     h += "\r\nRange: ";
@@ -131,6 +168,11 @@ void Fetcher::count(const std::string& status) {
 }
 
 void Fetcher::try_next() {
+  if (req_.cache_only) {
+    fill_->fail("only-if-cached");
+    done();
+    return;
+  }
   if (order_.empty()) ctx_->upstreams->order(fill_->key().text, order_);
   size_t limit = std::min<size_t>(order_.size(), size_t(ctx_->retries) + 1);
   if (attempt_ >= limit) {
@@ -164,26 +206,48 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
     ctx_->upstreams->report(current_, true);
   }
   http::strip_hop_by_hop(headers);
+  headers.remove(
+      "cdn-vary-index");  // the cache's own bookkeeping fields (vary.h) are not an origin's to set
+  headers.remove("cdn-vary-variants");
   if (status == 304 && req_.stale) {
     discard_ = true;
     auto merged = merge_304(req_.stale->meta.headers, headers);
-    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged, false, ctx_->freshness, now_ms / 1000);
+    auto d = cache::decide_store("GET", req_.path, req_.stale->meta.status, merged,
+                                 req_.has_authorization, ctx_->freshness, now_ms / 1000);
     auto obj = std::make_shared<cache::CachedObject>();
-    obj->key_text = fill_->key().text;
+    obj->key_text = req_.stale->key_text;  // the variant that was revalidated
     obj->meta = build_meta(req_.stale->meta.status, std::move(merged), d, request_time_ms_, now_ms);
     obj->body = req_.stale->body;  // shared blocks, not copied
     obj->meta.body_size = obj->body.size;
     revalidated_ = obj;
     return;
   }
-  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers), false, ctx_->freshness, now_ms / 1000);
+  decision_ = cache::decide_store("GET", req_.path, status, to_stored(headers),
+                                  req_.has_authorization, ctx_->freshness, now_ms / 1000);
   if (!req_.range.empty()) decision_.store = false;  // part of an object, for one request
+  if (req_.no_store) decision_.store = false;        // RFC 9111 §5.2.1.5, when honoured
+  if (decision_.store && !choose_store_key(headers)) decision_.store = false;
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   headers_ = headers;
+  // RFC 9111 §4.2.3: what goes on is as old as this cache estimates (corrected_initial_age), the
+  // upstream's time to answer included; what is stored keeps the Age it came with.
+  cache::ObjectMeta arrival;
+  arrival.age_s = cache::parse_age(to_stored(headers));
+  int64_t date_s = parse_http_date(headers.get_or("date"));
+  arrival.date_s = date_s >= 0 ? date_s : now_ms / 1000;
+  arrival.request_time_ms = request_time_ms_;
+  arrival.response_time_ms = now_ms;
+  headers.set("Age", std::to_string(cache::corrected_initial_age_ms(arrival) / 1000));
   streaming_ = true;
   if (!decision_.store) pace_unstored();
   fill_->start_streaming(status, std::move(headers), content_length, "MISS");
+}
+
+void Fetcher::on_upstream_interim(int status, http::Headers&& headers) {
+  if (!req_.on_interim) return;
+  http::strip_hop_by_hop(headers);
+  req_.on_interim(status, headers);
 }
 
 void Fetcher::pace_unstored() {
@@ -273,7 +337,7 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   }
   if (decision_.store && !fill_->purged()) {
     auto obj = std::make_shared<cache::CachedObject>();
-    obj->key_text = fill_->key().text;
+    obj->key_text = store_key_.text;
     obj->meta = build_meta(status_, to_stored(headers_), decision_, request_time_ms_, unix_now_ms());
     obj->body = std::move(body_);
     obj->meta.body_size = obj->body.size;
@@ -290,8 +354,41 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
   done();
 }
 
+bool Fetcher::choose_store_key(const http::Headers& headers) {
+  std::vector<cache::StoredHeader> stored = to_stored(headers);
+  std::string names = cache::vary_names(stored);
+  if (names.empty()) return true;
+  std::string id = cache::variant_id(names, cache::fields_of(req_.request_headers));
+  std::vector<std::string> variants;
+  if (cache::ObjectRef index = ctx_->memory->get(req_.url_key);
+      index && cache::is_vary_index(index->meta) && cache::index_names(index->meta) == names)
+    variants = cache::index_variants(index->meta);
+  if (std::find(variants.begin(), variants.end(), id) == variants.end()) {
+    if (variants.size() >= ctx_->max_variants) {
+      variants_counter("over_cap").inc();
+      return false;
+    }
+    variants.push_back(id);
+  }
+  variants_counter("stored").inc();
+  store_key_ = cache::variant_key(req_.url_key, names, id);
+  fill_->set_variant_key(store_key_.text);
+  // Kept as long as the variant may be used; a later variant's store renews it.
+  int64_t keep = decision_.fresh_lifetime_s + decision_.swr_s + decision_.sie_s;
+  store_index(cache::make_vary_index(req_.url_key.text, names, variants, std::max<int64_t>(keep, 1),
+                                     unix_now_ms()));
+  return true;
+}
+
+void Fetcher::store_index(const cache::ObjectRef& index) {
+  // Before the head goes to waiters: one whose fields select another variant looks it up again.
+  fill_->insert_unless_purged([&] { ctx_->memory->put(req_.url_key, index); });
+  if (ctx_->disk) ctx_->disk->put_async(index, [] {});
+}
+
 void Fetcher::store(const cache::ObjectRef& obj) {
-  fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });
+  cache::CacheKey key{obj->key_text, cache::hash64(obj->key_text)};
+  fill_->insert_unless_purged([&] { ctx_->memory->put(key, obj); });
   if (!ctx_->disk) {
     done();
     return;
@@ -302,8 +399,8 @@ void Fetcher::store(const cache::ObjectRef& obj) {
   auto fill = fill_;
   InflightTable* inflight = ctx_->inflight;
   cache::DiskTier* disk = ctx_->disk;
-  disk->put_async(obj, [fill, inflight, disk]() {
-    if (fill->purged()) disk->erase(fill->key().text);
+  disk->put_async(obj, [fill, inflight, disk, key_text = obj->key_text]() {
+    if (fill->purged()) disk->erase(key_text);
     inflight->remove(fill->key(), fill.get());
   });
   release_self();

@@ -29,13 +29,27 @@ struct FetchContext {
   uint32_t retries = 1;
   // A fill that is not stored reads at most this far ahead of its slowest waiter.
   size_t unstored_window = 256 * 1024;
+  size_t max_variants = 32;  // cache.max_variants: stored variants per URL
 };
 
 struct FetchRequest {
   std::string host;          // Host header to send
   std::string path_and_query;  // upstream target
   std::string path;          // for default TTL rules
-  std::string client_ip;     // X-Forwarded-For
+  // The client's end-to-end fields and this hop's Via / forwarding fields (forward_request.h),
+  // in the order they are sent. For a shared fill, those of the request that started it.
+  http::Headers fields;
+  // RFC 9111 §3.5: the request carried Authorization upstream.
+  bool has_authorization = false;
+  // RFC 9111 §4.1: the URL's own key (the fill's may be a variant's) and the client's fields,
+  // which select the variant a response with Vary is stored as.
+  cache::CacheKey url_key;
+  http::Headers request_headers;
+  // RFC 9111 §5.2.1: only-if-cached (the disk tier or nothing) and an honoured no-store.
+  bool cache_only = false;
+  bool no_store = false;
+  // RFC 9110 §15.2: interim responses go to the request that started the fill (never stored).
+  std::function<void(int status, const http::Headers& headers)> on_interim;
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
   // A fetch of part of the object for one request (Range and If-Range as the client sent them):
   // no disk lookup, never stored, nobody else joins it.
@@ -54,8 +68,13 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   void complete_with(cache::ObjectRef obj, const std::string& status);
   void done();
   void store(const cache::ObjectRef& obj);
+  // RFC 9111 §4.1: where a response with these headers is stored (its variant's key, the
+  // URL's index updated), or false when the URL has its cap of variants.
+  bool choose_store_key(const http::Headers& headers);
+  void store_index(const cache::ObjectRef& index);
   void release_self();
   void on_upstream_head(int status, http::Headers&& headers) override;
+  void on_upstream_interim(int status, http::Headers&& headers) override;
   void on_upstream_body(const Bytes& chunk) override;
   void on_upstream_end(bool complete, http::UpstreamError err) override;
   std::string request_head() const;
@@ -83,6 +102,7 @@ class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_t
   Body body_;
   std::string last_error_;
   cache::ObjectRef revalidated_;   // set by a 304, stored once the exchange ends
+  cache::CacheKey store_key_;      // the fill's key, or the variant's
   std::shared_ptr<Fetcher> self_;  // alive while a request is in flight
 };
 

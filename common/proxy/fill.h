@@ -120,6 +120,22 @@ class Fill {
   void finish(cache::ObjectRef stored = nullptr);
   void finish_with_object(cache::ObjectRef obj, std::string cache_status);
   void fail(std::string error);
+  // The stored object a finished fill hands to requests that join it after its end (nullptr
+  // before the end, or when nothing was stored).
+  // The variant this fill's response is (vary.h); empty when the response has no Vary. Set by
+  // the producer before the head, read by waiters deciding whether the response is theirs.
+  void set_variant_key(std::string k) {
+    std::lock_guard lk(mu_);
+    variant_key_ = std::move(k);
+  }
+  std::string variant_key() const {
+    std::lock_guard lk(mu_);
+    return variant_key_;
+  }
+  cache::ObjectRef late_object() const {
+    std::lock_guard lk(mu_);
+    return late_object_;
+  }
 
   // Consumer side (any loop).
   // `first`: the first body byte this waiter needs (0: the whole body); see the rule above.
@@ -157,6 +173,7 @@ class Fill {
   std::string cache_status_;
   cache::ObjectRef object_;
   cache::ObjectRef late_object_;
+  std::string variant_key_;
   std::deque<Bytes> chunks_;  // chunks_[i] is block number base_ + i
   size_t base_ = 0;
   uint64_t base_offset_ = 0;  // body offset of chunks_.front() (bytes before it were dropped)

@@ -46,6 +46,12 @@ class Phases {
   // The query string that the cache key and the upstream request see (e.g. without the viewer
   // token). Also asked without a request context (a purge names a URL, not a request).
   virtual std::string upstream_query(const http::Request& req) { return req.query; }
+  // The client's fields on their way upstream (hop-by-hop ones already gone): the tier removes
+  // what it consumed itself, as upstream_query() does for the query (the edge: its token).
+  virtual void strip_consumed_fields(const http::Request& req, http::Headers& fields) {
+    (void)req;
+    (void)fields;
+  }
   // The core's calls of the phases, once per decision, always with the context make_context()
   // made for this request.
   virtual Filter run_request_filter(const std::shared_ptr<http::Exchange>& ex, RequestContext& ctx,

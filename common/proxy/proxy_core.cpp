@@ -1,6 +1,8 @@
 #include "common/proxy/proxy_core.h"
 
+#include "common/cache/vary.h"
 #include "common/util/clock.h"
+#include "common/util/strings.h"
 
 namespace cdn::proxy {
 
@@ -15,22 +17,55 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.via_name = opts_.via_name;
   fetch_ctx_.retries = opts_.retries;
   fetch_ctx_.unstored_window = opts_.unstored_window;
+  fetch_ctx_.max_variants = opts_.max_variants;
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.phases = phases_;
+  pass_ctx_.upstreams = upstreams;
+  pass_ctx_.phases = phases_;
+  pass_ctx_.forward = &opts_.forward;
+  pass_ctx_.via_name = opts_.via_name;
+  pass_ctx_.max_body_bytes = opts_.max_body_bytes;
+  pass_ctx_.invalidate = [this](std::string_view host, std::string_view path,
+                                std::string_view query) {
+    purge(key_for(host, path, query).text, false);
+  };
 }
 
 cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path, std::string_view query) const {
   return cache::make_key(host, path, query, opts_.key_excluded_params);
 }
 
-FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const {
+cache::CacheKey ProxyCore::variant_for(const http::Request& req,
+                                       const cache::CacheKey& url_key) const {
+  cache::ObjectRef index = fetch_ctx_.memory->get(url_key);
+  if (!index || !cache::is_vary_index(index->meta)) return url_key;
+  std::string names = cache::index_names(index->meta);
+  return cache::variant_key(url_key, names,
+                            cache::variant_id(names, cache::fields_of(req.headers)));
+}
+
+FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exchange,
+                                      const std::string& query, const cache::CacheKey& url_key,
+                                      cache::ObjectRef stale) const {
+  const http::Exchange& ex = *exchange;
   FetchRequest r;
   const auto& req = ex.request();
+  r.url_key = url_key;
+  r.request_headers = req.headers;
+  r.no_store = opts_.honour_request_directives && request_directives(req).no_store;
+  // The fetch runs on this request's loop: the leader gets the upstream's interim responses.
+  std::weak_ptr<http::Exchange> leader = exchange;
+  r.on_interim = [leader](int status, const http::Headers& h) {
+    if (auto e = leader.lock(); e && e->alive()) e->send_interim(status, h);
+  };
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;
-  r.client_ip = ex.client_ip();
+  r.fields = forwarded_fields(req, opts_.forward, true);
+  phases_->strip_consumed_fields(req, r.fields);
+  r.has_authorization = r.fields.get("authorization") != nullptr;
+  add_forwarding_fields(req, ex.client_ip(), ex.tls(), opts_.via_name, opts_.forward, r.fields);
   r.stale = std::move(stale);
   return r;
 }
@@ -50,51 +85,116 @@ void ProxyCore::lookup(const std::shared_ptr<http::Exchange>& ex,
                        const std::shared_ptr<RequestContext>& rc) {
   auto& req = ex->request();
   if (req.method != "GET" && req.method != "HEAD") {
-    http::Headers h{{"Allow", "GET, HEAD"}};
+    if (method_allowed(req.method, req.path, opts_.methods)) {
+      std::make_shared<PassThrough>(&pass_ctx_, ex, rc)->start();  // RFC 9111 §2: not cached
+      return;
+    }
+    http::Headers h{{"Allow", allowed_methods(req.path, opts_.methods)}};
     phases_->run_response_filter(*ex, *rc, h, false);
     ex->respond_error(405, "method-not-allowed", std::move(h));
     return;
   }
   const std::string& query = rc->upstream_query;
-  cache::CacheKey key = key_for(req.host, req.path, query);
+  cache::CacheKey url_key = key_for(req.host, req.path, query);
+  cache::CacheKey key = variant_for(req, url_key);
+  RequestDirectives directives = request_directives(req);
 
   if (cache::ObjectRef obj = fetch_ctx_.memory->get(key)) {
     switch (cache::classify(obj->meta, unix_now())) {
       case cache::Freshness::Fresh:
+        // Honoured request directives validate a fresh object at most once per interval.
+        if (opts_.honour_request_directives && !directives.only_if_cached &&
+            wants_validation(directives, obj->meta, unix_now()) &&
+            unix_now_ms() - obj->meta.response_time_ms >= opts_.revalidate_interval_ms) {
+          join_fill(ex, rc, url_key, key, query, obj);
+          return;
+        }
         std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "HIT");
         return;
       case cache::Freshness::StaleRevalidate:
         std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->serve_object(obj, "STALE");
-        refresh_in_background(ex, key, query, obj);
+        refresh_in_background(ex, url_key, key, query, obj);
         return;
       default:
-        join_fill(ex, rc, key, query, obj);  // revalidate; fall back on it within stale-if-error
+        if (directives.only_if_cached) break;
+        join_fill(ex, rc, url_key, key, query,
+                  obj);  // revalidate; fall back on it within stale-if-error
         return;
     }
   }
-  join_fill(ex, rc, key, query, nullptr);
+  if (directives.only_if_cached) {
+    only_if_cached(ex, rc, url_key, key, query);
+    return;
+  }
+  join_fill(ex, rc, url_key, key, query, nullptr);
+}
+
+void ProxyCore::only_if_cached(const std::shared_ptr<http::Exchange>& ex,
+                               const std::shared_ptr<RequestContext>& rc,
+                               const cache::CacheKey& url_key, const cache::CacheKey& key,
+                               const std::string& query) {
+  // A memory entry here is one that may not answer (expired): the disk tier has nothing better.
+  if (!fetch_ctx_.disk || fetch_ctx_.memory->get(key)) {
+    http::Headers h;
+    phases_->run_response_filter(*ex, *rc, h, false);
+    ex->respond_error(504, "only-if-cached", std::move(h));
+    return;
+  }
+  FetchRequest r = fetch_request(ex, query, url_key, nullptr);
+  r.cache_only = true;
+  auto fill = std::make_shared<Fill>(key);  // its own: a disk read, never an upstream request
+  fill->set_single_request();
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, true);
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(r))->start();
 }
 
 void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
-                          const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
-                          const std::string& query, cache::ObjectRef stale) {
-  auto [fill, created] = inflight_.join_or_create(key);
+                          const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                          const cache::CacheKey& key, const std::string& query,
+                          cache::ObjectRef stale) {
+  FetchRequest fetch = fetch_request(ex, query, url_key, std::move(stale));
+  // RFC 9111 §3.5: what answers a request with credentials may be for its sender only, so such
+  // a request neither joins another's fill nor lets others join its own.
+  auto [fill, created] = fetch.has_authorization ? std::pair{std::make_shared<Fill>(key), true}
+                                                 : inflight_.join_or_create(key);
+  if (!created) {
+    // A fill that ended but is still joinable (its disk write is landing) hands out what it
+    // stored: only while that is fresh (RFC 9111 §4; a no-cache response is stale at once).
+    cache::ObjectRef late = fill->late_object();
+    if (late && cache::classify(late->meta, unix_now()) != cache::Freshness::Fresh) {
+      fill = inflight_.replace(key);
+      created = true;
+    }
+  }
   if (created) fill->set_range_reach(opts_.range_reach);
+  if (fetch.has_authorization) fill->set_single_request();
   std::weak_ptr<http::Exchange> weak = ex;
-  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
-    auto e = weak.lock();
-    return e && e->alive() ? fetch_alone(e, key, query) : nullptr;
-  });
+  std::make_shared<Delivery>(ex, rc, &delivery_ctx_)
+      ->follow(fill, created, [this, weak, url_key, key, query]() {
+        auto e = weak.lock();
+        return e && e->alive() ? fetch_alone(e, url_key, key, query) : nullptr;
+      });
   if (created) {
-    std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+    std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, std::move(fetch))->start();
   }
 }
 
 std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchange>& ex,
+                                             const cache::CacheKey& url_key,
                                              const cache::CacheKey& key, const std::string& query) {
-  FetchRequest r = fetch_request(*ex, query, nullptr);
+  FetchRequest r = fetch_request(ex, query, url_key, nullptr);
   const auto& req = ex->request();
   std::shared_ptr<Fill> fill;
+  if (cache::CacheKey mine = variant_for(req, url_key);
+      mine.text != key.text && !r.has_authorization) {
+    // The fill answered another variant (RFC 9111 §4.1): this request's own is shared by those
+    // that select it.
+    auto [joined, created] = inflight_.join_or_create(mine);
+    if (created) joined->set_range_reach(opts_.range_reach);
+    if (created)
+      std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), joined, std::move(r))->start();
+    return joined;
+  }
   if (const std::string* range = req.headers.get("range"); range && req.method == "GET") {
     // Its bytes are its own: the upstream applies Range (and If-Range) and nobody joins it.
     r.range = *range;
@@ -108,7 +208,8 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
   return fill;
 }
 
-void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
+                                      const cache::CacheKey& url_key, const cache::CacheKey& key,
                                       const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
   if (!created) return;  // a refresh is already running
@@ -120,12 +221,21 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
     inflight_.remove(key, fill.get());
     return;
   }
-  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
+  std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill,
+                            fetch_request(ex, query, url_key, std::move(stale)))
+      ->start();
 }
 
 size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
   inflight_.purge(key_text, prefix);
   size_t n = 0;
+  if (!prefix) {
+    // The URL's variants (RFC 9111 §4.1) go with it.
+    std::string variants = std::string(key_text) + cache::kVariantSeparator;
+    inflight_.purge(variants, true);
+    n += fetch_ctx_.memory->erase_prefix(variants);
+    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(variants);
+  }
   if (prefix) {
     n += fetch_ctx_.memory->erase_prefix(key_text);
     if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(key_text);

@@ -13,7 +13,11 @@
 #include "common/proxy/delivery.h"
 #include "common/proxy/fetcher.h"
 #include "common/proxy/fill.h"
+#include "common/proxy/forward_request.h"
+#include "common/proxy/method_rules.h"
+#include "common/proxy/pass_through.h"
 #include "common/proxy/phases.h"
+#include "common/proxy/request_directives.h"
 #include "common/proxy/upstream_set.h"
 
 namespace cdn::proxy {
@@ -22,9 +26,16 @@ struct ProxyOptions {
   std::string via_name;
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
+  ForwardPolicy forward;
+  std::vector<MethodRule> methods;    // see method_rules.h
+  uint64_t max_body_bytes = 1 << 20;  // a passed request's body (limits.max_body_bytes)
+  // proxy.request_directives: honour, proxy.revalidate_interval (request_directives.h).
+  bool honour_request_directives = false;
+  int64_t revalidate_interval_ms = 1000;
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
+  size_t max_variants = 32;             // see FetchContext
   uint64_t range_reach = 8ull << 20;    // see Fill::set_range_reach
 };
 
@@ -42,16 +53,27 @@ class ProxyCore : public http::RequestHandler {
   const InflightTable& inflight() const { return inflight_; }
 
  private:
+  // `url_key`: the URL's own key; `key`: the fill's, a variant's when the URL varies (vary.h).
   void join_fill(const std::shared_ptr<http::Exchange>& ex,
-                 const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
-                 const std::string& query, cache::ObjectRef stale);
+                 const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                 const cache::CacheKey& key, const std::string& query, cache::ObjectRef stale);
+  // The key this request's response is stored under: the URL's, or its variant's when the
+  // memory tier holds the URL's vary index.
+  cache::CacheKey variant_for(const http::Request& req, const cache::CacheKey& url_key) const;
   // A fetch of this request's own, when the running fill cannot serve it (Fill's range rule): a
   // range asks the upstream for its bytes only; a whole request starts the fill later ones join.
   std::shared_ptr<Fill> fetch_alone(const std::shared_ptr<http::Exchange>& ex,
-                                    const cache::CacheKey& key, const std::string& query);
-  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
+                                    const cache::CacheKey& url_key, const cache::CacheKey& key,
+                                    const std::string& query);
+  void refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
+                             const cache::CacheKey& url_key, const cache::CacheKey& key,
                              const std::string& query, cache::ObjectRef stale);
-  FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;
+  // RFC 9111 §5.2.1.7: answered from what is stored (memory or disk) or 504, never upstream.
+  void only_if_cached(const std::shared_ptr<http::Exchange>& ex,
+                      const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
+                      const cache::CacheKey& key, const std::string& query);
+  FetchRequest fetch_request(const std::shared_ptr<http::Exchange>& ex, const std::string& query,
+                             const cache::CacheKey& url_key, cache::ObjectRef stale) const;
 
   ProxyOptions opts_;
   Phases* phases_;
@@ -59,6 +81,7 @@ class ProxyCore : public http::RequestHandler {
   InflightTable inflight_;
   FetchContext fetch_ctx_;
   DeliveryContext delivery_ctx_;
+  PassContext pass_ctx_;
 };
 
 }  // namespace cdn::proxy

@@ -111,6 +111,16 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.freshness.max_object_size = cfg.cache.max_object_size;
+    if (!cfg.cache.targeted_field.empty())
+      o.freshness.targeted_fields.push_back(cfg.cache.targeted_field);
+    o.freshness.targeted_fields.push_back("CDN-Cache-Control");
+    o.forward.strip = cfg.proxy.strip_request_headers;
+    o.forward.trust_forwarded_proto = tier == config::Tier::Shield;
+    for (auto& r : cfg.proxy.methods) o.methods.push_back({r.match, r.allow});
+    o.max_body_bytes = cfg.limits.max_body_bytes;
+    o.honour_request_directives = cfg.proxy.honour_request_directives;
+    o.revalidate_interval_ms = cfg.proxy.revalidate_interval_ms;
+    o.max_variants = cfg.cache.max_variants;
     o.range_reach = cfg.cache.range_reach;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;

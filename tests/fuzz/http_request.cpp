@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/http/conditional.h"
 #include "common/http/host.h"
 #include "common/http/request_parser.h"
 #include "common/http/request_target.h"
@@ -48,6 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto st = p.feed(pending.data(), pending.size());
     if (st.head_complete) {
       check_accepted(p.request(), slashes);
+      // Client conditionals (RFC 9110 §13.1): any field value against a stored entity-tag.
+      cdn::http::not_modified(p.request(), "W/\"a,b\"", 1'700'000'000);
       p.set_body_sink([&body](const char*, size_t n) { body += n; });
     }
     if (st.error) break;

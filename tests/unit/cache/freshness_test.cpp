@@ -21,7 +21,9 @@ TEST(CacheControlParse, DirectivesAreCaseInsensitiveAndQuotedValuesTolerated) {
   EXPECT_TRUE(cc.is_public);
   EXPECT_EQ(cc.max_age, 60);
   EXPECT_EQ(cc.s_maxage, 120);
-  EXPECT_TRUE(cc.no_cache);
+  // a qualified no-cache only keeps its fields out of reuse (RFC 9111 §5.2.2.4)
+  EXPECT_FALSE(cc.no_cache);
+  EXPECT_EQ(cc.no_cache_fields, (std::vector<std::string>{"set-cookie", "x-foo"}));
   EXPECT_EQ(cc.stale_while_revalidate, 5);
   EXPECT_EQ(cc.stale_if_error, 30);
   EXPECT_TRUE(cc.immutable);
@@ -44,6 +46,16 @@ TEST(CacheControlParse, FirstOccurrenceWinsAndHugeValuesSaturate) {
   CacheControl cc = parse_cache_control("max-age=10, max-age=20, s-maxage=99999999999999999999999");
   EXPECT_EQ(cc.max_age, 10);
   EXPECT_EQ(cc.s_maxage, 2147483648LL);
+}
+
+TEST(CacheControlParse, SpaceAroundTheEqualsSignIsMalformed) {
+  // RFC 9111 §5.2: no whitespace around '='; such a max-age is invalid, the response stale
+  for (const char* v : {"max-age = 3600", "max-age =3600", "max-age= 3600", "s-maxage =60"}) {
+    CacheControl cc = parse_cache_control(v);
+    EXPECT_TRUE(cc.invalid_freshness) << v;
+    EXPECT_FALSE(cc.max_age) << v;
+  }
+  EXPECT_FALSE(parse_cache_control(" max-age=60 , public").invalid_freshness);
 }
 
 TEST(DecideStore, LifetimePrecedence) {

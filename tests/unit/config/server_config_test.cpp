@@ -467,3 +467,49 @@ TEST_F(ServerConfigTest, FlowControlKeys) {
 
 }  // namespace
 }  // namespace cdn::config
+
+namespace cdn::config {
+namespace {
+
+class ProxySectionTest : public ::testing::Test {
+ protected:
+  Result<ServerConfig> parse(const std::string& proxy_section) {
+    return parse_server_config(
+        "tier: shield\nlisten: [{address: 127.0.0.1:8081}]\n"
+        "upstream: {servers: [{address: 127.0.0.1:8082}]}\n" +
+            proxy_section,
+        "t.yaml");
+  }
+};
+
+TEST_F(ProxySectionTest, DefaultsKeepTheBundledOriginsPathsReadOnly) {
+  auto r = parse("");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->proxy.strip_request_headers.empty());
+  ASSERT_EQ(r->proxy.methods.size(), 2u);
+  EXPECT_EQ(r->proxy.methods[0].match, "/vod/*");
+  EXPECT_TRUE(r->proxy.methods[0].allow.empty());
+}
+
+TEST_F(ProxySectionTest, MethodsReplaceTheDefaults) {
+  auto r = parse(
+      "proxy:\n  strip_request_headers: [X-Secret]\n  methods:\n    - {match: \"/api/*\", allow: "
+      "[POST]}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->proxy.strip_request_headers, std::vector<std::string>{"X-Secret"});
+  ASSERT_EQ(r->proxy.methods.size(), 1u);
+  EXPECT_EQ(r->proxy.methods[0].allow, std::vector<std::string>{"POST"});
+}
+
+TEST_F(ProxySectionTest, BadValuesNameTheLine) {
+  auto r = parse("proxy:\n  methods:\n    - {match: \"/a\", allow: [post]}\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("t.yaml:6"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("upper-case method"), std::string::npos);
+  r = parse("proxy:\n  strip_request_headers: [\"a b\"]\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("not a header field name"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdn::config

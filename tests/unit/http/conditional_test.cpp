@@ -22,6 +22,19 @@ TEST(Conditional, IfNoneMatchUsesWeakComparisonOverLists) {
   EXPECT_FALSE(not_modified(with({{"If-None-Match", "*"}}), "", -1));  // nothing to match
 }
 
+TEST(Conditional, EntityTagsAreComparedAsRfc9110Defines) {
+  // §8.8.3: a ',' inside the quotes belongs to the tag
+  EXPECT_TRUE(not_modified(with({{"If-None-Match", "\"a,b\""}}), "\"a,b\"", -1));
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "\"a\", \"b\""}}), "\"a,b\"", -1));
+  // unquoted, mis-cased weak indicator or malformed: never a match
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "a"}}), "\"a\"", -1));
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "a"}}), "a", -1));
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "\"a\""}}), "a", -1));
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "w/\"a\""}}), "\"a\"", -1));
+  EXPECT_FALSE(not_modified(with({{"If-None-Match", "\"a\" \"b\""}}), "\"b\"", -1));
+  EXPECT_TRUE(not_modified(with({{"If-None-Match", ", \"x\",, W/\"a\""}}), "\"a\"", -1));
+}
+
 TEST(Conditional, IfNoneMatchDecidesAloneOverIfModifiedSince) {
   int64_t lm = 1700000000;
   auto r = with({{"If-None-Match", "\"b\""}, {"If-Modified-Since", format_http_date(lm + 100)}});

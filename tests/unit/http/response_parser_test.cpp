@@ -85,6 +85,33 @@ TEST(ResponseParser, InterimResponsesAreSkipped) {
   EXPECT_EQ(g.headers.get_or("x-b"), "2");
 }
 
+TEST(ResponseParser, InterimResponsesOtherThan100And101AreReported) {
+  Got g;
+  std::vector<std::pair<int, std::string>> interim;
+  ResponseParser p(ResponseParser::Callbacks{[&g](int status, Headers&& h) {
+                                               g.status = status;
+                                               g.headers = std::move(h);
+                                               g.heads++;
+                                             },
+                                             [&g](const char* d, size_t n) { g.body.append(d, n); },
+                                             [&interim](int status, Headers&& h) {
+                                               interim.emplace_back(status,
+                                                                    std::string(h.get_or("link")));
+                                             }});
+  EXPECT_EQ(
+      feed_bytes(p,
+                 "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                 5),
+      ResponseParser::State::Done);
+  ASSERT_EQ(interim.size(), 1u);
+  EXPECT_EQ(interim[0].first, 103);
+  EXPECT_EQ(interim[0].second, "</a.css>");
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(g.headers.get("link"), nullptr);
+  EXPECT_EQ(g.body, "ok");
+}
+
 TEST(ResponseParser, HeadResponseHasNoBody) {
   Got g;
   auto p = make(g);
@@ -94,6 +121,19 @@ TEST(ResponseParser, HeadResponseHasNoBody) {
   EXPECT_EQ(p.feed(in.data(), in.size(), &used), ResponseParser::State::Done);
   EXPECT_EQ(g.body, "");
   EXPECT_LT(used, in.size());  // the next response's bytes are not consumed
+}
+
+TEST(ResponseParser, A304Or204HasNoBodyWhateverItsContentLengthSays) {
+  for (const char* status : {"304 Not Modified", "204 No Content"}) {
+    Got g;
+    auto p = make(g);
+    size_t used = 0;
+    std::string in =
+        std::string("HTTP/1.1 ") + status + "\r\nContent-Length: 10\r\n\r\nHTTP/1.1 200 OK\r\n";
+    EXPECT_EQ(p.feed(in.data(), in.size(), &used), ResponseParser::State::Done) << status;
+    EXPECT_EQ(g.body, "");
+    EXPECT_LT(used, in.size());  // the next response's bytes are not taken for a body
+  }
 }
 
 TEST(ResponseParser, LimitsAndGarbage) {

@@ -254,7 +254,9 @@ TEST(ProxyCoreLoop, EachRequestHasOneTypedContextThroughEveryPhase) {
 
 TEST(ProxyCoreLoop, ErrorResponsesPassTheResponseFilterButAreNeverTransformed) {
   TaggedPhases phases;
-  Stack s({}, {}, &phases);
+  ProxyOptions read_only;
+  read_only.methods = {{"/p", {}}};  // POST answered 405 here
+  Stack s({}, read_only, &phases);
   s.origin_fn = [&](const std::shared_ptr<http::Exchange>& ex) {
     ex->respond(200, {}, std::string_view("body"));
   };

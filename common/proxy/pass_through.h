@@ -1,0 +1,63 @@
+#pragma once
+// A request the cache does not answer (methods other than GET and HEAD, RFC 9111 §2): passed to
+// the upstream once, its body read up to limits.max_body_bytes first, the response relayed as it
+// arrives and never stored. A non-error response to an unsafe method invalidates what is stored
+// for its target and for a same-host Location / Content-Location (RFC 9111 §4.4).
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/http/exchange.h"
+#include "common/http/upstream_client.h"
+#include "common/proxy/forward_request.h"
+#include "common/proxy/phases.h"
+#include "common/proxy/upstream_set.h"
+
+namespace cdn::proxy {
+
+struct PassContext {
+  UpstreamSet* upstreams = nullptr;
+  Phases* phases = nullptr;
+  const ForwardPolicy* forward = nullptr;
+  std::string via_name;
+  uint64_t max_body_bytes = 1 << 20;
+  // Drops what the caches hold for this host and target (path and query).
+  std::function<void(std::string_view host, std::string_view path, std::string_view query)>
+      invalidate;
+};
+
+class PassThrough : public http::UpstreamCallbacks,
+                    public std::enable_shared_from_this<PassThrough> {
+ public:
+  PassThrough(const PassContext* ctx, std::shared_ptr<http::Exchange> ex,
+              std::shared_ptr<RequestContext> rc)
+      : ctx_(ctx), ex_(std::move(ex)), rc_(std::move(rc)) {}
+  void start();
+
+ private:
+  void on_body(const char* data, size_t len);
+  void send_upstream();
+  std::string request_head() const;
+  void fail(int status, const char* reason);
+  void invalidate_targets(const http::Headers& response);
+  void on_upstream_head(int status, http::Headers&& headers) override;
+  void on_upstream_interim(int status, http::Headers&& headers) override;
+  void on_upstream_body(const Bytes& chunk) override;
+  void on_upstream_end(bool complete, http::UpstreamError err) override;
+  void count(const std::string& status);
+  void release();
+
+  const PassContext* ctx_;
+  std::shared_ptr<http::Exchange> ex_;
+  std::shared_ptr<RequestContext> rc_;
+  std::string body_;
+  bool too_large_ = false;
+  bool sent_ = false;
+  size_t server_ = 0;
+  uint64_t token_ = 0;
+  bool paused_ = false;
+  bool head_seen_ = false;
+  std::shared_ptr<PassThrough> self_;  // alive while the upstream request runs
+};
+
+}  // namespace cdn::proxy
