@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/cache/age.h"
+#include "common/cache/purge_marks.h"
 #include "common/util/strings.h"
 
 namespace cdn::cache {
@@ -165,7 +166,7 @@ int64_t current_age_s(const ObjectMeta& meta, int64_t now_s) {
   return floor_div(corrected_initial_age_ms(meta) + resident_ms, 1000);
 }
 
-Freshness classify(const ObjectMeta& meta, int64_t now_s) {
+static Freshness classify_by_age(const ObjectMeta& meta, int64_t now_s) {
   int64_t age = current_age_s(meta, now_s);
   int64_t fresh = clamp_delta(meta.fresh_lifetime_s);
   if (age < fresh) return Freshness::Fresh;
@@ -174,6 +175,11 @@ Freshness classify(const ObjectMeta& meta, int64_t now_s) {
   if (staleness < clamp_delta(meta.stale_while_revalidate_s)) return Freshness::StaleRevalidate;
   if (staleness < clamp_delta(meta.stale_if_error_s)) return Freshness::StaleIfError;
   return Freshness::Expired;
+}
+
+Freshness classify(const ObjectMeta& meta, int64_t now_s) {
+  Freshness f = classify_by_age(meta, now_s);
+  return soft_purged(meta) ? after_soft_purge(meta, f) : f;  // purge_marks.h
 }
 
 }  // namespace cdn::cache

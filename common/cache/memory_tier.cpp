@@ -64,6 +64,30 @@ size_t MemoryTier::erase_prefix(std::string_view key_text_prefix) {
   return n;
 }
 
+namespace {
+ObjectRef marked_stale(const ObjectRef& obj) {
+  if (!obj || obj->meta.soft_purged) return obj;
+  auto copy = std::make_shared<CachedObject>(*obj);  // the body's blocks are shared, not copied
+  copy->meta.soft_purged = true;
+  return copy;
+}
+}  // namespace
+
+bool MemoryTier::mark_stale(const CacheKey& key) {
+  Shard& s = shard_for(key.hash);
+  std::lock_guard lock(s.mu);
+  return s.policy.rewrite(key.hash, key.text, marked_stale);
+}
+
+size_t MemoryTier::mark_stale_prefix(std::string_view key_text_prefix) {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    n += s->policy.rewrite_prefix(key_text_prefix, marked_stale);
+  }
+  return n;
+}
+
 size_t MemoryTier::bytes() const {
   return sum_over_shards([](const S3Fifo& p) { return p.bytes(); });
 }

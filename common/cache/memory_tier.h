@@ -25,6 +25,10 @@ class MemoryTier {
   void put(const CacheKey& key, ObjectRef obj);
   bool erase(const CacheKey& key);
   size_t erase_prefix(std::string_view key_text_prefix);
+  // Soft purge: the object (or every object under the prefix) is replaced by a copy marked
+  // soft_purged (purge_marks.h); returns how many.
+  bool mark_stale(const CacheKey& key);
+  size_t mark_stale_prefix(std::string_view key_text_prefix);
   size_t bytes() const;
   size_t count() const;
 

@@ -60,6 +60,23 @@ bool S3Fifo::erase(uint64_t hash, std::string_view key_text) {
   return true;
 }
 
+bool S3Fifo::rewrite(uint64_t hash, std::string_view key_text, const Rewrite& with) {
+  auto it = nodes_.find(hash);
+  if (it == nodes_.end() || it->second.key_text != key_text) return false;
+  it->second.obj = with(it->second.obj);
+  return true;
+}
+
+size_t S3Fifo::rewrite_prefix(std::string_view prefix, const Rewrite& with) {
+  size_t n = 0;
+  for (auto& [hash, node] : nodes_) {
+    if (std::string_view(node.key_text).substr(0, prefix.size()) != prefix) continue;
+    node.obj = with(node.obj);
+    ++n;
+  }
+  return n;
+}
+
 size_t S3Fifo::erase_prefix(std::string_view prefix) {
   std::vector<uint64_t> victims;
   for (const auto& [hash, n] : nodes_)

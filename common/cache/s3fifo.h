@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <string>
 #include <string_view>
@@ -33,6 +34,12 @@ class S3Fifo {
 
   bool erase(uint64_t hash, std::string_view key_text);
   size_t erase_prefix(std::string_view key_text_prefix);
+  // Replaces the object of this key (or of every key under the prefix) with what `with` makes of
+  // it, in place: no access is counted and the queue position stays. `with` must not change the
+  // object's charge (a soft purge flips a flag). Returns how many were replaced.
+  using Rewrite = std::function<ObjectRef(const ObjectRef&)>;
+  bool rewrite(uint64_t hash, std::string_view key_text, const Rewrite& with);
+  size_t rewrite_prefix(std::string_view key_text_prefix, const Rewrite& with);
 
   size_t bytes() const { return small_bytes_ + main_bytes_; }
   size_t count() const { return nodes_.size(); }

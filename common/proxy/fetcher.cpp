@@ -1,5 +1,6 @@
 #include "common/proxy/fetcher.h"
 
+#include "common/cache/surrogate_keys.h"
 #include "common/util/http_date.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
@@ -290,7 +291,11 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
 }
 
 void Fetcher::store(const cache::ObjectRef& obj) {
-  fill_->insert_unless_purged([&] { ctx_->memory->put(fill_->key(), obj); });
+  fill_->insert_unless_purged([&] {
+    // Indexed with the insert, so a purge by key that misses the insert also finds no entry.
+    if (ctx_->surrogates) ctx_->surrogates->set(obj->key_text, cache::surrogate_keys(obj->meta.headers));
+    ctx_->memory->put(fill_->key(), obj);
+  });
   if (!ctx_->disk) {
     done();
     return;

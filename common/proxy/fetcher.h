@@ -9,6 +9,7 @@
 #include "common/cache/disk_tier.h"
 #include "common/cache/freshness.h"
 #include "common/cache/memory_tier.h"
+#include "common/cache/surrogate_index.h"
 #include "common/http/upstream_client.h"
 #include "common/proxy/fill.h"
 #include "common/proxy/upstream_set.h"
@@ -24,6 +25,7 @@ struct FetchContext {
   cache::DiskTier* disk = nullptr;
   UpstreamSet* upstreams = nullptr;
   InflightTable* inflight = nullptr;
+  cache::SurrogateIndex* surrogates = nullptr;  // may be null
   cache::FreshnessPolicy freshness;
   std::string via_name;
   uint32_t retries = 1;

@@ -1,5 +1,7 @@
 #include "common/proxy/proxy_core.h"
 
+#include <algorithm>
+
 #include "common/util/clock.h"
 
 namespace cdn::proxy {
@@ -17,6 +19,7 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.unstored_window = opts_.unstored_window;
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
+  delivery_ctx_.strip_surrogate_keys = opts_.strip_surrogate_keys;
   delivery_ctx_.phases = phases_;
 }
 
@@ -121,18 +124,50 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
   std::make_shared<Fetcher>(&fetch_ctx_, ex->worker(), fill, fetch_request(*ex, query, std::move(stale)))->start();
 }
 
-size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
-  inflight_.purge(key_text, prefix);
+size_t ProxyCore::purge_one(const std::string& key_text, bool soft) {
+  cache::CacheKey k{key_text, cache::hash64(key_text)};
+  inflight_.purge(key_text, false);  // a fill under way may hold the old version: not stored
   size_t n = 0;
-  if (prefix) {
-    n += fetch_ctx_.memory->erase_prefix(key_text);
-    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(key_text);
-  } else {
-    cache::CacheKey k{std::string(key_text), cache::hash64(key_text)};
-    n += fetch_ctx_.memory->erase(k) ? 1 : 0;
-    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase(key_text) ? 1 : 0;
+  if (soft) {
+    n += fetch_ctx_.memory->mark_stale(k) ? 1 : 0;
+    if (fetch_ctx_.disk) n += fetch_ctx_.disk->mark_stale(key_text) ? 1 : 0;
+    return n;
   }
+  if (fetch_ctx_.surrogates) fetch_ctx_.surrogates->remove(key_text);
+  n += fetch_ctx_.memory->erase(k) ? 1 : 0;
+  if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase(key_text) ? 1 : 0;
   return n;
+}
+
+size_t ProxyCore::purge(const LocalPurge& p) {
+  auto* memory = fetch_ctx_.memory;
+  auto* disk = fetch_ctx_.disk;
+  switch (p.kind) {
+    case PurgeKind::Url:
+      return purge_one(p.target, p.soft);
+    case PurgeKind::Prefix: {
+      inflight_.purge(p.target, true);
+      if (p.soft) return memory->mark_stale_prefix(p.target) + (disk ? disk->mark_stale_prefix(p.target) : 0);
+      if (fetch_ctx_.surrogates) fetch_ctx_.surrogates->remove_prefix(p.target);
+      return memory->erase_prefix(p.target) + (disk ? disk->erase_prefix(p.target) : 0);
+    }
+    case PurgeKind::Key: {
+      // The index in memory knows what this process stored; the disk records also know what an
+      // earlier run stored (loaded into the index at start, but read again: it is cheap).
+      std::vector<std::string> objects;
+      if (fetch_ctx_.surrogates) objects = fetch_ctx_.surrogates->objects_with(p.target);
+      if (disk) {
+        auto more = disk->objects_with_tag(p.target);
+        objects.insert(objects.end(), more.begin(), more.end());
+        std::sort(objects.begin(), objects.end());
+        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
+      }
+      size_t n = 0;
+      for (const auto& key_text : objects) n += purge_one(key_text, p.soft);
+      return n;
+    }
+  }
+  return 0;
 }
 
 }  // namespace cdn::proxy

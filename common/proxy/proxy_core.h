@@ -14,6 +14,7 @@
 #include "common/proxy/fetcher.h"
 #include "common/proxy/fill.h"
 #include "common/proxy/phases.h"
+#include "common/proxy/purge_spec.h"
 #include "common/proxy/upstream_set.h"
 
 namespace cdn::proxy {
@@ -25,6 +26,9 @@ struct ProxyOptions {
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
+  // Surrogate-Key and Cache-Tag are dropped from responses: true on the tier viewers talk to;
+  // a shield keeps them for its edges (purge.strip_surrogate_keys).
+  bool strip_surrogate_keys = true;
 };
 
 class ProxyCore : public http::RequestHandler {
@@ -35,8 +39,12 @@ class ProxyCore : public http::RequestHandler {
   // The pipeline after the request filter; `rc` is the request's phase context.
   void lookup(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc);
 
-  // Purge by exact key text or key-text prefix; returns how many entries went (memory + disk).
-  size_t purge(std::string_view key_text, bool prefix);
+  // Purge by exact key text, key-text prefix or surrogate key, hard (the entries go) or soft (they
+  // are marked stale); returns how many entries were purged (memory + disk). Blocks on the disk
+  // tier: call it off the event loops.
+  size_t purge(const LocalPurge& p);
+  // The surrogate-key index the fills record into (may be null: no purge by key).
+  void set_surrogate_index(cache::SurrogateIndex* index) { fetch_ctx_.surrogates = index; }
   cache::CacheKey key_for(std::string_view host, std::string_view path, std::string_view query) const;
   const InflightTable& inflight() const { return inflight_; }
 
@@ -50,6 +58,7 @@ class ProxyCore : public http::RequestHandler {
                                     const cache::CacheKey& key, const std::string& query);
   void refresh_in_background(const std::shared_ptr<http::Exchange>& ex, const cache::CacheKey& key,
                              const std::string& query, cache::ObjectRef stale);
+  size_t purge_one(const std::string& key_text, bool soft);
   FetchRequest fetch_request(const http::Exchange& ex, const std::string& query, cache::ObjectRef stale) const;
 
   ProxyOptions opts_;

@@ -2,6 +2,7 @@
 
 #include "common/cache/disk_tier.h"
 #include "common/cache/memory_tier.h"
+#include "common/cache/surrogate_index.h"
 #include "common/cache/thread_pool.h"
 #include "common/http/request_target.h"
 #include "common/obs/log.h"
@@ -35,6 +36,7 @@ namespace {
 
 struct ProxyTier {
   std::unique_ptr<Phases> phases;
+  std::unique_ptr<cache::SurrogateIndex> surrogates;  // before the disk tier, which reports to it
   std::unique_ptr<cache::MemoryTier> memory;
   std::unique_ptr<cache::DiskTier> disk;
   std::unique_ptr<UpstreamSet> upstreams;
@@ -84,14 +86,20 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     auto phases = tier_hooks.make_phases(p);
     if (!phases) return phases.error();
     t.phases = std::move(phases.value());
+    t.surrogates = std::make_unique<cache::SurrogateIndex>();
     t.memory = std::make_unique<cache::MemoryTier>(cfg.cache.memory_bytes, cfg.cache.memory_shards);
     if (!cfg.cache.disk_path.empty()) {
       cache::DiskOptions d;
       d.path = cfg.cache.disk_path;
       d.max_bytes = cfg.cache.disk_max_bytes;
+      d.on_removed = [index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); };
       auto disk = cache::DiskTier::open(d);
       if (!disk) return make_error("cache.disk_path: " + disk.error().message);
       t.disk = std::move(disk.value());
+      // The keys of what an earlier run stored: a purge by key reaches those objects too.
+      t.disk->for_each_object_tags([&t](std::string_view key_text, const std::vector<std::string>& keys) {
+        t.surrogates->set(std::string(key_text), keys);
+      });
     }
     std::vector<UpstreamServerSpec> servers;
     for (auto& s : cfg.upstream->servers) {
@@ -117,7 +125,9 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.max_object_size = cfg.cache.max_object_size;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
+    o.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
+    t.core->set_surrogate_index(t.surrogates.get());
     auto forwarder = make_purge_forwarder(p, purge_cfg);
     if (!forwarder) return forwarder.error();
     t.purge_forwarder = std::move(forwarder.value());
@@ -131,6 +141,9 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));
       r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start").set(int64_t(ms.evictions.load()));
       r.gauge("cdn_fills_inflight", "Upstream fills running").set(int64_t(t.core->inflight().size()));
+      r.gauge("cdn_surrogate_keys", "Distinct surrogate keys indexed").set(int64_t(t.surrogates->keys()));
+      r.gauge("cdn_surrogate_index_bytes", "Estimated memory of the surrogate-key index")
+          .set(int64_t(t.surrogates->bytes()));
       if (t.disk) {
         auto& ds = t.disk->stats();
         r.gauge("cdn_cache_disk_hits", "Disk tier hits since start").set(int64_t(ds.hits.load()));

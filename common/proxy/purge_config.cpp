@@ -25,6 +25,7 @@ void read_purge_section(config::MapReader& root, PurgeConfig& out) {
   }
   if (auto t = m->get_string("upstream_admin_token")) out.upstream_admin_token = *t;
   if (auto d = m->get_duration_ms("forward_timeout", 1, 600'000)) out.forward_timeout_ms = *d;
+  if (auto b = m->get_bool("strip_surrogate_keys")) out.strip_surrogate_keys = *b;
   m->finish();
 }
 

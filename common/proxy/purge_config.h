@@ -3,6 +3,7 @@
 // shield's admin listener is not its viewer listener, so the upstream admins are a list of their
 // own rather than derived from `upstream.servers`.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct PurgeConfig {
   std::vector<config::HostPort> upstream_admins;  // the upstream tier's admin listeners
   std::string upstream_admin_token;               // empty = this node's own admin.token
   int64_t forward_timeout_ms = 10'000;            // per upstream: connect, first byte, idle
+  // Drop Surrogate-Key / Cache-Tag from responses; unset = by tier (the edge strips, the shield
+  // passes them on so its edges can index them).
+  std::optional<bool> strip_surrogate_keys;
 };
 
 // Reads `purge:` from the root map if present; problems are reported through the reader.
