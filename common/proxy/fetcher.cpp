@@ -99,6 +99,11 @@ std::string Fetcher::request_head() const {
   h += req_.host;
   h += "\r\nVia: 1.1 ";
   h += ctx_->via_name;
+  if (ctx_->purge_seq) {
+    // The upstream tier applies the purges we have before answering (fleet_purge.h).
+    h += "\r\nX-Purge-Seq: ";
+    h += std::to_string(ctx_->purge_seq->load(std::memory_order_relaxed));
+  }
   if (!req_.client_ip.empty()) {
     h += "\r\nX-Forwarded-For: ";
     h += req_.client_ip;

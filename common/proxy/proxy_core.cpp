@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/util/clock.h"
+#include "common/util/strings.h"
 
 namespace cdn::proxy {
 
@@ -39,6 +40,22 @@ FetchRequest ProxyCore::fetch_request(const http::Exchange& ex, const std::strin
 }
 
 void ProxyCore::handle(const std::shared_ptr<http::Exchange>& ex) {
+  if (purge_barrier_) {
+    // A refill from a tier below that has applied a fleet purge this node may not have yet.
+    if (const std::string* v = ex->request().headers.get("x-purge-seq")) {
+      auto seq = parse_int(*v);
+      std::weak_ptr<http::Exchange> weak = ex;
+      auto resume = [this, weak]() {
+        auto e = weak.lock();
+        if (e && e->alive() && !e->started()) run_request(e);
+      };
+      if (seq && *seq > 0 && purge_barrier_(uint64_t(*seq), ex->worker(), std::move(resume))) return;
+    }
+  }
+  run_request(ex);
+}
+
+void ProxyCore::run_request(const std::shared_ptr<http::Exchange>& ex) {
   std::shared_ptr<RequestContext> rc = phases_->make_context();
   rc->upstream_query = phases_->upstream_query(ex->request());
   std::weak_ptr<http::Exchange> weak = ex;

@@ -45,10 +45,17 @@ class ProxyCore : public http::RequestHandler {
   size_t purge(const LocalPurge& p);
   // The surrogate-key index the fills record into (may be null: no purge by key).
   void set_surrogate_index(cache::SurrogateIndex* index) { fetch_ctx_.surrogates = index; }
+  // Fleet purges (fleet_purge.h): the number of the last purge applied here, sent upstream with
+  // every fill; and on a shield, the barrier a request naming a later purge waits at (true: it
+  // waits, and `resume` is posted to the worker once the purge is applied here).
+  using PurgeBarrier = std::function<bool(uint64_t seq, net::Worker* w, std::function<void()> resume)>;
+  void set_purge_seq(const std::atomic<uint64_t>* seq) { fetch_ctx_.purge_seq = seq; }
+  void set_purge_barrier(PurgeBarrier b) { purge_barrier_ = std::move(b); }
   cache::CacheKey key_for(std::string_view host, std::string_view path, std::string_view query) const;
   const InflightTable& inflight() const { return inflight_; }
 
  private:
+  void run_request(const std::shared_ptr<http::Exchange>& ex);
   void join_fill(const std::shared_ptr<http::Exchange>& ex,
                  const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                  const std::string& query, cache::ObjectRef stale);
@@ -67,6 +74,7 @@ class ProxyCore : public http::RequestHandler {
   InflightTable inflight_;
   FetchContext fetch_ctx_;
   DeliveryContext delivery_ctx_;
+  PurgeBarrier purge_barrier_;
 };
 
 }  // namespace cdn::proxy

@@ -7,6 +7,7 @@
 #include "common/http/request_target.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/fleet_purge.h"
 #include "common/proxy/proxy_core.h"
 #include "common/proxy/purge_config.h"
 #include "common/proxy/purge_forwarder.h"
@@ -44,6 +45,7 @@ struct ProxyTier {
   std::unique_ptr<PurgeForwarder> purge_forwarder;
   // After the caches, so it is destroyed before them: a purge still running here finishes first.
   std::unique_ptr<cache::ThreadPool> purge_jobs;
+  std::unique_ptr<FleetPurge> fleet_purge;  // submits to purge_jobs: destroyed before it
   obs::CollectorHandle collector;  // reads the members above; declared last, so it goes first
 };
 
@@ -128,12 +130,28 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     t.core->set_surrogate_index(t.surrogates.get());
-    auto forwarder = make_purge_forwarder(p, purge_cfg);
-    if (!forwarder) return forwarder.error();
-    t.purge_forwarder = std::move(forwarder.value());
     t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
-    add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(),
-                        cfg.node_name.empty() ? p.via_name() : cfg.node_name});
+    const std::string node = cfg.node_name.empty() ? p.via_name() : cfg.node_name;
+    if (purge_cfg.redis) {
+      // The fleet's feed replaces forwarding to upstream admins.
+      t.fleet_purge = std::make_unique<FleetPurge>(
+          FleetPurgeDeps{&p.admin_worker(), t.core.get(), t.phases.get(), t.purge_jobs.get(), node, *purge_cfg.redis});
+      p.admin_worker().post([f = t.fleet_purge.get()] { f->start(); });
+      t.core->set_purge_seq(&t.fleet_purge->applied());
+      if (tier == config::Tier::Shield)
+        t.core->set_purge_barrier([f = t.fleet_purge.get()](uint64_t seq, net::Worker* w, std::function<void()> resume) {
+          return f->hold(seq, w, std::move(resume));
+        });
+      p.admin().add_private_read("/admin/purges/*", [f = t.fleet_purge.get()](const std::shared_ptr<http::Exchange>& ex) {
+        f->report(ex, std::string_view(ex->request().path).substr(std::string_view("/admin/purges/").size()));
+      });
+    } else {
+      auto forwarder = make_purge_forwarder(p, purge_cfg);
+      if (!forwarder) return forwarder.error();
+      t.purge_forwarder = std::move(forwarder.value());
+    }
+    add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(), node,
+                        t.fleet_purge.get()});
     add_cache_health_fields(p);
     t.collector = obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
