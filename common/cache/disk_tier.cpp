@@ -165,6 +165,11 @@ struct DiskTier::Impl {
   // The index records under `prefix`, in batches of kBatch, each batch under its keys' locks.
   template <typename Fn>
   size_t for_each_indexed(std::string_view prefix, Fn&& fn);
+  // Calls fn with batches of `keys` (kBatch at a time), each under its keys' locks.
+  template <typename Fn>
+  size_t for_each_batch(const std::vector<std::string>& keys, Fn&& fn);
+  // Deletes the keys of one batch (their locks held); nullopt when the write failed.
+  std::optional<size_t> erase_locked(const std::vector<std::string_view>& keys);
   bool mark_stale_locked(std::string_view key);
   void removed(std::string_view key) {
     if (on_removed) on_removed(key);
@@ -301,20 +306,35 @@ size_t DiskTier::Impl::for_each_indexed(std::string_view prefix, Fn&& fn) {
   return n;
 }
 
+std::optional<size_t> DiskTier::Impl::erase_locked(const std::vector<std::string_view>& keys) {
+  rocksdb::WriteBatch batch;
+  uint64_t freed = 0;
+  size_t found = 0;
+  for (auto k : keys) {
+    if (!read_index(k)) continue;  // raced with another erase, or not stored
+    freed += delete_locked(k, batch);
+    ++found;
+  }
+  if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return std::nullopt;
+  sub_live(freed);
+  return found;
+}
+
 size_t DiskTier::Impl::erase_prefix(std::string_view prefix) {
-  return for_each_indexed(prefix, [this](const std::vector<std::string_view>& keys) -> std::optional<size_t> {
-    rocksdb::WriteBatch batch;
-    uint64_t freed = 0;
-    size_t found = 0;
-    for (auto k : keys) {
-      if (!read_index(k)) continue;  // raced with another erase
-      freed += delete_locked(k, batch);
-      ++found;
-    }
-    if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return std::nullopt;
-    sub_live(freed);
-    return found;
-  });
+  return for_each_indexed(prefix, [this](const std::vector<std::string_view>& keys) { return erase_locked(keys); });
+}
+
+template <typename Fn>
+size_t DiskTier::Impl::for_each_batch(const std::vector<std::string>& keys, Fn&& fn) {
+  size_t n = 0;
+  for (size_t i = 0; i < keys.size(); i += kBatch) {
+    std::vector<std::string_view> views(keys.begin() + i, keys.begin() + std::min(keys.size(), i + kBatch));
+    auto locks = lock_keys(views);
+    auto done = fn(views);
+    if (!done) return n;
+    n += *done;
+  }
+  return n;
 }
 
 bool DiskTier::Impl::mark_stale_locked(std::string_view key) {
@@ -780,6 +800,20 @@ size_t DiskTier::mark_stale_prefix(std::string_view prefix) {
   return impl_->for_each_indexed(prefix, [this](const std::vector<std::string_view>& keys) -> std::optional<size_t> {
     size_t n = 0;
     for (auto k : keys) n += impl_->mark_stale_locked(k) ? 1 : 0;
+    return n;
+  });
+}
+
+size_t DiskTier::erase_many(const std::vector<std::string>& keys) {
+  return impl_->for_each_batch(keys, [this](const std::vector<std::string_view>& batch) {
+    return impl_->erase_locked(batch);
+  });
+}
+
+size_t DiskTier::mark_stale_many(const std::vector<std::string>& keys) {
+  return impl_->for_each_batch(keys, [this](const std::vector<std::string_view>& batch) -> std::optional<size_t> {
+    size_t n = 0;
+    for (auto k : batch) n += impl_->mark_stale_locked(k) ? 1 : 0;
     return n;
   });
 }

@@ -76,6 +76,10 @@ class DiskTier {
   // its head record only; returns how many were marked.
   bool mark_stale(std::string_view key_text);
   size_t mark_stale_prefix(std::string_view key_text_prefix);
+  // erase / mark_stale of many keys (a purge by surrogate key), a few hundred per write batch;
+  // return how many were there.
+  size_t erase_many(const std::vector<std::string>& key_texts);
+  size_t mark_stale_many(const std::vector<std::string>& key_texts);
   // Surrogate keys (disk_tags.h): the key texts of the objects stored with `key`, and every
   // object's keys (to rebuild the in-memory index at start). Both block the caller.
   std::vector<std::string> objects_with_tag(std::string_view key);

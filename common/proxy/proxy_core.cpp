@@ -179,8 +179,19 @@ size_t ProxyCore::purge(const LocalPurge& p) {
         std::sort(objects.begin(), objects.end());
         objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
       }
+      // The disk tier in batches: one write per few hundred objects, not one per object.
       size_t n = 0;
-      for (const auto& key_text : objects) n += purge_one(key_text, p.soft);
+      for (const auto& key_text : objects) {
+        cache::CacheKey k{key_text, cache::hash64(key_text)};
+        inflight_.purge(key_text, false);
+        if (p.soft) {
+          n += memory->mark_stale(k) ? 1 : 0;
+        } else {
+          if (fetch_ctx_.surrogates) fetch_ctx_.surrogates->remove(key_text);
+          n += memory->erase(k) ? 1 : 0;
+        }
+      }
+      if (disk) n += p.soft ? disk->mark_stale_many(objects) : disk->erase_many(objects);
       return n;
     }
   }

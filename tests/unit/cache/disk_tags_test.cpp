@@ -67,6 +67,26 @@ TEST(DiskTags, SurviveReopenAndFollowOverwriteAndErase) {
   EXPECT_EQ(left, 0u);
 }
 
+TEST(DiskTags, EraseAndMarkManyInBatches) {
+  TempDir dir;
+  auto t = open_at(dir.path() + "/db");
+  std::vector<std::string> keys;
+  for (int i = 0; i < 600; ++i) {  // more than one write batch
+    keys.push_back("h/" + std::to_string(i));
+    t->put_async(tagged(keys.back(), "k"));
+  }
+  t->wait_idle();
+  std::vector<std::string> first(keys.begin(), keys.begin() + 300), rest(keys.begin() + 300, keys.end());
+  first.push_back("h/absent");
+  EXPECT_EQ(t->mark_stale_many(rest), 300u);
+  EXPECT_EQ(t->erase_many(first), 300u);
+  EXPECT_EQ(t->objects_with_tag("k").size(), 300u);
+  auto o = t->get_sync("h/450");
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->meta.soft_purged);
+  EXPECT_FALSE(t->get_sync("h/10"));
+}
+
 TEST(DiskTags, EvictionDeletesTheRecordsAndReportsTheKey) {
   TempDir dir;
   std::mutex mu;
