@@ -24,6 +24,14 @@ size_t MemoryTier::charge_of(const CachedObject& obj) {
          obj.meta.last_modified.size() + obj.body.size + obj.body.chunks.size() * kBlockOverhead;
 }
 
+void MemoryTier::set_on_evict(std::function<void(std::string_view)> fn) {
+  on_evict_ = std::move(fn);
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    s->policy.keep_evicted_keys(on_evict_ != nullptr);
+  }
+}
+
 ObjectRef MemoryTier::get(const CacheKey& key) {
   ObjectRef obj;
   {
@@ -47,6 +55,8 @@ void MemoryTier::put(const CacheKey& key, ObjectRef obj) {
   }
   if (r.admitted) stats_.inserts.fetch_add(1, std::memory_order_relaxed);
   stats_.evictions.fetch_add(r.evicted, std::memory_order_relaxed);
+  if (on_evict_)
+    for (const auto& k : r.evicted_keys) on_evict_(k);
 }
 
 bool MemoryTier::erase(const CacheKey& key) {

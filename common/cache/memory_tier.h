@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -20,6 +21,10 @@ class MemoryTier {
   // byte_budget is split evenly across shards; an object larger than one shard's share is never
   // admitted.
   explicit MemoryTier(size_t byte_budget, size_t shards = 16);
+
+  // Called (outside the shard's lock) with the key text of every object eviction removes: how an
+  // index of what is cached here forgets it. Set before use; not thread-safe to change.
+  void set_on_evict(std::function<void(std::string_view key_text)> fn);
 
   ObjectRef get(const CacheKey& key);
   void put(const CacheKey& key, ObjectRef obj);
@@ -61,6 +66,7 @@ class MemoryTier {
   }
 
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::function<void(std::string_view)> on_evict_;
   Stats stats_;
 };
 

@@ -50,6 +50,8 @@ S3Fifo::PutResult S3Fifo::put(uint64_t hash, std::string key_text, ObjectRef obj
   }
   result.admitted = true;
   result.evicted = evict_until_within_budget();
+  if (keep_evicted_keys_) result.evicted_keys = std::move(evicted_keys_);
+  evicted_keys_.clear();
   return result;
 }
 
@@ -108,6 +110,7 @@ bool S3Fifo::evict_from_small() {
     main_bytes_ += n.charge;
     return false;
   }
+  if (keep_evicted_keys_) evicted_keys_.push_back(std::move(n.key_text));
   remove(hash);
   remember_ghost(hash);
   return true;
@@ -121,6 +124,7 @@ bool S3Fifo::evict_from_main() {
     main_.splice(main_.begin(), main_, n.pos);  // reinsert at the head, iterator stays valid
     return false;
   }
+  if (keep_evicted_keys_) evicted_keys_.push_back(std::move(n.key_text));
   remove(hash);
   return true;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/cache/object.h"
 
@@ -27,7 +28,10 @@ class S3Fifo {
   struct PutResult {
     bool admitted = false;
     size_t evicted = 0;
+    std::vector<std::string> evicted_keys;  // only with keep_evicted_keys(true)
   };
+  // Report the key texts that eviction removed (for an index that must forget them).
+  void keep_evicted_keys(bool on) { keep_evicted_keys_ = on; }
   // Replaces any previous object for the key; an object whose charge exceeds the whole budget is
   // refused and the previous (now outdated) object is dropped as well.
   PutResult put(uint64_t hash, std::string key_text, ObjectRef obj, size_t charge);
@@ -73,6 +77,8 @@ class S3Fifo {
   std::deque<std::pair<uint64_t, uint64_t>> ghost_fifo_;
   std::unordered_map<uint64_t, uint64_t> ghost_live_;
   uint64_t ghost_seq_ = 0;
+  bool keep_evicted_keys_ = false;
+  std::vector<std::string> evicted_keys_;  // filled during one put()
 };
 
 }  // namespace cdn::cache

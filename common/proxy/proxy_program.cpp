@@ -102,6 +102,9 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       t.disk->for_each_object_tags([&t](std::string_view key_text, const std::vector<std::string>& keys) {
         t.surrogates->set(std::string(key_text), keys);
       });
+    } else {
+      // Without a disk tier an object evicted from memory is gone: its index entry goes too.
+      t.memory->set_on_evict([index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); });
     }
     std::vector<UpstreamServerSpec> servers;
     for (auto& s : cfg.upstream->servers) {

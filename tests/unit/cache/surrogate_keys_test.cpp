@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/cache/memory_tier.h"
 #include "common/cache/surrogate_index.h"
 
 namespace cdn::cache {
@@ -48,6 +49,30 @@ TEST(SurrogateIndex, FindsReplacesAndForgetsObjects) {
   idx.remove("h/b");
   EXPECT_EQ(idx.keys(), 0u);
   EXPECT_EQ(idx.objects(), 0u);
+}
+
+}  // namespace
+}  // namespace cdn::cache
+
+namespace cdn::cache {
+namespace {
+
+TEST(SurrogateIndex, ForgetsWhatTheMemoryTierEvicts) {
+  MemoryTier t(64 * 1024, 1);
+  SurrogateIndex idx;
+  t.set_on_evict([&](std::string_view k) { idx.remove(k); });
+  for (int i = 0; i < 200; ++i) {
+    auto o = std::make_shared<CachedObject>();
+    o->key_text = "h/" + std::to_string(i);
+    o->meta.headers = {{"Surrogate-Key", "all"}};
+    o->body.append(make_bytes(std::string(2000, 'x')));
+    idx.set(o->key_text, surrogate_keys(o->meta.headers));
+    t.put(CacheKey{o->key_text, hash64(o->key_text)}, o);
+  }
+  ASSERT_GT(t.stats().evictions, 0u);
+  // Exactly what is still cached stays indexed.
+  EXPECT_EQ(idx.objects_with("all").size(), t.count());
+  for (const auto& k : idx.objects_with("all")) EXPECT_TRUE(t.get(CacheKey{k, hash64(k)})) << k;
 }
 
 }  // namespace
