@@ -215,7 +215,7 @@ struct FleetPurge::Impl {
     bool sent = cmd->send({"GET", key("seq")}, [this](redisReply* c) {
       if (!c) return caught_up(0);
       uint64_t counter = uint64_t(parse_int(str(c)).value_or(0));
-      cmd->send({"XRANGE", cfg.stream, "-", "+"}, [this, counter](redisReply* r) {
+      bool asked = cmd->send({"XRANGE", cfg.stream, "-", "+"}, [this, counter](redisReply* r) {
         if (!r || r->type != REDIS_REPLY_ARRAY) return caught_up(0);
         std::vector<Entry> entries;
         for (size_t i = 0; i < r->elements; ++i)
@@ -237,6 +237,7 @@ struct FleetPurge::Impl {
         for (auto& e : entries) schedule(std::move(e), true);
         caught_up(counter);
       });
+      if (!asked) caught_up(0);
     });
     if (!sent) caught_up(0);
   }
@@ -321,7 +322,8 @@ struct FleetPurge::Impl {
     release_held([now](const Held& h) { return h.deadline_ms <= now; });
     for (size_t i = held.size(); i < before; ++i)
       count("cdn_purge_barrier_timeouts_total", "Refills that waited barrier_timeout for a purge and went on");
-    for (auto& w : waiters) poll(w);
+    // A copy: a poll that cannot reach Redis answers (and leaves `waiters`) at once.
+    for (auto& w : std::vector<std::shared_ptr<Waiter>>(waiters)) poll(w);
   }
 
   // ---- the admin answers ---------------------------------------------------------------------
@@ -358,7 +360,7 @@ struct FleetPurge::Impl {
     bool sent = cmd->send({"HGETALL", applied_key(n)}, [this, done](redisReply* a) {
       if (!a) return done(false, {}, {});
       auto applied = hash_of(a);
-      cmd->send({"HGETALL", key("nodes")}, [this, done, applied = std::move(applied)](redisReply* r) mutable {
+      bool asked = cmd->send({"HGETALL", key("nodes")}, [this, done, applied](redisReply* r) mutable {
         if (!r) return done(false, {}, {});
         int64_t live_after = unix_now_ms() - cfg.node_timeout_ms;
         std::vector<std::string> pending;
@@ -366,6 +368,7 @@ struct FleetPurge::Impl {
           if (parse_int(ms).value_or(0) >= live_after && !applied.count(node)) pending.push_back(node);
         done(true, std::move(applied), std::move(pending));
       });
+      if (!asked) done(false, {}, {});
     });
     if (!sent) done(false, {}, {});
   }
