@@ -99,7 +99,7 @@ class Fleet:
 
         def purge(name):
             port = self.redis.port
-            if name in ("edge4", "shield2"):  # the nodes a test cuts off from Redis
+            if name == "edge4":  # the node a test cuts off from Redis
                 self.cuts[name] = TcpCut(self.redis.port)
                 port = self.cuts[name].port
             return fleet_purge_section(port)
