@@ -235,6 +235,27 @@ def test_an_edge_cut_off_from_redis_revalidates_and_replays_what_it_missed(fleet
     assert edge4.get(path).body == new
 
 
+def test_purges_trimmed_from_the_stream_while_cut_off_make_older_objects_stale(fleet, content):
+    edge4 = fleet.edges[3]
+    path, old = content.new_file(2200, subdir="trim")
+    cache_everywhere(fleet, path)
+    new = b"after-trim" * 200
+    fleet.replace(path, new)
+    missed = edge4.metric("cdn_purge_missed_total")
+    replays = edge4.metric("cdn_purge_replays_total")
+    fleet.cuts["edge4"].cut()
+    answer = purge_answer(cdnctl("purge", "--fleet", f"http://127.0.0.1{path}", "--admin", admin_url(fleet.edges[1]),
+                                 "--token", ADMIN_TOKEN))
+    assert len(answer["applied"]) == 5
+    redis_cli(fleet.redis, "XTRIM", "cdn:purge:stream", "MAXLEN", "0")  # the stream forgot it
+    fleet.cuts["edge4"].restore()
+    wait_until(lambda: edge4.metric("cdn_purge_missed_total") == missed + 1,
+               what="edge4 to find that the purges it missed were trimmed")
+    assert edge4.metric("cdn_purge_replays_total") == replays  # nothing left to replay
+    # Its copy predates the cutoff: revalidated with the shield, which has the new version.
+    assert edge4.get(path).body == new
+
+
 def test_a_soft_purge_revalidates_and_serves_stale_when_the_origin_is_down(fleet, content):
     path, data = content.new_file(1800, subdir="soft")
     cache_everywhere(fleet, path)
