@@ -47,13 +47,15 @@ struct Cache {
     cache::DiskOptions o;
     o.path = dir + "/db";
     disk = std::move(cache::DiskTier::open(o).value());
-    core = std::make_unique<proxy::ProxyCore>(proxy::ProxyOptions{}, &memory, disk.get(), nullptr, nullptr);
+    core = std::make_unique<proxy::ProxyCore>(proxy::ProxyOptions{}, &memory, disk.get(), nullptr,
+                                              nullptr);
     core->set_surrogate_index(&index);
     std::vector<cache::ObjectRef> objects;
     objects.reserve(kObjects);
     for (int i = 0; i < kObjects; ++i) {
       auto o = std::make_shared<cache::CachedObject>();
-      o->key_text = "bench.example/vod/title-" + std::to_string(i % kGroups) + "/seg-" + std::to_string(i) + ".ts";
+      o->key_text = "bench.example/vod/title-" + std::to_string(i % kGroups) + "/seg-" +
+                    std::to_string(i) + ".ts";
       o->meta.headers = {{"Content-Type", "video/mp2t"},
                          {"Surrogate-Key", "all group-" + std::to_string(i % kGroups)}};
       o->meta.response_time_ms = o->meta.request_time_ms = 1'700'000'000'000;
@@ -95,8 +97,12 @@ void purge_key(benchmark::State& state, const char* key, int expected) {
   }
 }
 
-void BM_PurgeOneGroupOf100k(benchmark::State& state) { purge_key(state, "group-7", kObjects / kGroups); }
-void BM_PurgeAllOf100k(benchmark::State& state) { purge_key(state, "all", kObjects); }
+void BM_PurgeOneGroupOf100k(benchmark::State& state) {
+  purge_key(state, "group-7", kObjects / kGroups);
+}
+void BM_PurgeAllOf100k(benchmark::State& state) {
+  purge_key(state, "all", kObjects);
+}
 
 BENCHMARK(BM_PurgeOneGroupOf100k)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_PurgeAllOf100k)->Unit(benchmark::kMillisecond)->Iterations(1);

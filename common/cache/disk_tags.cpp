@@ -6,7 +6,6 @@ namespace cdn::cache::disk {
 
 namespace {
 
-
 rocksdb::ReadOptions scan_options() {
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;

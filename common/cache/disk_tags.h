@@ -31,8 +31,8 @@ void delete_tags(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_v
 std::vector<std::string> objects_with_tag(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                                           std::string_view key);
 // Every object's keys, one call per object (to rebuild the in-memory index at start).
-void for_each_object_tags(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                          const std::function<void(std::string_view key_text,
-                                                   const std::vector<std::string>& keys)>& fn);
+void for_each_object_tags(
+    rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+    const std::function<void(std::string_view key_text, const std::vector<std::string>& keys)>& fn);
 
 }  // namespace cdn::cache::disk

@@ -45,7 +45,8 @@ void SurrogateIndex::remove_prefix(std::string_view prefix) {
   std::lock_guard lock(mu_);
   std::vector<std::string> victims;
   for (auto it = by_object_.lower_bound(prefix);
-       it != by_object_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix; ++it)
+       it != by_object_.end() && std::string_view(it->first).substr(0, prefix.size()) == prefix;
+       ++it)
     victims.push_back(it->first);
   for (const auto& v : victims) remove_locked(v);
 }
@@ -70,7 +71,8 @@ size_t SurrogateIndex::objects() const {
 size_t SurrogateIndex::bytes() const {
   std::lock_guard lock(mu_);
   // Each link (object, key) is one set member (a node holding a key text) and one list entry.
-  return string_bytes_ + (by_object_.size() + by_key_.size() + links_) * (kNodeOverhead + kStringOverhead) +
+  return string_bytes_ +
+         (by_object_.size() + by_key_.size() + links_) * (kNodeOverhead + kStringOverhead) +
          links_ * kStringOverhead + by_key_.bucket_count() * sizeof(void*);
 }
 

@@ -15,7 +15,8 @@ namespace cdn::net {
 namespace {
 void close_timer(uv_timer_t* t) {
   uv_timer_stop(t);
-  uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(t),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
 }
 
 std::vector<const char*> pointers(const std::vector<std::string>& argv, std::vector<size_t>& lens) {
@@ -33,7 +34,8 @@ struct RedisConnection::Pending {
   ReplyFn on_reply;
 };
 
-RedisConnection::RedisConnection(uv_loop_s* loop, RedisConnectionOptions options, std::function<void()> on_up,
+RedisConnection::RedisConnection(uv_loop_s* loop, RedisConnectionOptions options,
+                                 std::function<void()> on_up,
                                  std::function<void(std::string_view)> on_down)
     : loop_(loop),
       opts_(std::move(options)),
@@ -47,8 +49,9 @@ RedisConnection::RedisConnection(uv_loop_s* loop, RedisConnectionOptions options
   reconnect_timer_->data = this;
   watchdog_timer_->data = this;
   auto period = static_cast<uint64_t>(std::max<int64_t>(opts_.command_timeout_ms / 4, 10));
-  uv_timer_start(watchdog_timer_, [](uv_timer_t* t) { static_cast<RedisConnection*>(t->data)->watchdog(); },
-                 period, period);
+  uv_timer_start(
+      watchdog_timer_, [](uv_timer_t* t) { static_cast<RedisConnection*>(t->data)->watchdog(); },
+      period, period);
   connect();
 }
 
@@ -88,8 +91,9 @@ void RedisConnection::connect() {
 
 void RedisConnection::schedule_reconnect() {
   if (destroying_) return;
-  uv_timer_start(reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisConnection*>(t->data)->connect(); },
-                 static_cast<uint64_t>(backoff_ms_), 0);
+  uv_timer_start(
+      reconnect_timer_, [](uv_timer_t* t) { static_cast<RedisConnection*>(t->data)->connect(); },
+      static_cast<uint64_t>(backoff_ms_), 0);
   backoff_ms_ = std::min(backoff_ms_ * 2, opts_.reconnect_max_ms);
 }
 
@@ -101,7 +105,8 @@ void RedisConnection::on_connected(int status) {
   }
   connected_ = true;
   backoff_ms_ = opts_.reconnect_min_ms;
-  if (!opts_.client_name.empty()) send({"CLIENT", "SETNAME", opts_.client_name}, [](redisReply*) {});
+  if (!opts_.client_name.empty())
+    send({"CLIENT", "SETNAME", opts_.client_name}, [](redisReply*) {});
   if (on_up_) on_up_();
 }
 
@@ -135,8 +140,10 @@ void RedisConnection::watchdog() {
   int64_t now = mono_ms();
   // hiredis's libuv adapter drops poll errors, so a refused connect is never reported: a connect
   // that has not completed in time is abandoned here instead.
-  if (!connected_ && now - connect_started_ms_ >= opts_.command_timeout_ms) drop("connect timeout");
-  else if (!sent_at_ms_.empty() && now - sent_at_ms_.front() >= opts_.command_timeout_ms) drop("reply timeout");
+  if (!connected_ && now - connect_started_ms_ >= opts_.command_timeout_ms)
+    drop("connect timeout");
+  else if (!sent_at_ms_.empty() && now - sent_at_ms_.front() >= opts_.command_timeout_ms)
+    drop("reply timeout");
 }
 
 void RedisConnection::reply_cb(redisAsyncContext*, void* reply, void* privdata) {
@@ -155,7 +162,8 @@ bool RedisConnection::send(const std::vector<std::string>& argv, ReplyFn on_repl
   std::vector<size_t> lens;
   auto ptrs = pointers(argv, lens);
   auto* p = new Pending{this, std::move(on_reply)};
-  if (redisAsyncCommandArgv(ac_, reply_cb, p, int(argv.size()), ptrs.data(), lens.data()) != REDIS_OK) {
+  if (redisAsyncCommandArgv(ac_, reply_cb, p, int(argv.size()), ptrs.data(), lens.data()) !=
+      REDIS_OK) {
     delete p;
     return false;
   }
@@ -163,13 +171,15 @@ bool RedisConnection::send(const std::vector<std::string>& argv, ReplyFn on_repl
   return true;
 }
 
-bool RedisConnection::subscribe(const std::string& channel, std::function<void(redisReply*)> on_message) {
+bool RedisConnection::subscribe(const std::string& channel,
+                                std::function<void(redisReply*)> on_message) {
   if (!ac_ || !connected_) return false;
   std::vector<std::string> argv = {"SUBSCRIBE", channel};
   std::vector<size_t> lens;
   auto ptrs = pointers(argv, lens);
   on_message_ = std::move(on_message);
-  return redisAsyncCommandArgv(ac_, message_cb, nullptr, int(argv.size()), ptrs.data(), lens.data()) == REDIS_OK;
+  return redisAsyncCommandArgv(ac_, message_cb, nullptr, int(argv.size()), ptrs.data(),
+                               lens.data()) == REDIS_OK;
 }
 
 }  // namespace cdn::net

@@ -9,11 +9,11 @@
 
 #include "common/cache/purge_marks.h"
 #include "common/cache/thread_pool.h"
+#include "common/net/redis_connection.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
-#include "common/net/redis_connection.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -67,9 +67,12 @@ std::optional<Entry> parse_stream_entry(const redisReply* e) {
   for (size_t i = 0; i + 1 < f->elements; i += 2) {
     auto name = str(f->element[i]);
     auto value = str(f->element[i + 1]);
-    if (name == "n") out.n = uint64_t(parse_int(value).value_or(0));
-    else if (name == "at") out.at_ms = parse_int(value).value_or(0);
-    else if (name == "spec") out.spec = std::string(value);
+    if (name == "n")
+      out.n = uint64_t(parse_int(value).value_or(0));
+    else if (name == "at")
+      out.at_ms = parse_int(value).value_or(0);
+    else if (name == "spec")
+      out.spec = std::string(value);
   }
   if (out.n == 0) return std::nullopt;
   return out;
@@ -85,7 +88,8 @@ std::map<std::string, std::string> hash_of(const redisReply* r) {
 
 obs::Histogram& apply_seconds() {
   static auto& h = obs::metrics().histogram(
-      "cdn_purge_apply_seconds", "Delay from a fleet purge's acceptance to its application on this node",
+      "cdn_purge_apply_seconds",
+      "Delay from a fleet purge's acceptance to its application on this node",
       {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
   return h;
 }
@@ -101,8 +105,8 @@ struct FleetPurge::Impl {
   const FleetPurgeDeps& d;
   const FleetPurgeConfig& cfg;
   std::unique_ptr<net::RedisConnection> cmd, sub;
-  bool ready = false;          // the last applied number is known
-  uint64_t scheduled = 0;      // highest number handed to the job thread
+  bool ready = false;      // the last applied number is known
+  uint64_t scheduled = 0;  // highest number handed to the job thread
   bool catching_up = false, catch_up_again = false;
   // Send time of the last heartbeat Redis took: other nodes stop waiting for this one
   // node_timeout after it, so from half that on this node assumes it may be missing purges.
@@ -141,7 +145,8 @@ struct FleetPurge::Impl {
     cmd = std::make_unique<net::RedisConnection>(
         d.admin->loop(), o, [this] { on_cmd_up(); },
         [this](std::string_view why) {
-          obs::log(obs::Level::Warn, "fleet purge: redis commands unavailable", {{"why", std::string(why)}});
+          obs::log(obs::Level::Warn, "fleet purge: redis commands unavailable",
+                   {{"why", std::string(why)}});
         });
     o.client_name = "cdn-purge-sub-" + d.node;
     sub = std::make_unique<net::RedisConnection>(
@@ -153,7 +158,8 @@ struct FleetPurge::Impl {
     tick = new uv_timer_t;
     uv_timer_init(d.admin->loop(), tick);
     tick->data = this;
-    uv_timer_start(tick, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_tick(); }, kTickMs, kTickMs);
+    uv_timer_start(
+        tick, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->on_tick(); }, kTickMs, kTickMs);
   }
 
   // ---- following the feed ------------------------------------------------------------------
@@ -219,15 +225,19 @@ struct FleetPurge::Impl {
         if (!r || r->type != REDIS_REPLY_ARRAY) return caught_up(0);
         std::vector<Entry> entries;
         for (size_t i = 0; i < r->elements; ++i)
-          if (auto e = parse_stream_entry(r->element[i]); e && e->n > scheduled) entries.push_back(std::move(*e));
-        std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.n < b.n; });
+          if (auto e = parse_stream_entry(r->element[i]); e && e->n > scheduled)
+            entries.push_back(std::move(*e));
+        std::sort(entries.begin(), entries.end(),
+                  [](const Entry& a, const Entry& b) { return a.n < b.n; });
         if (counter > scheduled && (entries.empty() || entries.front().n > scheduled + 1)) {
           // Purges this node never applied are gone from the stream: everything it cached before
           // the oldest purge still there (or now, when none is) may be one of their targets.
           int64_t cutoff = entries.empty() ? unix_now_ms() : entries.front().at_ms;
           cache::set_stale_before_ms(cutoff);
-          count("cdn_purge_missed_total", "Reconnects that found missed purges trimmed from the stream");
-          obs::log(obs::Level::Warn, "fleet purge: missed purges no longer in the stream; older objects revalidate",
+          count("cdn_purge_missed_total",
+                "Reconnects that found missed purges trimmed from the stream");
+          obs::log(obs::Level::Warn,
+                   "fleet purge: missed purges no longer in the stream; older objects revalidate",
                    {{"applied", std::to_string(scheduled)}, {"cutoff_ms", std::to_string(cutoff)}});
           uint64_t skip_to = entries.empty() ? counter : entries.front().n - 1;
           scheduled = skip_to;
@@ -256,7 +266,8 @@ struct FleetPurge::Impl {
     scheduled = e.n;
     std::optional<LocalPurge> local;
     if (auto spec = purge_spec_from_query(e.spec)) local = local_purge_of(*spec, *d.core, d.phases);
-    if (!local) obs::log(obs::Level::Warn, "fleet purge: unreadable purge skipped", {{"spec", e.spec}});
+    if (!local)
+      obs::log(obs::Level::Warn, "fleet purge: unreadable purge skipped", {{"spec", e.spec}});
     net::Worker* admin = d.admin;
     ProxyCore* core = d.core;
     auto* impl = this;
@@ -270,7 +281,9 @@ struct FleetPurge::Impl {
     int64_t now = unix_now_ms();
     if (e.n > self->applied_.load()) self->applied_.store(e.n);
     apply_seconds().observe(double(std::max<int64_t>(0, now - e.at_ms)) / 1000.0);
-    if (replay) count("cdn_purge_replays_total", "Fleet purges applied from the stream after a gap or reconnect");
+    if (replay)
+      count("cdn_purge_replays_total",
+            "Fleet purges applied from the stream after a gap or reconnect");
     std::string n = std::to_string(e.n);
     cmd->send({"HSET", applied_key(e.n), d.node, std::to_string(now)}, [](redisReply*) {});
     cmd->send({"EXPIRE", applied_key(e.n), std::to_string(kAppliedRecordTtlS)}, [](redisReply*) {});
@@ -292,7 +305,8 @@ struct FleetPurge::Impl {
 
   template <typename Pred>
   void release_held(Pred pred) {
-    auto it = std::stable_partition(held.begin(), held.end(), [&](const Held& h) { return !pred(h); });
+    auto it =
+        std::stable_partition(held.begin(), held.end(), [&](const Held& h) { return !pred(h); });
     for (auto i = it; i != held.end(); ++i) i->worker->post(std::move(i->resume));
     held.erase(it, held.end());
   }
@@ -303,7 +317,8 @@ struct FleetPurge::Impl {
     int64_t now = unix_now_ms();
     next_heartbeat_ms = now + cfg.heartbeat_ms;
     cmd->send({"HSET", key("nodes"), d.node, std::to_string(now)}, [this, now](redisReply* r) {
-      if (r && r->type == REDIS_REPLY_INTEGER) last_heartbeat_ok_ms = std::max(last_heartbeat_ok_ms, now);
+      if (r && r->type == REDIS_REPLY_INTEGER)
+        last_heartbeat_ok_ms = std::max(last_heartbeat_ok_ms, now);
     });
   }
 
@@ -312,7 +327,9 @@ struct FleetPurge::Impl {
     if (cmd->connected() && now >= next_heartbeat_ms) heartbeat();
     if (now - last_heartbeat_ok_ms > cfg.node_timeout_ms / 2) {
       // The fleet may be purging without this node: what it serves is revalidated first.
-      if (!failsafe) obs::log(obs::Level::Warn, "fleet purge: out of touch with redis; revalidating every object");
+      if (!failsafe)
+        obs::log(obs::Level::Warn,
+                 "fleet purge: out of touch with redis; revalidating every object");
       failsafe = true;
       cache::set_stale_before_ms(now);
     } else {
@@ -321,7 +338,8 @@ struct FleetPurge::Impl {
     size_t before = held.size();
     release_held([now](const Held& h) { return h.deadline_ms <= now; });
     for (size_t i = held.size(); i < before; ++i)
-      count("cdn_purge_barrier_timeouts_total", "Refills that waited barrier_timeout for a purge and went on");
+      count("cdn_purge_barrier_timeouts_total",
+            "Refills that waited barrier_timeout for a purge and went on");
     // A copy: a poll that cannot reach Redis answers (and leaves `waiters`) at once.
     for (auto& w : std::vector<std::shared_ptr<Waiter>>(waiters)) poll(w);
   }
@@ -332,42 +350,48 @@ struct FleetPurge::Impl {
     PurgeSpec s = spec;
     s.id.clear();
     int64_t at = unix_now_ms();
-    bool sent = cmd->send({"EVAL", kSubmitScript, "2", key("seq"), cfg.stream, std::to_string(cfg.stream_max_len),
-                           to_query(s), d.node, std::to_string(at), cfg.channel},
-                          [this, ex, spec](redisReply* r) {
-                            if (!r || r->type != REDIS_REPLY_INTEGER) {
-                              if (r && r->type == REDIS_REPLY_ERROR)
-                                obs::log(obs::Level::Error, "fleet purge: submit script failed", {{"error", r->str}});
-                              return unavailable(ex);
-                            }
-                            count_purge(spec, "fleet");
-                            auto w = std::make_shared<Waiter>(Waiter{ex, uint64_t(r->integer), unix_now_ms() + cfg.wait_ms});
-                            waiters.push_back(w);
-                            poll(w);
-                          });
+    bool sent = cmd->send(
+        {"EVAL", kSubmitScript, "2", key("seq"), cfg.stream, std::to_string(cfg.stream_max_len),
+         to_query(s), d.node, std::to_string(at), cfg.channel},
+        [this, ex, spec](redisReply* r) {
+          if (!r || r->type != REDIS_REPLY_INTEGER) {
+            if (r && r->type == REDIS_REPLY_ERROR)
+              obs::log(obs::Level::Error, "fleet purge: submit script failed", {{"error", r->str}});
+            return unavailable(ex);
+          }
+          count_purge(spec, "fleet");
+          auto w = std::make_shared<Waiter>(
+              Waiter{ex, uint64_t(r->integer), unix_now_ms() + cfg.wait_ms});
+          waiters.push_back(w);
+          poll(w);
+        });
     if (!sent) unavailable(ex);
   }
 
   void unavailable(const std::shared_ptr<http::Exchange>& ex) {
-    count("cdn_purge_rejections_total", "Purge requests refused, by reason", {{"reason", "purge-redis-unavailable"}});
+    count("cdn_purge_rejections_total", "Purge requests refused, by reason",
+          {{"reason", "purge-redis-unavailable"}});
     ex->respond_error(503, "purge-redis-unavailable");
   }
 
   // Reads who applied purge n and who is alive; calls done(applied, pending) or with ok=false.
   void applied_and_pending(uint64_t n,
                            std::function<void(bool ok, std::map<std::string, std::string> applied,
-                                              std::vector<std::string> pending)> done) {
+                                              std::vector<std::string> pending)>
+                               done) {
     bool sent = cmd->send({"HGETALL", applied_key(n)}, [this, done](redisReply* a) {
       if (!a) return done(false, {}, {});
       auto applied = hash_of(a);
-      bool asked = cmd->send({"HGETALL", key("nodes")}, [this, done, applied](redisReply* r) mutable {
-        if (!r) return done(false, {}, {});
-        int64_t live_after = unix_now_ms() - cfg.node_timeout_ms;
-        std::vector<std::string> pending;
-        for (auto& [node, ms] : hash_of(r))
-          if (parse_int(ms).value_or(0) >= live_after && !applied.count(node)) pending.push_back(node);
-        done(true, std::move(applied), std::move(pending));
-      });
+      bool asked =
+          cmd->send({"HGETALL", key("nodes")}, [this, done, applied](redisReply* r) mutable {
+            if (!r) return done(false, {}, {});
+            int64_t live_after = unix_now_ms() - cfg.node_timeout_ms;
+            std::vector<std::string> pending;
+            for (auto& [node, ms] : hash_of(r))
+              if (parse_int(ms).value_or(0) >= live_after && !applied.count(node))
+                pending.push_back(node);
+            done(true, std::move(applied), std::move(pending));
+          });
       if (!asked) done(false, {}, {});
     });
     if (!sent) done(false, {}, {});
@@ -380,10 +404,12 @@ struct FleetPurge::Impl {
     for (auto& [node, ms] : applied) {
       if (!first) b += ',';
       first = false;
-      b += "{\"node\":\"" + obs::json_escape(node) + "\",\"at_ms\":" + std::to_string(parse_int(ms).value_or(0)) + "}";
+      b += "{\"node\":\"" + obs::json_escape(node) +
+           "\",\"at_ms\":" + std::to_string(parse_int(ms).value_or(0)) + "}";
     }
     b += "],\"pending\":[";
-    for (size_t i = 0; i < pending.size(); ++i) b += (i ? ",\"" : "\"") + obs::json_escape(pending[i]) + "\"";
+    for (size_t i = 0; i < pending.size(); ++i)
+      b += (i ? ",\"" : "\"") + obs::json_escape(pending[i]) + "\"";
     return b + "]}\n";
   }
 
@@ -409,7 +435,7 @@ struct FleetPurge::Impl {
     auto n = parse_int(id);
     if (!n || *n <= 0) return ex->respond_error(400, "bad-purge-id");
     applied_and_pending(uint64_t(*n), [ex, n](bool ok, std::map<std::string, std::string> applied,
-                                             std::vector<std::string> pending) {
+                                              std::vector<std::string> pending) {
       if (!ok) return ex->respond_error(503, "purge-redis-unavailable");
       if (applied.empty()) return ex->respond_error(404, "no-such-purge");
       http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
@@ -418,7 +444,8 @@ struct FleetPurge::Impl {
   }
 };
 
-FleetPurge::FleetPurge(FleetPurgeDeps deps) : d_(std::move(deps)), impl_(std::make_unique<Impl>(this)) {}
+FleetPurge::FleetPurge(FleetPurgeDeps deps)
+    : d_(std::move(deps)), impl_(std::make_unique<Impl>(this)) {}
 
 FleetPurge::~FleetPurge() {
   // The admin loop has stopped by now: its handles (the timer, hiredis's poll) cannot be closed on
@@ -429,14 +456,18 @@ FleetPurge::~FleetPurge() {
   kept->push_back(impl_.release());
 }
 
-void FleetPurge::start() { impl_->start(); }
+void FleetPurge::start() {
+  impl_->start();
+}
 
 bool FleetPurge::submit(const std::shared_ptr<http::Exchange>& ex, const PurgeSpec& spec) {
   impl_->submit(ex, spec);
   return true;
 }
 
-void FleetPurge::report(const std::shared_ptr<http::Exchange>& ex, std::string_view id) { impl_->report(ex, id); }
+void FleetPurge::report(const std::shared_ptr<http::Exchange>& ex, std::string_view id) {
+  impl_->report(ex, id);
+}
 
 bool FleetPurge::hold(uint64_t seq, net::Worker* w, std::function<void()> resume) {
   if (seq <= applied_.load()) return false;

@@ -12,12 +12,14 @@ namespace cdn::proxy {
 
 namespace {
 
-void answer(const std::shared_ptr<http::Exchange>& ex, const std::string& node, const PurgeSpec& spec,
-            size_t purged, const std::vector<UpstreamPurgeResult>& upstreams) {
+void answer(const std::shared_ptr<http::Exchange>& ex, const std::string& node,
+            const PurgeSpec& spec, size_t purged,
+            const std::vector<UpstreamPurgeResult>& upstreams) {
   bool all_ok = true;
   for (auto& r : upstreams) all_ok = all_ok && r.ok();
-  std::string body = "{\"purged\":" + std::to_string(purged) + ",\"node\":\"" + obs::json_escape(node) +
-                     "\",\"kind\":\"" + to_string(spec.kind) + "\",\"soft\":" + (spec.soft ? "true" : "false");
+  std::string body = "{\"purged\":" + std::to_string(purged) + ",\"node\":\"" +
+                     obs::json_escape(node) + "\",\"kind\":\"" + to_string(spec.kind) +
+                     "\",\"soft\":" + (spec.soft ? "true" : "false");
   if (!upstreams.empty()) body += ",\"upstreams\":" + to_json(upstreams);
   body += "}\n";
   http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
@@ -29,13 +31,15 @@ void answer(const std::shared_ptr<http::Exchange>& ex, const std::string& node, 
 
 void count_rejected(const std::string& reason) {
   obs::metrics()
-      .counter("cdn_purge_rejections_total", "Purge requests refused, by reason", {{"reason", reason}})
+      .counter("cdn_purge_rejections_total", "Purge requests refused, by reason",
+               {{"reason", reason}})
       .inc();
 }
 
 }  // namespace
 
-std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core, Phases* phases) {
+std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core,
+                                         Phases* phases) {
   LocalPurge p{spec.kind, {}, spec.soft};
   if (spec.kind == PurgeKind::Key) {
     p.target = spec.value;
@@ -80,7 +84,8 @@ void add_purge_route(runtime::Program& p, PurgeRouteDeps deps) {
           return;
         }
         count_purge(*spec, "node");
-        auto purge_here = [d, ex, spec = *spec, local = *local](std::vector<UpstreamPurgeResult> upstreams) {
+        auto purge_here = [d, ex, spec = *spec,
+                           local = *local](std::vector<UpstreamPurgeResult> upstreams) {
           net::Worker* loop = ex->worker();
           d.jobs->submit([d, ex, spec, local, loop, upstreams = std::move(upstreams)]() mutable {
             size_t n = d.core->purge(local);

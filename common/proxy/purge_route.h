@@ -28,17 +28,18 @@ class FleetPurgeSubmitter {
 
 struct PurgeRouteDeps {
   ProxyCore* core;
-  Phases* phases;               // may be null
-  PurgeForwarder* forwarder;    // may be null: no forwarding
-  cache::ThreadPool* jobs;      // where the local purge runs
-  std::string node;             // this node's name, for the answer
+  Phases* phases;                        // may be null
+  PurgeForwarder* forwarder;             // may be null: no forwarding
+  cache::ThreadPool* jobs;               // where the local purge runs
+  std::string node;                      // this node's name, for the answer
   FleetPurgeSubmitter* fleet = nullptr;  // may be null: no fleet
 };
 
 void add_purge_route(runtime::Program& p, PurgeRouteDeps deps);
 
 // The spec in this node's cache terms: nullopt when its URL or prefix does not parse.
-std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core, Phases* phases);
+std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core,
+                                         Phases* phases);
 // cdn_purges_total{kind,scope}: kind is url|prefix|key, scope node|fleet.
 void count_purge(const PurgeSpec& spec, const char* scope);
 

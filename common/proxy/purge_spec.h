@@ -19,7 +19,7 @@ struct PurgeSpec {
   PurgeKind kind = PurgeKind::Url;
   std::string value;  // the URL, URL prefix or surrogate key as given
   bool soft = false;
-  std::string id;     // fleet purge id; empty for a purge of this node only
+  std::string id;  // fleet purge id; empty for a purge of this node only
 };
 
 // Exactly one of url=, prefix=, key= (non-empty), optional soft=0|1 and id=; other parameters

@@ -8,8 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  std::vector<cdn::cache::StoredHeader> headers = {{"Surrogate-Key", std::string(in.substr(0, size / 2))},
-                                                   {"Cache-Tag", std::string(in.substr(size / 2))}};
+  std::vector<cdn::cache::StoredHeader> headers = {
+      {"Surrogate-Key", std::string(in.substr(0, size / 2))},
+      {"Cache-Tag", std::string(in.substr(size / 2))}};
   auto keys = cdn::cache::surrogate_keys(headers);
   if (keys.size() > cdn::cache::kMaxSurrogateKeys) std::abort();
   for (const auto& k : keys)

@@ -56,7 +56,8 @@ TEST(DiskTags, SurviveReopenAndFollowOverwriteAndErase) {
   EXPECT_EQ(sorted(t->objects_with_tag("y")), (Keys{"h/a", "h/b", "h/c"}));
   EXPECT_EQ(t->objects_with_tag("z"), Keys{});
   std::map<std::string, Keys> all;
-  t->for_each_object_tags([&](std::string_view k, const Keys& keys) { all[std::string(k)] = keys; });
+  t->for_each_object_tags(
+      [&](std::string_view k, const Keys& keys) { all[std::string(k)] = keys; });
   EXPECT_EQ(all.size(), 3u);
   EXPECT_EQ(all["h/a"], (Keys{"x", "y"}));
   EXPECT_TRUE(t->erase("h/a"));
@@ -76,7 +77,8 @@ TEST(DiskTags, EraseAndMarkManyInBatches) {
     t->put_async(tagged(keys.back(), "k"));
   }
   t->wait_idle();
-  std::vector<std::string> first(keys.begin(), keys.begin() + 300), rest(keys.begin() + 300, keys.end());
+  std::vector<std::string> first(keys.begin(), keys.begin() + 300),
+      rest(keys.begin() + 300, keys.end());
   first.push_back("h/absent");
   EXPECT_EQ(t->mark_stale_many(rest), 300u);
   EXPECT_EQ(t->erase_many(first), 300u);

@@ -18,7 +18,8 @@ TEST(SurrogateKeys, ReadsBothHeaderSyntaxesInOrderWithoutDuplicates) {
 }
 
 TEST(SurrogateKeys, DropsKeysWithControlBytesOrTooLong) {
-  std::vector<StoredHeader> h = {{"Cache-Tag", std::string("ok,bad\x01key,") + std::string(300, 'a') + ",with space"}};
+  std::vector<StoredHeader> h = {
+      {"Cache-Tag", std::string("ok,bad\x01key,") + std::string(300, 'a') + ",with space"}};
   EXPECT_EQ(surrogate_keys(h), (Keys{"ok"}));
   EXPECT_FALSE(valid_surrogate_key(""));
   EXPECT_FALSE(valid_surrogate_key("a b"));
