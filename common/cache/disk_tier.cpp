@@ -438,6 +438,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
   keys.reserve(cands.size());
   for (auto& c : cands) keys.push_back(c.entry.key_text);
   uint64_t freed = 0, evicted = 0, evicted_bytes = 0;
+  std::vector<std::string_view> gone;  // evicted, not overwritten since the scan
   {
     auto locks = lock_keys(keys);
     rocksdb::WriteBatch batch;
@@ -449,6 +450,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
         batch.Delete(order, disk::encode_seq(c.seq));
         delete_chunks(c.entry.key_text, 0, idx->chunks, batch);
         disk::delete_tags(db.get(), tags, c.entry.key_text, batch);
+        gone.push_back(c.entry.key_text);
         freed += idx->size;
         ++evicted;
         evicted_bytes += idx->size;
@@ -462,7 +464,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
     if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return false;
     sub_live(freed);
   }
-  for (auto& c : cands) removed(c.entry.key_text);
+  for (auto k : gone) removed(k);
   stats->evictions.fetch_add(evicted, std::memory_order_relaxed);
   stats->evicted_bytes.fetch_add(evicted_bytes, std::memory_order_relaxed);
   evict_cursor = cands.back().seq + 1;

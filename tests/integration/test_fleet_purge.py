@@ -13,7 +13,8 @@ import urllib.parse
 import pytest
 
 from access_support import RedisServer, admin_get_with_token, cdnctl
-from conftest import ADMIN_TOKEN, Tier, edge_config, free_port, origin_config, shield_config, wait_until
+from conftest import (ADMIN_TOKEN, Tier, _new_sanitizer_reports, edge_config, free_port, origin_config, shield_config,
+                      under_sanitizer, wait_until)
 
 NODE_TIMEOUT_S = 1.0
 
@@ -137,6 +138,10 @@ def fleet(tmp_path_factory, content):
     for t in reversed(made):
         t.stop()
     f.redis.kill()
+    # The tiers outlive each test's own check: what they report at exit (LSan) is checked here.
+    if under_sanitizer():
+        reports = [r for r in (_new_sanitizer_reports(t) for t in made) if r]
+        assert not reports, "sanitizer reports in the fleet's logs:\n" + "\n".join(reports)
 
 
 def admin_url(node):
