@@ -124,7 +124,9 @@ http {
     ssl_certificate_key $WORK/tls/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:SSL:20m;
-    ssl_session_tickets on;
+    ssl_session_tickets on;${NGINX_TLS13_SUITES:+
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites $NGINX_TLS13_SUITES;}
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;

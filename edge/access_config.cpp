@@ -11,6 +11,10 @@ namespace {
 
 void read_redis(config::MapReader& m, AccessConfig& out) {
   config::set(out.redis, m.get_host_port("address"));
+  config::set(out.redis_username, m.get_string("username", false));
+  config::set(out.redis_password, m.get_string("password", false));
+  if (!out.redis_username.empty() && out.redis_password.empty())
+    m.error("username", "an ACL user needs its password");
   config::set(out.redis_key_prefix, m.get_string("key_prefix", false));
   config::set(out.redis_renew_interval_ms, m.get_duration_ms("renew_interval", 100, 3'600'000));
   config::set(out.redis_command_timeout_ms, m.get_duration_ms("command_timeout", 50, 60'000));

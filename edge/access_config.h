@@ -37,6 +37,9 @@
 //                                #   refuse (403 sid-in-use-elsewhere)
 //       redis:                   # only with store: redis
 //         address: 127.0.0.1:6379
+//         username: cdn-edge     # Redis 6 ACL user (optional; needs password)
+//         password: "s3cret"     # AUTH after every connect (requirepass, or the ACL user's);
+//                                #   refused: /healthz session_store_auth_refused, when_down applies
 //         key_prefix: "cdn:sess:"
 //         renew_interval: 10s    # a live lease is renewed in Redis at most this often (clamped to
 //                                #   lease/3); an eviction made on another edge shows within it
@@ -81,6 +84,7 @@ struct AccessConfig {
   int address_prefix_v6 = 56;
   auth::SidElsewhere sid_elsewhere = auth::SidElsewhere::NewStream;
   config::HostPort redis{"127.0.0.1", 6379};
+  std::string redis_username, redis_password;  // AUTH; empty password = no AUTH
   std::string redis_key_prefix = "cdn:sess:";
   int64_t redis_renew_interval_ms = 10'000;
   int64_t redis_command_timeout_ms = 1'000;

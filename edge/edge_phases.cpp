@@ -85,6 +85,11 @@ void EdgePhases::start(runtime::Program& p) {
   add_admin_routes(p.admin());
   if (!sessions_) return;
   p.add_health_field("stream_sessions", [s = sessions_.get()] { return uint64_t(s->active_now(unix_now_ms())); });
+  if (const auth::RedisHealth* h = sessions_->redis_health()) {
+    p.add_health_field("session_store_down", [h] { return uint64_t(h->down.load(std::memory_order_relaxed)); });
+    p.add_health_field("session_store_auth_refused",
+                       [h] { return uint64_t(h->auth_refused.load(std::memory_order_relaxed)); });
+  }
   std::vector<net::Worker*> workers;
   for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
   workers.push_back(&p.admin_worker());  // /admin/sessions reads the shared store from there
@@ -146,7 +151,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
   }
   // The token's scope covers the request as the cache and the shield see it (token removed).
   std::string uri = st.upstream_query.empty() ? req.path : req.path + "?" + st.upstream_query;
-  auth::RequestContext rc{uri, ex->client_ip(), unix_now()};
+  auth::TokenRequest rc{uri, ex->client_ip(), unix_now()};
   auto r = verifier_->verify(v.token, rc);
   if (!r && v.source == TokenSource::Query && r.rejection().reason == "expired") {
     // A playlist rewritten earlier may carry a token that has since expired while the viewer

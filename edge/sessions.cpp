@@ -27,6 +27,9 @@ Sessions::Sessions(const AccessConfig& cfg, size_t worker_count)
   if (!redis_mode_) return;
   redis_opts_.host = cfg.redis.host;
   redis_opts_.port = cfg.redis.port;
+  redis_opts_.username = cfg.redis_username;
+  redis_opts_.password = cfg.redis_password;
+  redis_opts_.health = std::make_shared<auth::RedisHealth>();
   redis_opts_.key_prefix = cfg.redis_key_prefix;
   redis_opts_.rules = rules_of(cfg);
   redis_opts_.renew_interval_ms = cfg.redis_renew_interval_ms;

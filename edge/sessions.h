@@ -31,6 +31,9 @@ class Sessions {
   // not admitted by the local fallback while the connection is still being set up.
   void connect_early(std::vector<net::Worker*> workers);
 
+  // Redis mode: the state of the workers' Redis connections (null in memory mode).
+  const auth::RedisHealth* redis_health() const { return redis_opts_.health.get(); }
+
   // Redis mode keeps a local mirror of the sessions this edge served, for the gauge.
   void served(const auth::SessionKey& key, int64_t now_ms);
   void kicked(const auth::SessionKey& key);

@@ -19,13 +19,46 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 void CoverageZones::add(const IpPrefix& p, size_t site) {
-  Table& t = p.addr.family == AF_INET ? v4_ : v6_;
-  auto& m = t.by_length[p.len];
-  if (m.empty()) {
-    t.lengths.push_back(p.len);
-    std::sort(t.lengths.begin(), t.lengths.end(), std::greater<>());
+  const U128 first = (U128(p.addr.hi) << 64) | p.addr.lo;
+  // IPv4 lives in the top 32 bits: its prefix lengths count from the top like IPv6's.
+  const U128 host_bits = p.len >= 128 ? U128(0) : (~U128(0) >> p.len);  // (a shift by 128 is undefined)
+  (p.addr.family == AF_INET ? read_v4_ : read_v6_).push_back(Zone{first, first | host_bits, uint32_t(site), uint8_t(p.len)});
+}
+
+std::vector<CoverageZones::Range> CoverageZones::flatten(std::vector<Zone> zones, size_t& unique) {
+  // Broader first at the same start, so a stack of open zones holds each zone above the ones
+  // that contain it (CIDR blocks either nest or do not meet).
+  std::stable_sort(zones.begin(), zones.end(), [](const Zone& a, const Zone& b) {
+    return a.first != b.first ? a.first < b.first : a.len < b.len;
+  });
+  zones.erase(std::unique(zones.begin(), zones.end(),
+                          [](const Zone& a, const Zone& b) { return a.first == b.first && a.len == b.len; }),
+              zones.end());
+  unique = zones.size();
+  std::vector<Range> out;
+  std::vector<Zone> open;
+  U128 cursor = 0;     // the first address not yet given to a range
+  bool done = false;   // the cursor ran past the last address
+  auto emit_to = [&](U128 last, const Zone& z) {
+    if (done || cursor > last) return;
+    out.push_back(Range{cursor, last, z.site, z.len});
+    if (last == ~U128(0)) done = true;
+    else cursor = last + 1;
+  };
+  for (const Zone& z : zones) {
+    while (!open.empty() && open.back().last < z.first) {
+      emit_to(open.back().last, open.back());
+      open.pop_back();
+    }
+    if (!open.empty() && z.first > 0) emit_to(z.first - 1, open.back());
+    if (!done) cursor = std::max(cursor, z.first);
+    open.push_back(z);
   }
-  if (m.emplace(p.addr, site).second) ++count_;
+  while (!open.empty()) {
+    emit_to(open.back().last, open.back());
+    open.pop_back();
+  }
+  return out;
 }
 
 Result<CoverageZones> CoverageZones::parse(std::string_view text, const std::string& file_name,
@@ -58,6 +91,12 @@ Result<CoverageZones> CoverageZones::parse(std::string_view text, const std::str
       z.add(*prefix, size_t(it - site_names.begin()));
     if (errors.size() >= 20) break;  // enough to fix a broken file; do not flood the log
   }
+  size_t v4 = 0, v6 = 0;
+  z.v4_ = flatten(std::move(z.read_v4_), v4);
+  z.v6_ = flatten(std::move(z.read_v6_), v6);
+  z.count_ = v4 + v6;
+  z.read_v4_ = {};
+  z.read_v6_ = {};
   if (!errors.empty()) {
     std::string msg;
     for (auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
@@ -67,13 +106,13 @@ Result<CoverageZones> CoverageZones::parse(std::string_view text, const std::str
 }
 
 std::optional<CoverageHit> CoverageZones::lookup(const IpAddr& a) const {
-  const Table& t = a.family == AF_INET ? v4_ : v6_;
-  for (int len : t.lengths) {
-    const auto& m = t.by_length.at(len);
-    if (auto it = m.find(masked(a, len)); it != m.end())
-      return CoverageHit{it->second, uint8_t(len)};
-  }
-  return std::nullopt;
+  const std::vector<Range>& t = a.family == AF_INET ? v4_ : v6_;
+  const U128 x = (U128(a.hi) << 64) | a.lo;
+  auto it = std::upper_bound(t.begin(), t.end(), x, [](U128 v, const Range& r) { return v < r.first; });
+  if (it == t.begin()) return std::nullopt;
+  --it;
+  if (x > it->last) return std::nullopt;
+  return CoverageHit{it->site, it->len};
 }
 
 Result<CoverageZones> load_coverage_zones(const std::string& path,

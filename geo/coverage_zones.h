@@ -4,11 +4,14 @@
 //   192.0.2.0/24      fra
 //   2001:db8:100::/40 ams
 // The longest matching prefix wins; its length is the ECS scope of the answer.
+//
+// At load the zones are flattened into disjoint address ranges, each carrying the most specific
+// zone that covers it, so a lookup is one binary search over one array whatever mix of prefix
+// lengths the file holds (a table per length costs one hash probe per length present).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/util/result.h"
@@ -30,12 +33,23 @@ class CoverageZones {
   size_t size() const { return count_; }
 
  private:
-  struct Table {  // one family: a map per prefix length present, longest first
-    std::vector<int> lengths;
-    std::unordered_map<int, std::unordered_map<IpAddr, size_t, IpAddrHash>> by_length;
+  using U128 = unsigned __int128;
+  struct Zone {  // as read; the first of two zones with the same prefix wins
+    U128 first, last;
+    uint32_t site;
+    uint8_t len;
+  };
+  struct Range {  // [first, last] answers `site` with scope `len`
+    U128 first, last;
+    uint32_t site;
+    uint8_t len;
   };
   void add(const IpPrefix& p, size_t site);
-  Table v4_, v6_;
+  // Turns the zones read into sorted disjoint ranges (nested prefixes: the inner one wins).
+  // `unique`: how many distinct prefixes there were.
+  static std::vector<Range> flatten(std::vector<Zone> zones, size_t& unique);
+  std::vector<Zone> read_v4_, read_v6_;  // only while parsing
+  std::vector<Range> v4_, v6_;
   size_t count_ = 0;
 };
 

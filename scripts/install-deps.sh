@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libhiredis-dev libmaxminddb-dev
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
+  # the audience simulator's plot (bench/viewers/plot.gp)
+  gnuplot-nox
   libknot-dev knot-dnsutils libmaxmind-db-writer-perl
   # live ingest: SRT (libsrt, the origin's listener; srt-tools for manual checks)
   libsrt-openssl-dev

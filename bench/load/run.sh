@@ -17,6 +17,8 @@
 #                    thread pool; its threads share the same CPUs)
 #   ROUNDS [1] *5    closed-loop rounds; every case of a round runs each server once
 #   PACED [1] *0     1 = also the equal-offered-load pass (paced.lua), edge and nginx
+#   SAME_CIPHERS [0]  1 = nginx also prefers the edge's TLS 1.3 order (AES-128-GCM first); 0 =
+#                    each server's default (nginx lets the client's AES-256-GCM preference win)
 #   PEERS [nginx varnish]  which peers to run (varnish is skipped when varnishd is missing)
 #   CDN_BUILD_DIR [build]  where the cdn programs are (built if missing)
 #   BENCH_PORT_BASE [18180]  ports BASE..BASE+6 and BASE+1000..BASE+1002 are used
@@ -51,6 +53,8 @@ SERVER_WORKERS="${SERVER_WORKERS:-2}"
 ROUNDS="${ROUNDS:-1}"
 PACED="${PACED:-1}"
 PEERS="${PEERS:-nginx varnish}"
+SAME_CIPHERS="${SAME_CIPHERS:-0}"
+[ "$SAME_CIPHERS" = 1 ] && export NGINX_TLS13_SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
 BASE="${BENCH_PORT_BASE:-18180}"
 OUT="${BENCH_OUT:-$HERE/out}"
@@ -300,6 +304,11 @@ table="$RAW/table.md"
   run_header
   echo "wrk ${WRK_ARGS[*]}; rounds: $ROUNDS; wrk CPUs: ${WRK_CPUS:-any}; server CPUs: ${SERVER_CPUS:-any}; workers: $SERVER_WORKERS"
   echo "origin requests during measurement: $((origin_after - origin_before)) (0 = every response was a cache hit)"
+  for proxy in "${PROXIES[@]}"; do
+    serves "$proxy" https || continue
+    port="$(proxy_url "$proxy" https)"; port="${port##*:}"
+    echo "$proxy TLS 1.3 suite chosen for an OpenSSL default client: $(openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null | awk '/^New, /{print $NF}')"
+  done
   echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'); varnish: $(varnishd -V 2>&1 | head -n1 | sed 's/^varnishd (\([^ ]*\).*/\1/'); wrk: $(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
 } >"$RAW/env.txt"
 show_run "raw wrk output"

@@ -29,7 +29,7 @@ std::shared_ptr<const KeySet> keys() {
 void verify(benchmark::State& state, const char* kid, size_t cache_entries) {
   Verifier v(keys(), VerifyPolicy{"https://pay.example", "cdn.example"}, cache_entries);
   std::string token = *sign(kClaims, *keys()->find(kid));
-  RequestContext req{"/vod/movie1/720p/seg_00042.ts", "203.0.113.7", kNow};
+  TokenRequest req{"/vod/movie1/720p/seg_00042.ts", "203.0.113.7", kNow};
   for (auto _ : state) {
     auto r = v.verify(token, req);
     if (!r.ok()) state.SkipWithError(r.rejection().reason.c_str());

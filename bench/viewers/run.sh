@@ -1,108 +1,215 @@
 #!/usr/bin/env bash
-# 1000 TLS viewers of one cached 20 MB object, each reading at 10 KB/s for 60 s (slow links the
-# edge must pace, never buffer for): the edge's RSS after 60 s must stay under
-#   object size + viewers x (limits.send_buffer_bytes + 48 KiB) + a fixed base
-# over its RSS before the object was fetched. Prints progress, the figure against the bound and
-# the time. The short version (200 viewers, 20 s) is tests/integration/test_flow_control.py.
+# A live audience on one edge (issue 12): cdn-viewers' HLS players join a live channel in a flash
+# crowd and play it; what they experience (startup, segment times, stalls, errors) and what it
+# costs the edge (CPU, RSS) and the tiers above it (upstream requests per segment).
+#
+# The channel: cdn-origin's live segmenter fed by `ffmpeg -re -stream_loop -1 -c copy` from a
+# pre-encoded ~150 kbit/s file (2 s GOPs, 2 s segments), behind cdn-shield. The edge: TLS with an
+# ECDSA P-256 certificate, pinned to EDGE_CPU; the simulator pinned to SIM_CPU. Phases, each with
+# the same audience (one after the other, same origin and shield):
+#   edge-tokens  cdn-edge, 2 workers, viewer tokens on (each player its own token, distinct sub/sid)
+#   edge         cdn-edge, 1 worker, tokens off        } the comparison: same certificate,
+#   nginx        nginx, 1 worker (proxy_cache)         } pinning and audience
+# Per phase: <phase>.json (the simulator's report), <phase>.tsv and <phase>.png (over time),
+# <phase>-upstream.json (requests per segment at shield and origin, from their access logs, and
+# the upstream request counters from /metrics). table.md compares them.
 #
 # Environment (defaults in brackets):
-#   VIEWERS_N [1000]  VIEWERS_RATE [10000] bytes/s  VIEWERS_SECONDS [60]  VIEWERS_OBJECT_MB [20]
-#   VIEWERS_SEND_BUFFER_KIB [64]  VIEWERS_BASE_MIB [16] (the fixed base)
-#   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18580]  BENCH_OUT [bench/viewers/out]
+#   VIEWERS_N [19000]  VIEWERS_SECONDS [300]  VIEWERS_RAMP [10] (the flash crowd joins within it)
+#   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [N/9500 rounded up]
+#   VIEWERS_SESSION_MEAN [0] (churn: mean watch time in s; 0 = everyone stays)
+#   VIEWERS_REJOIN_AFTER [5] (churn: seconds before a viewer who left joins again)
+#   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [100k] (video; + 32k audio + MPEG-TS: ~150 kbit/s)
+#   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18680]  BENCH_OUT [bench/viewers/out]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+case "${1:-}" in
+  "") ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) printf 'bench/viewers/run.sh: unknown argument %s\n' "$1" >&2; exit 2 ;;
+esac
 cd "$ROOT"
 
-N="${VIEWERS_N:-1000}"
-RATE="${VIEWERS_RATE:-10000}"
-SECONDS_HELD="${VIEWERS_SECONDS:-60}"
-OBJECT_MB="${VIEWERS_OBJECT_MB:-20}"
-SEND_BUFFER_KIB="${VIEWERS_SEND_BUFFER_KIB:-64}"
-BASE_MIB="${VIEWERS_BASE_MIB:-16}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18580}"
+N="${VIEWERS_N:-19000}"
+HOLD="${VIEWERS_SECONDS:-300}"
+RAMP="${VIEWERS_RAMP:-10}"
+PHASES="${VIEWERS_PHASES:-edge-tokens edge nginx}"
+PROCS="${VIEWERS_PROCS:-$(((N + 9499) / 9500))}"
+SESSION_MEAN="${VIEWERS_SESSION_MEAN:-0}"
+REJOIN_AFTER="${VIEWERS_REJOIN_AFTER:-5}"
+EDGE_CPU="${EDGE_CPU:-0}"
+SIM_CPU="${SIM_CPU:-1}"
+BITRATE="${VIEWERS_BITRATE:-100k}"
+BUILD="$(cd "${CDN_BUILD_DIR:-$ROOT/build}" && pwd)"
+BASE="${BENCH_PORT_BASE:-18680}"
 OUT="${BENCH_OUT:-$HERE/out}"
-PYTHON="${PYTHON:-python3}"
 RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 RAW="$OUT/$RUN_ID"
 WORK="$OUT/work"
+PYTHON=/usr/bin/python3
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-need_tools curl openssl sha256sum "$PYTHON"
+SIM_BIN="$BUILD/bench/viewers/cdn-viewers"
+CDNCTL_BIN="$BUILD/cdnctl/cdnctl"
+need_tools curl openssl ffmpeg taskset "$PYTHON"
+case " $PHASES " in *" nginx "*) need_tools nginx ;; esac
+command -v gnuplot >/dev/null || say "gnuplot is not installed (scripts/install-deps.sh installs it): no PNG plots"
 ensure_programs
-need_fds=$((N + 1000))
-ulimit -n "$need_fds" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -ge "$need_fds" ] || die "ulimit -n is $(ulimit -n); $N viewers need $need_fds"
+if [ ! -x "$SIM_BIN" ] || [ ! -x "$CDNCTL_BIN" ]; then
+  cmake --build "$BUILD" -j"$(nproc)" --target cdn-viewers cdnctl
+fi
+# The edge and nginx each hold one descriptor per viewer; the simulator splits them over PROCS.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge $((N + 200)) ] ||
+  say "warning: ulimit -n is $(ulimit -n): the edge cannot hold $N viewers (aim for at most $(($(ulimit -n) - 1000)))"
 
 mkdir -p "$RAW"
 rm -rf "$WORK"
-mkdir -p "$WORK"/{vod/bench,shield-db,logs}
-make_certificate
-OBJECT="$WORK/vod/bench/object.bin"
-head -c $((OBJECT_MB * 1000 * 1000)) /dev/urandom >"$OBJECT"
-OBJECT_BYTES=$(stat -c %s "$OBJECT")
+mkdir -p "$WORK"/{vod,store,logs,tls}
+LIVE_KEY=bench-stream-key
+CHANNEL_PATH=/live/bench/master.m3u8
 
-write_origin_and_shield_configs "$ORIGIN_PORT" "$ORIGIN_ADMIN" "$SHIELD_PORT" "$SHIELD_ADMIN"
-cat >"$WORK/edge.yaml" <<YAML
+# ECDSA P-256: a flash crowd's handshakes cost the edge little (RSA-2048 signs ~3k/s per core).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -sha256 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" 2>/dev/null
+"$CDNCTL_BIN" token keygen --alg ES256 --kid bench-1 >"$WORK/viewer-key.jwk"
+"$CDNCTL_BIN" token keygen --public "$WORK/viewer-key.jwk" >"$WORK/viewer-keys.jwks"
+
+say "encoding a 60 s source at ~150 kbit/s"
+SRC="$WORK/source.ts"
+ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc=size=320x180:rate=25" -f lavfi -i "sine=frequency=440" \
+  -t 60 -c:v libx264 -preset veryfast -pix_fmt yuv420p -b:v "$BITRATE" -maxrate "$BITRATE" -bufsize "$BITRATE" \
+  -g 50 -keyint_min 50 -sc_threshold 0 -c:a aac -b:a 32k -f mpegts "$SRC"
+
+cat >"$WORK/origin.yaml" <<YAML
+tier: origin
+workers: 1
+listen: [{address: 127.0.0.1:$ORIGIN_PORT}]
+admin: {listen: 127.0.0.1:$ORIGIN_ADMIN, token: bench}
+origin: {root: $WORK/vod}
+live:
+  store_path: $WORK/store
+  target_duration: 2s
+  window_segments: 6
+  channels: [{name: bench, stream_key: $LIVE_KEY, renditions: [{name: 150k}]}]
+access_log: $WORK/logs/origin-access.log
+YAML
+cat >"$WORK/shield.yaml" <<YAML
+tier: shield
+workers: 1
+listen: [{address: 127.0.0.1:$SHIELD_PORT}]
+admin: {listen: 127.0.0.1:$SHIELD_ADMIN, token: bench}
+upstream: {policy: failover, servers: [{address: 127.0.0.1:$ORIGIN_PORT}]}
+access_log: $WORK/logs/shield-access.log
+YAML
+write_edge_config() {  # workers tokens(yes|no)
+  cat >"$WORK/edge.yaml" <<YAML
 tier: edge
-workers: 2
+workers: $1
 listen: [{address: 127.0.0.1:$EDGE_TLS_PORT, tls: true}]
 admin: {listen: 127.0.0.1:$EDGE_ADMIN, token: bench}
 tls: {certificates: [{cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}]}
-upstream: {servers: [{address: 127.0.0.1:$ORIGIN_PORT}]}
-# One memory shard, so the whole object is admitted to the memory tier and every viewer shares
-# its blocks.
-cache: {memory: 256MiB, memory_shards: 1}
-limits: {max_connections_per_client: 0, max_connections: $((N + 100)), send_buffer_bytes: ${SEND_BUFFER_KIB}KiB}
-timeouts: {send_stall: 1h}
+upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
+limits: {max_connections: $((N + 500)), max_connections_per_client: 0}
 access_log: "off"
 YAML
+  if [ "$2" = yes ]; then
+    cat >>"$WORK/edge.yaml" <<YAML
+access: {enabled: true, jwks: $WORK/viewer-keys.jwks, audience: cdn, verified_cache: $((N + 1000))}
+YAML
+  fi
+}
+
 start origin "http://127.0.0.1:$ORIGIN_ADMIN/healthz" "$ORIGIN_BIN" --config "$WORK/origin.yaml"
-start edge "http://127.0.0.1:$EDGE_ADMIN/healthz" "$EDGE_BIN" --config "$WORK/edge.yaml"
-EDGE_PID=$STARTED_PID
-rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
-sleep 1  # let start-up allocations settle before the baseline
-BASE_KIB=$(rss_kib "$EDGE_PID")
+start shield "http://127.0.0.1:$SHIELD_ADMIN/healthz" "$SHIELD_BIN" --config "$WORK/shield.yaml"
+ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$SRC" -c copy -f mpegts -method PUT \
+  "http://127.0.0.1:$ORIGIN_PORT/ingest/bench/150k?key=$LIVE_KEY" >"$WORK/logs/ffmpeg.log" 2>&1 &
+PIDS+=("$!")
+say "waiting for three live segments"
+n=0
+until [ "$(curl -sf "http://127.0.0.1:$ORIGIN_PORT/live/bench/150k/index.m3u8" | grep -c '^#EXTINF')" -ge 3 ]; do
+  n=$((n + 1))
+  [ $n -lt 300 ] || die "the live channel produced no segments (see $WORK/logs/ffmpeg.log, origin.log)"
+  sleep 0.1
+done
 
-URL="https://127.0.0.1:$EDGE_TLS_PORT/vod/bench/object.bin"
-[ "$(curl -ksSf "$URL" | sha256sum)" = "$(sha256sum <"$OBJECT")" ] || die "the edge returns different bytes"
-[ "$(curl -ksS -o /dev/null -D - "$URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache" {print $2}')" = HIT ] ||
-  die "the object is not a cache HIT after warming"
-WARM_KIB=$(rss_kib "$EDGE_PID")
+metric_sum() {  # admin-port metric-name -> sum over its label sets
+  curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d", s}'
+}
+log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
-say "viewers: $N TLS at $RATE B/s for $SECONDS_HELD s of a $OBJECT_BYTES-byte object; edge RSS $((BASE_KIB / 1024)) MiB, $((WARM_KIB / 1024)) MiB warm"
-t0=$(date +%s.%N)
-rc=0
-json="$("$PYTHON" "$HERE/read.py" --pid "$EDGE_PID" --port "$EDGE_TLS_PORT" --path /vod/bench/object.bin \
-  --n "$N" --rate "$RATE" --seconds "$SECONDS_HELD")" || rc=$?
-t1=$(date +%s.%N)
-echo "$json" >"$RAW/result.json"
-[ "$rc" -eq 0 ] || die "not every viewer was held to the end: $json"
+run_phase() {  # phase-name
+  local phase=$1 pid url health="" sim_pid
+  case "$phase" in
+    edge-tokens) write_edge_config 2 yes ;;
+    edge) write_edge_config 1 no ;;
+    nginx) ;;
+    *) die "unknown phase $phase" ;;
+  esac
+  if [ "$phase" = nginx ]; then
+    write_nginx_config 1 $((N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+    # nginx opens a cache file for every response it sends: thousands of viewers fetching a new
+    # segment or playlist at once hold one descriptor each beside their sockets, and run out
+    # ("Too many open files", 500s) at one descriptor per viewer. So: two per viewer (as far as
+    # the hard limit allows; nginx's error log says when it did not), and open_file_cache, which
+    # shares one descriptor per cached segment. Segments never change; a playlist's cache file is
+    # replaced at every update and a cached descriptor would serve the old one, so playlists are
+    # left out of it.
+    sed -i -e "s/^worker_rlimit_nofile .*/worker_rlimit_nofile $((2 * N + 1100));/" \
+      -e 's/^  sendfile on;$/  sendfile on;\n  open_file_cache max=10000 inactive=60s;/' \
+      -e 's|^    location / {$|    location / {\n      location ~ [.]m3u8$ { open_file_cache off; proxy_pass http://origin; }|' \
+      "$WORK/nginx/nginx.conf"
+    [ "$(grep -c open_file_cache "$WORK/nginx/nginx.conf")" -eq 2 ] || die "could not add open_file_cache to the nginx config"
+    start nginx "https://127.0.0.1:$NGINX_TLS_PORT/live/bench/150k/index.m3u8" \
+      taskset -c "$EDGE_CPU" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
+    # The worker serves the viewers; the master only watches it.
+    pid=$(pgrep -P "$STARTED_PID" | head -n1)
+    url="https://127.0.0.1:$NGINX_TLS_PORT$CHANNEL_PATH"
+  else
+    start "edge-$phase" "http://127.0.0.1:$EDGE_ADMIN/healthz" taskset -c "$EDGE_CPU" "$EDGE_BIN" --config "$WORK/edge.yaml"
+    pid=$STARTED_PID
+    url="https://127.0.0.1:$EDGE_TLS_PORT$CHANNEL_PATH"
+    health="--healthz http://127.0.0.1:$EDGE_ADMIN/healthz"
+  fi
+  local started_pid=$STARTED_PID
+  local tokens=()
+  [ "$phase" = edge-tokens ] && tokens=(--token-key "$WORK/viewer-key.jwk" --token-aud cdn)
+  local shield_log0 origin_log0 shield_up0 origin_req0
+  shield_log0=$(log_size "$WORK/logs/shield-access.log")
+  origin_log0=$(log_size "$WORK/logs/origin-access.log")
+  shield_up0=$(metric_sum "$SHIELD_ADMIN" cdn_upstream_requests_total)
+  origin_req0=$(metric_sum "$ORIGIN_ADMIN" cdn_requests_total)
+  say ""
+  say "== $phase: $N viewers join within $RAMP s and play for $HOLD s (edge pid $pid on CPU $EDGE_CPU, simulator on CPU $SIM_CPU)"
+  # shellcheck disable=SC2086  # $health is two words or none
+  taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$N" --procs "$PROCS" \
+    --ramp "$RAMP" --duration "$HOLD" --session-mean "$SESSION_MEAN" --rejoin-after "$REJOIN_AFTER" --edge-pid "$pid" $health \
+    "${tokens[@]}" --out "$RAW/$phase.json" --series "$RAW/$phase.tsv" >/dev/null || say "$phase: the simulator reported a failure"
+  local counts
+  counts=$("$PYTHON" "$HERE/upstream_counts.py" "shield=$WORK/logs/shield-access.log:$shield_log0" \
+    "origin=$WORK/logs/origin-access.log:$origin_log0")
+  cat >"$RAW/$phase-upstream.json" <<JSON
+{"shield_upstream_requests": $(($(metric_sum "$SHIELD_ADMIN" cdn_upstream_requests_total) - shield_up0)),
+ "origin_requests": $(($(metric_sum "$ORIGIN_ADMIN" cdn_requests_total) - origin_req0)),
+ "from_access_logs": $counts}
+JSON
+  stop_started "$started_pid"
+  if command -v gnuplot >/dev/null; then
+    gnuplot -e "series='$RAW/$phase.tsv'; out='$RAW/$phase.png'; title='$phase: $N viewers, flash crowd within $RAMP s'" \
+      "$HERE/plot.gp" 2>/dev/null || say "$phase: gnuplot failed"
+  fi
+}
 
-field() { printf '%s' "$json" | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-AFTER_KIB=$(field rss_after_kib)
-GROWTH=$(((AFTER_KIB - BASE_KIB) * 1024))
-BOUND=$((OBJECT_BYTES + N * (SEND_BUFFER_KIB * 1024 + 48 * 1024) + BASE_MIB * 1024 * 1024))
+for phase in $PHASES; do run_phase "$phase"; done
+
 {
   run_header
-  echo "command: ./cdn bench viewers (VIEWERS_N=$N VIEWERS_RATE=$RATE VIEWERS_SECONDS=$SECONDS_HELD)"
+  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=$PROCS VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
+  echo "source: 320x180 H.264 at $BITRATE + AAC 32k, 2 s GOPs, fed with ffmpeg -re -stream_loop -1 -c copy; 2 s segments, window 6"
+  echo "ulimit -n: $(ulimit -n)"
 } >"$RAW/env.txt"
-{
-  echo "| viewers | rate | held | edge RSS before / warm / after $SECONDS_HELD s (MiB) | growth (MiB) | bound (MiB) | read (MiB) | min / median read per viewer (KiB) | ok |"
-  echo "| ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |"
-  awk -v n="$N" -v r="$RATE" -v h="$(field alive)" -v b="$BASE_KIB" -v w="$WARM_KIB" -v a="$AFTER_KIB" \
-    -v g="$GROWTH" -v B="$BOUND" -v rd="$(field read_mib)" -v mn="$(field min_read_kib)" -v md="$(field median_read_kib)" \
-    'BEGIN { printf "| %d | %d B/s | %d | %.0f / %.0f / %.0f | %.1f | %.1f | %s | %s / %s | %s |\n",
-      n, r, h, b / 1024, w / 1024, a / 1024, g / 1048576, B / 1048576, rd, mn, md, (g <= B ? "yes" : "NO") }'
-  echo ""
-  echo "bound = object ($OBJECT_BYTES B) + $N x (send_buffer_bytes ${SEND_BUFFER_KIB} KiB + 48 KiB) + base ${BASE_MIB} MiB"
-  echo "time: $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
-} >"$RAW/table.md"
-show_run "raw result"
-[ "$GROWTH" -le "$BOUND" ] || die "viewers: the edge's RSS grew past the bound"
-# Every viewer made progress at about its rate (a quarter of it at least, on a loaded machine).
-[ "$(field min_read_kib)" -ge $((RATE * ${SECONDS_HELD%.*} / 4 / 1024)) ] || die "a viewer starved"
-say "viewers: ok"
+"$PYTHON" "$HERE/table.py" "$RAW" $PHASES >"$RAW/table.md"
+show_run "raw results (JSON, TSV, PNG per phase)"

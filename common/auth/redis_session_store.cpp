@@ -74,11 +74,25 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
                  period, period);
   // The watchdog stays referenced: when a refused connect stops the adapter's poll handle, it may
   // be the only thing left that keeps the loop running the reconnect logic.
+  set_link(Link::Down);
   connect();
+}
+
+void RedisSessionStore::set_link(Link link) {
+  if (link == link_) return;
+  if (auto& h = opts_.health) {
+    // Each store adds itself to the process's counts while its link is in that state.
+    if (link_ != Link::Up) h->down.fetch_sub(1, std::memory_order_relaxed);
+    if (link_ == Link::AuthRefused) h->auth_refused.fetch_sub(1, std::memory_order_relaxed);
+    if (link != Link::Up) h->down.fetch_add(1, std::memory_order_relaxed);
+    if (link == Link::AuthRefused) h->auth_refused.fetch_add(1, std::memory_order_relaxed);
+  }
+  link_ = link;
 }
 
 RedisSessionStore::~RedisSessionStore() {
   destroying_ = true;
+  set_link(Link::Up);  // a store that is gone is not down: it leaves the counts
   close_timer(reconnect_timer_);
   close_timer(watchdog_timer_);
   if (ac_) {
@@ -153,7 +167,36 @@ void RedisSessionStore::on_connected(int status) {
     schedule_reconnect();
     return;
   }
+  if (!opts_.password.empty()) {
+    authenticate();
+    return;
+  }
+  on_up();
+}
+
+void RedisSessionStore::authenticate() {
+  std::vector<std::string> argv = {"AUTH"};
+  if (!opts_.username.empty()) argv.push_back(opts_.username);
+  argv.push_back(opts_.password);
+  bool sent = send(std::move(argv), [this](redisReply* r) {
+    // No reply: the connection is going away (the disconnect callback or a drop handles it).
+    if (!r || destroying_ || !ac_) return;
+    if (r->type == REDIS_REPLY_STATUS) {
+      on_up();
+      return;
+    }
+    // WRONGPASS, or NOAUTH/ERR from a server without a password: our configuration is wrong, not
+    // the network. The next connect (with backoff) tries again, e.g. after the ACL is fixed.
+    std::string why = r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "unexpected reply";
+    mark_down("AUTH refused: " + why, Link::AuthRefused);
+    redisAsyncDisconnect(ac_);
+  });
+  if (!sent) drop_connection("AUTH could not be sent");
+}
+
+void RedisSessionStore::on_up() {
   connected_ = true;
+  set_link(Link::Up);
   backoff_ms_ = opts_.reconnect_min_ms;
   if (!was_up_) log("redis " + opts_.host + ":" + std::to_string(opts_.port) + " is back");
   was_up_ = true;
@@ -165,11 +208,13 @@ void RedisSessionStore::on_disconnected() {
   ac_ = nullptr;
   connected_ = false;
   sent_at_ms_.clear();
-  mark_down("connection lost");
+  // The close that follows a refused AUTH keeps that reason on /healthz.
+  mark_down("connection lost", link_ == Link::AuthRefused ? Link::AuthRefused : Link::Down);
   schedule_reconnect();
 }
 
-void RedisSessionStore::mark_down(std::string_view why) {
+void RedisSessionStore::mark_down(std::string_view why, Link link) {
+  set_link(link);
   if (!was_up_) return;
   was_up_ = false;
   log("redis " + opts_.host + ":" + std::to_string(opts_.port) + " unavailable (" + std::string(why) +

@@ -1,6 +1,7 @@
 #pragma once
 // Fleet-wide session store on Redis (hiredis async on the worker's libuv loop). Not thread-safe by
 // design: one instance per worker loop, every call and the destructor on that loop's thread.
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -25,9 +26,21 @@ enum class WhenRedisDown {
   FailClosed  // new sessions and due renewals get Admit::Unavailable
 };
 
+// What the stores of every worker loop of a process report for /healthz (read from any thread):
+// how many have no usable Redis connection now, and how many of those Redis refused at AUTH.
+struct RedisHealth {
+  std::atomic<int64_t> down{0};
+  std::atomic<int64_t> auth_refused{0};
+};
+
 struct RedisStoreOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // AUTH after every connect when password is set: "AUTH username password" (Redis 6 ACL user)
+  // or "AUTH password" (requirepass). Until Redis accepts it the store is down (when_down applies).
+  std::string username;
+  std::string password;
+  std::shared_ptr<RedisHealth> health;  // null = not reported
   std::string key_prefix = "cdn:sess:";
   SessionRules rules;
   // A live session is renewed in Redis at most once per interval; in between this edge answers
@@ -72,7 +85,11 @@ class RedisSessionStore final : public SessionStore {
   void on_disconnected();
   void watchdog();
   void drop_connection(std::string_view why);
-  void mark_down(std::string_view why);
+  enum class Link { Up, Down, AuthRefused };
+  void mark_down(std::string_view why, Link link = Link::Down);
+  void set_link(Link link);
+  void authenticate();
+  void on_up();
   // EVALSHA, and EVAL once when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
   void run_script(const char* script, const std::string& sha, std::vector<std::string> args,
                   ReplyFn on_reply);
@@ -90,7 +107,8 @@ class RedisSessionStore final : public SessionStore {
   uv_loop_s* loop_;
   RedisStoreOptions opts_;
   redisAsyncContext* ac_ = nullptr;
-  bool connected_ = false;
+  bool connected_ = false;  // connected and authenticated: commands go to Redis
+  Link link_ = Link::Up;    // for opts_.health; the constructor counts the store down until up
   bool was_up_ = true;  // for logging transitions once
   bool destroying_ = false;
   bool dropping_ = false;

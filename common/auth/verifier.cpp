@@ -96,7 +96,7 @@ std::variant<std::shared_ptr<const Claims>, Rejection> Verifier::authenticate(
   return shared;
 }
 
-std::optional<Rejection> Verifier::check(const Claims& c, const RequestContext& req) const {
+std::optional<Rejection> Verifier::check(const Claims& c, const TokenRequest& req) const {
   if (c.exp && req.now_s > saturating_add(*c.exp, policy_.leeway_s))
     return reject("expired", "exp " + std::to_string(*c.exp));
   if (c.nbf && req.now_s < saturating_sub(*c.nbf, policy_.leeway_s))
@@ -111,7 +111,7 @@ std::optional<Rejection> Verifier::check(const Claims& c, const RequestContext& 
   return std::nullopt;
 }
 
-VerifyResult Verifier::verify(std::string_view token, const RequestContext& request) const {
+VerifyResult Verifier::verify(std::string_view token, const TokenRequest& request) const {
   if (token.size() > policy_.max_token_bytes) return reject("too-large", std::to_string(token.size()));
   if (token.empty()) return reject("malformed", "empty token");
   std::shared_ptr<const KeyState> state = state_.load();

@@ -46,7 +46,9 @@ class VerifyResult {
   std::variant<Claims, Rejection> v_;
 };
 
-struct RequestContext {
+// The request a token is presented with: what its scope, address binding and times are checked
+// against.
+struct TokenRequest {
   std::string_view path;         // request path (+ query without the token) matched by the scope
   std::string_view client_addr;  // textual IP of the viewer
   int64_t now_s = 0;             // unix seconds
@@ -63,7 +65,7 @@ class Verifier {
   std::shared_ptr<const KeySet> keys() const;
   const VerifyPolicy& policy() const { return policy_; }
 
-  VerifyResult verify(std::string_view token, const RequestContext& request) const;
+  VerifyResult verify(std::string_view token, const TokenRequest& request) const;
 
  private:
   struct KeyState {
@@ -76,7 +78,7 @@ class Verifier {
                                                                      const std::string& digest,
                                                                      const KeyState& state,
                                                                      int64_t now_s) const;
-  std::optional<Rejection> check(const Claims& claims, const RequestContext& request) const;
+  std::optional<Rejection> check(const Claims& claims, const TokenRequest& request) const;
 
   VerifyPolicy policy_;
   std::atomic<std::shared_ptr<const KeyState>> state_;

@@ -14,6 +14,7 @@ void read_cache(MapReader& m, CacheConfig& out) {
   set(out.disk_path, m.get_string("disk_path"));
   set(out.disk_max_bytes, m.get_size("disk_max"));
   set(out.max_object_size, m.get_size("max_object_size"));
+  set(out.range_reach, m.get_size("range_reach"));
   set(out.ignore_query_params, m.get_string_list("ignore_query_params"));
   set(out.token_param, m.get_string("token_param", false));
   for (MapReader& r : m.get_maps("default_ttls")) {

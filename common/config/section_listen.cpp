@@ -5,9 +5,22 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/ssl.h>
+
 #include "common/config/sections.h"
 
 namespace cdn::config::sections {
+
+namespace {
+// OpenSSL is the judge of its own cipher strings: set the list on a throwaway context.
+bool openssl_accepts(const std::string& list, bool tls13) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  if (!ctx) return false;
+  bool ok = (tls13 ? SSL_CTX_set_ciphersuites(ctx, list.c_str()) : SSL_CTX_set_cipher_list(ctx, list.c_str())) == 1;
+  SSL_CTX_free(ctx);
+  return ok;
+}
+}  // namespace
 
 void check_readable(MapReader& m, std::string_view key, const std::string& path, bool directory) {
   struct stat st {};
@@ -38,9 +51,23 @@ void read_listen(MapReader& root, std::vector<ListenConfig>& out) {
   }
 }
 
+void read_pem_path(MapReader& m, Key key, std::string& out) {
+  if (auto path = m.get_string(key, false)) {
+    check_readable(m, key.name, *path, false);
+    out = *path;
+  }
+}
+
 void read_admin(MapReader& m, AdminConfig& out) {
   set(out.listen, m.get_host_port("listen"));
   set(out.token, m.get_string("token"));
+  if (auto t = m.get_map("tls")) {
+    AdminTlsConfig& tls = out.tls.emplace();
+    read_pem_path(*t, required("cert"), tls.cert);
+    read_pem_path(*t, required("key"), tls.key);
+    read_pem_path(*t, "client_ca", tls.client_ca);
+    t->finish();
+  }
 }
 
 void read_tls(MapReader& m, TlsConfig& out) {
@@ -56,6 +83,15 @@ void read_tls(MapReader& m, TlsConfig& out) {
   }
   set(out.session_tickets, m.get_bool("session_tickets"));
   set(out.session_cache_size, m.get_int("session_cache_size", 0, 10'000'000));
+  if (auto v = m.get_string("ciphersuites", false)) {
+    if (openssl_accepts(*v, true)) out.ciphersuites = *v;
+    else m.error("ciphersuites", "\"" + *v + "\" is not a TLS 1.3 cipher suite list OpenSSL accepts");
+  }
+  if (auto v = m.get_string("ciphers", false)) {
+    if (openssl_accepts(*v, false)) out.ciphers = *v;
+    else m.error("ciphers", "\"" + *v + "\" is not a TLS 1.2 cipher list OpenSSL accepts");
+  }
+  read_pem_path(m, "client_ca", out.client_ca);
 }
 
 }  // namespace cdn::config::sections

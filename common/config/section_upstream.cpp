@@ -3,13 +3,59 @@
 
 namespace cdn::config::sections {
 
+namespace {
+
+enum class Scheme { None, Http, Https };
+
+// "https://host:port", "http://host:port" or "host:port"; a bad one is reported at `key`.
+std::optional<HostPort> read_server_address(MapReader& s, std::string_view key, Scheme& scheme) {
+  auto text = s.get_string(required(key), false);
+  if (!text) return std::nullopt;
+  std::string_view v = *text;
+  scheme = Scheme::None;
+  for (auto [prefix, sc] : {std::pair{"https://", Scheme::Https}, std::pair{"http://", Scheme::Http}}) {
+    if (v.substr(0, std::string_view(prefix).size()) == prefix) {
+      v.remove_prefix(std::string_view(prefix).size());
+      scheme = sc;
+    }
+  }
+  auto hp = parse_host_port(v);
+  if (!hp) {
+    s.error(key, hp.error().message);
+    return std::nullopt;
+  }
+  return hp.value();
+}
+
+void read_upstream_tls(MapReader& t, UpstreamTlsConfig& out) {
+  read_pem_path(t, "ca", out.ca);
+  read_pem_path(t, "cert", out.cert);
+  read_pem_path(t, "key", out.key);
+  if (!out.key.empty() && out.cert.empty()) t.error("key", "a client key needs its certificate (cert)");
+  if (!out.cert.empty() && out.key.empty()) t.error("cert", "a client certificate needs its private key (key)");
+}
+
+}  // namespace
+
 void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out) {
   out.policy = tier == Tier::Shield ? UpstreamPolicy::Failover : UpstreamPolicy::Rendezvous;
   if (auto p = m.get_enum("policy", {"rendezvous", "failover"}))
     out.policy = *p == "failover" ? UpstreamPolicy::Failover : UpstreamPolicy::Rendezvous;
+  const bool tls_section = m.has("tls");
+  if (auto t = m.get_map("tls")) {
+    read_upstream_tls(*t, out.tls);
+    t->finish();
+  }
   for (MapReader& s : m.get_maps(required("servers"), 1)) {
     UpstreamServer server;
-    auto addr = s.get_host_port(required("address"));
+    Scheme scheme = Scheme::None;
+    auto addr = read_server_address(s, "address", scheme);
+    if (scheme == Scheme::Http && tls_section)
+      s.error("address", "http:// server under an upstream with a tls section (its servers all use TLS)");
+    server.tls = scheme == Scheme::Https || (scheme == Scheme::None && tls_section);
+    set(server.server_name, s.get_string("server_name", false));
+    if (!server.server_name.empty() && !server.tls)
+      s.error("server_name", "only for TLS servers (an https:// address or an upstream tls section)");
     set(server.backup, s.get_bool("backup"));
     if (server.backup && out.policy != UpstreamPolicy::Failover)
       s.error("backup", "backup servers need policy: failover");
@@ -20,6 +66,7 @@ void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out) {
     s.finish();
     if (!addr) continue;
     server.address = *addr;
+    if (server.tls && server.server_name.empty()) server.server_name = addr->host;
     out.servers.push_back(std::move(server));
   }
   bool any_primary = out.servers.empty();

@@ -18,5 +18,7 @@ void read_origin(MapReader& m, OriginConfig& out);
 
 // Reports `key` unless it names an existing file (or directory) the process can read.
 void check_readable(MapReader& m, std::string_view key, const std::string& path, bool directory);
+// A file path key of a TLS section (certificate, key, CA): stored when present and readable.
+void read_pem_path(MapReader& m, Key key, std::string& out);
 
 }  // namespace cdn::config::sections

@@ -28,9 +28,17 @@ struct ListenConfig {
   bool tls = false;
 };
 
+// The admin listener over TLS (absent = plain HTTP): its own certificate, and with client_ca
+// every admin client (Prometheus, cdn-geo, cdnctl) must show a certificate that CA signed.
+struct AdminTlsConfig {
+  std::string cert, key;  // PEM file paths, checked readable at load time
+  std::string client_ca;  // empty = no client certificate asked for
+};
+
 struct AdminConfig {
   HostPort listen{"127.0.0.1", 9090};
   std::string token;  // empty = admin writes disabled
+  std::optional<AdminTlsConfig> tls;
 };
 
 struct TlsCertificate {
@@ -42,6 +50,13 @@ struct TlsConfig {
   std::vector<TlsCertificate> certificates;  // the first is the default for unknown SNI
   bool session_tickets = true;
   uint32_t session_cache_size = 20480;
+  // AES-128-GCM first, as Google's and Cloudflare's front ends do: on AES-NI it encrypts about a
+  // third faster than AES-256-GCM, which is most of what serving large objects over TLS costs.
+  std::string ciphersuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+  std::string ciphers =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+      "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  std::string client_ca;  // non-empty: every TLS listener demands a client certificate it signed
 };
 
 struct TimeoutsConfig {
@@ -96,6 +111,9 @@ struct CacheConfig {
   std::string disk_path;        // empty = no disk tier
   uint64_t disk_max_bytes = 0;  // 0 = unlimited
   uint64_t max_object_size = 1ull << 30;  // larger responses pass through unstored; 0 = no limit
+  // A range starting further than this beyond what a running fill has received fetches its own
+  // bytes instead of waiting for the fill; 0 = ranges always wait.
+  uint64_t range_reach = 8ull << 20;
   std::vector<std::string> ignore_query_params;
   std::string token_param = "token";  // never part of the key
   std::vector<TtlRule> default_ttls;  // first match wins
@@ -107,6 +125,16 @@ struct CacheConfig {
 struct UpstreamServer {
   HostPort address;
   bool backup = false;  // failover policy only
+  bool tls = false;     // an https:// address, or any address under an upstream `tls:` section
+  // TLS: the name its certificate must carry, sent as SNI unless an IP (default: address host).
+  std::string server_name;
+};
+
+// How TLS upstream servers are verified and how we prove who we are to them (mTLS).
+struct UpstreamTlsConfig {
+  std::string ca;    // PEM CA bundle; empty = the system's CA store
+  std::string cert;  // client certificate chain; empty = none
+  std::string key;   // its private key (with cert)
 };
 
 struct UpstreamConfig {
@@ -115,6 +143,7 @@ struct UpstreamConfig {
   uint32_t max_fails = 3;
   int64_t fail_timeout_ms = 10'000;
   uint32_t retries = 1;
+  UpstreamTlsConfig tls;
 };
 
 struct OriginConfig {

@@ -1,6 +1,8 @@
 #include "common/http/upstream_client.h"
 
 #include "common/http/response_parser.h"
+#include "common/net/tls_client_handshake.h"
+#include "common/net/tls_failures.h"
 
 #include <algorithm>
 
@@ -18,6 +20,7 @@ const char* to_string(UpstreamError e) {
     case UpstreamError::Reset: return "reset";
     case UpstreamError::BadResponse: return "bad-response";
     case UpstreamError::Cancelled: return "cancelled";
+    case UpstreamError::Tls: return "tls-handshake-failed";
   }
   return "unknown";
 }
@@ -139,10 +142,55 @@ class UpstreamConnection : public net::Stream::Handler {
       return;
     }
     uv_tcp_nodelay(tcp, 1);
-    self->stream_ = std::make_unique<net::Stream>(tcp, nullptr, self);
-    self->stream_->start_reading();
-    self->stream_->write(std::move(self->head_));
-    self->arm(self->pool_->timeouts_.first_byte_ms);
+    if (self->pool_->tls_.context) {
+      self->start_tls(tcp);
+      return;
+    }
+    self->start_stream(tcp, nullptr);
+  }
+
+  void start_stream(uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls) {
+    stream_ = std::make_unique<net::Stream>(tcp, std::move(tls), this);
+    stream_->start_reading();
+    stream_->write(std::move(head_));
+    arm(pool_->timeouts_.first_byte_ms);
+  }
+
+  // The handshake runs on the loop while the connect timeout keeps counting; the handle stays in
+  // connect_tcp_ so a timeout or cancel closes it.
+  void start_tls(uv_tcp_t* tcp) {
+    connecting_ = true;
+    connect_tcp_ = tcp;
+    std::string error;
+    auto ctx = pool_->tls_.context->get();
+    auto ssl = ctx ? ctx->new_ssl(pool_->tls_.peer_name, error) : nullptr;
+    if (!ssl) {
+      tls_failed(net::TlsFailure::UpstreamProtocol);
+      return;
+    }
+    handshake_ = std::make_unique<net::TlsClientHandshake>(tcp, net::TlsSession::client(std::move(ssl)),
+                                                           [this](bool ok) { on_handshake(ok); });
+    handshake_->start();
+  }
+
+  void on_handshake(bool ok) {
+    if (!ok) {
+      // No OpenSSL error: the peer closed or spoke plain text instead of finishing the handshake.
+      const auto& s = handshake_->session();
+      tls_failed(s.last_error().empty() ? net::TlsFailure::UpstreamProtocol : s.failure());
+      return;
+    }
+    uv_tcp_t* tcp = connect_tcp_;
+    connecting_ = false;
+    connect_tcp_ = nullptr;
+    auto session = handshake_->take_session();
+    handshake_.reset();  // finished: its callback (this one) touches nothing after us
+    start_stream(tcp, std::move(session));
+  }
+
+  void tls_failed(net::TlsFailure why) {
+    net::tls_failures().add(why);
+    fail(UpstreamError::Tls);
   }
 
   void on_timeout() {
@@ -175,10 +223,16 @@ class UpstreamConnection : public net::Stream::Handler {
     }
   }
 
-  void on_stream_end(int) override {
+  void on_stream_end(int status) override {
     if (phase_ == Phase::Idle) {
       close_now();
       pool_->release(this, false);
+      return;
+    }
+    if (status == UV_EPROTO && !reused_ && !got_bytes_ && stream_ && stream_->tls()) {
+      // A TLS 1.3 server checks our certificate after our side of the handshake finished: its
+      // refusal arrives as the answer to the first request.
+      tls_failed(stream_->tls()->failure());
       return;
     }
     // A close-delimited body ends at EOF; everything else ending here is truncated.
@@ -225,6 +279,7 @@ class UpstreamConnection : public net::Stream::Handler {
 
   void close_now() {
     uv_timer_stop(timer_.get());
+    handshake_.reset();  // stops reading from the handle before it closes
     if (connect_tcp_) {
       uv_close(reinterpret_cast<uv_handle_t*>(connect_tcp_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
       connect_tcp_ = nullptr;
@@ -236,6 +291,7 @@ class UpstreamConnection : public net::Stream::Handler {
   ResponseParser parser_;
   net::UvHandle<uv_timer_t> timer_;
   std::unique_ptr<net::Stream> stream_;
+  std::unique_ptr<net::TlsClientHandshake> handshake_;  // while a TLS handshake runs
   uv_tcp_t* connect_tcp_ = nullptr;
   bool connecting_ = false;
   std::string head_, head_copy_;
@@ -247,8 +303,8 @@ class UpstreamConnection : public net::Stream::Handler {
   Phase phase_ = Phase::Connecting;
 };
 
-UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle)
-    : worker_(w), addr_(addr), timeouts_(t), max_idle_(max_idle) {}
+UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle, UpstreamTls tls)
+    : worker_(w), addr_(addr), timeouts_(t), max_idle_(max_idle), tls_(std::move(tls)) {}
 
 UpstreamPool::~UpstreamPool() = default;
 

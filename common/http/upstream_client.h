@@ -3,7 +3,9 @@
 // connect / first-byte / idle timeouts, Content-Length, chunked and close-delimited bodies.
 // A request that failed on a reused idle connection before any response byte arrived is retried
 // once on a fresh connection (the server may have closed it while idle); nothing else retries
-// here: retrying on another server is the proxy's decision.
+// here: retrying on another server is the proxy's decision. Over TLS the handshake runs inside the
+// connect timeout, and a server refusing our certificate (which TLS 1.3 reports only after the
+// client's side finished) fails the request as UpstreamError::Tls.
 #include <uv.h>
 
 #include <deque>
@@ -14,6 +16,7 @@
 #include "common/http/message.h"
 #include "common/net/address.h"
 #include "common/net/stream.h"
+#include "common/net/tls_client_context.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
 #include "common/util/bytes.h"
@@ -26,7 +29,7 @@ struct UpstreamTimeouts {
   int64_t idle_ms = 30000;  // between body reads, and for pooled idle connections
 };
 
-enum class UpstreamError { None, Connect, ConnectTimeout, FirstByteTimeout, IdleTimeout, Reset, BadResponse, Cancelled };
+enum class UpstreamError { None, Connect, ConnectTimeout, FirstByteTimeout, IdleTimeout, Reset, BadResponse, Cancelled, Tls };
 const char* to_string(UpstreamError e);
 
 class UpstreamCallbacks {
@@ -40,9 +43,17 @@ class UpstreamCallbacks {
 
 class UpstreamConnection;
 
+// TLS to one upstream server: the client context (current one taken per connection, so a reload
+// applies to new connections) and the name its certificate must carry (a DNS name, also sent as
+// SNI, or an IP literal). No context = plain TCP.
+struct UpstreamTls {
+  std::shared_ptr<net::TlsClientContextHolder> context;
+  std::string peer_name;
+};
+
 class UpstreamPool {
  public:
-  UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle = 64);
+  UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts t, size_t max_idle = 64, UpstreamTls tls = {});
   ~UpstreamPool();
   // `head` is the full request head (request line + headers + CRLF). Callbacks run on this loop;
   // the callbacks object must stay valid until on_upstream_end or cancel().
@@ -66,6 +77,7 @@ class UpstreamPool {
   net::SockAddr addr_;
   UpstreamTimeouts timeouts_;
   size_t max_idle_;
+  UpstreamTls tls_;
   uint64_t next_token_ = 1;
   std::deque<UpstreamConnection*> idle_;
   std::vector<std::unique_ptr<UpstreamConnection>> all_;

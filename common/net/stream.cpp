@@ -8,6 +8,8 @@ namespace cdn::net {
 namespace {
 // Ciphertext in user space per connection is at most one full record.
 constexpr size_t kRecord = 16384;
+// Records encrypted into one write while the socket takes whole writes.
+constexpr size_t kBatchRecords = 4;
 
 struct WriteReq {
   uv_write_t req;
@@ -16,7 +18,23 @@ struct WriteReq {
   size_t plain_len = 0;     // plaintext units this request completes
 };
 thread_local char t_read_buf[65536];
-thread_local std::string t_plain;
+// Decrypted-input buffers, reused: a handler may start a read on another stream of this thread
+// while one is in use, so each read takes its own from the pool and gives it back.
+thread_local std::vector<std::string> t_plain_pool;
+struct PooledPlain {
+  std::string buf;
+  PooledPlain() {
+    if (!t_plain_pool.empty()) {
+      buf = std::move(t_plain_pool.back());
+      t_plain_pool.pop_back();
+    }
+    buf.clear();
+  }
+  ~PooledPlain() {
+    // Keep a few ordinary-sized buffers; a burst's large one goes back to the allocator.
+    if (t_plain_pool.size() < 4 && buf.capacity() <= 64 * 1024) t_plain_pool.push_back(std::move(buf));
+  }
+};
 thread_local std::string t_cipher;
 thread_local std::string t_gather;
 }  // namespace
@@ -68,13 +86,11 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (h) h->on_stream_read(buf->base, size_t(n));
     return;
   }
-  t_plain.clear();
-  auto st = self->tls_->session->feed(buf->base, size_t(n), t_plain);
+  PooledPlain plain;
+  auto st = self->tls_->session->feed(buf->base, size_t(n), plain.buf);
   self->pump_tls();  // handshake replies and alerts go out before the handler can close us
-  if (!t_plain.empty() && h) {
-    std::string plain;
-    plain.swap(t_plain);  // the handler may re-enter and use t_plain through another stream
-    h->on_stream_read(plain.data(), plain.size());
+  if (!plain.buf.empty() && h) {
+    h->on_stream_read(plain.buf.data(), plain.buf.size());
     if (st == TlsSession::Status::Ok) return;
     // fallthrough only if the peer also closed; the handler is still alive (deletion is deferred)
   }
@@ -148,34 +164,19 @@ bool Stream::write_plain(std::string head, std::span<const Bytes> chunks) {
 bool Stream::pump_tls() {
   if (!handle_ || closing_) return false;
   PieceQueue& queue = tls_->plain;
-  // One record per write: the socket either takes it whole (the common case) or what it leaves
-  // is all this stream holds until the peer reads, at most one record of ciphertext.
+  // Several records per write while the socket keeps taking whole writes: one syscall (and one
+  // wake-up of the reader) per batch instead of per record. Once the socket leaves part of a
+  // write, the next writes are single records again, so a client that stops reading makes this
+  // stream hold at most one batch of ciphertext and usually one record.
   while (writes_in_flight_ == 0) {
     std::string& cipher = t_cipher;
     cipher.clear();
     size_t plain_len = 0;
-    if (!queue.empty()) {
-      Piece& p = queue.front();
-      if (p.size() >= kRecord || queue.size() == 1) {
-        // Large pieces are encrypted from their own memory.
-        plain_len = std::min(p.size(), kRecord);
-        if (tls_->session->write_to(cipher, p.data(), plain_len) != TlsSession::Status::Ok) return false;
-        p.off += plain_len;
-        if (p.size() == 0) queue.pop_front();
-      } else {
-        // Small pieces (a head, chunked framing) share a record with what follows them.
-        std::string& g = t_gather;
-        g.clear();
-        while (!queue.empty() && g.size() < kRecord) {
-          Piece& q = queue.front();
-          size_t part = std::min(q.size(), kRecord - g.size());
-          g.append(q.data(), part);
-          q.off += part;
-          if (q.size() == 0) queue.pop_front();
-        }
-        if (tls_->session->write_to(cipher, g.data(), g.size()) != TlsSession::Status::Ok) return false;
-        plain_len = g.size();
-      }
+    size_t records = socket_took_all_ ? kBatchRecords : 1;
+    for (size_t r = 0; r < records && !queue.empty(); ++r) {
+      size_t n = encrypt_record(cipher);
+      if (n == 0) return false;
+      plain_len += n;
     }
     if (queue.empty() && close_when_flushed_ && !shutdown_sent_) {
       shutdown_sent_ = true;
@@ -188,11 +189,37 @@ bool Stream::pump_tls() {
   return true;
 }
 
+size_t Stream::encrypt_record(std::string& cipher) {
+  PieceQueue& queue = tls_->plain;
+  Piece& p = queue.front();
+  if (p.size() >= kRecord || queue.size() == 1) {
+    // Large pieces are encrypted from their own memory.
+    size_t len = std::min(p.size(), kRecord);
+    if (tls_->session->write_to(cipher, p.data(), len) != TlsSession::Status::Ok) return 0;
+    p.off += len;
+    if (p.size() == 0) queue.pop_front();
+    return len;
+  }
+  // Small pieces (a head, chunked framing) share a record with what follows them.
+  std::string& g = t_gather;
+  g.clear();
+  while (!queue.empty() && g.size() < kRecord) {
+    Piece& q = queue.front();
+    size_t part = std::min(q.size(), kRecord - g.size());
+    g.append(q.data(), part);
+    q.off += part;
+    if (q.size() == 0) queue.pop_front();
+  }
+  if (tls_->session->write_to(cipher, g.data(), g.size()) != TlsSession::Status::Ok) return 0;
+  return g.size();
+}
+
 void Stream::send_cipher(std::string& cipher, size_t plain_len) {
   auto* stream = reinterpret_cast<uv_stream_t*>(handle_);
   uv_buf_t b = uv_buf_init(cipher.data(), unsigned(cipher.size()));
   int r = uv_try_write(stream, &b, 1);
   size_t sent = r > 0 ? size_t(r) : 0;
+  socket_took_all_ = sent == cipher.size();
   if (sent == cipher.size()) {
     flushed_ += plain_len;
     return;

@@ -5,8 +5,9 @@
 // that the kernel has not taken yet. Plain writes try the socket at once and hand whatever it
 // did not take to uv_write on the refcounted blocks' own memory (no copy). TLS writes queue the
 // plaintext pieces (refcounted blocks stay shared) and encrypt them one record at a time as the
-// socket drains, so a client that stops reading holds at most one record of ciphertext, never an
-// encrypted copy of a whole body.
+// socket drains, several records per write while the socket takes them whole, so a client that
+// stops reading holds at most one batch of ciphertext (four records), never an encrypted copy of
+// a whole body.
 #include <uv.h>
 
 #include <memory>
@@ -101,6 +102,9 @@ class Stream {
   // Encrypts and sends record by record while no ciphertext is waiting on the socket. False on a
   // TLS error.
   bool pump_tls();
+  // Encrypts the next record's worth of queued plaintext into `cipher`; its plaintext length,
+  // 0 on a TLS error.
+  size_t encrypt_record(std::string& cipher);
   // Sends one buffer of ciphertext; what the socket does not take now is queued (copied).
   void send_cipher(std::string& cipher, size_t plain_len);
   void after_flush();
@@ -123,6 +127,7 @@ class Stream {
   bool closing_ = false;
   bool close_when_flushed_ = false;
   bool reading_ = false;
+  bool socket_took_all_ = true;  // the last ciphertext write went out whole
 };
 
 }  // namespace cdn::net

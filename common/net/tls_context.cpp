@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "common/net/tls_certificate.h"
+#include "common/net/tls_client_auth.h"
 #include "common/util/strings.h"
 
 namespace cdn::net {
@@ -88,12 +90,13 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                        (opts.session_tickets ? 0 : SSL_OP_NO_TICKET));
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_use_certificate_chain_file(ctx.get(), cp.cert_path.c_str()) != 1)
-      return make_error(cp.cert_path + ": cannot load certificate: " + openssl_error_string());
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), cp.key_path.c_str(), SSL_FILETYPE_PEM) != 1)
-      return make_error(cp.key_path + ": cannot load private key: " + openssl_error_string());
-    if (SSL_CTX_check_private_key(ctx.get()) != 1)
-      return make_error(cp.key_path + ": private key does not match " + cp.cert_path);
+    if (!opts.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx.get(), opts.ciphersuites.c_str()) != 1)
+      return make_error("tls.ciphersuites: " + openssl_error_string());
+    if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), opts.ciphers.c_str()) != 1)
+      return make_error("tls.ciphers: " + openssl_error_string());
+    if (auto r = use_certificate(ctx.get(), cp.cert_path, cp.key_path); !r) return r.error();
+    if (!opts.client_ca.empty())
+      if (auto r = require_client_certificates(ctx.get(), opts.client_ca); !r) return r.error();
     SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, nullptr);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.get(), opts.session_cache_size);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net/openssl_ptr.h"
+#include "common/net/swappable.h"
 #include "common/util/result.h"
 
 namespace cdn::net {
@@ -20,6 +21,9 @@ struct TlsOptions {
   std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
   bool session_tickets = true;
   long session_cache_size = 20480;
+  std::string ciphersuites;  // TLS 1.3, OpenSSL syntax; empty: OpenSSL's default
+  std::string ciphers;       // TLS 1.2, OpenSSL syntax; empty: OpenSSL's default
+  std::string client_ca;  // non-empty: clients must show a certificate this CA file signed (mTLS)
 };
 
 class TlsContext {
@@ -41,21 +45,7 @@ class TlsContext {
   std::vector<Entry> entries_;
 };
 
-class TlsContextHolder {
- public:
-  void set(std::shared_ptr<TlsContext> c) {
-    std::lock_guard lk(mu_);
-    ctx_ = std::move(c);
-  }
-  std::shared_ptr<TlsContext> get() const {
-    std::lock_guard lk(mu_);
-    return ctx_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<TlsContext> ctx_;
-};
+using TlsContextHolder = Swappable<TlsContext>;
 
 // A client context for upstream HTTPS (not used between tiers on loopback by default).
 std::string openssl_error_string();

@@ -84,11 +84,24 @@ const BIO_METHOD* sink_method() {
 }  // namespace
 
 TlsSession::TlsSession(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)), ssl_(ctx_->new_ssl()) {
+  attach_bios();
+  SSL_set_accept_state(ssl_.get());
+}
+
+TlsSession::TlsSession(SslPtr client_ssl) : ssl_(std::move(client_ssl)) {
+  attach_bios();
+  SSL_set_connect_state(ssl_.get());
+}
+
+void TlsSession::attach_bios() {
   rbio_ = BIO_new(source_method());
   wbio_ = BIO_new(sink_method());
   BIO_set_data(wbio_, &protocol_out_);
   SSL_set_bio(ssl_.get(), rbio_, wbio_);
-  SSL_set_accept_state(ssl_.get());
+}
+
+std::unique_ptr<TlsSession> TlsSession::client(SslPtr ssl) {
+  return std::unique_ptr<TlsSession>(new TlsSession(std::move(ssl)));
 }
 
 TlsSession::~TlsSession() = default;
@@ -110,6 +123,11 @@ TlsSession::Status TlsSession::feed(const char* data, size_t len, std::string& p
     } else if (err == SSL_ERROR_ZERO_RETURN) {
       st = Status::Closed;
     } else {
+      const bool client = ctx_ == nullptr;
+      failure_ = classify_tls_failure(ssl_.get(), client);
+      // Our own connections' failures are counted by their owner, which also sees a TLS 1.3
+      // server refuse our certificate after the client's side of the handshake finished.
+      if (!client && !handshake_done()) tls_failures().add(failure_);
       error_ = openssl_error_string();
       st = Status::Error;
     }

@@ -8,6 +8,7 @@
 
 #include "common/net/openssl_ptr.h"
 #include "common/net/tls_context.h"
+#include "common/net/tls_failures.h"
 
 namespace cdn::net {
 
@@ -15,6 +16,8 @@ class TlsSession {
  public:
   enum class Status { Ok, Error, Closed };
   explicit TlsSession(std::shared_ptr<TlsContext> ctx);  // server side
+  // Client side of a connection we open; `ssl` comes from TlsClientContext::new_ssl.
+  static std::unique_ptr<TlsSession> client(SslPtr ssl);
   ~TlsSession();
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
@@ -31,14 +34,19 @@ class TlsSession {
   void shutdown();
   const std::string& last_error() const { return error_; }
   std::string sni() const;
+  // Why the last Error happened, by kind (set with last_error()).
+  TlsFailure failure() const { return failure_; }
 
  private:
-  std::shared_ptr<TlsContext> ctx_;
+  explicit TlsSession(SslPtr client_ssl);
+  void attach_bios();
+  std::shared_ptr<TlsContext> ctx_;  // null on the client side (the SSL holds its SSL_CTX)
   SslPtr ssl_;
   BIO* rbio_ = nullptr;  // owned by ssl_; reads come from feed()'s data
   BIO* wbio_ = nullptr;  // owned by ssl_; writes go to *out_
   std::string protocol_out_;
   std::string error_;
+  TlsFailure failure_ = TlsFailure::Protocol;
 };
 
 }  // namespace cdn::net

@@ -266,7 +266,8 @@ void Fetcher::on_upstream_end(bool complete, http::UpstreamError err) {
     ctx_->upstreams->report(current_, false);
     last_error_ = (err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout)
                       ? "upstream-timeout"
-                      : "upstream-unavailable";
+                  : err == http::UpstreamError::Tls ? "upstream-tls-failed"
+                                                    : "upstream-unavailable";
     try_next();
     return;
   }

@@ -54,7 +54,13 @@ uint64_t Fill::first_needed_locked(const Waiter& w) const {
 void Fill::check_joinable_locked(Waiter& w, bool arriving) {
   if (w.checked || state_ == State::Pending) return;
   w.checked = true;
-  if (!paced_) return;  // every block is kept
+  if (single_request_) return;
+  if (!paced_) {
+    // Every block is kept: only a range far beyond what has arrived goes its own way.
+    w.not_joinable = range_reach_ > 0 && status_ == 200 && content_length_ >= 0 &&
+                     w.first > base_offset_ + held_bytes_ + range_reach_;
+    return;
+  }
   const uint64_t first = first_needed_locked(w);
   // Dropped already, more than a window ahead of the slowest waiter (whose pace this fill keeps:
   // the waiter would wait for it), or arriving while that waiter holds the upstream.

@@ -19,6 +19,11 @@
 // for a slow waiter, is told "fill-not-joinable" before any response started, and fetches on its
 // own (ProxyCore: only its own range, with a Range header). The price of sharing: a joined range
 // moves at the pace of the fill's slowest waiter, like every other waiter of a paced fill.
+//
+// A fill that stores its body keeps every block, so a range always could join it; but a range
+// whose first byte is more than `range reach` beyond what the fill has received (a viewer seeking
+// to the end of a cold multi-GB file) would wait for everything before it. Such a waiter is told
+// "fill-not-joinable" too and fetches its own range, while the fill goes on storing the object.
 #include <deque>
 #include <atomic>
 #include <cstdint>
@@ -94,6 +99,18 @@ class Fill {
   // blocks held so far are dropped as waiters take them): `resume` is posted to `producer` when
   // the producer was told to pause and the slowest waiter caught up, or when the last waiter left.
   void pace(net::Worker* producer, size_t window, std::function<void()> resume);
+  // Before the head arrives: how far beyond the received bytes a range may start and still join
+  // a fill that stores its body (0: any distance).
+  void set_range_reach(uint64_t bytes) {
+    std::lock_guard lk(mu_);
+    range_reach_ = bytes;
+  }
+  // A fill made for one request's own range: its only waiter is never turned away, whatever the
+  // upstream answers (a 200 with the whole body is skipped through to the range).
+  void set_single_request() {
+    std::lock_guard lk(mu_);
+    single_request_ = true;
+  }
   // False in paced mode when the producer should stop reading until `resume`.
   bool append(const Bytes& chunk);
   // Paced mode: every waiter left; nobody needs the rest of the body.
@@ -150,6 +167,8 @@ class Fill {
   bool producer_paused_ = false;
   size_t window_ = 0;
   size_t held_bytes_ = 0;  // bytes in chunks_
+  uint64_t range_reach_ = 0;  // stored fills: see set_range_reach
+  bool single_request_ = false;
   net::Worker* producer_ = nullptr;
   std::function<void()> resume_;
 };

@@ -99,6 +99,7 @@ void ProxyCore::join_fill(const std::shared_ptr<http::Exchange>& ex,
                           const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& key,
                           const std::string& query, cache::ObjectRef stale) {
   auto [fill, created] = inflight_.join_or_create(key);
+  if (created) fill->set_range_reach(opts_.range_reach);
   std::weak_ptr<http::Exchange> weak = ex;
   std::make_shared<Delivery>(ex, rc, &delivery_ctx_)->follow(fill, created, [this, weak, key, query]() {
     auto e = weak.lock();
@@ -119,6 +120,7 @@ std::shared_ptr<Fill> ProxyCore::fetch_alone(const std::shared_ptr<http::Exchang
     r.range = *range;
     r.if_range = std::string(req.headers.get_or("if-range"));
     fill = std::make_shared<Fill>(key);
+    fill->set_single_request();
   } else {
     fill = inflight_.replace(key);
   }

@@ -26,6 +26,7 @@ struct ProxyOptions {
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
   size_t unstored_window = 256 * 1024;  // see FetchContext
+  uint64_t range_reach = 8ull << 20;    // see Fill::set_range_reach
   // Surrogate-Key and Cache-Tag are dropped from responses: true on the tier viewers talk to;
   // a shield keeps them for its edges (purge.strip_surrogate_keys).
   bool strip_surrogate_keys = true;

@@ -106,19 +106,15 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       // Without a disk tier an object evicted from memory is gone: its index entry goes too.
       t.memory->set_on_evict([index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); });
     }
-    std::vector<UpstreamServerSpec> servers;
-    for (auto& s : cfg.upstream->servers) {
-      auto a = net::resolve_numeric(s.address.host, s.address.port);
-      if (!a) return make_error("upstream " + s.address.str() + ": " + a.error().message);
-      servers.push_back({a.value(), s.address.str(), s.backup});
-    }
+    auto servers = upstream_servers(*cfg.upstream);
+    if (!servers) return servers.error();
     http::UpstreamTimeouts ut;
     ut.connect_ms = cfg.timeouts.upstream_connect_ms;
     ut.first_byte_ms = cfg.timeouts.upstream_first_byte_ms;
     ut.idle_ms = cfg.timeouts.upstream_idle_ms;
     t.upstreams = std::make_unique<UpstreamSet>(
         cfg.upstream->policy == config::UpstreamPolicy::Rendezvous ? SelectPolicy::Rendezvous : SelectPolicy::Failover,
-        std::move(servers), cfg.upstream->max_fails, cfg.upstream->fail_timeout_ms, ut, p.worker_count());
+        std::move(servers.value()), cfg.upstream->max_fails, cfg.upstream->fail_timeout_ms, ut, p.worker_count());
     ProxyOptions o;
     o.via_name = p.via_name();
     o.key_excluded_params = cfg.cache.ignore_query_params;
@@ -128,6 +124,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.freshness.default_swr_s = cfg.cache.stale_while_revalidate_ms / 1000;
     o.freshness.default_sie_s = cfg.cache.stale_if_error_ms / 1000;
     o.freshness.max_object_size = cfg.cache.max_object_size;
+    o.range_reach = cfg.cache.range_reach;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
     o.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
@@ -191,7 +188,11 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     read_purge_section(root, purge_cfg);
     if (tier) tier(root);
   };
-  hooks.on_reload = tier_hooks.on_reload;
+  hooks.on_reload = [&t, tier_reload = tier_hooks.on_reload](runtime::Program& p) {
+    if (auto r = t.upstreams->reload_tls(p.config().upstream->tls); !r)
+      obs::log(obs::Level::Error, "upstream tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    if (tier_reload) tier_reload(p);
+  };
   hooks.on_shutdown = [&t](runtime::Program&) {
     if (t.disk) t.disk->wait_idle();
   };

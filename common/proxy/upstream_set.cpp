@@ -7,6 +7,48 @@
 
 namespace cdn::proxy {
 
+namespace {
+
+Result<std::shared_ptr<net::TlsClientContext>> client_context(const config::UpstreamTlsConfig& c) {
+  auto ctx = net::TlsClientContext::create({c.ca, c.cert, c.key});
+  if (!ctx) return make_error("upstream.tls: " + ctx.error().message);
+  return ctx;
+}
+
+}  // namespace
+
+Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamConfig& cfg) {
+  std::shared_ptr<net::TlsClientContextHolder> tls;
+  std::vector<UpstreamServerSpec> out;
+  for (auto& s : cfg.servers) {
+    auto a = net::resolve_numeric(s.address.host, s.address.port);
+    if (!a) return make_error("upstream " + s.address.str() + ": " + a.error().message);
+    UpstreamServerSpec spec{a.value(), s.address.str(), s.backup, {}};
+    if (s.tls) {
+      if (!tls) {
+        auto ctx = client_context(cfg.tls);
+        if (!ctx) return ctx.error();
+        tls = std::make_shared<net::TlsClientContextHolder>();
+        tls->set(std::move(ctx.value()));
+      }
+      spec.tls = {tls, s.server_name};
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+Result<void> UpstreamSet::reload_tls(const config::UpstreamTlsConfig& cfg) {
+  for (auto& s : servers_) {
+    if (!s->spec.tls.context) continue;
+    auto ctx = client_context(cfg);
+    if (!ctx) return ctx.error();
+    s->spec.tls.context->set(std::move(ctx.value()));  // every TLS server shares this holder
+    return {};
+  }
+  return {};
+}
+
 UpstreamSet::UpstreamSet(SelectPolicy policy, std::vector<UpstreamServerSpec> servers, uint32_t max_fails,
                          int64_t fail_timeout_ms, http::UpstreamTimeouts timeouts, size_t workers)
     : policy_(policy), max_fails_(std::max<uint32_t>(max_fails, 1)), fail_timeout_ms_(fail_timeout_ms),
@@ -57,7 +99,8 @@ http::UpstreamPool& UpstreamSet::pool(net::Worker& w, size_t i) {
   if (pools_.size() <= wi) pools_.resize(wi + 1);
   auto& row = pools_[wi];
   if (row.empty()) {
-    for (auto& s : servers_) row.push_back(std::make_unique<http::UpstreamPool>(&w, s->spec.addr, timeouts_));
+    for (auto& s : servers_)
+      row.push_back(std::make_unique<http::UpstreamPool>(&w, s->spec.addr, timeouts_, 64, s->spec.tls));
   }
   return *row[i];
 }

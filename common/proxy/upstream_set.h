@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/server_config.h"
 #include "common/http/upstream_client.h"
 #include "common/net/address.h"
 #include "common/net/worker.h"
@@ -20,7 +21,12 @@ struct UpstreamServerSpec {
   net::SockAddr addr;
   std::string name;  // host:port, for metrics and logs
   bool backup = false;
+  http::UpstreamTls tls;  // no context = plain HTTP
 };
+
+// The servers of an `upstream:` section, resolved, with one TLS client context shared by its
+// TLS servers (the CA and client certificate are loaded here, once, off the event loops).
+Result<std::vector<UpstreamServerSpec>> upstream_servers(const config::UpstreamConfig& cfg);
 
 class UpstreamSet {
  public:
@@ -33,6 +39,9 @@ class UpstreamSet {
   void report(size_t i, bool ok);
   bool is_up(size_t i) const;
   http::UpstreamPool& pool(net::Worker& w, size_t i);
+  // SIGHUP: re-reads the CA and client certificate files; new connections use them, open ones
+  // finish under the old context. On an error the old context stays.
+  Result<void> reload_tls(const config::UpstreamTlsConfig& cfg);
   const std::string& name(size_t i) const { return servers_[i]->spec.name; }
   size_t size() const { return servers_.size(); }
 

@@ -13,6 +13,7 @@
 #include "common/net/address.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/runtime/tls_metrics.h"
 #include "common/util/clock.h"
 
 namespace cdn::runtime {
@@ -104,9 +105,23 @@ Result<void> Program::build_tls() {
   for (auto& c : cfg_.tls->certificates) o.certificates.push_back({c.cert, c.key});
   o.session_tickets = cfg_.tls->session_tickets;
   o.session_cache_size = long(cfg_.tls->session_cache_size);
+  o.ciphersuites = cfg_.tls->ciphersuites;
+  o.ciphers = cfg_.tls->ciphers;
+  o.client_ca = cfg_.tls->client_ca;
   auto ctx = net::TlsContext::create(o);
   if (!ctx) return ctx.error();
   tls_.set(std::move(ctx.value()));
+  return {};
+}
+
+Result<void> Program::build_admin_tls() {
+  if (!cfg_.admin.tls) return {};
+  net::TlsOptions o;
+  o.certificates.push_back({cfg_.admin.tls->cert, cfg_.admin.tls->key});
+  o.client_ca = cfg_.admin.tls->client_ca;
+  auto ctx = net::TlsContext::create(o);
+  if (!ctx) return ctx.error();
+  admin_tls_.set(std::move(ctx.value()));
   return {};
 }
 
@@ -189,7 +204,7 @@ bool Program::start_admin_loop(const net::SockAddr& addr, std::string& error) {
   std::promise<std::string> bound;
   auto result = bound.get_future();
   admin_worker_->start([this, &addr, &bound](net::Worker& w) {
-    auto r = admin_server_->listen(w, {addr, false});
+    auto r = admin_server_->listen(w, {addr, cfg_.admin.tls.has_value()});
     bound.set_value(r ? std::string() : "admin: " + r.error().message);
   });
   error = result.get();
@@ -216,6 +231,10 @@ int Program::run(Hooks& hooks) {
   access_log_ = std::move(al.value());
   if (auto r = build_tls(); !r) {
     fprintf(stderr, "%s: tls: %s\n", config_path_.c_str(), r.error().message.c_str());
+    return 1;
+  }
+  if (auto r = build_admin_tls(); !r) {
+    fprintf(stderr, "%s: admin.tls: %s\n", config_path_.c_str(), r.error().message.c_str());
     return 1;
   }
   size_t n = cfg_.workers ? cfg_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -262,13 +281,14 @@ int Program::run(Hooks& hooks) {
   http::ConnectionHooks admin_hooks;
   admin_hooks.on_refused = ch.on_refused;
   admin_server_ = std::make_unique<http::HttpServer>(
-      so, admin_.get(), admin_hooks, nullptr, kAdminMaxConnections, admin_client_limits(cfg_));
+      so, admin_.get(), admin_hooks, &admin_tls_, kAdminMaxConnections, admin_client_limits(cfg_));
   install_admin_routes();
   collector_ = obs::metrics().add_collector([this](obs::Registry& r) {
     r.gauge("cdn_connections_active", "Open client connections").set(int64_t(server_->active_connections()));
     r.gauge("cdn_draining", "1 while draining (either drain phase)").set(drain_->announced() ? 1 : 0);
     r.gauge("cdn_drain_phase", "0 serving, 1 draining but still accepting (timeouts.drain_grace), 2 not accepting")
         .set(int64_t(drain_->phase()));
+    export_tls_failures(r);
   });
 
   // Bind everything before reporting ready; any bind failure stops the start.
@@ -343,6 +363,8 @@ int Program::run(Hooks& hooks) {
         obs::log(obs::Level::Info, "reloading");
         if (auto r = st->self->build_tls(); !r)
           obs::log(obs::Level::Error, "tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+        if (auto r = st->self->build_admin_tls(); !r)
+          obs::log(obs::Level::Error, "admin tls reload failed, keeping the old certificates", {{"error", r.error().message}});
         st->self->access_log_->reopen();
         if (st->hooks->on_reload) st->hooks->on_reload(*st->self);
       },

@@ -65,6 +65,7 @@ class Program {
  private:
   int run(Hooks& hooks);
   Result<void> build_tls();
+  Result<void> build_admin_tls();
   void install_admin_routes();
   void on_request_complete(const http::Exchange& ex);
   // SIGTERM, SIGINT, POST /admin/drain: announce the drain (phase 1); with skip_grace (a second
@@ -82,6 +83,7 @@ class Program {
   std::vector<std::unique_ptr<net::Worker>> workers_;
   std::unique_ptr<net::Worker> admin_worker_;
   net::TlsContextHolder tls_;
+  net::TlsContextHolder admin_tls_;  // empty unless admin.tls
   std::unique_ptr<AdminApi> admin_;
   std::unique_ptr<http::HttpServer> server_, admin_server_;
   std::unique_ptr<obs::AccessLog> access_log_;

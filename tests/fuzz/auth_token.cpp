@@ -51,7 +51,7 @@ const Signed& signed_checks() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto r = verifier().verify(in, RequestContext{"/vod/a/b.ts", "192.0.2.1", 1700000000});
+  auto r = verifier().verify(in, TokenRequest{"/vod/a/b.ts", "192.0.2.1", 1700000000});
   if (r.ok()) __builtin_trap();  // nobody can forge a signature by fuzzing
   // Past the signature check the payload is trusted input, but still worth hardening.
   if (auto claims = parse_claims(in); claims.ok()) (void)claims->scope.allows("/vod/a/b.ts");
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int64_t now : {std::numeric_limits<int64_t>::min(), int64_t(0), int64_t(1700000000),
                           std::numeric_limits<int64_t>::max()}) {
         for (const Verifier* v : {&s.narrow, &s.wide}) {
-          auto r = v->verify(*t, RequestContext{"/vod/a/b.ts", "192.0.2.1", now});
+          auto r = v->verify(*t, TokenRequest{"/vod/a/b.ts", "192.0.2.1", now});
           if (r.ok() && r.claims().sid.empty()) __builtin_trap();  // every admitted token has a session id
         }
       }

@@ -205,7 +205,8 @@ def test_range_on_a_cold_object_answers_before_the_object_is_fetched(tiers, slow
     body = bytes(range(256)) * (64 * 4096)  # 64 MiB
     release = threading.Event()
     slow_origin.add("/vod/cold.mp4", body, split=4 * MiB, release=release)
-    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    # range_reach 0: every range joins the fill, however far ahead (the far-range case is below).
+    edge = tiers("edge", edge_config([slow_origin.port], extra={"cache": {"range_reach": 0}})).start()
     try:
         t0 = time.monotonic()
         r = edge.get("/vod/cold.mp4", headers={"Range": "bytes=1000-1999"}, timeout=30)
@@ -331,3 +332,46 @@ def test_concurrent_ranges_of_a_paced_object_share_one_upstream_fetch(tiers, slo
     ranged = [h for h in heads if "\nrange:" in h.lower()]
     assert len(heads) == 2, heads
     assert len(ranged) == 1 and f"Range: bytes={far[0]}-{far[1]}" in ranged[0], heads
+
+
+def test_far_range_on_a_cold_stored_object_fetches_only_its_own_bytes(tiers, slow_origin):
+    """A seek to the end of a cold object that will be stored: the range does not wait for the
+    fill to reach it (cache.range_reach, 8 MiB by default) but fetches its own bytes with Range,
+    a near range joins the fill, and the fill still stores the whole object once."""
+    body = bytes(range(256)) * (48 * 1024)  # 12 MiB: fits one memory shard (256 MiB / 16)
+    release = threading.Event()
+    path = "/vod/seek.mp4"
+    slow_origin.add(path, body, split=MiB, release=release, headers={"Cache-Control": "max-age=600"}, ranges=True)
+    edge = tiers("edge", edge_config([slow_origin.port])).start()
+    far = (10 * MiB, 10 * MiB + 65535)
+    near = (100_000, 100_999)
+    results = {}
+
+    def client(name, first, last):
+        results[name] = edge.get(path, headers={"Range": f"bytes={first}-{last}"}, timeout=60)
+
+    whole = threading.Thread(target=lambda: results.update(whole=edge.get(path, timeout=60)))
+    whole.start()
+    try:
+        assert slow_origin.first_half_sent.wait(30), "the fill never started"
+        client("near", *near)  # within what the fill has received: joins it
+        client("far", *far)    # 9 MiB beyond it: its own fetch, while the fill is held back
+        assert not release.is_set()
+    finally:
+        release.set()
+    whole.join(60)
+    for name, (first, last) in (("near", near), ("far", far)):
+        r = results[name]
+        assert r.status == 206 and r.body == body[first:last + 1], (name, r)
+        assert r.header("Content-Range") == f"bytes {first}-{last}/{len(body)}"
+    assert results["whole"].status == 200 and results["whole"].body == body
+    with slow_origin.lock:
+        heads = [h for p, h in slow_origin.requests if p == path]
+    ranged = [h for h in heads if "\nrange:" in h.lower()]
+    assert len(heads) == 2 and len(ranged) == 1 and f"Range: bytes={far[0]}-{far[1]}" in ranged[0], heads
+    # The fill stored the object: the same far range is now a hit, with no new upstream request.
+    again = edge.get(path, headers={"Range": f"bytes={far[0]}-{far[1]}"})
+    assert again.status == 206 and again.body == body[far[0]:far[1] + 1]
+    assert again.header("X-Cache") == "HIT"
+    with slow_origin.lock:
+        assert len([1 for p, _ in slow_origin.requests if p == path]) == 2

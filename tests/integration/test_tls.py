@@ -126,6 +126,24 @@ def test_tls11_is_refused(stack):
         assert s.version() in ("TLSv1.3", "TLSv1.2")
 
 
+def test_server_prefers_aes128_gcm(stack):
+    # Python's client lists AES-256-GCM first; the edge's order decides (it is cheaper per byte).
+    with tls_connect(stack.edge.port(tls=True), ctx=ctx_for(ssl.TLSVersion.TLSv1_3)) as s:
+        assert s.cipher()[0] == "TLS_AES_128_GCM_SHA256"
+    ctx = ctx_for(ssl.TLSVersion.TLSv1_2)
+    ctx.set_ciphers("ECDHE+AESGCM")
+    with tls_connect(stack.edge.port(tls=True), ctx=ctx) as s:
+        assert "AES128-GCM" in s.cipher()[0]
+
+
+def test_configured_cipher_suites_are_used(tiers, certs, stack):
+    cfg = edge_config([stack.shield.port()], certs=[certs["a"]])
+    cfg["tls"]["ciphersuites"] = "TLS_CHACHA20_POLY1305_SHA256"
+    edge = tiers("edge", cfg).start()
+    with tls_connect(edge.port(tls=True), ctx=ctx_for(ssl.TLSVersion.TLSv1_3)) as s:
+        assert s.cipher()[0] == "TLS_CHACHA20_POLY1305_SHA256"
+
+
 def test_alpn_selects_http11(stack):
     ctx = client_tls_context()
     ctx.set_alpn_protocols(["h2", "http/1.1"])

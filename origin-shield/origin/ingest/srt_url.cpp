@@ -1,7 +1,7 @@
 #include "origin-shield/origin/ingest/srt_url.h"
 
 #include "common/util/strings.h"
-#include "origin-shield/origin/ingest/query_params.h"
+#include "common/http/query.h"
 
 namespace cdn::origin::ingest {
 
@@ -16,10 +16,11 @@ Result<SrtPullUrl> parse_srt_url(std::string_view url) {
   out.text = "srt://" + out.address.str();
   out.configured = std::string(url);
   if (q == std::string_view::npos) return out;
-  auto params = query_params(rest.substr(q + 1));
-  if (!params) return Error{"bad percent-encoding"};
-  for (auto& [name, v] : *params) {
+  std::string v;
+  for (const http::QueryParam& p : http::QueryParams(rest.substr(q + 1))) {
+    if (!p.decoded_value(v)) return Error{"bad percent-encoding"};
     const std::string* value = &v;
+    const std::string_view name = p.name;
     if (name == "streamid") {
       if (value->size() > 512) return Error{"streamid longer than 512 bytes"};
       out.streamid = *value;
@@ -32,7 +33,7 @@ Result<SrtPullUrl> parse_srt_url(std::string_view url) {
       if (ms.value() < 20 || ms.value() > 10'000) return Error{"latency must be 20ms..10s"};
       out.latency_ms = ms.value();
     } else {
-      return Error{"unknown parameter \"" + name + "\" (streamid, passphrase, latency)"};
+      return Error{"unknown parameter \"" + std::string(name) + "\" (streamid, passphrase, latency)"};
     }
   }
   return out;

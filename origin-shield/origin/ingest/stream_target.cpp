@@ -1,7 +1,7 @@
 #include "origin-shield/origin/ingest/stream_target.h"
 
 #include "common/util/strings.h"
-#include "origin-shield/origin/ingest/query_params.h"
+#include "common/http/query.h"
 
 namespace cdn::origin::ingest {
 
@@ -49,11 +49,11 @@ std::optional<StreamTarget> parse_raw(std::string_view text) {
   auto q = text.find('?');
   if (!split_resource(text.substr(0, q), t)) return std::nullopt;
   if (q == std::string_view::npos) return t;
-  auto params = query_params(text.substr(q + 1));
-  if (!params) return std::nullopt;
-  for (auto& [name, value] : *params) {
-    if (name == "key") t.key = value;
-    if (name == "role" && !set_role(value, t)) return std::nullopt;
+  std::string value;
+  for (const http::QueryParam& p : http::QueryParams(text.substr(q + 1))) {
+    if (!p.decoded_value(value)) return std::nullopt;
+    if (p.name == "key") t.key = value;
+    if (p.name == "role" && !set_role(value, t)) return std::nullopt;
   }
   return t;
 }

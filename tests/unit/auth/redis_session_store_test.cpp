@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -93,7 +95,8 @@ class RedisStoreTest : public ::testing::Test {
   }
   RedisSessionStore& edge(WhenRedisDown policy = WhenRedisDown::FailOpen,
                           SidElsewhere elsewhere = SidElsewhere::NewStream,
-                          std::shared_ptr<RenewalCache> renewals = nullptr) {
+                          std::shared_ptr<RenewalCache> renewals = nullptr,
+                          const std::function<void(RedisStoreOptions&)>& adjust = {}) {
     RedisStoreOptions o;
     o.port = redis_->port();
     o.key_prefix = "test:" + std::to_string(redis_->port()) + ":";
@@ -106,6 +109,7 @@ class RedisStoreTest : public ::testing::Test {
     o.clock = [this] { return clock_; };
     o.log = [this](std::string_view m) { logs_.emplace_back(m); };
     o.renewals = std::move(renewals);
+    if (adjust) adjust(o);
     edges_.push_back(std::make_unique<RedisSessionStore>(&loop_, o));
     return *edges_.back();
   }
@@ -322,6 +326,34 @@ TEST_F(RedisStoreTest, DownFromTheStart) {
   redis_->start();
   ASSERT_TRUE(wait_connected(a));
   EXPECT_EQ(admit(a, "s2", false, 2000), Admit::Allowed);
+}
+
+TEST_F(RedisStoreTest, AuthAsAnAclUserAndRefusedPasswordsOnHealth) {
+  ASSERT_TRUE(redis_->command("ACL SETUSER cdn-edge on >edge-pass ~* +@all"));
+  auto health = std::make_shared<RedisHealth>();
+  auto as = [&](const char* password) {
+    return [&, password](RedisStoreOptions& o) {
+      o.username = "cdn-edge";
+      o.password = password;
+      o.health = health;
+    };
+  };
+  auto& good = edge(WhenRedisDown::FailClosed, SidElsewhere::NewStream, nullptr, as("edge-pass"));
+  auto& bad = edge(WhenRedisDown::FailClosed, SidElsewhere::NewStream, nullptr, as("wrong"));
+  ASSERT_TRUE(wait_connected(good));
+  ASSERT_TRUE(run_until([&] { return health->auth_refused.load() == 1; }));
+  EXPECT_EQ(health->down.load(), 1);
+  EXPECT_FALSE(bad.connected());
+  EXPECT_EQ(admit(good, "s1", false, 1000), Admit::Allowed);
+  EXPECT_EQ(admit(bad, "s2", false, 1000), Admit::Unavailable);  // fail-closed, as when Redis is down
+  EXPECT_TRUE(std::any_of(logs_.begin(), logs_.end(),
+                          [](const std::string& l) { return l.find("AUTH refused: WRONGPASS") != std::string::npos; }));
+  // The operator adds the password to the ACL user: the next reconnect gets in.
+  ASSERT_TRUE(redis_->command("ACL SETUSER cdn-edge >wrong"));
+  ASSERT_TRUE(wait_connected(bad));
+  EXPECT_EQ(health->auth_refused.load(), 0);
+  EXPECT_EQ(health->down.load(), 0);
+  EXPECT_EQ(admit(bad, "s2", false, 2000), Admit::Allowed);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ TEST(Renew, NewTokenKeepsSessionAndScopeWithShortExp) {
       R"({"iss":"iss-1","aud":"aud-1","sub":"v1","jti":"J","exp":1700086400,"nbf":1699990000,)"
       R"("path":"/live/ch1/","climit":2,"cbeh":"BLOCK_NEW","cdniets":60,"cdnistt":2})",
       *keys->find("owner"));
-  RequestContext req{"/live/ch1/index.m3u8", "192.0.2.1", 1700000000};
+  TokenRequest req{"/live/ch1/index.m3u8", "192.0.2.1", 1700000000};
   auto first = v.verify(original, req);
   ASSERT_TRUE(first.ok()) << first.rejection().reason;
 

@@ -45,7 +45,7 @@ class VerifierTest : public ::testing::Test {
   VerifyResult verify(const std::string& t, std::string_view path = "/vod/movie1/seg1.ts",
                       std::string_view addr = "203.0.113.7", int64_t now = kNow, size_t cache = 0) {
     Verifier v(keys_, policy_, cache);
-    return v.verify(t, RequestContext{path, addr, now});
+    return v.verify(t, TokenRequest{path, addr, now});
   }
 
   std::string es_jwk_;
@@ -228,7 +228,7 @@ TEST_F(VerifierTest, MalleatedEcdsaSignatureIsTheSameSession) {
     ASSERT_NE(twin, t);
     for (size_t cache : {size_t(0), size_t(100)}) {
       Verifier v(keys_, policy_, cache);
-      RequestContext req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
+      TokenRequest req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
       auto a = v.verify(t, req);
       auto b = v.verify(twin, req);
       ASSERT_TRUE(a.ok()) << a.rejection().reason;
@@ -269,7 +269,7 @@ TEST_F(VerifierTest, KeyRotationTwoKeysActiveThenOldRemoved) {
   std::string old_jwk = gen(Alg::ES256, "2024-01"), new_jwk = gen(Alg::ES256, "2024-02");
   auto both = keyset(jwks_of({old_jwk, new_jwk}));
   Verifier v(keyset(jwks_of({old_jwk})), policy_, 100);
-  RequestContext req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
+  TokenRequest req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
   std::string old_token = *sign(claims(), *both->find("2024-01"));
   std::string new_token = *sign(claims(), *both->find("2024-02"));
   EXPECT_TRUE(v.verify(old_token, req).ok());
@@ -286,7 +286,7 @@ TEST_F(VerifierTest, KeyRotationTwoKeysActiveThenOldRemoved) {
 TEST_F(VerifierTest, CacheSkipsSignatureButNotRequestChecks) {
   Verifier v(keys_, policy_, 100);
   std::string t = token("es-1");
-  RequestContext req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
+  TokenRequest req{"/vod/movie1/a.ts", "203.0.113.7", kNow};
   ASSERT_TRUE(v.verify(t, req).ok());
   ASSERT_TRUE(v.verify(t, req).ok());
   EXPECT_EQ(v.verify(t, {"/vod/other/a.ts", "203.0.113.7", kNow}).rejection().reason, "scope");

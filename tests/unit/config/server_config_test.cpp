@@ -20,6 +20,50 @@ class ServerConfigTest : public ::testing::Test {
   TempDir dir_;
 };
 
+TEST_F(ServerConfigTest, UpstreamOverTls) {
+  auto r = parse(R"(
+tier: shield
+listen: [{address: 127.0.0.1:8443, tls: true}]
+tls:
+  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]
+  client_ca: @DIR@/cert.pem
+admin:
+  listen: 127.0.0.1:9443
+  tls: {cert: @DIR@/cert.pem, key: @DIR@/key.pem, client_ca: @DIR@/cert.pem}
+upstream:
+  tls: {ca: @DIR@/cert.pem, cert: @DIR@/cert.pem, key: @DIR@/key.pem}
+  servers:
+    - address: 127.0.0.1:8081
+    - address: https://[::1]:8082
+      server_name: origin-2.example
+      backup: true
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& u = *r->upstream;
+  ASSERT_EQ(u.servers.size(), 2u);
+  EXPECT_TRUE(u.servers[0].tls);  // the tls section makes every server TLS
+  EXPECT_EQ(u.servers[0].server_name, "127.0.0.1");
+  EXPECT_TRUE(u.servers[1].tls);
+  EXPECT_EQ(u.servers[1].address.str(), "[::1]:8082");
+  EXPECT_EQ(u.servers[1].server_name, "origin-2.example");
+  EXPECT_EQ(u.tls.ca, dir_.path() + "/cert.pem");
+  EXPECT_EQ(u.tls.key, dir_.path() + "/key.pem");
+  EXPECT_EQ(r->tls->client_ca, dir_.path() + "/cert.pem");
+  ASSERT_TRUE(r->admin.tls.has_value());
+  EXPECT_EQ(r->admin.tls->client_ca, dir_.path() + "/cert.pem");
+}
+
+TEST_F(ServerConfigTest, HttpsAddressAloneUsesTheSystemStore) {
+  auto r = parse("tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers:\n"
+                 "    - address: https://localhost:8443\n    - address: http://127.0.0.1:8081\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->upstream->servers[0].tls);
+  EXPECT_EQ(r->upstream->servers[0].server_name, "localhost");
+  EXPECT_FALSE(r->upstream->servers[1].tls);
+  EXPECT_TRUE(r->upstream->tls.ca.empty());
+  EXPECT_FALSE(r->admin.tls.has_value());
+}
+
 TEST_F(ServerConfigTest, FullExample) {
   auto r = parse(R"(
 tier: edge
@@ -294,10 +338,32 @@ const BadCase kBadCases[] = {
     {"bad size", EDGE_HEAD "cache:\n  memory: 12XB\n", "t.yaml:5: cache.memory", "invalid size unit"},
     {"bad bool", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  session_tickets: maybe\n",
      "t.yaml:6: tls.session_tickets", "expected true or false"},
+    {"unknown TLS 1.3 suite", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  ciphersuites: TLS_AES_999\n",
+     "t.yaml:6: tls.ciphersuites", "not a TLS 1.3 cipher suite list OpenSSL accepts"},
+    {"unknown TLS 1.2 cipher", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  ciphers: NOPE-CIPHER\n",
+     "t.yaml:6: tls.ciphers", "not a TLS 1.2 cipher list OpenSSL accepts"},
     {"bad log level", EDGE_HEAD "log_level: verbose\n", "t.yaml:4: log_level", "expected one of debug | info | warn | error"},
     {"duplicate key", EDGE_HEAD "workers: 1\nworkers: 2\n", "t.yaml:5: workers", "duplicate key"},
     {"section is a scalar", EDGE_HEAD "timeouts: 5s\n", "t.yaml:4: timeouts", "expected a map, got a scalar"},
     {"syntax error", EDGE_HEAD "cache: {memory: 1GiB\n", "t.yaml:", "YAML syntax error"},
+    {"upstream tls ca missing", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers: [{address: 127.0.0.1:8081}]\n  tls:\n    ca: @DIR@/none.pem\n",
+     "t.yaml:6: upstream.tls.ca", "No such file or directory"},
+    {"upstream tls key without cert", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers: [{address: 127.0.0.1:8081}]\n  tls:\n    key: @DIR@/key.pem\n",
+     "t.yaml:6: upstream.tls.key", "a client key needs its certificate (cert)"},
+    {"upstream tls cert without key", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers: [{address: 127.0.0.1:8081}]\n  tls:\n    cert: @DIR@/cert.pem\n",
+     "t.yaml:6: upstream.tls.cert", "a client certificate needs its private key (key)"},
+    {"upstream http under tls", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  tls: {ca: @DIR@/cert.pem}\n  servers:\n    - address: http://127.0.0.1:8081\n",
+     "t.yaml:6: upstream.servers[0].address", "http:// server under an upstream with a tls section"},
+    {"server_name on a plain upstream", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers:\n    - address: 127.0.0.1:8081\n      server_name: shield.test\n",
+     "t.yaml:6: upstream.servers[0].server_name", "only for TLS servers"},
+    {"https address without port", "tier: edge\nlisten: [{address: 127.0.0.1:8080}]\nupstream:\n  servers:\n    - address: https://127.0.0.1\n",
+     "t.yaml:5: upstream.servers[0].address", "host:port"},
+    {"client_ca missing", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  client_ca: @DIR@/none.pem\n",
+     "t.yaml:6: tls.client_ca", "No such file or directory"},
+    {"admin tls without key", EDGE_HEAD "admin:\n  tls:\n    cert: @DIR@/cert.pem\n", "t.yaml:6: admin.tls.key",
+     "required key is missing"},
+    {"admin client_ca missing", EDGE_HEAD "admin:\n  tls:\n    cert: @DIR@/cert.pem\n    key: @DIR@/key.pem\n    client_ca: @DIR@/none.pem\n",
+     "t.yaml:8: admin.tls.client_ca", "No such file or directory"},
     {"empty file", "", "t.yaml: empty config", ""},
     {"top-level list", "- tier: edge\n", "t.yaml:1: top level must be a map", ""},
     {"timeout null", EDGE_HEAD "timeouts:\n  drain:\n", "t.yaml:5: timeouts.drain", "has no value"},

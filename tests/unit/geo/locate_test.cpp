@@ -3,6 +3,8 @@
 // old data when a new file is broken.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "geo/coverage_zones.h"
 #include "geo/data_watcher.h"
 #include "geo/locator.h"
@@ -40,6 +42,71 @@ TEST(CoverageZones, LongestPrefixWinsAndGivesTheScope) {
   EXPECT_FALSE(z->lookup(ip("2001:db9::1")));
   // An IPv4 zone never matches an IPv6 address with the same leading bits.
   EXPECT_FALSE(z->lookup(ip("a00::1")));
+}
+
+// The flattened ranges against the definition: for random nested, adjacent and duplicated
+// zones (with /0 and full-length ones among them), every lookup answers what a scan for the
+// longest matching prefix (the first listed among equal ones) answers.
+TEST(CoverageZones, FlatRangesAnswerAsTheLongestPrefixScan) {
+  std::mt19937_64 rng(20261130);
+  for (int round = 0; round < 40; ++round) {
+    struct Z {
+      IpAddr base;
+      int len;
+      size_t site;
+    };
+    std::vector<Z> zones;
+    std::string text;
+    const bool v6 = round % 2 == 1;
+    const int bits = v6 ? 128 : 32;
+    auto random_addr = [&] {
+      // A few clustered networks, so that zones nest and touch.
+      IpAddr a;
+      a.family = v6 ? AF_INET6 : AF_INET;
+      uint64_t cluster = rng() % 4;
+      a.hi = v6 ? (0x20010db800000000ull | (cluster << 24) | (rng() & 0xffffff)) : ((0x0a000000ull | (cluster << 16) | (rng() & 0xffff)) << 32);
+      a.lo = v6 ? rng() : 0;
+      return a;
+    };
+    const int n = 1 + int(rng() % 60);
+    for (int i = 0; i < n; ++i) {
+      int len = int(rng() % (bits + 1));
+      if (i == 0 && round % 5 == 0) len = 0;
+      Z z{masked(random_addr(), len), len, size_t(rng() % kSites.size())};
+      zones.push_back(z);
+      text += to_string(z.base) + "/" + std::to_string(len) + " " + kSites[z.site] + "\n";
+      if (rng() % 8 == 0) {  // the same prefix again, another site: the first one wins
+        zones.push_back(Z{z.base, len, (z.site + 1) % kSites.size()});
+        text += to_string(z.base) + "/" + std::to_string(len) + " " + kSites[(z.site + 1) % kSites.size()] + "\n";
+      }
+    }
+    auto cz = CoverageZones::parse(text, "cov.txt", kSites);
+    ASSERT_TRUE(cz.ok()) << cz.error().message;
+    for (int q = 0; q < 2000; ++q) {
+      IpAddr a = random_addr();
+      if (q % 3 == 0 && !zones.empty()) {  // the edges of a zone
+        const Z& z = zones[rng() % zones.size()];
+        a = z.base;
+        if (q % 2 == 0) {  // its last address
+          unsigned __int128 v = (static_cast<unsigned __int128>(a.hi) << 64) | a.lo;
+          const int host = 128 - z.len;  // lengths count from the top bit in both families
+          if (host > 0) v |= host >= 128 ? ~static_cast<unsigned __int128>(0) : ((static_cast<unsigned __int128>(1) << host) - 1);
+          if (!v6) v &= ~((static_cast<unsigned __int128>(1) << 96) - 1);  // IPv4 has only the top 32 bits
+          a.hi = uint64_t(v >> 64);
+          a.lo = uint64_t(v);
+        }
+      }
+      const Z* best = nullptr;
+      for (const Z& z : zones)
+        if (masked(a, z.len) == z.base && (!best || z.len > best->len)) best = &z;
+      auto hit = cz->lookup(a);
+      ASSERT_EQ(bool(hit), bool(best)) << to_string(a) << "\n" << text;
+      if (best) {
+        EXPECT_EQ(hit->site, best->site) << to_string(a) << "\n" << text;
+        EXPECT_EQ(hit->prefix, best->len) << to_string(a);
+      }
+    }
+  }
 }
 
 TEST(CoverageZones, ErrorsNameFileAndLine) {

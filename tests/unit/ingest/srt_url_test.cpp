@@ -18,6 +18,11 @@ TEST(SrtUrl, AddressAndParameters) {
   ASSERT_TRUE(bare);
   EXPECT_EQ(bare->address.host, "::1");
   EXPECT_FALSE(bare->latency_ms);
+  // Queries are read by http::QueryParams: empty pairs are not parameters.
+  auto loose = parse_srt_url("srt://1.2.3.4:9000?&streamid=a+b&&latency=1s&");
+  ASSERT_TRUE(loose) << loose.error().message;
+  EXPECT_EQ(loose->streamid, "a b");
+  EXPECT_EQ(loose->latency_ms, 1000);
 }
 
 TEST(SrtUrl, Refusals) {

@@ -14,6 +14,13 @@ TEST(StreamTarget, SimpleForm) {
   auto p = parse_stream_target("news/720p?key=k");
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->backup);
+  auto loose = parse_stream_target("news/720p?&&key=k&");
+  ASSERT_TRUE(loose);
+  EXPECT_EQ(loose->key, "k");
+  // A name is compared as sent, never decoded.
+  auto encoded_name = parse_stream_target("news/720p?k%65y=k");
+  ASSERT_TRUE(encoded_name);
+  EXPECT_EQ(encoded_name->key, "");
 }
 
 TEST(StreamTarget, PercentEncodedAsAWhole) {

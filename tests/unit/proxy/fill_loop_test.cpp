@@ -278,6 +278,47 @@ TEST(FillLoop, FirstByteIsIgnoredWhereTheWaiterMayNeedTheWholeBody) {
   }
 }
 
+TEST(FillLoop, RangesFarBeyondWhatAStoredFillReceivedGoTheirOwnWay) {
+  TestLoop loop;
+  Fill f(key("k"));
+  f.set_range_reach(100);
+  Follower leader, near, far, edge_of_reach;
+  leader.join(f, loop.worker());
+  far.join(f, loop.worker(), 500);  // joined before the head: decided when it arrives
+  f.start_streaming(200, {}, 10000, "MISS");
+  append_blocks(f, 0, 3);                      // 60 bytes received
+  near.join(f, loop.worker(), 90);             // within reach of what arrived
+  edge_of_reach.join(f, loop.worker(), 160);   // 60 + 100: still within
+  Fill::View v;
+  far.take(f, v);
+  EXPECT_EQ(v.error, "fill-not-joinable");
+  for (Follower* ok : {&leader, &near, &edge_of_reach}) {
+    ok->take(f, v);
+    EXPECT_EQ(v.state, Fill::State::Streaming);
+    EXPECT_EQ(v.offset, 0u);  // a stored fill keeps and hands out every block
+  }
+  // A late range is measured against what has arrived by the time it joins.
+  append_blocks(f, 3, 20);  // 400 bytes
+  Follower later;
+  later.join(f, loop.worker(), 500);
+  later.take(f, v);
+  EXPECT_EQ(v.state, Fill::State::Streaming);
+  // A fill made for one request's own range never turns its request away, even when the
+  // upstream ignores the Range and sends the whole body through a paced fill.
+  Fill own(key("own"));
+  own.set_single_request();
+  own.pace(&loop.worker(), 100, [] {});
+  Follower only;
+  only.join(own, loop.worker(), 5000);
+  own.start_streaming(200, {}, 10000, "MISS");
+  append_blocks(own, 0, 3);
+  only.take(own, v);
+  EXPECT_EQ(v.state, Fill::State::Streaming);
+  for (Follower* r : {&leader, &near, &far, &edge_of_reach, &later}) f.remove_waiter(r->w);
+  own.remove_waiter(only.w);
+  loop.run([] { return 0; });
+}
+
 TEST(FillLoop, WakesOfABusyWaiterAreCoalesced) {
   TestLoop loop;
   Fill f(key("k"));

@@ -33,7 +33,7 @@ struct Stack {
   explicit Stack(http::UpstreamTimeouts ut = {}, ProxyOptions o = {}, Phases* phases = nullptr) {
     origin = std::make_unique<TestServer>(loop, &origin_handler);
     auto addr = net::resolve_numeric("127.0.0.1", origin->port());
-    std::vector<UpstreamServerSpec> servers{{addr.value(), "origin", false}};
+    std::vector<UpstreamServerSpec> servers{{addr.value(), "origin", false, {}}};
     upstreams = std::make_unique<UpstreamSet>(SelectPolicy::Failover, std::move(servers), 3, 1000, ut, 1);
     o.via_name = "test-edge";
     core = std::make_unique<ProxyCore>(std::move(o), &memory, nullptr, upstreams.get(), phases);
