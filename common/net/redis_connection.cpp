@@ -104,6 +104,21 @@ void RedisConnection::on_connected(int status) {
     return;
   }
   connected_ = true;
+  if (opts_.password.empty()) return ready();
+  std::vector<std::string> auth = {"AUTH"};
+  if (!opts_.username.empty()) auth.push_back(opts_.username);
+  auth.push_back(opts_.password);
+  send(auth, [this](redisReply* r) {
+    if (!r) return;  // the connection went meanwhile
+    // Refused: dropped by the watchdog, not from inside hiredis's own reply callback.
+    if (r->type == REDIS_REPLY_ERROR)
+      auth_refused_ = true;
+    else
+      ready();
+  });
+}
+
+void RedisConnection::ready() {
   backoff_ms_ = opts_.reconnect_min_ms;
   if (!opts_.client_name.empty())
     send({"CLIENT", "SETNAME", opts_.client_name}, [](redisReply*) {});
@@ -119,6 +134,7 @@ void RedisConnection::on_disconnected() {
 void RedisConnection::lost(std::string_view why) {
   bool was = connected_;
   connected_ = false;
+  auth_refused_ = false;
   sent_at_ms_.clear();
   on_message_ = nullptr;
   schedule_reconnect();
@@ -137,6 +153,11 @@ void RedisConnection::drop(std::string_view why) {
 
 void RedisConnection::watchdog() {
   if (!ac_) return;
+  if (auth_refused_) {
+    auth_refused_ = false;
+    drop("auth refused");
+    return;
+  }
   int64_t now = mono_ms();
   // hiredis's libuv adapter drops poll errors, so a refused connect is never reported: a connect
   // that has not completed in time is abandoned here instead.

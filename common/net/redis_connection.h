@@ -22,6 +22,9 @@ struct RedisConnectionOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string client_name;  // CLIENT SETNAME on every connect (operators and tests find it)
+  // AUTH after every connect when password is set: "AUTH username password" (an ACL user) or
+  // "AUTH password" (requirepass). Refused: the connection is dropped and tried again later.
+  std::string username, password;
   int64_t command_timeout_ms = 1000;
   int64_t reconnect_min_ms = 50;
   int64_t reconnect_max_ms = 2000;
@@ -50,6 +53,7 @@ class RedisConnection {
   void connect();
   void schedule_reconnect();
   void on_connected(int status);
+  void ready();
   void on_disconnected();
   void watchdog();
   void drop(std::string_view why);
@@ -64,6 +68,7 @@ class RedisConnection {
   redisAsyncContext* ac_ = nullptr;
   bool connected_ = false;
   bool destroying_ = false, dropping_ = false;
+  bool auth_refused_ = false;
   int64_t connect_started_ms_ = 0;
   int64_t backoff_ms_;
   uv_timer_s* reconnect_timer_;

@@ -141,6 +141,8 @@ struct FleetPurge::Impl {
     o.host = cfg.address.host;
     o.port = cfg.address.port;
     o.command_timeout_ms = cfg.command_timeout_ms;
+    o.username = cfg.username;
+    o.password = cfg.password;
     o.client_name = "cdn-purge-cmd-" + d.node;
     cmd = std::make_unique<net::RedisConnection>(
         d.admin->loop(), o, [this] { on_cmd_up(); },

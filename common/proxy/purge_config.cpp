@@ -32,6 +32,9 @@ void read_purge_section(config::MapReader& root, PurgeConfig& out) {
     if (auto v = r->get_string("channel", false)) f.channel = *v;
     if (auto v = r->get_string("stream", false)) f.stream = *v;
     if (auto v = r->get_string("key_prefix", false)) f.key_prefix = *v;
+    if (auto v = r->get_string("username", false)) f.username = *v;
+    if (auto v = r->get_string("password", false)) f.password = *v;
+    if (!f.username.empty() && f.password.empty()) r->error("username", "an ACL user needs its password");
     if (auto v = r->get_int("stream_max_len", 10, 10'000'000)) f.stream_max_len = *v;
     if (auto d = r->get_duration_ms("wait", 0, 60'000)) f.wait_ms = *d;
     if (auto d = r->get_duration_ms("heartbeat", 10, 60'000)) f.heartbeat_ms = *d;

@@ -22,6 +22,7 @@ struct FleetPurgeConfig {
   std::string channel = "cdn:purge";          // pub/sub channel of new purges
   std::string stream = "cdn:purge:stream";    // the short stream a reconnecting node replays
   std::string key_prefix = "cdn:purge:";      // counter, node heartbeats, applied-by records
+  std::string username, password;             // AUTH (an ACL user, or requirepass alone)
   int64_t stream_max_len = 1000;              // purges kept for replay (approximate trim)
   int64_t wait_ms = 2'000;                    // an admin purge waits this long for every live node
   int64_t heartbeat_ms = 500;                 // how often a node says it is alive

@@ -281,3 +281,37 @@ def test_a_soft_purge_revalidates_and_serves_stale_when_the_origin_is_down(fleet
         assert "STALE" in shield_answers, shield_answers
     finally:
         fleet.origin.start()
+
+
+def test_fleet_purges_authenticate_to_redis(tiers, tmp_path):
+    """A Redis with requirepass: the node with the password purges through it; one with a wrong
+    password cannot, and says so rather than purging alone."""
+    port = free_port()
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--requirepass", "s3cret", "--dir", str(tmp_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: redis_cli_auth(port, "PING") == "PONG", what="redis-server with a password")
+
+        def edge(name, password):
+            section = fleet_purge_section(port)
+            section["redis"]["password"] = password
+            return tiers("edge", edge_config([free_port()], extra={"node_name": name, "purge": section}),
+                         name=name).start()
+        good, bad = edge("auth-good", "s3cret"), edge("auth-bad", "wrong")
+        wait_until(lambda: "auth-good" in redis_cli_auth(port, "HKEYS", "cdn:purge:nodes"),
+                   what="the node with the password to say it is alive")
+        r = good.admin_post("/admin/purge?fleet=1&key=anything")
+        assert r.status == 200 and [a["node"] for a in json.loads(r.body)["applied"]] == ["auth-good"], r
+        r = bad.admin_post("/admin/purge?fleet=1&key=anything")
+        assert r.status == 503 and r.header("X-Error-Reason") == "purge-redis-unavailable", r
+        assert "auth-bad" not in redis_cli_auth(port, "HKEYS", "cdn:purge:nodes")
+    finally:
+        redis.kill()
+        redis.wait(10)
+
+
+def redis_cli_auth(port, *args):
+    r = subprocess.run(["redis-cli", "-p", str(port), "--no-auth-warning", "-a", "s3cret", *map(str, args)],
+                       capture_output=True, text=True, timeout=10)
+    return r.stdout.strip()
