@@ -3,7 +3,8 @@
 namespace cdn::cache {
 
 namespace {
-// Per hash node (next pointer, cached hash, allocator header) and per std::string held.
+// A hash or tree node's own overhead (links, cached hash, allocator header) and a string's
+// control block.
 constexpr size_t kNodeOverhead = 32;
 constexpr size_t kStringOverhead = sizeof(std::string);
 }  // namespace
@@ -12,31 +13,35 @@ void SurrogateIndex::set(const std::string& key_text, const std::vector<std::str
   std::lock_guard lock(mu_);
   remove_locked(key_text);
   if (keys.empty()) return;
-  for (const auto& k : keys) {
-    if (by_key_[k].insert(key_text).second) string_bytes_ += key_text.size();
-  }
-  links_ += keys.size();
-  for (const auto& k : keys) string_bytes_ += k.size();
-  by_object_.emplace(key_text, keys);
+  auto object = by_object_.emplace(key_text, std::vector<std::string_view>()).first;
   string_bytes_ += key_text.size();
+  for (const auto& k : keys) {
+    auto [entry, new_key] = by_key_.try_emplace(k);
+    if (new_key) string_bytes_ += k.size();
+    if (!entry->second.insert(std::string_view(object->first)).second) continue;  // a repeated key
+    object->second.push_back(std::string_view(entry->first));
+    ++links_;
+  }
 }
 
 void SurrogateIndex::remove(std::string_view key_text) {
   std::lock_guard lock(mu_);
-  remove_locked(std::string(key_text));
+  remove_locked(key_text);
 }
 
-void SurrogateIndex::remove_locked(const std::string& key_text) {
+void SurrogateIndex::remove_locked(std::string_view key_text) {
   auto it = by_object_.find(key_text);
   if (it == by_object_.end()) return;
-  for (const auto& k : it->second) {
-    string_bytes_ -= k.size();
-    auto set = by_key_.find(k);
+  for (std::string_view k : it->second) {
+    auto set = by_key_.find(std::string(k));
     if (set == by_key_.end()) continue;
-    if (set->second.erase(key_text)) string_bytes_ -= key_text.size();
-    if (set->second.empty()) by_key_.erase(set);
+    set->second.erase(std::string_view(it->first));
+    if (set->second.empty()) {
+      string_bytes_ -= set->first.size();
+      by_key_.erase(set);  // `k` dangles from here on; it is not read again
+    }
   }
-  string_bytes_ -= key_text.size();
+  string_bytes_ -= it->first.size();
   links_ -= it->second.size();
   by_object_.erase(it);
 }
@@ -70,10 +75,12 @@ size_t SurrogateIndex::objects() const {
 
 size_t SurrogateIndex::bytes() const {
   std::lock_guard lock(mu_);
-  // Each link (object, key) is one set member (a node holding a key text) and one list entry.
-  return string_bytes_ +
-         (by_object_.size() + by_key_.size() + links_) * (kNodeOverhead + kStringOverhead) +
-         links_ * kStringOverhead + by_key_.bucket_count() * sizeof(void*);
+  // Strings and their nodes once each; per link a set member (node + view) and a list entry.
+  const size_t nodes = by_object_.size() + by_key_.size();
+  return string_bytes_ + nodes * (kNodeOverhead + kStringOverhead) +
+         by_object_.size() * sizeof(std::vector<std::string_view>) +
+         links_ * (kNodeOverhead + 2 * sizeof(std::string_view)) +
+         by_key_.bucket_count() * sizeof(void*);
 }
 
 }  // namespace cdn::cache

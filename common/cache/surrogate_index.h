@@ -30,12 +30,14 @@ class SurrogateIndex {
   size_t bytes() const;
 
  private:
-  void remove_locked(const std::string& key_text);
+  void remove_locked(std::string_view key_text);
 
+  // Each key text and each surrogate key is held once, as a map key (whose address is stable);
+  // the other direction holds views of it.
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::unordered_set<std::string>> by_key_;
-  std::map<std::string, std::vector<std::string>, std::less<>> by_object_;  // ordered: prefixes
-  size_t string_bytes_ = 0;  // key and key-text bytes held, both directions
+  std::unordered_map<std::string, std::unordered_set<std::string_view>> by_key_;
+  std::map<std::string, std::vector<std::string_view>, std::less<>> by_object_;  // ordered: prefixes
+  size_t string_bytes_ = 0;  // bytes of the key texts and surrogate keys held
   size_t links_ = 0;         // (object, key) pairs
 };
 
