@@ -36,7 +36,8 @@ class SurrogateIndex {
   // the other direction holds views of it.
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::unordered_set<std::string_view>> by_key_;
-  std::map<std::string, std::vector<std::string_view>, std::less<>> by_object_;  // ordered: prefixes
+  std::map<std::string, std::vector<std::string_view>, std::less<>>
+      by_object_;            // ordered: prefixes
   size_t string_bytes_ = 0;  // bytes of the key texts and surrogate keys held
   size_t links_ = 0;         // (object, key) pairs
 };
