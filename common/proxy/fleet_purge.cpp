@@ -337,6 +337,7 @@ struct FleetPurge::Impl {
     } else {
       failsafe = false;
     }
+    self->out_of_touch_.store(failsafe, std::memory_order_relaxed);
     size_t before = held.size();
     release_held([now](const Held& h) { return h.deadline_ms <= now; });
     for (size_t i = held.size(); i < before; ++i)

@@ -65,11 +65,14 @@ class FleetPurge final : public FleetPurgeSubmitter {
   bool hold(uint64_t seq, net::Worker* w, std::function<void()> resume);
   // The number of the last purge applied here (sent upstream as X-Purge-Seq).
   const std::atomic<uint64_t>& applied() const { return applied_; }
+  // True while this node assumes it may be missing purges (and revalidates every object).
+  bool out_of_touch() const { return out_of_touch_.load(std::memory_order_relaxed); }
 
  private:
   struct Impl;
   FleetPurgeDeps d_;
   std::atomic<uint64_t> applied_{0};
+  std::atomic<bool> out_of_touch_{false};
   std::unique_ptr<Impl> impl_;  // lives on the admin loop
 };
 

@@ -160,6 +160,13 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start").set(int64_t(ms.evictions.load()));
       r.gauge("cdn_fills_inflight", "Upstream fills running").set(int64_t(t.core->inflight().size()));
       r.gauge("cdn_surrogate_keys", "Distinct surrogate keys indexed").set(int64_t(t.surrogates->keys()));
+      if (t.fleet_purge) {
+        r.gauge("cdn_purge_fleet_applied", "Number of the last fleet purge applied here")
+            .set(int64_t(t.fleet_purge->applied().load(std::memory_order_relaxed)));
+        r.gauge("cdn_purge_fleet_out_of_touch",
+                "1 while this node cannot reach the purge feed and revalidates every object")
+            .set(t.fleet_purge->out_of_touch() ? 1 : 0);
+      }
       r.gauge("cdn_surrogate_index_bytes", "Estimated memory of the surrogate-key index")
           .set(int64_t(t.surrogates->bytes()));
       if (t.disk) {

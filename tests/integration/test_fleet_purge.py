@@ -229,6 +229,7 @@ def test_an_edge_cut_off_from_redis_revalidates_and_replays_what_it_missed(fleet
     assert "edge4" not in [a["node"] for a in answer["applied"]] and len(answer["applied"]) == 5
     assert time.monotonic() - started < NODE_TIMEOUT_S + 2
     # Out of touch, edge4 revalidates with its shield rather than serve its copy.
+    wait_until(lambda: edge4.metric("cdn_purge_fleet_out_of_touch") == 1, what="edge4 to know it is out of touch")
     r = edge4.get(path)
     assert r.body == new, "edge4 served the purged version while cut off from the purge feed"
     replays = edge4.metric("cdn_purge_replays_total")
@@ -238,6 +239,8 @@ def test_an_edge_cut_off_from_redis_revalidates_and_replays_what_it_missed(fleet
                what="edge4 to replay the purge it missed")
     assert edge4.metric("cdn_purge_replays_total") >= replays + 1
     assert edge4.get(path).body == new
+    wait_until(lambda: edge4.metric("cdn_purge_fleet_out_of_touch") == 0, what="edge4 back in touch")
+    assert edge4.metric("cdn_purge_fleet_applied") == int(answer["id"])
 
 
 def test_purges_trimmed_from_the_stream_while_cut_off_make_older_objects_stale(fleet, content):
