@@ -10,6 +10,8 @@ PACKAGES=(
   # libraries
   libuv1-dev node-llhttp libssl-dev librocksdb-dev libxxhash-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libhiredis-dev libmaxminddb-dev
+  # HTTP/2 to viewers (nghttp2), and its tests and benchmark (nghttp, h2load, Python h2)
+  libnghttp2-dev nghttp2-client python3-h2
   # tests, demo and benchmark tools
   python3 python3-pytest curl openssl ffmpeg nginx varnish wrk redis-server dnsutils
   # the audience simulator's plot (bench/viewers/plot.gp)

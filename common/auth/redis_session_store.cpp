@@ -191,7 +191,8 @@ void RedisSessionStore::authenticate() {
     mark_down("AUTH refused: " + why, Link::AuthRefused);
     redisAsyncDisconnect(ac_);
   });
-  if (!sent) drop_connection("AUTH could not be sent");
+  // Not dropped here, inside hiredis's connect callback: the watchdog's connect timeout does it.
+  if (!sent) mark_down("AUTH could not be sent");
 }
 
 void RedisSessionStore::on_up() {

@@ -15,6 +15,7 @@ void read_limits(MapReader& m, LimitsConfig& out);
 void read_cache(MapReader& m, CacheConfig& out);
 void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out);
 void read_origin(MapReader& m, OriginConfig& out);
+void read_http2(MapReader& m, Http2Config& out);
 
 // Reports `key` unless it names an existing file (or directory) the process can read.
 void check_readable(MapReader& m, std::string_view key, const std::string& path, bool directory);

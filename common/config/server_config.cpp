@@ -120,6 +120,7 @@ Result<ServerConfig> parse_server_config(std::string_view yaml_text,
     section(*root, "timeouts", [&](MapReader& m) { sections::read_timeouts(m, cfg.timeouts); });
     section(*root, "limits", [&](MapReader& m) { sections::read_limits(m, cfg.limits); });
     section(*root, "cache", [&](MapReader& m) { sections::read_cache(m, cfg.cache); });
+    section(*root, "http2", [&](MapReader& m) { sections::read_http2(m, cfg.http2); });
     read_tier_sections(*root, tier, cfg);
     set(cfg.access_log, root->get_string("access_log", false));
     if (auto level = root->get_enum("log_level", {"debug", "info", "warn", "error"})) {

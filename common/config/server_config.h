@@ -152,6 +152,22 @@ struct OriginConfig {
   int64_t segment_max_age_ms = 86'400'000;
 };
 
+// HTTP/2 to viewers (ALPN h2 on TLS listeners; h2c with prior knowledge on plain ones).
+struct Http2Config {
+  std::optional<bool> enabled;  // unset: on for the edge, off for shield and origin
+  bool h2c = false;
+  uint32_t max_concurrent_streams = 100;
+  uint32_t header_table_bytes = 4096;
+  uint32_t max_header_list_bytes = 32768;
+  uint32_t max_continuations = 8;    // CONTINUATION frames in one header block
+  uint32_t max_resets = 100;         // client RST_STREAMs per flood_interval (Rapid Reset)
+  uint32_t max_control_frames = 100; // SETTINGS, and PING, frames per flood_interval
+  uint32_t max_empty_data = 100;     // empty DATA frames per flood_interval
+  int64_t flood_interval_ms = 1000;
+};
+
+inline bool http2_enabled(const Http2Config& h, Tier tier) { return h.enabled.value_or(tier == Tier::Edge); }
+
 struct ServerConfig {
   Tier tier = Tier::Edge;
   std::string node_name;  // defaults to the host name
@@ -162,6 +178,7 @@ struct ServerConfig {
   TimeoutsConfig timeouts;
   LimitsConfig limits;
   CacheConfig cache;
+  Http2Config http2;
   std::optional<UpstreamConfig> upstream;  // edge and shield
   std::optional<OriginConfig> origin;      // origin
   std::string access_log = "-";            // "-" = stdout, "off", or a file path

@@ -106,6 +106,9 @@ class Exchange {
   net::Worker* worker() const { return worker_; }
   const std::string& client_ip() const { return client_ip_; }
   bool tls() const { return tls_; }
+  // "HTTP/1.1" or "HTTP/2": for the access log and the requests counter only; nothing else may
+  // branch on it.
+  std::string_view protocol() const { return http2_ ? "HTTP/2" : "HTTP/1.1"; }
   int64_t start_ms() const { return start_ms_; }
   int status() const { return status_; }
   // Body bytes the client's socket took (not bytes queued; never HEAD bodies).
@@ -119,6 +122,7 @@ class Exchange {
   void client_gone();  // runs the abort hook once
   void proceed();      // unsent bytes fell under the high-water mark
   void count_body_sent(uint64_t n) { body_sent_ += n; }
+  void set_http2() { http2_ = true; }
 
  private:
   std::shared_ptr<ResponseChannel> channel() const;
@@ -131,6 +135,7 @@ class Exchange {
   Request req_;
   std::string client_ip_;
   bool tls_ = false;
+  bool http2_ = false;
   int64_t start_ms_ = 0;
   int status_ = 0;
   bool started_ = false, finished_ = false, head_only_ = false;

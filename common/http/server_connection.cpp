@@ -1,6 +1,7 @@
 #include "common/http/server_connection.h"
 
 #include "common/http/date.h"
+#include "common/http/h2_session.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -26,6 +27,33 @@ ServerConnection::ServerConnection(ConnectionContext* ctx, uv_tcp_t* tcp,
     : ctx_(ctx), stream_(tcp, std::move(tls), this), client_ip_(std::move(client_ip)) {}
 
 ServerConnection::~ServerConnection() = default;
+
+bool ServerConnection::idle() const {
+  if (h2_) return h2_->idle();
+  return !active_ || (!active_->current && !active_->parser.started());
+}
+
+bool ServerConnection::start_h2_if_chosen(const char* data, size_t len) {
+  static constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  protocol_known_ = true;
+  bool h2 = false;
+  if (net::TlsSession* tls = stream_.tls()) {
+    h2 = tls->alpn() == "h2";
+  } else if (opts().h2.h2c) {
+    // Prior knowledge (RFC 9113 §3.3): the preface, or as much of it as has arrived.
+    size_t n = std::min(len, kPreface.size());
+    h2 = n >= 4 && std::string_view(data, n) == kPreface.substr(0, n);
+  }
+  if (!h2) return false;
+  deadline_ms_ = 0;  // the session keeps its own timeouts
+  h2_ = std::make_unique<H2Session>(ctx_, *this, stream_, stream_.is_tls());
+  if (!h2_->start()) {
+    close();
+    return true;
+  }
+  h2_->on_read(data, len);
+  return true;
+}
 
 void ServerConnection::start() {
   self_ = shared_from_this();
@@ -60,6 +88,10 @@ void ServerConnection::on_tick(int64_t now) {
     }
     return;
   }
+  if (h2_) {
+    h2_->on_tick(now);
+    return;
+  }
   // Send stall: output queued and not shrinking for send_stall_ms, during or after a response.
   size_t pending = stream_.pending_bytes();
   if (active_) {
@@ -89,6 +121,11 @@ void ServerConnection::on_tick(int64_t now) {
 
 void ServerConnection::on_stream_read(const char* data, size_t len) {
   if (closed_) return;
+  if (h2_) {
+    h2_->on_read(data, len);
+    return;
+  }
+  if (!protocol_known_ && start_h2_if_chosen(data, len)) return;
   Active& a = active();
   if (a.paused) {
     a.inbuf.append(data, len);
@@ -394,6 +431,10 @@ void ServerConnection::on_stream_end(int) {
 }
 
 void ServerConnection::on_stream_progress() {
+  if (h2_) {
+    h2_->on_progress();
+    return;
+  }
   account_flushed();
   if (!closed_ && active_ && active_->current && !active_->current->finished() &&
       stream_.pending_bytes() < opts().send_buffer_bytes) {
@@ -404,6 +445,10 @@ void ServerConnection::on_stream_progress() {
 }
 
 void ServerConnection::drain() {
+  if (h2_) {
+    h2_->drain();
+    return;
+  }
   if (idle()) {
     close();
   } else {
@@ -416,6 +461,7 @@ void ServerConnection::close() {
   closed_ = true;
   // A client that stopped reading can hold the flush of our last bytes this long.
   deadline_ms_ = mono_ms() + opts().send_stall_ms;
+  if (h2_) h2_->on_connection_closed();
   if (active_ && active_->current) {
     auto ex = active_->current;
     ex->client_gone();
@@ -433,6 +479,7 @@ void ServerConnection::close() {
 }
 
 void ServerConnection::on_stream_flushed_and_closed() {
+  if (h2_) h2_->on_progress();
   account_flushed();
   if (closed_) release();
 }
@@ -440,6 +487,7 @@ void ServerConnection::on_stream_flushed_and_closed() {
 void ServerConnection::release() {
   if (released_) return;
   released_ = true;
+  if (h2_) h2_->account_final();
   account_final();
   net::TickList::remove(this);
   // Free ourselves on the next loop turn: callers up the stack may still be running in us.

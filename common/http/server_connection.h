@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/http/exchange.h"
+#include "common/http/h2_limits.h"
 #include "common/http/request_parser.h"
 #include "common/net/memory_trim.h"
 #include "common/net/stream.h"
@@ -25,6 +26,7 @@ struct ServerOptions {
   // High-water mark of a connection's unsent response bytes: producers offer more only below it.
   size_t send_buffer_bytes = 64 * 1024;
   std::string server_name;  // for Via and Server
+  H2Options h2;
 };
 
 class RequestHandler {
@@ -45,9 +47,13 @@ struct ConnectionHooks {
   std::function<std::string_view(const std::string& client_ip)> admit_request;
   // Response body bytes the client's socket took (egress accounting).
   std::function<void(uint64_t bytes)> on_body_sent;
+  // An HTTP/2 limit refused a stream or (`connection`) ended a connection
+  // (cdn_http2_refused_total{reason}; connection endings are logged too).
+  std::function<void(const std::string& reason, const std::string& client_ip, bool connection)> on_h2_refused;
 };
 
 class ServerConnection;
+class H2Session;
 
 // What every connection that one server accepted on one worker shares. A connection points here
 // instead of carrying its own copies: an idle connection's size is the server's memory per viewer.
@@ -70,7 +76,9 @@ struct ConnectionContext {
   net::TickList connections;
 };
 
-// One HTTP/1.1 client connection: parses requests in order, answers one exchange at a time (the
+// One client connection. HTTP/2 (ALPN h2, or h2c with prior knowledge) is handed to an H2Session
+// on the first bytes; otherwise it is HTTP/1.1, as follows.
+// An HTTP/1.1 client connection parses requests in order, answers one exchange at a time (the
 // ResponseChannel of its current exchange), and closes on limits and timeouts. While idle it
 // holds only the socket, its own small state and a place in the context's tick list; the parser,
 // the exchange and the accounting state exist only between a request's first byte and the moment
@@ -88,7 +96,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   void close();
   // Drain: idle connections close now, busy ones after their current response.
   void drain();
-  bool idle() const { return !active_ || (!active_->current && !active_->parser.started()); }
+  bool idle() const;
   // False while idle: no per-request state is held (memory-per-connection tests read this).
   bool holds_request_state() const { return active_ != nullptr; }
   const std::string& client_ip() const { return client_ip_; }
@@ -144,6 +152,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   void on_stream_progress() override;
   void on_stream_flushed_and_closed() override;
   void release();
+  // On the first bytes: HTTP/2 when ALPN chose h2, or (h2c) when they open with the preface.
+  bool start_h2_if_chosen(const char* data, size_t len);
 
   Active& active();
   // Frees the per-request state once nothing is in progress, queued or unflushed.
@@ -170,6 +180,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   ConnectionContext* ctx_;
   net::Stream stream_;
   std::unique_ptr<Active> active_;           // null while idle
+  std::unique_ptr<H2Session> h2_;            // set once the connection speaks HTTP/2
   std::shared_ptr<ServerConnection> self_;  // alive until the handles are closed
   std::string client_ip_;
   // Header, keep-alive or (once closed) flush deadline; 0 while a response is in progress.
@@ -177,6 +188,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   bool closed_ = false;
   bool close_after_response_ = false;
   bool released_ = false;
+  bool protocol_known_ = false;  // the first bytes were read: HTTP/1.1 or HTTP/2 is settled
 };
 
 }  // namespace cdn::http

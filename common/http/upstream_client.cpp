@@ -168,6 +168,8 @@ class UpstreamConnection : public net::Stream::Handler {
       tls_failed(net::TlsFailure::UpstreamProtocol);
       return;
     }
+    pool_->resumption_.attach(ssl.get());
+    ssl_ = ssl.get();
     handshake_ = std::make_unique<net::TlsClientHandshake>(tcp, net::TlsSession::client(std::move(ssl)),
                                                            [this](bool ok) { on_handshake(ok); });
     handshake_->start();
@@ -180,6 +182,9 @@ class UpstreamConnection : public net::Stream::Handler {
       tls_failed(s.last_error().empty() ? net::TlsFailure::UpstreamProtocol : s.failure());
       return;
     }
+    auto& counts = net::tls_client_handshakes();
+    (SSL_session_reused(ssl_) == 1 ? counts.resumed : counts.full).fetch_add(1, std::memory_order_relaxed);
+    ssl_ = nullptr;
     uv_tcp_t* tcp = connect_tcp_;
     connecting_ = false;
     connect_tcp_ = nullptr;
@@ -292,6 +297,7 @@ class UpstreamConnection : public net::Stream::Handler {
   net::UvHandle<uv_timer_t> timer_;
   std::unique_ptr<net::Stream> stream_;
   std::unique_ptr<net::TlsClientHandshake> handshake_;  // while a TLS handshake runs
+  SSL* ssl_ = nullptr;  // the TLS session's, while it lives
   uv_tcp_t* connect_tcp_ = nullptr;
   bool connecting_ = false;
   std::string head_, head_copy_;

@@ -17,6 +17,7 @@
 #include "common/net/address.h"
 #include "common/net/stream.h"
 #include "common/net/tls_client_context.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
 #include "common/util/bytes.h"
@@ -78,6 +79,7 @@ class UpstreamPool {
   UpstreamTimeouts timeouts_;
   size_t max_idle_;
   UpstreamTls tls_;
+  net::TlsResumption resumption_;  // this loop's latest session with the server
   uint64_t next_token_ = 1;
   std::deque<UpstreamConnection*> idle_;
   std::vector<std::unique_ptr<UpstreamConnection>> all_;

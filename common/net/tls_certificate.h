@@ -9,6 +9,7 @@
 
 namespace cdn::net {
 
-Result<void> use_certificate(SSL_CTX* ctx, const std::string& cert_path, const std::string& key_path);
+Result<void> use_certificate(SSL_CTX* ctx, const std::string& cert_path,
+                             const std::string& key_path);
 
 }  // namespace cdn::net

@@ -10,7 +10,8 @@ Result<void> require_client_certificates(SSL_CTX* ctx, const std::string& ca_fil
   // The CA names go into the CertificateRequest so a client holding several certificates picks
   // the right one.
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
-  if (!names) return make_error(ca_file + ": no CA certificate in the file: " + openssl_error_string());
+  if (!names)
+    return make_error(ca_file + ": no CA certificate in the file: " + openssl_error_string());
   SSL_CTX_set_client_CA_list(ctx, names);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   return {};

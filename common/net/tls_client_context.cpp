@@ -5,6 +5,7 @@
 
 #include "common/net/tls_certificate.h"
 #include "common/net/tls_context.h"
+#include "common/net/tls_resumption.h"
 
 namespace cdn::net {
 
@@ -38,6 +39,9 @@ Result<std::shared_ptr<TlsClientContext>> TlsClientContext::create(const TlsClie
   static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx.get(), kHttp11, sizeof kHttp11);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx.get(),
+                                 SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx.get(), &TlsResumption::on_new_session);
   auto tc = std::shared_ptr<TlsClientContext>(new TlsClientContext());
   tc->ctx_ = std::move(ctx);
   return tc;
@@ -50,7 +54,8 @@ SslPtr TlsClientContext::new_ssl(const std::string& peer_name, std::string& erro
     ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), peer_name.c_str()) == 1;
   } else if (ok) {
     // SNI and the name check: a certificate for another host is refused in the handshake.
-    ok = SSL_set_tlsext_host_name(ssl.get(), peer_name.c_str()) == 1 && SSL_set1_host(ssl.get(), peer_name.c_str()) == 1;
+    ok = SSL_set_tlsext_host_name(ssl.get(), peer_name.c_str()) == 1 &&
+         SSL_set1_host(ssl.get(), peer_name.c_str()) == 1;
   }
   if (!ok) {
     error = openssl_error_string();

@@ -30,7 +30,8 @@ TlsClientHandshake::~TlsClientHandshake() {
 
 void TlsClientHandshake::start() {
   tcp_->data = this;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &TlsClientHandshake::on_alloc, &TlsClientHandshake::on_read);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_), &TlsClientHandshake::on_alloc,
+                &TlsClientHandshake::on_read);
   feed(nullptr, 0);  // sends the ClientHello; last, because a failure here may destroy us
 }
 

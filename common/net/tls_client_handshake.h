@@ -16,7 +16,8 @@ class TlsClientHandshake {
  public:
   // `done(ok)` runs once, on the loop; on failure session().failure() and last_error() say why.
   // It may destroy the handshake object.
-  TlsClientHandshake(uv_tcp_t* tcp, std::unique_ptr<TlsSession> session, std::function<void(bool ok)> done);
+  TlsClientHandshake(uv_tcp_t* tcp, std::unique_ptr<TlsSession> session,
+                     std::function<void(bool ok)> done);
   ~TlsClientHandshake();
   TlsClientHandshake(const TlsClientHandshake&) = delete;
   TlsClientHandshake& operator=(const TlsClientHandshake&) = delete;

@@ -23,14 +23,18 @@ std::string openssl_error_string() {
 }
 
 static int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                       unsigned int inlen, void*) {
-  static const unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+                       unsigned int inlen, void* arg) {
+  // Server preference: the first of ours that the client also offers.
+  static const unsigned char kH2Http11[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  bool http2 = arg != nullptr;
+  const unsigned char* ours = http2 ? kH2Http11 : kH2Http11 + 3;
+  unsigned int ours_len = http2 ? sizeof kH2Http11 : sizeof kH2Http11 - 3;
   unsigned char* sel = nullptr;
-  if (SSL_select_next_proto(&sel, outlen, kHttp11, sizeof kHttp11, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(&sel, outlen, ours, ours_len, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
   }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;  // only HTTP/1.1 is spoken; refusing beats a wrong protocol
+  return SSL_TLSEXT_ERR_ALERT_FATAL;  // refusing beats a protocol we do not speak
 }
 
 static std::vector<std::string> cert_names(X509* x) {
@@ -95,12 +99,13 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     if (!opts.ciphers.empty() && SSL_CTX_set_cipher_list(ctx.get(), opts.ciphers.c_str()) != 1)
       return make_error("tls.ciphers: " + openssl_error_string());
     if (auto r = use_certificate(ctx.get(), cp.cert_path, cp.key_path); !r) return r.error();
-    if (!opts.client_ca.empty())
-      if (auto r = require_client_certificates(ctx.get(), opts.client_ca); !r) return r.error();
-    SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, nullptr);
+    // A non-null argument (any) turns h2 on; the callback reads nothing through it.
+    SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, opts.http2 ? ctx.get() : nullptr);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.get(), opts.session_cache_size);
     SSL_CTX_set_session_id_context(ctx.get(), kSidCtx, sizeof kSidCtx - 1);
+    if (!opts.client_ca.empty())
+      if (auto r = require_client_certificates(ctx.get(), opts.client_ca); !r) return r.error();
     Entry e;
     e.names = cert_names(SSL_CTX_get0_certificate(ctx.get()));
     e.ctx = std::move(ctx);

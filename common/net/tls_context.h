@@ -1,5 +1,5 @@
 #pragma once
-// Server-side TLS configuration: TLS 1.2/1.3 only, ALPN http/1.1, SNI across several
+// Server-side TLS configuration: TLS 1.2/1.3 only, ALPN h2 (when enabled) then http/1.1, SNI across several
 // certificates, session resumption (cache + tickets). Immutable once built; a SIGHUP builds a new
 // one and swaps it in TlsContextHolder, so live connections keep the context they started with.
 #include <memory>
@@ -24,6 +24,7 @@ struct TlsOptions {
   std::string ciphersuites;  // TLS 1.3, OpenSSL syntax; empty: OpenSSL's default
   std::string ciphers;       // TLS 1.2, OpenSSL syntax; empty: OpenSSL's default
   std::string client_ca;  // non-empty: clients must show a certificate this CA file signed (mTLS)
+  bool http2 = false;  // ALPN offers h2 before http/1.1
 };
 
 class TlsContext {

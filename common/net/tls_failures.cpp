@@ -7,15 +7,24 @@ namespace cdn::net {
 
 std::string_view to_string(TlsFailure f) {
   switch (f) {
-    case TlsFailure::ClientCertificateMissing: return "client-certificate-missing";
-    case TlsFailure::ClientCertificateUntrusted: return "client-certificate-untrusted";
-    case TlsFailure::PeerRejectedCertificate: return "peer-rejected-certificate";
-    case TlsFailure::Protocol: return "protocol-error";
-    case TlsFailure::UpstreamCertificateUntrusted: return "upstream-certificate-untrusted";
-    case TlsFailure::UpstreamNameMismatch: return "upstream-name-mismatch";
-    case TlsFailure::UpstreamRejectedCertificate: return "upstream-rejected-certificate";
-    case TlsFailure::UpstreamProtocol: return "upstream-protocol-error";
-    case TlsFailure::Count: break;
+    case TlsFailure::ClientCertificateMissing:
+      return "client-certificate-missing";
+    case TlsFailure::ClientCertificateUntrusted:
+      return "client-certificate-untrusted";
+    case TlsFailure::PeerRejectedCertificate:
+      return "peer-rejected-certificate";
+    case TlsFailure::Protocol:
+      return "protocol-error";
+    case TlsFailure::UpstreamCertificateUntrusted:
+      return "upstream-certificate-untrusted";
+    case TlsFailure::UpstreamNameMismatch:
+      return "upstream-name-mismatch";
+    case TlsFailure::UpstreamRejectedCertificate:
+      return "upstream-rejected-certificate";
+    case TlsFailure::UpstreamProtocol:
+      return "upstream-protocol-error";
+    case TlsFailure::Count:
+      break;
   }
   return "unknown";
 }
@@ -51,11 +60,13 @@ TlsFailure classify_tls_failure(const SSL* ssl, bool client) {
   const long verify = SSL_get_verify_result(ssl);
   if (client) {
     if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
-      return is_name_mismatch(verify) ? TlsFailure::UpstreamNameMismatch : TlsFailure::UpstreamCertificateUntrusted;
+      return is_name_mismatch(verify) ? TlsFailure::UpstreamNameMismatch
+                                      : TlsFailure::UpstreamCertificateUntrusted;
     if (is_certificate_alert(reason)) return TlsFailure::UpstreamRejectedCertificate;
     return TlsFailure::UpstreamProtocol;
   }
-  if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return TlsFailure::ClientCertificateMissing;
+  if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
+    return TlsFailure::ClientCertificateMissing;
   if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED) return TlsFailure::ClientCertificateUntrusted;
   if (is_certificate_alert(reason)) return TlsFailure::PeerRejectedCertificate;
   return TlsFailure::Protocol;

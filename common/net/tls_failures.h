@@ -13,10 +13,10 @@
 namespace cdn::net {
 
 enum class TlsFailure {
-  ClientCertificateMissing,    // we demand a client certificate and got none
-  ClientCertificateUntrusted,  // the client's certificate does not chain to our client_ca
-  PeerRejectedCertificate,     // a client refused our server certificate (alert)
-  Protocol,                    // anything else on an accepted connection (plain HTTP, versions)
+  ClientCertificateMissing,      // we demand a client certificate and got none
+  ClientCertificateUntrusted,    // the client's certificate does not chain to our client_ca
+  PeerRejectedCertificate,       // a client refused our server certificate (alert)
+  Protocol,                      // anything else on an accepted connection (plain HTTP, versions)
   UpstreamCertificateUntrusted,  // the upstream's certificate does not chain to our CA
   UpstreamNameMismatch,          // ... chains, but is not for the name or IP we connect to
   UpstreamRejectedCertificate,   // the upstream refused our client certificate (or its absence)

@@ -172,4 +172,11 @@ std::string TlsSession::sni() const {
   return n ? n : "";
 }
 
+std::string_view TlsSession::alpn() const {
+  const unsigned char* p = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &p, &len);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), len) : std::string_view();
+}
+
 }  // namespace cdn::net

@@ -36,6 +36,8 @@ class TlsSession {
   std::string sni() const;
   // Why the last Error happened, by kind (set with last_error()).
   TlsFailure failure() const { return failure_; }
+  // The protocol ALPN chose ("h2", "http/1.1"), empty when none was negotiated.
+  std::string_view alpn() const;
 
  private:
   explicit TlsSession(SslPtr client_ssl);

@@ -21,18 +21,20 @@ StatusCounters& status_counters() {
 
 }  // namespace
 
-obs::Counter& requests_counter(int status) {
-  // Status codes are few; one lookup per code and thread, then a plain reference.
+obs::Counter& requests_counter(int status, std::string_view protocol) {
+  // Status codes and protocols are few; one lookup per pair and thread, then a plain reference.
+  // The key packs the status with the protocol's length ("HTTP/1.1" and "HTTP/2" differ in it).
+  int key = status * 16 + int(protocol.size() & 15);
   thread_local std::vector<std::pair<int, obs::Counter*>> cache;
-  for (auto& [s, c] : cache)
-    if (s == status) return *c;
-  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status",
-                                   {{"status", std::to_string(status)}});
-  cache.push_back({status, &c});
+  for (auto& [k, c] : cache)
+    if (k == key) return *c;
+  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status and protocol",
+                                   {{"status", std::to_string(status)}, {"protocol", std::string(protocol)}});
+  cache.push_back({key, &c});
   StatusCounters& sc = status_counters();
   std::lock_guard lk(sc.mu);
   bool known = false;
-  for (auto& [s, p] : sc.all) known = known || s == status;
+  for (auto& [s, p] : sc.all) known = known || p == &c;
   if (!known) sc.all.push_back({status, &c});
   return c;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,9 +14,9 @@
 
 namespace cdn::runtime {
 
-// cdn_requests_total{status}: the counter for one status, cached per thread. Every status counter
+// cdn_requests_total{status,protocol}: the counter for one status and protocol, cached per thread. Every status counter
 // made here is also kept in a process-wide list, so request_totals() sums a handful of handles.
-obs::Counter& requests_counter(int status);
+obs::Counter& requests_counter(int status, std::string_view protocol = "HTTP/1.1");
 struct RequestTotals {
   uint64_t requests = 0, errors_5xx = 0;
 };

@@ -108,6 +108,7 @@ Result<void> Program::build_tls() {
   o.ciphersuites = cfg_.tls->ciphersuites;
   o.ciphers = cfg_.tls->ciphers;
   o.client_ca = cfg_.tls->client_ca;
+  o.http2 = config::http2_enabled(cfg_.http2, tier_);
   auto ctx = net::TlsContext::create(o);
   if (!ctx) return ctx.error();
   tls_.set(std::move(ctx.value()));
@@ -139,7 +140,7 @@ void Program::on_request_complete(const http::Exchange& ex) {
   rec.method = r.method;
   rec.host = r.host;
   rec.path = r.path;
-  rec.protocol = ex.tls() ? "HTTP/1.1+TLS" : "HTTP/1.1";
+  rec.protocol = std::string(ex.protocol()) + (ex.tls() ? "+TLS" : "");
   rec.cache = ex.log.cache;
   rec.upstream = ex.log.upstream;
   rec.reason = ex.log.reason;
@@ -262,6 +263,16 @@ int Program::run(Hooks& hooks) {
   so.max_body_bytes = cfg_.limits.max_body_bytes;
   so.send_buffer_bytes = cfg_.limits.send_buffer_bytes;
   so.server_name = via_name();
+  const config::Http2Config& h2 = cfg_.http2;
+  so.h2.h2c = h2.h2c && config::http2_enabled(h2, tier_);
+  so.h2.max_concurrent_streams = h2.max_concurrent_streams;
+  so.h2.header_table_bytes = h2.header_table_bytes;
+  so.h2.max_header_list_bytes = h2.max_header_list_bytes;
+  so.h2.max_continuations = h2.max_continuations;
+  so.h2.max_resets = h2.max_resets;
+  so.h2.max_control_frames = h2.max_control_frames;
+  so.h2.max_empty_data = h2.max_empty_data;
+  so.h2.flood_interval_ms = h2.flood_interval_ms;
   http::ConnectionHooks ch;
   ch.on_refused = [](int status, const std::string& reason) {
     obs::metrics()
@@ -269,7 +280,14 @@ int Program::run(Hooks& hooks) {
                  {{"status", std::to_string(status)}, {"reason", reason}})
         .inc();
   };
-  ch.on_answered = [](const http::Exchange& ex) { requests_counter(ex.status()).inc(); };
+  ch.on_h2_refused = [](const std::string& reason, const std::string& client, bool connection) {
+    obs::metrics()
+        .counter("cdn_http2_refused_total", "HTTP/2 streams or connections refused by a limit, by reason",
+                 {{"reason", reason}})
+        .inc();
+    if (connection) obs::log(obs::Level::Warn, "http2 connection ended", {{"client", client}, {"reason", reason}});
+  };
+  ch.on_answered = [](const http::Exchange& ex) { requests_counter(ex.status(), ex.protocol()).inc(); };
   ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
   ch.on_body_sent = [](uint64_t n) {
     // Counted as the socket takes them, so the egress rate is what left, not what was queued.

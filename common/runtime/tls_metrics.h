@@ -1,5 +1,6 @@
 #pragma once
-// cdn_tls_handshake_failures_total{reason}: the net layer's TLS failure counts as metrics.
+// cdn_tls_handshake_failures_total{reason} and cdn_upstream_tls_handshakes_total{resumed}: the net
+// layer's TLS counts as metrics.
 #include "common/obs/metrics.h"
 
 namespace cdn::runtime {

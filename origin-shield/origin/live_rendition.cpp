@@ -34,7 +34,10 @@ LiveRendition::Counters::Counters(const std::string& ch, const std::string& r)
       forced_cuts(rendition_counter("cdn_live_forced_cuts_total",
                                     "Live segments cut without a keyframe", ch, r)),
       expired(rendition_counter("cdn_live_segments_expired_total",
-                                "Live segments deleted after retention", ch, r)) {}
+                                "Live segments deleted after retention", ch, r)),
+      param_sets_repeated(rendition_counter(
+          "cdn_live_parameter_sets_repeated_total",
+          "Keyframes that got the SPS/PPS (VPS) an encoder sent only earlier", ch, r)) {}
 
 LiveRendition::LiveRendition(std::string channel, std::string name, bool configured, bool vod,
                              RenditionSettings settings, std::shared_ptr<LiveStorage> storage)
@@ -77,7 +80,7 @@ void LiveRendition::restore(const std::optional<RenditionMeta>& meta,
 }
 
 void LiveRendition::take_over(const LiveSource& src) {
-  if (seg_) seg_->flush();
+  flush_segmenter();
   live::SegmenterConfig sc;
   sc.target_duration_s = settings_.target_duration_s;
   sc.first_sequence = playlist_->next_sequence();
@@ -85,6 +88,7 @@ void LiveRendition::take_over(const LiveSource& src) {
   if (sc.first_discontinuity) playlist_->mark_discontinuity();
   seg_ = std::make_unique<live::Segmenter>(sc,
                                            [this](live::Segment&& s) { on_segment(std::move(s)); });
+  param_sets_ = std::make_unique<ingest::ParamSetRepeater>();  // a new encoder's own
   const bool switched = active_ != 0;
   active_ = src.id;
   active_open_ = src.open.load();
@@ -94,6 +98,14 @@ void LiveRendition::take_over(const LiveSource& src) {
             {"input", src.kind},
             {"role", src.backup ? "backup" : "primary"}});
   counters_.switches.inc();
+}
+
+void LiveRendition::flush_segmenter() {
+  if (!seg_) return;
+  param_sets_->flush(repeated_);
+  seg_->feed(repeated_);
+  repeated_.clear();
+  seg_->flush();
 }
 
 void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
@@ -116,7 +128,12 @@ void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
     take_over(src);
   }
   active_last_ms_ = now;
-  seg_->feed(std::string_view(data, n));
+  const uint64_t repeated = param_sets_->stats().repeated;
+  param_sets_->feed(std::string_view(data, n), repeated_);
+  if (param_sets_->stats().repeated != repeated)
+    counters_.param_sets_repeated.inc(param_sets_->stats().repeated - repeated);
+  seg_->feed(repeated_);
+  repeated_.clear();
 }
 
 void LiveRendition::on_source_end(LiveSource& src) {
@@ -125,7 +142,7 @@ void LiveRendition::on_source_end(LiveSource& src) {
   if (active_ != src.id) return;
   active_open_ = false;
   if (seg_) {
-    seg_->flush();  // the segment in progress is complete as far as this input goes
+    flush_segmenter();  // the segment in progress is complete as far as this input goes
     seg_.reset();
   }
 }
@@ -152,7 +169,7 @@ void LiveRendition::housekeep(int64_t now_mono_ms, int64_t now_wall_ms) {
 
 void LiveRendition::end_stream() {
   if (seg_) {
-    seg_->flush();
+    flush_segmenter();
     seg_.reset();
   }
   active_ = 0;

@@ -20,6 +20,7 @@
 
 #include "common/obs/metrics.h"
 #include "common/util/bytes.h"
+#include "origin-shield/origin/ingest/param_set_repeater.h"
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
 #include "origin-shield/origin/live_storage.h"
@@ -105,11 +106,12 @@ class LiveRendition {
   struct Counters {
     explicit Counters(const std::string& channel, const std::string& rendition);
     obs::Counter &ingest_primary, &ingest_backup, &dropped, &switches, &segments, &discontinuities,
-        &forced_cuts, &expired;
+        &forced_cuts, &expired, &param_sets_repeated;
   };
 
   // With mu_ held:
   void take_over(const LiveSource& src);
+  void flush_segmenter();
   void on_segment(live::Segment&& seg);
   void end_stream();
   void refresh_playlists();
@@ -127,6 +129,9 @@ class LiveRendition {
   RenditionMeta meta_;
   std::string meta_encoded_;
   std::unique_ptr<live::Segmenter> seg_;
+  // In front of seg_: keyframes get the parameter sets an encoder sent only once.
+  std::unique_ptr<ingest::ParamSetRepeater> param_sets_;
+  std::string repeated_;        // its output, reused
   uint64_t active_ = 0;         // source id, 0 = none
   bool active_open_ = false;    // the active source's connection is still open
   int64_t active_last_ms_ = 0;  // mono time of the active source's last bytes

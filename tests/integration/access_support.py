@@ -101,7 +101,8 @@ class Chain:
         return self.edges[0]
 
 
-def get(edge, path, token=None, cookie=None, bearer=None, headers=None, **kw):
+def get(edge, path, token=None, cookie=None, bearer=None, headers=None, proto="h1", **kw):
+    """proto: "h1" (HTTP/1.1) or "h2c" (HTTP/2 with prior knowledge; the edge needs http2.h2c)."""
     h = dict(headers or {})
     if token is not None:
         path += ("&" if "?" in path else "?") + "token=" + token
@@ -109,6 +110,9 @@ def get(edge, path, token=None, cookie=None, bearer=None, headers=None, **kw):
         h["Cookie"] = f"cdn_token={cookie}"
     if bearer is not None:
         h["Authorization"] = f"Bearer {bearer}"
+    if proto == "h2c":
+        from h2_support import h2_request
+        return h2_request(edge.port(), path, headers=h, **kw)
     return http_request(edge.port(), path, headers=h, **kw)
 
 

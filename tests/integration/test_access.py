@@ -26,7 +26,7 @@ def chain(tmp_path_factory, content, keys):
     origin = Tier("origin", d, origin_config(content.root)).start()
     shield = Tier("shield", d, shield_config([origin.port()])).start()
     edge = Tier("edge", d, edge_config([shield.port()], extra={
-        "access": access_section(keys, renewal_key=str(keys.renewal))})).start()
+        "access": access_section(keys, renewal_key=str(keys.renewal)), "http2": {"h2c": True}})).start()
 
     class C:
         pass
@@ -146,11 +146,12 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.parametrize("proto", ["h1", "h2c"])
 @pytest.mark.parametrize("name,make,reason", HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_rejections_are_403_with_reason_counter_and_cors(chain, content, keys, name, make, reason):
+def test_rejections_are_403_with_reason_counter_and_cors(chain, content, keys, name, make, reason, proto):
     path = seg_path(content)
     tok = make(keys)
-    r = get(chain.edge, path, token=tok, headers={"Origin": "https://player.example"})
+    r = get(chain.edge, path, token=tok, headers={"Origin": "https://player.example"}, proto=proto)
     assert r.status == 403, r
     got = rejection(r)
     assert got and r.header("X-Error-Reason") == got
@@ -220,24 +221,25 @@ def test_token_never_reaches_upstream_nor_the_cache_key(chain, content, keys):
         assert t not in text and t.split(".")[2] not in text
 
 
-def test_playlist_propagation_master_and_media(chain, vod, keys):
+@pytest.mark.parametrize("proto", ["h1", "h2c"])
+def test_playlist_propagation_master_and_media(chain, vod, keys, proto):
     tok = keys.sign(aud="cdn", path="/vod/pl/")
-    r = get(chain.edge, "/vod/pl/master.m3u8", token=tok)
+    r = get(chain.edge, "/vod/pl/master.m3u8", token=tok, proto=proto)
     assert r.status == 200, r
     uris = uri_lines(r.body.decode())
     assert uris and all(u.endswith("?token=" + tok) for u in uris), r.body
     assert "public" not in (r.header("Cache-Control") or "")
-    media = get(chain.edge, "/vod/pl/" + uris[0].split("?")[0], token=tok)
+    media = get(chain.edge, "/vod/pl/" + uris[0].split("?")[0], token=tok, proto=proto)
     assert media.status == 200
     segs = uri_lines(media.body.decode())
     assert len(segs) >= 3 and all(s.endswith("?token=" + tok) for s in segs)
     # the cached object stays the original: another viewer's token, another rewrite
     tok2 = keys.sign(aud="cdn", path="/vod/pl/", sub="other")
-    r2 = get(chain.edge, "/vod/pl/master.m3u8", token=tok2)
+    r2 = get(chain.edge, "/vod/pl/master.m3u8", token=tok2, proto=proto)
     assert r2.header("X-Cache") == "HIT"
     assert all(u.endswith("?token=" + tok2) for u in uri_lines(r2.body.decode()))
     # a cookie or bearer token needs no propagation: the playlist is served as cached
-    r3 = get(chain.edge, "/vod/pl/master.m3u8", bearer=tok)
+    r3 = get(chain.edge, "/vod/pl/master.m3u8", bearer=tok, proto=proto)
     assert r3.body == (vod / "master.m3u8").read_bytes()
 
 

@@ -10,27 +10,31 @@ import urllib.parse
 import pytest
 
 import rtmp_client
-from conftest import ADMIN_TOKEN, Tier, edge_config, free_port, http_request, program_path, shield_config, wait_until
-from live_support import ffprobe_first_frame_is_key, inspect_segment, live_origin_config, need_ffmpeg, wait_playlist
+from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, http_request, make_cert, program_path, shield_config,
+                      wait_until)
+from live_support import (encode_ts, ffprobe_first_frame_is_key, inspect_segment, live_origin_config, need_ffmpeg, push,
+                          ts_packets, wait_playlist)
 
 KEY = "ingest-key-0123"
-CHANNELS = ["srt", "srtbad", "srtbackup", "rtmp", "rtmpbad", "rtmpobs", "rtmpidle", "rtmpflv1", "hevc"]
+CHANNELS = ["tsonce", "srt", "srtbad", "srtbackup", "rtmp", "rtmpbad", "rtmpobs", "rtmpidle", "rtmpflv1", "hevc", "rtmps", "rtmpsbad"]
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory, content):
     need_ffmpeg()
     d = tmp_path_factory.mktemp("ingest")
-    srt_port, rtmp_port = free_port(), free_port()
+    srt_port, rtmp_port, rtmps_port = free_port(), free_port(), free_port()
+    cert, key = make_cert(d / "certs", "ingest.test")
     cfg = live_origin_config(content.root, d / "store", target="1s", window=6, gap="1500ms",
                              channels=[{"name": n, "stream_key": KEY, "renditions": [{"name": "720p"}]}
                                        for n in CHANNELS])
     cfg["live"]["srt"] = {"listen": f"127.0.0.1:{srt_port}", "latency": "120ms"}
-    cfg["live"]["rtmp"] = {"listen": f"127.0.0.1:{rtmp_port}", "handshake_timeout": "2s", "idle_timeout": "3s"}
+    cfg["live"]["rtmp"] = {"listen": f"127.0.0.1:{rtmp_port}", "handshake_timeout": "2s", "idle_timeout": "3s",
+                           "tls_listen": f"127.0.0.1:{rtmps_port}", "certificate": str(cert), "private_key": str(key)}
     origin = Tier("origin", d, cfg).start()
     shield = Tier("shield", d, shield_config([origin.port()])).start()
     edge = Tier("edge", d, edge_config([shield.port()])).start()
-    origin.srt_port, origin.rtmp_port = srt_port, rtmp_port
+    origin.srt_port, origin.rtmp_port, origin.rtmps_port = srt_port, rtmp_port, rtmps_port
     yield origin, shield, edge
     # SIGTERM, not SIGKILL: the origin's shutdown closes the SRT and RTMP listeners, and a
     # sanitizer build reports leaks only at a normal exit.
@@ -62,13 +66,13 @@ def srt_push(port, seconds, channel, key=KEY, role=None, passphrase=None, access
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def rtmp_push(port, seconds, channel, key=KEY, obs_style=False):
+def rtmp_push(port, seconds, channel, key=KEY, obs_style=False, scheme="rtmp"):
     """ffmpeg publishing FLV over RTMP: rtmp://host/live/<channel>/<rendition>?key=..., or as OBS
     does it (app "live", the stream key holding the rest, passed with -rtmp_app/-rtmp_playpath)."""
     if obs_style:
-        out = ["-rtmp_app", "live", "-rtmp_playpath", f"{channel}/720p?key={key}", f"rtmp://127.0.0.1:{port}"]
+        out = ["-rtmp_app", "live", "-rtmp_playpath", f"{channel}/720p?key={key}", f"{scheme}://127.0.0.1:{port}"]
     else:
-        out = [f"rtmp://127.0.0.1:{port}/live/{channel}/720p?key={key}"]
+        out = [f"{scheme}://127.0.0.1:{port}/live/{channel}/720p?key={key}"]
     return subprocess.Popen(encode_args(seconds) + ["-f", "flv"] + out,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -109,6 +113,67 @@ def check_playable_through_edge(origin, edge, channel, tmp_path, min_segments=2,
         path.write_bytes(r.body)
         assert ffprobe_first_frame_is_key(path), (channel, s["seq"])
     return pl
+
+
+def parameter_sets_only_once(ts):
+    """An encoder that sends SPS/PPS with its first keyframe only: in every later video PES they
+    become filler data (NAL type 12) of the same length, so the packets stay as they were."""
+    data = bytearray(ts)
+    video_pid, pes = None, []  # pes: for each video PES, the file offsets of its payload bytes
+    for i, p in enumerate(ts_packets(ts)):
+        pid, afc = ((p[1] & 0x1F) << 8) | p[2], (p[3] >> 4) & 3
+        if video_pid is None and pid not in (0, 0x11) and p[1] & 0x40 and (afc & 1):
+            pl = p[5 + p[4]:] if afc == 3 else p[4:]
+            if pl[:3] == b"\x00\x00\x01" and 0xE0 <= pl[3] <= 0xEF:
+                video_pid = pid
+        if pid != video_pid or not (afc & 1):
+            continue
+        start = i * 188 + (5 + p[4] if afc == 3 else 4)
+        if p[1] & 0x40:
+            pes.append([])
+            start += 9 + data[start + 8]
+        pes[-1].extend(range(start, (i + 1) * 188))
+    removed = 0
+    for offsets in pes[1:]:
+        es = bytes(data[o] for o in offsets)
+        at = es.find(b"\x00\x00\x01")
+        while at >= 0:
+            end = es.find(b"\x00\x00\x01", at + 3)
+            end = len(es) if end < 0 else end
+            if es[at + 3] & 0x1F in (7, 8):
+                data[offsets[at + 3]] = 0x0C
+                for k in range(at + 4, end):
+                    data[offsets[k]] = 0xFF
+                data[offsets[end - 1 - (1 if end < len(es) and es[end - 1] == 0 else 0)]] = 0x80
+                removed += 1
+            if es[at + 3] & 0x1F in (1, 5):
+                break
+            at = es.find(b"\x00\x00\x01", at + 3)
+    return bytes(data), removed
+
+
+def test_parameter_sets_sent_once_still_start_every_segment(chain, tmp_path):
+    origin, _, edge = chain
+    ts, removed = parameter_sets_only_once(encode_ts(tmp_path, 6, gop=25).read_bytes())
+    assert removed >= 10  # SPS and PPS of the 5 later keyframes
+    assert push(origin.port(), ts, channel="tsonce", key=KEY) in (200, 204)
+    pl = wait_playlist(origin, "/live/tsonce/720p/event.m3u8", lambda p: p.endlist and len(p.segments) >= 5,
+                       timeout=30, what="tsonce: an ended stream of 5+ segments")
+    for s in pl.segments:
+        types = inspect_segment(edge.get(f"/live/tsonce/720p/{s['seq']}.ts").body)["first_nal_types"]
+        assert types[:4] == [9, 7, 8, 5] or types[:3] == [9, 7, 8], (s["seq"], types)
+    # A middle segment alone, as a player joining there gets it, decodes from its first frame.
+    middle = pl.segments[len(pl.segments) // 2]
+    path = tmp_path / "middle.ts"
+    path.write_bytes(edge.get(f"/live/tsonce/720p/{middle['seq']}.ts").body)
+    assert ffprobe_first_frame_is_key(path)
+    r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-count_frames", "-show_entries",
+                        "stream=nb_read_frames", "-of", "json", str(path)], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    assert int(json.loads(r.stdout)["streams"][0]["nb_read_frames"]) == 25  # the whole 1 s GOP
+    assert not r.stderr.strip(), r.stderr.decode(errors="replace")
+    # 6 keyframes, the first with its own parameter sets: the other 5 got them.
+    assert origin.metric("cdn_live_parameter_sets_repeated_total", channel="tsonce") == 5
 
 
 def test_srt_publish_played_through_edge(chain, tmp_path):
@@ -212,6 +277,29 @@ def test_rtmp_every_phase_has_a_deadline(chain):
         idle.close()
 
 
+def test_rtmps_publish_played_through_edge(chain, tmp_path):
+    """ffmpeg's rtmps:// (TLS, as OBS offers it) to live.rtmp.tls_listen, as OBS sends it."""
+    origin, _, edge = chain
+    ff = rtmp_push(origin.rtmps_port, 4, "rtmps", obs_style=True, scheme="rtmps")
+    play_4s_stream(origin, edge, "rtmps", ff, tmp_path)
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="rtmps") > 0
+
+
+def test_rtmps_refuses_a_wrong_key_and_plain_rtmp(chain):
+    origin, _, _ = chain
+    before = origin.metric("cdn_live_errors_total", reason="bad-stream-key")
+    code, err = finish(rtmp_push(origin.rtmps_port, 3, "rtmpsbad", key="wrong-key", scheme="rtmps"), timeout=30)
+    assert code != 0, err
+    assert origin.metric("cdn_live_errors_total", reason="bad-stream-key") == before + 1
+    # Plain RTMP to the TLS port: its handshake is no TLS record; refused and counted.
+    before = origin.metric("cdn_live_errors_total", reason="rtmps-tls-error")
+    code, _ = finish(rtmp_push(origin.rtmps_port, 3, "rtmpsbad"), timeout=30)
+    assert code != 0
+    wait_until(lambda: origin.metric("cdn_live_errors_total", reason="rtmps-tls-error") == before + 1, timeout=10,
+               what="the plain RTMP attempt counted as a TLS error")
+    assert origin.metric("cdn_live_ingest_bytes_total", channel="rtmpsbad") == 0
+
+
 def test_rtmp_unsupported_codec_is_refused_and_counted(chain):
     origin, _, _ = chain
     ff = subprocess.Popen(encode_args(4)[:-2] + ["-c:v", "flv1", "-an", "-f", "flv",
@@ -275,13 +363,16 @@ def test_ingest_config_errors_name_the_line(tmp_path):
     bad.write_text("tier: origin\nlisten:\n  - address: 127.0.0.1:1\norigin:\n  root: /tmp\nlive:\n"
                    "  store_path: /tmp/x\n  channels:\n    - name: a\n      stream_key: short\n"
                    "      renditions:\n        - name: r\n  srt:\n    listen: 127.0.0.1:9000\n"
-                   "    latency: 5ms\n    encrypt: true\n  rtmp:\n    listen: nowhere\n    idle_timout: 5s\n")
+                   "    latency: 5ms\n    encrypt: true\n  rtmp:\n    listen: nowhere\n    idle_timout: 5s\n"
+                   "    tls_listen: 127.0.0.1:9001\n    certificate: /nonexistent.crt\n")
     r = subprocess.run([str(program_path("origin")), "--config", str(bad), "--check-config"],
                        capture_output=True, timeout=30)
     assert r.returncode != 0
     err = r.stderr.decode()
-    for line in (15, 16, 18, 19):  # latency below 20ms, a passphrase too short, no port, a typo
+    # latency below 20ms, a passphrase too short, no port, a typo, an unreadable certificate
+    for line in (15, 16, 18, 19, 21):
         assert f"{bad}:{line}:" in err, (line, err)
+    assert "private_key" in err, err  # tls_listen needs both files
 
 
 def test_srt_pull_from_an_encoder_in_listener_mode(tiers, content, tmp_path):

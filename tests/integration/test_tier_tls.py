@@ -7,6 +7,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 
 import pytest
 
@@ -137,6 +138,24 @@ def https_edge(chain, pki, server_name):
     return cfg
 
 
+def test_a_new_upstream_connection_resumes_the_tls_session(tiers, chain, content, pki):
+    """After the pooled connection idled out, the next miss resumes instead of a full handshake."""
+    cfg = edge_upstream_config(chain.shield, {"tls": upstream_tls(pki)})
+    cfg["workers"] = 1
+    cfg["timeouts"]["upstream_idle"] = "300ms"
+    edge = tiers("edge", cfg).start()
+    path, data = content.new_file(1000)
+    assert edge.get(path).body == data
+    wait_until(lambda: edge.metric("cdn_upstream_tls_handshakes_total", resumed="false") == 1, what="first handshake")
+    # the edge closes its idle pooled connection after upstream_idle; the shield sees it go
+    before = chain.shield.metric("cdn_connections_active")
+    wait_until(lambda: chain.shield.metric("cdn_connections_active") == before - 1, what="idle connection closed")
+    path, data = content.new_file(1000)
+    assert edge.get(path).body == data
+    assert edge.metric("cdn_upstream_tls_handshakes_total", resumed="true") == 1
+    assert edge.metric("cdn_upstream_tls_handshakes_total", resumed="false") == 1
+
+
 def test_https_address_and_server_name_checked_against_the_certificate(tiers, chain, content, pki):
     """server_name is sent as SNI and must be a name in the upstream's certificate."""
     named, wrong = https_edge(chain, pki, "shield.test"), https_edge(chain, pki, "other.test")
@@ -175,6 +194,60 @@ def test_upstream_signed_by_another_ca_is_refused(tiers, chain, content, pki):
     assert failures(edge, "upstream-certificate-untrusted") >= 1
     # the shield saw the edge give up on its certificate
     assert failures(chain.shield, "peer-rejected-certificate") >= 1
+
+
+class SilentTlsServer:
+    """Accepts TCP connections, reads the ClientHello and never answers: a stalled handshake."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_a_stalled_handshake_does_not_block_the_edge_worker(tiers, chain, content, pki):
+    """One worker; its primary upstream never finishes the handshake. The request waiting on it
+    gives up after upstream_connect and falls back, and a cache hit on the same loop is served
+    meanwhile."""
+    silent = SilentTlsServer()
+    try:
+        cfg = edge_upstream_config(chain.shield, {"tls": upstream_tls(pki), "policy": "failover"})
+        cfg["workers"] = 1
+        cfg["upstream"]["servers"] = [{"address": f"127.0.0.1:{silent.port}"},
+                                      {"address": f"127.0.0.1:{chain.shield.port(tls=True)}", "backup": True}]
+        cfg["timeouts"]["upstream_connect"] = "2s"
+        edge = tiers("edge", cfg).start()
+        hit_path, hit_data = content.new_file(1000)
+        assert edge.get(hit_path).body == hit_data  # after the stalled primary's timeout, via the backup
+        slow_path, slow_data = content.new_file(1000)
+        result = {}
+        waiter = threading.Thread(target=lambda: result.update(r=edge.get(slow_path)))
+        waiter.start()
+        wait_until(lambda: len(silent.conns) >= 2, what="the second stalled handshake")
+        r = edge.get(hit_path)
+        assert r.status == 200 and r.header("X-Cache") == "HIT"
+        assert waiter.is_alive()  # served while the other request's handshake still hangs
+        waiter.join(30)
+        assert result["r"].status == 200 and result["r"].body == slow_data
+        assert edge.metric("cdn_upstream_requests_total", status="connect-timeout") == 2
+    finally:
+        silent.close()
 
 
 def test_sighup_reloads_the_upstream_client_certificate(tiers, chain, content, pki, tmp_path):

@@ -144,11 +144,13 @@ def test_configured_cipher_suites_are_used(tiers, certs, stack):
         assert s.cipher()[0] == "TLS_CHACHA20_POLY1305_SHA256"
 
 
-def test_alpn_selects_http11(stack):
-    ctx = client_tls_context()
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
-    with tls_connect(stack.edge.port(tls=True), ctx=ctx) as s:
-        assert s.selected_alpn_protocol() == "http/1.1"
+def test_alpn_selects_h2_then_http11(stack):
+    # HTTP/2 is on by default on the edge (issue 13); a client that offers only HTTP/1.1 gets it.
+    for offer, want in ((["h2", "http/1.1"], "h2"), (["http/1.1"], "http/1.1")):
+        ctx = client_tls_context()
+        ctx.set_alpn_protocols(offer)
+        with tls_connect(stack.edge.port(tls=True), ctx=ctx) as s:
+            assert s.selected_alpn_protocol() == want
 
 
 def test_sni_picks_the_certificate(stack, certs):

@@ -1,6 +1,7 @@
 #include "origin-shield/origin/ingest/ingest_config.h"
 
 #include "common/config/reader.h"
+#include "common/config/sections.h"
 #include "origin-shield/origin/live_config.h"
 
 namespace cdn::origin {
@@ -28,6 +29,18 @@ void read_ingest_config(config::MapReader& live, LiveConfig& live_cfg) {
   if (live.has("rtmp")) {
     if (auto rtmp = live.get_map("rtmp")) {
       if (rtmp->has("listen")) out.rtmp.listen = rtmp->get_host_port("listen");
+      if (rtmp->has("tls_listen")) {
+        out.rtmp.tls_listen = rtmp->get_host_port("tls_listen");
+        // OBS and ffmpeg speak rtmps:// to it; the certificate is its own (a stream host name
+        // need not be one the HTTP listeners serve).
+        for (auto [key, into] : {std::pair{"certificate", &out.rtmp.certificate},
+                                 std::pair{"private_key", &out.rtmp.private_key}}) {
+          auto path = rtmp->get_string(config::required(key), false);
+          if (!path) continue;
+          config::sections::check_readable(*rtmp, key, *path, false);
+          *into = *path;
+        }
+      }
       config::set(out.rtmp.handshake_timeout_ms,
                   rtmp->get_duration_ms("handshake_timeout", 100, 600'000));
       config::set(out.rtmp.idle_timeout_ms, rtmp->get_duration_ms("idle_timeout", 100, 600'000));

@@ -3,6 +3,7 @@
 // how they behave. Read by read_live_section (after the channels, which the SRT passphrase checks).
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "common/config/parse_units.h"
 #include "origin-shield/origin/ingest/srt_url.h"
@@ -23,10 +24,12 @@ struct SrtIngestConfig {
 };
 
 struct RtmpIngestConfig {
-  std::optional<config::HostPort> listen;  // none: no RTMP listener
-  int64_t handshake_timeout_ms = 5'000;    // TCP accept to publish
-  int64_t idle_timeout_ms = 10'000;        // publishing without a media message
-  uint64_t max_message_bytes = 4 << 20;    // one RTMP message (a video frame)
+  std::optional<config::HostPort> listen;      // none: no RTMP listener
+  std::optional<config::HostPort> tls_listen;  // rtmps (RTMP over TLS); none: no such listener
+  std::string certificate, private_key;        // PEM files for tls_listen
+  int64_t handshake_timeout_ms = 5'000;        // TCP accept to publish
+  int64_t idle_timeout_ms = 10'000;            // publishing without a media message
+  uint64_t max_message_bytes = 4 << 20;        // one RTMP message (a video frame)
   bool operator==(const RtmpIngestConfig&) const = default;
 };
 

@@ -17,7 +17,7 @@ Listeners::~Listeners() {
 }
 
 Result<void> Listeners::start(net::Worker& w) {
-  if (cfg_.ingest.rtmp.listen) {
+  if (cfg_.ingest.rtmp.listen || cfg_.ingest.rtmp.tls_listen) {
     rtmp_ = std::make_unique<RtmpServer>(cfg_.ingest.rtmp, ingest_);
     if (auto r = rtmp_->start(w); !r) return r;
   }

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "common/net/tls_session.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/util/clock.h"
@@ -59,6 +60,9 @@ struct RtmpServer::Connection {
 
   std::string on_publish(const std::string& app, const std::string& name);
   void send(std::string&& bytes);
+  void send_raw(std::string&& bytes);
+  // rtmps: ciphertext in, RTMP bytes out (into `plain`); false when the connection must end.
+  bool decrypt(const char* data, size_t n, std::string& plain);
   void on_read(ssize_t n, const uv_buf_t* buf);
   void on_tick();
   // Ends the connection: `reason` is counted unless it is an orderly end or already counted.
@@ -72,6 +76,7 @@ struct RtmpServer::Connection {
   bool finishing = false;
   RtmpSession session;
   std::optional<IngestAdmission> in;
+  std::unique_ptr<net::TlsSession> tls;  // rtmps only
   std::string peer;
   int64_t accepted_ms = 0, last_media_ms = 0;
   uint64_t media_seen = 0;
@@ -113,7 +118,29 @@ std::string RtmpServer::Connection::on_publish(const std::string& app, const std
 }
 
 void RtmpServer::Connection::send(std::string&& bytes) {
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
+  if (!tls) return send_raw(std::move(bytes));
+  std::string cipher;
+  if (tls->write_to(cipher, bytes.data(), bytes.size()) != net::TlsSession::Status::Ok)
+    return finish("rtmps-tls-error", true);
+  send_raw(std::move(cipher));
+}
+
+bool RtmpServer::Connection::decrypt(const char* data, size_t n, std::string& plain) {
+  const auto st = tls->feed(data, n, plain);
+  if (tls->has_ciphertext()) send_raw(tls->take_ciphertext());  // handshake replies, alerts
+  if (st == net::TlsSession::Status::Ok) return true;
+  if (st == net::TlsSession::Status::Closed) {
+    finish("eof", false);
+  } else {
+    obs::log(obs::Level::Info, "live rtmps tls error",
+             {{"client", peer}, {"error", tls->last_error()}});
+    finish("rtmps-tls-error", true);
+  }
+  return false;
+}
+
+void RtmpServer::Connection::send_raw(std::string&& bytes) {
+  if (bytes.empty() || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
   if (tcp.write_queue_size > kMaxPendingWrite) return finish("rtmp-write-stalled", true);
   auto* w = new Write{{}, std::move(bytes)};
   uv_buf_t b = uv_buf_init(w->data.data(), unsigned(w->data.size()));
@@ -125,7 +152,13 @@ void RtmpServer::Connection::send(std::string&& bytes) {
 void RtmpServer::Connection::on_read(ssize_t n, const uv_buf_t* b) {
   if (n < 0) return finish(n == UV_EOF ? "eof" : "rtmp-read-error", false);
   if (n == 0 || finishing) return;
-  const char* reason = session.feed(std::string_view(b->base, size_t(n)));
+  std::string_view bytes(b->base, size_t(n));
+  std::string plain;
+  if (tls) {
+    if (!decrypt(b->base, size_t(n), plain) || plain.empty()) return;
+    bytes = plain;
+  }
+  const char* reason = session.feed(bytes);
   if (!reason) return;
   const bool orderly = std::string_view(reason) == RtmpSession::kUnpublished;
   // A refused publish was counted with its own reason by on_publish.
@@ -164,6 +197,10 @@ void RtmpServer::Connection::finish(const char* reason, bool count) {
              {{"reason", reason}, {"client", peer}});
   }
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+  if (tls && tls->handshake_done()) {
+    tls->shutdown();  // close_notify, so an rtmps client sees an orderly end
+    send_raw(tls->take_ciphertext());
+  }
   // Let queued writes (a refusal's onStatus) leave before the close.
   auto* req = new uv_shutdown_t;
   req->data = this;
@@ -190,26 +227,49 @@ void RtmpServer::Connection::close_handles() {
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp), done);
 }
 
-Result<void> RtmpServer::start(net::Worker& w) {
-  worker_ = &w;
-  uv_loop_t* loop = w.loop();
-  const auto& hp = *cfg_.listen;
+Result<uv_tcp_t*> RtmpServer::listen(uv_loop_t* loop, const config::HostPort& hp,
+                                     const char* what) {
   sockaddr_storage ss{};
   int rc = hp.host.find(':') != std::string::npos
                ? uv_ip6_addr(hp.host.c_str(), hp.port, reinterpret_cast<sockaddr_in6*>(&ss))
                : uv_ip4_addr(hp.host == "localhost" ? "127.0.0.1" : hp.host.c_str(), hp.port,
                              reinterpret_cast<sockaddr_in*>(&ss));
-  if (rc != 0) return Error{"live rtmp " + hp.str() + ": " + uv_strerror(rc)};
-  listener_ = new uv_tcp_t;
-  uv_tcp_init(loop, listener_);
-  listener_->data = this;
-  rc = uv_tcp_bind(listener_, reinterpret_cast<const sockaddr*>(&ss), 0);
+  if (rc != 0) return Error{std::string("live ") + what + " " + hp.str() + ": " + uv_strerror(rc)};
+  auto* l = new uv_tcp_t;
+  uv_tcp_init(loop, l);
+  l->data = this;
+  rc = uv_tcp_bind(l, reinterpret_cast<const sockaddr*>(&ss), 0);
   if (rc == 0)
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 64, [](uv_stream_t* l, int status) {
-      on_connection(reinterpret_cast<uv_tcp_t*>(l), status);
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 64, [](uv_stream_t* s, int status) {
+      on_connection(reinterpret_cast<uv_tcp_t*>(s), status);
     });
-  if (rc != 0) return Error{"live rtmp " + hp.str() + ": " + uv_strerror(rc)};
-  obs::log(obs::Level::Info, "live rtmp listening", {{"address", hp.str()}});
+  if (rc != 0) {
+    l->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(l),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    return Error{std::string("live ") + what + " " + hp.str() + ": " + uv_strerror(rc)};
+  }
+  obs::log(obs::Level::Info, std::string("live ") + what + " listening", {{"address", hp.str()}});
+  return l;
+}
+
+Result<void> RtmpServer::start(net::Worker& w) {
+  worker_ = &w;
+  if (cfg_.listen) {
+    auto l = listen(w.loop(), *cfg_.listen, "rtmp");
+    if (!l) return l.error();
+    listener_ = l.value();
+  }
+  if (cfg_.tls_listen) {
+    net::TlsOptions o;
+    o.certificates.push_back({cfg_.certificate, cfg_.private_key});
+    auto ctx = net::TlsContext::create(o);
+    if (!ctx) return Error{"live rtmps: " + ctx.error().message};
+    tls_ = std::move(ctx.value());
+    auto l = listen(w.loop(), *cfg_.tls_listen, "rtmps");
+    if (!l) return l.error();
+    tls_listener_ = l.value();
+  }
   return {};
 }
 
@@ -229,6 +289,7 @@ void RtmpServer::on_connection(uv_tcp_t* listener, int status) {
     return c->close_handles();
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  if (listener == self->tls_listener_) c->tls = std::make_unique<net::TlsSession>(self->tls_);
   c->peer = peer_of(&c->tcp);
   c->accepted_ms = mono_ms();
   uv_timer_start(
@@ -261,11 +322,12 @@ void RtmpServer::stop() {
     c->close_handles();
   }
   conns_.clear();
-  if (listener_) {
-    listener_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_),
+  for (uv_tcp_t** l : {&listener_, &tls_listener_}) {
+    if (!*l) continue;
+    (*l)->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(*l),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
+    *l = nullptr;
   }
 }
 

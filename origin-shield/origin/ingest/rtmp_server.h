@@ -9,17 +9,23 @@
 // is tracked by LiveIngest like an HTTP push: when a key rotation, a channel or rendition removal
 // or draining ends it, the cut is posted to the loop, which sends onStatus (error, the reason) and
 // closes the connection.
+//
+// rtmps (live.rtmp.tls_listen): the same server behind TLS (common/net's TlsSession over memory
+// BIOs), for OBS's and ffmpeg's rtmps:// URLs; the TLS handshake counts against handshake_timeout.
 #include <cstdint>
+#include <memory>
 #include <set>
 
 #include "common/util/result.h"
 #include "origin-shield/origin/ingest/ingest_config.h"
 
 typedef struct uv_tcp_s uv_tcp_t;
+typedef struct uv_loop_s uv_loop_t;
 
 namespace cdn::net {
 class Worker;
-}
+class TlsContext;
+}  // namespace cdn::net
 
 namespace cdn::origin {
 class LiveIngest;
@@ -44,6 +50,7 @@ class RtmpServer {
 
  private:
   static void on_connection(uv_tcp_t* listener, int status);
+  Result<uv_tcp_t*> listen(uv_loop_t* loop, const config::HostPort& hp, const char* what);
   // On the loop's thread: ends the publisher whose input is `source_id` (onStatus error, close).
   void cut(uint64_t source_id, const char* reason);
   friend struct Connection;
@@ -52,6 +59,8 @@ class RtmpServer {
   LiveIngest& ingest_;
   net::Worker* worker_ = nullptr;
   uv_tcp_t* listener_ = nullptr;
+  uv_tcp_t* tls_listener_ = nullptr;
+  std::shared_ptr<net::TlsContext> tls_;
   std::set<Connection*> conns_;
 };
 

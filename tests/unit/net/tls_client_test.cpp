@@ -15,6 +15,7 @@
 #include "common/net/tls_client_context.h"
 #include "common/net/tls_context.h"
 #include "common/net/tls_failures.h"
+#include "common/net/tls_resumption.h"
 #include "common/net/tls_session.h"
 
 namespace cdn::net {
@@ -27,7 +28,8 @@ struct Issued {
 
 // A certificate for `cn` with `ext` extensions ("name=value" lines), signed by `ca` (self-signed
 // when null).
-Issued issue(const std::string& cn, const Issued* ca, const std::vector<std::pair<int, std::string>>& ext) {
+Issued issue(const std::string& cn, const Issued* ca,
+             const std::vector<std::pair<int, std::string>>& ext) {
   static long serial = 1;
   Issued out{PkeyPtr(EVP_EC_gen("P-256")), X509Ptr(X509_new())};
   X509* x = out.cert.get();
@@ -52,11 +54,14 @@ Issued issue(const std::string& cn, const Issued* ca, const std::vector<std::pai
 }
 
 Issued make_ca(const std::string& cn) {
-  return issue(cn, nullptr, {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
+  return issue(
+      cn, nullptr,
+      {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}});
 }
 
 Issued make_leaf(const std::string& cn, const Issued& ca, const std::string& san) {
-  return issue(cn, &ca, {{NID_subject_alt_name, san}, {NID_ext_key_usage, "serverAuth,clientAuth"}});
+  return issue(cn, &ca,
+               {{NID_subject_alt_name, san}, {NID_ext_key_usage, "serverAuth,clientAuth"}});
 }
 
 class TlsClientTest : public ::testing::Test {
@@ -97,8 +102,10 @@ class TlsClientTest : public ::testing::Test {
     return r.ok() ? r.value() : nullptr;
   }
 
-  std::unique_ptr<TlsSession> client(const std::string& ca, const std::string& cert, const std::string& peer) {
-    TlsClientOptions o{path(ca), cert.empty() ? "" : path(cert + ".pem"), cert.empty() ? "" : path(cert + ".key")};
+  std::unique_ptr<TlsSession> client(const std::string& ca, const std::string& cert,
+                                     const std::string& peer) {
+    TlsClientOptions o{path(ca), cert.empty() ? "" : path(cert + ".pem"),
+                       cert.empty() ? "" : path(cert + ".key")};
     auto ctx = TlsClientContext::create(o);
     EXPECT_TRUE(ctx.ok()) << (ctx.ok() ? "" : ctx.error().message);
     std::string error;
@@ -154,7 +161,8 @@ TEST_F(TlsClientTest, MutualTlsByNameAndByIp) {
     EXPECT_EQ(o.server, TlsSession::Status::Ok) << s->last_error();
     EXPECT_TRUE(c->handshake_done() && s->handshake_done());
     EXPECT_EQ(o.request_seen_by_server, "GET / HTTP/1.1\r\n\r\n");
-    EXPECT_EQ(s->sni(), std::string(peer) == "shield.test" ? "shield.test" : "");  // no SNI for an IP
+    EXPECT_EQ(s->sni(),
+              std::string(peer) == "shield.test" ? "shield.test" : "");  // no SNI for an IP
   }
 }
 
@@ -186,7 +194,8 @@ TEST_F(TlsClientTest, AMissingOrUntrustedClientCertificateIsRefused) {
     const char* cert;
     TlsFailure server_sees;
   };
-  for (Case k : {Case{"", TlsFailure::ClientCertificateMissing}, Case{"rogue-client", TlsFailure::ClientCertificateUntrusted}}) {
+  for (Case k : {Case{"", TlsFailure::ClientCertificateMissing},
+                 Case{"rogue-client", TlsFailure::ClientCertificateUntrusted}}) {
     SCOPED_TRACE(k.cert);
     uint64_t before = tls_failures().get(k.server_sees);
     auto s = std::make_unique<TlsSession>(server(true));
@@ -202,14 +211,39 @@ TEST_F(TlsClientTest, AMissingOrUntrustedClientCertificateIsRefused) {
   }
 }
 
+TEST_F(TlsClientTest, TheNextConnectionResumesTheSessionTheServerGave) {
+  auto server_ctx = server(true);
+  auto ctx = TlsClientContext::create({path("ca.pem"), path("client.pem"), path("client.key")});
+  ASSERT_TRUE(ctx.ok()) << ctx.error().message;
+  TlsResumption resumption;
+  bool reused[2] = {};
+  for (bool& r : reused) {
+    std::string error;
+    SslPtr ssl = ctx.value()->new_ssl("shield.test", error);
+    ASSERT_TRUE(ssl) << error;
+    SSL* raw = ssl.get();
+    resumption.attach(raw);
+    auto c = TlsSession::client(std::move(ssl));
+    auto s = std::make_unique<TlsSession>(server_ctx);
+    Outcome o = run(*c, *s);
+    ASSERT_EQ(o.client, TlsSession::Status::Ok) << c->last_error();
+    ASSERT_EQ(o.request_seen_by_server, "GET / HTTP/1.1\r\n\r\n");
+    r = SSL_session_reused(raw) == 1;
+  }
+  EXPECT_FALSE(reused[0]);
+  EXPECT_TRUE(reused[1]);
+}
+
 TEST_F(TlsClientTest, ContextErrorsNameTheFile) {
   auto missing = TlsClientContext::create({path("none.pem"), "", ""});
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message.find(path("none.pem")), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find(path("none.pem")), std::string::npos)
+      << missing.error().message;
   auto half = TlsClientContext::create({path("ca.pem"), path("client.pem"), ""});
   ASSERT_FALSE(half.ok());
   EXPECT_NE(half.error().message.find("both cert and key"), std::string::npos);
-  auto mismatch = TlsClientContext::create({path("ca.pem"), path("client.pem"), path("server.key")});
+  auto mismatch =
+      TlsClientContext::create({path("ca.pem"), path("client.pem"), path("server.key")});
   ASSERT_FALSE(mismatch.ok());
   // OpenSSL refuses a key that is not the certificate's when it loads it.
   EXPECT_EQ(mismatch.error().message.rfind(path("server.key") + ": cannot load private key", 0), 0u)
@@ -227,7 +261,9 @@ TEST(TlsFailureNames, AreDistinctAndUpstreamOnesSayUpstream) {
   for (size_t i = 0; i < size_t(TlsFailure::Count); ++i) {
     auto f = TlsFailure(i);
     EXPECT_TRUE(seen.insert(to_string(f)).second) << to_string(f);
-    EXPECT_EQ(to_string(f).rfind("upstream-", 0) == 0, f >= TlsFailure::UpstreamCertificateUntrusted) << to_string(f);
+    EXPECT_EQ(to_string(f).rfind("upstream-", 0) == 0,
+              f >= TlsFailure::UpstreamCertificateUntrusted)
+        << to_string(f);
   }
 }
 
