@@ -19,6 +19,10 @@ int usage() {
           "  purge [--prefix] URL   remove a URL (or every URL under a prefix) from a node's cache\n"
           "                         and its upstream tier's (purge.upstream_admins); prints each tier's\n"
           "                         result and fails if any tier did not confirm\n"
+          "  purge --key KEY        remove every object tagged KEY (Surrogate-Key / Cache-Tag)\n"
+          "        [--soft]         mark stale instead of removing: the next request revalidates\n"
+          "        [--fleet]        through Redis to every node (purge.redis); fails if the node has\n"
+          "                         no fleet or not every live node applied it in time\n"
           "  drain                  stop taking new connections and finish in-flight requests\n"
           "  health                 print the node's /healthz\n"
           "  metrics                print the node's /metrics\n"
@@ -41,21 +45,25 @@ int main(int argc, char** argv) {
   if (cmd == "channel") return cdn::ctl::channel_main(argc - 2, argv + 2);
   std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
   std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
-  bool prefix = false;
+  bool prefix = false, key = false, soft = false, fleet = false;
   std::vector<std::string> args;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--admin" && i + 1 < argc) admin = argv[++i];
     else if (a == "--token" && i + 1 < argc) token = argv[++i];
     else if (a == "--prefix") prefix = true;
+    else if (a == "--key") key = true;
+    else if (a == "--soft") soft = true;
+    else if (a == "--fleet") fleet = true;
     else if (a.rfind("--", 0) == 0) return usage();
     else args.push_back(a);
   }
   std::string method = "GET", path;
   if (cmd == "purge") {
-    if (args.size() != 1) return usage();
+    if (args.size() != 1 || (prefix && key)) return usage();
     method = "POST";
-    path = std::string("/admin/purge?") + (prefix ? "prefix=" : "url=") + cdn::percent_encode(args[0]);
+    path = std::string("/admin/purge?") + (prefix ? "prefix=" : key ? "key=" : "url=") +
+           cdn::percent_encode(args[0]) + (soft ? "&soft=1" : "") + (fleet ? "&fleet=1" : "");
   } else if (cmd == "drain") {
     method = "POST";
     path = "/admin/drain";

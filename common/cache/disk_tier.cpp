@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "common/cache/disk_accounting.h"
+#include "common/cache/disk_tags.h"
 #include "common/cache/expiry_filter.h"
+#include "common/cache/surrogate_keys.h"
 #include "common/cache/thread_pool.h"
 #include "common/util/clock.h"
 
@@ -69,7 +71,9 @@ struct DiskTier::Impl {
   rocksdb::ColumnFamilyHandle* index = nullptr;
   rocksdb::ColumnFamilyHandle* order = nullptr;
   rocksdb::ColumnFamilyHandle* chunks = nullptr;
+  rocksdb::ColumnFamilyHandle* tags = nullptr;
   std::unique_ptr<ThreadPool> pool;
+  std::function<void(std::string_view)> on_removed;
 
   // Eviction has its own thread, so that it starts at once rather than behind a backlog of queued
   // puts, and never runs on a caller's thread.
@@ -158,6 +162,18 @@ struct DiskTier::Impl {
   uint64_t delete_locked(std::string_view key, rocksdb::WriteBatch& batch);
   bool erase(std::string_view key);
   size_t erase_prefix(std::string_view prefix);
+  // The index records under `prefix`, in batches of kBatch, each batch under its keys' locks.
+  template <typename Fn>
+  size_t for_each_indexed(std::string_view prefix, Fn&& fn);
+  // Calls fn with batches of `keys` (kBatch at a time), each under its keys' locks.
+  template <typename Fn>
+  size_t for_each_batch(const std::vector<std::string>& keys, Fn&& fn);
+  // Deletes the keys of one batch (their locks held); nullopt when the write failed.
+  std::optional<size_t> erase_locked(const std::vector<std::string_view>& keys);
+  bool mark_stale_locked(std::string_view key);
+  void removed(std::string_view key) {
+    if (on_removed) on_removed(key);
+  }
 
   void maybe_evict();
   void evictor();
@@ -224,6 +240,8 @@ rocksdb::Status DiskTier::Impl::put(const CachedObject& obj) {
     batch.Put(objects, slice(obj.key_text), value);
     batch.Put(index, slice(obj.key_text), disk::encode_index({seq, size, layout.chunk_count}));
     batch.Put(order, disk::encode_seq(seq), disk::encode_order(size, obj.key_text));
+    disk::delete_tags(db.get(), tags, obj.key_text, batch);
+    disk::put_tags(tags, obj.key_text, surrogate_keys(obj.meta.headers), batch);
     if (old) {
       batch.Delete(order, disk::encode_seq(old->seq));
       // The old version's chunks below the new count were overwritten; the rest go now.
@@ -243,6 +261,7 @@ rocksdb::Status DiskTier::Impl::put(const CachedObject& obj) {
 
 uint64_t DiskTier::Impl::delete_locked(std::string_view key, rocksdb::WriteBatch& batch) {
   batch.Delete(objects, slice(key));
+  disk::delete_tags(db.get(), tags, key, batch);
   auto idx = read_index(key);
   if (!idx) return 0;
   batch.Delete(index, slice(key));
@@ -263,7 +282,8 @@ bool DiskTier::Impl::erase(std::string_view key) {
   return existed && st.ok();
 }
 
-size_t DiskTier::Impl::erase_prefix(std::string_view prefix) {
+template <typename Fn>
+size_t DiskTier::Impl::for_each_indexed(std::string_view prefix, Fn&& fn) {
   // Every stored object has an index record, so the small index family is scanned rather than the
   // objects (whose iteration would read every blob). Objects the expiry filter already dropped
   // still count until reconciled.
@@ -279,19 +299,63 @@ size_t DiskTier::Impl::erase_prefix(std::string_view prefix) {
     }
     std::vector<std::string_view> views(keys.begin(), keys.end());
     auto locks = lock_keys(views);
-    rocksdb::WriteBatch batch;
-    uint64_t freed = 0;
-    size_t found = 0;
-    for (auto k : views) {
-      if (!read_index(k)) continue;  // raced with another erase
-      freed += delete_locked(k, batch);
-      ++found;
-    }
-    if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return n;
-    sub_live(freed);
-    n += found;
+    auto done = fn(views);
+    if (!done) return n;
+    n += *done;
   }
   return n;
+}
+
+std::optional<size_t> DiskTier::Impl::erase_locked(const std::vector<std::string_view>& keys) {
+  rocksdb::WriteBatch batch;
+  uint64_t freed = 0;
+  size_t found = 0;
+  for (auto k : keys) {
+    if (!read_index(k)) continue;  // raced with another erase, or not stored
+    freed += delete_locked(k, batch);
+    ++found;
+  }
+  if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return std::nullopt;
+  sub_live(freed);
+  return found;
+}
+
+size_t DiskTier::Impl::erase_prefix(std::string_view prefix) {
+  return for_each_indexed(prefix, [this](const std::vector<std::string_view>& keys) { return erase_locked(keys); });
+}
+
+template <typename Fn>
+size_t DiskTier::Impl::for_each_batch(const std::vector<std::string>& keys, Fn&& fn) {
+  size_t n = 0;
+  for (size_t i = 0; i < keys.size(); i += kBatch) {
+    std::vector<std::string_view> views(keys.begin() + i, keys.begin() + std::min(keys.size(), i + kBatch));
+    auto locks = lock_keys(views);
+    auto done = fn(views);
+    if (!done) return n;
+    n += *done;
+  }
+  return n;
+}
+
+bool DiskTier::Impl::mark_stale_locked(std::string_view key) {
+  std::string value;
+  if (!db->Get(read_options(), objects, slice(key), &value).ok()) return false;
+  auto head = decode_head(value);
+  if (!head) return false;  // read_head drops it when a request meets it
+  if (head->object.meta.soft_purged) return true;
+  head->object.meta.soft_purged = true;
+  std::string marked = encode_head(head->object, head->layout);
+  rocksdb::WriteBatch batch;
+  if (marked.size() == value.size()) {
+    // Same size (the flags byte was there, cleared): the accounting records stay true.
+    batch.Put(objects, slice(key), marked);
+    return db->Write(rocksdb::WriteOptions(), &batch).ok();
+  }
+  // A head written before the flags byte existed: rewriting it would change its accounted size,
+  // so the object goes (a hard purge of this one object; the next request refetches it).
+  uint64_t freed = delete_locked(key, batch);
+  if (db->Write(rocksdb::WriteOptions(), &batch).ok()) sub_live(freed);
+  return true;
 }
 
 // ---- eviction -------------------------------------------------------------------------------
@@ -374,6 +438,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
   keys.reserve(cands.size());
   for (auto& c : cands) keys.push_back(c.entry.key_text);
   uint64_t freed = 0, evicted = 0, evicted_bytes = 0;
+  std::vector<std::string_view> gone;  // evicted, not overwritten since the scan
   {
     auto locks = lock_keys(keys);
     rocksdb::WriteBatch batch;
@@ -384,6 +449,8 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
         batch.Delete(index, slice(c.entry.key_text));
         batch.Delete(order, disk::encode_seq(c.seq));
         delete_chunks(c.entry.key_text, 0, idx->chunks, batch);
+        disk::delete_tags(db.get(), tags, c.entry.key_text, batch);
+        gone.push_back(c.entry.key_text);
         freed += idx->size;
         ++evicted;
         evicted_bytes += idx->size;
@@ -397,6 +464,7 @@ bool DiskTier::Impl::evict_once(uint64_t target) {
     if (!db->Write(rocksdb::WriteOptions(), &batch).ok()) return false;
     sub_live(freed);
   }
+  for (auto k : gone) removed(k);
   stats->evictions.fetch_add(evicted, std::memory_order_relaxed);
   stats->evicted_bytes.fetch_add(evicted_bytes, std::memory_order_relaxed);
   evict_cursor = cands.back().seq + 1;
@@ -422,6 +490,7 @@ void DiskTier::Impl::reconcile() {
     auto locks = lock_keys(keys);
     rocksdb::WriteBatch batch;
     uint64_t freed = 0;
+    std::vector<std::string_view> gone;
     for (auto k : keys) {
       auto idx = read_index(k);
       if (!idx) continue;
@@ -431,10 +500,13 @@ void DiskTier::Impl::reconcile() {
       batch.Delete(index, slice(k));
       batch.Delete(order, disk::encode_seq(idx->seq));
       delete_chunks(k, 0, idx->chunks, batch);
+      disk::delete_tags(db.get(), tags, k, batch);
       freed += idx->size;
+      gone.push_back(k);
     }
     if (batch.Count() == 0) continue;
     if (db->Write(rocksdb::WriteOptions(), &batch).ok()) sub_live(freed);
+    for (auto k : gone) removed(k);
   }
 }
 
@@ -523,7 +595,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
       {rocksdb::kDefaultColumnFamilyName, obj_opts},
       {disk::kIndexFamily, rec_opts},
       {disk::kOrderFamily, rec_opts},
-      {disk::kChunksFamily, chunk_opts}};
+      {disk::kChunksFamily, chunk_opts},
+      {disk::kTagsFamily, rec_opts}};
   rocksdb::DB* raw = nullptr;
   rocksdb::Status st = rocksdb::DB::Open(db_opts, options.path, families, &impl->handles, &raw);
   if (!st.ok()) return make_error("disk cache: open " + options.path + ": " + st.ToString());
@@ -532,6 +605,8 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(const DiskOptions& options) {
   impl->index = impl->handles[1];
   impl->order = impl->handles[2];
   impl->chunks = impl->handles[3];
+  impl->tags = impl->handles[4];
+  impl->on_removed = options.on_removed;
   impl->pool = std::make_unique<ThreadPool>(options.io_threads);
 
   auto tier = std::unique_ptr<DiskTier>(new DiskTier(std::move(impl)));
@@ -717,6 +792,42 @@ void DiskTier::erase_async(std::string key_text) {
 bool DiskTier::erase(std::string_view key_text) { return impl_->erase(key_text); }
 
 size_t DiskTier::erase_prefix(std::string_view prefix) { return impl_->erase_prefix(prefix); }
+
+bool DiskTier::mark_stale(std::string_view key_text) {
+  std::lock_guard lock(impl_->stripes[impl_->stripe_of(key_text)]);
+  return impl_->mark_stale_locked(key_text);
+}
+
+size_t DiskTier::mark_stale_prefix(std::string_view prefix) {
+  return impl_->for_each_indexed(prefix, [this](const std::vector<std::string_view>& keys) -> std::optional<size_t> {
+    size_t n = 0;
+    for (auto k : keys) n += impl_->mark_stale_locked(k) ? 1 : 0;
+    return n;
+  });
+}
+
+size_t DiskTier::erase_many(const std::vector<std::string>& keys) {
+  return impl_->for_each_batch(keys, [this](const std::vector<std::string_view>& batch) {
+    return impl_->erase_locked(batch);
+  });
+}
+
+size_t DiskTier::mark_stale_many(const std::vector<std::string>& keys) {
+  return impl_->for_each_batch(keys, [this](const std::vector<std::string_view>& batch) -> std::optional<size_t> {
+    size_t n = 0;
+    for (auto k : batch) n += impl_->mark_stale_locked(k) ? 1 : 0;
+    return n;
+  });
+}
+
+std::vector<std::string> DiskTier::objects_with_tag(std::string_view key) {
+  return disk::objects_with_tag(impl_->db.get(), impl_->tags, key);
+}
+
+void DiskTier::for_each_object_tags(
+    const std::function<void(std::string_view, const std::vector<std::string>&)>& fn) {
+  disk::for_each_object_tags(impl_->db.get(), impl_->tags, fn);
+}
 
 uint64_t DiskTier::bytes() const { return impl_->live_bytes.load(std::memory_order_relaxed); }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/cache/object.h"
 #include "common/util/result.h"
@@ -31,6 +32,9 @@ struct DiskOptions {
   size_t blob_min_size = 4096;
   // Clock for the expiry compaction filter; tests inject one, nullptr = unix_now().
   std::function<int64_t()> now_s;
+  // Called with the key text of each object the tier removes on its own (eviction, expiry), on
+  // the tier's threads: how the surrogate-key index in memory forgets it.
+  std::function<void(std::string_view key_text)> on_removed;
 };
 
 class DiskTier {
@@ -68,6 +72,19 @@ class DiskTier {
   void erase_async(std::string key_text);
   bool erase(std::string_view key_text);
   size_t erase_prefix(std::string_view key_text_prefix);
+  // Soft purge: marks the stored object (or every object under the prefix) soft_purged, rewriting
+  // its head record only; returns how many were marked.
+  bool mark_stale(std::string_view key_text);
+  size_t mark_stale_prefix(std::string_view key_text_prefix);
+  // erase / mark_stale of many keys (a purge by surrogate key), a few hundred per write batch;
+  // return how many were there.
+  size_t erase_many(const std::vector<std::string>& key_texts);
+  size_t mark_stale_many(const std::vector<std::string>& key_texts);
+  // Surrogate keys (disk_tags.h): the key texts of the objects stored with `key`, and every
+  // object's keys (to rebuild the in-memory index at start). Both block the caller.
+  std::vector<std::string> objects_with_tag(std::string_view key);
+  void for_each_object_tags(
+      const std::function<void(std::string_view key_text, const std::vector<std::string>& keys)>& fn);
   // Blocks until every get/put queued so far, and the eviction they caused, has finished (tests,
   // orderly handoff).
   void wait_idle();

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "common/cache/age.h"
+#include "common/cache/purge_marks.h"
 #include "common/util/strings.h"
 
 namespace cdn::cache {
@@ -199,7 +200,7 @@ int64_t parse_age(const std::vector<StoredHeader>& headers) {
   return parse_delta_seconds(first).value_or(0);
 }
 
-Freshness classify(const ObjectMeta& meta, int64_t now_s) {
+static Freshness classify_by_age(const ObjectMeta& meta, int64_t now_s) {
   int64_t age = current_age_s(meta, now_s);
   int64_t fresh = clamp_delta(meta.fresh_lifetime_s);
   if (age < fresh) return Freshness::Fresh;
@@ -208,6 +209,11 @@ Freshness classify(const ObjectMeta& meta, int64_t now_s) {
   if (staleness < clamp_delta(meta.stale_while_revalidate_s)) return Freshness::StaleRevalidate;
   if (staleness < clamp_delta(meta.stale_if_error_s)) return Freshness::StaleIfError;
   return Freshness::Expired;
+}
+
+Freshness classify(const ObjectMeta& meta, int64_t now_s) {
+  Freshness f = classify_by_age(meta, now_s);
+  return soft_purged(meta) ? after_soft_purge(meta, f) : f;  // purge_marks.h
 }
 
 }  // namespace cdn::cache

@@ -24,6 +24,14 @@ size_t MemoryTier::charge_of(const CachedObject& obj) {
          obj.meta.last_modified.size() + obj.body.size + obj.body.chunks.size() * kBlockOverhead;
 }
 
+void MemoryTier::set_on_evict(std::function<void(std::string_view)> fn) {
+  on_evict_ = std::move(fn);
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    s->policy.keep_evicted_keys(on_evict_ != nullptr);
+  }
+}
+
 ObjectRef MemoryTier::get(const CacheKey& key) {
   ObjectRef obj;
   {
@@ -47,6 +55,8 @@ void MemoryTier::put(const CacheKey& key, ObjectRef obj) {
   }
   if (r.admitted) stats_.inserts.fetch_add(1, std::memory_order_relaxed);
   stats_.evictions.fetch_add(r.evicted, std::memory_order_relaxed);
+  if (on_evict_)
+    for (const auto& k : r.evicted_keys) on_evict_(k);
 }
 
 bool MemoryTier::erase(const CacheKey& key) {
@@ -60,6 +70,30 @@ size_t MemoryTier::erase_prefix(std::string_view key_text_prefix) {
   for (auto& s : shards_) {
     std::lock_guard lock(s->mu);
     n += s->policy.erase_prefix(key_text_prefix);
+  }
+  return n;
+}
+
+namespace {
+ObjectRef marked_stale(const ObjectRef& obj) {
+  if (!obj || obj->meta.soft_purged) return obj;
+  auto copy = std::make_shared<CachedObject>(*obj);  // the body's blocks are shared, not copied
+  copy->meta.soft_purged = true;
+  return copy;
+}
+}  // namespace
+
+bool MemoryTier::mark_stale(const CacheKey& key) {
+  Shard& s = shard_for(key.hash);
+  std::lock_guard lock(s.mu);
+  return s.policy.rewrite(key.hash, key.text, marked_stale);
+}
+
+size_t MemoryTier::mark_stale_prefix(std::string_view key_text_prefix) {
+  size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    n += s->policy.rewrite_prefix(key_text_prefix, marked_stale);
   }
   return n;
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -21,10 +22,18 @@ class MemoryTier {
   // admitted.
   explicit MemoryTier(size_t byte_budget, size_t shards = 16);
 
+  // Called (outside the shard's lock) with the key text of every object eviction removes: how an
+  // index of what is cached here forgets it. Set before use; not thread-safe to change.
+  void set_on_evict(std::function<void(std::string_view key_text)> fn);
+
   ObjectRef get(const CacheKey& key);
   void put(const CacheKey& key, ObjectRef obj);
   bool erase(const CacheKey& key);
   size_t erase_prefix(std::string_view key_text_prefix);
+  // Soft purge: the object (or every object under the prefix) is replaced by a copy marked
+  // soft_purged (purge_marks.h); returns how many.
+  bool mark_stale(const CacheKey& key);
+  size_t mark_stale_prefix(std::string_view key_text_prefix);
   size_t bytes() const;
   size_t count() const;
 
@@ -57,6 +66,7 @@ class MemoryTier {
   }
 
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::function<void(std::string_view)> on_evict_;
   Stats stats_;
 };
 

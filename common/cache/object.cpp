@@ -50,6 +50,8 @@ void put_meta(std::string& out, const CachedObject& obj) {
   codec::put_str(out, m.etag);
   codec::put_str(out, m.last_modified);
   codec::put_u64(out, m.body_size);
+  // A flags byte after the fields above; records written before it existed end without it.
+  codec::put_u8(out, m.soft_purged ? 1 : 0);
 }
 
 void put_checksum(std::string& out) {
@@ -91,7 +93,10 @@ bool read_meta(std::string_view data, CachedObject& obj) {
   m.etag = r.str();
   m.last_modified = r.str();
   m.body_size = r.u64();
-  return r.ok() && mr <= 1 && r.remaining() == 0;
+  uint8_t flags = 0;
+  if (r.ok() && r.remaining() == 1) flags = r.u8();
+  m.soft_purged = flags == 1;
+  return r.ok() && mr <= 1 && flags <= 1 && r.remaining() == 0;
 }
 
 }  // namespace

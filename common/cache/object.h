@@ -27,6 +27,9 @@ struct ObjectMeta {
   bool must_revalidate = false;  // no-cache / must-revalidate / proxy-revalidate
   std::string etag, last_modified;
   uint64_t body_size = 0;
+  // Soft-purged: stale from the purge on, whatever its age says (purge_marks.h). Cleared by the
+  // revalidation or refetch that replaces the object.
+  bool soft_purged = false;
 };
 
 inline constexpr uint32_t kChunkSize = 256 * 1024;

@@ -50,6 +50,8 @@ S3Fifo::PutResult S3Fifo::put(uint64_t hash, std::string key_text, ObjectRef obj
   }
   result.admitted = true;
   result.evicted = evict_until_within_budget();
+  if (keep_evicted_keys_) result.evicted_keys = std::move(evicted_keys_);
+  evicted_keys_.clear();
   return result;
 }
 
@@ -58,6 +60,23 @@ bool S3Fifo::erase(uint64_t hash, std::string_view key_text) {
   if (it == nodes_.end() || it->second.key_text != key_text) return false;
   remove(hash);
   return true;
+}
+
+bool S3Fifo::rewrite(uint64_t hash, std::string_view key_text, const Rewrite& with) {
+  auto it = nodes_.find(hash);
+  if (it == nodes_.end() || it->second.key_text != key_text) return false;
+  it->second.obj = with(it->second.obj);
+  return true;
+}
+
+size_t S3Fifo::rewrite_prefix(std::string_view prefix, const Rewrite& with) {
+  size_t n = 0;
+  for (auto& [hash, node] : nodes_) {
+    if (std::string_view(node.key_text).substr(0, prefix.size()) != prefix) continue;
+    node.obj = with(node.obj);
+    ++n;
+  }
+  return n;
 }
 
 size_t S3Fifo::erase_prefix(std::string_view prefix) {
@@ -91,6 +110,7 @@ bool S3Fifo::evict_from_small() {
     main_bytes_ += n.charge;
     return false;
   }
+  if (keep_evicted_keys_) evicted_keys_.push_back(std::move(n.key_text));
   remove(hash);
   remember_ghost(hash);
   return true;
@@ -104,6 +124,7 @@ bool S3Fifo::evict_from_main() {
     main_.splice(main_.begin(), main_, n.pos);  // reinsert at the head, iterator stays valid
     return false;
   }
+  if (keep_evicted_keys_) evicted_keys_.push_back(std::move(n.key_text));
   remove(hash);
   return true;
 }

@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/cache/object.h"
 
@@ -26,13 +28,22 @@ class S3Fifo {
   struct PutResult {
     bool admitted = false;
     size_t evicted = 0;
+    std::vector<std::string> evicted_keys;  // only with keep_evicted_keys(true)
   };
+  // Report the key texts that eviction removed (for an index that must forget them).
+  void keep_evicted_keys(bool on) { keep_evicted_keys_ = on; }
   // Replaces any previous object for the key; an object whose charge exceeds the whole budget is
   // refused and the previous (now outdated) object is dropped as well.
   PutResult put(uint64_t hash, std::string key_text, ObjectRef obj, size_t charge);
 
   bool erase(uint64_t hash, std::string_view key_text);
   size_t erase_prefix(std::string_view key_text_prefix);
+  // Replaces the object of this key (or of every key under the prefix) with what `with` makes of
+  // it, in place: no access is counted and the queue position stays. `with` must not change the
+  // object's charge (a soft purge flips a flag). Returns how many were replaced.
+  using Rewrite = std::function<ObjectRef(const ObjectRef&)>;
+  bool rewrite(uint64_t hash, std::string_view key_text, const Rewrite& with);
+  size_t rewrite_prefix(std::string_view key_text_prefix, const Rewrite& with);
 
   size_t bytes() const { return small_bytes_ + main_bytes_; }
   size_t count() const { return nodes_.size(); }
@@ -66,6 +77,8 @@ class S3Fifo {
   std::deque<std::pair<uint64_t, uint64_t>> ghost_fifo_;
   std::unordered_map<uint64_t, uint64_t> ghost_live_;
   uint64_t ghost_seq_ = 0;
+  bool keep_evicted_keys_ = false;
+  std::vector<std::string> evicted_keys_;  // filled during one put()
 };
 
 }  // namespace cdn::cache

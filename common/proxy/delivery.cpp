@@ -78,7 +78,7 @@ void Delivery::serve_object(const cache::ObjectRef& obj, std::string_view cache_
   ex.log.cache = std::string(cache_status);
   count_lookup(cache_status);
   int64_t age = cache::current_age_s_at_ms(meta, unix_now_ms());
-  http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name);
+  http::Headers h = client_headers(meta.headers, age, cache_status, ctx_->via_name, ctx_->strip_surrogate_keys);
   bool transform = filter_response(h, meta.status == 200);
   send_object(obj, std::move(h), transform);
 }
@@ -223,7 +223,7 @@ bool Delivery::on_head(const Fill::View& v) {
   count_lookup(v.cache_status);
   // A fresh fetch is as old as the upstream says it is (its own cache's Age).
   int64_t age = parse_int(v.headers->get_or("age", "0")).value_or(0);
-  http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name);
+  http::Headers h = client_headers(*v.headers, age, v.cache_status, ctx_->via_name, ctx_->strip_surrogate_keys);
   transform_ = filter_response(h, v.status == 200);
   if (transform_) buffer_all_ = true;
   if (!buffer_all_ && v.status == 200 && ex.request().headers.get("range")) {

@@ -23,6 +23,7 @@ struct DeliveryContext {
   Phases* phases = nullptr;
   // A request queued behind another request's fill answers 504 when no response started by then.
   int64_t cache_lock_ms = 15'000;
+  bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
 };
 
 class Delivery : public std::enable_shared_from_this<Delivery> {

@@ -1,6 +1,7 @@
 #include "common/proxy/fetcher.h"
 
 #include "common/cache/age.h"
+#include "common/cache/surrogate_keys.h"
 #include "common/cache/vary.h"
 #include "common/obs/metrics.h"
 #include "common/util/clock.h"
@@ -138,6 +139,11 @@ std::string Fetcher::request_head() const {
     h += f.name;
     h += ": ";
     h += f.value;
+  }
+  if (ctx_->purge_seq) {
+    // The upstream tier applies the purges we have before answering (fleet_purge.h).
+    h += "\r\nX-Purge-Seq: ";
+    h += std::to_string(ctx_->purge_seq->load(std::memory_order_relaxed));
   }
   if (!req_.range.empty()) {
     h += "\r\nRange: ";
@@ -388,7 +394,11 @@ void Fetcher::store_index(const cache::ObjectRef& index) {
 
 void Fetcher::store(const cache::ObjectRef& obj) {
   cache::CacheKey key{obj->key_text, cache::hash64(obj->key_text)};
-  fill_->insert_unless_purged([&] { ctx_->memory->put(key, obj); });
+  fill_->insert_unless_purged([&] {
+    // Indexed with the insert, so a purge by key that misses the insert also finds no entry.
+    if (ctx_->surrogates) ctx_->surrogates->set(obj->key_text, cache::surrogate_keys(obj->meta.headers));
+    ctx_->memory->put(key, obj);
+  });
   if (!ctx_->disk) {
     done();
     return;

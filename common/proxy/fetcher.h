@@ -2,6 +2,7 @@
 // Runs one fill on the leader's loop: disk lookup, then upstream attempts in selection order
 // (conditional when a stale copy exists), then storing what is cacheable. Retries go to the next
 // server only while nothing has been passed to clients.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "common/cache/disk_tier.h"
 #include "common/cache/freshness.h"
 #include "common/cache/memory_tier.h"
+#include "common/cache/surrogate_index.h"
 #include "common/http/upstream_client.h"
 #include "common/proxy/fill.h"
 #include "common/proxy/upstream_set.h"
@@ -24,6 +26,8 @@ struct FetchContext {
   cache::DiskTier* disk = nullptr;
   UpstreamSet* upstreams = nullptr;
   InflightTable* inflight = nullptr;
+  cache::SurrogateIndex* surrogates = nullptr;  // may be null
+  const std::atomic<uint64_t>* purge_seq = nullptr;  // fleet purges: sent as X-Purge-Seq
   cache::FreshnessPolicy freshness;
   std::string via_name;
   uint32_t retries = 1;

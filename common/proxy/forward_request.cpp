@@ -6,11 +6,12 @@ namespace cdn::proxy {
 
 namespace {
 
-// Rebuilt by the fetcher for every upstream request, never copied from the client.
+// Rebuilt by the fetcher for every upstream request, never copied from the client (a viewer's
+// X-Purge-Seq would make the shields wait for purges that do not exist).
 bool rebuilt_per_hop(std::string_view n) {
   return iequals(n, "host") || iequals(n, "content-length") || iequals(n, "expect") ||
          iequals(n, "via") || iequals(n, "x-forwarded-for") || iequals(n, "forwarded") ||
-         iequals(n, "x-forwarded-proto");
+         iequals(n, "x-forwarded-proto") || iequals(n, "x-purge-seq");
 }
 
 // The cache validates and ranges its own copy (RFC 9111 §4.3.1); a client's conditional on a

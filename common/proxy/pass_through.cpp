@@ -146,7 +146,7 @@ void PassThrough::on_upstream_head(int status, http::Headers&& headers) {
   int64_t content_length = -1;
   if (auto* cl = headers.get("content-length")) content_length = parse_int(*cl).value_or(-1);
   int64_t age = headers.get("age") ? parse_int(*headers.get("age")).value_or(0) : 0;
-  http::Headers h = client_headers(headers, age, "MISS", ctx_->via_name);
+  http::Headers h = client_headers(headers, age, "MISS", ctx_->via_name, ctx_->strip_surrogate_keys);
   ctx_->phases->run_response_filter(*ex_, *rc_, h, false);
   ex_->log.cache = "MISS";
   ex_->log.upstream = ctx_->upstreams->name(server_);

@@ -20,6 +20,7 @@ struct PassContext {
   Phases* phases = nullptr;
   const ForwardPolicy* forward = nullptr;
   std::string via_name;
+  bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
   uint64_t max_body_bytes = 1 << 20;
   // Drops what the caches hold for this host and target (path and query).
   std::function<void(std::string_view host, std::string_view path, std::string_view query)>

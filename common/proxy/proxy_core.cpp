@@ -1,5 +1,7 @@
 #include "common/proxy/proxy_core.h"
 
+#include <algorithm>
+
 #include "common/cache/vary.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
@@ -20,15 +22,17 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.max_variants = opts_.max_variants;
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
   delivery_ctx_.via_name = opts_.via_name;
+  delivery_ctx_.strip_surrogate_keys = opts_.strip_surrogate_keys;
   delivery_ctx_.phases = phases_;
   pass_ctx_.upstreams = upstreams;
   pass_ctx_.phases = phases_;
   pass_ctx_.forward = &opts_.forward;
   pass_ctx_.via_name = opts_.via_name;
+  pass_ctx_.strip_surrogate_keys = opts_.strip_surrogate_keys;
   pass_ctx_.max_body_bytes = opts_.max_body_bytes;
   pass_ctx_.invalidate = [this](std::string_view host, std::string_view path,
                                 std::string_view query) {
-    purge(key_for(host, path, query).text, false);
+    purge_one(key_for(host, path, query).text, false);
   };
 }
 
@@ -71,6 +75,22 @@ FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exc
 }
 
 void ProxyCore::handle(const std::shared_ptr<http::Exchange>& ex) {
+  if (purge_barrier_) {
+    // A refill from a tier below that has applied a fleet purge this node may not have yet.
+    if (const std::string* v = ex->request().headers.get("x-purge-seq")) {
+      auto seq = parse_int(*v);
+      std::weak_ptr<http::Exchange> weak = ex;
+      auto resume = [this, weak]() {
+        auto e = weak.lock();
+        if (e && e->alive() && !e->started()) run_request(e);
+      };
+      if (seq && *seq > 0 && purge_barrier_(uint64_t(*seq), ex->worker(), std::move(resume))) return;
+    }
+  }
+  run_request(ex);
+}
+
+void ProxyCore::run_request(const std::shared_ptr<http::Exchange>& ex) {
   std::shared_ptr<RequestContext> rc = phases_->make_context();
   rc->upstream_query = phases_->upstream_query(ex->request());
   std::weak_ptr<http::Exchange> weak = ex;
@@ -226,25 +246,69 @@ void ProxyCore::refresh_in_background(const std::shared_ptr<http::Exchange>& ex,
       ->start();
 }
 
-size_t ProxyCore::purge(std::string_view key_text, bool prefix) {
-  inflight_.purge(key_text, prefix);
+size_t ProxyCore::purge_one(const std::string& key_text, bool soft) {
+  auto* memory = fetch_ctx_.memory;
+  auto* disk = fetch_ctx_.disk;
+  cache::CacheKey k{key_text, cache::hash64(key_text)};
+  // The URL's variants (RFC 9111 §4.1) go with it.
+  const std::string variants = key_text + cache::kVariantSeparator;
+  inflight_.purge(key_text, false);  // a fill under way may hold the old version: not stored
+  inflight_.purge(variants, true);
   size_t n = 0;
-  if (!prefix) {
-    // The URL's variants (RFC 9111 §4.1) go with it.
-    std::string variants = std::string(key_text) + cache::kVariantSeparator;
-    inflight_.purge(variants, true);
-    n += fetch_ctx_.memory->erase_prefix(variants);
-    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(variants);
+  if (soft) {
+    n += memory->mark_stale(k) ? 1 : 0;
+    if (disk) n += disk->mark_stale(key_text) ? 1 : 0;
+    return n + memory->mark_stale_prefix(variants) + (disk ? disk->mark_stale_prefix(variants) : 0);
   }
-  if (prefix) {
-    n += fetch_ctx_.memory->erase_prefix(key_text);
-    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase_prefix(key_text);
-  } else {
-    cache::CacheKey k{std::string(key_text), cache::hash64(key_text)};
-    n += fetch_ctx_.memory->erase(k) ? 1 : 0;
-    if (fetch_ctx_.disk) n += fetch_ctx_.disk->erase(key_text) ? 1 : 0;
+  if (fetch_ctx_.surrogates) {
+    fetch_ctx_.surrogates->remove(key_text);
+    fetch_ctx_.surrogates->remove_prefix(variants);
   }
-  return n;
+  n += memory->erase(k) ? 1 : 0;
+  if (disk) n += disk->erase(key_text) ? 1 : 0;
+  return n + memory->erase_prefix(variants) + (disk ? disk->erase_prefix(variants) : 0);
+}
+
+size_t ProxyCore::purge(const LocalPurge& p) {
+  auto* memory = fetch_ctx_.memory;
+  auto* disk = fetch_ctx_.disk;
+  switch (p.kind) {
+    case PurgeKind::Url:
+      return purge_one(p.target, p.soft);
+    case PurgeKind::Prefix: {
+      inflight_.purge(p.target, true);
+      if (p.soft) return memory->mark_stale_prefix(p.target) + (disk ? disk->mark_stale_prefix(p.target) : 0);
+      if (fetch_ctx_.surrogates) fetch_ctx_.surrogates->remove_prefix(p.target);
+      return memory->erase_prefix(p.target) + (disk ? disk->erase_prefix(p.target) : 0);
+    }
+    case PurgeKind::Key: {
+      // The index in memory knows what this process stored; the disk records also know what an
+      // earlier run stored (loaded into the index at start, but read again: it is cheap).
+      std::vector<std::string> objects;
+      if (fetch_ctx_.surrogates) objects = fetch_ctx_.surrogates->objects_with(p.target);
+      if (disk) {
+        auto more = disk->objects_with_tag(p.target);
+        objects.insert(objects.end(), more.begin(), more.end());
+        std::sort(objects.begin(), objects.end());
+        objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
+      }
+      // The disk tier in batches: one write per few hundred objects, not one per object.
+      size_t n = 0;
+      for (const auto& key_text : objects) {
+        cache::CacheKey k{key_text, cache::hash64(key_text)};
+        inflight_.purge(key_text, false);
+        if (p.soft) {
+          n += memory->mark_stale(k) ? 1 : 0;
+        } else {
+          if (fetch_ctx_.surrogates) fetch_ctx_.surrogates->remove(key_text);
+          n += memory->erase(k) ? 1 : 0;
+        }
+      }
+      if (disk) n += p.soft ? disk->mark_stale_many(objects) : disk->erase_many(objects);
+      return n;
+    }
+  }
+  return 0;
 }
 
 }  // namespace cdn::proxy

@@ -18,6 +18,7 @@
 #include "common/proxy/pass_through.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/request_directives.h"
+#include "common/proxy/purge_spec.h"
 #include "common/proxy/upstream_set.h"
 
 namespace cdn::proxy {
@@ -37,6 +38,9 @@ struct ProxyOptions {
   size_t unstored_window = 256 * 1024;  // see FetchContext
   size_t max_variants = 32;             // see FetchContext
   uint64_t range_reach = 8ull << 20;    // see Fill::set_range_reach
+  // Surrogate-Key and Cache-Tag are dropped from responses: true on the tier viewers talk to;
+  // a shield keeps them for its edges (purge.strip_surrogate_keys).
+  bool strip_surrogate_keys = true;
 };
 
 class ProxyCore : public http::RequestHandler {
@@ -47,12 +51,23 @@ class ProxyCore : public http::RequestHandler {
   // The pipeline after the request filter; `rc` is the request's phase context.
   void lookup(const std::shared_ptr<http::Exchange>& ex, const std::shared_ptr<RequestContext>& rc);
 
-  // Purge by exact key text or key-text prefix; returns how many entries went (memory + disk).
-  size_t purge(std::string_view key_text, bool prefix);
+  // Purge by exact key text, key-text prefix or surrogate key, hard (the entries go) or soft (they
+  // are marked stale); returns how many entries were purged (memory + disk). Blocks on the disk
+  // tier: call it off the event loops.
+  size_t purge(const LocalPurge& p);
+  // The surrogate-key index the fills record into (may be null: no purge by key).
+  void set_surrogate_index(cache::SurrogateIndex* index) { fetch_ctx_.surrogates = index; }
+  // Fleet purges (fleet_purge.h): the number of the last purge applied here, sent upstream with
+  // every fill; and on a shield, the barrier a request naming a later purge waits at (true: it
+  // waits, and `resume` is posted to the worker once the purge is applied here).
+  using PurgeBarrier = std::function<bool(uint64_t seq, net::Worker* w, std::function<void()> resume)>;
+  void set_purge_seq(const std::atomic<uint64_t>* seq) { fetch_ctx_.purge_seq = seq; }
+  void set_purge_barrier(PurgeBarrier b) { purge_barrier_ = std::move(b); }
   cache::CacheKey key_for(std::string_view host, std::string_view path, std::string_view query) const;
   const InflightTable& inflight() const { return inflight_; }
 
  private:
+  void run_request(const std::shared_ptr<http::Exchange>& ex);
   // `url_key`: the URL's own key; `key`: the fill's, a variant's when the URL varies (vary.h).
   void join_fill(const std::shared_ptr<http::Exchange>& ex,
                  const std::shared_ptr<RequestContext>& rc, const cache::CacheKey& url_key,
@@ -74,6 +89,7 @@ class ProxyCore : public http::RequestHandler {
                       const cache::CacheKey& key, const std::string& query);
   FetchRequest fetch_request(const std::shared_ptr<http::Exchange>& ex, const std::string& query,
                              const cache::CacheKey& url_key, cache::ObjectRef stale) const;
+  size_t purge_one(const std::string& key_text, bool soft);
 
   ProxyOptions opts_;
   Phases* phases_;
@@ -82,6 +98,7 @@ class ProxyCore : public http::RequestHandler {
   FetchContext fetch_ctx_;
   DeliveryContext delivery_ctx_;
   PassContext pass_ctx_;
+  PurgeBarrier purge_barrier_;
 };
 
 }  // namespace cdn::proxy

@@ -2,10 +2,12 @@
 
 #include "common/cache/disk_tier.h"
 #include "common/cache/memory_tier.h"
+#include "common/cache/surrogate_index.h"
 #include "common/cache/thread_pool.h"
 #include "common/http/request_target.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/fleet_purge.h"
 #include "common/proxy/proxy_core.h"
 #include "common/proxy/purge_config.h"
 #include "common/proxy/purge_forwarder.h"
@@ -35,6 +37,7 @@ namespace {
 
 struct ProxyTier {
   std::unique_ptr<Phases> phases;
+  std::unique_ptr<cache::SurrogateIndex> surrogates;  // before the disk tier, which reports to it
   std::unique_ptr<cache::MemoryTier> memory;
   std::unique_ptr<cache::DiskTier> disk;
   std::unique_ptr<UpstreamSet> upstreams;
@@ -42,6 +45,7 @@ struct ProxyTier {
   std::unique_ptr<PurgeForwarder> purge_forwarder;
   // After the caches, so it is destroyed before them: a purge still running here finishes first.
   std::unique_ptr<cache::ThreadPool> purge_jobs;
+  std::unique_ptr<FleetPurge> fleet_purge;  // submits to purge_jobs: destroyed before it
   obs::CollectorHandle collector;  // reads the members above; declared last, so it goes first
 };
 
@@ -84,14 +88,23 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     auto phases = tier_hooks.make_phases(p);
     if (!phases) return phases.error();
     t.phases = std::move(phases.value());
+    t.surrogates = std::make_unique<cache::SurrogateIndex>();
     t.memory = std::make_unique<cache::MemoryTier>(cfg.cache.memory_bytes, cfg.cache.memory_shards);
     if (!cfg.cache.disk_path.empty()) {
       cache::DiskOptions d;
       d.path = cfg.cache.disk_path;
       d.max_bytes = cfg.cache.disk_max_bytes;
+      d.on_removed = [index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); };
       auto disk = cache::DiskTier::open(d);
       if (!disk) return make_error("cache.disk_path: " + disk.error().message);
       t.disk = std::move(disk.value());
+      // The keys of what an earlier run stored: a purge by key reaches those objects too.
+      t.disk->for_each_object_tags([&t](std::string_view key_text, const std::vector<std::string>& keys) {
+        t.surrogates->set(std::string(key_text), keys);
+      });
+    } else {
+      // Without a disk tier an object evicted from memory is gone: its index entry goes too.
+      t.memory->set_on_evict([index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); });
     }
     auto servers = upstream_servers(*cfg.upstream);
     if (!servers) return servers.error();
@@ -124,13 +137,31 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.range_reach = cfg.cache.range_reach;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
+    o.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
-    auto forwarder = make_purge_forwarder(p, purge_cfg);
-    if (!forwarder) return forwarder.error();
-    t.purge_forwarder = std::move(forwarder.value());
+    t.core->set_surrogate_index(t.surrogates.get());
     t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
-    add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(),
-                        cfg.node_name.empty() ? p.via_name() : cfg.node_name});
+    const std::string node = cfg.node_name.empty() ? p.via_name() : cfg.node_name;
+    if (purge_cfg.redis) {
+      // The fleet's feed replaces forwarding to upstream admins.
+      t.fleet_purge = std::make_unique<FleetPurge>(
+          FleetPurgeDeps{&p.admin_worker(), t.core.get(), t.phases.get(), t.purge_jobs.get(), node, *purge_cfg.redis});
+      p.admin_worker().post([f = t.fleet_purge.get()] { f->start(); });
+      t.core->set_purge_seq(&t.fleet_purge->applied());
+      if (tier == config::Tier::Shield)
+        t.core->set_purge_barrier([f = t.fleet_purge.get()](uint64_t seq, net::Worker* w, std::function<void()> resume) {
+          return f->hold(seq, w, std::move(resume));
+        });
+      p.admin().add_private_read("/admin/purges/*", [f = t.fleet_purge.get()](const std::shared_ptr<http::Exchange>& ex) {
+        f->report(ex, std::string_view(ex->request().path).substr(std::string_view("/admin/purges/").size()));
+      });
+    } else {
+      auto forwarder = make_purge_forwarder(p, purge_cfg);
+      if (!forwarder) return forwarder.error();
+      t.purge_forwarder = std::move(forwarder.value());
+    }
+    add_purge_route(p, {t.core.get(), t.phases.get(), t.purge_forwarder.get(), t.purge_jobs.get(), node,
+                        t.fleet_purge.get()});
     add_cache_health_fields(p);
     t.collector = obs::metrics().add_collector([&t](obs::Registry& r) {
       auto& ms = t.memory->stats();
@@ -138,6 +169,16 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));
       r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start").set(int64_t(ms.evictions.load()));
       r.gauge("cdn_fills_inflight", "Upstream fills running").set(int64_t(t.core->inflight().size()));
+      r.gauge("cdn_surrogate_keys", "Distinct surrogate keys indexed").set(int64_t(t.surrogates->keys()));
+      if (t.fleet_purge) {
+        r.gauge("cdn_purge_fleet_applied", "Number of the last fleet purge applied here")
+            .set(int64_t(t.fleet_purge->applied().load(std::memory_order_relaxed)));
+        r.gauge("cdn_purge_fleet_out_of_touch",
+                "1 while this node cannot reach the purge feed and revalidates every object")
+            .set(t.fleet_purge->out_of_touch() ? 1 : 0);
+      }
+      r.gauge("cdn_surrogate_index_bytes", "Estimated memory of the surrogate-key index")
+          .set(int64_t(t.surrogates->bytes()));
       if (t.disk) {
         auto& ds = t.disk->stats();
         r.gauge("cdn_cache_disk_hits", "Disk tier hits since start").set(int64_t(ds.hits.load()));

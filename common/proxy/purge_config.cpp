@@ -25,6 +25,26 @@ void read_purge_section(config::MapReader& root, PurgeConfig& out) {
   }
   if (auto t = m->get_string("upstream_admin_token")) out.upstream_admin_token = *t;
   if (auto d = m->get_duration_ms("forward_timeout", 1, 600'000)) out.forward_timeout_ms = *d;
+  if (auto b = m->get_bool("strip_surrogate_keys")) out.strip_surrogate_keys = *b;
+  if (auto r = m->get_map("redis")) {
+    FleetPurgeConfig f;
+    if (auto a = r->get_host_port(config::required("address"))) f.address = *a;
+    if (auto v = r->get_string("channel", false)) f.channel = *v;
+    if (auto v = r->get_string("stream", false)) f.stream = *v;
+    if (auto v = r->get_string("key_prefix", false)) f.key_prefix = *v;
+    if (auto v = r->get_string("username", false)) f.username = *v;
+    if (auto v = r->get_string("password", false)) f.password = *v;
+    if (!f.username.empty() && f.password.empty()) r->error("username", "an ACL user needs its password");
+    if (auto v = r->get_int("stream_max_len", 10, 10'000'000)) f.stream_max_len = *v;
+    if (auto d = r->get_duration_ms("wait", 0, 60'000)) f.wait_ms = *d;
+    if (auto d = r->get_duration_ms("heartbeat", 10, 60'000)) f.heartbeat_ms = *d;
+    if (auto d = r->get_duration_ms("node_timeout", 100, 600'000)) f.node_timeout_ms = *d;
+    if (auto d = r->get_duration_ms("command_timeout", 10, 60'000)) f.command_timeout_ms = *d;
+    if (auto d = r->get_duration_ms("barrier_timeout", 0, 60'000)) f.barrier_timeout_ms = *d;
+    if (f.node_timeout_ms <= f.heartbeat_ms) r->error("node_timeout", "must be longer than heartbeat");
+    r->finish();
+    out.redis = std::move(f);
+  }
   m->finish();
 }
 

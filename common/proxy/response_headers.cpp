@@ -1,5 +1,6 @@
 #include "common/proxy/response_headers.h"
 
+#include "common/cache/surrogate_keys.h"
 #include "common/http/conditional.h"
 
 #include "common/util/http_date.h"
@@ -7,9 +8,9 @@
 
 namespace cdn::proxy {
 
-static bool skip_stored(std::string_view name) {
+static bool skip_stored(std::string_view name, bool strip_surrogate_keys) {
   return http::is_hop_by_hop(name) || iequals(name, "content-length") || iequals(name, "age") ||
-         iequals(name, "x-cache");
+         iequals(name, "x-cache") || (strip_surrogate_keys && cache::is_surrogate_key_header(name));
 }
 
 static void finish(http::Headers& h, int64_t age_s, std::string_view cache_status, std::string_view via_name) {
@@ -26,23 +27,25 @@ static void finish(http::Headers& h, int64_t age_s, std::string_view cache_statu
 
 // Stored and upstream headers have the same {name, value} shape.
 template <typename List>
-static http::Headers build(const List& from, int64_t age_s, std::string_view cache_status, std::string_view via_name) {
+static http::Headers build(const List& from, int64_t age_s, std::string_view cache_status, std::string_view via_name,
+                           bool strip_surrogate_keys) {
   http::Headers h;
   h.raw().reserve(from.size() + 4);
   for (auto& x : from)
-    if (!skip_stored(x.name)) h.add(x.name, x.value);
+    if (!skip_stored(x.name, strip_surrogate_keys)) h.add(x.name, x.value);
   finish(h, age_s, cache_status, via_name);
   return h;
 }
 
 http::Headers client_headers(const std::vector<cache::StoredHeader>& stored, int64_t age_s,
-                             std::string_view cache_status, std::string_view via_name) {
-  return build(stored, age_s, cache_status, via_name);
+                             std::string_view cache_status, std::string_view via_name,
+                             bool strip_surrogate_keys) {
+  return build(stored, age_s, cache_status, via_name, strip_surrogate_keys);
 }
 
 http::Headers client_headers(const http::Headers& upstream, int64_t age_s, std::string_view cache_status,
-                             std::string_view via_name) {
-  return build(upstream, age_s, cache_status, via_name);
+                             std::string_view via_name, bool strip_surrogate_keys) {
+  return build(upstream, age_s, cache_status, via_name, strip_surrogate_keys);
 }
 
 bool not_modified(const http::Request& req, const cache::ObjectMeta& meta) {

@@ -137,18 +137,26 @@ LiveAnswer LiveServing::master(const http::Request& req, std::string_view channe
 void LiveServing::serve(const std::shared_ptr<http::Exchange>& ex, std::string_view rest) const {
   if (!allow_read_methods(ex)) return;
   LiveAnswer a = answer(ex->request(), rest);
-  if (!a.store_read) return respond(ex, std::move(a));
+  // Every playlist and segment of a channel carries its surrogate key, so one purge by key
+  // (`channel/<name>`) clears the channel on every tier.
+  std::string key = "channel/" + std::string(rest.substr(0, rest.find('/')));
+  if (!a.store_read) {
+    if (!a.error) a.headers.set("Surrogate-Key", key);
+    return respond(ex, std::move(a));
+  }
   const LiveRendition& r = *a.store_read->rendition;
   const uint64_t seq = a.store_read->sequence;
   // The callback needs nothing of this service: it may run on a worker's teardown.
   const int64_t max_age = segment_max_age_s();
   bool queued = storage_->read_segment(
       ex->worker()->loop(), r.channel(), r.name(), seq,
-      [ex, seq, max_age](std::optional<StoredSegment> s) {
+      [ex, seq, max_age, key](std::optional<StoredSegment> s) {
         if (!ex->alive()) return;
         if (!s) return reject_live(ex, 404, "not-found");
-        respond(ex, segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
-                                   s->completed_ms, max_age));
+        LiveAnswer a = segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
+                                      s->completed_ms, max_age);
+        if (!a.error) a.headers.set("Surrogate-Key", key);
+        respond(ex, std::move(a));
       });
   if (!queued) reject_live(ex, 503, "busy");
 }

@@ -71,6 +71,7 @@ bool safe_relative(std::string_view rel) {
 struct OpenJob {
   uv_fs_t req{};
   std::string path;
+  std::string surrogate_key;  // "vod/<folder>": a title's files are purged together by key
   std::shared_ptr<http::Exchange> ex;
   const config::OriginConfig* cfg = nullptr;
   uv_file fd = -1;
@@ -101,6 +102,7 @@ void respond_file(std::unique_ptr<OpenJob> j, const uv_stat_t& st) {
   bool playlist = content_type_for(j->path) == "application/vnd.apple.mpegurl";
   int64_t max_age = (playlist ? j->cfg->playlist_max_age_ms : j->cfg->segment_max_age_ms) / 1000;
   h.set("Content-Type", std::string(content_type_for(j->path)));
+  h.set("Surrogate-Key", j->surrogate_key);
   h.set("Cache-Control", "public, max-age=" + std::to_string(max_age) + (playlist ? "" : ", immutable"));
   const uint64_t size = st.st_size;
   char etag[64];
@@ -187,6 +189,8 @@ bool VodHandler::handle(const std::shared_ptr<http::Exchange>& ex) {
   }
   auto job = std::make_unique<OpenJob>();
   job->path = cfg_.root + "/" + *rel;
+  auto slash = rel->rfind('/');
+  job->surrogate_key = slash == std::string::npos ? "vod" : "vod/" + rel->substr(0, slash);
   job->ex = ex;
   job->cfg = &cfg_;
   job->req.data = job.get();

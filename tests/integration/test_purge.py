@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import threading
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -306,3 +307,55 @@ def test_bad_purge_config_is_refused_with_its_line(tmp_path):
     r = subprocess.run([str(program_path("edge")), "--config", str(t.config_path), "--check-config"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
+
+
+def test_purge_by_surrogate_key_is_exact_and_only_the_edge_strips_the_keys(tiers, content, tmp_path):
+    """The origin tags VOD files with their folder; the shield passes Surrogate-Key on (its edges
+    index it), the edge never shows it to viewers; a purge by key removes exactly the tagged objects
+    on both tiers."""
+    origin, shield, edge = chain(tiers, content, tmp_path, purge=lambda s: forward_to(s.admin_port),
+                                 edge_disk=True)
+    tagged_dir, other_dir = f"sk{free_port()}", f"sk{free_port()}"
+    tagged = [content.new_file(1500, subdir=tagged_dir)[0] for _ in range(2)]
+    other, _ = content.new_file(1500, subdir=other_dir)
+    for p in tagged + [other]:
+        cache_both(origin, shield, edge, p)
+    assert shield.get(tagged[0]).header("Surrogate-Key") == f"vod/{tagged_dir}"
+    r = edge.get(tagged[0])
+    assert r.header("X-Cache") == "HIT" and r.header("Surrogate-Key") is None and r.header("Cache-Tag") is None
+
+    new = b"version-2" * 100
+    replace_file(content, tagged[0], new)
+    r = cdnctl("purge", "--key", f"vod/{tagged_dir}", "--admin", f"http://127.0.0.1:{edge.admin_port}",
+               "--token", ADMIN_TOKEN)
+    # Entries: two objects in the edge's memory and disk tiers, in the shield's memory (no disk).
+    assert r.stdout.splitlines() == ["edge: purged 4", f"  upstream 127.0.0.1:{shield.admin_port}: purged 2"], r
+    r = edge.get(tagged[0])
+    assert r.header("X-Cache") == "MISS" and r.body == new
+    assert edge.get(tagged[1]).header("X-Cache") == "MISS"
+    assert edge.get(other).header("X-Cache") == "HIT"
+    assert shield.get(other).header("X-Cache") == "HIT"
+    assert edge.metric("cdn_purges_total", kind="key", scope="node") == 1
+
+
+def test_soft_purge_revalidates_through_both_tiers(tiers, content, tmp_path):
+    origin, shield, edge = chain(tiers, content, tmp_path, purge=lambda s: forward_to(s.admin_port))
+    path, data = content.new_file(3000)
+    cache_both(origin, shield, edge, path)
+    r = edge.admin_post("/admin/purge?url=" + urllib.parse.quote(f"http://127.0.0.1{path}") + "&soft=1")
+    assert r.status == 200, r
+    assert json.loads(r.body)["soft"] is True
+    r = edge.get(path)
+    # The edge asked its shield conditionally, the shield asked the origin: 304 all the way.
+    assert r.status == 200 and r.header("X-Cache") == "REVALIDATED" and r.body == data
+    assert edge.get(path).header("X-Cache") == "HIT"
+    assert shield.get(path).header("X-Cache") == "HIT"
+
+
+def test_purge_with_bad_parameters_is_refused_with_a_reason(tiers, content, tmp_path):
+    origin, shield, edge = chain(tiers, content, tmp_path)
+    for query, reason in [("url=a&key=b", "purge-needs-url-prefix-or-key"), ("key=a%20b", "purge-bad-surrogate-key"),
+                          ("key=a&soft=yes", "purge-bad-soft"), ("key=a&fleet=1", "purge-no-fleet")]:
+        r = edge.admin_post("/admin/purge?" + query)
+        assert r.status in (400, 409) and r.header("X-Error-Reason") == reason, (query, r)
+    assert edge.metric("cdn_purge_rejections_total", reason="purge-no-fleet") == 1
