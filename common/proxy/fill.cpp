@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/cache/surrogate_keys.h"
+
 namespace cdn::proxy {
 
 void Fill::start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status) {
@@ -160,6 +162,19 @@ size_t Fill::held_blocks() const {
   return chunks_.size();
 }
 
+bool Fill::may_carry_surrogate_key(std::string_view key) const {
+  std::vector<cache::StoredHeader> tags;
+  {
+    std::lock_guard lk(mu_);
+    if (state_ == State::Pending) return true;
+    for (const auto& h : headers_)
+      if (cache::is_surrogate_key_header(h.name)) tags.push_back({h.name, h.value});
+  }
+  for (const auto& k : cache::surrogate_keys(tags))
+    if (k == key) return true;
+  return false;
+}
+
 size_t Fill::waiter_count() const {
   std::lock_guard lk(mu_);
   return waiters_.size();
@@ -269,6 +284,20 @@ void InflightTable::purge(std::string_view key_text, bool prefix) {
       if (match) {
         it->second->mark_purged();
         it = s.map.erase(it);  // requests after the purge start a fill of their own
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void InflightTable::purge_tagged(std::string_view key) {
+  for (auto& s : shards_) {
+    std::lock_guard lk(s.mu);
+    for (auto it = s.map.begin(); it != s.map.end();) {
+      if (it->second->may_carry_surrogate_key(key)) {
+        it->second->mark_purged();
+        it = s.map.erase(it);
       } else {
         ++it;
       }

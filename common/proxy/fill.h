@@ -146,6 +146,9 @@ class Fill {
   // there is one), and advances the waiter.
   void read(Waiter& w, View& out, size_t max_bytes = SIZE_MAX);
   size_t waiter_count() const;
+  // Whether what this fill fetches may be tagged with surrogate key `key`: true until its head
+  // has arrived (nobody knows yet), then by its Surrogate-Key / Cache-Tag fields.
+  bool may_carry_surrogate_key(std::string_view key) const;
   // Blocks held for waiters (paced mode: only those some waiter has not taken yet).
   size_t held_blocks() const;
 
@@ -202,6 +205,10 @@ class InflightTable {
   // Marks fills for this key text (or every key under the prefix) as purged and forgets them:
   // their current waiters are still answered, nothing they fetched is stored.
   void purge(std::string_view key_text, bool prefix);
+  // The same for every fill that may carry surrogate key `key` (Fill::may_carry_surrogate_key):
+  // a purge by key must also stop fills whose keys are not known yet from storing what may be
+  // the purged version.
+  void purge_tagged(std::string_view key);
   size_t size() const;
 
  private:

@@ -292,6 +292,9 @@ size_t ProxyCore::purge(const LocalPurge& p) {
         std::sort(objects.begin(), objects.end());
         objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
       }
+      // Fills under way whose keys are not known yet (or are known to include this one) store
+      // nothing: what they fetch may be the version being purged.
+      inflight_.purge_tagged(p.target);
       // The disk tier in batches: one write per few hundred objects, not one per object.
       size_t n = 0;
       for (const auto& key_text : objects) {

@@ -50,6 +50,8 @@ http::Headers client_headers(const http::Headers& upstream, int64_t age_s, std::
 
 bool not_modified(const http::Request& req, const cache::ObjectMeta& meta) {
   if (meta.status != 200) return false;
+  // Most requests carry no validator: nothing to compare, and no date to parse on every hit.
+  if (!req.headers.get("if-none-match") && !req.headers.get("if-modified-since")) return false;
   int64_t lm = meta.last_modified.empty() ? -1 : parse_http_date(meta.last_modified);
   return http::not_modified(req, meta.etag, lm);
 }

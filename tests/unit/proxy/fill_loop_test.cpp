@@ -335,6 +335,29 @@ TEST(FillLoop, WakesOfABusyWaiterAreCoalesced) {
   EXPECT_LE(a.wakes.load(), 2);
 }
 
+TEST(InflightTableLoop, PurgeByKeyStopsFillsThatMayCarryTheKey) {
+  InflightTable t;
+  auto pending = t.join_or_create(key("pending")).first;  // no head yet: its keys are unknown
+  auto tagged = t.join_or_create(key("tagged")).first;
+  auto other = t.join_or_create(key("other")).first;
+  auto cf = t.join_or_create(key("cache-tag")).first;
+  tagged->start_streaming(200, {{"Surrogate-Key", "channel/a  vod/x"}}, 10, "MISS");
+  other->start_streaming(200, {{"Surrogate-Key", "channel/b"}}, 10, "MISS");
+  cf->start_streaming(200, {{"Cache-Tag", "vod/y, channel/a"}}, 10, "MISS");
+  EXPECT_TRUE(pending->may_carry_surrogate_key("channel/a"));
+  EXPECT_TRUE(tagged->may_carry_surrogate_key("channel/a"));
+  EXPECT_FALSE(tagged->may_carry_surrogate_key("channel"));  // whole keys only
+  EXPECT_FALSE(other->may_carry_surrogate_key("channel/a"));
+  EXPECT_TRUE(cf->may_carry_surrogate_key("channel/a"));
+  t.purge_tagged("channel/a");
+  for (auto* f : {pending.get(), tagged.get(), cf.get()}) EXPECT_TRUE(f->purged());
+  EXPECT_FALSE(other->purged());
+  // Requests after the purge start fills of their own, except for the untouched one.
+  EXPECT_TRUE(t.join_or_create(key("pending")).second);
+  EXPECT_TRUE(t.join_or_create(key("tagged")).second);
+  EXPECT_FALSE(t.join_or_create(key("other")).second);
+}
+
 TEST(InflightTableLoop, ReplaceMakesLaterRequestsJoinTheNewFill) {
   InflightTable t;
   auto [old_fill, created] = t.join_or_create(key("k"));
