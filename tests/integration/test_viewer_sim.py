@@ -35,7 +35,7 @@ def feed_live(port, source):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-@pytest.mark.skipif(under_sanitizer(), reason="cdn-viewers is a benchmark program, not built in sanitizer builds")
+@pytest.mark.skipif(bool(under_sanitizer()), reason="cdn-viewers is a benchmark program, not built in sanitizer builds")
 def test_fifty_viewers_play_a_live_channel_through_the_chain(tiers, content, tmp_path):
     need_ffmpeg()
     sim = simulator()
@@ -160,7 +160,7 @@ class BlockingReloadOrigin:
         self.server.shutdown()
 
 
-@pytest.mark.skipif(under_sanitizer(), reason="cdn-viewers is a benchmark program, not built in sanitizer builds")
+@pytest.mark.skipif(bool(under_sanitizer()), reason="cdn-viewers is a benchmark program, not built in sanitizer builds")
 def test_players_use_blocking_reload_where_the_playlist_offers_it(tmp_path):
     sim = simulator()
     origin = BlockingReloadOrigin()
