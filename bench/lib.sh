@@ -52,6 +52,28 @@ ensure_programs() {
   fi
 }
 
+# The two cached objects of the request-rate comparisons, 1 KB and 1 MB of random bytes.
+write_bench_objects() {
+  head -c 1024 /dev/urandom >"$WORK/vod/bench/1k.bin"
+  head -c $((1024 * 1024)) /dev/urandom >"$WORK/vod/bench/1m.bin"
+}
+
+# The edge of the request-rate comparisons: plain and TLS listeners in front of the shield, memory
+# and disk cache, no access log; each argument is one more top-level YAML line.
+write_bench_edge_config() {  # [yaml-line...]
+  cat >"$WORK/edge.yaml" <<EOF
+tier: edge
+workers: $SERVER_WORKERS
+listen: [{address: 127.0.0.1:$EDGE_TLS_PORT, tls: true}, {address: 127.0.0.1:$EDGE_PORT}]
+admin: {listen: 127.0.0.1:$EDGE_ADMIN, token: bench}
+tls: {certificates: [{cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}]}
+upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
+cache: {memory: 256MiB, disk_path: $WORK/edge-db}
+access_log: "off"
+EOF
+  [ "$#" -eq 0 ] || printf '%s\n' "$@" >>"$WORK/edge.yaml"
+}
+
 make_certificate() {  # self-signed RSA-2048 for 127.0.0.1 and localhost, in $WORK/tls
   mkdir -p "$WORK/tls"
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -sha256 -subj "/CN=localhost" \

@@ -66,21 +66,10 @@ mkdir -p "$RAW"
 rm -rf "$WORK"
 mkdir -p "$WORK"/{vod/bench,edge-db,shield-db,nginx/cache,nginx/tmp,nginx/logs,logs}
 make_certificate
-head -c 1024 /dev/urandom >"$WORK/vod/bench/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom >"$WORK/vod/bench/1m.bin"
+write_bench_objects
 
 write_origin_and_shield_configs "$ORIGIN_PORT" "$ORIGIN_ADMIN" "$SHIELD_PORT" "$SHIELD_ADMIN"
-cat >"$WORK/edge.yaml" <<YAML
-tier: edge
-workers: $SERVER_WORKERS
-listen: [{address: 127.0.0.1:$EDGE_TLS_PORT, tls: true}, {address: 127.0.0.1:$EDGE_PORT}]
-admin: {listen: 127.0.0.1:$EDGE_ADMIN, token: bench}
-tls: {certificates: [{cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}]}
-upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
-cache: {memory: 256MiB, disk_path: $WORK/edge-db}
-http2: {enabled: true}
-access_log: "off"
-YAML
+write_bench_edge_config "http2: {enabled: true}"
 write_nginx_config "$SERVER_WORKERS" 4096 60s 60s "$ORIGIN_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
 # nginx 1.22 turns HTTP/2 on per listen socket; 100 streams per connection fit its default 128.
 sed -i "s|listen 127.0.0.1:$NGINX_TLS_PORT ssl;|listen 127.0.0.1:$NGINX_TLS_PORT ssl http2;|" "$WORK/nginx/nginx.conf"

@@ -80,21 +80,11 @@ mkdir -p "$WORK"/{vod/bench,edge-db,shield-db,nginx/cache,nginx/tmp,nginx/logs,v
 make_certificate
 
 # --- objects ---------------------------------------------------------------------------------
-head -c 1024 /dev/urandom >"$WORK/vod/bench/1k.bin"
-head -c $((1024 * 1024)) /dev/urandom >"$WORK/vod/bench/1m.bin"
+write_bench_objects
 
 # --- configs ---------------------------------------------------------------------------------
 write_origin_and_shield_configs "$ORIGIN_PORT" "$ORIGIN_ADMIN" "$SHIELD_PORT" "$SHIELD_ADMIN"
-cat >"$WORK/edge.yaml" <<EOF
-tier: edge
-workers: $SERVER_WORKERS
-listen: [{address: 127.0.0.1:$EDGE_TLS_PORT, tls: true}, {address: 127.0.0.1:$EDGE_PORT}]
-admin: {listen: 127.0.0.1:$EDGE_ADMIN, token: bench}
-tls: {certificates: [{cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}]}
-upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
-cache: {memory: 256MiB, disk_path: $WORK/edge-db}
-access_log: "off"
-EOF
+write_bench_edge_config
 # Same worker count as the edge; nginx keeps its cached objects on disk (proxy_cache).
 write_nginx_config "$SERVER_WORKERS" 4096 60s 60s "$ORIGIN_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
 # Varnish: the same origin as backend, objects in malloc storage, one thread pool; it honours the
