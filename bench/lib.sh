@@ -2,7 +2,16 @@
 # Shared by bench/load/run.sh and bench/memory/run.sh (sourced, not run): finding the programs,
 # the certificate, the origin and shield every peer sits in front of, and starting processes so
 # that they are all stopped when the script exits.
-# Needs ROOT, BUILD, WORK and BASE (first port) set by the caller.
+# The caller sets HERE (its folder), ROOT and BENCH_DEFAULT_BASE (its first port unless
+# BENCH_PORT_BASE says otherwise), optionally BENCH_RUN_SUFFIX; this file sets the paths every
+# bench uses: BUILD (CDN_BUILD_DIR), OUT (BENCH_OUT), RAW (this run's results), WORK (its scratch).
+BUILD="$(realpath -m "${CDN_BUILD_DIR:-$ROOT/build}")"
+BASE="${BENCH_PORT_BASE:-${BENCH_DEFAULT_BASE:?the bench sets BENCH_DEFAULT_BASE}}"
+OUT="${BENCH_OUT:-$HERE/out}"
+RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
+RAW="$OUT/$RUN_ID${BENCH_RUN_SUFFIX:-}"
+WORK="$OUT/work${BENCH_RUN_SUFFIX:-}"
+PYTHON="${PYTHON:-/usr/bin/python3}"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -219,6 +228,19 @@ show_run() {  # what-the-raw-files-are
   cat "$RAW/table.md"
   say ""
   say "$1: ${RAW#"$ROOT"/}/"
+}
+
+# Median over rounds of edge/peer, each round's ratio taken from runs made minutes apart at most,
+# so that drift in the machine's load cancels.
+median_ratio() {  # "a1 a2 ..." "b1 b2 ..."
+  local -a a b r=()
+  read -r -a a <<<"$1"
+  read -r -a b <<<"$2"
+  local i
+  for i in "${!a[@]}"; do
+    r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN{ printf "%.4f", (y > 0 ? x / y : 0) }')")
+  done
+  median "${r[@]}"
 }
 
 median() {  # numbers... -> median (mean of the middle two for an even count)

@@ -55,14 +55,11 @@ fi
 THREADS="${THREADS:-1}"
 SERVER_CPUS="${SERVER_CPUS:-0}"
 DNSPERF_CPUS="${DNSPERF_CPUS:-1}"
-BUILD="$(cd "${CDN_BUILD_DIR:-build}" 2>/dev/null && pwd || echo "$ROOT/build")"
-BASE="${BENCH_PORT_BASE:-15300}"
-OUT="${BENCH_OUT:-$ROOT/bench/geo/out}"
-RAW="$OUT/$(date -u +%Y%m%d-%H%M%S)"
-WORK="$RAW/work"
-mkdir -p "$WORK/logs"
+BENCH_DEFAULT_BASE=15300
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+WORK="$RAW/work"  # kept with the run's results: the zone files and configs each server answered from
+mkdir -p "$WORK/logs"
 
 GEO_DNS=$BASE
 KNOT_DNS=$((BASE + 1))

@@ -48,13 +48,8 @@ ROUNDS="${ROUNDS:-3}"
 SERVER_WORKERS="${SERVER_WORKERS:-2}"
 SERVER_CPUS="${SERVER_CPUS:-}"
 CLIENT_CPUS="${CLIENT_CPUS:-}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18480}"
-OUT="${BENCH_OUT:-$HERE/out}"
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work"
+BENCH_DEFAULT_BASE=18480
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
@@ -148,16 +143,6 @@ done
 sleep 1
 origin_after=$(wc -l <"$WORK/logs/origin-access.log")
 
-median_ratio() {  # "a1 a2 ..." "b1 b2 ..."
-  local -a a b r=()
-  read -r -a a <<<"$1"
-  read -r -a b <<<"$2"
-  local i
-  for i in "${!a[@]}"; do
-    r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN{ printf "%.4f", (y > 0 ? x / y : 0) }')")
-  done
-  median "${r[@]}"
-}
 {
   run_header
   echo "h2load: -D $DURATION --warm-up-time=$WARMUP -t 1, $ROUNDS round(s), $SERVER_WORKERS worker(s) each${SERVER_CPUS:+, servers on CPUs $SERVER_CPUS}${CLIENT_CPUS:+, h2load on CPUs $CLIENT_CPUS}"

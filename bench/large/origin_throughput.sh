@@ -18,12 +18,8 @@ ROUNDS="${OT_ROUNDS:-5}"
 SCPU="${OT_SERVER_CPU:-0}"
 CCPU="${OT_CLIENT_CPU:-1}"
 SENDFILE="${OT_NGINX_SENDFILE:-on}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18680}"
-OUT="${BENCH_OUT:-$HERE/out}"
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID-origin"
-WORK="$OUT/work-origin"
+BENCH_DEFAULT_BASE=18680
+BENCH_RUN_SUFFIX=-origin
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 

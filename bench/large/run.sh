@@ -24,13 +24,7 @@ cd "$ROOT"
 
 SIZE="${LARGE_SIZE:-4298313033}"
 BOUND_MIB="${LARGE_RSS_BOUND_MIB:-256}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18480}"
-OUT="${BENCH_OUT:-$HERE/out}"
-PYTHON="${PYTHON:-python3}"
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work"
+BENCH_DEFAULT_BASE=18480
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 

@@ -55,16 +55,10 @@ PACED="${PACED:-1}"
 PEERS="${PEERS:-nginx varnish}"
 SAME_CIPHERS="${SAME_CIPHERS:-0}"
 [ "$SAME_CIPHERS" = 1 ] && export NGINX_TLS13_SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18180}"
-OUT="${BENCH_OUT:-$HERE/out}"
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work"
+BENCH_DEFAULT_BASE=18180
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-
 
 need_tools wrk nginx curl openssl
 [ -z "$SERVER_CPUS$WRK_CPUS" ] || need_tools taskset
@@ -239,18 +233,6 @@ case_label() {  # 1k.bin https -> "1 KB TLS"
   size=${size/1k/1 KB}
   size=${size/1m/1 MB}
   echo "$size $( [ "$2" = https ] && echo TLS || echo plain)"
-}
-# Median over rounds of edge/peer, each round's ratio taken from runs made minutes apart at most,
-# so that drift in the machine's load cancels.
-median_ratio() {  # "a1 a2 ..." "b1 b2 ..."
-  local -a a b r=()
-  read -r -a a <<<"$1"
-  read -r -a b <<<"$2"
-  local i
-  for i in "${!a[@]}"; do
-    r+=("$(awk -v x="${a[$i]}" -v y="${b[$i]:-0}" 'BEGIN{ printf "%.4f", (y > 0 ? x / y : 0) }')")
-  done
-  median "${r[@]}"
 }
 cell() {  # median of a list, or "-" when the proxy did not run the case
   # shellcheck disable=SC2086  # a space-separated list

@@ -27,17 +27,10 @@ MEM_STALLED="${MEM_STALLED:-300}"
 MEM_ROUNDS="${MEM_ROUNDS:-3}"
 MEM_CASES="${MEM_CASES:-idle-plain idle-tls stalled-tls}"
 MEM_RCVBUF="${MEM_RCVBUF:-4096}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18380}"
-OUT="${BENCH_OUT:-$HERE/out}"
-PYTHON="${PYTHON:-python3}"
 
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work"
+BENCH_DEFAULT_BASE=18380
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-
 
 need_tools nginx curl openssl "$PYTHON"
 ensure_programs

@@ -42,13 +42,7 @@ REJOIN_AFTER="${VIEWERS_REJOIN_AFTER:-5}"
 EDGE_CPU="${EDGE_CPU:-0}"
 SIM_CPU="${SIM_CPU:-1}"
 BITRATE="${VIEWERS_BITRATE:-100k}"
-BUILD="$(cd "${CDN_BUILD_DIR:-$ROOT/build}" && pwd)"
-BASE="${BENCH_PORT_BASE:-18680}"
-OUT="${BENCH_OUT:-$HERE/out}"
-RUN_ID="$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work"
-PYTHON=/usr/bin/python3
+BENCH_DEFAULT_BASE=18680
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
