@@ -1,8 +1,8 @@
 #pragma once
-// Fleet-wide session store on Redis (hiredis async on the worker's libuv loop). Not thread-safe by
-// design: one instance per worker loop, every call and the destructor on that loop's thread.
+// Fleet-wide session store on Redis (one net::RedisConnection on the worker's libuv loop). Not
+// thread-safe by design: one instance per worker loop, every call and the destructor on that
+// loop's thread.
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,12 +12,11 @@
 #include "common/auth/memory_session_store.h"
 #include "common/auth/renewal_cache.h"
 #include "common/auth/session_store.h"
+#include "common/net/redis_connection.h"
 #include "common/util/clock.h"
 
-struct redisAsyncContext;
 struct redisReply;
 struct uv_loop_s;
-struct uv_timer_s;
 
 namespace cdn::auth {
 
@@ -62,8 +61,8 @@ struct RedisStoreOptions {
 class RedisSessionStore final : public SessionStore {
  public:
   RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options);
-  // Answers pending requests (per when_down) and closes handles; run the loop afterwards so libuv
-  // can finish closing them.
+  // Answers pending requests (per when_down) and closes the connection's handles; run the loop
+  // afterwards so libuv can finish closing them.
   ~RedisSessionStore() override;
   RedisSessionStore(const RedisSessionStore&) = delete;
   RedisSessionStore& operator=(const RedisSessionStore&) = delete;
@@ -73,53 +72,32 @@ class RedisSessionStore final : public SessionStore {
   void list(const std::string& sub, std::function<void(std::vector<SessionInfo>)> done) override;
   void kick(const SessionKey& key, std::function<void(bool)> done) override;
 
-  bool connected() const { return connected_; }
+  bool connected() const { return redis_ && redis_->connected(); }
 
  private:
-  struct Pending;
-  using ReplyFn = std::function<void(redisReply*)>;  // nullptr reply = Redis unavailable
+  using ReplyFn = net::RedisConnection::ReplyFn;  // nullptr reply = Redis unavailable
 
-  void connect();
-  void schedule_reconnect();
-  void on_connected(int status);
-  void on_disconnected();
-  void watchdog();
-  void drop_connection(std::string_view why);
   enum class Link { Up, Down, AuthRefused };
-  void mark_down(std::string_view why, Link link = Link::Down);
-  void set_link(Link link);
-  void authenticate();
   void on_up();
+  void on_down(std::string_view why);
+  void set_link(Link link);
   // EVALSHA, and EVAL once when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
   void run_script(const char* script, const std::string& sha, std::vector<std::string> args,
                   ReplyFn on_reply);
-  bool send(std::vector<std::string> argv, ReplyFn on_reply);
   void fallback_admit(const SessionKey& key, int limit, bool block_new, int64_t now_ms,
                       const std::function<void(Admit)>& done);
   std::string live_key(const std::string& sub) const;
   std::string evicted_key(const std::string& sub) const;
   void log(std::string_view msg) const;
 
-  static void reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
-  static void connect_cb(const redisAsyncContext* ac, int status);
-  static void disconnect_cb(const redisAsyncContext* ac, int status);
-
-  uv_loop_s* loop_;
   RedisStoreOptions opts_;
-  redisAsyncContext* ac_ = nullptr;
-  bool connected_ = false;  // connected and authenticated: commands go to Redis
-  Link link_ = Link::Up;    // for opts_.health; the constructor counts the store down until up
-  bool was_up_ = true;  // for logging transitions once
-  bool destroying_ = false;
-  bool dropping_ = false;
-  int64_t connect_started_ms_ = 0;
-  int64_t backoff_ms_;
-  uv_timer_s* reconnect_timer_;
-  uv_timer_s* watchdog_timer_;
-  std::deque<int64_t> sent_at_ms_;  // Redis answers in order: front = oldest outstanding
+  Link link_ = Link::Up;  // for opts_.health; the constructor counts the store down until up
+  bool was_up_ = true;    // for logging transitions once
   std::string admit_sha_, kick_sha_, list_sha_;
   std::shared_ptr<RenewalCache> renewals_;
   MemorySessionStore fallback_;
+  // Last: its pending replies are answered (null: when_down applies) while the rest still lives.
+  std::unique_ptr<net::RedisConnection> redis_;
 };
 
 }  // namespace cdn::auth

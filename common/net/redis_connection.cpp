@@ -69,14 +69,15 @@ RedisConnection::~RedisConnection() {
 void RedisConnection::connect() {
   redisAsyncContext* ac = redisAsyncConnect(opts_.host.c_str(), opts_.port);
   if (!ac || ac->err) {
+    std::string why = ac ? ac->errstr : "out of memory";
     if (ac) redisAsyncFree(ac);
-    schedule_reconnect();
+    lost(why);
     return;
   }
   ac->data = this;
   if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
     redisAsyncFree(ac);
-    schedule_reconnect();
+    lost("libuv attach failed");
     return;
   }
   redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
@@ -110,16 +111,22 @@ void RedisConnection::on_connected(int status) {
   auth.push_back(opts_.password);
   send(auth, [this](redisReply* r) {
     if (!r) return;  // the connection went meanwhile
-    // Refused: dropped by the watchdog, not from inside hiredis's own reply callback.
+    // Refused (WRONGPASS, or NOAUTH/ERR from a server without a password: our configuration is
+    // wrong, not the network): dropped by the watchdog, not from inside hiredis's own reply
+    // callback; the next connect, with backoff, tries again (e.g. after the ACL is fixed).
     if (r->type == REDIS_REPLY_ERROR)
-      auth_refused_ = true;
-    else
+      auth_refused_ = "AUTH refused: " + std::string(r->str, r->len);
+    else if (r->type == REDIS_REPLY_STATUS)
       ready();
+    else
+      auth_refused_ = "AUTH refused: unexpected reply";
   });
 }
 
 void RedisConnection::ready() {
   backoff_ms_ = opts_.reconnect_min_ms;
+  reported_down_.clear();
+  ready_ = true;
   if (!opts_.client_name.empty())
     send({"CLIENT", "SETNAME", opts_.client_name}, [](redisReply*) {});
   if (on_up_) on_up_();
@@ -132,13 +139,16 @@ void RedisConnection::on_disconnected() {
 }
 
 void RedisConnection::lost(std::string_view why) {
-  bool was = connected_;
   connected_ = false;
-  auth_refused_ = false;
+  ready_ = false;
+  auth_refused_.clear();
   sent_at_ms_.clear();
   on_message_ = nullptr;
   schedule_reconnect();
-  if (was && on_down_) on_down_(why);
+  // Once per reason while down: a Redis that stays away is one report, not one per attempt.
+  if (why == reported_down_) return;
+  reported_down_ = why;
+  if (on_down_) on_down_(why);
 }
 
 void RedisConnection::drop(std::string_view why) {
@@ -153,9 +163,9 @@ void RedisConnection::drop(std::string_view why) {
 
 void RedisConnection::watchdog() {
   if (!ac_) return;
-  if (auth_refused_) {
-    auth_refused_ = false;
-    drop("auth refused");
+  if (!auth_refused_.empty()) {
+    std::string why = std::move(auth_refused_);
+    drop(why);
     return;
   }
   int64_t now = mono_ms();

@@ -2,9 +2,9 @@
 // One hiredis async connection on a libuv loop that keeps itself up: reconnects with backoff,
 // drops a connection whose connect or oldest reply takes longer than the command timeout (a hung
 // Redis), and tells its owner when it comes up or goes down. Not thread-safe: every call and the
-// destructor on the loop's thread. Fleet purges use it (common/proxy/fleet_purge.*); auth's
-// RedisSessionStore predates it and still carries its own copy of this logic (to be moved onto
-// this class). A subscriber connection is this plus subscribe().
+// destructor on the loop's thread. Fleet purges (common/proxy/fleet_purge.*) and the edges'
+// session store (common/auth/redis_session_store.*) use it. A subscriber connection is this plus
+// subscribe().
 #include <deque>
 #include <functional>
 #include <string>
@@ -33,14 +33,17 @@ struct RedisConnectionOptions {
 class RedisConnection {
  public:
   using ReplyFn = std::function<void(redisReply*)>;  // nullptr reply = no answer (connection gone)
-  // on_up runs after every (re)connect, on_down after every loss; both on the loop.
+  // on_up runs after every (re)connect (and AUTH); on_down when an attempt fails or a connection
+  // is lost, once per reason until the next on_up ("AUTH refused: WRONGPASS ...", "connect
+  // timeout", "reply timeout", "connection lost", ...); both on the loop.
   RedisConnection(uv_loop_s* loop, RedisConnectionOptions options, std::function<void()> on_up,
                   std::function<void(std::string_view why)> on_down);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
-  bool connected() const { return connected_; }
+  // Connected and authenticated: commands go to Redis.
+  bool connected() const { return ready_; }
   // False (and on_reply not called) when there is no connection.
   bool send(const std::vector<std::string>& argv, ReplyFn on_reply);
   // SUBSCRIBE: on_message gets every message's payload (and the subscription's confirmation as a
@@ -66,9 +69,11 @@ class RedisConnection {
   std::function<void()> on_up_;
   std::function<void(std::string_view)> on_down_;
   redisAsyncContext* ac_ = nullptr;
-  bool connected_ = false;
+  bool connected_ = false;  // the socket is up (AUTH may still be outstanding)
+  bool ready_ = false;
   bool destroying_ = false, dropping_ = false;
-  bool auth_refused_ = false;
+  std::string auth_refused_;  // the reason, until the watchdog drops the connection
+  std::string reported_down_;  // the last reason given to on_down since the last on_up
   int64_t connect_started_ms_ = 0;
   int64_t backoff_ms_;
   uv_timer_s* reconnect_timer_;
