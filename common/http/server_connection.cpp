@@ -88,6 +88,7 @@ void ServerConnection::on_tick(int64_t now) {
     }
     return;
   }
+  stream_.on_tls_period();
   if (h2_) {
     h2_->on_tick(now);
     return;

@@ -10,6 +10,9 @@ namespace {
 constexpr size_t kRecord = 16384;
 // Records encrypted into one write while the socket takes whole writes.
 constexpr size_t kBatchRecords = 4;
+// Socket reads within one on_tls_period() that make a TLS connection busy: it keeps OpenSSL's
+// record buffers instead of allocating and freeing them for every request.
+constexpr uint32_t kBusyReads = 8;
 
 struct WriteReq {
   uv_write_t req;
@@ -86,8 +89,13 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (h) h->on_stream_read(buf->base, size_t(n));
     return;
   }
+  TlsState& tls = *self->tls_;
+  if (++tls.reads == kBusyReads && !tls.buffers_kept) {
+    tls.buffers_kept = true;
+    tls.session->keep_buffers(true);
+  }
   PooledPlain plain;
-  auto st = self->tls_->session->feed(buf->base, size_t(n), plain.buf);
+  auto st = tls.session->feed(buf->base, size_t(n), plain.buf);
   self->pump_tls();  // handshake replies and alerts go out before the handler can close us
   if (!plain.buf.empty() && h) {
     h->on_stream_read(plain.buf.data(), plain.buf.size());
@@ -214,6 +222,15 @@ size_t Stream::encrypt_record(std::string& cipher) {
   return g.size();
 }
 
+void Stream::on_tls_period() {
+  if (!tls_) return;
+  if (tls_->buffers_kept && tls_->plain.empty()) {
+    tls_->buffers_kept = false;
+    tls_->session->keep_buffers(false);
+  }
+  tls_->reads = 0;
+}
+
 void Stream::send_cipher(std::string& cipher, size_t plain_len) {
   auto* stream = reinterpret_cast<uv_stream_t*>(handle_);
   uv_buf_t b = uv_buf_init(cipher.data(), unsigned(cipher.size()));
@@ -223,6 +240,12 @@ void Stream::send_cipher(std::string& cipher, size_t plain_len) {
   if (sent == cipher.size()) {
     flushed_ += plain_len;
     return;
+  }
+  // The socket is full (a slow or stalled reader): what waits is our one copy of the rest, not
+  // OpenSSL's buffers as well.
+  if (tls_->buffers_kept) {
+    tls_->buffers_kept = false;
+    tls_->session->keep_buffers(false);
   }
   auto* w = new WriteReq();
   w->own.assign(cipher.data() + sent, cipher.size() - sent);

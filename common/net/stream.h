@@ -47,6 +47,10 @@ class Stream {
   bool write(const Bytes& chunk) { return write(std::string(), std::span<const Bytes>(&chunk, 1)); }
   // Bytes accepted by write() and not yet taken by the kernel (plaintext units).
   size_t pending_bytes() const { return queued_ - flushed_; }
+  // Called about once a second by the owner: a TLS stream that read many times since the last
+  // call keeps its session's record buffers until then; one that did not (resting, or a viewer
+  // asking every few seconds) frees them after every record, as does one whose socket is full.
+  void on_tls_period();
   // Running totals in plaintext units: every byte accepted by write(), every byte the kernel took.
   uint64_t queued_bytes() const { return queued_; }
   uint64_t flushed_bytes() const { return flushed_; }
@@ -114,6 +118,8 @@ class Stream {
   struct TlsState {
     std::unique_ptr<TlsSession> session;
     PieceQueue plain;  // plaintext not yet encrypted
+    uint32_t reads = 0;  // socket reads since the last on_tls_period()
+    bool buffers_kept = false;
   };
 
   // An idle server holds one Stream per keep-alive connection: keep it small.

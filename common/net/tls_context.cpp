@@ -93,6 +93,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION);
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
                                        (opts.session_tickets ? 0 : SSL_OP_NO_TICKET));
+    // Record buffers are freed after every record, so a resting or stalled connection holds
+    // none; a busy keep-alive connection keeps them (Stream, TlsSession::keep_buffers).
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
     if (!opts.ciphersuites.empty() && SSL_CTX_set_ciphersuites(ctx.get(), opts.ciphersuites.c_str()) != 1)
       return make_error("tls.ciphersuites: " + openssl_error_string());

@@ -161,6 +161,15 @@ TlsSession::Status TlsSession::write_to(std::string& out, const char* data, size
 
 void TlsSession::shutdown() { SSL_shutdown(ssl_.get()); }
 
+void TlsSession::keep_buffers(bool keep) {
+  if (keep) {
+    SSL_clear_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
+    return;
+  }
+  SSL_set_mode(ssl_.get(), SSL_MODE_RELEASE_BUFFERS);
+  SSL_free_buffers(ssl_.get());
+}
+
 std::string TlsSession::take_ciphertext() {
   std::string out;
   out.swap(protocol_out_);

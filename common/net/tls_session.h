@@ -1,8 +1,9 @@
 #pragma once
 // One TLS connection: ciphertext comes in through a BIO that reads the caller's buffer in place,
 // and goes out through a BIO that appends straight into a caller's buffer, so the socket I/O stays
-// with libuv and no per-connection ciphertext buffer outlives a read or a write (with
-// SSL_MODE_RELEASE_BUFFERS a session at rest holds no record buffers either).
+// with libuv and no per-connection ciphertext buffer outlives a read or a write. OpenSSL's own
+// record buffers (about 34 KiB) are freed after each record (SSL_MODE_RELEASE_BUFFERS) unless the
+// owner asks to keep them while the connection is busy.
 #include <memory>
 #include <string>
 
@@ -32,6 +33,10 @@ class TlsSession {
   bool has_ciphertext() const { return !protocol_out_.empty(); }
   bool handshake_done() const { return SSL_is_init_finished(ssl_.get()) == 1; }
   void shutdown();
+  // keep = true: OpenSSL's record buffers stay between records (no allocation and free of both
+  // for every request of a busy keep-alive connection); false: they go now, unless they hold
+  // unread input, and after every record from then on.
+  void keep_buffers(bool keep);
   const std::string& last_error() const { return error_; }
   std::string sni() const;
   // Why the last Error happened, by kind (set with last_error()).
