@@ -16,7 +16,9 @@
 #
 # Environment (defaults in brackets):
 #   VIEWERS_N [19000]  VIEWERS_SECONDS [300]  VIEWERS_RAMP [10] (the flash crowd joins within it)
-#   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [N/9500 rounded up]
+#   VIEWERS_COMPARE_N [min(N, what fits nginx's descriptors: (ulimit -Hn - 1100) / 2)]
+#   VIEWERS_COMPARE_SECONDS [120]  audience and hold of the edge and nginx phases (the comparison)
+#   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [a phase's audience/9500 rounded up]
 #   VIEWERS_SESSION_MEAN [0] (churn: mean watch time in s; 0 = everyone stays)
 #   VIEWERS_REJOIN_AFTER [5] (churn: seconds before a viewer who left joins again)
 #   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [100k] (video; + 32k audio + MPEG-TS: ~150 kbit/s)
@@ -36,7 +38,11 @@ N="${VIEWERS_N:-19000}"
 HOLD="${VIEWERS_SECONDS:-300}"
 RAMP="${VIEWERS_RAMP:-10}"
 PHASES="${VIEWERS_PHASES:-edge-tokens edge nginx}"
-PROCS="${VIEWERS_PROCS:-$(((N + 9499) / 9500))}"
+# nginx holds two descriptors per viewer at a burst (see run_phase): the comparison's audience is
+# what it can carry within the hard limit, so both servers are measured at a size both can serve.
+NGINX_FITS=$((($(ulimit -Hn) - 1100) / 2))
+COMPARE_N="${VIEWERS_COMPARE_N:-$((N < NGINX_FITS ? N : NGINX_FITS))}"
+COMPARE_HOLD="${VIEWERS_COMPARE_SECONDS:-120}"
 SESSION_MEAN="${VIEWERS_SESSION_MEAN:-0}"
 REJOIN_AFTER="${VIEWERS_REJOIN_AFTER:-5}"
 EDGE_CPU="${EDGE_CPU:-0}"
@@ -136,7 +142,8 @@ metric_sum() {  # admin-port metric-name -> sum over its label sets
 log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 run_phase() {  # phase-name
-  local phase=$1 pid url health="" sim_pid
+  local phase=$1 pid url health="" n=$COMPARE_N hold=$COMPARE_HOLD
+  [ "$phase" = edge-tokens ] && n=$N hold=$HOLD
   case "$phase" in
     edge-tokens) write_edge_config 2 yes ;;
     edge) write_edge_config 1 no ;;
@@ -144,7 +151,7 @@ run_phase() {  # phase-name
     *) die "unknown phase $phase" ;;
   esac
   if [ "$phase" = nginx ]; then
-    write_nginx_config 1 $((N + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
+    write_nginx_config 1 $((n + 1000)) 65s 60s "$SHIELD_PORT" "$NGINX_PORT" "$NGINX_TLS_PORT"
     # nginx opens a cache file for every response it sends: thousands of viewers fetching a new
     # segment or playlist at once hold one descriptor each beside their sockets, and run out
     # ("Too many open files", 500s) at one descriptor per viewer. So: two per viewer (as far as
@@ -152,7 +159,7 @@ run_phase() {  # phase-name
     # shares one descriptor per cached segment. Segments never change; a playlist's cache file is
     # replaced at every update and a cached descriptor would serve the old one, so playlists are
     # left out of it.
-    sed -i -e "s/^worker_rlimit_nofile .*/worker_rlimit_nofile $((2 * N + 1100));/" \
+    sed -i -e "s/^worker_rlimit_nofile .*/worker_rlimit_nofile $((2 * n + 1100));/" \
       -e 's/^  sendfile on;$/  sendfile on;\n  open_file_cache max=10000 inactive=60s;/' \
       -e 's|^    location / {$|    location / {\n      location ~ [.]m3u8$ { open_file_cache off; proxy_pass http://origin; }|' \
       "$WORK/nginx/nginx.conf"
@@ -177,10 +184,10 @@ run_phase() {  # phase-name
   shield_up0=$(metric_sum "$SHIELD_ADMIN" cdn_upstream_requests_total)
   origin_req0=$(metric_sum "$ORIGIN_ADMIN" cdn_requests_total)
   say ""
-  say "== $phase: $N viewers join within $RAMP s and play for $HOLD s (edge pid $pid on CPU $EDGE_CPU, simulator on CPU $SIM_CPU)"
+  say "== $phase: $n viewers join within $RAMP s and play for $hold s (edge pid $pid on CPU $EDGE_CPU, simulator on CPU $SIM_CPU)"
   # shellcheck disable=SC2086  # $health is two words or none
-  taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$N" --procs "$PROCS" \
-    --ramp "$RAMP" --duration "$HOLD" --session-mean "$SESSION_MEAN" --rejoin-after "$REJOIN_AFTER" --edge-pid "$pid" $health \
+  taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$n" --procs "${VIEWERS_PROCS:-$(((n + 9499) / 9500))}" \
+    --ramp "$RAMP" --duration "$hold" --session-mean "$SESSION_MEAN" --rejoin-after "$REJOIN_AFTER" --edge-pid "$pid" $health \
     "${tokens[@]}" --out "$RAW/$phase.json" --series "$RAW/$phase.tsv" >/dev/null || say "$phase: the simulator reported a failure"
   local counts
   counts=$("$PYTHON" "$HERE/upstream_counts.py" "shield=$WORK/logs/shield-access.log:$shield_log0" \
@@ -192,7 +199,7 @@ run_phase() {  # phase-name
 JSON
   stop_started "$started_pid"
   if command -v gnuplot >/dev/null; then
-    gnuplot -e "series='$RAW/$phase.tsv'; out='$RAW/$phase.png'; title='$phase: $N viewers, flash crowd within $RAMP s'" \
+    gnuplot -e "series='$RAW/$phase.tsv'; out='$RAW/$phase.png'; title='$phase: $n viewers, flash crowd within $RAMP s'" \
       "$HERE/plot.gp" 2>/dev/null || say "$phase: gnuplot failed"
   fi
 }
@@ -201,7 +208,7 @@ for phase in $PHASES; do run_phase "$phase"; done
 
 {
   run_header
-  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=$PROCS VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
+  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_COMPARE_N=$COMPARE_N VIEWERS_COMPARE_SECONDS=$COMPARE_HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=${VIEWERS_PROCS:-auto} VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
   echo "source: 320x180 H.264 at $BITRATE + AAC 32k, 2 s GOPs, fed with ffmpeg -re -stream_loop -1 -c copy; 2 s segments, window 6"
   echo "ulimit -n: $(ulimit -n)"
 } >"$RAW/env.txt"
