@@ -100,17 +100,20 @@ pin_wrk=()
 start origin "http://127.0.0.1:$ORIGIN_ADMIN/healthz" "$ORIGIN_BIN" --config "$WORK/origin.yaml"
 start shield "http://127.0.0.1:$SHIELD_ADMIN/healthz" "$SHIELD_BIN" --config "$WORK/shield.yaml"
 start edge "http://127.0.0.1:$EDGE_ADMIN/healthz" "${pin_server[@]}" "$EDGE_BIN" --config "$WORK/edge.yaml"
+declare -A SERVER_PID=([edge]=$STARTED_PID)
 if [[ " $PEERS " == *" nginx "* ]]; then
   nginx -t -q -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/logs/nginx-t.log" ||
     { cat "$WORK/logs/nginx-t.log"; die "nginx config test failed"; }
   start nginx "http://127.0.0.1:$NGINX_PORT/vod/bench/1k.bin" \
     "${pin_server[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+  SERVER_PID[nginx]=$STARTED_PID
 fi
 if [[ " $PEERS " == *" varnish "* ]]; then
   # -j none: no privilege separation, so it runs as whoever runs the benchmark.
   start varnish "http://127.0.0.1:$VARNISH_PORT/vod/bench/1k.bin" \
     "${pin_server[@]}" varnishd -F -j none -n "$WORK/varnish/state" -a "127.0.0.1:$VARNISH_PORT" \
     -f "$WORK/varnish/default.vcl" -s malloc,256m -p thread_pools=1
+  SERVER_PID[varnish]=$STARTED_PID
 fi
 
 # --- warm up and verify HITs -----------------------------------------------------------------
@@ -181,16 +184,36 @@ run_wrk() {  # file url [wrk args...]
   W_ERRS=$(( ${non2xx:-0} + ${sockerr:-0} ))
 }
 
+# CPU time a server and its child processes (nginx's and Varnish's workers) have used, in clock
+# ticks: per request it is the comparison that the machine's other load disturbs least, and on one
+# pinned CPU it is the inverse of the request rate a saturated server reaches.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() {  # pid
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1"); do
+    # Fields after the command name, which is in parentheses: utime and stime are 12th and 13th.
+    total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+wrk_requests() {  # wrk output file -> requests completed
+  awk '/requests in/ {print $1}' "$1"
+}
+
 say "closed loop: wrk ${WRK_ARGS[*]}, $ROUNDS round(s), servers: ${PROXIES[*]}${WRK_CPUS:+ (wrk on CPUs $WRK_CPUS)}${SERVER_CPUS:+ (servers on CPUs $SERVER_CPUS)}, $SERVER_WORKERS worker(s)"
 # Per case and proxy: space-separated per-round values.
-declare -A RPS P99 ERRS
+declare -A RPS P99 ERRS CPU
 for round in $(seq 1 "$ROUNDS"); do
   for obj in 1k.bin 1m.bin; do
     for scheme in http https; do
       for proxy in "${PROXIES[@]}"; do
         serves "$proxy" "$scheme" || continue
         name="${proxy}-${obj%.bin}-${scheme}"
+        t0=$(cpu_ticks "${SERVER_PID[$proxy]}")
         run_wrk "$name-r$round.txt" "$(url_for "$proxy" "$scheme" "$obj")"
+        t1=$(cpu_ticks "${SERVER_PID[$proxy]}")
+        CPU[$name]="${CPU[$name]:-} $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$(wrk_requests "$RAW/$name-r$round.txt")" \
+          'BEGIN{ printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }')"
         RPS[$name]="${RPS[$name]:-} $W_RPS"
         P99[$name]="${P99[$name]:-} $W_P99"
         ERRS[$name]=$(( ${ERRS[$name]:-0} + W_ERRS ))
@@ -255,6 +278,19 @@ table="$RAW/table.md"
       n="nginx-${obj%.bin}-$scheme"
       v="varnish-${obj%.bin}-$scheme"
       echo "| $(case_label "$obj" "$scheme") | $(cell "${RPS[$e]:-}" %.0f) | $(cell "${RPS[$n]:-}" %.0f) | $(cell "${RPS[$v]:-}" %.0f) | $(ratio_cell "${RPS[$e]:-}" "${RPS[$n]:-}") | $(ratio_cell "${RPS[$e]:-}" "${RPS[$v]:-}") | $(cell "${P99[$e]:-}" %.2f) | $(cell "${P99[$n]:-}" %.2f) | $(cell "${P99[$v]:-}" %.2f) | $(ratio_cell "${P99[$e]:-}" "${P99[$n]:-}") | $(ratio_cell "${P99[$e]:-}" "${P99[$v]:-}") | ${ERRS[$e]:-0} / ${ERRS[$n]:--} / ${ERRS[$v]:--} |"
+    done
+  done
+  echo
+  echo "Server CPU time per request (the server and its child processes, from /proc; medians of the rounds; peer/edge > 1: the edge needs less):"
+  echo
+  echo "| case | cdn-edge us/req | nginx us/req | varnish us/req | nginx/edge | varnish/edge |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+  for obj in 1k.bin 1m.bin; do
+    for scheme in http https; do
+      e="edge-${obj%.bin}-$scheme"
+      n="nginx-${obj%.bin}-$scheme"
+      v="varnish-${obj%.bin}-$scheme"
+      echo "| $(case_label "$obj" "$scheme") | $(cell "${CPU[$e]:-}" %.2f) | $(cell "${CPU[$n]:-}" %.2f) | $(cell "${CPU[$v]:-}" %.2f) | $(ratio_cell "${CPU[$n]:-}" "${CPU[$e]:-}") | $(ratio_cell "${CPU[$v]:-}" "${CPU[$e]:-}") |"
     done
   done
   if [ "$PACED" = 1 ]; then
