@@ -4,6 +4,7 @@
 #include "common/cache/vary.h"
 #include "common/http/range.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/blocking_reload.h"
 #include "common/proxy/disk_body_stream.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
@@ -192,7 +193,10 @@ void Delivery::arm_lock_timeout() {
       [](uv_timer_t* t) {
         if (t->data) static_cast<Delivery*>(t->data)->on_lock_timeout();
       },
-      uint64_t(std::max<int64_t>(ctx_->cache_lock_ms, 1)), 0);
+      uint64_t(std::max<int64_t>(first_byte_wait_ms(rc_->upstream_query, ctx_->cache_lock_ms,
+                                                    ctx_->blocking_reload_ms),
+                                 1)),
+      0);
 }
 
 void Delivery::on_lock_timeout() {

@@ -23,6 +23,7 @@ struct DeliveryContext {
   Phases* phases = nullptr;
   // A request queued behind another request's fill answers 504 when no response started by then.
   int64_t cache_lock_ms = 15'000;
+  int64_t blocking_reload_ms = 30'000;  // the lock timeout of an LL-HLS blocking reload (blocking_reload.h)
   bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
 };
 
