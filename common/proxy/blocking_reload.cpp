@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/http/query.h"
+#include "common/obs/metrics.h"
 
 namespace cdn::proxy {
 
@@ -21,6 +22,29 @@ std::vector<std::string> without_hls_directives(std::vector<std::string> exclude
 
 int64_t first_byte_wait_ms(std::string_view query, int64_t ordinary_ms, int64_t blocking_ms) {
   return is_blocking_reload(query) ? std::max(ordinary_ms, blocking_ms) : ordinary_ms;
+}
+
+namespace {
+
+obs::Gauge& parked_gauge() {
+  static obs::Gauge& g = obs::metrics().gauge(
+      "cdn_blocking_reloads_waiting",
+      "Viewers waiting for the answer to an LL-HLS blocking playlist reload (_HLS_msn)");
+  return g;
+}
+
+}  // namespace
+
+void ParkedViewer::park() {
+  if (parked_) return;
+  parked_ = true;
+  parked_gauge().add(1);
+}
+
+void ParkedViewer::leave() {
+  if (!parked_) return;
+  parked_ = false;
+  parked_gauge().add(-1);
 }
 
 }  // namespace cdn::proxy

@@ -36,4 +36,19 @@ std::vector<std::string> without_hls_directives(std::vector<std::string> exclude
 // blocking reload the longer of it and `blocking_ms`.
 int64_t first_byte_wait_ms(std::string_view query, int64_t ordinary_ms, int64_t blocking_ms);
 
+// One viewer parked on a blocking reload until its response head: counted by the gauge
+// `cdn_blocking_reloads_waiting` (what the fan-out costs a tier, and what tests poll for).
+class ParkedViewer {
+ public:
+  ParkedViewer() = default;
+  ParkedViewer(const ParkedViewer&) = delete;
+  ParkedViewer& operator=(const ParkedViewer&) = delete;
+  ~ParkedViewer() { leave(); }
+  void park();   // counted from now (once)
+  void leave();  // no longer counted
+
+ private:
+  bool parked_ = false;
+};
+
 }  // namespace cdn::proxy

@@ -4,7 +4,6 @@
 #include "common/cache/vary.h"
 #include "common/http/range.h"
 #include "common/obs/metrics.h"
-#include "common/proxy/blocking_reload.h"
 #include "common/proxy/disk_body_stream.h"
 #include "common/proxy/phases.h"
 #include "common/proxy/response_headers.h"
@@ -152,6 +151,7 @@ void Delivery::follow(std::shared_ptr<Fill> fill, bool leader, Refetch refetch) 
   ex_->on_proceed([weak]() {
     if (auto s = weak.lock()) s->on_wake();
   });
+  if (is_blocking_reload(rc_->upstream_query)) parked_.park();
   if (!leader) arm_lock_timeout();
   on_wake();
 }
@@ -215,6 +215,7 @@ void Delivery::detach() {
   if (waiter_ && fill_) fill_->remove_waiter(waiter_);
   waiter_.reset();
   lock_timer_.close();
+  parked_.leave();
   ex_->on_proceed(nullptr);
   ex_->on_abort(nullptr);  // drops the self-reference held by the hook
 }
@@ -222,6 +223,7 @@ void Delivery::detach() {
 bool Delivery::on_head(const Fill::View& v) {
   head_seen_ = true;
   lock_timer_.close();
+  parked_.leave();
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
   count_lookup(v.cache_status);

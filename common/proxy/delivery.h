@@ -11,6 +11,7 @@
 #include "common/cache/object.h"
 #include "common/http/exchange.h"
 #include "common/net/uv_handle.h"
+#include "common/proxy/blocking_reload.h"
 #include "common/proxy/fill.h"
 
 namespace cdn::proxy {
@@ -82,6 +83,7 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   bool windowed_ = false;
   uint64_t seen_ = 0, win_first_ = 0, win_last_ = 0;
   net::UvHandle<uv_timer_t> lock_timer_;
+  ParkedViewer parked_;  // an LL-HLS blocking reload, until its head
 };
 
 }  // namespace cdn::proxy
