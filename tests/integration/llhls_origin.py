@@ -30,7 +30,7 @@ def part_body(msn, i, size=3000):
 
 
 class LLHLSOrigin:
-    def __init__(self, port=0):
+    def __init__(self, port=0, hold_limit=3 * TARGET):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
@@ -44,6 +44,7 @@ class LLHLSOrigin:
         self.log = []                # (path with query, arrival time)
         self.published_at = {}       # (msn, i) -> monotonic time of its publication
         self.closed = False
+        self.hold_limit = hold_limit  # seconds a blocking reload is held before 503
         self._timer = None
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -187,7 +188,7 @@ class LLHLSOrigin:
                 part = int(q["_HLS_part"]) if "_HLS_part" in q else None
                 if msn > self.msn + 2:
                     return self._send(conn, 400, "text/plain", b"too far ahead", "no-store")
-                deadline = time.monotonic() + 3 * TARGET
+                deadline = time.monotonic() + self.hold_limit
                 while not self._exists(msn, part) and not self.closed:
                     left = deadline - time.monotonic()
                     if left <= 0:
