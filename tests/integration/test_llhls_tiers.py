@@ -23,6 +23,9 @@ from h2_support import H2Conn
 from llhls_origin import BASE, LLHLSOrigin, part_body
 
 PLAYLIST = f"{BASE}/v0/index.m3u8"
+# An operator who lists the LL-HLS directives here must not merge viewers waiting for different
+# parts (blocking_reload.h: they always stay in the key).
+CACHE = {"ignore_query_params": ["_HLS_msn", "_HLS_part", "_HLS_skip", "sid"]}
 TIMEOUTS = {"upstream_connect": "2s", "upstream_first_byte": "1s", "upstream_blocking_reload": "10s",
             "header_read": "5s"}
 
@@ -37,9 +40,10 @@ def chain(tmp_path_factory):
     d = tmp_path_factory.mktemp("llhls")
     keys = Keys(d / "keys")
     origin = LLHLSOrigin()
-    shield = Tier("shield", d, shield_config([origin.port], extra={"timeouts": dict(TIMEOUTS)}), name="shield")
+    shield = Tier("shield", d, shield_config([origin.port], extra={"timeouts": dict(TIMEOUTS), "cache": dict(CACHE)}), name="shield")
     edge = Tier("edge", d, edge_config([shield.port()], extra={
-        "timeouts": dict(TIMEOUTS), "access": access_section(keys), "http2": {"h2c": True}}), name="edge")
+        "timeouts": dict(TIMEOUTS), "cache": dict(CACHE), "access": access_section(keys), "http2": {"h2c": True}}),
+        name="edge")
     try:
         shield.start()
         edge.start()
@@ -65,7 +69,7 @@ def advance_to_mid_segment(origin):
 def test_blocking_reload_fan_out_is_one_upstream_request_per_tier(chain):
     o = chain.origin
     msn, part = advance_to_mid_segment(o)
-    n = 200
+    n, over_h2 = 200, 50  # 150 HTTP/1.1 connections and 50 streams of one HTTP/2 connection
     queries = [f"_HLS_msn={msn}&_HLS_part={part}", f"_HLS_part={part}&_HLS_msn={msn}"]  # order must not split
     results = [None] * n
 
@@ -75,7 +79,17 @@ def test_blocking_reload_fan_out_is_one_upstream_request_per_tier(chain):
         except Exception as e:  # noqa: BLE001 - reported by the assertion below
             results[i] = e
 
-    threads = [threading.Thread(target=viewer, args=(i,)) for i in range(n)]
+    def h2_viewers():
+        try:
+            with H2Conn(chain.edge.port(), timeout=30) as h2:
+                sids = [h2.request(f"{PLAYLIST}?{queries[i % 2]}&token={chain.token}") for i in range(over_h2)]
+                for i, st in enumerate(h2.wait_streams(sids, timeout=30)):
+                    results[n - over_h2 + i] = st.response()
+        except Exception as e:  # noqa: BLE001 - reported by the assertion below
+            results[n - over_h2] = e
+
+    threads = [threading.Thread(target=viewer, args=(i,)) for i in range(n - over_h2)]
+    threads.append(threading.Thread(target=h2_viewers))
     for t in threads:
         t.start()
     # Every viewer parked on the edge, the edge's one request parked on the shield, the shield's
@@ -279,6 +293,11 @@ def test_playlists_and_manifests_carry_the_token_on_every_uri_kind(chain, proto)
     r = fetch(PLAYLIST)
     assert r.status == 200, r
     text = r.body.decode()
+    # The plain playlist lives as long as the origin says (max-age=1), not like a blocking
+    # answer: a part published after it was cached shows up in it.
+    new = o.publish()
+    wait_until(lambda: f"seg{new[0]}.part{new[1]}.m4s" in fetch(PLAYLIST).body.decode(), timeout=5,
+               interval=0.2, what="the plain playlist to show the new part")
     for tag in ("#EXT-X-MAP:", "#EXT-X-PART:", "#EXT-X-PRELOAD-HINT:", "#EXT-X-RENDITION-REPORT:"):
         assert tag in text, tag
     uris = token_uris(text)
