@@ -26,8 +26,8 @@ PLAYLIST = f"{BASE}/v0/index.m3u8"
 # An operator who lists the LL-HLS directives here must not merge viewers waiting for different
 # parts (blocking_reload.h: they always stay in the key).
 CACHE = {"ignore_query_params": ["_HLS_msn", "_HLS_part", "_HLS_skip", "sid"]}
-TIMEOUTS = {"upstream_connect": "2s", "upstream_first_byte": "1s", "upstream_blocking_reload": "10s",
-            "header_read": "5s"}
+TIMEOUTS = {"upstream_connect": "2s", "upstream_first_byte": "1s", "cache_lock": "1s",
+            "upstream_blocking_reload": "10s", "header_read": "5s"}
 
 
 class Chain:
@@ -124,23 +124,30 @@ def test_blocking_reload_fan_out_is_one_upstream_request_per_tier(chain):
 def test_blocking_reload_may_wait_past_the_first_byte_timeout_and_nothing_else_may(chain):
     o = chain.origin
     msn, part = advance_to_mid_segment(o)
-    result = {}
+    results = [None, None]
 
-    def viewer():
-        result["r"] = get(chain, f"{PLAYLIST}?_HLS_msn={msn}&_HLS_part={part}", timeout=30)
+    def viewer(i):
+        results[i] = get(chain, f"{PLAYLIST}?_HLS_msn={msn}&_HLS_part={part}", timeout=30)
 
-    t = threading.Thread(target=viewer)
-    t.start()
+    # The second viewer queues behind the first one's fill (its wait is the cache lock's).
+    threads = [threading.Thread(target=viewer, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
     upstream = f"{PLAYLIST}?_HLS_msn={msn}&_HLS_part={part}"
     wait_until(lambda: o.count(upstream) == 1, what="the blocking request at the origin")
+    wait_until(lambda: chain.edge.metric("cdn_blocking_reloads_waiting") == 2, what="both viewers parked")
     held_since = time.monotonic()
-    # Held for more than timeouts.upstream_first_byte (1s) on both tiers before the part exists.
+    # Held for more than timeouts.upstream_first_byte and cache_lock (1s) on both tiers before
+    # the part exists.
     wait_until(lambda: time.monotonic() - held_since > 1.5, interval=0.1, what="1.5s of holding")
-    assert t.is_alive(), result
+    assert all(t.is_alive() for t in threads), results
     o.publish()
-    t.join(10)
-    assert result["r"].status == 200, result["r"]
-    assert f"seg{msn}.part{part}.m4s" in result["r"].body.decode()
+    for t in threads:
+        t.join(10)
+    for r in results:
+        assert r.status == 200, r
+        assert f"seg{msn}.part{part}.m4s" in r.body.decode()
+    assert o.count(upstream) == 1
     # An ordinary request held as long is a 504: the raise is a rule for blocking reloads, not a
     # global one. A blocking request too far ahead is refused by the origin (400), passed on.
     r = get(chain, f"{BASE}/slow")
