@@ -68,6 +68,13 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def rss_bytes(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
@@ -145,9 +152,11 @@ def run_one(origin, edge_port, edge_admin, n, edge_pid):
     query = f"_HLS_msn={msn}&_HLS_part={part}"
     request = f"GET {PLAYLIST}?{query} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
     t0 = time.monotonic()
+    rss_before = rss_bytes(edge_pid)
     socks = connect_all(edge_port, n, request)
     wait_for(lambda: metric(edge_admin, "cdn_blocking_reloads_waiting") >= n, 120, f"{n} viewers parked")
     parked_s = time.monotonic() - t0
+    rss_per_viewer = (rss_bytes(edge_pid) - rss_before) / n
     sel, state = watch(socks)
     edge_cpu, client_cpu = cpu_ms(edge_pid), time.process_time()
     published = time.monotonic()
@@ -162,6 +171,9 @@ def run_one(origin, edge_port, edge_admin, n, edge_pid):
         "viewers": n, "answered": len(firsts), "statuses": sorted(s.decode() for s in statuses),
         "distinct_bodies": len(bodies), "origin_requests": origin.count(f"{PLAYLIST}?{query}"),
         "seconds_to_park_all": round(parked_s, 3),
+        # What a parked viewer costs the edge: its connection, exchange and fill waiter (RSS
+        # growth while they park; the allocator may reuse memory freed by an earlier N).
+        "edge_rss_per_parked_viewer_bytes": round(rss_per_viewer),
         "first_byte_ms": {"first": round(min(firsts) * 1000, 2), "p50": round(pct(firsts, 50) * 1000, 2),
                           "p99": round(pct(firsts, 99) * 1000, 2), "last": round(max(firsts) * 1000, 2)},
         "last_complete_ms": round(max(dones) * 1000, 2) if dones else None,
