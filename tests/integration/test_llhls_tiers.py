@@ -3,11 +3,12 @@
 
 - blocking playlist reloads: 200 viewers waiting for the next part cost one upstream request per
   tier, are all released with the same playlist when it is published, and latecomers get it from
-  the cache; a blocking request may wait longer than timeouts.upstream_first_byte (the rule
-  timeouts.upstream_blocking_reload), an ordinary one may not;
+  the cache; a blocking request (and a viewer queued behind it) may wait longer than
+  timeouts.upstream_first_byte and cache_lock (the rule timeouts.upstream_blocking_reload), an
+  ordinary one may not; the directives stay in the key even when listed in ignore_query_params;
 - preload hints: the hinted part streams to every viewer while the origin writes it; an origin
-  that stops mid-part aborts every viewer's response (no last chunk / RST_STREAM), nothing is
-  stored and the next request refetches;
+  that stops mid-part aborts every viewer's response (no last chunk / RST_STREAM; curl exits
+  with an error), nothing is stored and the next request refetches;
 - token propagation on every URI kind of an LL-HLS playlist and of a DASH MPD, over HTTP/1.1 and
   HTTP/2."""
 import os
@@ -43,7 +44,8 @@ def chain(tmp_path_factory):
     d = tmp_path_factory.mktemp("llhls")
     keys = Keys(d / "keys")
     origin = LLHLSOrigin()
-    shield = Tier("shield", d, shield_config([origin.port], extra={"timeouts": dict(TIMEOUTS), "cache": dict(CACHE)}), name="shield")
+    shield = Tier("shield", d, shield_config([origin.port], extra={"timeouts": dict(TIMEOUTS), "cache": dict(CACHE)}),
+                  name="shield")
     edge = Tier("edge", d, edge_config([shield.port()], extra={
         "timeouts": dict(TIMEOUTS), "cache": dict(CACHE), "access": access_section(keys), "http2": {"h2c": True}}),
         name="edge")
