@@ -5,7 +5,9 @@
 namespace cdn::hls {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // The element name without a namespace prefix ("dash:BaseURL" → "BaseURL").
 std::string_view local_name(std::string_view name) {
@@ -19,25 +21,41 @@ UrlKind attribute_kind(std::string_view element, std::string_view attr) {
   if (element == "SegmentTemplate")
     return attr == "media" || attr == "initialization" || attr == "index" ? UrlKind::Template
                                                                           : UrlKind::None;
-  if (element == "SegmentURL") return attr == "media" || attr == "index" ? UrlKind::Plain : UrlKind::None;
+  if (element == "SegmentURL")
+    return attr == "media" || attr == "index" ? UrlKind::Plain : UrlKind::None;
   if (element == "Initialization" || element == "RepresentationIndex")
     return attr == "sourceURL" ? UrlKind::Plain : UrlKind::None;
   return UrlKind::None;
 }
 
-bool text_is_url(std::string_view element) { return element == "BaseURL" || element == "Location"; }
+bool text_is_url(std::string_view element) {
+  return element == "BaseURL" || element == "Location";
+}
 
 std::string xml_escape(std::string_view s, bool double_dollars) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '$': out += double_dollars ? "$$" : "$"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '$':
+        out += double_dollars ? "$$" : "$";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -70,11 +88,14 @@ class MpdRewriter {
   // false when the markup does not end.
   bool markup(size_t lt) {
     std::string_view text = in_.substr(pos_, lt - pos_);
-    if (url_text_) write_url_text(text);
-    else out_ += text;
+    if (url_text_)
+      write_url_text(text);
+    else
+      out_ += text;
     url_text_ = false;
     pos_ = lt;
-    for (auto [open, close] : {std::pair{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}, {"<!", ">"}}) {
+    for (auto [open, close] :
+         {std::pair{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"<?", "?>"}, {"<!", ">"}}) {
       if (!starts_with_at(lt, open)) continue;
       size_t end = in_.find(close, lt + std::string_view(open).size());
       if (end == std::string_view::npos) return false;
@@ -131,8 +152,10 @@ class MpdRewriter {
       out_ += in_.substr(attr_begin, i + 1 - attr_begin);  // name, '=' and the opening quote
       std::string_view value = in_.substr(i + 1, close - i - 1);
       UrlKind kind = end_tag ? UrlKind::None : attribute_kind(name, local_name(attr));
-      if (kind == UrlKind::None) out_ += value;
-      else append_with_query(out_, value, kind == UrlKind::Template ? templ_ : plain_, "&amp;");
+      if (kind == UrlKind::None)
+        out_ += value;
+      else
+        append_with_query(out_, value, kind == UrlKind::Template ? templ_ : plain_, "&amp;");
       out_ += quote;
       i = close + 1;
     }
@@ -141,8 +164,8 @@ class MpdRewriter {
   std::string_view in_;
   std::string plain_, templ_;  // the query, escaped for plain URLs and for templates
   std::string out_;
-  size_t pos_ = 0;          // input copied up to here
-  bool url_text_ = false;   // the text after the last start tag is a URL (BaseURL, Location)
+  size_t pos_ = 0;         // input copied up to here
+  bool url_text_ = false;  // the text after the last start tag is a URL (BaseURL, Location)
 };
 
 }  // namespace

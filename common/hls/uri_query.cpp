@@ -3,7 +3,9 @@
 namespace cdn::hls {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 bool ieq(std::string_view a, std::string_view lower) {
   if (a.size() != lower.size()) return false;
@@ -21,8 +23,8 @@ bool ends_with(std::string_view s, std::string_view tail) {
 bool foreign_scheme(std::string_view uri) {
   if (uri.empty() || !is_alpha(uri[0])) return false;
   size_t i = 1;
-  while (i < uri.size() && (is_alpha(uri[i]) || (uri[i] >= '0' && uri[i] <= '9') ||
-                            uri[i] == '+' || uri[i] == '-' || uri[i] == '.'))
+  while (i < uri.size() && (is_alpha(uri[i]) || (uri[i] >= '0' && uri[i] <= '9') || uri[i] == '+' ||
+                            uri[i] == '-' || uri[i] == '.'))
     ++i;
   if (i >= uri.size() || uri[i] != ':') return false;
   std::string_view scheme = uri.substr(0, i);
@@ -38,8 +40,10 @@ void append_with_query(std::string& out, std::string_view uri, std::string_view 
   size_t frag = uri.find('#');
   std::string_view base = uri.substr(0, frag);
   out += base;
-  if (base.find('?') == std::string_view::npos) out += '?';
-  else if (base.back() != '?' && !ends_with(base, amp)) out += amp;
+  if (base.find('?') == std::string_view::npos)
+    out += '?';
+  else if (base.back() != '?' && !ends_with(base, amp))
+    out += amp;
   out += q;
   if (frag != std::string_view::npos) out += uri.substr(frag);
 }

@@ -13,7 +13,9 @@ bool is_blocking_reload(std::string_view query) {
   return false;
 }
 
-bool is_hls_directive(std::string_view param_name) { return param_name.starts_with("_HLS_"); }
+bool is_hls_directive(std::string_view param_name) {
+  return param_name.starts_with("_HLS_");
+}
 
 std::vector<std::string> without_hls_directives(std::vector<std::string> excluded) {
   std::erase_if(excluded, [](const std::string& name) { return is_hls_directive(name); });

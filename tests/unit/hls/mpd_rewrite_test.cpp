@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/hls/mpd_rewrite.h"
+
+#include <gtest/gtest.h>
 
 namespace cdn::hls {
 namespace {
@@ -27,8 +27,11 @@ constexpr std::string_view kLiveMpd = R"(<?xml version="1.0" encoding="utf-8"?>
 TEST(RewriteMpdUris, TemplatesBaseUrlAndLocationGetTheQuery) {
   const std::string out = rewrite_mpd_uris(kLiveMpd, "token=a.b-c");
   EXPECT_NE(out.find(R"(initialization="v0/init.mp4?token=a.b-c")"), std::string::npos) << out;
-  EXPECT_NE(out.find(R"(media='v0/$Number%05d$.m4s?x=1&amp;token=a.b-c')"), std::string::npos) << out;
-  EXPECT_NE(out.find("<BaseURL> https://cdn.example/live/ch1/?token=a.b-c </BaseURL>"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"(media='v0/$Number%05d$.m4s?x=1&amp;token=a.b-c')"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("<BaseURL> https://cdn.example/live/ch1/?token=a.b-c </BaseURL>"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("<Location>https://cdn.example/live/ch1/manifest.mpd?token=a.b-c</Location>"),
             std::string::npos);
   // Comments, the declaration, the UTCTiming value (a clock, not something we serve) unchanged.
@@ -40,19 +43,22 @@ TEST(RewriteMpdUris, TemplatesBaseUrlAndLocationGetTheQuery) {
 TEST(RewriteMpdUris, QueryIsEscapedForXmlAndTemplates) {
   EXPECT_EQ(rewrite_mpd_uris(R"(<SegmentTemplate media="s$Number$.m4s"/>)", "t=1&u=$2<"),
             R"(<SegmentTemplate media="s$Number$.m4s?t=1&amp;u=$$2&lt;"/>)");
-  EXPECT_EQ(rewrite_mpd_uris(R"(<SegmentURL media="s1.m4s"/>)", "u=$2"), R"(<SegmentURL media="s1.m4s?u=$2"/>)");
+  EXPECT_EQ(rewrite_mpd_uris(R"(<SegmentURL media="s1.m4s"/>)", "u=$2"),
+            R"(<SegmentURL media="s1.m4s?u=$2"/>)");
 }
 
 TEST(RewriteMpdUris, SegmentListAndNamespacedElements) {
-  EXPECT_EQ(rewrite_mpd_uris("<dash:SegmentList><dash:Initialization sourceURL=\"i.mp4\"/>"
-                             "<dash:SegmentURL media=\"1.m4s#t=0\" mediaRange=\"0-99\"/></dash:SegmentList>",
-                             "t=1"),
+  EXPECT_EQ(rewrite_mpd_uris(
+                "<dash:SegmentList><dash:Initialization sourceURL=\"i.mp4\"/>"
+                "<dash:SegmentURL media=\"1.m4s#t=0\" mediaRange=\"0-99\"/></dash:SegmentList>",
+                "t=1"),
             "<dash:SegmentList><dash:Initialization sourceURL=\"i.mp4?t=1\"/>"
             "<dash:SegmentURL media=\"1.m4s?t=1#t=0\" mediaRange=\"0-99\"/></dash:SegmentList>");
 }
 
 TEST(RewriteMpdUris, ForeignSchemesAndOtherAttributesStay) {
-  const std::string in = R"(<BaseURL>data:x</BaseURL><Representation id="media"/><ContentProtection value="skd://k"/>)";
+  const std::string in =
+      R"(<BaseURL>data:x</BaseURL><Representation id="media"/><ContentProtection value="skd://k"/>)";
   EXPECT_EQ(rewrite_mpd_uris(in, "t=1"), in);
 }
 

@@ -1,7 +1,8 @@
+#include "common/proxy/blocking_reload.h"
+
 #include <gtest/gtest.h>
 
 #include "common/cache/key.h"
-#include "common/proxy/blocking_reload.h"
 
 namespace cdn::proxy {
 namespace {
@@ -10,7 +11,8 @@ TEST(BlockingReload, OnlyMsnMakesARequestBlocking) {
   EXPECT_TRUE(is_blocking_reload("_HLS_msn=12"));
   EXPECT_TRUE(is_blocking_reload("token=x&_HLS_msn=12&_HLS_part=3"));
   EXPECT_FALSE(is_blocking_reload("_HLS_skip=YES")) << "a delta update alone is not held";
-  EXPECT_FALSE(is_blocking_reload("_HLS_part=3")) << "a part without msn is a 400 upstream, not held";
+  EXPECT_FALSE(is_blocking_reload("_HLS_part=3"))
+      << "a part without msn is a 400 upstream, not held";
   EXPECT_FALSE(is_blocking_reload("x_HLS_msn=1&_hls_msn=1"));
   EXPECT_FALSE(is_blocking_reload(""));
 }
@@ -24,7 +26,9 @@ TEST(BlockingReload, WaitIsRaisedOnlyForBlockingRequests) {
 TEST(BlockingReload, DirectivesStayInTheKeyWhatEverTheOperatorIgnores) {
   auto excluded = without_hls_directives({"_HLS_msn", "sid", "_HLS_part", "_HLS_skip", "token"});
   EXPECT_EQ(excluded, (std::vector<std::string>{"sid", "token"}));
-  auto k = [&](std::string_view q) { return cache::make_key("h", "/live/a/index.m3u8", q, excluded).text; };
+  auto k = [&](std::string_view q) {
+    return cache::make_key("h", "/live/a/index.m3u8", q, excluded).text;
+  };
   EXPECT_NE(k("_HLS_msn=5&_HLS_part=1"), k("_HLS_msn=5&_HLS_part=2"));
   EXPECT_NE(k("_HLS_msn=5"), k("_HLS_msn=6"));
   EXPECT_NE(k("_HLS_msn=5&_HLS_skip=YES"), k("_HLS_msn=5"));
