@@ -5,6 +5,7 @@
 #include "common/auth/jwks.h"
 #include "common/auth/renew.h"
 #include "common/auth/signing_key.h"
+#include "common/hls/mpd_rewrite.h"
 #include "common/hls/rewrite.h"
 #include "common/http/query.h"
 #include "common/net/worker.h"
@@ -309,10 +310,12 @@ bool EdgePhases::is_playlist(const http::Exchange& ex, const http::Headers& h) c
   std::string_view ct = h.get_or("content-type");
   ct = trim(ct.substr(0, ct.find(';')));
   if (iequals(ct, "application/vnd.apple.mpegurl") || iequals(ct, "application/x-mpegurl") ||
-      iequals(ct, "audio/mpegurl") || iequals(ct, "audio/x-mpegurl"))
+      iequals(ct, "audio/mpegurl") || iequals(ct, "audio/x-mpegurl") ||
+      iequals(ct, "application/dash+xml"))
     return true;
-  const std::string& p = ex.request().path;
-  return p.size() >= 5 && iequals(std::string_view(p).substr(p.size() - 5), ".m3u8");
+  std::string_view p = ex.request().path;
+  return (p.size() >= 5 && iequals(p.substr(p.size() - 5), ".m3u8")) ||
+         (p.size() >= 4 && iequals(p.substr(p.size() - 4), ".mpd"));
 }
 
 bool EdgePhases::rewrites_playlist(Viewer& v) const {
@@ -337,7 +340,9 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, AccessState& st
   if (!st.viewer) return body;
   std::string token = propagated_token(*st.viewer);
   if (token.empty()) return body;
-  return hls::rewrite_uris(body, token_param_ + "=" + percent_encode(token));
+  std::string q = token_param_ + "=" + percent_encode(token);
+  // Told apart by their bytes: a DASH manifest is XML, a playlist starts with #EXTM3U.
+  return hls::looks_like_xml(body) ? hls::rewrite_mpd_uris(body, q) : hls::rewrite_uris(body, q);
 }
 
 void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {

@@ -80,6 +80,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
               std::string_view detail);
   // The renewed token for this request, signed once (RFC 9246 §2.1.13/14); empty if none.
   const std::string& renewed_token(Viewer& v) const;
+  // An HLS playlist or a DASH manifest (by Content-Type, or by .m3u8 / .mpd on the path).
   bool is_playlist(const http::Exchange& ex, const http::Headers& h) const;
   // Whether this viewer's playlist carries a token into its URIs (then it is rewritten).
   bool rewrites_playlist(Viewer& v) const;

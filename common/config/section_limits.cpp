@@ -18,6 +18,7 @@ void read_timeouts(MapReader& m, TimeoutsConfig& out) {
 
   // Flow control (issue 8).
   set(out.cache_lock_ms, m.get_duration_ms("cache_lock", 1, kDay));
+  set(out.upstream_blocking_reload_ms, m.get_duration_ms("upstream_blocking_reload", 1, kDay));
 }
 
 namespace {

@@ -71,6 +71,8 @@ struct TimeoutsConfig {
   int64_t drain_grace_ms = 0;
   // Flow control: a request queued behind another's fill gives up after this (504).
   int64_t cache_lock_ms = 15'000;
+  // LL-HLS blocking playlist reloads (_HLS_msn): their upstream first-byte and cache-lock wait.
+  int64_t upstream_blocking_reload_ms = 30'000;
 };
 
 struct LimitsConfig {

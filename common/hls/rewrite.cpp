@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/hls/attribute_list.h"
+#include "common/hls/uri_query.h"
 
 namespace cdn::hls {
 namespace {
@@ -16,40 +17,6 @@ bool tag_has_fetchable_uri(std::string_view name) {
   for (auto t : kTags)
     if (name == t) return true;
   return false;
-}
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
-// True for "data:...", "skd://..." and other non-HTTP schemes.
-bool foreign_scheme(std::string_view uri) {
-  if (uri.empty() || !is_alpha(uri[0])) return false;
-  size_t i = 1;
-  while (i < uri.size() && (is_alpha(uri[i]) || (uri[i] >= '0' && uri[i] <= '9') ||
-                            uri[i] == '+' || uri[i] == '-' || uri[i] == '.'))
-    ++i;
-  if (i >= uri.size() || uri[i] != ':') return false;
-  std::string_view scheme = uri.substr(0, i);
-  auto ieq = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t k = 0; k < a.size(); ++k)
-      if ((a[k] | 0x20) != b[k]) return false;
-    return true;
-  };
-  return !ieq(scheme, "http") && !ieq(scheme, "https");
-}
-
-void append_with_query(std::string& out, std::string_view uri, std::string_view q) {
-  if (uri.empty() || foreign_scheme(uri)) {
-    out += uri;
-    return;
-  }
-  size_t frag = uri.find('#');
-  std::string_view base = uri.substr(0, frag);
-  out += base;
-  if (base.find('?') == std::string_view::npos) out += '?';
-  else if (base.back() != '?' && base.back() != '&') out += '&';
-  out += q;
-  if (frag != std::string_view::npos) out += uri.substr(frag);
 }
 
 void rewrite_tag(std::string& out, std::string_view line, std::string_view q) {

@@ -53,8 +53,9 @@ class UpstreamConnection : public net::Stream::Handler {
   bool busy() const { return cb_ != nullptr; }
   uint64_t token() const { return token_; }
 
-  void connect_and_send(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
-    begin(std::move(head), is_head, cb, token, retry);
+  void connect_and_send(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
+                        int64_t first_byte_ms) {
+    begin(std::move(head), is_head, cb, token, retry, first_byte_ms);
     auto* tcp = new uv_tcp_t{};
     uv_tcp_init(pool_->worker_->loop(), tcp);
     auto* req = new uv_connect_t{};
@@ -72,11 +73,12 @@ class UpstreamConnection : public net::Stream::Handler {
     arm(pool_->timeouts_.connect_ms);
   }
 
-  void send_reused(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
-    begin(std::move(head), is_head, cb, token, retry);
+  void send_reused(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
+                   int64_t first_byte_ms) {
+    begin(std::move(head), is_head, cb, token, retry, first_byte_ms);
     reused_ = true;
     stream_->write(std::move(head_));
-    arm(pool_->timeouts_.first_byte_ms);
+    arm(first_byte_ms_);
   }
 
   void cancel() {
@@ -107,8 +109,10 @@ class UpstreamConnection : public net::Stream::Handler {
  private:
   enum class Phase { Connecting, WaitingHead, Body, Idle };
 
-  void begin(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry) {
+  void begin(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
+             int64_t first_byte_ms) {
     head_ = std::move(head);
+    first_byte_ms_ = first_byte_ms > 0 ? first_byte_ms : pool_->timeouts_.first_byte_ms;
     head_copy_ = retry ? head_ : std::string();
     is_head_ = is_head;
     cb_ = cb;
@@ -156,7 +160,7 @@ class UpstreamConnection : public net::Stream::Handler {
     stream_ = std::make_unique<net::Stream>(tcp, std::move(tls), this);
     stream_->start_reading();
     stream_->write(std::move(head_));
-    arm(pool_->timeouts_.first_byte_ms);
+    arm(first_byte_ms_);
   }
 
   // The handshake runs on the loop while the connect timeout keeps counting; the handle stays in
@@ -279,7 +283,7 @@ class UpstreamConnection : public net::Stream::Handler {
     pool->release(this, false);  // deletes us
     if (!cb) return;
     if (retry) {
-      pool->start(std::move(head), is_head, cb, token, false);
+      pool->start(std::move(head), is_head, cb, token, false, first_byte_ms_);
       return;
     }
     cb->on_upstream_end(false, e);
@@ -304,6 +308,7 @@ class UpstreamConnection : public net::Stream::Handler {
   uv_tcp_t* connect_tcp_ = nullptr;
   bool connecting_ = false;
   std::string head_, head_copy_;
+  int64_t first_byte_ms_ = 0;  // this request's
   bool is_head_ = false;
   UpstreamCallbacks* cb_ = nullptr;
   uint64_t token_ = 0;
@@ -317,24 +322,26 @@ UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts 
 
 UpstreamPool::~UpstreamPool() = default;
 
-uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb) {
+uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb,
+                            int64_t first_byte_ms) {
   uint64_t token = next_token_++;
-  start(std::move(head), is_head_request, cb, token, true);
+  start(std::move(head), is_head_request, cb, token, true, first_byte_ms);
   return token;
 }
 
-void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry) {
+void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry,
+                         int64_t first_byte_ms) {
   while (!idle_.empty()) {
     UpstreamConnection* c = idle_.back();
     idle_.pop_back();
     if (c->connected()) {
-      c->send_reused(std::move(head), is_head, cb, token, allow_retry);
+      c->send_reused(std::move(head), is_head, cb, token, allow_retry, first_byte_ms);
       return;
     }
     release(c, false);
   }
   all_.push_back(std::make_unique<UpstreamConnection>(this));
-  all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry);
+  all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry, first_byte_ms);
 }
 
 UpstreamConnection* UpstreamPool::busy_with(uint64_t token) const {

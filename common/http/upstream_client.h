@@ -65,7 +65,9 @@ class UpstreamPool {
   // the callbacks object must stay valid until on_upstream_end or cancel().
   // Returns a token; cancel(token) stops delivery and closes the connection (a paced fill whose
   // viewers all left stops fetching a body nobody stores).
-  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb);
+  // `first_byte_ms` > 0 replaces the pool's first-byte timeout for this request (an LL-HLS
+  // blocking reload is held upstream for up to three target durations).
+  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb, int64_t first_byte_ms = 0);
   void cancel(uint64_t token);
   // Flow control: stop reading the response (no idle timeout while paused), then go on.
   void pause(uint64_t token);
@@ -75,7 +77,8 @@ class UpstreamPool {
 
  private:
   friend class UpstreamConnection;
-  void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry);
+  void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry,
+             int64_t first_byte_ms);
   void release(UpstreamConnection* c, bool reusable);
   UpstreamConnection* busy_with(uint64_t token) const;
 

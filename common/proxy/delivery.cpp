@@ -151,6 +151,7 @@ void Delivery::follow(std::shared_ptr<Fill> fill, bool leader, Refetch refetch) 
   ex_->on_proceed([weak]() {
     if (auto s = weak.lock()) s->on_wake();
   });
+  if (is_blocking_reload(rc_->upstream_query)) parked_.park();
   if (!leader) arm_lock_timeout();
   on_wake();
 }
@@ -192,7 +193,10 @@ void Delivery::arm_lock_timeout() {
       [](uv_timer_t* t) {
         if (t->data) static_cast<Delivery*>(t->data)->on_lock_timeout();
       },
-      uint64_t(std::max<int64_t>(ctx_->cache_lock_ms, 1)), 0);
+      uint64_t(std::max<int64_t>(first_byte_wait_ms(rc_->upstream_query, ctx_->cache_lock_ms,
+                                                    ctx_->blocking_reload_ms),
+                                 1)),
+      0);
 }
 
 void Delivery::on_lock_timeout() {
@@ -211,6 +215,7 @@ void Delivery::detach() {
   if (waiter_ && fill_) fill_->remove_waiter(waiter_);
   waiter_.reset();
   lock_timer_.close();
+  parked_.leave();
   ex_->on_proceed(nullptr);
   ex_->on_abort(nullptr);  // drops the self-reference held by the hook
 }
@@ -218,6 +223,7 @@ void Delivery::detach() {
 bool Delivery::on_head(const Fill::View& v) {
   head_seen_ = true;
   lock_timer_.close();
+  parked_.leave();
   auto& ex = *ex_;
   ex.log.cache = v.cache_status;
   count_lookup(v.cache_status);

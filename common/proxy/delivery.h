@@ -11,6 +11,7 @@
 #include "common/cache/object.h"
 #include "common/http/exchange.h"
 #include "common/net/uv_handle.h"
+#include "common/proxy/blocking_reload.h"
 #include "common/proxy/fill.h"
 
 namespace cdn::proxy {
@@ -23,6 +24,7 @@ struct DeliveryContext {
   Phases* phases = nullptr;
   // A request queued behind another request's fill answers 504 when no response started by then.
   int64_t cache_lock_ms = 15'000;
+  int64_t blocking_reload_ms = 30'000;  // the lock timeout of an LL-HLS blocking reload (blocking_reload.h)
   bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
 };
 
@@ -81,6 +83,7 @@ class Delivery : public std::enable_shared_from_this<Delivery> {
   bool windowed_ = false;
   uint64_t seen_ = 0, win_first_ = 0, win_last_ = 0;
   net::UvHandle<uv_timer_t> lock_timer_;
+  ParkedViewer parked_;  // an LL-HLS blocking reload, until its head
 };
 
 }  // namespace cdn::proxy

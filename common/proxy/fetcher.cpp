@@ -192,7 +192,7 @@ void Fetcher::try_next() {
   body_ = Body();
   request_time_ms_ = unix_now_ms();
   upstream_paused_ = false;
-  token_ = ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this);
+  token_ = ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this, req_.first_byte_ms);
 }
 
 void Fetcher::on_upstream_head(int status, http::Headers&& headers) {

@@ -58,6 +58,7 @@ struct FetchRequest {
   // A fetch of part of the object for one request (Range and If-Range as the client sent them):
   // no disk lookup, never stored, nobody else joins it.
   std::string range, if_range;
+  int64_t first_byte_ms = 0;  // > 0: this fetch's upstream first-byte timeout (blocking_reload.h)
 };
 
 class Fetcher : public http::UpstreamCallbacks, public std::enable_shared_from_this<Fetcher> {

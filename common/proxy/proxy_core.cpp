@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/cache/vary.h"
+#include "common/proxy/blocking_reload.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -11,6 +12,7 @@ namespace cdn::proxy {
 ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTier* disk, UpstreamSet* upstreams,
                      Phases* phases)
     : opts_(std::move(opts)), phases_(phases ? phases : &default_phases_) {
+  opts_.key_excluded_params = without_hls_directives(std::move(opts_.key_excluded_params));
   fetch_ctx_.memory = memory;
   fetch_ctx_.disk = disk;
   fetch_ctx_.upstreams = upstreams;
@@ -21,6 +23,7 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   fetch_ctx_.unstored_window = opts_.unstored_window;
   fetch_ctx_.max_variants = opts_.max_variants;
   delivery_ctx_.cache_lock_ms = opts_.cache_lock_ms;
+  delivery_ctx_.blocking_reload_ms = opts_.blocking_reload_ms;
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.strip_surrogate_keys = opts_.strip_surrogate_keys;
   delivery_ctx_.phases = phases_;
@@ -71,6 +74,7 @@ FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exc
   r.has_authorization = r.fields.get("authorization") != nullptr;
   add_forwarding_fields(req, ex.client_ip(), ex.tls(), opts_.via_name, opts_.forward, r.fields);
   r.stale = std::move(stale);
+  if (is_blocking_reload(query)) r.first_byte_ms = opts_.blocking_reload_ms;
   return r;
 }
 

@@ -35,6 +35,7 @@ struct ProxyOptions {
   int64_t revalidate_interval_ms = 1000;
   uint32_t retries = 1;
   int64_t cache_lock_ms = 15'000;      // see DeliveryContext
+  int64_t blocking_reload_ms = 30'000;  // see blocking_reload.h
   size_t unstored_window = 256 * 1024;  // see FetchContext
   size_t max_variants = 32;             // see FetchContext
   uint64_t range_reach = 8ull << 20;    // see Fill::set_range_reach

@@ -137,6 +137,7 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     o.range_reach = cfg.cache.range_reach;
     o.retries = cfg.upstream->retries;
     o.cache_lock_ms = cfg.timeouts.cache_lock_ms;
+    o.blocking_reload_ms = cfg.timeouts.upstream_blocking_reload_ms;
     o.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
     t.core = std::make_unique<ProxyCore>(std::move(o), t.memory.get(), t.disk.get(), t.upstreams.get(), t.phases.get());
     t.core->set_surrogate_index(t.surrogates.get());

@@ -465,6 +465,20 @@ TEST_F(ServerConfigTest, FlowControlKeys) {
   EXPECT_NE(zero.error().message.find("timeouts.cache_lock"), std::string::npos) << zero.error().message;
 }
 
+TEST_F(ServerConfigTest, BlockingReloadTimeout) {
+  const std::string head = "tier: shield\nlisten: [{address: 127.0.0.1:8080}]\nupstream: {servers: [{address: 127.0.0.1:8081}]}\n";
+  auto d = parse(head);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->timeouts.upstream_blocking_reload_ms, 30'000);
+  auto r = parse(head + "timeouts: {upstream_blocking_reload: 45s}\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->timeouts.upstream_blocking_reload_ms, 45'000);
+  auto zero = parse(head + "timeouts: {upstream_blocking_reload: 0s}\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("t.yaml:4: timeouts.upstream_blocking_reload"), std::string::npos)
+      << zero.error().message;
+}
+
 }  // namespace
 }  // namespace cdn::config
 

@@ -62,9 +62,9 @@ struct PoolFixture {
     origin.reset();
   }
   // The token is stored on the loop thread, before any callback of this request can read it.
-  void send(Recorder& r, const std::string& path, uint64_t* token = nullptr) {
+  void send(Recorder& r, const std::string& path, uint64_t* token = nullptr, int64_t first_byte_ms = 0) {
     loop.run([&]() {
-      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r);
+      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r, first_byte_ms);
       if (token) *token = t;
       return 0;
     });
@@ -101,6 +101,43 @@ TEST(UpstreamPoolLoop, SilentServerHitsTheFirstByteTimeout) {
     held.reset();
     return 0;
   });
+}
+
+TEST(UpstreamPoolLoop, ARequestMayWaitLongerThanThePoolsFirstByteTimeout) {
+  // An LL-HLS blocking reload is held upstream: its own first-byte timeout replaces the pool's,
+  // on a reused connection and on a new one alike.
+  UpstreamTimeouts t;
+  t.first_byte_ms = 150;
+  PoolFixture f(t);
+  std::vector<std::shared_ptr<Exchange>> held;
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) {
+    if (ex->request().path == "/quick") ex->respond(200, {}, std::string_view("q"));
+    else held.push_back(ex);
+  };
+  Recorder quick, reused, fresh, ordinary;
+  f.send(quick, "/quick");
+  ASSERT_TRUE(wait_until([&]() { return quick.ended.load(); }));
+  f.send(reused, "/held", nullptr, 5000);  // takes the idle connection
+  f.send(fresh, "/held", nullptr, 5000);   // opens another
+  f.send(ordinary, "/held");
+  ASSERT_TRUE(wait_until([&]() { return ordinary.ended.load(); }));
+  EXPECT_EQ(ordinary.error, UpstreamError::FirstByteTimeout);
+  // Four times the pool's timeout: the held requests are still waiting.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4 * t.first_byte_ms));
+  EXPECT_FALSE(reused.ended.load());
+  EXPECT_FALSE(fresh.ended.load());
+  f.loop.run([&]() {
+    for (auto& ex : held)
+      if (ex->alive()) ex->respond(200, {}, std::string_view("late"));
+    held.clear();
+    return 0;
+  });
+  ASSERT_TRUE(wait_until([&]() { return reused.ended.load() && fresh.ended.load(); }));
+  EXPECT_TRUE(reused.complete);
+  EXPECT_TRUE(fresh.complete);
+  EXPECT_EQ(reused.body, "late");
+  EXPECT_EQ(fresh.body, "late");
+  EXPECT_EQ(f.origin->accepted(), 3u);
 }
 
 TEST(UpstreamPoolLoop, PausedResponseIsNeitherReadNorTimedOut) {
