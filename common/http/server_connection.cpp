@@ -420,6 +420,7 @@ bool ServerConnection::finish_exchange() {
   Active& a = *active_;
   a.current.reset();
   a.message_done = a.response_done = false;
+  a.body_paused = false;  // a body that ended inside the read that paused it leaves this set
   a.parser.next();
   if (close_after_response_) {
     close();

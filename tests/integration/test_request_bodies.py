@@ -11,6 +11,7 @@ import pytest
 
 from access_support import Keys, RedisServer, access_section
 from conftest import RawConn, edge_config, rss_bytes, under_sanitizer, wait_until
+from h2_support import DATA, END_STREAM, H2Conn, frame
 from rfc_origin import RfcOrigin, read_request_head
 
 MiB = 1 << 20
@@ -235,23 +236,28 @@ def keys(tmp_path_factory):
     return Keys(tmp_path_factory.mktemp("keys"))
 
 
-@pytest.mark.parametrize("framing", ["length", "chunked"])
+@pytest.mark.parametrize("framing", ["length", "chunked", "h2c"])
 def test_body_behind_a_suspending_access_gate_is_held_and_passed(tiers, origin, keys, tmp_path, framing):
     """The stream-session check on Redis suspends the request: its body is held and passed after."""
     redis = RedisServer(tmp_path / "redis").start()
     try:
         gate = access_section(keys, sessions={"store": "redis", "redis": {"address": redis.address}})
-        edge = start_edge(tiers, origin, access=gate)
+        edge = start_edge(tiers, origin, access=gate, http2={"h2c": True})
         token = keys.sign(aud="cdn", sub="uploader", sid="s1", climit=2)
-        data = b"".join(pattern(i, 4096) for i in range(100))  # 400 KiB: more than the edge holds unread
-        if framing == "length":
-            msg = head("POST", f"/gated/up?token={token}", {"Content-Length": len(data)}) + data
+        path = f"/gated/up?token={token}"
+        if framing == "h2c":
+            r = h2_post(edge, path, pattern(7, 60000))  # within the stream's first window
+            data = pattern(7, 60000)
         else:
-            msg = head("POST", f"/gated/up?token={token}", {"Transfer-Encoding": "chunked"})
-            msg += b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (data[:1000], data[1000:])) + b"0\r\n\r\n"
-        with RawConn(edge.port(), timeout=20) as c:
-            c.send(msg)
-            r = c.read_response("POST")
+            data = b"".join(pattern(i, 4096) for i in range(100))  # 400 KiB: more than the edge holds unread
+            if framing == "length":
+                msg = head("POST", path, {"Content-Length": len(data)}) + data
+            else:
+                msg = head("POST", path, {"Transfer-Encoding": "chunked"})
+                msg += b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (data[:1000], data[1000:])) + b"0\r\n\r\n"
+            with RawConn(edge.port(), timeout=20) as c:
+                c.send(msg)
+                r = c.read_response("POST")
         assert r.status == 200, (r, r.body)
         assert answer_of(r) == (len(data), hashlib.sha256(data).hexdigest())
         [seen] = origin.requests("/gated/up")
@@ -261,3 +267,12 @@ def test_body_behind_a_suspending_access_gate_is_held_and_passed(tiers, origin, 
                           what="the upload's stream session")
     finally:
         redis.kill()
+
+
+def h2_post(edge, path, data):
+    with H2Conn(edge.port()) as h:
+        sid = h.request(path, method="POST", headers={"content-length": str(len(data))}, end_stream=False)
+        for i in range(0, len(data), 16384):
+            last = i + 16384 >= len(data)
+            h.send(frame(DATA, END_STREAM if last else 0, sid, data[i:i + 16384]))
+        return h.wait_streams([sid], timeout=20)[0].response()
