@@ -251,9 +251,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
 }
 
 void Fetcher::on_upstream_interim(int status, http::Headers&& headers) {
-  if (!req_.on_interim) return;
   http::strip_hop_by_hop(headers);
-  req_.on_interim(status, headers);
+  fill_->add_interim(status, std::move(headers));  // RFC 9110 §15.2: to every waiter
 }
 
 void Fetcher::pace_unstored() {

@@ -11,6 +11,7 @@ Rows that need time to pass (expiry, Age) are primed together once per module (t
 runs before any row), so the whole table waits for one expiry, not one per row.
 """
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -609,6 +610,29 @@ def _param(row):
 @pytest.mark.parametrize("row", [_param(r) for r in ROWS])
 def test_rule(chain, row):
     run_row(chain, row)
+
+
+def test_interim_reaches_every_request_joined_to_a_fill(chain):
+    """RFC 9110 §15.2: a 103 the origin sends for a coalesced GET reaches every waiting client, not
+    only the one whose request started the fill."""
+    path = "/rfc/interim-joined"
+    hint = [("Link", "</style.css>; rel=preload")]
+    # The delay keeps the fill open while the second request joins it.
+    chain.origin.script(path, Answer(200, cc("max-age=60"), b"joined", delay=1.0, interim=[(103, hint)]))
+    out = [None, None]
+
+    def fetch(i):
+        out[i] = raw_request(chain.edge.port(), "GET", path, {})
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert chain.origin.count(path) == 1, "the two requests were not coalesced"
+    for got in out:
+        assert got is not None
+        assert [r.status for r in got] == [103, 200], got
+        assert got[0].header("Link") == hint[0][1] and got[-1].body == b"joined"
 
 
 def run_row(chain, row):
