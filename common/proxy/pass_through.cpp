@@ -248,11 +248,11 @@ void PassThrough::on_upstream_end(bool complete, http::UpstreamError err) {
   if (!head_seen_) {
     count(http::to_string(err));
     ctx_->upstreams->report(server_, false);
-    bool timeout =
-        err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout;
+    // IdleTimeout before a head: a streamed body made no progress on the socket for idle_ms.
+    bool timeout = err == http::UpstreamError::FirstByteTimeout ||
+                   err == http::UpstreamError::ConnectTimeout || err == http::UpstreamError::IdleTimeout;
     // Cut after the request went out: it may have been applied, and it is not sent again.
-    bool cut = err == http::UpstreamError::Reset || err == http::UpstreamError::BadResponse ||
-               err == http::UpstreamError::IdleTimeout;
+    bool cut = err == http::UpstreamError::Reset || err == http::UpstreamError::BadResponse;
     const char* reason = timeout ? "upstream-timeout" : cut ? "upstream-reset" : "upstream-unavailable";
     count_error(reason);
     fail(timeout ? 504 : 502, reason);
