@@ -53,7 +53,8 @@ class UpstreamConnection : public net::Stream::Handler {
   bool busy() const { return cb_ != nullptr; }
   uint64_t token() const { return token_; }
 
-  void connect_and_send(std::string head, UpstreamCallbacks* cb, uint64_t token, UpstreamPool::Start how) {
+  void connect_and_send(std::string head, UpstreamCallbacks* cb, uint64_t token,
+                        UpstreamPool::Start how) {
     begin(std::move(head), cb, token, how);
     auto* tcp = new uv_tcp_t{};
     uv_tcp_init(pool_->worker_->loop(), tcp);
@@ -72,7 +73,8 @@ class UpstreamConnection : public net::Stream::Handler {
     arm(pool_->timeouts_.connect_ms);
   }
 
-  void send_reused(std::string head, UpstreamCallbacks* cb, uint64_t token, UpstreamPool::Start how) {
+  void send_reused(std::string head, UpstreamCallbacks* cb, uint64_t token,
+                   UpstreamPool::Start how) {
     begin(std::move(head), cb, token, how);
     reused_ = true;
     stream_->write(std::move(head_));
@@ -366,7 +368,8 @@ UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts 
 
 UpstreamPool::~UpstreamPool() = default;
 
-uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb, bool may_retry) {
+uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb,
+                           bool may_retry) {
   uint64_t token = next_token_++;
   start(std::move(head), cb, token, Start{is_head_request, may_retry, false});
   return token;

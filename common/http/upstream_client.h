@@ -72,7 +72,8 @@ class UpstreamPool {
   // viewers all left stops fetching a body nobody stores).
   // `may_retry` false: the request is not idempotent, so a stale idle connection fails it
   // instead of sending it again.
-  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb, bool may_retry = true);
+  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb,
+                bool may_retry = true);
   // A request whose body follows its head: the caller writes the body's bytes, framed as the head
   // declared, with write_body() and says end_body() after the last. Never retried: its body is
   // not kept. Until the body ended, the first-byte timeout waits and idle_ms bounds the time

@@ -211,7 +211,8 @@ void Fill::read(Waiter& w, View& out, size_t max_bytes) {
     // Also once the head is in (it may follow its interim responses before this waiter woke):
     // the waiter passes them on only while its own response has not started.
     if (!w.joined_after_end)
-      for (; w.next_interim < interim_.size(); ++w.next_interim) out.interim.push_back(interim_[w.next_interim]);
+      for (; w.next_interim < interim_.size(); ++w.next_interim)
+        out.interim.push_back(interim_[w.next_interim]);
     check_joinable_locked(w, false);
     if (w.not_joinable && state_ != State::Failed) {
       // The bytes it needs are gone or far ahead, and the body will not be stored.

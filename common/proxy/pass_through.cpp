@@ -44,7 +44,9 @@ void PassThrough::read_body() {
       });
 }
 
-http::UpstreamPool& PassThrough::pool() { return ctx_->upstreams->pool(*ex_->worker(), server_); }
+http::UpstreamPool& PassThrough::pool() {
+  return ctx_->upstreams->pool(*ex_->worker(), server_);
+}
 
 void PassThrough::on_body(const char* data, size_t len) {
   if (body_over_ || len == 0) return;
@@ -91,7 +93,8 @@ void PassThrough::on_body_end(bool ok) {
     release();
     return;
   }
-  if (framing_ == Framing::Chunked) pool().write_body(token_, make_bytes(std::string_view("0\r\n\r\n")));
+  if (framing_ == Framing::Chunked)
+    pool().write_body(token_, make_bytes(std::string_view("0\r\n\r\n")));
   pool().end_body(token_);
 }
 
@@ -250,10 +253,13 @@ void PassThrough::on_upstream_end(bool complete, http::UpstreamError err) {
     ctx_->upstreams->report(server_, false);
     // IdleTimeout before a head: a streamed body made no progress on the socket for idle_ms.
     bool timeout = err == http::UpstreamError::FirstByteTimeout ||
-                   err == http::UpstreamError::ConnectTimeout || err == http::UpstreamError::IdleTimeout;
+                   err == http::UpstreamError::ConnectTimeout ||
+                   err == http::UpstreamError::IdleTimeout;
     // Cut after the request went out: it may have been applied, and it is not sent again.
     bool cut = err == http::UpstreamError::Reset || err == http::UpstreamError::BadResponse;
-    const char* reason = timeout ? "upstream-timeout" : cut ? "upstream-reset" : "upstream-unavailable";
+    const char* reason = timeout ? "upstream-timeout"
+                         : cut   ? "upstream-reset"
+                                 : "upstream-unavailable";
     count_error(reason);
     fail(timeout ? 504 : 502, reason);
     return;

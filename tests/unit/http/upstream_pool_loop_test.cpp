@@ -217,7 +217,8 @@ TEST(UpstreamPoolLoop, StreamedBodyFollowsTheHeadAndArrivesWhole) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, std::to_string(total));
   // The request is over: more body bytes are refused, not queued.
-  EXPECT_FALSE(f.loop.run([&]() { return f.pool->write_body(token, make_bytes(std::string("x"))); }));
+  EXPECT_FALSE(
+      f.loop.run([&]() { return f.pool->write_body(token, make_bytes(std::string("x"))); }));
 }
 
 TEST(UpstreamPoolLoop, UnreadBodyStaysUnsentUntilTheServerReadsAgain) {
