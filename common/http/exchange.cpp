@@ -134,6 +134,14 @@ void Exchange::set_body_handler(std::function<void(const char*, size_t)> data, s
   if (auto c = channel()) c->want_request_body(*this);
 }
 
+void Exchange::pause_request_body() {
+  if (auto c = channel()) c->request_body_flow(*this, true);
+}
+
+void Exchange::resume_request_body() {
+  if (auto c = channel()) c->request_body_flow(*this, false);
+}
+
 void Exchange::deliver_request_body(const char* data, size_t len) {
   if (body_data_) body_data_(data, len);
 }

@@ -51,6 +51,13 @@ class ResponseChannel {
   virtual size_t send_window() const = 0;
   // The exchange now has a request body handler: route the body's bytes to it.
   virtual void want_request_body(Exchange& ex) = 0;
+  // The body's consumer cannot take more now (`paused`), or can again. Bytes already read still
+  // arrive; a channel that cannot stop its client (HTTP/2 without flow control here) ignores it
+  // and the consumer's own limit bounds what it holds.
+  virtual void request_body_flow(Exchange& ex, bool paused) {
+    (void)ex;
+    (void)paused;
+  }
   // An interim (1xx) response before the head (RFC 9110 §15.2); false when not sent.
   virtual bool send_interim(Exchange& ex, int status, const Headers& headers) {
     (void)ex;
@@ -110,8 +117,12 @@ class Exchange {
   void on_proceed(std::function<void()> fn) { on_proceed_ = std::move(fn); }
   void on_abort(std::function<void()> fn) { on_abort_ = std::move(fn); }
 
-  // Request bodies (ingest): bytes as they arrive, then end(ok).
+  // Request bodies (ingest, pass-through): bytes as they arrive, then end(ok). Bytes that came
+  // before the handler was set (while a phase was suspended) are held, bounded, and replayed.
   void set_body_handler(std::function<void(const char*, size_t)> data, std::function<void(bool)> end);
+  // Request-body flow control for a consumer that forwards the bytes to a slower sink.
+  void pause_request_body();
+  void resume_request_body();
 
   net::Worker* worker() const { return worker_; }
   const std::string& client_ip() const { return client_ip_; }

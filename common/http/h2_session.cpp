@@ -270,16 +270,16 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
     ex->deliver_request_body(reinterpret_cast<const char*>(data), len);
     return;
   }
-  // Nobody reads it: a bounded amount is accepted, then refused, as HTTP/1.1 does. Bytes are held
-  // only until the handler has run (they come with the head, before it is dispatched); after
-  // that they are counted and dropped, so a hundred streams cannot each park a body here.
+  // Nobody reads it: a bounded amount is accepted, then refused. Bytes are held until the
+  // response starts (a suspended phase, such as the access gate, may still read them), each
+  // stream's within max_body_bytes; after that they are counted and dropped.
   st.body_seen += len;
   if (st.body_seen > ctx_->opts->max_body_bytes) {
     std::string().swap(st.held_body);
     if (!ex->started()) ex->respond_error(413, "body-too-large");
     return;
   }
-  if (!st.dispatched) st.held_body.append(reinterpret_cast<const char*>(data), len);
+  if (!ex->started()) st.held_body.append(reinterpret_cast<const char*>(data), len);
 }
 
 int H2Session::on_invalid_frame_recv(nghttp2_session*, const nghttp2_frame* frame, int lib_error,
@@ -537,7 +537,7 @@ void H2Session::run_deferred() {
       }
       ctx_->trim.note_activity();
       ctx_->handler->handle(ex);
-      if (!ex->reads_request_body()) std::string().swap(st->held_body);
+      if (ex->started()) std::string().swap(st->held_body);
     }
     auto gone = std::move(gone_);
     gone_.clear();

@@ -40,6 +40,8 @@ class RequestParser {
   Step feed(const char* data, size_t len);
   Request& request() { return req_; }
   void set_body_sink(BodySink sink);
+  // Body bytes parsed while no sink was set.
+  size_t held_body_bytes() const { return held_body_.size(); }
   // After MessageComplete: prepare for the next pipelined request.
   void next();
   bool in_head() const { return state_ == State::Head; }

@@ -9,6 +9,7 @@ namespace cdn::http {
 
 namespace {
 constexpr size_t kMaxPipelinedBytes = 64 * 1024;
+constexpr size_t kMaxHeldBodyBytes = 64 * 1024;
 constexpr int64_t kTickMs = 1000;
 }  // namespace
 
@@ -174,6 +175,15 @@ void ServerConnection::parse(const char* data, size_t len) {
     if (len == 0) break;
   }
   a.in_parse = false;
+  if (!closed_) hold_unread_body();
+}
+
+void ServerConnection::hold_unread_body() {
+  Active& a = *active_;
+  if (!a.current || a.message_done || a.body_paused || a.current->reads_request_body()) return;
+  if (a.parser.held_body_bytes() < kMaxHeldBodyBytes) return;
+  a.body_paused = true;
+  stream_.stop_reading();
 }
 
 void ServerConnection::dispatch() {
@@ -200,27 +210,40 @@ void ServerConnection::dispatch() {
     if (auto* e = req.headers.get("expect"); e && iequals(*e, "100-continue"))
       stream_.write(std::string("HTTP/1.1 100 Continue\r\n\r\n"));
   }
+  // A body the handler does not read now stays in the parser (hold_unread_body bounds it): a
+  // suspended phase may still hand it on. One nobody ever reads ends the connection with the
+  // response (response_finished).
   ctx_->handler->handle(ex);
-  if (closed_ || !active_ || active_->current != ex) return;
-  if (req.has_body && !ex->reads_request_body() && !ex->finished()) {
-    // Nobody reads this body: accept a bounded amount, then refuse.
-    auto seen = std::make_shared<size_t>(0);
-    size_t limit = opts().max_body_bytes;
-    std::weak_ptr<Exchange> wex = ex;
-    a.parser.set_body_sink([seen, limit, wex](const char*, size_t n) {
-      *seen += n;
-      auto e = wex.lock();
-      if (*seen > limit && e && !e->started()) e->respond_error(413, "body-too-large");
-    });
-  }
 }
 
 void ServerConnection::want_request_body(Exchange& ex) {
   if (!channel_open(ex)) return;
-  std::weak_ptr<Exchange> wex = active_->current;
-  active_->parser.set_body_sink([wex](const char* d, size_t n) {
+  Active& a = *active_;
+  std::weak_ptr<Exchange> wex = a.current;
+  bool held = a.body_paused;
+  a.body_paused = false;
+  // Replays what was held; the consumer may pause us again from inside.
+  a.parser.set_body_sink([wex](const char* d, size_t n) {
     if (auto e = wex.lock()) e->deliver_request_body(d, n);
   });
+  if (closed_ || !channel_open(ex)) return;
+  if (a.message_done) {
+    ex.end_request_body(true);  // the whole body came while nobody read it
+  } else if (held && !a.body_paused) {
+    stream_.start_reading();
+  }
+}
+
+void ServerConnection::request_body_flow(Exchange& ex, bool paused) {
+  if (!channel_open(ex)) return;
+  Active& a = *active_;
+  if (a.message_done || a.body_paused == paused) return;
+  a.body_paused = paused;
+  if (paused) {
+    stream_.stop_reading();
+  } else {
+    stream_.start_reading();
+  }
 }
 
 std::string ServerConnection::render_head(const Exchange& ex, const ResponseHead& head) {
@@ -398,6 +421,7 @@ bool ServerConnection::finish_exchange() {
   Active& a = *active_;
   a.current.reset();
   a.message_done = a.response_done = false;
+  a.body_paused = false;  // a body that ended inside the read that paused it leaves this set
   a.parser.next();
   if (close_after_response_) {
     close();

@@ -130,6 +130,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
     bool message_done = false;
     bool response_done = false;
     bool paused = false;
+    bool body_paused = false;  // reading stopped: the body's consumer is full, or nobody reads yet
     bool chunked = false;  // the current response's body is chunk-framed
   };
 
@@ -145,6 +146,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   size_t unsent_bytes(const Exchange&) const override { return stream_.pending_bytes(); }
   size_t send_window() const override { return ctx_->opts->send_buffer_bytes; }
   void want_request_body(Exchange& ex) override;
+  void request_body_flow(Exchange& ex, bool paused) override;
   bool send_interim(Exchange& ex, int status, const Headers& headers) override;
 
   // net::Stream::Handler
@@ -163,6 +165,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   const ConnectionHooks* hooks() const { return ctx_->hooks; }
   void parse(const char* data, size_t len);
   void dispatch();
+  // A body nobody reads yet (a phase suspended the request) is held up to a bound, then the
+  // connection stops reading until a handler takes it or the response ends the exchange.
+  void hold_unread_body();
   void response_finished(Exchange& ex);
   // Both request and response are done: on to the next request, or close. False if closed.
   bool finish_exchange();

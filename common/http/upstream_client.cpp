@@ -53,9 +53,9 @@ class UpstreamConnection : public net::Stream::Handler {
   bool busy() const { return cb_ != nullptr; }
   uint64_t token() const { return token_; }
 
-  void connect_and_send(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
-                        int64_t first_byte_ms) {
-    begin(std::move(head), is_head, cb, token, retry, first_byte_ms);
+  void connect_and_send(std::string head, UpstreamCallbacks* cb, uint64_t token,
+                        UpstreamPool::Start how) {
+    begin(std::move(head), cb, token, how);
     auto* tcp = new uv_tcp_t{};
     uv_tcp_init(pool_->worker_->loop(), tcp);
     auto* req = new uv_connect_t{};
@@ -73,13 +73,33 @@ class UpstreamConnection : public net::Stream::Handler {
     arm(pool_->timeouts_.connect_ms);
   }
 
-  void send_reused(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
-                   int64_t first_byte_ms) {
-    begin(std::move(head), is_head, cb, token, retry, first_byte_ms);
+  void send_reused(std::string head, UpstreamCallbacks* cb, uint64_t token,
+                   UpstreamPool::Start how) {
+    begin(std::move(head), cb, token, how);
     reused_ = true;
     stream_->write(std::move(head_));
-    arm(first_byte_ms_);
+    arm_waiting();
   }
+
+  bool write_body(const Bytes& bytes) {
+    if (!cb_ || !streaming_ || body_ended_) return false;
+    if (!stream_) {  // still connecting: held until the head goes out
+      early_body_.push_back(bytes);
+      early_bytes_ += bytes->size();
+      return true;
+    }
+    if (!stream_->write(bytes)) return false;
+    arm_waiting();
+    return true;
+  }
+
+  void end_body() {
+    if (!cb_ || !streaming_ || body_ended_) return;
+    body_ended_ = true;
+    if (stream_) arm_waiting();
+  }
+
+  size_t unsent_bytes() const { return stream_ ? stream_->pending_bytes() : early_bytes_; }
 
   void cancel() {
     cb_ = nullptr;
@@ -109,21 +129,33 @@ class UpstreamConnection : public net::Stream::Handler {
  private:
   enum class Phase { Connecting, WaitingHead, Body, Idle };
 
-  void begin(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool retry,
-             int64_t first_byte_ms) {
+  void begin(std::string head, UpstreamCallbacks* cb, uint64_t token, UpstreamPool::Start how) {
     head_ = std::move(head);
-    first_byte_ms_ = first_byte_ms > 0 ? first_byte_ms : pool_->timeouts_.first_byte_ms;
+    bool retry = how.allow_retry && !how.body_follows;
     head_copy_ = retry ? head_ : std::string();
-    is_head_ = is_head;
+    is_head_ = how.is_head;
     cb_ = cb;
     token_ = token;
     allow_retry_ = retry;
+    streaming_ = how.body_follows;
+    first_byte_ms_ = how.first_byte_ms > 0 ? how.first_byte_ms : pool_->timeouts_.first_byte_ms;
+    body_ended_ = false;
+    early_body_.clear();
+    early_bytes_ = 0;
     reused_ = false;
     got_bytes_ = false;
     paused_ = false;
     phase_ = Phase::WaitingHead;
-    parser_.reset(is_head);
+    parser_.reset(how.is_head);
   }
+
+  // Waiting for the head: while a streamed body is still being written the server cannot be
+  // expected to answer, so only a socket that stops taking bytes for idle_ms fails the request.
+  void arm_waiting() {
+    if (phase_ != Phase::WaitingHead) return;
+    arm(sending_body() ? pool_->timeouts_.idle_ms : first_byte_ms_);
+  }
+  bool sending_body() const { return streaming_ && (!body_ended_ || unsent_bytes() > 0); }
 
   void arm(int64_t ms) {
     uv_timer_start(
@@ -159,8 +191,10 @@ class UpstreamConnection : public net::Stream::Handler {
   void start_stream(uv_tcp_t* tcp, std::unique_ptr<net::TlsSession> tls) {
     stream_ = std::make_unique<net::Stream>(tcp, std::move(tls), this);
     stream_->start_reading();
-    stream_->write(std::move(head_));
-    arm(first_byte_ms_);
+    stream_->write(std::move(head_), early_body_);
+    early_body_.clear();
+    early_bytes_ = 0;
+    arm_waiting();
   }
 
   // The handshake runs on the loop while the connect timeout keeps counting; the handle stays in
@@ -209,7 +243,11 @@ class UpstreamConnection : public net::Stream::Handler {
     switch (phase_) {
       case Phase::Connecting:
       case Phase::WaitingHead:
-        fail(connecting_ ? UpstreamError::ConnectTimeout : UpstreamError::FirstByteTimeout);
+        if (connecting_) {
+          fail(UpstreamError::ConnectTimeout);
+        } else {
+          fail(sending_body() ? UpstreamError::IdleTimeout : UpstreamError::FirstByteTimeout);
+        }
         break;
       case Phase::Body: fail(UpstreamError::IdleTimeout); break;
       case Phase::Idle:
@@ -235,6 +273,12 @@ class UpstreamConnection : public net::Stream::Handler {
     }
   }
 
+  void on_stream_progress() override {
+    if (!cb_ || !streaming_) return;
+    if (phase_ == Phase::WaitingHead && !got_bytes_) arm_waiting();
+    if (unsent_bytes() <= UpstreamPool::body_low_water) cb_->on_upstream_writable();
+  }
+
   void on_stream_end(int status) override {
     if (phase_ == Phase::Idle) {
       close_now();
@@ -258,7 +302,8 @@ class UpstreamConnection : public net::Stream::Handler {
   void finish_ok() {
     UpstreamCallbacks* cb = cb_;
     cb_ = nullptr;
-    bool reusable = parser_.keep_alive() && connected();
+    // Answered before our body was all sent: the server may read its rest as a next request.
+    bool reusable = parser_.keep_alive() && connected() && !sending_body();
     uv_timer_stop(timer_.get());
     if (paused_) {
       // Paced by the body callback that took the last bytes: an idle connection must read again
@@ -277,13 +322,13 @@ class UpstreamConnection : public net::Stream::Handler {
     close_now();
     bool retry = allow_retry_ && reused_ && !got_bytes_ && (e == UpstreamError::Reset || e == UpstreamError::BadResponse);
     std::string head = std::move(head_copy_);
-    bool is_head = is_head_;
+    UpstreamPool::Start again{is_head_, false, false, first_byte_ms_};
     uint64_t token = token_;
     UpstreamPool* pool = pool_;
     pool->release(this, false);  // deletes us
     if (!cb) return;
     if (retry) {
-      pool->start(std::move(head), is_head, cb, token, false, first_byte_ms_);
+      pool->start(std::move(head), cb, token, again);
       return;
     }
     cb->on_upstream_end(false, e);
@@ -313,6 +358,9 @@ class UpstreamConnection : public net::Stream::Handler {
   UpstreamCallbacks* cb_ = nullptr;
   uint64_t token_ = 0;
   bool allow_retry_ = false, reused_ = false, got_bytes_ = false;
+  bool streaming_ = false, body_ended_ = false;  // a body follows the head; all of it was written
+  std::vector<Bytes> early_body_;                 // body written before the connection was up
+  size_t early_bytes_ = 0;
   bool paused_ = false;
   Phase phase_ = Phase::Connecting;
 };
@@ -323,25 +371,44 @@ UpstreamPool::UpstreamPool(net::Worker* w, net::SockAddr addr, UpstreamTimeouts 
 UpstreamPool::~UpstreamPool() = default;
 
 uint64_t UpstreamPool::send(std::string head, bool is_head_request, UpstreamCallbacks* cb,
-                            int64_t first_byte_ms) {
+                           bool may_retry, int64_t first_byte_ms) {
   uint64_t token = next_token_++;
-  start(std::move(head), is_head_request, cb, token, true, first_byte_ms);
+  start(std::move(head), cb, token, Start{is_head_request, may_retry, false, first_byte_ms});
   return token;
 }
 
-void UpstreamPool::start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry,
-                         int64_t first_byte_ms) {
+uint64_t UpstreamPool::send_streaming(std::string head, UpstreamCallbacks* cb) {
+  uint64_t token = next_token_++;
+  start(std::move(head), cb, token, Start{false, false, true});
+  return token;
+}
+
+bool UpstreamPool::write_body(uint64_t token, const Bytes& bytes) {
+  auto* c = busy_with(token);
+  return c && c->write_body(bytes);
+}
+
+void UpstreamPool::end_body(uint64_t token) {
+  if (auto* c = busy_with(token)) c->end_body();
+}
+
+size_t UpstreamPool::unsent_bytes(uint64_t token) const {
+  auto* c = busy_with(token);
+  return c ? c->unsent_bytes() : 0;
+}
+
+void UpstreamPool::start(std::string head, UpstreamCallbacks* cb, uint64_t token, Start how) {
   while (!idle_.empty()) {
     UpstreamConnection* c = idle_.back();
     idle_.pop_back();
     if (c->connected()) {
-      c->send_reused(std::move(head), is_head, cb, token, allow_retry, first_byte_ms);
+      c->send_reused(std::move(head), cb, token, how);
       return;
     }
     release(c, false);
   }
   all_.push_back(std::make_unique<UpstreamConnection>(this));
-  all_.back()->connect_and_send(std::move(head), is_head, cb, token, allow_retry, first_byte_ms);
+  all_.back()->connect_and_send(std::move(head), cb, token, how);
 }
 
 UpstreamConnection* UpstreamPool::busy_with(uint64_t token) const {

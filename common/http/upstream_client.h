@@ -2,8 +2,11 @@
 // HTTP/1.1 client for one upstream address, one pool per worker loop: keep-alive connections,
 // connect / first-byte / idle timeouts, Content-Length, chunked and close-delimited bodies.
 // A request that failed on a reused idle connection before any response byte arrived is retried
-// once on a fresh connection (the server may have closed it while idle); nothing else retries
-// here: retrying on another server is the proxy's decision. Over TLS the handshake runs inside the
+// once on a fresh connection (the server may have closed it while idle), unless the caller says
+// it must not reach the server twice (RFC 9110 §9.2.2) or its body was streamed; nothing else
+// retries here: retrying on another server is the proxy's decision. A request body is streamed
+// after the head (send_streaming, write_body, end_body) with the socket's unsent bytes exposed for
+// flow control. Over TLS the handshake runs inside the
 // connect timeout, and a server refusing our certificate (which TLS 1.3 reports only after the
 // client's side finished) fails the request as UpstreamError::Tls.
 #include <uv.h>
@@ -43,6 +46,8 @@ class UpstreamCallbacks {
     (void)headers;
   }
   virtual void on_upstream_body(const Bytes& chunk) = 0;
+  // A streamed request body's unsent bytes fell to the pool's low-water mark: write more.
+  virtual void on_upstream_writable() {}
   // complete=false: the body is truncated or the request failed (err says why); never cache it.
   virtual void on_upstream_end(bool complete, UpstreamError err) = 0;
 };
@@ -65,9 +70,23 @@ class UpstreamPool {
   // the callbacks object must stay valid until on_upstream_end or cancel().
   // Returns a token; cancel(token) stops delivery and closes the connection (a paced fill whose
   // viewers all left stops fetching a body nobody stores).
-  // `first_byte_ms` > 0 replaces the pool's first-byte timeout for this request (an LL-HLS
-  // blocking reload is held upstream for up to three target durations).
-  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb, int64_t first_byte_ms = 0);
+  // `may_retry` false: the request is not idempotent, so a stale idle connection fails it
+  // instead of sending it again. `first_byte_ms` > 0 replaces the pool's first-byte timeout for
+  // this request (an LL-HLS blocking reload is held upstream for up to three target durations).
+  uint64_t send(std::string head, bool is_head_request, UpstreamCallbacks* cb,
+                bool may_retry = true, int64_t first_byte_ms = 0);
+  // A request whose body follows its head: the caller writes the body's bytes, framed as the head
+  // declared, with write_body() and says end_body() after the last. Never retried: its body is
+  // not kept. Until the body ended, the first-byte timeout waits and idle_ms bounds the time
+  // without progress on the socket.
+  uint64_t send_streaming(std::string head, UpstreamCallbacks* cb);
+  // False once the request is over (answered, failed or cancelled): stop producing.
+  bool write_body(uint64_t token, const Bytes& bytes);
+  void end_body(uint64_t token);
+  // Request bytes written for `token` that the socket has not taken yet (all of them before the
+  // connection is up); on_upstream_writable() fires when they fall to body_low_water.
+  size_t unsent_bytes(uint64_t token) const;
+  static constexpr size_t body_low_water = 64 * 1024;
   void cancel(uint64_t token);
   // Flow control: stop reading the response (no idle timeout while paused), then go on.
   void pause(uint64_t token);
@@ -77,8 +96,13 @@ class UpstreamPool {
 
  private:
   friend class UpstreamConnection;
-  void start(std::string head, bool is_head, UpstreamCallbacks* cb, uint64_t token, bool allow_retry,
-             int64_t first_byte_ms);
+  struct Start {
+    bool is_head = false;
+    bool allow_retry = true;
+    bool body_follows = false;
+    int64_t first_byte_ms = 0;  // 0: the pool's
+  };
+  void start(std::string head, UpstreamCallbacks* cb, uint64_t token, Start how);
   void release(UpstreamConnection* c, bool reusable);
   UpstreamConnection* busy_with(uint64_t token) const;
 

@@ -300,6 +300,7 @@ bool Delivery::pump() {
   }
   Fill::View v;
   fill_->read(*waiter_, v, budget);
+  for (const auto& i : v.interim) ex.send_interim(i.status, i.headers);  // none once started
   if (!head_seen_ && (v.state == Fill::State::Streaming || v.state == Fill::State::Done) &&
       !selects_variant() && refollow())
     return true;  // RFC 9111 §4.1: the response is another variant than this request's

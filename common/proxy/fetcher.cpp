@@ -192,7 +192,7 @@ void Fetcher::try_next() {
   body_ = Body();
   request_time_ms_ = unix_now_ms();
   upstream_paused_ = false;
-  token_ = ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this, req_.first_byte_ms);
+  token_ = ctx_->upstreams->pool(*worker_, current_).send(request_head(), false, this, true, req_.first_byte_ms);
 }
 
 void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
@@ -251,9 +251,8 @@ void Fetcher::on_upstream_head(int status, http::Headers&& headers) {
 }
 
 void Fetcher::on_upstream_interim(int status, http::Headers&& headers) {
-  if (!req_.on_interim) return;
   http::strip_hop_by_hop(headers);
-  req_.on_interim(status, headers);
+  fill_->add_interim(status, std::move(headers));  // RFC 9110 §15.2: to every waiter
 }
 
 void Fetcher::pace_unstored() {

@@ -52,8 +52,6 @@ struct FetchRequest {
   // RFC 9111 §5.2.1: only-if-cached (the disk tier or nothing) and an honoured no-store.
   bool cache_only = false;
   bool no_store = false;
-  // RFC 9110 §15.2: interim responses go to the request that started the fill (never stored).
-  std::function<void(int status, const http::Headers& headers)> on_interim;
   cache::ObjectRef stale;    // a stale copy to revalidate and to fall back on
   // A fetch of part of the object for one request (Range and If-Range as the client sent them):
   // no disk lookup, never stored, nobody else joins it.

@@ -19,6 +19,15 @@ void Fill::start_streaming(int status, http::Headers headers, int64_t content_le
   wake_all();
 }
 
+void Fill::add_interim(int status, http::Headers headers) {
+  {
+    std::lock_guard lk(mu_);
+    if (state_ != State::Pending || interim_.size() >= kMaxInterim) return;
+    interim_.push_back(Interim{status, std::move(headers)});
+  }
+  wake_all();
+}
+
 void Fill::pace(net::Worker* producer, size_t window, std::function<void()> resume) {
   std::lock_guard lk(mu_);
   paced_ = true;
@@ -203,6 +212,12 @@ void Fill::read(Waiter& w, View& out, size_t max_bytes) {
     }
     out.error = error_;
     out.new_chunks.clear();
+    out.interim.clear();
+    // Also once the head is in (it may follow its interim responses before this waiter woke):
+    // the waiter passes them on only while its own response has not started.
+    if (!w.joined_after_end)
+      for (; w.next_interim < interim_.size(); ++w.next_interim)
+        out.interim.push_back(interim_[w.next_interim]);
     check_joinable_locked(w, false);
     if (w.not_joinable && state_ != State::Failed) {
       // The bytes it needs are gone or far ahead, and the body will not be stored.

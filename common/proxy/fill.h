@@ -58,6 +58,13 @@ class Fill {
     bool not_joinable = false;  // wants bytes a paced fill dropped or will not reach soon
     size_t next = 0;            // index of the next block to take
     uint64_t next_offset = 0;   // body offset of that block
+    size_t next_interim = 0;    // index of the next interim response to pass on
+  };
+
+  // An interim (1xx) response the upstream sent before the head.
+  struct Interim {
+    int status = 0;
+    http::Headers headers;
   };
 
   // What a waiter sees when woken.
@@ -72,6 +79,7 @@ class Fill {
     uint64_t offset = 0;  // body offset of new_chunks[0] (a waiter may skip bytes before its first)
     bool more = false;  // blocks remain after new_chunks (the read was limited)
     std::string error;
+    std::vector<Interim> interim;  // interim responses not passed on yet
   };
 
   explicit Fill(cache::CacheKey key) : key_(std::move(key)) {}
@@ -95,6 +103,10 @@ class Fill {
 
   // Producer side (the leader's loop).
   void start_streaming(int status, http::Headers headers, int64_t content_length, std::string cache_status);
+  // Before the head: an interim response (103 Early Hints) every waiter passes on to its client
+  // (RFC 9110 §15.2), those that join later too; never stored. At most kMaxInterim are kept.
+  void add_interim(int status, http::Headers headers);
+  static constexpr size_t kMaxInterim = 8;
   // Paced mode, before the first append or mid-stream (a body that outgrew the store limit: the
   // blocks held so far are dropped as waiters take them): `resume` is posted to `producer` when
   // the producer was told to pause and the slowest waiter caught up, or when the last waiter left.
@@ -177,6 +189,7 @@ class Fill {
   cache::ObjectRef object_;
   cache::ObjectRef late_object_;
   std::string variant_key_;
+  std::vector<Interim> interim_;
   std::deque<Bytes> chunks_;  // chunks_[i] is block number base_ + i
   size_t base_ = 0;
   uint64_t base_offset_ = 0;  // body offset of chunks_.front() (bytes before it were dropped)

@@ -39,4 +39,8 @@ bool is_safe_method(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
 }
 
+bool is_idempotent_method(std::string_view method) {
+  return is_safe_method(method) || method == "PUT" || method == "DELETE";
+}
+
 }  // namespace cdn::proxy

@@ -20,5 +20,7 @@ std::string allowed_methods(std::string_view path, const std::vector<MethodRule>
 
 // RFC 9110 §9.2.1: a safe method does not change the origin's state (nothing to invalidate).
 bool is_safe_method(std::string_view method);
+// RFC 9110 §9.2.2: sending an idempotent request twice has the effect of sending it once.
+bool is_idempotent_method(std::string_view method);
 
 }  // namespace cdn::proxy

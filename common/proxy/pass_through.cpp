@@ -8,39 +8,105 @@
 
 namespace cdn::proxy {
 
+namespace {
+// Unsent request-body bytes on the upstream socket above which the client is not read; reading
+// goes on once they fall to UpstreamPool::body_low_water.
+constexpr size_t kBodyHighWater = 256 * 1024;
+}  // namespace
+
 void PassThrough::start() {
   self_ = shared_from_this();
-  if (!ex_->request().has_body) {
-    send_upstream();
+  const auto& req = ex_->request();
+  if (const std::string* cl = req.headers.get("content-length")) {
+    declared_length_ = uint64_t(std::max<int64_t>(parse_int(*cl).value_or(0), 0));
+    framing_ = Framing::Length;
+  } else if (req.has_body) {
+    framing_ = Framing::Chunked;  // the length is not known before the end
+  }
+  if (framing_ == Framing::Length && declared_length_ > ctx_->max_body_bytes) {
+    // Known too large before a byte goes upstream.
+    count_error("body-too-large");
+    fail(413, "body-too-large");
     return;
   }
-  // The body is read whole first (bounded), so a retry-free single send carries it with a
-  // Content-Length whatever framing the client used.
+  if (send_upstream() && req.has_body) read_body();
+}
+
+void PassThrough::read_body() {
   std::weak_ptr<PassThrough> weak = weak_from_this();
+  // Bytes that came while a phase was suspended are replayed from here.
   ex_->set_body_handler(
       [weak](const char* d, size_t n) {
         if (auto s = weak.lock()) s->on_body(d, n);
       },
       [weak](bool ok) {
-        auto s = weak.lock();
-        if (!s) return;
-        if (ok && !s->too_large_) {
-          s->send_upstream();
-        } else {
-          s->release();
-        }
+        if (auto s = weak.lock()) s->on_body_end(ok);
       });
 }
 
+http::UpstreamPool& PassThrough::pool() {
+  return ctx_->upstreams->pool(*ex_->worker(), server_);
+}
+
 void PassThrough::on_body(const char* data, size_t len) {
-  if (too_large_) return;
-  if (body_.size() + len > ctx_->max_body_bytes) {
-    too_large_ = true;
-    body_.clear();
-    fail(413, "body-too-large");
+  if (body_over_ || len == 0) return;
+  body_seen_ += len;
+  if (body_seen_ > ctx_->max_body_bytes) {
+    refuse_body();
     return;
   }
-  body_.append(data, len);
+  std::string_view bytes(data, len);
+  Bytes piece;
+  if (framing_ == Framing::Chunked) {
+    char size[24];
+    int n = snprintf(size, sizeof size, "%zx\r\n", len);
+    std::string framed;
+    framed.reserve(size_t(n) + len + 2);
+    framed.append(size, size_t(n)).append(bytes).append("\r\n");
+    piece = make_bytes(framed);
+  } else {
+    piece = make_bytes(bytes);
+  }
+  if (!pool().write_body(token_, piece)) {
+    body_over_ = true;  // the upstream request is over (answered early, or failed)
+    return;
+  }
+  if (!reading_paused_ && pool().unsent_bytes(token_) > kBodyHighWater) {
+    reading_paused_ = true;
+    ex_->pause_request_body();
+  }
+}
+
+void PassThrough::on_upstream_writable() {
+  if (!reading_paused_ || body_over_) return;
+  reading_paused_ = false;
+  ex_->resume_request_body();
+}
+
+void PassThrough::on_body_end(bool ok) {
+  if (body_over_) return;
+  body_over_ = true;
+  if (!ok) {
+    // The client left mid-body: cut the upstream request so no truncated body looks complete.
+    pool().cancel(token_);
+    upstream_done_ = true;
+    release();
+    return;
+  }
+  if (framing_ == Framing::Chunked)
+    pool().write_body(token_, make_bytes(std::string_view("0\r\n\r\n")));
+  pool().end_body(token_);
+}
+
+void PassThrough::refuse_body() {
+  body_over_ = true;
+  count_error("body-too-large");
+  if (!upstream_done_) {
+    pool().cancel(token_);  // the origin sees a cut connection, never a complete shorter body
+    upstream_done_ = true;
+  }
+  if (ex_->started()) ex_->end_stream(false);
+  fail(413, "body-too-large");
 }
 
 std::string PassThrough::request_head() const {
@@ -54,44 +120,56 @@ std::string PassThrough::request_head() const {
                   " HTTP/1.1\r\nHost: " + std::string(req.headers.get_or("host", req.host)) +
                   "\r\n";
   for (const auto& f : fields) h += f.name + ": " + f.value + "\r\n";
-  if (req.has_body || !body_.empty())
-    h += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+  if (framing_ == Framing::Length)
+    h += "Content-Length: " + std::to_string(req.has_body ? declared_length_ : 0) + "\r\n";
+  if (framing_ == Framing::Chunked) h += "Transfer-Encoding: chunked\r\n";
   h += "\r\n";
   return h;
 }
 
-void PassThrough::send_upstream() {
-  if (sent_ || !ex_->alive() || ex_->started()) {
+bool PassThrough::send_upstream() {
+  if (!ex_->alive() || ex_->started()) {
     release();
-    return;
+    return false;
   }
-  sent_ = true;
   std::vector<size_t> order;
   const auto& req = ex_->request();
   ctx_->upstreams->order(req.path, order);
   if (order.empty()) {
     fail(502, "upstream-unavailable");
-    return;
+    return false;
   }
-  // An unsafe request is sent once, to one server: retrying it elsewhere could apply it twice.
+  // Sent once, to one server: retrying an unsafe request elsewhere could apply it twice.
   server_ = order.front();
-  std::string out = request_head() + body_;
-  body_.clear();
   std::weak_ptr<PassThrough> weak = weak_from_this();
   ex_->on_proceed([weak] {
     auto s = weak.lock();
     if (s && s->paused_) {
       s->paused_ = false;
-      s->ctx_->upstreams->pool(*s->ex_->worker(), s->server_).resume(s->token_);
+      s->pool().resume(s->token_);
     }
   });
   ex_->on_abort([weak] {
     if (auto s = weak.lock()) {
-      s->ctx_->upstreams->pool(*s->ex_->worker(), s->server_).cancel(s->token_);
+      s->body_over_ = true;
+      s->pool().cancel(s->token_);
+      s->upstream_done_ = true;
       s->release();
     }
   });
-  token_ = ctx_->upstreams->pool(*ex_->worker(), server_).send(std::move(out), false, this);
+  if (req.has_body) {
+    token_ = pool().send_streaming(request_head(), this);
+  } else {
+    token_ = pool().send(request_head(), false, this, is_idempotent_method(req.method));
+  }
+  return !upstream_done_;
+}
+
+void PassThrough::count_error(const char* reason) {
+  obs::metrics()
+      .counter("cdn_pass_errors_total", "Requests passed through uncached that failed, by reason",
+               {{"reason", reason}})
+      .inc();
 }
 
 void PassThrough::count(const std::string& status) {
@@ -168,12 +246,22 @@ void PassThrough::on_upstream_body(const Bytes& chunk) {
 }
 
 void PassThrough::on_upstream_end(bool complete, http::UpstreamError err) {
+  upstream_done_ = true;
+  body_over_ = true;
   if (!head_seen_) {
     count(http::to_string(err));
     ctx_->upstreams->report(server_, false);
-    bool timeout =
-        err == http::UpstreamError::FirstByteTimeout || err == http::UpstreamError::ConnectTimeout;
-    fail(timeout ? 504 : 502, timeout ? "upstream-timeout" : "upstream-unavailable");
+    // IdleTimeout before a head: a streamed body made no progress on the socket for idle_ms.
+    bool timeout = err == http::UpstreamError::FirstByteTimeout ||
+                   err == http::UpstreamError::ConnectTimeout ||
+                   err == http::UpstreamError::IdleTimeout;
+    // Cut after the request went out: it may have been applied, and it is not sent again.
+    bool cut = err == http::UpstreamError::Reset || err == http::UpstreamError::BadResponse;
+    const char* reason = timeout ? "upstream-timeout"
+                         : cut   ? "upstream-reset"
+                                 : "upstream-unavailable";
+    count_error(reason);
+    fail(timeout ? 504 : 502, reason);
     return;
   }
   ex_->end_stream(complete);

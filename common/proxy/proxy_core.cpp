@@ -61,11 +61,6 @@ FetchRequest ProxyCore::fetch_request(const std::shared_ptr<http::Exchange>& exc
   r.url_key = url_key;
   r.request_headers = req.headers;
   r.no_store = opts_.honour_request_directives && request_directives(req).no_store;
-  // The fetch runs on this request's loop: the leader gets the upstream's interim responses.
-  std::weak_ptr<http::Exchange> leader = exchange;
-  r.on_interim = [leader](int status, const http::Headers& h) {
-    if (auto e = leader.lock(); e && e->alive()) e->send_interim(status, h);
-  };
   r.host = std::string(req.headers.get_or("host", req.host));
   r.path = req.path;
   r.path_and_query = query.empty() ? req.path : req.path + "?" + query;

@@ -52,6 +52,24 @@ def http_date(t=None):
     return email.utils.formatdate(time.time() if t is None else t, usegmt=True)
 
 
+def read_request_head(c, buf):
+    """(method, target, [(name, value)], bytes after the head) of the next request on socket `c`,
+    `buf` holding what was read already; None when the peer closes first."""
+    while b"\r\n\r\n" not in buf:
+        chunk = c.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target = lines[0].split(" ")[:2]
+    headers = []
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.append((k.strip(), v.strip()))
+    return method, target, headers, buf
+
+
 class RfcOrigin:
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -139,18 +157,10 @@ class RfcOrigin:
         buf = b""
         try:
             while not self.closed:
-                while b"\r\n\r\n" not in buf:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target = lines[0].split(" ")[:2]
-                headers = []
-                for line in lines[1:]:
-                    k, _, v = line.partition(":")
-                    headers.append((k.strip(), v.strip()))
+                got = read_request_head(c, buf)
+                if got is None:
+                    return
+                method, target, headers, buf = got
                 body, buf = self._read_body(c, buf, headers)
                 rec = Received(method, target, headers, body)
                 with self.lock:

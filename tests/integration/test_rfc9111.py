@@ -11,6 +11,7 @@ Rows that need time to pass (expiry, Age) are primed together once per module (t
 runs before any row), so the whole table waits for one expiry, not one per row.
 """
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ class Step:
     path: str = None      # default: the row's path
     after: float = 0.0    # wait until this many seconds after the row's first step
     raw: bool = False     # read interim (1xx) heads too: the step's result is [interim..., final]
+    chunked: object = False  # send the body chunked (raw); "open": without its last chunk
     expect: dict = field(default_factory=dict)  # status, cache, body, headers {name: value|None|callable}
 
 
@@ -342,6 +344,24 @@ ROWS = [
        Step("POST", body=b"x", expect=dict(status=200, body=b"posted"))], upstream=1, up_method="POST"),
     R("post-too-large", "issue 17", "a passed request body over limits.max_body_bytes is refused: 413",
       Answer(200, {}, b"never"), [Step("POST", body=b"x" * 70000, expect=dict(status=413))], upstream=0),
+    R("post-chunked-too-large", "9110 §15.5.14", "a chunked body found over limits.max_body_bytes while streamed: "
+      "413, and the upstream request is cut (no complete request reaches the origin)",
+      Answer(200, {}, b"never"),
+      [Step("POST", body=b"x" * 65537, chunked="open",
+            expect=dict(status=413, headers={"X-Error-Reason": "body-too-large"}))], upstream=0),
+    R("post-chunked", "9110 §6.4", "a chunked request body reaches the origin whole, re-chunked (its length is "
+      "unknown when the head goes upstream)",
+      Answer(201, {}, b"made"),
+      [Step("PATCH", body=b"0123456789" * 5000, chunked=True, expect=dict(status=201, body=b"made"))],
+      upstream=1, up_method="PATCH", up_body=b"0123456789" * 5000,
+      up=[(0, {"Transfer-Encoding": contains("chunked"), "Content-Length": None})]),
+    R("post-length", "9110 §8.6", "a Content-Length request body goes upstream with that length",
+      Answer(200, {}, b"ok"), [Step("PUT", body=b"y" * 40000, expect=dict(status=200))],
+      upstream=1, up_body=b"y" * 40000, up=[(0, {"Content-Length": "40000", "Transfer-Encoding": None})]),
+    R("post-not-resent", "9110 §9.2.2", "a POST whose connection drops without an answer is not sent again: 502",
+      [Answer(200, {}, b"first"), Answer(close=True)],
+      [Step("POST", body=b"a", expect=dict(status=200)), Step("POST", body=b"b", expect=dict(status=502))],
+      upstream=2, up_method="POST"),
     # ---------------------------------------------------------------- request directives (default: ignored)
     R("only-if-cached-miss", "9111 §5.2.1.7", "only-if-cached on a miss: 504, nothing sent upstream",
       ok("only-if-cached-miss", cc("max-age=60")),
@@ -440,11 +460,20 @@ def row_path(row, step=None):
     return p
 
 
-def raw_request(port, method, path, headers, body=None):
+def chunks(body, open_end=False, size=16384):
+    """`body` in the chunked transfer coding (RFC 9112 §7.1); open_end: without the last chunk."""
+    out = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size]) for i in range(0, len(body), size))
+    return out if open_end else out + b"0\r\n\r\n"
+
+
+def raw_request(port, method, path, headers, body=None, chunked=False):
     """[interim responses..., final response] read off a raw socket."""
     with RawConn(port, timeout=20) as c:
         h = {"Host": "127.0.0.1", **headers}
-        if body is not None:
+        if chunked:
+            h["Transfer-Encoding"] = "chunked"
+            body = chunks(body, open_end=chunked == "open")
+        elif body is not None:
             h["Content-Length"] = str(len(body))
         c.send((f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items()) + "\r\n").encode()
                + (body or b""))
@@ -458,8 +487,8 @@ def raw_request(port, method, path, headers, body=None):
 
 def run_step(edge, row, step):
     path = row_path(row, step)
-    if step.raw:
-        return raw_request(edge.port(), step.method, path, step.headers, step.body)
+    if step.raw or step.chunked:
+        return raw_request(edge.port(), step.method, path, step.headers, step.body, step.chunked)
     h = dict(step.headers)
     if step.body is not None:
         h["Content-Length"] = str(len(step.body))
@@ -581,6 +610,29 @@ def _param(row):
 @pytest.mark.parametrize("row", [_param(r) for r in ROWS])
 def test_rule(chain, row):
     run_row(chain, row)
+
+
+def test_interim_reaches_every_request_joined_to_a_fill(chain):
+    """RFC 9110 §15.2: a 103 the origin sends for a coalesced GET reaches every waiting client, not
+    only the one whose request started the fill."""
+    path = "/rfc/interim-joined"
+    hint = [("Link", "</style.css>; rel=preload")]
+    # The delay keeps the fill open while the second request joins it.
+    chain.origin.script(path, Answer(200, cc("max-age=60"), b"joined", delay=1.0, interim=[(103, hint)]))
+    out = [None, None]
+
+    def fetch(i):
+        out[i] = raw_request(chain.edge.port(), "GET", path, {})
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert chain.origin.count(path) == 1, "the two requests were not coalesced"
+    for got in out:
+        assert got is not None
+        assert [r.status for r in got] == [103, 200], got
+        assert got[0].header("Link") == hint[0][1] and got[-1].body == b"joined"
 
 
 def run_row(chain, row):

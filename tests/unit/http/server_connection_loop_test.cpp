@@ -1,14 +1,16 @@
-// ServerConnection on a real loop with real sockets: pipelining, limits, timeouts, flow control
-// and egress accounting.
+// ServerConnection on a real loop with real sockets: pipelining, limits, timeouts, flow control,
+// request bodies held for a handler that takes them late, and egress accounting.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "tests/unit/http/loop_harness.h"
 
 namespace cdn::http {
 namespace {
 
+using test::ClientResponse;
 using test::FnHandler;
 using test::TestClient;
 using test::TestLoop;
@@ -212,6 +214,51 @@ TEST(ServerConnectionLoop, ClientGoneRunsTheAbortHookOnce) {
     return 0;
   });
   EXPECT_EQ(aborted.load(), 1);
+}
+
+TEST(ServerConnectionLoop, ABodyNobodyReadsYetIsHeldBoundedThenHandedOverWhole) {
+  // As a suspended phase (the access gate) does: the handler takes the body only later.
+  TestLoop loop;
+  std::shared_ptr<Exchange> held;
+  std::atomic<bool> dispatched{false};
+  std::atomic<uint64_t> got{0};
+  FnHandler h([&](const std::shared_ptr<Exchange>& ex) {
+    held = ex;
+    dispatched = true;
+  });
+  TestServer server(loop, &h);
+  const uint64_t total = 32ull << 20;
+  TestClient c(server.port());
+  ASSERT_TRUE(c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(total) +
+                     "\r\n\r\n"));
+  std::atomic<uint64_t> sent{0};
+  std::thread sender([&]() {
+    std::string piece(64 << 10, 'p');
+    while (sent < total && c.send(piece)) sent += piece.size();
+  });
+  EXPECT_TRUE(wait_until([&]() { return dispatched.load(); }));
+  // The server stops reading: the sender stalls once the kernel's buffers are full.
+  EXPECT_TRUE(wait_until([&]() {
+    uint64_t before = sent;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return sent == before;
+  }));
+  EXPECT_LT(sent.load(), total / 2);
+  loop.run([&]() {
+    held->set_body_handler([&](const char*, size_t n) { got += n; },
+                           [&](bool ok) {
+                             held->respond(ok ? 200 : 400, {}, std::to_string(got.load()));
+                           });
+    return 0;
+  });
+  sender.join();
+  ClientResponse r = c.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::to_string(total));
+  loop.run([&]() {
+    held.reset();
+    return 0;
+  });
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The upstream client pool on a real loop against a real server: keep-alive reuse, timeouts,
-// pausing a response for flow control, cancelling.
+// pausing a response for flow control, cancelling, streaming a request body with flow control.
 #include "common/http/upstream_client.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +23,7 @@ struct Recorder : UpstreamCallbacks {
   int status = 0;
   std::string body;
   std::atomic<bool> ended{false};
+  std::atomic<int> writable{0};
   bool complete = false;
   UpstreamError error = UpstreamError::None;
   void on_upstream_head(int s, Headers&&) override { status = s; }
@@ -31,6 +32,7 @@ struct Recorder : UpstreamCallbacks {
     body += *chunk;
     if (first && on_first_body) on_first_body(*this);
   }
+  void on_upstream_writable() override { ++writable; }
   void on_upstream_end(bool ok, UpstreamError e) override {
     complete = ok;
     error = e;
@@ -64,7 +66,7 @@ struct PoolFixture {
   // The token is stored on the loop thread, before any callback of this request can read it.
   void send(Recorder& r, const std::string& path, uint64_t* token = nullptr, int64_t first_byte_ms = 0) {
     loop.run([&]() {
-      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r, first_byte_ms);
+      uint64_t t = pool->send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n", false, &r, true, first_byte_ms);
       if (token) *token = t;
       return 0;
     });
@@ -207,6 +209,90 @@ TEST(UpstreamPoolLoop, CancelClosesTheConnectionWithoutACallback) {
   f.loop.run([] { return 0; });
   EXPECT_FALSE(r.ended.load());
   EXPECT_EQ(f.loop.run([&]() { return f.pool->idle_count(); }), 0u);
+}
+
+// Reads a request body as it arrives (optionally pausing the connection on its first bytes) and
+// answers with the number of bytes read.
+struct BodyCounter {
+  std::shared_ptr<Exchange> ex;
+  std::atomic<uint64_t> got{0};
+  std::atomic<bool> head_before_end{false};
+  bool pause_first = false;
+  void take(const std::shared_ptr<Exchange>& e) {
+    ex = e;
+    head_before_end = true;  // dispatched: the body has not ended yet (we read it from here)
+    e->set_body_handler(
+        [this](const char*, size_t n) {
+          if (got == 0 && pause_first) ex->pause_request_body();
+          got += n;
+        },
+        [this](bool ok) { ex->respond(ok ? 200 : 400, {}, std::to_string(got.load())); });
+  }
+};
+
+std::string post_head(uint64_t length) {
+  return "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+}
+
+TEST(UpstreamPoolLoop, StreamedBodyFollowsTheHeadAndArrivesWhole) {
+  PoolFixture f;
+  BodyCounter server;
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) { server.take(ex); };
+  Recorder r;
+  const uint64_t total = 300000;
+  uint64_t token = f.loop.run([&]() { return f.pool->send_streaming(post_head(total), &r); });
+  // The server has the head while the client has written no body yet.
+  ASSERT_TRUE(wait_until([&]() { return server.head_before_end.load(); }));
+  f.loop.run([&]() {
+    for (uint64_t sent = 0; sent < total; sent += 100000)
+      EXPECT_TRUE(f.pool->write_body(token, make_bytes(std::string(100000, 'b'))));
+    f.pool->end_body(token);
+    return 0;
+  });
+  ASSERT_TRUE(wait_until([&]() { return r.ended.load(); }, 10000));
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, std::to_string(total));
+  // The request is over: more body bytes are refused, not queued.
+  EXPECT_FALSE(
+      f.loop.run([&]() { return f.pool->write_body(token, make_bytes(std::string("x"))); }));
+}
+
+TEST(UpstreamPoolLoop, UnreadBodyStaysUnsentUntilTheServerReadsAgain) {
+  PoolFixture f;
+  BodyCounter server;
+  server.pause_first = true;  // the server's connection stops reading after the first bytes
+  f.origin_fn = [&](const std::shared_ptr<Exchange>& ex) { server.take(ex); };
+  Recorder r;
+  const uint64_t total = 32ull << 20;
+  uint64_t token = f.loop.run([&]() {
+    uint64_t t = f.pool->send_streaming(post_head(total), &r);
+    for (uint64_t sent = 0; sent < total; sent += 1 << 20)
+      f.pool->write_body(t, make_bytes(std::string(1 << 20, 'u')));
+    f.pool->end_body(t);
+    return t;
+  });
+  ASSERT_TRUE(wait_until([&]() { return server.got.load() > 0; }));
+  // Paused: the kernel's buffers fill and the rest stays with the client, counted as unsent.
+  auto unsent_now = [&]() { return f.loop.run([&]() { return f.pool->unsent_bytes(token); }); };
+  size_t unsent = unsent_now();
+  ASSERT_TRUE(wait_until([&]() {
+    size_t before = unsent;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    unsent = unsent_now();
+    return unsent == before;
+  }));
+  uint64_t got = server.got.load();
+  EXPECT_LT(got, total / 2);
+  EXPECT_GT(unsent, total / 4);
+  EXPECT_FALSE(r.ended.load());
+  f.loop.run([&]() {
+    server.ex->resume_request_body();
+    return 0;
+  });
+  ASSERT_TRUE(wait_until([&]() { return r.ended.load(); }, 20000));
+  EXPECT_EQ(r.body, std::to_string(total));
+  EXPECT_GT(r.writable.load(), 0);  // the unsent bytes drained under the low-water mark
 }
 
 }  // namespace

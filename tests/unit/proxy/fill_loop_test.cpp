@@ -16,6 +16,14 @@ using test::wait_until;
 
 cache::CacheKey key(const std::string& k) { return cache::CacheKey{k, cache::hash64(k)}; }
 
+// What a fill stores at its end: a 200 with `body`.
+cache::ObjectRef stored_object(const std::string& body) {
+  auto stored = std::make_shared<cache::CachedObject>();
+  stored->meta.status = 200;
+  stored->body.append(make_bytes(body));
+  return stored;
+}
+
 // A waiter on the test loop that counts its wakes.
 struct Follower {
   std::shared_ptr<Fill::Waiter> w;
@@ -32,6 +40,33 @@ struct Follower {
   }
 };
 
+TEST(FillLoop, InterimResponsesReachEveryWaiterOnceAndNoneAfterTheEnd) {
+  TestLoop loop;
+  Fill f(key("k"));
+  Follower leader, joiner, late;
+  leader.join(f, loop.worker());
+  f.add_interim(103, {{"Link", "</a.css>; rel=preload"}});
+  ASSERT_TRUE(wait_until([&]() { return leader.wakes.load() > 0; }));  // an interim wakes waiters
+  joiner.join(f, loop.worker());  // joins after the 103 came: still gets it
+  Fill::View v;
+  leader.take(f, v);
+  ASSERT_EQ(v.interim.size(), 1u);
+  EXPECT_EQ(v.interim[0].status, 103);
+  EXPECT_EQ(v.interim[0].headers.get_or("link"), "</a.css>; rel=preload");
+  leader.take(f, v);
+  EXPECT_TRUE(v.interim.empty());  // once each
+  f.start_streaming(200, {{"Content-Length", "1"}}, 1, "MISS");
+  f.add_interim(103, {});  // after the head: not an interim response of this one
+  EXPECT_EQ(joiner.take(f, v), "");
+  EXPECT_EQ(v.interim.size(), 1u);  // the head may overtake a waiter's wake: still passed on
+  EXPECT_TRUE(f.append(make_bytes(std::string("x"))));
+  f.finish(stored_object("x"));
+  late.join(f, loop.worker());
+  late.take(f, v);
+  EXPECT_TRUE(v.interim.empty());  // answered from the stored object, as a hit
+  for (auto* x : {&leader, &joiner, &late}) f.remove_waiter(x->w);
+}
+
 TEST(FillLoop, WaitersJoiningAtEveryStateGetTheWholeBody) {
   TestLoop loop;
   Fill f(key("k"));
@@ -46,10 +81,7 @@ TEST(FillLoop, WaitersJoiningAtEveryStateGetTheWholeBody) {
   ASSERT_TRUE(wait_until([&]() { return pending.wakes.load() > 0; }));
   streaming.join(f, loop.worker());  // joins after blocks arrived: still starts at the first
   EXPECT_TRUE(f.append(make_bytes(std::string("def"))));
-  auto stored = std::make_shared<cache::CachedObject>();
-  stored->meta.status = 200;
-  stored->body.append(make_bytes(std::string("abcdef")));
-  f.finish(stored);
+  f.finish(stored_object("abcdef"));
   late.join(f, loop.worker());
 
   EXPECT_EQ(pending.take(f, v), "abcdef");
