@@ -117,6 +117,7 @@ bool H2Session::start() {
 
 void H2Session::on_read(const char* data, size_t len) {
   if (closed_ || terminating_) return;  // after our GOAWAY ENHANCE_YOUR_CALM nothing is read
+  now_ms_ = mono_ms();
   in_nghttp2_ = true;
   ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
   in_nghttp2_ = false;
@@ -143,7 +144,7 @@ void H2Session::on_read(const char* data, size_t len) {
 
 int H2Session::check_frame(const nghttp2_frame_hd& hd) {
   const H2Options& l = limits();
-  int64_t now = mono_ms();
+  int64_t now = now_ms_;
   switch (hd.type) {
     case NGHTTP2_HEADERS:
       continuations_ = 0;
@@ -188,7 +189,7 @@ int H2Session::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void
 int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* p) {
   auto* self = self_of(p);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  int64_t now = mono_ms();
+  int64_t now = self->now_ms_;
   auto st = std::make_shared<H2Stream>(
       self, frame->hd.stream_id,
       H2RequestBuilder(self->ctx_->opts->limits, self->limits().max_header_list_bytes), now);
@@ -307,7 +308,7 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* p) 
   std::shared_ptr<H2Stream> st = std::move(it->second);
   self->streams_.erase(it);
   st->detach();
-  if (self->streams_.empty()) self->idle_since_ms_ = mono_ms();
+  if (self->streams_.empty()) self->idle_since_ms_ = self->now_ms_;
   if (const auto& ex = st->exchange()) {
     if (!ex->finished()) self->gone_.push_back(ex);
     // Logged like HTTP/1.1 logs: requests that reached a handler or were answered; a stream
@@ -407,7 +408,7 @@ int H2Session::on_send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_
   st->take(self->out_, len);
   if (frame->data.padlen > 0)
     self->out_.append(frame->data.padlen, '\0');  // we never pad; kept exact
-  st->progress_ms_ = mono_ms();
+  st->progress_ms_ = self->now_ms_;
   if (st->exchange() && len > 0) {
     auto& b = self->batch_;
     if (!b.empty() && !b.back().log && b.back().ex == st->exchange()) {
@@ -471,6 +472,7 @@ void H2Session::flush(bool from_event) {
     return;
   }
   flushing_ = true;
+  now_ms_ = mono_ms();
   do {
     flush_again_ = false;
     // nghttp2 stops at our high-water mark (WOULDBLOCK); when the socket took it all at once no

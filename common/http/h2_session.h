@@ -131,6 +131,9 @@ class H2Session {
   uint64_t stall_flushed_ = 0;
   int64_t stall_since_ms_ = 0;
   int64_t idle_since_ms_ = 0;
+  // The clock read once per read event and per flush, not once per frame: timeouts here are
+  // seconds long.
+  int64_t now_ms_ = 0;
   bool seen_request_ = false;
   bool in_nghttp2_ = false, flushing_ = false, flush_again_ = false, batching_ = false;
   bool terminating_ = false, goaway_sent_ = false, closed_ = false, poke_posted_ = false;
