@@ -313,7 +313,7 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* p) 
     if (!ex->finished()) self->gone_.push_back(ex);
     // Logged like HTTP/1.1 logs: requests that reached a handler or were answered; a stream
     // reset before its request was dispatched never was one.
-    if (st->dispatched) self->batch_.push_back(Sent{ex, 0, 0, true});
+    if (st->dispatched) self->log_when_sent(ex);
   }
   return 0;
 }
@@ -329,6 +329,7 @@ bool H2Session::submit_head(H2Stream& st, const ResponseHead& head) {
   for (const auto& h : *head.headers) name_bytes += h.name.size();
   names_.resize(name_bytes);  // sized once: the pointers into it stay valid
   nva_.clear();
+  nva_.reserve(head.headers->size() + 3);
   char status[8], length[24];
   auto end = std::to_chars(status, status + sizeof status, head.status).ptr;
   nva_.push_back(make_nv(":status", std::string_view(status, size_t(end - status))));
@@ -442,6 +443,15 @@ int H2Session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void*
       self->count_refused(error_code_reason(frame->goaway.error_code), true);
   }
   return 0;
+}
+
+void H2Session::log_when_sent(const std::shared_ptr<Exchange>& ex) {
+  // Usually its last body bytes are in this batch: one entry for both.
+  if (!batch_.empty() && batch_.back().ex == ex) {
+    batch_.back().log = true;
+  } else {
+    batch_.push_back(Sent{ex, 0, 0, true});
+  }
 }
 
 void H2Session::write_out() {
@@ -657,7 +667,7 @@ void H2Session::on_connection_closed() {
     st->detach();
     if (const auto& ex = st->exchange()) {
       if (!ex->finished()) gone_.push_back(ex);
-      if (st->dispatched) batch_.push_back(Sent{ex, 0, 0, true});
+      if (st->dispatched) log_when_sent(ex);
     }
   }
   streams_.clear();

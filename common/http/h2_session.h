@@ -95,6 +95,8 @@ class H2Session {
   void flush(bool from_event = false);
   void run_proceed();
   void write_out();
+  // The exchange is over: it is logged once the bytes written so far have left.
+  void log_when_sent(const std::shared_ptr<Exchange>& ex);
   // Credits body bytes the socket took and logs exchanges whose last bytes left.
   void account();
   void close_connection();
