@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# CPU per request of cdn-edge serving one cached object over HTTP/2 (or HTTP/1.1): the edge alone
-# on SERVER_CPU, h2load on CLIENT_CPU, a fixed number of requests, and `perf stat -e task-clock`
-# on the edge process over exactly that run. CPU time per request is a figure that a shared or
-# noisy machine barely moves (unlike requests/s), so it is how changes to the HTTP/2 path are
-# compared. With --record the same run is also sampled with `perf record -g` for a profile.
+# CPU per request of cdn-edge (or nginx) serving one cached object over HTTP/2 (or HTTP/1.1): the
+# server alone on SERVER_CPU with one worker, h2load on CLIENT_CPU, a fixed number of requests,
+# and `perf stat -e task-clock` on the serving process over exactly that run (h2load's own CPU is
+# reported too). CPU time per request moves much less than requests/s on a shared or noisy
+# machine (about ±10% here with a load average of 10), so it is how changes to the HTTP/2 path
+# are compared; comparisons with nginx still belong on a quiet machine. With --record the same
+# run is also sampled (perf record, DWARF call graphs) for a profile.
 #
 #   bench/h2/cpu.sh                 1 KB over h2, 1 connection × 100 streams, 200000 requests
 #   bench/h2/cpu.sh --h1            the same over HTTP/1.1 on TLS (h2load --h1)
