@@ -10,6 +10,7 @@
 #   bench/h2/run.sh            2 workers each, nothing pinned, 3 rounds of 10 s
 #   bench/h2/run.sh --pinned   1 worker each, servers on CPU 0 and h2load on CPU 1, 5 rounds
 #   bench/h2/run.sh --short    a few seconds per case: shows the script works, measures nothing
+#   bench/h2/run.sh --cpu ...  CPU time per request instead (bench/h2/cpu.sh, its arguments follow)
 #
 # Environment (defaults in brackets; --pinned changes the ones marked *):
 #   DURATION [10]  seconds per h2load run (h2load -D), after WARMUP [2] seconds of warm-up
@@ -21,6 +22,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
+if [ "${1:-}" = --cpu ]; then
+  shift
+  exec "$HERE/cpu.sh" "$@"
+fi
 PINNED=0
 SHORT=0
 for arg in "$@"; do
@@ -113,7 +118,11 @@ run_h2load() {  # file url clients streams
   local file="$RAW/$1" url="$2" c="$3" m="$4"
   local args=(-D "$DURATION" --warm-up-time="$WARMUP" -c "$c" -m "$m" -t 1)
   echo "# ${pin_client[*]:-} h2load ${args[*]} $url" >"$file"
-  "${pin_client[@]}" h2load "${args[@]}" "$url" >>"$file" 2>&1 || true
+  # h2load has been seen to hang after "Stopped all clients" (nginx, 1 MB, 10 × 100, -D 1): a run
+  # that outlives its duration by a minute is stopped and shows as 0 req/s.
+  local rc=0
+  timeout -k 5 $((DURATION + WARMUP + 60)) "${pin_client[@]}" h2load "${args[@]}" "$url" >>"$file" 2>&1 || rc=$?
+  [ "$rc" -ne 124 ] || { echo "# h2load timed out" >>"$file"; say "  h2load timed out: $file"; }
   H_RPS=$(awk '/^finished in/ {gsub(",", ""); print $4}' "$file")
   H_RPS=${H_RPS:-0}
   H_ERRS=$(awk '/^requests:/ {print $10 + $12 + $14} /^status codes:/ {print $5 + $7 + $9}' "$file" |

@@ -54,16 +54,28 @@ bool H2RequestBuilder::finish(bool has_body) {
   Request& r = req_;
   if (r.method == "CONNECT") return fail(405, "method-not-allowed");
   if (!cookie_.empty()) r.headers.add("cookie", std::move(cookie_));
-  for (auto& h : r.headers.raw()) h.value = std::string(trim(h.value));
+  // One pass: values trimmed (copied only when there is something to trim), Host found.
+  Header* host_header = nullptr;
+  for (auto& h : r.headers.raw()) {
+    if (std::string_view t = trim(h.value); t.size() != h.value.size()) h.value = std::string(t);
+    if (iequals(h.name, "host")) {
+      if (host_header) return fail(400, "duplicate-host");
+      host_header = &h;
+    }
+  }
   // :authority wins over Host (RFC 9113 §8.3.1); either way the one check decides.
-  const std::string* host_header = r.headers.get("host");
-  if (r.headers.count("host") > 1) return fail(400, "duplicate-host");
-  std::string authority = has_authority_ ? authority_ : host_header ? *host_header : std::string();
   if (!has_authority_ && !host_header) return fail(400, "missing-host");
+  std::string_view authority = has_authority_ ? std::string_view(authority_) : host_header->value;
   auto host = host_of_authority(authority);
   if (!host) return fail(400, "bad-host");
   r.host = to_lower(*host);
-  if (has_authority_) r.headers.set("Host", authority);
+  if (has_authority_) {
+    if (host_header) {
+      host_header->value = std::move(authority_);
+    } else {
+      r.headers.add("Host", std::move(authority_));
+    }
+  }
   if (r.method == "OPTIONS" && r.target == "*") {
     r.path = r.target;
   } else {

@@ -1,6 +1,7 @@
 #include "common/http/h2_session.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/http/date.h"
 #include "common/http/h2_stream.h"
@@ -37,7 +38,7 @@ const char* error_code_reason(uint32_t code) {
   }
 }
 
-nghttp2_nv make_nv(const std::string& name, const std::string& value) {
+nghttp2_nv make_nv(std::string_view name, std::string_view value) {
   return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                     reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                     value.size(), NGHTTP2_NV_FLAG_NONE};
@@ -116,6 +117,7 @@ bool H2Session::start() {
 
 void H2Session::on_read(const char* data, size_t len) {
   if (closed_ || terminating_) return;  // after our GOAWAY ENHANCE_YOUR_CALM nothing is read
+  now_ms_ = mono_ms();
   in_nghttp2_ = true;
   ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
   in_nghttp2_ = false;
@@ -132,13 +134,17 @@ void H2Session::on_read(const char* data, size_t len) {
     close_connection();
     return;
   }
+  // The handlers of this read's requests answer into one batch: their frames leave in one write
+  // (and a few TLS records) once all of them ran, not in one write per stream.
+  batching_ = true;
   run_deferred();
+  batching_ = false;
   flush(true);
 }
 
 int H2Session::check_frame(const nghttp2_frame_hd& hd) {
   const H2Options& l = limits();
-  int64_t now = mono_ms();
+  int64_t now = now_ms_;
   switch (hd.type) {
     case NGHTTP2_HEADERS:
       continuations_ = 0;
@@ -183,7 +189,7 @@ int H2Session::on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void
 int H2Session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* p) {
   auto* self = self_of(p);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  int64_t now = mono_ms();
+  int64_t now = self->now_ms_;
   auto st = std::make_shared<H2Stream>(
       self, frame->hd.stream_id,
       H2RequestBuilder(self->ctx_->opts->limits, self->limits().max_header_list_bytes), now);
@@ -302,12 +308,12 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* p) 
   std::shared_ptr<H2Stream> st = std::move(it->second);
   self->streams_.erase(it);
   st->detach();
-  if (self->streams_.empty()) self->idle_since_ms_ = mono_ms();
+  if (self->streams_.empty()) self->idle_since_ms_ = self->now_ms_;
   if (const auto& ex = st->exchange()) {
     if (!ex->finished()) self->gone_.push_back(ex);
     // Logged like HTTP/1.1 logs: requests that reached a handler or were answered; a stream
     // reset before its request was dispatched never was one.
-    if (st->dispatched) self->batch_.push_back(Sent{ex, 0, 0, true});
+    if (st->dispatched) self->log_when_sent(ex);
   }
   return 0;
 }
@@ -317,35 +323,39 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* p) 
 
 bool H2Session::submit_head(H2Stream& st, const ResponseHead& head) {
   if (closed_) return false;
-  std::vector<std::string> store;
-  store.reserve(2 * head.headers->size() + 6);
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(head.headers->size() + 3);
-  store.push_back(":status");
-  store.push_back(std::to_string(head.status));
+  // The list points into the head, constants, the stack and names_: nghttp2 copies it once
+  // itself, so building it allocates nothing per response once the two buffers have grown.
+  size_t name_bytes = 0;
+  for (const auto& h : *head.headers) name_bytes += h.name.size();
+  names_.resize(name_bytes);  // sized once: the pointers into it stay valid
+  nva_.clear();
+  nva_.reserve(head.headers->size() + 3);
+  char status[8], length[24];
+  auto end = std::to_chars(status, status + sizeof status, head.status).ptr;
+  nva_.push_back(make_nv(":status", std::string_view(status, size_t(end - status))));
   bool has_date = false;
+  char* name = names_.data();
   for (const auto& h : *head.headers) {
     // RFC 9113 §8.2.2: no connection-specific fields; lengths are ours to state.
     if (is_hop_by_hop(h.name) || iequals(h.name, "content-length") || iequals(h.name, "host"))
       continue;
     has_date = has_date || iequals(h.name, "date");
-    store.push_back(to_lower(h.name));
-    store.push_back(h.value);
+    // RFC 9113 §8.2: field names are sent in lowercase.
+    std::transform(h.name.begin(), h.name.end(), name,
+                   [](char c) { return c >= 'A' && c <= 'Z' ? char(c | 0x20) : c; });
+    nva_.push_back(make_nv(std::string_view(name, h.name.size()), h.value));
+    name += h.name.size();
   }
-  if (!has_date) {
-    store.push_back("date");
-    store.push_back(std::string(current_http_date()));
-  }
+  if (!has_date) nva_.push_back(make_nv("date", current_http_date()));
   if (head.content_length >= 0 && head.status != 304 && head.status != 204 && head.status >= 200) {
-    store.push_back("content-length");
-    store.push_back(std::to_string(head.content_length));
+    end = std::to_chars(length, length + sizeof length, head.content_length).ptr;
+    nva_.push_back(make_nv("content-length", std::string_view(length, size_t(end - length))));
   }
-  for (size_t i = 0; i + 1 < store.size(); i += 2) nva.push_back(make_nv(store[i], store[i + 1]));
   nghttp2_data_provider provider{};
   provider.source.ptr = &st;
   provider.read_callback = &H2Session::on_read_data;
   bool has_body = head.body_allowed && head.content_length != 0;
-  int rv = nghttp2_submit_response(session_, st.id(), nva.data(), nva.size(),
+  int rv = nghttp2_submit_response(session_, st.id(), nva_.data(), nva_.size(),
                                    has_body ? &provider : nullptr);
   if (rv != 0) return false;
   flush();
@@ -399,7 +409,7 @@ int H2Session::on_send_data(nghttp2_session*, nghttp2_frame* frame, const uint8_
   st->take(self->out_, len);
   if (frame->data.padlen > 0)
     self->out_.append(frame->data.padlen, '\0');  // we never pad; kept exact
-  st->progress_ms_ = mono_ms();
+  st->progress_ms_ = self->now_ms_;
   if (st->exchange() && len > 0) {
     auto& b = self->batch_;
     if (!b.empty() && !b.back().log && b.back().ex == st->exchange()) {
@@ -435,6 +445,15 @@ int H2Session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void*
   return 0;
 }
 
+void H2Session::log_when_sent(const std::shared_ptr<Exchange>& ex) {
+  // Usually its last body bytes are in this batch: one entry for both.
+  if (!batch_.empty() && batch_.back().ex == ex) {
+    batch_.back().log = true;
+  } else {
+    batch_.push_back(Sent{ex, 0, 0, true});
+  }
+}
+
 void H2Session::write_out() {
   if (out_.empty()) {
     // Exchanges that ended with nothing more to send (a client's reset) are logged as they are.
@@ -458,11 +477,12 @@ void H2Session::write_out() {
 
 void H2Session::flush(bool from_event) {
   if (closed_) return;
-  if (in_nghttp2_ || flushing_) {
+  if (in_nghttp2_ || flushing_ || batching_) {
     flush_again_ = true;
     return;
   }
   flushing_ = true;
+  now_ms_ = mono_ms();
   do {
     flush_again_ = false;
     // nghttp2 stops at our high-water mark (WOULDBLOCK); when the socket took it all at once no
@@ -647,7 +667,7 @@ void H2Session::on_connection_closed() {
     st->detach();
     if (const auto& ex = st->exchange()) {
       if (!ex->finished()) gone_.push_back(ex);
-      if (st->dispatched) batch_.push_back(Sent{ex, 0, 0, true});
+      if (st->dispatched) log_when_sent(ex);
     }
   }
   streams_.clear();

@@ -95,6 +95,8 @@ class H2Session {
   void flush(bool from_event = false);
   void run_proceed();
   void write_out();
+  // The exchange is over: it is logged once the bytes written so far have left.
+  void log_when_sent(const std::shared_ptr<Exchange>& ex);
   // Credits body bytes the socket took and logs exchanges whose last bytes left.
   void account();
   void close_connection();
@@ -117,6 +119,10 @@ class H2Session {
   std::vector<Sent> batch_;  // for out_, offsets not known yet
   std::vector<Sent> sent_;   // written, waiting for the socket
 
+  // Reused by submit_head(): the response's field list and its lowercased names.
+  std::vector<nghttp2_nv> nva_;
+  std::string names_;
+
   std::vector<std::shared_ptr<H2Stream>> to_dispatch_;
   std::vector<std::shared_ptr<Exchange>> gone_;
   std::vector<std::weak_ptr<H2Stream>> to_proceed_;
@@ -127,8 +133,11 @@ class H2Session {
   uint64_t stall_flushed_ = 0;
   int64_t stall_since_ms_ = 0;
   int64_t idle_since_ms_ = 0;
+  // The clock read once per read event and per flush, not once per frame: timeouts here are
+  // seconds long.
+  int64_t now_ms_ = 0;
   bool seen_request_ = false;
-  bool in_nghttp2_ = false, flushing_ = false, flush_again_ = false;
+  bool in_nghttp2_ = false, flushing_ = false, flush_again_ = false, batching_ = false;
   bool terminating_ = false, goaway_sent_ = false, closed_ = false, poke_posted_ = false;
   // Expires with the session: a posted flush finds out whether it still has one.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,28 +1,36 @@
 // Plays live HLS streams with hls.js (tests/browser/node_modules, pinned in package.json) in
 // Debian's chromium driven by playwright-core: one page per playlist URL, all at once.
-// Usage: node play_live.mjs <seconds> <screenshot prefix> <playlist url>...
+// Usage: node play_live.mjs [--insecure-tls] <seconds> <screenshot prefix> <playlist url>...
 // Each page is served at the playlist's own origin (the player page is answered by the browser
 // itself, so the stream needs no CORS), plays muted and is watched until its video's currentTime
-// has advanced by <seconds> or 30 s pass. Prints one JSON line per URL on stdout:
+// has advanced by <seconds> or 30 s pass. --insecure-tls accepts a self-signed certificate (the
+// tests' own). Prints one JSON line per URL on stdout:
 //   {url, ok, advanced, startTime, endTime, width, height, level, fatal: [...], errors: [...],
-//    problems: [...], screenshot}
-// ok = advanced by <seconds>, no fatal hls.js error, no page error. Exit status 0 when all ok.
+//    problems: [...], screenshot, requests: [{path, protocol}, ...]}
+// ok = advanced by <seconds>, no fatal hls.js error, no page error. `requests` are the page's
+// requests to the stream's origin (playlists, segments) with the protocol the browser used for
+// each as its Resource Timing reports it (nextHopProtocol: "h2" for HTTP/2, "http/1.1").
+// Exit status 0 when all ok.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [seconds, prefix, ...urls] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const insecureTls = args[0] === '--insecure-tls';
+if (insecureTls) args.shift();
+const [seconds, prefix, ...urls] = args;
 if (!(Number(seconds) > 0) || !prefix || urls.length === 0) {
-  console.error('usage: node play_live.mjs <seconds> <screenshot prefix> <playlist url>...');
+  console.error('usage: node play_live.mjs [--insecure-tls] <seconds> <screenshot prefix> <playlist url>...');
   process.exit(2);
 }
 const want = Number(seconds);
 const hlsPath = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const deadlineMs = 30000 + want * 1000;
 
-const playerHtml = `<!doctype html><meta charset="utf-8"><title>live</title>
+// No favicon: the page's only requests to the stream's origin are the player's.
+const playerHtml = `<!doctype html><meta charset="utf-8"><title>live</title><link rel="icon" href="data:,">
 <style>body{margin:0;background:#000}video{width:640px;height:360px}</style>
 <video id="v" muted autoplay playsinline></video>`;
 
@@ -67,6 +75,11 @@ async function play(context, url, index) {
     await page.waitForTimeout(200);  // a poll interval, not a stand-in for a condition
     s = await state();
   }
+  // Same-origin entries carry nextHopProtocol without a Timing-Allow-Origin header.
+  const requests = await page.evaluate((origin) => performance.getEntriesByType('resource')
+    .filter((e) => new URL(e.name).origin === origin)
+    .map((e) => { const u = new URL(e.name); return { path: u.pathname + u.search, protocol: e.nextHopProtocol }; }),
+  new URL(url).origin);
   const screenshot = `${prefix}-${index}.png`;
   await page.screenshot({ path: screenshot });
   await page.close();
@@ -74,7 +87,7 @@ async function play(context, url, index) {
   return {
     url, ok: advanced >= want && s.fatal.length === 0 && problems.length === 0,
     advanced: Number(advanced.toFixed(2)), startTime: first, endTime: s.t, width: s.w, height: s.h,
-    level: s.level, fatal: s.fatal, errors: s.errors, problems, screenshot,
+    level: s.level, fatal: s.fatal, errors: s.errors, problems, screenshot, requests,
   };
 }
 
@@ -84,6 +97,7 @@ try {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
+    ignoreHTTPSErrors: insecureTls,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--autoplay-policy=no-user-gesture-required'],

@@ -3,29 +3,15 @@ channels through origin -> shield -> edge while their encoders publish: one fed 
 SRT, one over RTMP. Both pages play at once; each must advance its video's currentTime with no
 fatal hls.js error."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from browser_support import BROWSER_DIR, browser_or_skip
 from conftest import edge_config, free_port, shield_config
 from live_support import live_origin_config, need_ffmpeg, wait_playlist
 from test_ingest import KEY, rtmp_push, srt_push
 
-BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
 PLAY_SECONDS = 3
-
-
-def browser_or_skip():
-    if not shutil.which("node"):
-        pytest.skip("node is not installed")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    for module in ("playwright-core", "hls.js"):
-        if not (BROWSER_DIR / "node_modules" / module).exists():
-            pytest.fail(f"{module} missing: run npm ci --prefix tests/browser", pytrace=False)
 
 
 def test_hls_js_plays_srt_and_rtmp_channels_through_the_edge(tiers, content, tmp_path):

@@ -49,6 +49,19 @@ TEST(H2Request, HostHeaderServesWhenThereIsNoAuthority) {
   EXPECT_TRUE(b.request().has_body);
 }
 
+TEST(H2Request, AuthorityReplacesAHostFieldInPlace) {
+  auto b = builder();
+  pseudo(b, "/x", "a.test");
+  b.add("host", " other.test ");
+  b.add("accept", "*/*");
+  ASSERT_TRUE(b.finish(false));
+  const Request& r = b.request();
+  EXPECT_EQ(r.host, "a.test");  // RFC 9113 §8.3.1: :authority wins
+  EXPECT_EQ(r.headers.count("host"), 1u);
+  EXPECT_EQ(r.headers.get_or("host"), "a.test");
+  EXPECT_EQ(r.headers.raw().front().name, "host");  // where the client put it
+}
+
 struct Refusal {
   const char* name;
   void (*fill)(H2RequestBuilder&);
