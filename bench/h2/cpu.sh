@@ -44,13 +44,8 @@ STREAMS="${STREAMS:-100}"
 SERVER_CPU="${SERVER_CPU:-0}"
 CLIENT_CPU="${CLIENT_CPU:-1}"
 SERVER_WORKERS=1
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-18580}"
-OUT="${BENCH_OUT:-$HERE/out}"
-
-RUN_ID="cpu-$(date -u +%Y%m%dT%H%M%SZ)"
-RAW="$OUT/$RUN_ID"
-WORK="$OUT/work-cpu"
+BENCH_DEFAULT_BASE=18580
+BENCH_RUN_SUFFIX=-cpu
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
