@@ -24,8 +24,12 @@ void read_loadable_client_tls(MapReader& m, ClientTlsConfig& out) {
   if (auto ctx = client_tls_context(out); !ctx) m.error(ctx.error().message);
 }
 
+Result<std::shared_ptr<net::TlsClientContext>> load_client_tls(const ClientTlsConfig& c) {
+  return net::TlsClientContext::create({c.ca, c.cert, c.key});
+}
+
 Result<std::shared_ptr<net::TlsClientContextHolder>> client_tls_context(const ClientTlsConfig& c) {
-  auto ctx = net::TlsClientContext::create({c.ca, c.cert, c.key});
+  auto ctx = load_client_tls(c);
   if (!ctx) return ctx.error();
   auto holder = std::make_shared<net::TlsClientContextHolder>();
   holder->set(std::move(ctx.value()));

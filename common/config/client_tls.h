@@ -27,7 +27,9 @@ void read_client_tls(MapReader& m, ClientTlsConfig& out);
 // refuses (a key that is not the certificate's, a file that is not PEM): --check-config finds it.
 void read_loadable_client_tls(MapReader& m, ClientTlsConfig& out);
 
-// The context a client dials with, from these files.
+// The context a client dials with, from these files (again on a reload).
+Result<std::shared_ptr<net::TlsClientContext>> load_client_tls(const ClientTlsConfig& c);
+// ... in a holder that a reload can swap it in.
 Result<std::shared_ptr<net::TlsClientContextHolder>> client_tls_context(const ClientTlsConfig& c);
 
 struct AdminUrl {

@@ -200,6 +200,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
   hooks.on_reload = [&t, tier_reload = tier_hooks.on_reload](runtime::Program& p) {
     if (auto r = t.upstreams->reload_tls(p.config().upstream->tls); !r)
       obs::log(obs::Level::Error, "upstream tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    if (auto r = t.purge_forwarder ? t.purge_forwarder->reload_tls() : Result<void>{}; !r)
+      obs::log(obs::Level::Error, "purge tls reload failed, keeping the old certificates", {{"error", r.error().message}});
     if (tier_reload) tier_reload(p);
   };
   hooks.on_shutdown = [&t](runtime::Program&) {

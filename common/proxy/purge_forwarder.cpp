@@ -106,8 +106,19 @@ Result<std::unique_ptr<PurgeForwarder>> PurgeForwarder::create(net::Worker* loop
     }
     targets.push_back(std::move(t));
   }
-  return std::make_unique<PurgeForwarder>(loop, std::move(targets), std::move(token),
-                                          pc.forward_timeout_ms);
+  auto f = std::make_unique<PurgeForwarder>(loop, std::move(targets), std::move(token),
+                                            pc.forward_timeout_ms);
+  f->tls_files_ = pc.admin_client;
+  f->tls_ = std::move(tls);
+  return f;
+}
+
+Result<void> PurgeForwarder::reload_tls() {
+  if (!tls_) return {};
+  auto ctx = config::load_client_tls(tls_files_);
+  if (!ctx) return make_error("purge.admin_client: " + ctx.error().message);
+  tls_->set(std::move(ctx.value()));
+  return {};
 }
 
 PurgeForwarder::PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token,

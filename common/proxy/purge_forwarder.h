@@ -43,6 +43,9 @@ class PurgeForwarder {
   PurgeForwarder& operator=(const PurgeForwarder&) = delete;
 
   bool empty() const { return targets_.empty(); }
+  // SIGHUP: reads purge.admin_client's files again; new connections to the https:// upstream
+  // admins use them. A file that does not load keeps the old ones (the error says why).
+  Result<void> reload_tls();
   // On the loop thread. `path_and_query` is the admin request to repeat ("/admin/purge?url=…");
   // done runs on the loop with one result per target, in configured order.
   void forward(const std::string& path_and_query,
@@ -57,6 +60,8 @@ class PurgeForwarder {
   std::vector<Target> targets_;
   std::string token_;
   http::UpstreamTimeouts timeouts_;
+  config::ClientTlsConfig tls_files_;
+  std::shared_ptr<net::TlsClientContextHolder> tls_;        // every https:// target's; null: none
   std::vector<std::unique_ptr<http::UpstreamPool>> pools_;  // created on the loop, by target
 };
 

@@ -3,6 +3,8 @@ wants a client certificate (healthy with the right one, down with a tls reason w
 cdnctl over https:// (and refused, clearly, without a certificate), an edge forwarding a purge to
 its shield's admin listener over mTLS, and their TLS files checked at --check-config."""
 import json
+import shutil
+import signal
 import subprocess
 
 import pytest
@@ -159,16 +161,28 @@ def test_cdnctl_refuses_an_admin_certificate_from_another_ca(fleet, pki, tmp_pat
     assert "not signed by a CA we trust (--cacert)" in r.stderr and "upstream-certificate-untrusted" in r.stderr, r
 
 
-def test_a_purge_forwarded_with_a_wrong_certificate_is_reported_not_confirmed(tiers, fleet, pki):
+def test_a_purge_forwarded_with_a_wrong_certificate_is_not_confirmed_until_sighup_loads_the_right_one(
+        tiers, fleet, pki, tmp_path):
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    shutil.copy(pki["rogue_client"][0], cert)
+    shutil.copy(pki["rogue_client"][1], key)
     purge = {"upstream_admins": [f"https://127.0.0.1:{fleet.shield.admin_port}"],
-             "admin_client": client_files(pki, "rogue_client")}
-    edge = tiers("edge", edge_config([fleet.shield.port()], extra={"purge": purge}), name="rogue-edge").start()
+             "admin_client": {"ca": str(pki["ca"]), "cert": str(cert), "key": str(key)}}
+    edge = tiers("edge", edge_config([fleet.shield.port()], extra={"purge": purge}), name="rotating-edge").start()
     r = edge.purge_url("http://127.0.0.1/vod/none")
     assert r.status == 502, r
     upstream = json.loads(r.body)["upstreams"][0]
     assert upstream["status"] == 0
     assert upstream["error"] == "tls-handshake-failed (upstream-rejected-certificate)", upstream
     assert edge.metric("cdn_tls_handshake_failures_total", reason="upstream-rejected-certificate") >= 1
+
+    # The operator puts the right certificate in place and reloads: new connections show it.
+    shutil.copy(pki["client"][0], cert)
+    shutil.copy(pki["client"][1], key)
+    edge.signal(signal.SIGHUP)
+    r = wait_until(lambda: (a := edge.purge_url("http://127.0.0.1/vod/none")).status == 200 and a,
+                   what="the purge to be confirmed after SIGHUP")
+    assert json.loads(r.body)["upstreams"][0]["status"] == 200, r
 
 
 def check_config(kind, tmp_path, cfg):
