@@ -135,7 +135,13 @@ Result<AdminResponse> admin_request(const AdminTarget& target, const std::string
                       std::string(net::to_string(answer.tls_failure)) + ")");
   if (answer.error == http::UpstreamError::Connect)
     return make_error("cannot connect to " + target.url);
-  return make_error(target.url + ": no complete answer (" + http::to_string(answer.error) + ")");
+  std::string hint;
+  if (!url->tls && answer.response.status == 0 &&
+      (answer.error == http::UpstreamError::Reset ||
+       answer.error == http::UpstreamError::BadResponse))
+    hint = "; an admin listener with admin.tls speaks only https://";  // it drops plain HTTP
+  return make_error(target.url + ": no complete answer (" + http::to_string(answer.error) + ")" +
+                    hint);
 }
 
 }  // namespace cdn::ctl

@@ -152,6 +152,12 @@ def test_cdnctl_is_refused_without_the_right_client_certificate(fleet, pki, clie
     assert "TLS handshake failed" in r.stderr and advice in r.stderr and reason in r.stderr, r.stderr
 
 
+def test_cdnctl_says_so_when_plain_http_meets_a_tls_admin_listener(fleet):
+    r = cdnctl("health", "--admin", f"http://127.0.0.1:{fleet.edge.admin_port}", check=False)
+    assert r.returncode == 1, r
+    assert "admin listener with admin.tls speaks only https://" in r.stderr, r.stderr
+
+
 def test_cdnctl_refuses_an_admin_certificate_from_another_ca(fleet, pki, tmp_path):
     other = Pki(tmp_path)
     other_ca = other.ca("other-ca")[0]
