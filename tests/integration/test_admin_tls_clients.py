@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from access_support import cdnctl, cdnctl_path
-from conftest import ADMIN_TOKEN, Tier, edge_config, free_port, origin_config, program_path, shield_config, wait_until
+from conftest import (ADMIN_TOKEN, Tier, edge_config, free_port, origin_config, program_path, shield_config,
+                      to_yaml, wait_until)
 from test_tier_tls import AdminTlsTier, Pki, failures
 
 # Client TLS handshakes of three programs: part of the ASan+UBSan subset.
@@ -87,7 +88,7 @@ def edge_state(geo):
     return next(e for site in state["sites"] for e in site["edges"] if e["name"] == "fra-1")
 
 
-def test_geo_polls_an_admin_over_mtls_and_a_wrong_certificate_marks_the_edge_down(tiers, fleet, pki):
+def test_geo_polls_an_admin_over_mtls_and_a_wrong_certificate_marks_the_edge_down_until_sighup(tiers, fleet, pki):
     untrusted_before = failures(fleet.edge, "client-certificate-untrusted")
     good = tiers("geo", geo_config(fleet.edge, client_files(pki)), name="geo-good").start()
     rogue = tiers("geo", geo_config(fleet.edge, client_files(pki, "rogue_client")), name="geo-rogue").start()
@@ -105,6 +106,12 @@ def test_geo_polls_an_admin_over_mtls_and_a_wrong_certificate_marks_the_edge_dow
     assert good.metric("cdn_geo_poll_failures_total") == 0
     # The edge refused the rogue's certificate, not a plain-text poll.
     assert failures(fleet.edge, "client-certificate-untrusted") > untrusted_before
+
+    # SIGHUP with the right files in the config: the next generation of polls shows them.
+    rogue.config["geo"]["admin_client"] = client_files(pki)
+    rogue.config_path.write_text(to_yaml(rogue.config) + "\n")
+    rogue.signal(signal.SIGHUP)
+    wait_until(lambda: edge_state(rogue)["health"] == "up", what="geo to see the edge up after SIGHUP")
 
 
 def ctl(pki, edge, *args, client="client", **kw):
