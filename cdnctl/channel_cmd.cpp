@@ -17,8 +17,8 @@ namespace {
 
 int usage() {
   fprintf(stderr,
-          "usage: cdnctl channel COMMAND [--admin URL] [--token TOKEN]   (the origin's admin "
-          "listener)\n"
+          "usage: cdnctl channel COMMAND [--admin URL] [--token TOKEN] [--cacert FILE] [--cert FILE]\n"
+          "                      [--client-key FILE]   (the origin's admin listener, see cdnctl)\n"
           "  list                                   channels, state, key fingerprint, renditions\n"
           "  add NAME --rendition R[,udp=HOST:PORT][,udp_backup=HOST:PORT] ... [--key KEY]\n"
           "                                         add a channel; without --key one is generated "
@@ -87,18 +87,15 @@ std::string list_report(const std::string& body) {
 int channel_main(int argc, char** argv) {
   if (argc < 1) return usage();
   const std::string cmd = argv[0];
-  std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
-  std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
+  auto admin = AdminTarget::from_env();
   std::string key;
   bool has_key = false;
   json::Array renditions;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--admin" && i + 1 < argc) {
-      admin = argv[++i];
-    } else if (a == "--token" && i + 1 < argc) {
-      token = argv[++i];
+    if (admin.take_option(argc, argv, i)) {
+      continue;
     } else if (a == "--key" && i + 1 < argc) {
       key = argv[++i];
       has_key = true;
@@ -145,7 +142,7 @@ int channel_main(int argc, char** argv) {
   } else {
     return usage();
   }
-  auto r = admin_request(admin, method, path, token, body);
+  auto r = admin_request(admin, method, path, body);
   if (!r) {
     fprintf(stderr, "cdnctl: %s\n", r.error().message.c_str());
     return 1;

@@ -30,9 +30,8 @@ int usage() {
           "  kick SUB SID           end a viewer's stream session (edge)\n"
           "  token sign|verify|keygen ...   viewer tokens (cdnctl token for details)\n"
           "  channel list|add|remove|rotate-key ...   the origin's live channels (see cdnctl channel)\n"
-          "options:\n"
-          "  --admin URL            admin listener (default http://127.0.0.1:9090, env CDN_ADMIN)\n"
-          "  --token TOKEN          admin bearer token (env CDN_ADMIN_TOKEN)\n");
+          "options:\n%s",
+          cdn::ctl::kAdminOptionsUsage);
   return 2;
 }
 
@@ -43,15 +42,13 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "token") return cdn::ctl::token_main(argc - 2, argv + 2);
   if (cmd == "channel") return cdn::ctl::channel_main(argc - 2, argv + 2);
-  std::string admin = getenv("CDN_ADMIN") ? getenv("CDN_ADMIN") : "http://127.0.0.1:9090";
-  std::string token = getenv("CDN_ADMIN_TOKEN") ? getenv("CDN_ADMIN_TOKEN") : "";
+  auto admin = cdn::ctl::AdminTarget::from_env();
   bool prefix = false, key = false, soft = false, fleet = false;
   std::vector<std::string> args;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--admin" && i + 1 < argc) admin = argv[++i];
-    else if (a == "--token" && i + 1 < argc) token = argv[++i];
-    else if (a == "--prefix") prefix = true;
+    if (admin.take_option(argc, argv, i)) continue;
+    if (a == "--prefix") prefix = true;
     else if (a == "--key") key = true;
     else if (a == "--soft") soft = true;
     else if (a == "--fleet") fleet = true;
@@ -81,7 +78,7 @@ int main(int argc, char** argv) {
   } else {
     return usage();
   }
-  auto r = cdn::ctl::admin_request(admin, method, path, token);
+  auto r = cdn::ctl::admin_request(admin, method, path);
   if (!r) {
     fprintf(stderr, "cdnctl: %s\n", r.error().message.c_str());
     return 1;

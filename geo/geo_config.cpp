@@ -93,21 +93,20 @@ void read_zone(config::MapReader& m, GeoConfig& out) {
   m.finish();
 }
 
-std::optional<config::HostPort> parse_admin_url(config::MapReader& m, const std::string& url) {
-  std::string_view v = url;
-  if (!v.starts_with("http://")) {
-    m.error("admin", "expected http://host:port, got \"" + url + "\"");
-    return std::nullopt;
-  }
-  v.remove_prefix(7);
-  if (v.ends_with("/")) v.remove_suffix(1);
-  auto hp = config::parse_host_port(v);
-  if (!hp || !hp->is_ip_literal()) {
+// An edge's or origin's admin address: http(s)://<ip>:<port>; true when it is https.
+bool read_admin_url(config::MapReader& m, config::HostPort& address) {
+  auto text = m.get_string(config::required("admin"), false);
+  if (!text) return false;
+  auto url = config::parse_admin_url(*text, false);
+  if (!url || !url->address.is_ip_literal()) {
     m.error("admin",
-            "expected http://<ip>:<port> (no names: polls never resolve), got \"" + url + "\"");
-    return std::nullopt;
+            "expected http://<ip>:<port> or https://<ip>:<port> (no names: polls never "
+            "resolve), got \"" +
+                *text + "\"");
+    return false;
   }
-  return hp.value();
+  address = url->address;
+  return url->tls;
 }
 
 void read_edge(config::MapReader& m, GeoConfig& out) {
@@ -133,8 +132,7 @@ void read_edge(config::MapReader& m, GeoConfig& out) {
     if (!is_ip(a, AF_INET6)) m.error("ipv6", "not an IPv6 address: \"" + a + "\"");
   if (e.ipv4.empty() && e.ipv6.empty())
     m.error("an edge needs at least one address in ipv4 or ipv6");
-  if (auto url = m.get_string(config::required("admin"), false))
-    config::set(e.admin, parse_admin_url(m, *url));
+  e.admin_tls = read_admin_url(m, e.admin);
   if (auto p = m.get_int("https_port", 1, 65535)) e.https_port = uint16_t(*p);
   if (auto c = m.get_map("capacity")) {
     if (auto v = c->get_int("connections", 1, INT64_MAX)) e.capacity_connections = uint64_t(*v);
@@ -153,8 +151,7 @@ void read_origin(config::MapReader& m, GeoConfig& out) {
       if (other.name == *n) m.error("name", "duplicate origin \"" + *n + "\"");
     o.name = *n;
   }
-  if (auto url = m.get_string(config::required("admin"), false))
-    config::set(o.admin, parse_admin_url(m, *url));
+  o.admin_tls = read_admin_url(m, o.admin);
   m.finish();
   out.origins.push_back(std::move(o));
 }
@@ -254,6 +251,11 @@ void read_geo_section(config::MapReader& root, GeoConfig& out) {
   if (auto v = g->get_int("records_per_answer", 1, 16)) out.records_per_answer = uint32_t(*v);
   if (auto v = g->get_duration_ms("ttl", 0, 86'400'000)) out.ttl_s = seconds(*v);
   if (auto h = g->get_map("health")) read_health(*h, out.health);
+  if (auto c = g->get_map("admin_client")) {
+    // Loaded now, so --check-config finds a key that is not the certificate's.
+    config::read_loadable_client_tls(*c, out.admin_client);
+    c->finish();
+  }
   g->finish();
 }
 

@@ -24,11 +24,16 @@
 //         site: fra
 //         ipv4: [192.0.2.10]         # at least one address of either family
 //         ipv6: ["2001:db8::10"]
-//         admin: http://192.0.2.10:9090   # the edge's admin listener (polled at /healthz)
+//         admin: http://192.0.2.10:9090   # the edge's admin listener (polled at /healthz);
+//                                         # https://ip:port polls over TLS (see admin_client)
 //         https_port: 443            # the port HTTP steering redirects to (default 443)
 //         capacity: {connections: 20000, egress: 10000000000}  # egress in bit/s
 //     origins:                       # optional: shown on the fleet page, never steered to
 //       - {name: origin-1, admin: "http://192.0.2.5:9092"}   # polled at /healthz like the edges
+//     admin_client:                  # for https:// admin addresses: the CA their certificates
+//       ca: /etc/cdn/admin-ca.pem    #   chain to (default: the system's store), and our client
+//       cert: /etc/cdn/geo.pem       #   certificate and key for admin listeners that ask for one
+//       key: /etc/cdn/geo.key        #   (admin.tls.client_ca); a certificate's IP SAN must match
 //     coverage_zones: /etc/cdn/coverage.txt   # optional: "CIDR site" per line, '#' comments
 //     maxmind: /etc/cdn/GeoLite2-City.mmdb    # optional: a City database
 //     default_site: fra              # optional: where unlocated viewers go (else the first site)
@@ -45,6 +50,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/client_tls.h"
 #include "common/config/parse_units.h"
 #include "geo/dns/dns_options.h"
 #include "geo/dns/steering.h"
@@ -64,7 +70,8 @@ struct EdgeConfig {
   std::string name;
   size_t site = 0;  // index into GeoConfig::sites
   std::vector<std::string> ipv4, ipv6;
-  config::HostPort admin;  // from the admin URL http://host:port
+  config::HostPort admin;  // from the admin URL http(s)://host:port
+  bool admin_tls = false;  // https://: polled over TLS with GeoConfig::admin_client
   uint16_t https_port = 443;
   uint64_t capacity_connections = 10000;
   uint64_t capacity_egress_bps = 10'000'000'000ull;
@@ -73,7 +80,8 @@ struct EdgeConfig {
 // An origin cdn-geo only watches (health, live channels) for the fleet page.
 struct OriginConfig {
   std::string name;
-  config::HostPort admin;  // from the admin URL http://host:port
+  config::HostPort admin;  // from the admin URL http(s)://host:port
+  bool admin_tls = false;
 };
 
 struct DeliveryHost {
@@ -114,6 +122,7 @@ struct GeoConfig {
   uint32_t records_per_answer = 1;
   uint32_t ttl_s = 30;
   HealthConfig health;
+  config::ClientTlsConfig admin_client;  // how https:// admin listeners are verified and shown us
 };
 
 // Reads the (required) `geo:` section from the root map; every problem is reported through the

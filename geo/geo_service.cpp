@@ -22,13 +22,16 @@ void GeoService::stop() {
 Result<void> GeoService::install(std::shared_ptr<const GeoConfig> cfg) {
   auto data = load_locator_data(*cfg);
   if (!data) return data.error();
+  auto tls = admin_client_tls(*cfg);
+  if (!tls) return tls.error();
   auto core = std::make_shared<SteeringCore>(cfg, std::move(data.value()));
   if (running_) core->seed_health(*running_->state->cfg, *running_->state->core->health());
   auto next = std::make_unique<Running>();
   next->state = std::make_shared<const GeoState>(
       GeoState{cfg, core, std::make_shared<const ZoneConfig>(make_zone_config(*cfg)), history_});
   next->watcher = std::make_unique<DataWatcher>(core->locator(), *cfg);
-  next->poller = std::make_unique<HealthPoller>(*core, *history_, origin_history_);
+  next->poller =
+      std::make_unique<HealthPoller>(*core, *history_, origin_history_, std::move(tls.value()));
   next->poller->also_every_interval([w = next->watcher.get()] { w->check(); });
   next->poller->start();
   current_.set(next->state);

@@ -66,21 +66,41 @@ struct HealthPoller::Probe : http::UpstreamCallbacks {
     busy = false;
     if (!owner) return;  // stopping
     PollResult r;
-    if (!complete)
+    if (!complete) {
       r.error = std::string("healthz: ") + http::to_string(err);
-    else if (too_big)
+      // Which side refused what: an operator fixes a certificate, not "the edge".
+      if (err == http::UpstreamError::Tls)
+        r.error += std::string(" (") +
+                   std::string(net::to_string(owner->pools_[target]->last_tls_failure())) + ")";
+      owner->count_failure(target, http::to_string(err));
+    } else if (too_big) {
       r.error = "healthz: body over 16 KiB";
-    else
+      owner->count_failure(target, "too-big");
+    } else {
       r = parse_healthz(status, body);
+      if (!r.ok) owner->count_failure(target, "bad-healthz");
+    }
     owner->finished(target, r);
   }
 };
 
-HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history, FleetHistory& origin_history)
+Result<std::shared_ptr<net::TlsClientContextHolder>> admin_client_tls(const GeoConfig& cfg) {
+  bool any = false;
+  for (const auto& e : cfg.edges) any = any || e.admin_tls;
+  for (const auto& o : cfg.origins) any = any || o.admin_tls;
+  if (!any) return std::shared_ptr<net::TlsClientContextHolder>();
+  auto ctx = config::client_tls_context(cfg.admin_client);
+  if (!ctx) return make_error("geo.admin_client: " + ctx.error().message);
+  return ctx;
+}
+
+HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history, FleetHistory& origin_history,
+                           std::shared_ptr<net::TlsClientContextHolder> tls)
     : core_(core),
       cfg_(core.config()),
       history_(history),
       origin_history_(origin_history),
+      tls_(std::move(tls)),
       status_(core.health()->edges),
       origin_status_(core.health()->origins) {
   status_.resize(cfg_.edges.size());
@@ -90,6 +110,24 @@ HealthPoller::HealthPoller(SteeringCore& core, FleetHistory& history, FleetHisto
 const config::HostPort& HealthPoller::admin_of(size_t target) const {
   return target < cfg_.edges.size() ? cfg_.edges[target].admin
                                     : cfg_.origins[target - cfg_.edges.size()].admin;
+}
+
+bool HealthPoller::admin_tls_of(size_t target) const {
+  return target < cfg_.edges.size() ? cfg_.edges[target].admin_tls
+                                    : cfg_.origins[target - cfg_.edges.size()].admin_tls;
+}
+
+const std::string& HealthPoller::name_of(size_t target) const {
+  return target < cfg_.edges.size() ? cfg_.edges[target].name
+                                    : cfg_.origins[target - cfg_.edges.size()].name;
+}
+
+void HealthPoller::count_failure(size_t target, const std::string& reason) {
+  obs::metrics()
+      .counter("cdn_geo_poll_failures_total",
+               "Polls of an edge's or origin's /healthz that failed, by target and reason",
+               {{"target", name_of(target)}, {"reason", reason}})
+      .inc();
 }
 
 HealthPoller::~HealthPoller() {
@@ -104,8 +142,11 @@ void HealthPoller::start() {
     for (size_t i = 0; i < cfg_.edges.size() + cfg_.origins.size(); ++i) {
       const config::HostPort& admin = admin_of(i);
       auto addr = net::resolve_numeric(admin.host, admin.port);  // checked literal at config time
-      pools_.push_back(
-          std::make_unique<http::UpstreamPool>(&w, addr ? addr.value() : net::SockAddr{}, t, 1));
+      // An IP literal (checked at config time) is the name the admin certificate must carry.
+      http::UpstreamTls tls;
+      if (admin_tls_of(i)) tls = {tls_, admin.host};
+      pools_.push_back(std::make_unique<http::UpstreamPool>(
+          &w, addr ? addr.value() : net::SockAddr{}, t, 1, std::move(tls)));
       auto p = std::make_unique<Probe>();
       p->owner = this;
       p->target = i;

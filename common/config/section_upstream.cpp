@@ -1,4 +1,5 @@
 // upstream and origin sections.
+#include "common/config/client_tls.h"
 #include "common/config/sections.h"
 
 namespace cdn::config::sections {
@@ -27,14 +28,6 @@ std::optional<HostPort> read_server_address(MapReader& s, std::string_view key, 
   return hp.value();
 }
 
-void read_upstream_tls(MapReader& t, UpstreamTlsConfig& out) {
-  read_pem_path(t, "ca", out.ca);
-  read_pem_path(t, "cert", out.cert);
-  read_pem_path(t, "key", out.key);
-  if (!out.key.empty() && out.cert.empty()) t.error("key", "a client key needs its certificate (cert)");
-  if (!out.cert.empty() && out.key.empty()) t.error("cert", "a client certificate needs its private key (key)");
-}
-
 }  // namespace
 
 void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out) {
@@ -43,7 +36,7 @@ void read_upstream(MapReader& m, Tier tier, UpstreamConfig& out) {
     out.policy = *p == "failover" ? UpstreamPolicy::Failover : UpstreamPolicy::Rendezvous;
   const bool tls_section = m.has("tls");
   if (auto t = m.get_map("tls")) {
-    read_upstream_tls(*t, out.tls);
+    read_client_tls(*t, out.tls);
     t->finish();
   }
   for (MapReader& s : m.get_maps(required("servers"), 1)) {

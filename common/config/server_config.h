@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/config/client_tls.h"
 #include "common/config/parse_units.h"
 #include "common/util/result.h"
 
@@ -150,11 +151,7 @@ struct UpstreamServer {
 };
 
 // How TLS upstream servers are verified and how we prove who we are to them (mTLS).
-struct UpstreamTlsConfig {
-  std::string ca;    // PEM CA bundle; empty = the system's CA store
-  std::string cert;  // client certificate chain; empty = none
-  std::string key;   // its private key (with cert)
-};
+using UpstreamTlsConfig = ClientTlsConfig;
 
 struct UpstreamConfig {
   UpstreamPolicy policy = UpstreamPolicy::Rendezvous;  // edge: rendezvous, shield: failover

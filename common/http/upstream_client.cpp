@@ -236,6 +236,7 @@ class UpstreamConnection : public net::Stream::Handler {
 
   void tls_failed(net::TlsFailure why) {
     net::tls_failures().add(why);
+    pool_->last_tls_failure_ = why;
     fail(UpstreamError::Tls);
   }
 

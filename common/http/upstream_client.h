@@ -20,6 +20,7 @@
 #include "common/net/address.h"
 #include "common/net/stream.h"
 #include "common/net/tls_client_context.h"
+#include "common/net/tls_failures.h"
 #include "common/net/tls_resumption.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
@@ -93,6 +94,8 @@ class UpstreamPool {
   void resume(uint64_t token);
   const net::SockAddr& address() const { return addr_; }
   size_t idle_count() const { return idle_.size(); }
+  // Why this pool's latest UpstreamError::Tls failed (for a client that reports it, e.g. cdnctl).
+  net::TlsFailure last_tls_failure() const { return last_tls_failure_; }
 
  private:
   friend class UpstreamConnection;
@@ -112,6 +115,7 @@ class UpstreamPool {
   size_t max_idle_;
   UpstreamTls tls_;
   net::TlsResumption resumption_;  // this loop's latest session with the server
+  net::TlsFailure last_tls_failure_ = net::TlsFailure::UpstreamProtocol;
   uint64_t next_token_ = 1;
   std::deque<UpstreamConnection*> idle_;
   std::vector<std::unique_ptr<UpstreamConnection>> all_;

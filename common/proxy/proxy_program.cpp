@@ -50,16 +50,8 @@ struct ProxyTier {
 };
 
 Result<std::unique_ptr<PurgeForwarder>> make_purge_forwarder(runtime::Program& p, const PurgeConfig& pc) {
-  if (!pc.forward_to_upstreams || pc.upstream_admins.empty()) return std::unique_ptr<PurgeForwarder>();
-  std::vector<PurgeForwarder::Target> targets;
-  for (auto& hp : pc.upstream_admins) {
-    auto a = net::resolve_numeric(hp.host, hp.port);
-    if (!a) return make_error("purge.upstream_admins " + hp.str() + ": " + a.error().message);
-    targets.push_back({hp.str(), a.value()});
-  }
   std::string token = pc.upstream_admin_token.empty() ? p.config().admin.token : pc.upstream_admin_token;
-  return std::make_unique<PurgeForwarder>(&p.admin_worker(), std::move(targets), std::move(token),
-                                          pc.forward_timeout_ms);
+  return PurgeForwarder::create(&p.admin_worker(), pc, std::move(token));
 }
 
 // /healthz: the hit ratio's inputs (result="hit" over all lookups, as the alert rules count it),
@@ -209,6 +201,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
   hooks.on_reload = [&t, tier_reload = tier_hooks.on_reload](runtime::Program& p) {
     if (auto r = t.upstreams->reload_tls(p.config().upstream->tls); !r)
       obs::log(obs::Level::Error, "upstream tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    if (auto r = t.purge_forwarder ? t.purge_forwarder->reload_tls() : Result<void>{}; !r)
+      obs::log(obs::Level::Error, "purge tls reload failed, keeping the old certificates", {{"error", r.error().message}});
     if (tier_reload) tier_reload(p);
   };
   hooks.on_shutdown = [&t](runtime::Program&) {

@@ -10,18 +10,24 @@ void read_purge_section(config::MapReader& root, PurgeConfig& out) {
   if (auto b = m->get_bool("forward_to_upstreams")) out.forward_to_upstreams = *b;
   if (auto list = m->get_string_list("upstream_admins")) {
     for (const auto& text : *list) {
-      auto hp = config::parse_host_port(text);
-      if (!hp) {
-        m->error("upstream_admins", hp.error().message);
+      auto url = config::parse_admin_url(text, true);
+      if (!url) {
+        m->error("upstream_admins", url.error().message);
         continue;
       }
-      if (!hp->is_ip_literal() && hp->host != "localhost") {
+      const auto& host = url->address.host;
+      if (!url->address.is_ip_literal() && host != "localhost") {
         m->error("upstream_admins",
-                 "must be a literal IP address or localhost, got \"" + hp->host + "\"");
+                 "must be a literal IP address or localhost, got \"" + host + "\"");
         continue;
       }
-      out.upstream_admins.push_back(*hp);
+      out.upstream_admins.push_back(*url);
     }
+  }
+  if (auto c = m->get_map("admin_client")) {
+    // Loaded now, so --check-config finds a key that is not the certificate's.
+    config::read_loadable_client_tls(*c, out.admin_client);
+    c->finish();
   }
   if (auto t = m->get_string("upstream_admin_token")) out.upstream_admin_token = *t;
   if (auto d = m->get_duration_ms("forward_timeout", 1, 600'000)) out.forward_timeout_ms = *d;

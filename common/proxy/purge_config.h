@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/client_tls.h"
 #include "common/config/parse_units.h"
 
 namespace cdn::config {
@@ -33,7 +34,10 @@ struct FleetPurgeConfig {
 
 struct PurgeConfig {
   bool forward_to_upstreams = true;               // only matters when upstream_admins is not empty
-  std::vector<config::HostPort> upstream_admins;  // the upstream tier's admin listeners
+  // The upstream tier's admin listeners: "host:port" or "http://host:port", or "https://host:port"
+  // over TLS, verified and (mTLS) shown our certificate with admin_client.
+  std::vector<config::AdminUrl> upstream_admins;
+  config::ClientTlsConfig admin_client;
   std::string upstream_admin_token;               // empty = this node's own admin.token
   int64_t forward_timeout_ms = 10'000;            // per upstream: connect, first byte, idle
   // Drop Surrogate-Key / Cache-Tag from responses; unset = by tier (the edge strips, the shield

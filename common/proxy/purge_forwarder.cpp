@@ -47,6 +47,7 @@ class PurgeForwarder::Call : public http::UpstreamCallbacks {
   Call(std::shared_ptr<Gather> g, size_t index) : gather_(std::move(g)), index_(index) {}
   void start(http::UpstreamPool& pool, std::string head, std::unique_ptr<Call> self) {
     self_ = std::move(self);
+    pool_ = &pool;
     pool.send(std::move(head), false, this);
   }
   void on_upstream_head(int status, http::Headers&&) override { result().status = status; }
@@ -58,6 +59,8 @@ class PurgeForwarder::Call : public http::UpstreamCallbacks {
     if (!complete) {
       r.status = 0;
       r.error = http::to_string(err);
+      if (err == http::UpstreamError::Tls)  // which side refused what
+        r.error += " (" + std::string(net::to_string(pool_->last_tls_failure())) + ")";
     } else {
       r.purged = purged_count(body_);
       if (!r.ok()) r.error = std::string(trim(body_));
@@ -77,8 +80,46 @@ class PurgeForwarder::Call : public http::UpstreamCallbacks {
   std::shared_ptr<Gather> gather_;
   size_t index_;
   std::string body_;
+  http::UpstreamPool* pool_ = nullptr;  // the forwarder's, which outlives its calls
   std::unique_ptr<Call> self_;
 };
+
+Result<std::unique_ptr<PurgeForwarder>> PurgeForwarder::create(net::Worker* loop,
+                                                               const PurgeConfig& pc,
+                                                               std::string token) {
+  if (!pc.forward_to_upstreams || pc.upstream_admins.empty())
+    return std::unique_ptr<PurgeForwarder>();
+  std::shared_ptr<net::TlsClientContextHolder> tls;  // one for every https:// upstream admin
+  std::vector<Target> targets;
+  for (const auto& url : pc.upstream_admins) {
+    const auto& hp = url.address;
+    auto a = net::resolve_numeric(hp.host, hp.port);
+    if (!a) return make_error("purge.upstream_admins " + hp.str() + ": " + a.error().message);
+    Target t{hp.str(), a.value(), {}};
+    if (url.tls) {
+      if (!tls) {
+        auto ctx = config::client_tls_context(pc.admin_client);
+        if (!ctx) return make_error("purge.admin_client: " + ctx.error().message);
+        tls = std::move(ctx.value());
+      }
+      t.tls = {tls, hp.host};  // the IP (or localhost) the admin certificate must carry
+    }
+    targets.push_back(std::move(t));
+  }
+  auto f = std::make_unique<PurgeForwarder>(loop, std::move(targets), std::move(token),
+                                            pc.forward_timeout_ms);
+  f->tls_files_ = pc.admin_client;
+  f->tls_ = std::move(tls);
+  return f;
+}
+
+Result<void> PurgeForwarder::reload_tls() {
+  if (!tls_) return {};
+  auto ctx = config::load_client_tls(tls_files_);
+  if (!ctx) return make_error("purge.admin_client: " + ctx.error().message);
+  tls_->set(std::move(ctx.value()));
+  return {};
+}
 
 PurgeForwarder::PurgeForwarder(net::Worker* loop, std::vector<Target> targets, std::string token,
                                int64_t timeout_ms)
@@ -93,7 +134,8 @@ PurgeForwarder::~PurgeForwarder() = default;
 
 http::UpstreamPool& PurgeForwarder::pool(size_t i) {
   if (!pools_[i])
-    pools_[i] = std::make_unique<http::UpstreamPool>(loop_, targets_[i].addr, timeouts_, 4);
+    pools_[i] = std::make_unique<http::UpstreamPool>(loop_, targets_[i].addr, timeouts_, 4,
+                                                     targets_[i].tls);
   return *pools_[i];
 }
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/config/server_config.h"
 #include "geo/edge_health.h"
 #include "geo/geo_config.h"
 
@@ -62,6 +63,21 @@ inline GeoConfig two_sites() {
              edge("lon-1", 2, "192.0.2.5")};
   g.edges[2].ipv6 = {"2001:db8::3"};
   return g;
+}
+
+// A geo config file's text up to its edges (zone, a delivery host, site fra), and its reader: the
+// config tests add `geo.edges` and what they check.
+constexpr const char* kConfigHead =
+    "tier: geo\n"
+    "listen: [{address: 127.0.0.1:1}]\n"
+    "geo:\n"
+    "  zone: {name: cdn.test, ns: [{name: ns1.cdn.test, address: 127.0.0.1}]}\n"
+    "  delivery_hosts: [{name: video.cdn.test}]\n"
+    "  sites: [{name: fra, lat: 50, lon: 8}]\n";
+
+inline Result<config::ServerConfig> parse_config(const std::string& rest, GeoConfig& g) {
+  return config::parse_server_config(std::string(kConfigHead) + rest, "t.yaml",
+                                     [&](config::MapReader& root) { read_geo_section(root, g); });
 }
 
 // Every edge of `g` up and available.

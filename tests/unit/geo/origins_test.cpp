@@ -12,18 +12,11 @@
 namespace cdn::geo {
 namespace {
 
-constexpr const char* kHead =
-    "tier: geo\n"
-    "listen: [{address: 127.0.0.1:1}]\n"
-    "geo:\n"
-    "  zone: {name: cdn.test, ns: [{name: ns1.cdn.test, address: 127.0.0.1}]}\n"
-    "  delivery_hosts: [{name: video.cdn.test}]\n"
-    "  sites: [{name: fra, lat: 50, lon: 8}]\n"
-    "  edges: [{name: fra-1, site: fra, ipv4: [127.0.0.2], admin: 'http://127.0.0.1:9090'}]\n";
-
 Result<config::ServerConfig> parse(const std::string& origins, GeoConfig& g) {
-  return config::parse_server_config(std::string(kHead) + origins, "t.yaml",
-                                     [&](config::MapReader& root) { read_geo_section(root, g); });
+  return test::parse_config(
+      "  edges: [{name: fra-1, site: fra, ipv4: [127.0.0.2], admin: 'http://127.0.0.1:9090'}]\n" +
+          origins,
+      g);
 }
 
 TEST(GeoOriginsConfig, AreOptionalAndReadWithTheirAdminAddress) {
