@@ -11,6 +11,7 @@
 #include "common/cache/object.h"
 #include "common/http/exchange.h"
 #include "common/net/uv_handle.h"
+#include "common/obs/metrics.h"
 #include "common/proxy/fill.h"
 
 namespace cdn::proxy {
@@ -24,6 +25,8 @@ struct DeliveryContext {
   // A request queued behind another request's fill answers 504 when no response started by then.
   int64_t cache_lock_ms = 15'000;
   bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
+  // cdn_cache_lookups_total of this service: HIT, MISS, STALE, REVALIDATED (service_metrics.h).
+  obs::Counter* lookups[4] = {};
 };
 
 class Delivery : public std::enable_shared_from_this<Delivery> {
