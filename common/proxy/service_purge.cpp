@@ -10,7 +10,8 @@ namespace cdn::proxy {
 
 Result<LocalPurge> ServicePurge::local_of(const PurgeSpec& spec) const {
   auto table = router_->table();
-  const std::string& scope = spec.service;
+  // A node without services (a shield a scoped purge was forwarded to) has nothing to limit.
+  const std::string& scope = table->implicit() ? std::string() : spec.service;
   const Service* scoped = table->by_name(scope);
   if (!scope.empty() && !scoped) return make_error("purge-unknown-service");
   LocalPurge p{spec.kind, {}, spec.soft, {}};

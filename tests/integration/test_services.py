@@ -357,3 +357,43 @@ def test_reload_adds_changes_and_removes_services_while_a_stream_goes_on(tmp_pat
     assert stream.body == big
     # The tables the reloads replaced are freed once nothing uses them.
     wait_until(lambda: edge.metric("cdn_service_tables_retired") == 0, what="replaced tables freed")
+
+
+def test_default_service_and_key_purge_scoped_to_a_service(tmp_path, tiers):
+    """A shield with two services and default_service; the bundled origin tags VOD files with the
+    surrogate key vod/<folder>, so one key names both services' objects."""
+    roots, bodies = origin_roots(tmp_path)
+    origin_a = tiers("origin", origin_config(roots["a"]), name="origin-a").start()
+    origin_b = tiers("origin", origin_config(roots["b"]), name="origin-b").start()
+
+    def up(origin):
+        return {"policy": "failover", "servers": [{"address": f"127.0.0.1:{origin.port()}"}]}
+
+    cfg = shield_config([origin_a.port()], extra={
+        "services": [{"name": "live", "hosts": ["live.test"], "upstream": up(origin_a)},
+                     {"name": "vod", "hosts": ["vod.test"], "upstream": up(origin_b), "admin_token": "vod-secret"}],
+        "default_service": "vod"})
+    shield = tiers("shield", cfg, name="shield").start()
+
+    def get(host):
+        return http_request(shield.port(), SAME, host=host)
+
+    assert get("unlisted.test").body == bodies["b"]  # the default service
+    for host in ("live.test", "vod.test"):
+        assert get(host).status == 200
+        assert get(host).header("X-Cache") == "HIT"
+
+    def key_purge(token, query=""):
+        return shield.admin_post("/admin/purge?key=vod/same" + query, token=token)
+
+    r = key_purge(ADMIN_TOKEN, "&service=live")
+    assert r.status == 200 and json.loads(r.body)["purged"] >= 1, r
+    assert get("live.test").header("X-Cache") == "MISS"
+    assert get("vod.test").header("X-Cache") == "HIT"
+    # vod's own token: its objects only, whatever service= says.
+    assert get("live.test").header("X-Cache") == "HIT"
+    r = key_purge("vod-secret", "&service=live")
+    assert r.status == 200 and json.loads(r.body)["purged"] >= 1, r
+    assert get("vod.test").header("X-Cache") == "MISS"
+    assert get("live.test").header("X-Cache") == "HIT"
+    assert key_purge(ADMIN_TOKEN, "&service=nope").header("X-Error-Reason") == "purge-unknown-service"
