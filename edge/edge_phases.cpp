@@ -33,6 +33,13 @@ obs::Counter& rejections(const std::string& reason, std::string_view service_lab
                                 proxy::with_service({{"reason", reason}}, service_label));
 }
 
+// The store's name of a viewer: "<service>/<sub>" with delivery services (service= in the admin
+// query), the sub alone without.
+std::string scoped_sub(std::string_view query, const std::string& sub) {
+  std::string service = http::query_value(query, "service").value_or("");
+  return service.empty() ? sub : service + "/" + sub;
+}
+
 obs::Counter& sid_moved() {
   static obs::Counter& c = obs::metrics().counter(
       "cdn_stream_sid_moved_total",
@@ -169,7 +176,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
   int64_t now_ms = unix_now_ms();
   sessions_->maybe_sweep(now_ms);
   auth::SessionKey key{
-      viewer.claims.sub, viewer.claims.sid,
+      session_scope_ + viewer.claims.sub, viewer.claims.sid,
       auth::address_place(ex->client_ip(), cfg_.address_prefix_v4, cfg_.address_prefix_v6)};
   viewer.place = key.place;
   int limit = int(std::min<int64_t>(viewer.claims.climit, 1 << 20));
@@ -334,6 +341,7 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   // The routes hold the sessions, not these phases, which a reload replaces.
   admin.add_private_read("/admin/sessions", [sessions = sessions_](const std::shared_ptr<http::Exchange>& ex) {
     std::string sub = http::query_value(ex->request().query, "sub").value_or("");
+    if (!sub.empty()) sub = scoped_sub(ex->request().query, sub);
     if (sub.empty()) {
       ex->respond_error(400, "sub-required");
       return;
@@ -352,6 +360,7 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   admin.add_write("/admin/sessions/kick", [sessions = sessions_](const std::shared_ptr<http::Exchange>& ex) {
     auth::SessionKey key{http::query_value(ex->request().query, "sub").value_or(""),
                          http::query_value(ex->request().query, "sid").value_or("")};
+    if (!key.sub.empty()) key.sub = scoped_sub(ex->request().query, key.sub);
     if (key.sub.empty() || key.sid.empty()) {
       ex->respond_error(400, "sub-and-sid-required");
       return;

@@ -70,8 +70,13 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   // `admin_routes`, the session admin routes and /healthz fields too (one service has them).
   void start(runtime::Program& p, bool admin_routes = true);
   const std::shared_ptr<Sessions>& sessions() const { return sessions_; }
-  // The delivery service's metric label on cdn_token_rejections_total (empty: none).
-  void set_service_label(std::string label) { service_label_ = std::move(label); }
+  // The delivery service: its metric label on cdn_token_rejections_total (empty: none), and its
+  // name, which scopes its viewers' stream sessions ("<name>/<sub>" in the shared store), so two
+  // content owners' subs never count against each other.
+  void set_service(std::string_view name, std::string label) {
+    session_scope_ = name.empty() ? std::string() : std::string(name) + "/";
+    service_label_ = std::move(label);
+  }
 
  private:
   EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count, std::shared_ptr<Sessions> shared);
@@ -95,6 +100,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   std::vector<proxy::MethodRule> method_rules_;
   std::string token_param_;
   std::string service_label_;
+  std::string session_scope_;
   Cors cors_;
   std::unique_ptr<auth::Verifier> verifier_;
   std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;

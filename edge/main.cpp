@@ -46,7 +46,7 @@ cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(EdgeAccess& a,
     if (first_sessions) a.sessions = phases->sessions();
   }
   phases->set_method_rules(std::move(rules));
-  if (service) phases->set_service_label(cdn::proxy::capped_service_label(service->name));
+  if (service) phases->set_service(service->name, cdn::proxy::capped_service_label(service->name));
   return std::unique_ptr<cdn::proxy::Phases>(std::move(phases));
 }
 

@@ -129,6 +129,24 @@ def test_a_token_of_one_service_is_refused_on_another(fleet):
     assert fleet.get("live.test", SAME).status in (401, 403)
 
 
+def test_stream_limits_count_per_service(fleet):
+    """Two content owners may both have a viewer "sub-1": one screen each (climit 1, block new)
+    on their own service, not one between them."""
+    claims = dict(sub="sub-1", climit=1, cbeh="BLOCK_NEW")
+    live_1 = fleet.token("live", sid="live-sid", **claims)
+    vod_1 = fleet.token("vod", sid="vod-sid", **claims)
+    assert fleet.get("live.test", SAME, live_1).status == 200
+    assert fleet.get("vod.test", SAME, vod_1).status == 200
+    # Within one service the limit holds: a second sid of live's sub-1 is refused.
+    r = fleet.get("live.test", SAME, fleet.token("live", sid="live-sid-2", **claims))
+    assert r.status == 403 and rejection(r) == "stream-limit-reached", r
+    # The session admin names a service's viewers with service=.
+    listed = http_request(fleet.edge.admin_port, "/admin/sessions?service=vod&sub=sub-1",
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert listed.status == 200
+    assert [s["sid"] for s in json.loads(listed.body)["sessions"]] == ["vod-sid"]
+
+
 def test_unknown_host_is_misdirected_and_never_cached(fleet):
     lookups = fleet.edge.metric("cdn_cache_lookups_total")
     misdirected = fleet.edge.metric("cdn_requests_misdirected_total")
