@@ -174,6 +174,23 @@ def test_each_service_certificate_by_sni(fleet):
         assert der == ssl.PEM_cert_to_DER_cert(fleet.certs[name][0].read_text())
 
 
+def test_a_request_without_host_is_routed_by_its_tls_server_name(fleet):
+    """HTTP/1.0 may leave Host out: over TLS the SNI picks the service (pub.test is open)."""
+    def get_without_host(sni):
+        ctx = client_tls_context()
+        with ssl.create_connection(("127.0.0.1", fleet.edge.port(tls=True))) as sock:
+            with ctx.wrap_socket(sock, server_hostname=sni) as tls:
+                tls.sendall(f"GET {SAME} HTTP/1.0\r\n\r\n".encode())
+                data = b""
+                while chunk := tls.recv(65536):
+                    data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body
+
+    assert get_without_host("pub.test") == (200, fleet.bodies["a"])
+    assert get_without_host("unknown.test")[0] == 421
+
+
 def test_access_log_names_the_service(fleet):
     fleet.get("pub.test", SAME)
     log = fleet.edge.dir / "edge-access.log"
