@@ -24,10 +24,9 @@ struct EdgeAccess {
   std::shared_ptr<cdn::edge::Sessions> sessions;
 };
 
-cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(EdgeAccess& a, cdn::runtime::Program& p,
-                                                                   const cdn::config::ServerConfig& cfg,
-                                                                   const cdn::config::ServiceConfig* service,
-                                                                   size_t index) {
+cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(
+    EdgeAccess& a, cdn::runtime::Program& p, const cdn::config::ServerConfig& cfg,
+    const cdn::config::ServiceConfig* service, size_t index) {
   std::vector<cdn::proxy::MethodRule> rules;
   for (auto& r : cfg.proxy.methods) rules.push_back({r.match, r.allow});
   const std::string& token_param = service ? service->cache.token_param : cfg.cache.token_param;
@@ -70,5 +69,6 @@ int main(int argc, char** argv) {
                                const cdn::config::ServiceConfig* service, size_t index) {
     return make_edge_phases(*access, p, cfg, service, index);
   };
-  return cdn::proxy::run_proxy_program(argc, argv, "cdn-edge", cdn::config::Tier::Edge, std::move(hooks));
+  return cdn::proxy::run_proxy_program(argc, argv, "cdn-edge", cdn::config::Tier::Edge,
+                                       std::move(hooks));
 }

@@ -16,7 +16,8 @@ cdn::proxy::ServiceTable table_of(int services) {
   for (int i = 0; i < services; ++i) {
     auto s = std::make_unique<cdn::proxy::Service>();
     s->name = "svc" + std::to_string(i);
-    s->hosts = {"video" + std::to_string(i) + ".example.com", "*.owner" + std::to_string(i) + ".example.net"};
+    s->hosts = {"video" + std::to_string(i) + ".example.com",
+                "*.owner" + std::to_string(i) + ".example.net"};
     v.push_back(std::move(s));
   }
   return cdn::proxy::ServiceTable(std::move(v), "");
@@ -27,9 +28,15 @@ void run(benchmark::State& state, std::string_view host) {
   for (auto _ : state) benchmark::DoNotOptimize(t.find(host));
 }
 
-void BM_ExactHost(benchmark::State& state) { run(state, "video7.example.com"); }
-void BM_WildcardHost(benchmark::State& state) { run(state, "edge-12.live.owner7.example.net"); }
-void BM_UnknownHost(benchmark::State& state) { run(state, "nobody.example.org"); }
+void BM_ExactHost(benchmark::State& state) {
+  run(state, "video7.example.com");
+}
+void BM_WildcardHost(benchmark::State& state) {
+  run(state, "edge-12.live.owner7.example.net");
+}
+void BM_UnknownHost(benchmark::State& state) {
+  run(state, "nobody.example.org");
+}
 BENCHMARK(BM_ExactHost)->Arg(1)->Arg(64);
 BENCHMARK(BM_WildcardHost)->Arg(1)->Arg(64);
 BENCHMARK(BM_UnknownHost)->Arg(1)->Arg(64);

@@ -28,7 +28,8 @@ bool valid_host_pattern(std::string_view h) {
 }
 
 // Keys of the cache section that size or place the process's one memory and disk tier.
-constexpr std::string_view kProcessWideCacheKeys[] = {"memory", "memory_shards", "disk_path", "disk_max"};
+constexpr std::string_view kProcessWideCacheKeys[] = {"memory", "memory_shards", "disk_path",
+                                                      "disk_max"};
 
 void read_service_cache(MapReader& m, CacheConfig& out) {
   for (auto key : kProcessWideCacheKeys) {
@@ -36,7 +37,8 @@ void read_service_cache(MapReader& m, CacheConfig& out) {
     m.skip(key);
     m.error(key, "is process-wide: set it in the top-level cache section");
   }
-  if (m.has("default_ttls")) out.default_ttls.clear();  // the service's rules replace the top level's
+  if (m.has("default_ttls"))
+    out.default_ttls.clear();  // the service's rules replace the top level's
   read_cache(m, out);
 }
 
@@ -44,8 +46,8 @@ void read_service_limits(MapReader& m, ServiceConfig& out) {
   set(out.max_body_bytes, m.get_size("max_body_bytes"));
 }
 
-void read_service(MapReader& s, const ServerConfig& cfg, size_t index, const ServiceSections& service_extra,
-                  std::vector<ServiceConfig>& out) {
+void read_service(MapReader& s, const ServerConfig& cfg, size_t index,
+                  const ServiceSections& service_extra, std::vector<ServiceConfig>& out) {
   ServiceConfig svc;
   svc.line = s.line();
   svc.cache = cfg.cache;
@@ -69,7 +71,8 @@ void read_service(MapReader& s, const ServerConfig& cfg, size_t index, const Ser
       }
       for (const auto& prev : out)
         if (std::find(prev.hosts.begin(), prev.hosts.end(), host) != prev.hosts.end())
-          s.error("hosts", "duplicate host \"" + host + "\" (also in service \"" + prev.name + "\")");
+          s.error("hosts",
+                  "duplicate host \"" + host + "\" (also in service \"" + prev.name + "\")");
       if (std::find(svc.hosts.begin(), svc.hosts.end(), host) != svc.hosts.end())
         s.error("hosts", "duplicate host \"" + host + "\"");
       svc.hosts.push_back(std::move(host));
@@ -119,7 +122,8 @@ void read_services(MapReader& root, ServerConfig& cfg, const ServiceSections& se
     return;
   }
   size_t index = 0;
-  for (MapReader& s : root.get_maps("services")) read_service(s, cfg, index++, service_extra, cfg.services);
+  for (MapReader& s : root.get_maps("services"))
+    read_service(s, cfg, index++, service_extra, cfg.services);
   if (auto d = root.get_string("default_service", false)) {
     auto named = [&](const ServiceConfig& s) { return s.name == *d; };
     if (cfg.services.empty())
@@ -132,7 +136,8 @@ void read_services(MapReader& root, ServerConfig& cfg, const ServiceSections& se
   for (const auto& s : cfg.services) {
     if (s.certificates.empty()) continue;
     if (!cfg.tls) cfg.tls.emplace();
-    cfg.tls->certificates.insert(cfg.tls->certificates.end(), s.certificates.begin(), s.certificates.end());
+    cfg.tls->certificates.insert(cfg.tls->certificates.end(), s.certificates.begin(),
+                                 s.certificates.end());
   }
 }
 

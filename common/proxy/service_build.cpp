@@ -8,8 +8,9 @@ namespace cdn::proxy {
 
 namespace {
 
-ProxyOptions proxy_options(runtime::Program& p, const config::ServerConfig& cfg, const config::CacheConfig& cache,
-                           const config::UpstreamConfig& upstream, uint64_t max_body_bytes) {
+ProxyOptions proxy_options(runtime::Program& p, const config::ServerConfig& cfg,
+                           const config::CacheConfig& cache, const config::UpstreamConfig& upstream,
+                           uint64_t max_body_bytes) {
   ProxyOptions o;
   o.via_name = p.via_name();
   o.key_excluded_params = cache.ignore_query_params;
@@ -34,7 +35,8 @@ ProxyOptions proxy_options(runtime::Program& p, const config::ServerConfig& cfg,
   return o;
 }
 
-Result<std::unique_ptr<UpstreamSet>> upstream_set(runtime::Program& p, const config::ServerConfig& cfg,
+Result<std::unique_ptr<UpstreamSet>> upstream_set(runtime::Program& p,
+                                                  const config::ServerConfig& cfg,
                                                   const config::UpstreamConfig& u) {
   auto servers = upstream_servers(u);
   if (!servers) return servers.error();
@@ -43,13 +45,15 @@ Result<std::unique_ptr<UpstreamSet>> upstream_set(runtime::Program& p, const con
   ut.first_byte_ms = cfg.timeouts.upstream_first_byte_ms;
   ut.idle_ms = cfg.timeouts.upstream_idle_ms;
   return std::make_unique<UpstreamSet>(
-      u.policy == config::UpstreamPolicy::Rendezvous ? SelectPolicy::Rendezvous : SelectPolicy::Failover,
+      u.policy == config::UpstreamPolicy::Rendezvous ? SelectPolicy::Rendezvous
+                                                     : SelectPolicy::Failover,
       std::move(servers.value()), u.max_fails, u.fail_timeout_ms, ut, p.worker_count());
 }
 
 Result<std::unique_ptr<Service>> build_service(runtime::Program& p, const config::ServerConfig& cfg,
                                                const config::ServiceConfig* sc, size_t index,
-                                               const MakePhases& make_phases, const SharedParts& shared) {
+                                               const MakePhases& make_phases,
+                                               const SharedParts& shared) {
   auto s = std::make_unique<Service>();
   const config::CacheConfig& cache = sc ? sc->cache : cfg.cache;
   const config::UpstreamConfig& upstream = sc ? sc->upstream : *cfg.upstream;
@@ -60,16 +64,21 @@ Result<std::unique_ptr<Service>> build_service(runtime::Program& p, const config
     s->hosts = sc->hosts;
   }
   auto phases = make_phases(p, cfg, sc, index);
-  if (!phases) return make_error((sc ? "service " + sc->name + ": " : std::string()) + phases.error().message);
+  if (!phases)
+    return make_error((sc ? "service " + sc->name + ": " : std::string()) + phases.error().message);
   s->phases = std::move(phases.value());
   auto upstreams = upstream_set(p, cfg, upstream);
-  if (!upstreams) return make_error((sc ? "service " + sc->name + ": " : std::string()) + upstreams.error().message);
+  if (!upstreams)
+    return make_error((sc ? "service " + sc->name + ": " : std::string()) +
+                      upstreams.error().message);
   s->upstreams = std::move(upstreams.value());
-  ProxyOptions o = proxy_options(p, cfg, cache, upstream, sc ? sc->max_body_bytes : cfg.limits.max_body_bytes);
+  ProxyOptions o =
+      proxy_options(p, cfg, cache, upstream, sc ? sc->max_body_bytes : cfg.limits.max_body_bytes);
   o.key_prefix = sc ? cache::key_prefix_of(sc->name) : std::string();
   o.service_label = s->label;
   o.strip_surrogate_keys = shared.strip_surrogate_keys;
-  s->core = std::make_unique<ProxyCore>(std::move(o), shared.memory, shared.disk, s->upstreams.get(), s->phases.get());
+  s->core = std::make_unique<ProxyCore>(std::move(o), shared.memory, shared.disk,
+                                        s->upstreams.get(), s->phases.get());
   s->core->set_surrogate_index(shared.surrogates);
   if (shared.purge_seq) s->core->set_purge_seq(shared.purge_seq);
   if (shared.purge_barrier) s->core->set_purge_barrier(shared.purge_barrier);
@@ -78,7 +87,8 @@ Result<std::unique_ptr<Service>> build_service(runtime::Program& p, const config
 
 }  // namespace
 
-Result<std::shared_ptr<const ServiceTable>> build_service_table(runtime::Program& p, const config::ServerConfig& cfg,
+Result<std::shared_ptr<const ServiceTable>> build_service_table(runtime::Program& p,
+                                                                const config::ServerConfig& cfg,
                                                                 const MakePhases& make_phases,
                                                                 const SharedParts& shared) {
   std::vector<std::unique_ptr<Service>> services;

@@ -21,7 +21,8 @@ namespace cdn::proxy {
 // A tier's phases for one service of `cfg` (`service` null: the implicit service, whose
 // settings are the top-level sections; `index` is its place in cfg.services).
 using MakePhases = std::function<Result<std::unique_ptr<Phases>>(
-    runtime::Program&, const config::ServerConfig& cfg, const config::ServiceConfig* service, size_t index)>;
+    runtime::Program&, const config::ServerConfig& cfg, const config::ServiceConfig* service,
+    size_t index)>;
 
 // What every service's core shares with the others.
 struct SharedParts {
@@ -33,7 +34,8 @@ struct SharedParts {
   bool strip_surrogate_keys = true;
 };
 
-Result<std::shared_ptr<const ServiceTable>> build_service_table(runtime::Program& p, const config::ServerConfig& cfg,
+Result<std::shared_ptr<const ServiceTable>> build_service_table(runtime::Program& p,
+                                                                const config::ServerConfig& cfg,
                                                                 const MakePhases& make_phases,
                                                                 const SharedParts& shared);
 

@@ -10,7 +10,7 @@ namespace {
 
 struct LabelState {
   std::mutex mu;
-  std::vector<std::string> names;  // the capped set, in the order first seen
+  std::vector<std::string> names;                         // the capped set, in the order first seen
   std::vector<std::pair<Lookup, obs::Counter*>> lookups;  // every lookup counter made
 };
 
@@ -29,7 +29,8 @@ const char* result_name(int i) {
 std::string capped_service_label(std::string_view service_name) {
   LabelState& s = state();
   std::lock_guard lk(s.mu);
-  if (std::find(s.names.begin(), s.names.end(), service_name) != s.names.end()) return std::string(service_name);
+  if (std::find(s.names.begin(), s.names.end(), service_name) != s.names.end())
+    return std::string(service_name);
   if (s.names.size() >= kMaxServiceLabels) return "other";
   s.names.emplace_back(service_name);
   return std::string(service_name);
@@ -41,12 +42,14 @@ obs::Labels with_service(obs::Labels labels, std::string_view label) {
 }
 
 obs::Counter& lookup_counter(Lookup result, std::string_view service_label) {
-  auto& c = obs::metrics().counter("cdn_cache_lookups_total", "Cache lookups by result",
-                                   with_service({{"result", result_name(int(result))}}, service_label));
+  auto& c =
+      obs::metrics().counter("cdn_cache_lookups_total", "Cache lookups by result",
+                             with_service({{"result", result_name(int(result))}}, service_label));
   LabelState& s = state();
   std::lock_guard lk(s.mu);
   std::pair<Lookup, obs::Counter*> entry{result, &c};
-  if (std::find(s.lookups.begin(), s.lookups.end(), entry) == s.lookups.end()) s.lookups.push_back(entry);
+  if (std::find(s.lookups.begin(), s.lookups.end(), entry) == s.lookups.end())
+    s.lookups.push_back(entry);
   return c;
 }
 

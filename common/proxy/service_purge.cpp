@@ -59,7 +59,8 @@ std::string ServicePurge::service_of_token(std::string_view authorization) const
   auto table = router_->table();
   for (const auto& s : table->services()) {
     const std::string& t = s->admin_token;
-    if (!t.empty() && t.size() == given.size() && CRYPTO_memcmp(t.data(), given.data(), t.size()) == 0)
+    if (!t.empty() && t.size() == given.size() &&
+        CRYPTO_memcmp(t.data(), given.data(), t.size()) == 0)
       return s->name;
   }
   return {};

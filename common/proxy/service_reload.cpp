@@ -35,7 +35,8 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
-bool same_listeners(const std::vector<config::ListenConfig>& a, const std::vector<config::ListenConfig>& b) {
+bool same_listeners(const std::vector<config::ListenConfig>& a,
+                    const std::vector<config::ListenConfig>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (!(a[i].address == b[i].address) || a[i].tls != b[i].tls) return false;
@@ -54,7 +55,8 @@ std::string to_json(const ReloadOutcome& r) {
   return out + "}\n";
 }
 
-std::vector<std::string> restart_only_changes(const config::ServerConfig& a, const config::ServerConfig& b) {
+std::vector<std::string> restart_only_changes(const config::ServerConfig& a,
+                                              const config::ServerConfig& b) {
   std::vector<std::string> out;
   auto check = [&out](bool same, const char* key) {
     if (!same) out.emplace_back(key);
@@ -70,10 +72,13 @@ std::vector<std::string> restart_only_changes(const config::ServerConfig& a, con
   check(a.cache.disk_path == b.cache.disk_path, "cache.disk_path");
   check(a.cache.disk_max_bytes == b.cache.disk_max_bytes, "cache.disk_max");
   check(a.limits.max_connections == b.limits.max_connections, "limits.max_connections");
-  check(a.limits.max_url_bytes == b.limits.max_url_bytes && a.limits.max_header_bytes == b.limits.max_header_bytes &&
-            a.limits.max_field_bytes == b.limits.max_field_bytes && a.limits.max_headers == b.limits.max_headers,
+  check(a.limits.max_url_bytes == b.limits.max_url_bytes &&
+            a.limits.max_header_bytes == b.limits.max_header_bytes &&
+            a.limits.max_field_bytes == b.limits.max_field_bytes &&
+            a.limits.max_headers == b.limits.max_headers,
         "limits (request head)");
-  check(config::http2_enabled(a.http2, a.tier) == config::http2_enabled(b.http2, b.tier) && a.http2.h2c == b.http2.h2c,
+  check(config::http2_enabled(a.http2, a.tier) == config::http2_enabled(b.http2, b.tier) &&
+            a.http2.h2c == b.http2.h2c,
         "http2");
   check(a.timeouts.header_read_ms == b.timeouts.header_read_ms &&
             a.timeouts.keepalive_idle_ms == b.timeouts.keepalive_idle_ms &&
@@ -85,23 +90,28 @@ std::vector<std::string> restart_only_changes(const config::ServerConfig& a, con
 
 ReloadOutcome ServiceReloader::reload() {
   ReloadOutcome out;
-  auto next = config::load_server_config(p_.config_path(), p_.extra_sections(), p_.service_sections());
+  auto next =
+      config::load_server_config(p_.config_path(), p_.extra_sections(), p_.service_sections());
   if (next && next->tier != p_.config().tier)
-    next = make_error(p_.config_path() + ": tier: cannot change from " + std::string(to_string(p_.config().tier)));
+    next = make_error(p_.config_path() + ": tier: cannot change from " +
+                      std::string(to_string(p_.config().tier)));
   if (!next) {
     out.errors = lines_of(next.error().message);
-    obs::log(obs::Level::Error, "reload refused, the running config stays", {{"errors", next.error().message}});
+    obs::log(obs::Level::Error, "reload refused, the running config stays",
+             {{"errors", next.error().message}});
     return out;
   }
   auto table = build_service_table(p_, *next, make_phases_, *shared_);
   if (!table) {
     out.errors.push_back(table.error().message);
-    obs::log(obs::Level::Error, "reload refused, the running config stays", {{"errors", table.error().message}});
+    obs::log(obs::Level::Error, "reload refused, the running config stays",
+             {{"errors", table.error().message}});
     return out;
   }
   if (auto r = p_.reload_tls(*next); !r) {
     out.errors.push_back("tls: " + r.error().message);
-    obs::log(obs::Level::Error, "tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+    obs::log(obs::Level::Error, "tls reload failed, keeping the old certificates",
+             {{"error", r.error().message}});
     return out;  // the new table was never used: it goes here
   }
   out.ok = true;

@@ -23,11 +23,13 @@ struct ReloadOutcome {
 std::string to_json(const ReloadOutcome& r);
 
 // The keys of `next` that differ from `running` but cannot change in a running process.
-std::vector<std::string> restart_only_changes(const config::ServerConfig& running, const config::ServerConfig& next);
+std::vector<std::string> restart_only_changes(const config::ServerConfig& running,
+                                              const config::ServerConfig& next);
 
 class ServiceReloader {
  public:
-  ServiceReloader(runtime::Program& p, ServiceRouter* router, MakePhases make_phases, const SharedParts* shared)
+  ServiceReloader(runtime::Program& p, ServiceRouter* router, MakePhases make_phases,
+                  const SharedParts* shared)
       : p_(p), router_(router), make_phases_(std::move(make_phases)), shared_(shared) {}
   // On the admin loop (the tier's admin routes and /healthz fields are that loop's).
   ReloadOutcome reload();

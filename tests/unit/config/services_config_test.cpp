@@ -100,16 +100,29 @@ default_service: nope
 )");
   ASSERT_FALSE(r.ok());
   const std::string& m = r.error().message;
-  EXPECT_NE(m.find("t.yaml:6: services[1].name: \"Bad Name\" is not a service name"), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:7: services[1].hosts: duplicate host \"a.example.com\" (also in service \"a\")"),
-            std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:8: services[2].name: duplicate service name \"a\""), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:9: services[2].hosts: \"b..example.com\" is not a host name"), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:9: services[2].hosts: duplicate host \"*.x.example.com\""), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:10: services[2].cache.disk_path: is process-wide"), std::string::npos) << m;
+  EXPECT_NE(m.find("t.yaml:6: services[1].name: \"Bad Name\" is not a service name"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(
+      m.find(
+          "t.yaml:7: services[1].hosts: duplicate host \"a.example.com\" (also in service \"a\")"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find("t.yaml:8: services[2].name: duplicate service name \"a\""), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("t.yaml:9: services[2].hosts: \"b..example.com\" is not a host name"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("t.yaml:9: services[2].hosts: duplicate host \"*.x.example.com\""),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("t.yaml:10: services[2].cache.disk_path: is process-wide"), std::string::npos)
+      << m;
   EXPECT_NE(m.find("t.yaml:11: services[2].access: only for tier edge"), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:13: services[3].hosts: needs at least one host name"), std::string::npos) << m;
-  EXPECT_NE(m.find("t.yaml:14: default_service: no service is named \"nope\""), std::string::npos) << m;
+  EXPECT_NE(m.find("t.yaml:13: services[3].hosts: needs at least one host name"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("t.yaml:14: default_service: no service is named \"nope\""), std::string::npos)
+      << m;
 }
 
 TEST_F(ServicesConfigTest, ServicesWithoutATopLevelUpstreamBringTheirOwn) {
@@ -125,7 +138,8 @@ services:
   - {name: a, hosts: [a.example]}
 )");
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().message.find("t.yaml:4: services[0]: needs an upstream section"), std::string::npos)
+  EXPECT_NE(missing.error().message.find("t.yaml:4: services[0]: needs an upstream section"),
+            std::string::npos)
       << missing.error().message;
 }
 
@@ -135,7 +149,8 @@ origin: {root: @DIR@/vod}
 services: []
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("t.yaml:3: services: only for tiers edge and shield"), std::string::npos)
+  EXPECT_NE(r.error().message.find("t.yaml:3: services: only for tiers edge and shield"),
+            std::string::npos)
       << r.error().message;
 }
 

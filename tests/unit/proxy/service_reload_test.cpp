@@ -28,13 +28,16 @@ TEST(ServiceReload, OutcomeAsJson) {
   ReloadOutcome refused;
   refused.errors = {"edge.yaml:7: services[1].hosts: duplicate host \"a.test\""};
   EXPECT_EQ(to_json(refused),
-            "{\"reloaded\":false,\"errors\":[\"edge.yaml:7: services[1].hosts: duplicate host \\\"a.test\\\"\"],"
+            "{\"reloaded\":false,\"errors\":[\"edge.yaml:7: services[1].hosts: duplicate host "
+            "\\\"a.test\\\"\"],"
             "\"needs_restart\":[],\"services\":[]}\n");
   ReloadOutcome ok;
   ok.ok = true;
   ok.needs_restart = {"listen"};
   ok.services = {"live", "vod"};
-  EXPECT_EQ(to_json(ok), "{\"reloaded\":true,\"errors\":[],\"needs_restart\":[\"listen\"],\"services\":[\"live\",\"vod\"]}\n");
+  EXPECT_EQ(to_json(ok),
+            "{\"reloaded\":true,\"errors\":[],\"needs_restart\":[\"listen\"],\"services\":["
+            "\"live\",\"vod\"]}\n");
 }
 
 }  // namespace

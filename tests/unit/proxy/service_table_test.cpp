@@ -22,7 +22,9 @@ ServiceTable table(std::string_view fallback) {
   return ServiceTable(std::move(v), fallback);
 }
 
-std::string name_of(const Service* s) { return s ? s->name : "<none>"; }
+std::string name_of(const Service* s) {
+  return s ? s->name : "<none>";
+}
 
 TEST(ServiceTable, ExactBeforeWildcardAndLongestWildcardFirst) {
   ServiceTable t = table("");
