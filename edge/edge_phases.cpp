@@ -29,7 +29,8 @@ std::string json_string(std::string_view s) {
 }
 
 obs::Counter& rejections(const std::string& reason, std::string_view service_label) {
-  return obs::metrics().counter("cdn_token_rejections_total", "Requests refused by the access gate, by reason",
+  return obs::metrics().counter("cdn_token_rejections_total",
+                                "Requests refused by the access gate, by reason",
                                 proxy::with_service({{"reason", reason}}, service_label));
 }
 
@@ -57,12 +58,14 @@ EdgePhases::EdgePhases(std::string token_param) : token_param_(std::move(token_p
 EdgePhases::EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count,
                        std::shared_ptr<Sessions> shared)
     : cfg_(std::move(cfg)), token_param_(std::move(token_param)), cors_(cfg_.cors_origins) {
-  if (cfg_.enabled) sessions_ = shared ? std::move(shared) : std::make_shared<Sessions>(cfg_, worker_count);
+  if (cfg_.enabled)
+    sessions_ = shared ? std::move(shared) : std::make_shared<Sessions>(cfg_, worker_count);
 }
 
 EdgePhases::~EdgePhases() = default;
 
-Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::string default_token_param,
+Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg,
+                                                       std::string default_token_param,
                                                        size_t worker_count,
                                                        std::shared_ptr<Sessions> shared_sessions) {
   std::string param = cfg.token_param.empty() ? std::move(default_token_param) : cfg.token_param;
@@ -97,14 +100,17 @@ void EdgePhases::start(runtime::Program& p, bool admin_routes) {
   if (!sessions_) return;
   if (admin_routes) {
     add_admin_routes(p.admin());
-    p.add_health_field("stream_sessions", [s = sessions_] { return uint64_t(s->active_now(unix_now_ms())); });
+    p.add_health_field("stream_sessions",
+                       [s = sessions_] { return uint64_t(s->active_now(unix_now_ms())); });
   }
   if (const auth::RedisHealth* h = admin_routes ? sessions_->redis_health() : nullptr) {
     // The fields keep the sessions (which own `h`) for the process's life.
-    p.add_health_field("session_store_down",
-                       [h, s = sessions_] { return uint64_t(h->down.load(std::memory_order_relaxed)); });
-    p.add_health_field("session_store_auth_refused",
-                       [h, s = sessions_] { return uint64_t(h->auth_refused.load(std::memory_order_relaxed)); });
+    p.add_health_field("session_store_down", [h, s = sessions_] {
+      return uint64_t(h->down.load(std::memory_order_relaxed));
+    });
+    p.add_health_field("session_store_auth_refused", [h, s = sessions_] {
+      return uint64_t(h->auth_refused.load(std::memory_order_relaxed));
+    });
   }
   std::vector<net::Worker*> workers;
   for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
@@ -339,7 +345,8 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, AccessState& st
 void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   if (!sessions_) return;
   // The routes hold the sessions, not these phases, which a reload replaces.
-  admin.add_private_read("/admin/sessions", [sessions = sessions_](const std::shared_ptr<http::Exchange>& ex) {
+  admin.add_private_read("/admin/sessions", [sessions = sessions_](
+                                                const std::shared_ptr<http::Exchange>& ex) {
     std::string sub = http::query_value(ex->request().query, "sub").value_or("");
     if (!sub.empty()) sub = scoped_sub(ex->request().query, sub);
     if (sub.empty()) {
@@ -357,7 +364,8 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
       ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out);
     });
   });
-  admin.add_write("/admin/sessions/kick", [sessions = sessions_](const std::shared_ptr<http::Exchange>& ex) {
+  admin.add_write("/admin/sessions/kick", [sessions = sessions_](
+                                              const std::shared_ptr<http::Exchange>& ex) {
     auth::SessionKey key{http::query_value(ex->request().query, "sub").value_or(""),
                          http::query_value(ex->request().query, "sid").value_or("")};
     if (!key.sub.empty()) key.sub = scoped_sub(ex->request().query, key.sub);
@@ -368,8 +376,10 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
     sessions->kicked(key);
     obs::log(obs::Level::Info, "session kicked", {{"sub", key.sub}, {"sid", key.sid}});
     sessions->store_for(*ex->worker()).kick(key, [ex](bool was_live) {
-      if (was_live) ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
-      else ex->respond_error(404, "no-such-session");
+      if (was_live)
+        ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
+      else
+        ex->respond_error(404, "no-such-session");
     });
   });
 }

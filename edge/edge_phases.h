@@ -49,7 +49,8 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   // With `access:`; keys are loaded here (errors fail the start). `shared_sessions`: the stream
   // sessions of the process when another service's phases made them already (then this one's
   // sessions settings are not used).
-  static Result<std::unique_ptr<EdgePhases>> create(AccessConfig cfg, std::string default_token_param,
+  static Result<std::unique_ptr<EdgePhases>> create(AccessConfig cfg,
+                                                    std::string default_token_param,
                                                     size_t worker_count,
                                                     std::shared_ptr<Sessions> shared_sessions = {});
   ~EdgePhases() override;
@@ -79,7 +80,8 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   }
 
  private:
-  EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count, std::shared_ptr<Sessions> shared);
+  EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count,
+             std::shared_ptr<Sessions> shared);
 
   // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
   bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
@@ -104,7 +106,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   Cors cors_;
   std::unique_ptr<auth::Verifier> verifier_;
   std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;
-  std::shared_ptr<Sessions> sessions_;  // shared by every service's phases, across reloads
+  std::shared_ptr<Sessions> sessions_;       // shared by every service's phases, across reloads
   obs::CollectorHandle sessions_collector_;  // reads sessions_; declared after it, so it goes first
 };
 

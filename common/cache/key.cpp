@@ -54,7 +54,8 @@ void append_host(std::string& out, std::string_view host) {
 }  // namespace
 
 CacheKey make_key(std::string_view host, std::string_view path, std::string_view query,
-                  const std::vector<std::string>& excluded_params, std::string_view service_prefix) {
+                  const std::vector<std::string>& excluded_params,
+                  std::string_view service_prefix) {
   std::string q = normalize_query(query, excluded_params);
   CacheKey key;
   key.text.reserve(service_prefix.size() + host.size() + path.size() + q.size() + 1);

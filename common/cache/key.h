@@ -21,7 +21,8 @@ struct CacheKey {
 // `service_prefix` (key_prefix_of(name); empty for the implicit service) comes first, so two
 // delivery services never share an object and a service's keys share one text prefix.
 CacheKey make_key(std::string_view host, std::string_view path, std::string_view query,
-                  const std::vector<std::string>& excluded_params, std::string_view service_prefix = {});
+                  const std::vector<std::string>& excluded_params,
+                  std::string_view service_prefix = {});
 
 // "name#": '#' is escaped in every host, so no key of the implicit service (which starts with
 // its host) can start like a named service's.

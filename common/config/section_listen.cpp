@@ -70,7 +70,8 @@ void read_admin(MapReader& m, AdminConfig& out) {
   }
 }
 
-void read_tls_certificates(MapReader& m, Key key, size_t min_items, std::vector<TlsCertificate>& out) {
+void read_tls_certificates(MapReader& m, Key key, size_t min_items,
+                           std::vector<TlsCertificate>& out) {
   for (MapReader& c : m.get_maps(key, min_items)) {
     TlsCertificate cert;
     auto certfile = c.get_string(required("cert"), false);

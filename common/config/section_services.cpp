@@ -49,7 +49,6 @@ void read_service_limits(MapReader& m, ServiceConfig& out) {
 void read_service(MapReader& s, const ServerConfig& cfg, size_t index,
                   const ServiceSections& service_extra, std::vector<ServiceConfig>& out) {
   ServiceConfig svc;
-  svc.line = s.line();
   svc.cache = cfg.cache;
   svc.max_body_bytes = cfg.limits.max_body_bytes;
   if (auto name = s.get_string(required("name"), false)) {

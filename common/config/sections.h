@@ -11,7 +11,8 @@ void read_listen(MapReader& root, std::vector<ListenConfig>& out);
 void read_admin(MapReader& m, AdminConfig& out);
 void read_tls(MapReader& m, TlsConfig& out);
 // A list of {cert, key} PEM pairs at `key`, each checked readable.
-void read_tls_certificates(MapReader& m, Key key, size_t min_items, std::vector<TlsCertificate>& out);
+void read_tls_certificates(MapReader& m, Key key, size_t min_items,
+                           std::vector<TlsCertificate>& out);
 void read_timeouts(MapReader& m, TimeoutsConfig& out);
 void read_limits(MapReader& m, LimitsConfig& out);
 void read_cache(MapReader& m, CacheConfig& out);

@@ -193,9 +193,8 @@ struct ServiceConfig {
   UpstreamConfig upstream;         // the top-level upstream unless given
   CacheConfig cache;               // the top-level cache with this service's rule overrides
   std::vector<TlsCertificate> certificates;  // added to the SNI map (tls.certificates)
-  std::string admin_token;         // may purge this service's objects only; empty = none
-  uint64_t max_body_bytes = 1 << 20;  // limits.max_body_bytes of a passed request's body
-  int line = 0;                    // where it is defined, for messages
+  std::string admin_token;                   // may purge this service's objects only; empty = none
+  uint64_t max_body_bytes = 1 << 20;         // limits.max_body_bytes of a passed request's body
 };
 
 struct ServerConfig {
@@ -214,7 +213,7 @@ struct ServerConfig {
   std::optional<OriginConfig> origin;      // origin
   // Empty: one implicit service (the top-level upstream/cache/access) for every Host.
   std::vector<ServiceConfig> services;
-  std::string default_service;  // the service of a Host no service lists; empty = 421
+  std::string default_service;             // the service of a Host no service lists; empty = 421
   std::string access_log = "-";            // "-" = stdout, "off", or a file path
   LogLevel log_level = LogLevel::Info;
 };

@@ -169,7 +169,8 @@ std::string Fetcher::request_head() const {
 
 void Fetcher::count(const std::string& status) {
   obs::metrics()
-      .counter("cdn_upstream_requests_total", "Requests sent upstream, by server and status or error",
+      .counter("cdn_upstream_requests_total",
+               "Requests sent upstream, by server and status or error",
                with_service({{"upstream", ctx_->upstreams->name(current_)}, {"status", status}},
                             ctx_->service_label))
       .inc();

@@ -83,31 +83,38 @@ Result<void> open_caches(const config::ServerConfig& cfg, ProxyTier& t) {
     cache::DiskOptions d;
     d.path = cfg.cache.disk_path;
     d.max_bytes = cfg.cache.disk_max_bytes;
-    d.on_removed = [index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); };
+    d.on_removed = [index = t.surrogates.get()](std::string_view key_text) {
+      index->remove(key_text);
+    };
     auto disk = cache::DiskTier::open(d);
     if (!disk) return make_error("cache.disk_path: " + disk.error().message);
     t.disk = std::move(disk.value());
     // The keys of what an earlier run stored: a purge by key reaches those objects too.
-    t.disk->for_each_object_tags([&t](std::string_view key_text, const std::vector<std::string>& keys) {
-      t.surrogates->set(std::string(key_text), keys);
-    });
+    t.disk->for_each_object_tags(
+        [&t](std::string_view key_text, const std::vector<std::string>& keys) {
+          t.surrogates->set(std::string(key_text), keys);
+        });
   } else {
     // Without a disk tier an object evicted from memory is gone: its index entry goes too.
-    t.memory->set_on_evict([index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); });
+    t.memory->set_on_evict(
+        [index = t.surrogates.get()](std::string_view key_text) { index->remove(key_text); });
   }
   return {};
 }
 
 void collect_cache_metrics(obs::Registry& r, ProxyTier& t) {
   auto& ms = t.memory->stats();
-  r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier").set(int64_t(t.memory->bytes()));
+  r.gauge("cdn_cache_memory_bytes", "Bytes charged to the memory tier")
+      .set(int64_t(t.memory->bytes()));
   r.gauge("cdn_cache_memory_objects", "Objects in the memory tier").set(int64_t(t.memory->count()));
-  r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start").set(int64_t(ms.evictions.load()));
+  r.gauge("cdn_cache_memory_evictions", "Evictions from the memory tier since start")
+      .set(int64_t(ms.evictions.load()));
   auto table = t.router->table();
   size_t fills = 0;
   for (const auto& s : table->services()) fills += s->core->inflight().size();
   r.gauge("cdn_fills_inflight", "Upstream fills running").set(int64_t(fills));
-  r.gauge("cdn_surrogate_keys", "Distinct surrogate keys indexed").set(int64_t(t.surrogates->keys()));
+  r.gauge("cdn_surrogate_keys", "Distinct surrogate keys indexed")
+      .set(int64_t(t.surrogates->keys()));
   if (t.fleet_purge) {
     r.gauge("cdn_purge_fleet_applied", "Number of the last fleet purge applied here")
         .set(int64_t(t.fleet_purge->applied().load(std::memory_order_relaxed)));
@@ -121,14 +128,16 @@ void collect_cache_metrics(obs::Registry& r, ProxyTier& t) {
     auto& ds = t.disk->stats();
     r.gauge("cdn_cache_disk_hits", "Disk tier hits since start").set(int64_t(ds.hits.load()));
     r.gauge("cdn_cache_disk_misses", "Disk tier misses since start").set(int64_t(ds.misses.load()));
-    r.gauge("cdn_cache_disk_corrupt", "Corrupt disk entries dropped since start").set(int64_t(ds.corrupt.load()));
+    r.gauge("cdn_cache_disk_corrupt", "Corrupt disk entries dropped since start")
+        .set(int64_t(ds.corrupt.load()));
     r.gauge("cdn_cache_disk_writes", "Disk tier writes since start").set(int64_t(ds.writes.load()));
     r.gauge("cdn_cache_disk_bytes", "Bytes stored in the disk tier").set(int64_t(t.disk->bytes()));
     r.gauge("cdn_cache_disk_evictions", "Objects evicted from the disk tier to stay under disk_max")
         .set(int64_t(ds.evictions.load()));
     r.gauge("cdn_cache_disk_chunk_reads", "Body chunk records read from the disk tier since start")
         .set(int64_t(ds.chunk_reads.load()));
-    r.gauge("cdn_cache_disk_legacy_reads", "Objects read in an older disk format version since start")
+    r.gauge("cdn_cache_disk_legacy_reads",
+            "Objects read in an older disk format version since start")
         .set(int64_t(ds.legacy_reads.load()));
   }
   for (const auto& s : table->services())
@@ -155,16 +164,18 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     shared.memory = t.memory.get();
     shared.disk = t.disk.get();
     shared.surrogates = t.surrogates.get();
-    shared.strip_surrogate_keys = purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
+    shared.strip_surrogate_keys =
+        purge_cfg.strip_surrogate_keys.value_or(tier != config::Tier::Shield);
     const std::string node = cfg.node_name.empty() ? p.via_name() : cfg.node_name;
     if (purge_cfg.redis) {
       // The fleet's feed replaces forwarding to upstream admins.
-      t.fleet_purge = std::make_unique<FleetPurge>(
-          FleetPurgeDeps{&p.admin_worker(), t.service_purge.get(), t.purge_jobs.get(), node, *purge_cfg.redis});
+      t.fleet_purge = std::make_unique<FleetPurge>(FleetPurgeDeps{
+          &p.admin_worker(), t.service_purge.get(), t.purge_jobs.get(), node, *purge_cfg.redis});
       p.admin_worker().post([f = t.fleet_purge.get()] { f->start(); });
       shared.purge_seq = &t.fleet_purge->applied();
       if (tier == config::Tier::Shield)
-        shared.purge_barrier = [f = t.fleet_purge.get()](uint64_t seq, net::Worker* w, std::function<void()> resume) {
+        shared.purge_barrier = [f = t.fleet_purge.get()](uint64_t seq, net::Worker* w,
+                                                         std::function<void()> resume) {
           return f->hold(seq, w, std::move(resume));
         };
       p.admin().add_private_read("/admin/purges/*", [f = t.fleet_purge.get()](const std::shared_ptr<http::Exchange>& ex) {
@@ -178,13 +189,15 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     auto table = build_service_table(p, cfg, tier_hooks.make_phases, shared);
     if (!table) return table.error();
     t.router->swap(std::move(table.value()));
-    t.reloader = std::make_unique<ServiceReloader>(p, t.router.get(), tier_hooks.make_phases, &shared);
-    p.admin().add_write("/admin/reload", [r = t.reloader.get()](const std::shared_ptr<http::Exchange>& ex) {
-      ReloadOutcome out = r->reload();
-      http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
-      if (!out.ok) h.add("X-Error-Reason", "config-refused");
-      ex->respond(out.ok ? 200 : 400, std::move(h), to_json(out));
-    });
+    t.reloader =
+        std::make_unique<ServiceReloader>(p, t.router.get(), tier_hooks.make_phases, &shared);
+    p.admin().add_write(
+        "/admin/reload", [r = t.reloader.get()](const std::shared_ptr<http::Exchange>& ex) {
+          ReloadOutcome out = r->reload();
+          http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+          if (!out.ok) h.add("X-Error-Reason", "config-refused");
+          ex->respond(out.ok ? 200 : 400, std::move(h), to_json(out));
+        });
     add_purge_route(p, {t.service_purge.get(), t.purge_forwarder.get(), t.purge_jobs.get(), node,
                         t.fleet_purge.get()});
     add_cache_health_fields(p);
@@ -192,7 +205,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
       collect_cache_metrics(r, t);
       // The reloader is the admin loop's: a render there (GET /metrics) frees what it can.
       if (net::Worker::current() == admin) t.reloader->sweep();
-      r.gauge("cdn_service_tables_retired", "Replaced service tables still used by requests or fills")
+      r.gauge("cdn_service_tables_retired",
+              "Replaced service tables still used by requests or fills")
           .set(int64_t(t.reloader->retired()));
     });
     return static_cast<http::RequestHandler*>(t.router.get());

@@ -25,8 +25,9 @@ struct PurgeSpec {
   std::string service;
 };
 
-// Exactly one of url=, prefix=, key= (non-empty), optional soft=0|1, id= and service=; other parameters
-// are the caller's (e.g. fleet=1) and ignored. The error message is the reason for a 400.
+// Exactly one of url=, prefix=, key= (non-empty), optional soft=0|1, id= and service=; other
+// parameters are the caller's (e.g. fleet=1) and ignored. The error message is the reason for a
+// 400.
 Result<PurgeSpec> purge_spec_from_query(std::string_view query);
 std::string to_query(const PurgeSpec& p);
 

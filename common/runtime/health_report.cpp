@@ -21,7 +21,8 @@ StatusCounters& status_counters() {
 
 }  // namespace
 
-obs::Counter& requests_counter(int status, std::string_view protocol, std::string_view service_label) {
+obs::Counter& requests_counter(int status, std::string_view protocol,
+                               std::string_view service_label) {
   // Status codes and protocols are few; one lookup per pair and thread, then a plain reference.
   // The key packs the status with the protocol's length ("HTTP/1.1" and "HTTP/2" differ in it).
   int key = status * 16 + int(protocol.size() & 15);
@@ -35,8 +36,8 @@ obs::Counter& requests_counter(int status, std::string_view protocol, std::strin
     if (e.key == key && e.service == service_label) return *e.counter;
   obs::Labels labels{{"status", std::to_string(status)}, {"protocol", std::string(protocol)}};
   if (!service_label.empty()) labels.emplace_back("service", std::string(service_label));
-  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status, protocol and service",
-                                   labels);
+  auto& c = obs::metrics().counter("cdn_requests_total",
+                                   "Requests answered, by status, protocol and service", labels);
   cache.push_back({key, std::string(service_label), &c});
   StatusCounters& sc = status_counters();
   std::lock_guard lk(sc.mu);

@@ -4,7 +4,8 @@
 
 int main(int argc, char** argv) {
   cdn::proxy::TierHooks hooks;
-  hooks.make_phases = [](cdn::runtime::Program&, const cdn::config::ServerConfig&, const cdn::config::ServiceConfig*,
+  hooks.make_phases = [](cdn::runtime::Program&, const cdn::config::ServerConfig&,
+                         const cdn::config::ServiceConfig*,
                          size_t) -> cdn::Result<std::unique_ptr<cdn::proxy::Phases>> {
     return std::unique_ptr<cdn::proxy::Phases>(std::make_unique<cdn::proxy::DefaultPhases>());
   };
