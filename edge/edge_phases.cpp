@@ -12,6 +12,7 @@
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/forward_request.h"
+#include "common/proxy/service_metrics.h"
 #include "common/runtime/admin_api.h"
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
@@ -28,9 +29,17 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
-obs::Counter& rejections(const std::string& reason) {
-  return obs::metrics().counter("cdn_token_rejections_total", "Requests refused by the access gate, by reason",
-                                {{"reason", reason}});
+obs::Counter& rejections(const std::string& reason, std::string_view service_label) {
+  return obs::metrics().counter("cdn_token_rejections_total",
+                                "Requests refused by the access gate, by reason",
+                                proxy::with_service({{"reason", reason}}, service_label));
+}
+
+// The store's name of a viewer: "<service>/<sub>" with delivery services (service= in the admin
+// query), the sub alone without.
+std::string scoped_sub(std::string_view query, const std::string& sub) {
+  std::string service = http::query_value(query, "service").value_or("");
+  return service.empty() ? sub : service + "/" + sub;
 }
 
 obs::Counter& sid_moved() {
@@ -47,17 +56,22 @@ int64_t transport_of(const auth::Claims& c) { return c.cdnistt.value_or(1); }
 
 EdgePhases::EdgePhases(std::string token_param) : token_param_(std::move(token_param)), cors_({}) {}
 
-EdgePhases::EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count)
+EdgePhases::EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count,
+                       std::shared_ptr<Sessions> shared)
     : cfg_(std::move(cfg)), token_param_(std::move(token_param)), cors_(cfg_.cors_origins) {
-  if (cfg_.enabled) sessions_ = std::make_unique<Sessions>(cfg_, worker_count);
+  if (cfg_.enabled)
+    sessions_ = shared ? std::move(shared) : std::make_shared<Sessions>(cfg_, worker_count);
 }
 
 EdgePhases::~EdgePhases() = default;
 
-Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::string default_token_param,
-                                                       size_t worker_count) {
+Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg,
+                                                       std::string default_token_param,
+                                                       size_t worker_count,
+                                                       std::shared_ptr<Sessions> shared_sessions) {
   std::string param = cfg.token_param.empty() ? std::move(default_token_param) : cfg.token_param;
-  std::unique_ptr<EdgePhases> p(new EdgePhases(std::move(cfg), std::move(param), worker_count));
+  std::unique_ptr<EdgePhases> p(
+      new EdgePhases(std::move(cfg), std::move(param), worker_count, std::move(shared_sessions)));
   if (!p->cfg_.enabled) return p;
   auto keys = auth::load_jwks(p->cfg_.jwks);
   if (!keys) return make_error("access.jwks: " + keys.error().message);
@@ -83,38 +97,26 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg, std::st
   return p;
 }
 
-void EdgePhases::start(runtime::Program& p) {
-  add_admin_routes(p.admin());
+void EdgePhases::start(runtime::Program& p, bool admin_routes) {
   if (!sessions_) return;
-  p.add_health_field("stream_sessions", [s = sessions_.get()] { return uint64_t(s->active_now(unix_now_ms())); });
-  if (const auth::RedisHealth* h = sessions_->redis_health()) {
-    p.add_health_field("session_store_down", [h] { return uint64_t(h->down.load(std::memory_order_relaxed)); });
-    p.add_health_field("session_store_auth_refused",
-                       [h] { return uint64_t(h->auth_refused.load(std::memory_order_relaxed)); });
+  if (admin_routes) {
+    add_admin_routes(p.admin());
+    p.add_health_field("stream_sessions",
+                       [s = sessions_] { return uint64_t(s->active_now(unix_now_ms())); });
+  }
+  if (const auth::RedisHealth* h = admin_routes ? sessions_->redis_health() : nullptr) {
+    // The fields keep the sessions (which own `h`) for the process's life.
+    p.add_health_field("session_store_down", [h, s = sessions_] {
+      return uint64_t(h->down.load(std::memory_order_relaxed));
+    });
+    p.add_health_field("session_store_auth_refused", [h, s = sessions_] {
+      return uint64_t(h->auth_refused.load(std::memory_order_relaxed));
+    });
   }
   std::vector<net::Worker*> workers;
   for (size_t i = 0; i < p.worker_count(); ++i) workers.push_back(&p.worker(i));
   workers.push_back(&p.admin_worker());  // /admin/sessions reads the shared store from there
   sessions_->connect_early(std::move(workers));
-}
-
-void EdgePhases::reload() {
-  if (!verifier_) return;
-  if (auto keys = auth::load_jwks(cfg_.jwks); !keys || keys->empty()) {
-    obs::log(obs::Level::Error, "access.jwks reload failed, keeping the old keys",
-             {{"file", cfg_.jwks}, {"error", keys ? "no keys" : keys.error().message}});
-  } else {
-    size_t n = keys->keys().size();
-    verifier_->set_keys(std::make_shared<const auth::KeySet>(std::move(keys.value())));
-    obs::log(obs::Level::Info, "access.jwks reloaded", {{"file", cfg_.jwks}, {"keys", std::to_string(n)}});
-  }
-  if (cfg_.renewal_key.empty()) return;
-  if (auto k = auth::load_signing_key(cfg_.renewal_key); !k) {
-    obs::log(obs::Level::Error, "access.renewal_key reload failed, keeping the old key",
-             {{"file", cfg_.renewal_key}, {"error", k.error().message}});
-  } else {
-    renewal_key_.store(k.value());
-  }
 }
 
 bool EdgePhases::find_token(const http::Request& req, std::string& token, TokenSource& source) const {
@@ -181,7 +183,7 @@ proxy::Phases::Filter EdgePhases::request_filter(const std::shared_ptr<http::Exc
   int64_t now_ms = unix_now_ms();
   sessions_->maybe_sweep(now_ms);
   auth::SessionKey key{
-      viewer.claims.sub, viewer.claims.sid,
+      session_scope_ + viewer.claims.sub, viewer.claims.sid,
       auth::address_place(ex->client_ip(), cfg_.address_prefix_v4, cfg_.address_prefix_v6)};
   viewer.place = key.place;
   int limit = int(std::min<int64_t>(viewer.claims.climit, 1 << 20));
@@ -225,7 +227,7 @@ proxy::Phases::Filter EdgePhases::admitted(const std::shared_ptr<http::Exchange>
 
 void EdgePhases::reject(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
                         std::string_view detail) {
-  rejections(reason).inc();
+  rejections(reason, service_label_).inc();
   ex->log.reason = reason;
   if (obs::log_enabled(obs::Level::Debug))
     obs::log(obs::Level::Debug, "access refused",
@@ -347,13 +349,16 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, AccessState& st
 
 void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
   if (!sessions_) return;
-  admin.add_private_read("/admin/sessions", [this](const std::shared_ptr<http::Exchange>& ex) {
+  // The routes hold the sessions, not these phases, which a reload replaces.
+  admin.add_private_read("/admin/sessions", [sessions = sessions_](
+                                                const std::shared_ptr<http::Exchange>& ex) {
     std::string sub = http::query_value(ex->request().query, "sub").value_or("");
+    if (!sub.empty()) sub = scoped_sub(ex->request().query, sub);
     if (sub.empty()) {
       ex->respond_error(400, "sub-required");
       return;
     }
-    sessions_->store_for(*ex->worker()).list(sub, [ex, sub](std::vector<auth::SessionInfo> v) {
+    sessions->store_for(*ex->worker()).list(sub, [ex, sub](std::vector<auth::SessionInfo> v) {
       std::string out = "{\"sub\":" + json_string(sub) + ",\"sessions\":[";
       for (size_t i = 0; i < v.size(); ++i) {
         if (i) out += ',';
@@ -364,18 +369,22 @@ void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
       ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out);
     });
   });
-  admin.add_write("/admin/sessions/kick", [this](const std::shared_ptr<http::Exchange>& ex) {
+  admin.add_write("/admin/sessions/kick", [sessions = sessions_](
+                                              const std::shared_ptr<http::Exchange>& ex) {
     auth::SessionKey key{http::query_value(ex->request().query, "sub").value_or(""),
                          http::query_value(ex->request().query, "sid").value_or("")};
+    if (!key.sub.empty()) key.sub = scoped_sub(ex->request().query, key.sub);
     if (key.sub.empty() || key.sid.empty()) {
       ex->respond_error(400, "sub-and-sid-required");
       return;
     }
-    sessions_->kicked(key);
+    sessions->kicked(key);
     obs::log(obs::Level::Info, "session kicked", {{"sub", key.sub}, {"sid", key.sid}});
-    sessions_->store_for(*ex->worker()).kick(key, [ex](bool was_live) {
-      if (was_live) ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
-      else ex->respond_error(404, "no-such-session");
+    sessions->store_for(*ex->worker()).kick(key, [ex](bool was_live) {
+      if (was_live)
+        ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
+      else
+        ex->respond_error(404, "no-such-session");
     });
   });
 }

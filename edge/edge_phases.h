@@ -46,9 +46,13 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
  public:
   // Without an access section: only the token parameter is kept from the cache key and upstream.
   explicit EdgePhases(std::string token_param);
-  // With `access:`; keys are loaded here (errors fail the start).
-  static Result<std::unique_ptr<EdgePhases>> create(AccessConfig cfg, std::string default_token_param,
-                                                    size_t worker_count);
+  // With `access:`; keys are loaded here (errors fail the start). `shared_sessions`: the stream
+  // sessions of the process when another service's phases made them already (then this one's
+  // sessions settings are not used).
+  static Result<std::unique_ptr<EdgePhases>> create(AccessConfig cfg,
+                                                    std::string default_token_param,
+                                                    size_t worker_count,
+                                                    std::shared_ptr<Sessions> shared_sessions = {});
   ~EdgePhases() override;
 
   Filter request_filter(const std::shared_ptr<http::Exchange>& ex, AccessState& st,
@@ -63,13 +67,21 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
 
   // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid= (both need the admin token)
   void add_admin_routes(runtime::AdminApi& admin);
-  // Once the workers exist (before they run): per-worker session store setup.
-  void start(runtime::Program& p);
-  // SIGHUP: verification keys and the renewal key (a broken file keeps the old ones).
-  void reload();
+  // Once the workers exist (before they run): per-worker session store setup; with
+  // `admin_routes`, the session admin routes and /healthz fields too (one service has them).
+  void start(runtime::Program& p, bool admin_routes = true);
+  const std::shared_ptr<Sessions>& sessions() const { return sessions_; }
+  // The delivery service: its metric label on cdn_token_rejections_total (empty: none), and its
+  // name, which scopes its viewers' stream sessions ("<name>/<sub>" in the shared store), so two
+  // content owners' subs never count against each other.
+  void set_service(std::string_view name, std::string label) {
+    session_scope_ = name.empty() ? std::string() : std::string(name) + "/";
+    service_label_ = std::move(label);
+  }
 
  private:
-  EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count);
+  EdgePhases(AccessConfig cfg, std::string token_param, size_t worker_count,
+             std::shared_ptr<Sessions> shared);
 
   // Token from the query, the cookie, or Authorization: Bearer (first found), with its source.
   bool find_token(const http::Request& req, std::string& token, TokenSource& source) const;
@@ -90,10 +102,12 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   AccessConfig cfg_;
   std::vector<proxy::MethodRule> method_rules_;
   std::string token_param_;
+  std::string service_label_;
+  std::string session_scope_;
   Cors cors_;
   std::unique_ptr<auth::Verifier> verifier_;
   std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;
-  std::unique_ptr<Sessions> sessions_;
+  std::shared_ptr<Sessions> sessions_;       // shared by every service's phases, across reloads
   obs::CollectorHandle sessions_collector_;  // reads sessions_; declared after it, so it goes first
 };
 

@@ -88,7 +88,7 @@ void purge_key(benchmark::State& state, const char* key, int expected) {
     state.counters["index_rss_growth_bytes"] = double(c.index_rss_kib) * 1024;
     state.counters["indexed_objects"] = double(c.index.objects());
     state.ResumeTiming();
-    size_t n = c.core->purge({proxy::PurgeKind::Key, key, false});
+    size_t n = c.core->purge({proxy::PurgeKind::Key, key, false, {}});
     state.PauseTiming();
     // Each object is one entry in memory and one on disk.
     if (n != size_t(2 * expected)) state.SkipWithError("purged the wrong number of entries");

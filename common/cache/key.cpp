@@ -54,10 +54,12 @@ void append_host(std::string& out, std::string_view host) {
 }  // namespace
 
 CacheKey make_key(std::string_view host, std::string_view path, std::string_view query,
-                  const std::vector<std::string>& excluded_params) {
+                  const std::vector<std::string>& excluded_params,
+                  std::string_view service_prefix) {
   std::string q = normalize_query(query, excluded_params);
   CacheKey key;
-  key.text.reserve(host.size() + path.size() + q.size() + 1);
+  key.text.reserve(service_prefix.size() + host.size() + path.size() + q.size() + 1);
+  key.text += service_prefix;
   append_host(key.text, host);
   key.text += path;
   if (!q.empty()) {
@@ -66,6 +68,11 @@ CacheKey make_key(std::string_view host, std::string_view path, std::string_view
   }
   key.hash = hash64(key.text);
   return key;
+}
+
+std::string key_prefix_of(std::string_view service_name) {
+  if (service_name.empty()) return {};
+  return std::string(service_name) + '#';
 }
 
 uint64_t hash64(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }

@@ -70,8 +70,9 @@ void read_admin(MapReader& m, AdminConfig& out) {
   }
 }
 
-void read_tls(MapReader& m, TlsConfig& out) {
-  for (MapReader& c : m.get_maps(required("certificates"), 1)) {
+void read_tls_certificates(MapReader& m, Key key, size_t min_items,
+                           std::vector<TlsCertificate>& out) {
+  for (MapReader& c : m.get_maps(key, min_items)) {
     TlsCertificate cert;
     auto certfile = c.get_string(required("cert"), false);
     auto keyfile = c.get_string(required("key"), false);
@@ -79,8 +80,12 @@ void read_tls(MapReader& m, TlsConfig& out) {
     if (keyfile) check_readable(c, "key", *keyfile, false);
     c.finish();
     if (!certfile || !keyfile) continue;
-    out.certificates.push_back({*certfile, *keyfile});
+    out.push_back({*certfile, *keyfile});
   }
+}
+
+void read_tls(MapReader& m, TlsConfig& out) {
+  read_tls_certificates(m, required("certificates"), 1, out.certificates);
   set(out.session_tickets, m.get_bool("session_tickets"));
   set(out.session_cache_size, m.get_int("session_cache_size", 0, 10'000'000));
   if (auto v = m.get_string("ciphersuites", false)) {

@@ -55,7 +55,9 @@ void read_tier_sections(MapReader& root, std::optional<Tier> tier, ServerConfig&
   } else {
     if (root.has("origin")) root.error("origin", "only allowed for tier origin, not " + tier_name);
     root.skip("origin");
-    if (!root.has("upstream")) root.error("upstream section is required for tier " + tier_name);
+    // With services, each may bring its own upstream instead.
+    if (!root.has("upstream") && !root.has("services"))
+      root.error("upstream section is required for tier " + tier_name);
     section(root, "upstream",
             [&](MapReader& m) { sections::read_upstream(m, *tier, cfg.upstream.emplace()); });
   }
@@ -63,7 +65,7 @@ void read_tier_sections(MapReader& root, std::optional<Tier> tier, ServerConfig&
 
 void check_tls_needed(MapReader& root, ServerConfig& cfg) {
   for (const auto& l : cfg.listen) {
-    if (l.tls && !root.has("tls")) {
+    if (l.tls && !cfg.tls) {  // a tls section, or services' certificates
       root.error("listen", "listener " + l.address.str() + " has tls: true but there is no tls section");
       return;
     }
@@ -104,7 +106,8 @@ std::string_view to_string(UpstreamPolicy p) {
 
 Result<ServerConfig> parse_server_config(std::string_view yaml_text,
                                          const std::string& file_name_for_errors,
-                                         const ExtraSections& extra) {
+                                         const ExtraSections& extra,
+                                         const ServiceSections& service_extra) {
   Diagnostics diag(file_name_for_errors);
   ServerConfig cfg;
   try {
@@ -123,6 +126,7 @@ Result<ServerConfig> parse_server_config(std::string_view yaml_text,
     section(*root, "http2", [&](MapReader& m) { sections::read_http2(m, cfg.http2); });
     section(*root, "proxy", [&](MapReader& m) { sections::read_proxy(m, cfg.proxy); });
     read_tier_sections(*root, tier, cfg);
+    sections::read_services(*root, cfg, service_extra);
     set(cfg.access_log, root->get_string("access_log", false));
     if (auto level = root->get_enum("log_level", {"debug", "info", "warn", "error"})) {
       for (auto l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error})
@@ -141,10 +145,11 @@ Result<ServerConfig> parse_server_config(std::string_view yaml_text,
   return cfg;
 }
 
-Result<ServerConfig> load_server_config(const std::string& path, const ExtraSections& extra) {
+Result<ServerConfig> load_server_config(const std::string& path, const ExtraSections& extra,
+                                        const ServiceSections& service_extra) {
   auto text = read_file(path);
   if (!text) return text.error();
-  return parse_server_config(*text, path, extra);
+  return parse_server_config(*text, path, extra, service_extra);
 }
 
 }  // namespace cdn::config

@@ -184,6 +184,18 @@ struct Http2Config {
 
 inline bool http2_enabled(const Http2Config& h, Tier tier) { return h.enabled.value_or(tier == Tier::Edge); }
 
+// A delivery service (section_services.cpp): the requests whose Host it lists, with its own
+// upstream, cache rules and (edge) access. Unset parts inherit the top-level sections.
+struct ServiceConfig {
+  std::string name;                // label-safe: [a-z0-9_-], unique; part of its cache keys
+  std::vector<std::string> hosts;  // lowercased exact names and "*.example.com" wildcards
+  UpstreamConfig upstream;         // the top-level upstream unless given
+  CacheConfig cache;               // the top-level cache with this service's rule overrides
+  std::vector<TlsCertificate> certificates;  // added to the SNI map (tls.certificates)
+  std::string admin_token;                   // may purge this service's objects only; empty = none
+  uint64_t max_body_bytes = 1 << 20;         // limits.max_body_bytes of a passed request's body
+};
+
 struct ServerConfig {
   Tier tier = Tier::Edge;
   std::string node_name;  // defaults to the host name
@@ -198,6 +210,9 @@ struct ServerConfig {
   ProxyConfig proxy;
   std::optional<UpstreamConfig> upstream;  // edge and shield
   std::optional<OriginConfig> origin;      // origin
+  // Empty: one implicit service (the top-level upstream/cache/access) for every Host.
+  std::vector<ServiceConfig> services;
+  std::string default_service;             // the service of a Host no service lists; empty = 421
   std::string access_log = "-";            // "-" = stdout, "off", or a file path
   LogLevel log_level = LogLevel::Info;
 };
@@ -205,11 +220,16 @@ struct ServerConfig {
 // Lets a program read its own top-level sections from the same file (e.g. "geo:"): called with
 // the root map before unknown keys are reported; errors go through the reader.
 using ExtraSections = std::function<void(MapReader& root)>;
+// Lets a program read its own keys of each service (e.g. the edge's per-service "access:"),
+// called with the service's map and its index in ServerConfig::services.
+using ServiceSections = std::function<void(MapReader& service, size_t index)>;
 
 // The error message lists every problem, one "file:line: message" per line.
 Result<ServerConfig> parse_server_config(std::string_view yaml_text,
                                          const std::string& file_name_for_errors,
-                                         const ExtraSections& extra = {});
-Result<ServerConfig> load_server_config(const std::string& path, const ExtraSections& extra = {});
+                                         const ExtraSections& extra = {},
+                                         const ServiceSections& service_extra = {});
+Result<ServerConfig> load_server_config(const std::string& path, const ExtraSections& extra = {},
+                                        const ServiceSections& service_extra = {});
 
 }  // namespace cdn::config

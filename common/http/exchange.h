@@ -72,6 +72,10 @@ struct ExchangeLog {
   std::string cache;     // HIT, MISS, STALE, REVALIDATED, or empty
   std::string upstream;  // address used, if any
   std::string reason;    // machine-readable error reason, if any
+  // The delivery service (empty: none chose it), its metric label (empty: none), and what keeps
+  // that service (and these strings) alive while this request lasts, across a reload.
+  std::string_view service, service_label;
+  std::shared_ptr<const void> service_pin;
 };
 
 class Exchange {

@@ -2,6 +2,7 @@
 
 #include "common/http/date.h"
 #include "common/http/h2_session.h"
+#include "common/http/host.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -194,6 +195,11 @@ void ServerConnection::dispatch() {
     }
   }
   Active& a = *active_;
+  // HTTP/1.0 may name no host: the TLS server name stands in (delivery services route by it).
+  if (Request& r = a.parser.request(); r.host.empty() && stream_.tls()) {
+    std::string sni = stream_.tls()->sni();
+    if (auto h = host_of_authority(sni); h && !h->empty()) r.host = to_lower(*h);
+  }
   std::weak_ptr<ResponseChannel> channel = std::static_pointer_cast<ResponseChannel>(shared_from_this());
   ctx_->trim.note_activity();
   auto ex = std::make_shared<Exchange>(std::move(channel), ctx_->worker, std::move(a.parser.request()),

@@ -61,6 +61,7 @@ std::string to_json(const AccessRecord& r) {
   add_field(out, "upstream", r.upstream);
   add_field(out, "reason", r.reason);
   add_field(out, "tier", r.tier);
+  add_field(out, "service", r.service);
   add_field(out, "user_agent", r.user_agent);
   out += '}';
   return out;

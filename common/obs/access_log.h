@@ -17,7 +17,7 @@ namespace cdn::obs {
 struct AccessRecord {
   int64_t ts_ms = 0;  // unix ms when the request started
   std::string client, method, host, path /*without query*/, protocol, cache /*HIT/MISS/...*/,
-      upstream, reason, tier;
+      upstream, reason, tier, service /*delivery service, empty when none took the request*/;
   int status = 0;
   uint64_t bytes_sent = 0;
   double duration_ms = 0;

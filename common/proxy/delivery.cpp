@@ -52,15 +52,11 @@ void Delivery::count_lookup(std::string_view cache_status) {
   // Once per response, whichever path answers it.
   if (counted_) return;
   counted_ = true;
-  // Four results only: cache the counter references per thread instead of a map lookup.
-  thread_local obs::Counter* counters[4] = {};
+  // The service's four counters were looked up once, when its core was built.
   static const char* kNames[4] = {"HIT", "MISS", "STALE", "REVALIDATED"};
   for (int i = 0; i < 4; ++i) {
     if (cache_status != kNames[i]) continue;
-    if (!counters[i])
-      counters[i] = &obs::metrics().counter("cdn_cache_lookups_total", "Cache lookups by result",
-                                            {{"result", to_lower(kNames[i])}});
-    counters[i]->inc();
+    if (ctx_->lookups[i]) ctx_->lookups[i]->inc();
     return;
   }
 }

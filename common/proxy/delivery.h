@@ -11,6 +11,7 @@
 #include "common/cache/object.h"
 #include "common/http/exchange.h"
 #include "common/net/uv_handle.h"
+#include "common/obs/metrics.h"
 #include "common/proxy/blocking_reload.h"
 #include "common/proxy/fill.h"
 
@@ -26,6 +27,8 @@ struct DeliveryContext {
   int64_t cache_lock_ms = 15'000;
   int64_t blocking_reload_ms = 30'000;  // the lock timeout of an LL-HLS blocking reload (blocking_reload.h)
   bool strip_surrogate_keys = true;  // ProxyOptions::strip_surrogate_keys
+  // cdn_cache_lookups_total of this service: HIT, MISS, STALE, REVALIDATED (service_metrics.h).
+  obs::Counter* lookups[4] = {};
 };
 
 class Delivery : public std::enable_shared_from_this<Delivery> {

@@ -4,6 +4,7 @@
 #include "common/cache/surrogate_keys.h"
 #include "common/cache/vary.h"
 #include "common/obs/metrics.h"
+#include "common/proxy/service_metrics.h"
 #include "common/util/clock.h"
 #include "common/util/http_date.h"
 #include "common/util/strings.h"
@@ -168,8 +169,10 @@ std::string Fetcher::request_head() const {
 
 void Fetcher::count(const std::string& status) {
   obs::metrics()
-      .counter("cdn_upstream_requests_total", "Requests sent upstream, by server and status or error",
-               {{"upstream", ctx_->upstreams->name(current_)}, {"status", status}})
+      .counter("cdn_upstream_requests_total",
+               "Requests sent upstream, by server and status or error",
+               with_service({{"upstream", ctx_->upstreams->name(current_)}, {"status", status}},
+                            ctx_->service_label))
       .inc();
 }
 

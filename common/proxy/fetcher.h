@@ -34,6 +34,7 @@ struct FetchContext {
   // A fill that is not stored reads at most this far ahead of its slowest waiter.
   size_t unstored_window = 256 * 1024;
   size_t max_variants = 32;  // cache.max_variants: stored variants per URL
+  std::string service_label;  // the delivery service's metric label (service_metrics.h)
 };
 
 struct FetchRequest {

@@ -13,7 +13,7 @@
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
-#include "common/proxy/proxy_core.h"
+#include "common/proxy/service_purge.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -267,14 +267,15 @@ struct FleetPurge::Impl {
   void schedule(Entry e, bool replay) {
     scheduled = e.n;
     std::optional<LocalPurge> local;
-    if (auto spec = purge_spec_from_query(e.spec)) local = local_purge_of(*spec, *d.core, d.phases);
+    if (auto spec = purge_spec_from_query(e.spec))
+      if (auto l = d.services->local_of(*spec)) local = std::move(l.value());
     if (!local)
       obs::log(obs::Level::Warn, "fleet purge: unreadable purge skipped", {{"spec", e.spec}});
     net::Worker* admin = d.admin;
-    ProxyCore* core = d.core;
+    const ServicePurge* services = d.services;
     auto* impl = this;
-    d.jobs->submit([impl, admin, core, local, e = std::move(e), replay]() {
-      if (local) core->purge(*local);
+    d.jobs->submit([impl, admin, services, local, e = std::move(e), replay]() {
+      if (local) services->purge(*local);
       admin->post([impl, e, replay]() { impl->applied(e, replay); });
     });
   }

@@ -40,8 +40,7 @@ namespace cdn::proxy {
 
 struct FleetPurgeDeps {
   net::Worker* admin;  // the admin loop: Redis, routes
-  ProxyCore* core;
-  Phases* phases;           // may be null
+  const ServicePurge* services;  // applies a purge to this node's delivery services
   cache::ThreadPool* jobs;  // one thread: purges apply in order
   std::string node;
   FleetPurgeConfig cfg;

@@ -4,6 +4,7 @@
 
 #include "common/cache/vary.h"
 #include "common/proxy/blocking_reload.h"
+#include "common/proxy/service_metrics.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 
@@ -27,6 +28,9 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
   delivery_ctx_.via_name = opts_.via_name;
   delivery_ctx_.strip_surrogate_keys = opts_.strip_surrogate_keys;
   delivery_ctx_.phases = phases_;
+  for (int i = 0; i < kLookupResults; ++i)
+    delivery_ctx_.lookups[i] = &lookup_counter(Lookup(i), opts_.service_label);
+  fetch_ctx_.service_label = opts_.service_label;
   pass_ctx_.upstreams = upstreams;
   pass_ctx_.phases = phases_;
   pass_ctx_.forward = &opts_.forward;
@@ -40,7 +44,7 @@ ProxyCore::ProxyCore(ProxyOptions opts, cache::MemoryTier* memory, cache::DiskTi
 }
 
 cache::CacheKey ProxyCore::key_for(std::string_view host, std::string_view path, std::string_view query) const {
-  return cache::make_key(host, path, query, opts_.key_excluded_params);
+  return cache::make_key(host, path, query, opts_.key_excluded_params, opts_.key_prefix);
 }
 
 cache::CacheKey ProxyCore::variant_for(const http::Request& req,
@@ -291,6 +295,8 @@ size_t ProxyCore::purge(const LocalPurge& p) {
         std::sort(objects.begin(), objects.end());
         objects.erase(std::unique(objects.begin(), objects.end()), objects.end());
       }
+      if (!p.within.empty())
+        std::erase_if(objects, [&](const std::string& k) { return !starts_with(k, p.within); });
       // Fills under way whose keys are not known yet (or are known to include this one) store
       // nothing: what they fetch may be the version being purged.
       inflight_.purge_tagged(p.target);

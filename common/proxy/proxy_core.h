@@ -25,6 +25,10 @@ namespace cdn::proxy {
 
 struct ProxyOptions {
   std::string via_name;
+  // The delivery service: its cache key prefix (cache::key_prefix_of) and its metric label
+  // (service_metrics.h); both empty for the implicit service.
+  std::string key_prefix;
+  std::string service_label;
   std::vector<std::string> key_excluded_params;  // besides whatever Phases::upstream_query drops
   cache::FreshnessPolicy freshness;
   ForwardPolicy forward;
@@ -56,6 +60,9 @@ class ProxyCore : public http::RequestHandler {
   // are marked stale); returns how many entries were purged (memory + disk). Blocks on the disk
   // tier: call it off the event loops.
   size_t purge(const LocalPurge& p);
+  // Fills under way that may carry surrogate key `key` store nothing (a purge by key that another
+  // service's core ran on the shared caches).
+  void stop_fills_tagged(const std::string& key) { inflight_.purge_tagged(key); }
   // The surrogate-key index the fills record into (may be null: no purge by key).
   void set_surrogate_index(cache::SurrogateIndex* index) { fetch_ctx_.surrogates = index; }
   // Fleet purges (fleet_purge.h): the number of the last purge applied here, sent upstream with
@@ -65,6 +72,7 @@ class ProxyCore : public http::RequestHandler {
   void set_purge_seq(const std::atomic<uint64_t>* seq) { fetch_ctx_.purge_seq = seq; }
   void set_purge_barrier(PurgeBarrier b) { purge_barrier_ = std::move(b); }
   cache::CacheKey key_for(std::string_view host, std::string_view path, std::string_view query) const;
+  const std::string& key_prefix() const { return opts_.key_prefix; }
   const InflightTable& inflight() const { return inflight_; }
 
  private:

@@ -5,15 +5,19 @@
 #include <memory>
 
 #include "common/proxy/phases.h"
+#include "common/proxy/service_build.h"
 #include "common/runtime/program.h"
 
 namespace cdn::proxy {
 
 struct TierHooks {
-  // Builds the tier's phases once the configuration is loaded (and validated). Required.
-  std::function<Result<std::unique_ptr<Phases>>(runtime::Program&)> make_phases;
+  // Builds the tier's phases for each delivery service once the configuration is loaded (and
+  // validated). Required.
+  MakePhases make_phases;
   // The tier's own top-level config sections (e.g. the edge's "access:").
   config::ExtraSections extra_sections;
+  // The tier's own keys of each service (e.g. the edge's per-service "access:").
+  config::ServiceSections service_sections;
   // SIGHUP, after certificates and the access log (e.g. reload signing keys).
   std::function<void(runtime::Program&)> on_reload;
 };

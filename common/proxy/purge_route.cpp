@@ -6,6 +6,7 @@
 #include "common/obs/metrics.h"
 #include "common/proxy/proxy_core.h"
 #include "common/proxy/proxy_program.h"
+#include "common/proxy/service_purge.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -38,26 +39,6 @@ void count_rejected(const std::string& reason) {
 
 }  // namespace
 
-std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core,
-                                         Phases* phases) {
-  LocalPurge p{spec.kind, {}, spec.soft};
-  if (spec.kind == PurgeKind::Key) {
-    p.target = spec.value;
-    return p;
-  }
-  ParsedUrl u;
-  if (!parse_purge_url(spec.value, u)) return std::nullopt;
-  if (spec.kind == PurgeKind::Url) {
-    http::Request r;
-    r.query = u.query;
-    std::string qk = phases ? phases->upstream_query(r) : u.query;
-    p.target = core.key_for(u.host, u.path, qk).text;
-  } else {
-    p.target = u.host + u.path;
-  }
-  return p;
-}
-
 void count_purge(const PurgeSpec& spec, const char* scope) {
   obs::metrics()
       .counter("cdn_purges_total", "Purges accepted, by kind and scope (node, fleet)",
@@ -66,39 +47,46 @@ void count_purge(const PurgeSpec& spec, const char* scope) {
 }
 
 void add_purge_route(runtime::Program& p, PurgeRouteDeps deps) {
-  p.admin().add_write(
-      "/admin/purge", [d = std::move(deps)](const std::shared_ptr<http::Exchange>& ex) {
-        auto spec = purge_spec_from_query(ex->request().query);
-        std::optional<LocalPurge> local;
-        if (spec) local = local_purge_of(*spec, *d.core, d.phases);
-        if (!spec || !local) {
-          std::string reason = spec ? "purge-bad-url" : spec.error().message;
-          count_rejected(reason);
-          ex->respond_error(400, reason);
-          return;
-        }
-        if (d.fleet && d.fleet->submit(ex, *spec)) return;  // the fleet answers
-        if (http::query_value(ex->request().query, "fleet").value_or("0") == "1") {
-          count_rejected("purge-no-fleet");  // asked for the fleet: purging one node is not that
-          ex->respond_error(409, "purge-no-fleet");
-          return;
-        }
-        count_purge(*spec, "node");
-        auto purge_here = [d, ex, spec = *spec,
-                           local = *local](std::vector<UpstreamPurgeResult> upstreams) {
-          net::Worker* loop = ex->worker();
-          d.jobs->submit([d, ex, spec, local, loop, upstreams = std::move(upstreams)]() mutable {
-            size_t n = d.core->purge(local);
-            loop->post([d, ex, spec, n, upstreams = std::move(upstreams)]() {
-              answer(ex, d.node, spec, n, upstreams);
-            });
-          });
-        };
-        if (d.forwarder && !d.forwarder->empty())
-          d.forwarder->forward("/admin/purge?" + to_query(*spec), purge_here);
-        else
-          purge_here({});
+  runtime::AdminApi* admin = &p.admin();
+  const ServicePurge* services = deps.services;
+  auto route = [d = std::move(deps), admin](const std::shared_ptr<http::Exchange>& ex) {
+    auto spec = purge_spec_from_query(ex->request().query);
+    // A delivery service's own token purges that service only, whatever the query says.
+    if (spec && !admin->is_operator(*ex))
+      spec->service = d.services->service_of_token(ex->request().headers.get_or("authorization"));
+    Result<LocalPurge> local =
+        spec ? d.services->local_of(*spec) : Result<LocalPurge>(spec.error());
+    if (!local) {
+      count_rejected(local.error().message);
+      ex->respond_error(400, local.error().message);
+      return;
+    }
+    if (d.fleet && d.fleet->submit(ex, *spec)) return;  // the fleet answers
+    if (http::query_value(ex->request().query, "fleet").value_or("0") == "1") {
+      count_rejected("purge-no-fleet");  // asked for the fleet: purging one node is not that
+      ex->respond_error(409, "purge-no-fleet");
+      return;
+    }
+    count_purge(*spec, "node");
+    auto purge_here = [d, ex, spec = *spec,
+                       local = *local](std::vector<UpstreamPurgeResult> upstreams) {
+      net::Worker* loop = ex->worker();
+      d.jobs->submit([d, ex, spec, local, loop, upstreams = std::move(upstreams)]() mutable {
+        size_t n = d.services->purge(local);
+        loop->post([d, ex, spec, n, upstreams = std::move(upstreams)]() {
+          answer(ex, d.node, spec, n, upstreams);
+        });
       });
+    };
+    if (d.forwarder && !d.forwarder->empty())
+      d.forwarder->forward("/admin/purge?" + to_query(*spec), purge_here);
+    else
+      purge_here({});
+  };
+  p.admin().add_scoped_write("/admin/purge", std::move(route),
+                             [services](std::string_view authorization) {
+                               return !services->service_of_token(authorization).empty();
+                             });
 }
 
 }  // namespace cdn::proxy

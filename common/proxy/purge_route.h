@@ -16,8 +16,7 @@ class ThreadPool;
 
 namespace cdn::proxy {
 
-class ProxyCore;
-class Phases;
+class ServicePurge;
 
 // Takes over a purge request for the fleet; false when it does not (then the node purges alone).
 class FleetPurgeSubmitter {
@@ -27,8 +26,7 @@ class FleetPurgeSubmitter {
 };
 
 struct PurgeRouteDeps {
-  ProxyCore* core;
-  Phases* phases;                        // may be null
+  const ServicePurge* services;          // picks the service(s) a purge applies to
   PurgeForwarder* forwarder;             // may be null: no forwarding
   cache::ThreadPool* jobs;               // where the local purge runs
   std::string node;                      // this node's name, for the answer
@@ -37,9 +35,6 @@ struct PurgeRouteDeps {
 
 void add_purge_route(runtime::Program& p, PurgeRouteDeps deps);
 
-// The spec in this node's cache terms: nullopt when its URL or prefix does not parse.
-std::optional<LocalPurge> local_purge_of(const PurgeSpec& spec, const ProxyCore& core,
-                                         Phases* phases);
 // cdn_purges_total{kind,scope}: kind is url|prefix|key, scope node|fleet.
 void count_purge(const PurgeSpec& spec, const char* scope);
 

@@ -36,6 +36,8 @@ Result<PurgeSpec> purge_spec_from_query(std::string_view query) {
   p.soft = soft == "1";
   p.id = http::query_value(query, "id").value_or("");
   if (p.id.size() > 64) return make_error("purge-bad-id");
+  p.service = http::query_value(query, "service").value_or("");
+  if (p.service.size() > 32) return make_error("purge-bad-service");
   return p;
 }
 
@@ -43,6 +45,7 @@ std::string to_query(const PurgeSpec& p) {
   std::string q = std::string(to_string(p.kind)) + "=" + percent_encode(p.value);
   if (p.soft) q += "&soft=1";
   if (!p.id.empty()) q += "&id=" + percent_encode(p.id);
+  if (!p.service.empty()) q += "&service=" + percent_encode(p.service);
   return q;
 }
 

@@ -20,10 +20,14 @@ struct PurgeSpec {
   std::string value;  // the URL, URL prefix or surrogate key as given
   bool soft = false;
   std::string id;  // fleet purge id; empty for a purge of this node only
+  // The delivery service the purge is limited to (service=; set from a service's admin token);
+  // empty = every service.
+  std::string service;
 };
 
-// Exactly one of url=, prefix=, key= (non-empty), optional soft=0|1 and id=; other parameters
-// are the caller's (e.g. fleet=1) and ignored. The error message is the reason for a 400.
+// Exactly one of url=, prefix=, key= (non-empty), optional soft=0|1, id= and service=; other
+// parameters are the caller's (e.g. fleet=1) and ignored. The error message is the reason for a
+// 400.
 Result<PurgeSpec> purge_spec_from_query(std::string_view query);
 std::string to_query(const PurgeSpec& p);
 
@@ -32,6 +36,9 @@ struct LocalPurge {
   PurgeKind kind = PurgeKind::Url;
   std::string target;
   bool soft = false;
+  // A delivery service's key prefix the purge is limited to (a surrogate key purged with that
+  // service's admin token); empty = every object.
+  std::string within;
 };
 
 }  // namespace cdn::proxy

@@ -93,6 +93,14 @@ void UpstreamSet::report(size_t i, bool ok) {
   }
 }
 
+void UpstreamSet::drop_pools(net::Worker& w) {
+  std::vector<std::unique_ptr<http::UpstreamPool>> row;
+  {
+    std::lock_guard lk(pools_mu_);
+    if (size_t(w.index()) < pools_.size()) row.swap(pools_[size_t(w.index())]);
+  }
+}
+
 http::UpstreamPool& UpstreamSet::pool(net::Worker& w, size_t i) {
   std::lock_guard lk(pools_mu_);
   size_t wi = size_t(w.index());

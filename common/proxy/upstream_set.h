@@ -39,6 +39,9 @@ class UpstreamSet {
   void report(size_t i, bool ok);
   bool is_up(size_t i) const;
   http::UpstreamPool& pool(net::Worker& w, size_t i);
+  // Closes worker `w`'s pools (their connections are that loop's handles); on w's thread. A
+  // replaced delivery service's set does this on every worker before it is destroyed.
+  void drop_pools(net::Worker& w);
   // SIGHUP: re-reads the CA and client certificate files; new connections use them, open ones
   // finish under the old context. On an error the old context stays.
   Result<void> reload_tls(const config::UpstreamTlsConfig& cfg);

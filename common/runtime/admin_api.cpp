@@ -39,6 +39,10 @@ bool AdminApi::authorized(const std::shared_ptr<http::Exchange>& ex) const {
   return true;
 }
 
+bool AdminApi::is_operator(const http::Exchange& ex) const {
+  return token_ok(token_, ex.request().headers.get_or("authorization"));
+}
+
 const std::vector<AdminApi::Entry>* AdminApi::lookup(const std::string& path) const {
   if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
   for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0;
@@ -69,7 +73,8 @@ void AdminApi::handle(const std::shared_ptr<http::Exchange>& ex) {
     ex->respond_error(405, "method-not-allowed", {{"Allow", allow}});
     return;
   }
-  if (e->access != Access::PublicRead && !authorized(ex)) return;
+  const bool scoped_ok = e->scoped && e->scoped(ex->request().headers.get_or("authorization"));
+  if (e->access != Access::PublicRead && !scoped_ok && !authorized(ex)) return;
   e->route(ex);
 }
 

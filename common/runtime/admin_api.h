@@ -29,6 +29,14 @@ class AdminApi : public http::RequestHandler {
   }
   // POST/DELETE route that changes state: needs the admin token.
   void add_write(const std::string& path, Route r) { add(path, Access::Write, std::move(r)); }
+  // A write route that tokens besides the operator's may use too (a delivery service's own
+  // admin_token for its purges): `accepts` says whether an Authorization value carries one; the
+  // route then limits itself to that token's scope (is_operator() tells the two apart).
+  using TokenCheck = std::function<bool(std::string_view authorization)>;
+  void add_scoped_write(const std::string& path, Route r, TokenCheck accepts) {
+    add(path, Access::Write, std::move(r), std::move(accepts));
+  }
+  bool is_operator(const http::Exchange& ex) const;
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
 
  private:
@@ -36,13 +44,14 @@ class AdminApi : public http::RequestHandler {
   struct Entry {
     Access access;
     Route route;
+    TokenCheck scoped;  // empty: the operator's token only
   };
-  void add(const std::string& path, Access access, Route r) {
+  void add(const std::string& path, Access access, Route r, TokenCheck scoped = {}) {
     auto& entries = routes_[path];
     std::erase_if(entries, [&](const Entry& e) {
       return (e.access == Access::Write) == (access == Access::Write);
     });
-    entries.push_back(Entry{access, std::move(r)});
+    entries.push_back(Entry{access, std::move(r), std::move(scoped)});
   }
   // The routes of a path: exact, else the nearest "<parent>/*"; nullptr if none.
   const std::vector<Entry>* lookup(const std::string& path) const;

@@ -21,16 +21,24 @@ StatusCounters& status_counters() {
 
 }  // namespace
 
-obs::Counter& requests_counter(int status, std::string_view protocol) {
+obs::Counter& requests_counter(int status, std::string_view protocol,
+                               std::string_view service_label) {
   // Status codes and protocols are few; one lookup per pair and thread, then a plain reference.
   // The key packs the status with the protocol's length ("HTTP/1.1" and "HTTP/2" differ in it).
   int key = status * 16 + int(protocol.size() & 15);
-  thread_local std::vector<std::pair<int, obs::Counter*>> cache;
-  for (auto& [k, c] : cache)
-    if (k == key) return *c;
-  auto& c = obs::metrics().counter("cdn_requests_total", "Requests answered, by status and protocol",
-                                   {{"status", std::to_string(status)}, {"protocol", std::string(protocol)}});
-  cache.push_back({key, &c});
+  struct Cached {
+    int key;
+    std::string service;
+    obs::Counter* counter;
+  };
+  thread_local std::vector<Cached> cache;
+  for (auto& e : cache)
+    if (e.key == key && e.service == service_label) return *e.counter;
+  obs::Labels labels{{"status", std::to_string(status)}, {"protocol", std::string(protocol)}};
+  if (!service_label.empty()) labels.emplace_back("service", std::string(service_label));
+  auto& c = obs::metrics().counter("cdn_requests_total",
+                                   "Requests answered, by status, protocol and service", labels);
+  cache.push_back({key, std::string(service_label), &c});
   StatusCounters& sc = status_counters();
   std::lock_guard lk(sc.mu);
   bool known = false;

@@ -14,9 +14,11 @@
 
 namespace cdn::runtime {
 
-// cdn_requests_total{status,protocol}: the counter for one status and protocol, cached per thread. Every status counter
-// made here is also kept in a process-wide list, so request_totals() sums a handful of handles.
-obs::Counter& requests_counter(int status, std::string_view protocol = "HTTP/1.1");
+// cdn_requests_total{status,protocol[,service]}: the counter for one status, protocol and delivery
+// service label (empty: no label), cached per thread. Every status counter made here is also kept
+// in a process-wide list, so request_totals() sums a handful of handles.
+obs::Counter& requests_counter(int status, std::string_view protocol = "HTTP/1.1",
+                               std::string_view service_label = {});
 struct RequestTotals {
   uint64_t requests = 0, errors_5xx = 0;
 };

@@ -81,7 +81,9 @@ int Program::main(int argc, char** argv, Hooks hooks) {
     usage(name_);
     return 2;
   }
-  auto cfg = config::load_server_config(config_path_, hooks.extra_sections);
+  extra_sections_ = hooks.extra_sections;
+  service_sections_ = hooks.service_sections;
+  auto cfg = config::load_server_config(config_path_, hooks.extra_sections, hooks.service_sections);
   if (!cfg) {
     fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return 2;
@@ -99,15 +101,16 @@ int Program::main(int argc, char** argv, Hooks hooks) {
   return run(hooks);
 }
 
-Result<void> Program::build_tls() {
-  if (!cfg_.tls) return {};
+Result<void> Program::build_tls(const config::ServerConfig& cfg) {
+  if (!cfg.tls) return {};
   net::TlsOptions o;
-  for (auto& c : cfg_.tls->certificates) o.certificates.push_back({c.cert, c.key});
-  o.session_tickets = cfg_.tls->session_tickets;
-  o.session_cache_size = long(cfg_.tls->session_cache_size);
-  o.ciphersuites = cfg_.tls->ciphersuites;
-  o.ciphers = cfg_.tls->ciphers;
-  o.client_ca = cfg_.tls->client_ca;
+  for (auto& c : cfg.tls->certificates) o.certificates.push_back({c.cert, c.key});
+  o.session_tickets = cfg.tls->session_tickets;
+  o.session_cache_size = long(cfg.tls->session_cache_size);
+  o.ciphersuites = cfg.tls->ciphersuites;
+  o.ciphers = cfg.tls->ciphers;
+  o.client_ca = cfg.tls->client_ca;
+  // ALPN is the listener's, fixed at the start.
   o.http2 = config::http2_enabled(cfg_.http2, tier_);
   auto ctx = net::TlsContext::create(o);
   if (!ctx) return ctx.error();
@@ -145,6 +148,7 @@ void Program::on_request_complete(const http::Exchange& ex) {
   rec.upstream = ex.log.upstream;
   rec.reason = ex.log.reason;
   rec.tier = std::string(config::to_string(tier_));
+  rec.service = std::string(ex.log.service);
   rec.status = ex.status();
   rec.bytes_sent = ex.body_bytes_sent();
   rec.duration_ms = ms;
@@ -230,7 +234,7 @@ int Program::run(Hooks& hooks) {
     return 1;
   }
   access_log_ = std::move(al.value());
-  if (auto r = build_tls(); !r) {
+  if (auto r = build_tls(cfg_); !r) {
     fprintf(stderr, "%s: tls: %s\n", config_path_.c_str(), r.error().message.c_str());
     return 1;
   }
@@ -287,7 +291,9 @@ int Program::run(Hooks& hooks) {
         .inc();
     if (connection) obs::log(obs::Level::Warn, "http2 connection ended", {{"client", client}, {"reason", reason}});
   };
-  ch.on_answered = [](const http::Exchange& ex) { requests_counter(ex.status(), ex.protocol()).inc(); };
+  ch.on_answered = [](const http::Exchange& ex) {
+    requests_counter(ex.status(), ex.protocol(), ex.log.service_label).inc();
+  };
   ch.on_complete = [this](const http::Exchange& ex) { on_request_complete(ex); };
   ch.on_body_sent = [](uint64_t n) {
     // Counted as the socket takes them, so the egress rate is what left, not what was queued.
@@ -379,8 +385,11 @@ int Program::run(Hooks& hooks) {
       [](uv_signal_t* s, int) {
         auto* st = static_cast<State*>(s->data);
         obs::log(obs::Level::Info, "reloading");
-        if (auto r = st->self->build_tls(); !r)
+        if (st->hooks->reloads_whole_config) {
+          // the tier's on_reload does it from the config it reads again
+        } else if (auto r = st->self->build_tls(st->self->cfg_); !r) {
           obs::log(obs::Level::Error, "tls reload failed, keeping the old certificates", {{"error", r.error().message}});
+        }
         if (auto r = st->self->build_admin_tls(); !r)
           obs::log(obs::Level::Error, "admin tls reload failed, keeping the old certificates", {{"error", r.error().message}});
         st->self->access_log_->reopen();

@@ -25,10 +25,15 @@ class Program {
   struct Hooks {
     // Reads extra top-level config sections (e.g. the origin's live channels).
     config::ExtraSections extra_sections;
+    // Reads a tier's own keys of each delivery service (e.g. the edge's "access:").
+    config::ServiceSections service_sections;
     // Builds the tier's handler once config and workers exist. Errors abort the start.
     std::function<Result<http::RequestHandler*>(Program&)> setup;
     // Extra work on SIGHUP (beyond TLS certificates and the access log).
     std::function<void(Program&)> on_reload;
+    // The tier re-reads the whole config on SIGHUP and reloads the certificates from it itself
+    // (reload_tls), so the program does not reload them from the config it started with.
+    bool reloads_whole_config = false;
     // Last call before the process exits (flush stores).
     std::function<void(Program&)> on_shutdown;
   };
@@ -61,10 +66,16 @@ class Program {
   void add_health_field(std::string name, std::function<uint64_t()> read) {
     health_fields_.emplace_back(std::move(name), std::move(read));
   }
+  // A whole-config reload: the viewer listeners' certificates (SNI map) from `cfg`, which the
+  // tier has validated; an error keeps the current ones. Thread-safe.
+  Result<void> reload_tls(const config::ServerConfig& cfg) { return build_tls(cfg); }
+  // The hooks the config was read with, to read it again the same way (reload).
+  const config::ExtraSections& extra_sections() const { return extra_sections_; }
+  const config::ServiceSections& service_sections() const { return service_sections_; }
 
  private:
   int run(Hooks& hooks);
-  Result<void> build_tls();
+  Result<void> build_tls(const config::ServerConfig& cfg);
   Result<void> build_admin_tls();
   void install_admin_routes();
   void on_request_complete(const http::Exchange& ex);
@@ -91,6 +102,8 @@ class Program {
   std::atomic<double> egress_rate_{0};
   std::unique_ptr<DrainSchedule> drain_;
   std::vector<HealthField> health_fields_;
+  config::ExtraSections extra_sections_;
+  config::ServiceSections service_sections_;
 };
 
 }  // namespace cdn::runtime

@@ -71,4 +71,17 @@ TEST(CacheKey, SeededHashDiffersBySeed) {
 }
 
 }  // namespace
+TEST(CacheKey, ServicePrefixComesFirstAndTheImplicitServiceHasNone) {
+  // The implicit service keeps the keys stored before services existed.
+  EXPECT_EQ(make_key("Example.com", "/a", "b=1", {}).text, "example.com/a?b=1");
+  EXPECT_EQ(make_key("Example.com", "/a", "b=1", {}, key_prefix_of("")).text, "example.com/a?b=1");
+  CacheKey live = make_key("example.com", "/a", "", {}, key_prefix_of("live"));
+  CacheKey vod = make_key("example.com", "/a", "", {}, key_prefix_of("vod"));
+  EXPECT_EQ(live.text, "live#example.com/a");
+  EXPECT_NE(live.text, vod.text);
+  EXPECT_NE(live.hash, vod.hash);
+  // No host can make an implicit-service key that starts like a service's: '#' is escaped.
+  EXPECT_EQ(make_key("live#example.com", "/a", "", {}).text, "live%23example.com/a");
+}
+
 }  // namespace cdn::cache

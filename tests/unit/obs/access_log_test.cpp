@@ -57,6 +57,7 @@ TEST(AccessRecord, ToJsonIsOneValidLine) {
   r.upstream = "10.0.0.1:8081";
   r.reason = "";
   r.tier = "edge";
+  r.service = "live";
   r.status = 200;
   r.bytes_sent = 1234567;
   r.duration_ms = 12.3456;
@@ -72,8 +73,9 @@ TEST(AccessRecord, ToJsonIsOneValidLine) {
   EXPECT_EQ(obj->at("duration_ms"), "12.346");
   EXPECT_EQ(obj->at("cache"), "HIT");
   EXPECT_EQ(obj->at("tier"), "edge");
+  EXPECT_EQ(obj->at("service"), "live");
   EXPECT_EQ(obj->at("user_agent").substr(0, 5), "Evil\x01");
-  EXPECT_EQ(obj->size(), 14u);
+  EXPECT_EQ(obj->size(), 15u);
   r.duration_ms = std::numeric_limits<double>::quiet_NaN();
   EXPECT_TRUE(JsonObject::parse(to_json(r)));
 }
