@@ -49,7 +49,8 @@ void AccessUnitReader::feed(std::string_view ts_bytes) { demuxer_.feed(ts_bytes)
 
 void AccessUnitReader::flush() {
   demuxer_.flush();
-  finish_video();
+  if (video_.active) ++stats_.dropped_units;
+  video_.active = false;
   finish_audio();
 }
 

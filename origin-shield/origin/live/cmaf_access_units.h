@@ -36,7 +36,9 @@ class AccessUnitReader : private TsDemuxer::Listener {
   explicit AccessUnitReader(Sink sink);
 
   void feed(std::string_view ts_bytes);
-  void flush();  // emits the access units still being assembled
+  // End of input: audio frames still being assembled are emitted (ADTS says where each ends); the
+  // video access unit in progress is dropped, as nothing says whether the input stopped inside it.
+  void flush();
 
   // The tracks as known so far: video once an SPS and PPS were seen, audio once an ADTS header was.
   const fmp4::InitConfig& tracks() const { return tracks_; }

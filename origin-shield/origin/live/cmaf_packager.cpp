@@ -146,6 +146,8 @@ void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
   part.index = part_index_++;
   part.duration_s = double(end_dts - part_start_) / kTimestampHz;
   part.independent = part_independent_;
+  part.discontinuity = seg_discontinuity_;
+  part.init_id = init_id_;
   part.data = make_bytes(fmp4::write_fragment(++fragment_number_, runs));
   seg_duration_s_ += part.duration_s;
   seg_parts_.push_back(part.data);

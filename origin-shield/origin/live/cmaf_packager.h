@@ -30,6 +30,8 @@ struct CmafPart {
   uint32_t index = 0;     // within the segment
   double duration_s = 0;
   bool independent = false;
+  bool discontinuity = false;  // of its segment
+  uint64_t init_id = 0;        // of its segment
   Bytes data;  // moof + mdat
 };
 

@@ -1,0 +1,161 @@
+"""The origin's CMAF output: fMP4 HLS beside TS from one ingest, LL-HLS parts, blocking playlist
+reload, preload-hinted parts streamed when written, and an encoder stopping mid-part. A real
+cdn-origin fed by pre-encoded ffmpeg streams (at full speed, or paced at real time for the
+low-latency checks); ffprobe reads the fMP4 playlist, and every init and media segment is walked
+box by box here."""
+import http.client
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import time_bound, wait_until
+from live_support import Pusher, STREAM_KEY, encode_ts, get_playlist, live_origin_config, need_ffmpeg, push
+
+BASE = "/live/demo/720p/"
+LL = BASE + "index-fmp4.m3u8"
+
+
+def cmaf_config(content, tmp_path, formats, part="333ms", target="1s", gap="1500ms"):
+    cfg = live_origin_config(content.root, tmp_path / "store", target=target, gap=gap, channels=[
+        {"name": "demo", "stream_key": STREAM_KEY, "formats": formats,
+         "renditions": [{"name": "720p"}, {"name": "360p"}]}])
+    cfg["live"]["part_target"] = part
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# ISO BMFF, independently of the origin's own parser
+
+CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"dinf"}
+
+
+def boxes(data, start=0, end=None):
+    end = len(data) if end is None else end
+    out, pos = [], start
+    while pos < end:
+        assert end - pos >= 8, f"truncated box header at {pos}"
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        assert 8 <= size <= end - pos, f"box {kind} at {pos} has size {size}, {end - pos} left"
+        children = boxes(data, pos + 8, pos + size) if kind in CONTAINERS else []
+        out.append({"type": kind, "at": pos, "size": size, "body": data[pos + 8:pos + size], "children": children})
+        pos += size
+    return out
+
+
+def find(bs, path):
+    head, _, rest = path.partition("/")
+    for b in bs:
+        if b["type"] == head.encode():
+            return b if not rest else find(b["children"], rest)
+    return None
+
+
+def fragments(data):
+    """[(moof box, [traf facts])] of a segment or part: track id, tfdt, sample durations/flags."""
+    out = []
+    top = boxes(data)
+    for i, b in enumerate(top):
+        if b["type"] != b"moof":
+            continue
+        assert top[i + 1]["type"] == b"mdat", "moof without its mdat"
+        trafs = []
+        for t in b["children"]:
+            if t["type"] != b"traf":
+                continue
+            track = struct.unpack(">I", find(t["children"], "tfhd")["body"][4:8])[0]
+            tfdt_body = find(t["children"], "tfdt")["body"]
+            tfdt = struct.unpack(">Q", tfdt_body[4:12])[0] if tfdt_body[0] == 1 else struct.unpack(">I", tfdt_body[4:8])[0]
+            trun = find(t["children"], "trun")["body"]
+            flags = struct.unpack(">I", trun[:4])[0] & 0xFFFFFF
+            count, offset = struct.unpack(">Ii", trun[4:12])
+            assert flags == 0xF01, hex(flags)
+            samples = [struct.unpack(">IIIi", trun[12 + 16 * k:28 + 16 * k]) for k in range(count)]
+            size = sum(s[1] for s in samples)
+            mdat = top[i + 1]
+            # The samples lie inside the mdat that follows (offsets count from the moof).
+            assert mdat["at"] + 8 <= b["at"] + offset and b["at"] + offset + size <= mdat["at"] + mdat["size"]
+            trafs.append({"track": track, "tfdt": tfdt, "durations": [s[0] for s in samples],
+                          "sync": [not (s[2] & 0x10000) for s in samples]})
+        out.append((b, trafs))
+    return out
+
+
+def playlist_parts(text):
+    """[(msn, [part dicts])] for segments with EXT-X-PART lines, plus the hint URI."""
+    msn = None
+    segs, parts, hint = [], [], None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            msn = int(line.split(":")[1])
+        elif line.startswith("#EXT-X-PART:"):
+            attrs = dict(a.split("=", 1) for a in line.split(":", 1)[1].split(","))
+            parts.append({"uri": attrs["URI"].strip('"'), "duration": float(attrs["DURATION"]),
+                          "independent": attrs.get("INDEPENDENT") == "YES"})
+        elif line.startswith("#EXT-X-PRELOAD-HINT:"):
+            hint = line.split('URI="')[1].split('"')[0]
+        elif line and not line.startswith("#"):
+            segs.append((msn, parts))
+            parts = []
+            msn += 1
+    return segs, (msn, parts), hint
+
+
+def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["ts", "llhls"])).start()
+    assert push(origin.port(), ts) == 204
+    pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(LL)),
+                    timeout=10, what="ended fMP4 playlist")
+    text = pl.body.decode()
+    assert "#EXT-X-MAP:URI=\"init-0.mp4\"" in text and "#EXT-X-PART-INF:PART-TARGET=0.333" in text
+    assert "CAN-BLOCK-RELOAD=YES" in text and "PART-HOLD-BACK=0.999" in text
+    # TS goes on beside it, from the same ingest.
+    ts_pl = get_playlist(origin, BASE + "index.m3u8")
+    assert ts_pl.segments and ts_pl.segments[0]["uri"].endswith(".ts")
+    segs = [l for l in text.splitlines() if l.endswith(".m4s") and not l.startswith("#")]
+    assert len(segs) == 6, text
+    init = origin.get(BASE + "init-0.mp4")
+    assert init.status == 200 and init.header("Content-Type") == "video/mp4"
+    ib = boxes(init.body)
+    assert [b["type"] for b in ib] == [b"ftyp", b"moov"]
+    moov = ib[1]["children"]
+    assert find(moov, "trak/mdia/minf/stbl") is not None
+    stsd = find(moov, "trak/mdia/minf/stbl/stsd")["body"]
+    assert b"avc1" in stsd and b"avcC" in stsd
+    assert any(b"mp4a" in find(t["children"], "mdia/minf/stbl/stsd")["body"] and
+               b"esds" in find(t["children"], "mdia/minf/stbl/stsd")["body"]
+               for t in moov if t["type"] == b"trak")
+    assert len(find(moov, "mvex")["children"]) == 2  # a trex per track
+
+    ends = {}
+    listed, _, _ = playlist_parts(text)
+    for (msn, parts), uri in zip(listed, segs):
+        r = origin.get(BASE + uri)
+        assert r.status == 200, uri
+        assert boxes(r.body)[0]["type"] == b"styp"
+        frags = fragments(r.body)
+        assert frags[0][1][0]["track"] == 1 and frags[0][1][0]["sync"][0], f"{uri} starts without a keyframe"
+        for _, trafs in frags:
+            for t in trafs:
+                if t["track"] in ends:
+                    assert t["tfdt"] == ends[t["track"]], (uri, t["track"], t["tfdt"], ends[t["track"]])
+                ends[t["track"]] = t["tfdt"] + sum(t["durations"])
+        if parts:  # the parts listed are this segment's fragments, byte for byte
+            assert parts[0]["independent"]
+            body = b"".join(origin.get(BASE + p["uri"]).body for p in parts)
+            assert body == r.body[boxes(r.body)[0]["size"]:], uri
+    assert set(ends) == {1, 2}
+
+    # ffprobe reads the fMP4 HLS over HTTP and decodes every frame the origin listed.
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                          "stream=codec_name,nb_read_frames", "-of", "csv=p=0",
+                          f"http://127.0.0.1:{origin.port()}{LL}"], capture_output=True, timeout=60, text=True)
+    assert out.returncode == 0, out.stderr
+    streams = set(out.stdout.split())  # HLS programs list their streams again
+    assert "h264,149" in streams, streams  # 6 s at 25 fps; the last frame is held back at the end
+    assert any(s.startswith("aac,") and int(s[4:]) > 250 for s in streams), streams
