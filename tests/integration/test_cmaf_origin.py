@@ -159,3 +159,147 @@ def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path)
     streams = set(out.stdout.split())  # HLS programs list their streams again
     assert "h264,149" in streams, streams  # 6 s at 25 fps; the last frame is held back at the end
     assert any(s.startswith("aac,") and int(s[4:]) > 250 for s in streams), streams
+
+
+class TimedGet:
+    """A GET on its own connection from a thread, timing the head and the end of the body. A chunked
+    body that stops before its last chunk is reported as incomplete, never as a shorter body."""
+
+    def __init__(self, port, path):
+        self.port, self.path = port, path
+        self.status = self.head_at = self.done_at = None
+        self.body, self.complete = b"", False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.monotonic()
+        self.thread.start()
+
+    def _run(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        buf = b""
+        try:
+            while b"\r\n\r\n" not in buf:
+                more = s.recv(65536)
+                if not more:
+                    return
+                buf += more
+            self.head_at = time.monotonic()
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            self.status = int(head.split()[1])
+            headers = head.decode().lower()
+            if "transfer-encoding: chunked" not in headers:
+                length = int(headers.split("content-length:")[1].split("\r\n")[0])
+                while len(buf) < length:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                self.body, self.complete = buf[:length], True
+                return
+            while True:
+                while b"\r\n" not in buf:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                line, buf = buf.split(b"\r\n", 1)
+                n = int(line, 16)
+                while len(buf) < n + 2:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                if n == 0:
+                    self.complete = True
+                    return
+                self.body += buf[:n]
+                buf = buf[n + 2:]
+        except OSError:
+            return
+        finally:
+            self.done_at = time.monotonic()
+            s.close()
+
+    def join(self, timeout=15):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"{self.path} still waiting"
+        return self
+
+
+def ffmpeg_live(port, seconds):
+    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin."""
+    need_ffmpeg()
+    url = f"http://127.0.0.1:{port}/ingest/demo/720p?key={STREAM_KEY}"
+    return subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+         "-pix_fmt", "yuv420p", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "aac",
+         "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, content, tmp_path):
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls"])).start()
+    port = origin.port()
+    ff = ffmpeg_live(port, 40)
+    try:
+        def live_edge():
+            r = origin.get(BASE + "index.m3u8")  # fMP4 only: index.m3u8 is the fMP4 playlist
+            if r.status != 200:
+                return None
+            segs, current, hint = playlist_parts(r.body.decode())
+            return (segs, current, hint) if len(segs) >= 2 and current[1] else None
+        segs, (msn, parts), hint = wait_until(live_edge, timeout=30, what="two fMP4 segments and a part")
+        part = len(parts)
+
+        # The hinted part and the blocking reload for it, both asked before the part exists.
+        hinted = TimedGet(port, BASE + hint)
+        blocking = TimedGet(port, f"{LL}?_HLS_msn={msn}&_HLS_part={part}")
+        hinted.join()
+        blocking.join()
+        assert hinted.status == 200 and hinted.complete
+        # Answered at once: the head left long before the part existed.
+        assert hinted.head_at - hinted.started < time_bound(0.25)
+        assert hinted.done_at - hinted.head_at > 0.05
+        frags = fragments(hinted.body)
+        assert len(frags) == 1 and {t["track"] for t in frags[0][1]} == {1, 2}
+        assert origin.get(BASE + hint).body == hinted.body  # what was streamed is the part, whole
+        # The blocking reload ends with the part's publication (seen as the hinted part's body).
+        assert blocking.status == 200
+        assert abs(blocking.done_at - hinted.done_at) < time_bound(0.333), (blocking.done_at - hinted.done_at)
+        assert blocking.done_at - blocking.started < time_bound(2 * 0.333 + 0.2)
+        after, (m2, p2), _ = playlist_parts(blocking.body.decode())
+        listed = [p["uri"] for _, ps in after for p in ps] + [p["uri"] for p in p2]
+        assert hint in listed, blocking.body.decode()
+
+        # Too far ahead, malformed, and a delta update.
+        assert origin.get(f"{LL}?_HLS_msn={msn + 10}").status == 400
+        assert origin.get(f"{LL}?_HLS_msn=x").status == 400
+        delta = origin.get(f"{LL}?_HLS_skip=YES").body.decode()
+        full = origin.get(LL).body.decode()
+        assert "#EXT-X-VERSION:9" in delta and "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in delta
+        skipped = int(delta.split("#EXT-X-SKIP:SKIPPED-SEGMENTS=")[1].split()[0])
+        count = lambda t: sum(1 for l in t.splitlines() if l.startswith("#EXTINF"))
+        assert skipped + count(delta) in (count(full), count(full) - 1)  # a segment may end between
+
+        # The encoder dies mid-part. What it had sent is packaged (whole frames only); the part then
+        # hinted never comes, so its held request ends without the last chunk, and a blocking
+        # reload for the next segment is answered with the ended playlist.
+        ff.kill()
+        ff.wait(10)
+        def hint_after_kill():
+            segs2, current2, hint2 = playlist_parts(origin.get(LL).body.decode())
+            return hint2 if hint2 and current2[0] is not None else None
+        time.sleep(0.2)  # a moment for the origin to see the connection close
+        hint2 = hint_after_kill()
+        segs2, (msn2, _), _ = playlist_parts(origin.get(LL).body.decode())
+        orphan = TimedGet(port, BASE + hint2)
+        waiting = TimedGet(port, f"{LL}?_HLS_msn={msn2 + 1}")
+        orphan.join(10)
+        waiting.join(10)
+        assert orphan.status == 200 and not orphan.complete, (orphan.complete, len(orphan.body))
+        assert waiting.status == 200 and "#EXT-X-ENDLIST" in waiting.body.decode()
+        assert waiting.done_at - waiting.started < time_bound(1.5 + 1.0)  # input_gap, then the end
+        assert origin.get(BASE + hint2).status == 404
+    finally:
+        ff.kill()
+        ff.wait(10)

@@ -118,7 +118,7 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
   if (discontinuity_sequence_ > 0)
     out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(discontinuity_sequence_) + "\n";
   out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
-  if (skipped > 0) out += "#EXT-X-SKIP:SKIPPED-SEGMENTS=" + std::to_string(skipped) + "\n";
+  if (ll && skip) out += "#EXT-X-SKIP:SKIPPED-SEGMENTS=" + std::to_string(skipped) + "\n";
   // Parts are listed for the segments within three target durations of the live edge.
   double tail = 0;
   size_t parts_from = segments_.size();
