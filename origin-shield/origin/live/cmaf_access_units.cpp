@@ -1,5 +1,7 @@
 #include "origin-shield/origin/live/cmaf_access_units.h"
 
+#include <cstring>
+
 #include "origin-shield/origin/live/audio_header.h"
 #include "origin-shield/origin/live/ts_packet.h"
 
@@ -16,28 +18,32 @@ void put_u32(std::string& out, uint32_t v) {
   out.push_back(char(v));
 }
 
+// Where the next 00 00 01 start code at or after `from` begins, or npos. Looks for the 01 byte
+// with memchr (rare in coded slice data), then checks the two zeros before it.
+size_t next_start_code(std::string_view es, size_t from) {
+  const char* base = es.data();
+  size_t i = from + 2;
+  while (i < es.size()) {
+    const void* hit = std::memchr(base + i, 1, es.size() - i);
+    if (!hit) return std::string_view::npos;
+    const size_t at = size_t(static_cast<const char*>(hit) - base);
+    if (es[at - 1] == 0 && es[at - 2] == 0) return at - 2;
+    i = at + 1;
+  }
+  return std::string_view::npos;
+}
+
 // Calls fn(nal) for each NAL unit of an Annex B byte stream (trailing zero bytes trimmed).
 template <typename Fn>
 void for_each_nal(std::string_view es, Fn&& fn) {
-  size_t i = 0, start = std::string_view::npos;
-  const size_t n = es.size();
-  while (i + 2 < n) {
-    if (es[i] == 0 && es[i + 1] == 0 && es[i + 2] == 1) {
-      if (start != std::string_view::npos) {
-        size_t end = i;
-        while (end > start && es[end - 1] == 0) --end;
-        if (end > start) fn(es.substr(start, end - start));
-      }
-      i += 3;
-      start = i;
-      continue;
-    }
-    ++i;
-  }
-  if (start != std::string_view::npos && start < n) {
-    size_t end = n;
+  size_t at = next_start_code(es, 0);
+  while (at != std::string_view::npos) {
+    const size_t start = at + 3;
+    const size_t next = next_start_code(es, start);
+    size_t end = next == std::string_view::npos ? es.size() : next;
     while (end > start && es[end - 1] == 0) --end;
     if (end > start) fn(es.substr(start, end - start));
+    at = next;
   }
 }
 
