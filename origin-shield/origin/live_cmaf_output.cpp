@@ -20,9 +20,10 @@ void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
   c.part_target_s = settings_.playlist.part_target_s;
   c.first_sequence = std::max(first_sequence, next_sequence_);
   c.first_discontinuity = discontinuity || !playlist_.empty();
+  c.per_track = settings_.per_track;
   live::CmafPackager::Output out;
-  out.on_init = [this](uint64_t id, Bytes init) {
-    inits_[id] = std::move(init);
+  out.on_init = [this](const live::CmafInit& init) {
+    inits_[init.id] = init;
     changed_ = true;
   };
   out.on_part = [this](const live::CmafPart& p) { on_part(p); };
@@ -32,6 +33,7 @@ void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
   next_part_ = 0;
   parts_.clear();
   first_part_of_.clear();
+  media_zero_ms_ = 0;  // a new encoder's timeline
   changed_ = true;
 }
 
@@ -62,7 +64,12 @@ void CmafOutput::on_part(const live::CmafPart& p) {
 
 void CmafOutput::on_segment(live::CmafSegment&& s) {
   playlist_.add_segment(s);
-  segments_[s.sequence] = std::move(s.data);
+  // The session's media time 0 on the wall clock, fixed by its first segment: DASH clients place
+  // every later segment's availability from it.
+  if (media_zero_ms_ == 0)
+    media_zero_ms_ = unix_now_ms() - (s.first_dts + s.duration_ticks) / (live::kTimestampHz / 1000);
+  segments_[s.sequence] = {std::move(s.data), std::move(s.video), std::move(s.audio), s.first_dts,
+                           s.duration_ticks, s.audio_first_dts, s.audio_duration_ticks, s.init_id};
   next_sequence_ = std::max(next_sequence_, s.sequence + 1);
   // Memory: the live window plus some slack; parts of the segments that left it go too.
   while (segments_.size() > settings_.memory_segments) {
@@ -88,6 +95,7 @@ std::shared_ptr<const CmafSnapshot> CmafOutput::take_changes() {
   s->segments = segments_;
   s->session = session_;
   s->parts = parts_;
+  s->media_zero_ms = media_zero_ms_;
   s->next_part = next_part_;
   s->ended = playlist_.ended();
   s->modified_s = unix_now();

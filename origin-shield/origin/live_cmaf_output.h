@@ -14,11 +14,20 @@
 
 namespace cdn::origin {
 
+struct CmafStoredSegment {
+  Bytes muxed, video, audio;  // video/audio: per track, when DASH is on
+  int64_t t = 0, d = 0;       // first decode time and duration, 90 kHz
+  int64_t audio_t = 0, audio_d = 0;  // the audio file's (DASH)
+  uint64_t init_id = 0;
+};
+
 // What serving needs of a rendition's fMP4 output at one instant. Never changed once published.
 struct CmafSnapshot {
   std::shared_ptr<const live::LlhlsPlaylist> playlist;
-  std::map<uint64_t, Bytes> inits;     // by init id
-  std::map<uint64_t, Bytes> segments;  // by msn
+  std::map<uint64_t, live::CmafInit> inits;        // by init id
+  std::map<uint64_t, CmafStoredSegment> segments;  // by msn
+  // DASH: wall-clock unix ms at media time 0 of this session (availabilityStartTime), 0 = none.
+  int64_t media_zero_ms = 0;
   uint64_t session = 0;                // parts are numbered within an encoder session
   std::map<uint64_t, Bytes> parts;     // this session's, by number
   uint64_t next_part = 0;              // the number the next part will get (the preload hint)
@@ -28,6 +37,7 @@ struct CmafSnapshot {
 
 struct CmafOutputSettings {
   live::LlhlsConfig playlist;
+  bool per_track = false;  // DASH: one file per track as well
   size_t memory_segments = 10;
 };
 
@@ -54,7 +64,10 @@ class CmafOutput {
   live::LlhlsPlaylist playlist_;
   uint64_t next_sequence_ = 0;
   uint64_t session_ = 0, next_part_ = 0;
-  std::map<uint64_t, Bytes> inits_, segments_, parts_;
+  std::map<uint64_t, live::CmafInit> inits_;
+  std::map<uint64_t, CmafStoredSegment> segments_;
+  std::map<uint64_t, Bytes> parts_;
+  int64_t media_zero_ms_ = 0;
   std::map<uint64_t, uint64_t> first_part_of_;  // msn → its first part's number (this session)
   bool changed_ = false;
 };

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cinttypes>
 
+#include "common/hls/datetime.h"
 #include "common/http/query.h"
+#include "common/util/clock.h"
+#include "origin-shield/origin/live/dash_mpd.h"
 #include "common/util/strings.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
@@ -88,16 +91,24 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
   const auto& cmaf = snap->cmaf;
   if (!cmaf) return live_error(404, "not-found");
   const int64_t max_age = c.segment_max_age_s;
+  // Per-track files (DASH) carry a "v-" or "a-" prefix.
+  const char track = file.size() > 2 && file[1] == '-' && (file[0] == 'v' || file[0] == 'a') ? file[0] : 0;
+  if (track) file.remove_prefix(2);
+  const auto pick = [track](const Bytes& muxed, const Bytes& video, const Bytes& audio) {
+    return track == 'v' ? video : track == 'a' ? audio : muxed;
+  };
   if (file.starts_with("init-") && file.ends_with(".mp4")) {
     auto id = number(file.substr(5, file.size() - 9));
     auto it = id ? cmaf->inits.find(*id) : cmaf->inits.end();
     if (it == cmaf->inits.end()) return live_error(404, "not-found");
-    return media_answer(c.req, media_etag("i", it->first, 0, it->second->size()), cmaf->modified_s,
-                        it->second, max_age);
+    const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
+    if (!b) return live_error(404, "not-found");
+    return media_answer(c.req, media_etag(track == 'v' ? "iv" : track == 'a' ? "ia" : "i", it->first, 0, b->size()),
+                        cmaf->modified_s, b, max_age);
   }
   if (!file.ends_with(".m4s")) return live_error(404, "not-found");
   file.remove_suffix(4);
-  if (file.starts_with("part-")) {
+  if (file.starts_with("part-") && !track) {
     const std::string_view rest = file.substr(5);
     const size_t dash = rest.find('-');
     auto session = number(rest.substr(0, dash));
@@ -117,8 +128,78 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
   auto msn = number(file);
   auto it = msn ? cmaf->segments.find(*msn) : cmaf->segments.end();
   if (it == cmaf->segments.end()) return live_error(404, "not-found");
-  return media_answer(c.req, media_etag("s", it->first, 0, it->second->size()), cmaf->modified_s,
-                      it->second, max_age);
+  const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
+  if (!b) return live_error(404, "not-found");
+  return media_answer(c.req, media_etag(track == 'v' ? "sv" : track == 'a' ? "sa" : "s", it->first, 0, b->size()),
+                      cmaf->modified_s, b, max_age);
+}
+
+LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRendition*>& renditions) {
+  live::DashManifest m;
+  m.published_ms = unix_now_ms();
+  m.utc_timing_url = "/live/time";
+  bool any = false, all_ended = true;
+  int64_t max_d = 0, window = 0;
+  for (const LiveRendition* r : renditions) {
+    auto snap = r->snapshot();
+    const auto& c = snap->cmaf;
+    if (!snap->formats.dash || !c || c->segments.empty() || c->media_zero_ms == 0) continue;
+    // Only the segments of the latest init: a new init (encoder restart) is a new timeline.
+    const uint64_t init = c->segments.rbegin()->second.init_id;
+    live::DashRepresentation v, a;
+    v.id = r->name();
+    v.prefix = r->name() + "/v-";
+    v.codecs = snap->media.video_codec_string;
+    v.width = snap->media.width;
+    v.height = snap->media.height;
+    a.id = r->name() + "-audio";
+    a.prefix = r->name() + "/a-";
+    a.codecs = snap->media.audio_codec_string;
+    a.sample_rate = snap->media.sample_rate;
+    a.channels = snap->media.channels;
+    v.init_id = a.init_id = init;
+    int64_t span = 0;
+    for (const auto& [msn, s] : c->segments) {
+      if (s.init_id != init || s.d <= 0) continue;
+      if (s.video) {
+        v.segments.push_back({msn, s.t, s.d});
+        v.bandwidth = std::max(v.bandwidth, uint64_t(s.video->size() * 8 * 90000 / s.d));
+      }
+      if (s.audio && s.audio_d > 0) {
+        a.segments.push_back({msn, s.audio_t, s.audio_d});
+        a.bandwidth = std::max(a.bandwidth, uint64_t(s.audio->size() * 8 * 90000 / s.audio_d));
+      }
+      max_d = std::max(max_d, s.d);
+      span += s.d;
+    }
+    if (v.segments.empty() && a.segments.empty()) continue;
+    if (!any) m.availability_start_ms = c->media_zero_ms;  // one clock: the first rendition's
+    any = true;
+    all_ended = all_ended && c->ended;
+    window = std::max(window, span);
+    m.min_update_period_s = std::max(1, c->playlist->target_duration());
+    if (!v.segments.empty()) m.video.push_back(std::move(v));
+    if (!m.audio && !a.segments.empty()) m.audio = std::move(a);
+  }
+  if (!any) return live_error(404, "no-segments-yet");
+  m.ended = all_ended;
+  m.max_segment_s = double(max_d) / 90000;
+  m.time_shift_buffer_s = double(window) / 90000;
+  Bytes body = make_bytes(live::write_mpd(m));
+  http::Headers h;
+  add_cors(h);
+  h.set("Content-Type", "application/dash+xml");
+  h.set("Cache-Control", "public, max-age=1");
+  return live_representation(req, std::move(h), quoted_hash(*body), unix_now(), body);
+}
+
+LiveAnswer time_answer() {
+  LiveAnswer a;
+  add_cors(a.headers);
+  a.headers.set("Content-Type", "text/plain");
+  a.headers.set("Cache-Control", "no-store");
+  a.body = make_bytes(hls::format_iso8601_ms(unix_now_ms()));
+  return a;
 }
 
 void LiveServing::serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a,

@@ -21,5 +21,9 @@ struct CmafRequest {
 // `file`: the playlist's name as requested (rendition reports name the siblings' same file).
 LiveAnswer cmaf_playlist(const CmafRequest& c, const std::string& file, bool may_hold = true);
 LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file);
+// /live/<channel>/manifest.mpd over the renditions with DASH on.
+LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRendition*>& renditions);
+// /live/time: the origin's clock for DASH's UTCTiming (ISO 8601, never cached).
+LiveAnswer time_answer();
 
 }  // namespace cdn::origin

@@ -23,11 +23,13 @@ struct LiveRenditionConfig {
   bool operator==(const LiveRenditionConfig&) const = default;
 };
 
-// What a channel's renditions are served as (`formats: [ts, fmp4, llhls]`; llhls implies fmp4).
+// What a channel's renditions are served as (`formats: [ts, fmp4, llhls, dash]`; llhls and dash
+// imply fmp4).
 struct LiveFormats {
   bool ts = true;
   bool fmp4 = false;
   bool llhls = false;  // fMP4 playlist with parts, blocking reload, preload hints
+  bool dash = false;   // a DASH MPD per channel over the same segments, one file per track
   bool operator==(const LiveFormats&) const = default;
 };
 

@@ -119,7 +119,8 @@ void LiveRendition::feed_outputs(std::string_view ts) {
 void LiveRendition::set_formats(const LiveFormats& formats) {
   std::lock_guard lk(mu_);
   if (formats == formats_) return;
-  const bool rebuild = formats.fmp4 && (!cmaf_ || formats.llhls != formats_.llhls);
+  const bool rebuild =
+      formats.fmp4 && (!cmaf_ || formats.llhls != formats_.llhls || formats.dash != formats_.dash);
   formats_ = formats;
   if (!formats.fmp4) {
     cmaf_.reset();
@@ -131,6 +132,7 @@ void LiveRendition::set_formats(const LiveFormats& formats) {
     cs.playlist.window_segments = settings_.playlist.window_segments;
     cs.playlist.parts = formats.llhls;
     cs.memory_segments = settings_.memory_segments;
+    cs.per_track = formats.dash;
     cmaf_ = std::make_unique<CmafOutput>(cs);
     cmaf_snapshot_.reset();
     // Mid-stream: packaging starts at the next keyframe of the running input.

@@ -85,6 +85,8 @@ http::Headers live_playlist_headers(int64_t max_age_s) {
 LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) const {
   auto parts = split(rest, '/');
   if (parts.size() == 2 && parts[1] == "master.m3u8") return master(req, parts[0]);
+  if (parts.size() == 2 && parts[1] == "manifest.mpd") return dash_manifest(req, channels_.channel(parts[0]));
+  if (parts.size() == 1 && parts[0] == "time") return time_answer();
   if (parts.size() != 3) return error(404, "not-found");
   const LiveRendition* r = channels_.find(parts[0], parts[1]);
   if (!r) return error(404, "not-found");

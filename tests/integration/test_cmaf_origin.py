@@ -303,3 +303,61 @@ def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, conte
     finally:
         ff.kill()
         ff.wait(10)
+
+
+def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
+    import xml.etree.ElementTree as ET
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["dash"])).start()
+    assert push(origin.port(), ts) == 204
+    r = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(BASE + "index.m3u8")),
+                   timeout=10, what="ended fMP4 playlist")
+    assert r.header("Content-Type") == "application/vnd.apple.mpegurl"
+    mpd = origin.get("/live/demo/manifest.mpd")
+    assert mpd.status == 200 and mpd.header("Content-Type") == "application/dash+xml"
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    root = ET.fromstring(mpd.body)
+    assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+    timing = root.find("d:UTCTiming", ns)
+    assert timing.get("schemeIdUri") == "urn:mpeg:dash:utc:http-iso:2014"
+    clock = origin.get(timing.get("value"))
+    assert clock.status == 200 and clock.header("Cache-Control") == "no-store" and clock.body.endswith(b"Z")
+    # ffmpeg's DASH demuxer reads the live MPD and finds both tracks.
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                            f"http://127.0.0.1:{origin.port()}/live/demo/manifest.mpd"],
+                           capture_output=True, timeout=30, text=True)
+    assert probe.returncode == 0 and {"h264", "aac"} <= set(probe.stdout.split()), probe
+    sets = root.findall("d:Period/d:AdaptationSet", ns)
+    assert [s.get("contentType") for s in sets] == ["video", "audio"]
+    for aset, track_kind in zip(sets, ("h264", "aac")):
+        rep = aset.find("d:Representation", ns)
+        assert rep.get("codecs").startswith("avc1." if track_kind == "h264" else "mp4a.40.")
+        tmpl = rep.find("d:SegmentTemplate", ns)
+        number = int(tmpl.get("startNumber"))
+        init = origin.get("/live/demo/" + tmpl.get("initialization"))
+        assert init.status == 200
+        traks = [b for b in boxes(init.body)[1]["children"] if b["type"] == b"trak"]
+        assert len(traks) == 1  # one track per file
+        t_next, whole = None, bytearray(init.body)
+        for s in tmpl.findall("d:SegmentTimeline/d:S", ns):
+            t = int(s.get("t")) if s.get("t") is not None else t_next
+            d = int(s.get("d"))
+            seg = origin.get("/live/demo/" + tmpl.get("media").replace("$Number$", str(number)))
+            assert seg.status == 200, number
+            frags = fragments(seg.body)
+            assert all(len(trafs) == 1 for _, trafs in frags)
+            assert frags[0][1][0]["tfdt"] == t, (number, frags[0][1][0]["tfdt"], t)
+            if track_kind == "h264":  # the timeline is the video's: its fragments fill it exactly
+                assert frags[0][1][0]["sync"][0]
+                assert sum(sum(tr["durations"]) for _, ts_ in frags for tr in ts_) == d
+            whole += seg.body
+            t_next, number = t + d, number + 1
+        path = tmp_path / f"{track_kind}.mp4"
+        path.write_bytes(whole)
+        out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                              "stream=codec_name,nb_read_frames", "-of", "csv=p=0", str(path)],
+                             capture_output=True, timeout=60, text=True)
+        assert out.returncode == 0 and out.stdout.startswith(track_kind + ","), out
+        if track_kind == "h264":
+            assert out.stdout.strip() == "h264,149"

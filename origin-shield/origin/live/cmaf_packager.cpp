@@ -100,7 +100,23 @@ void CmafPackager::refresh_init() {
   init_ = std::move(init);
   init_id_ = next_sequence_;
   audio_track_id_ = tracks.audio_track_id();
-  if (out_.on_init) out_.on_init(init_id_, make_bytes(std::string(init_)));
+  CmafInit ci;
+  ci.id = init_id_;
+  ci.muxed = make_bytes(std::string(init_));
+  if (config_.per_track) {
+    if (tracks.video) {
+      fmp4::InitConfig v;
+      v.video = tracks.video;
+      ci.video = make_bytes(fmp4::write_init(v));
+    }
+    if (tracks.audio) {
+      fmp4::InitConfig a;
+      a.audio = tracks.audio;
+      a.audio_id = audio_track_id_;
+      ci.audio = make_bytes(fmp4::write_init(a));
+    }
+  }
+  if (out_.on_init) out_.on_init(ci);
 }
 
 void CmafPackager::open_segment(int64_t dts) {
@@ -149,7 +165,18 @@ void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
   part.discontinuity = seg_discontinuity_;
   part.init_id = init_id_;
   part.data = make_bytes(fmp4::write_fragment(++fragment_number_, runs));
+  if (config_.per_track)
+    for (fmp4::TrackRun& run : runs) {
+      const bool video = primary_video_ && run.track_id == 1;
+      (video ? part.video : part.audio) = make_bytes(fmp4::write_fragment(fragment_number_, {run}));
+      if (!video) {
+        if (seg_audio_.empty()) seg_audio_t_ = int64_t(run.base_decode_time), seg_audio_d_ = 0;
+        for (const fmp4::Sample& smp : run.samples) seg_audio_d_ += smp.duration;
+      }
+      (video ? seg_video_ : seg_audio_) += *(video ? part.video : part.audio);
+    }
   seg_duration_s_ += part.duration_s;
+  part_end_ = end_dts;
   seg_parts_.push_back(part.data);
   if (out_.on_part) out_.on_part(part);
 }
@@ -163,11 +190,18 @@ void CmafPackager::close_segment() {
   s.discontinuity = seg_discontinuity_;
   s.init_id = init_id_;
   s.first_dts = seg_start_;
+  s.duration_ticks = part_end_ - seg_start_;
   s.parts = uint32_t(seg_parts_.size());
   std::string data = fmp4::write_styp();
   for (const Bytes& p : seg_parts_) data += *p;
   s.data = make_bytes(std::move(data));
   seg_parts_.clear();
+  if (!seg_video_.empty()) s.video = make_bytes(fmp4::write_styp() + seg_video_);
+  if (!seg_audio_.empty()) s.audio = make_bytes(fmp4::write_styp() + seg_audio_);
+  s.audio_first_dts = seg_audio_t_;
+  s.audio_duration_ticks = seg_audio_d_;
+  seg_video_.clear();
+  seg_audio_.clear();
   if (out_.on_segment) out_.on_segment(std::move(s));
 }
 

@@ -23,6 +23,14 @@ struct CmafConfig {
   double jump_threshold_s = 5.0;  // a decode time jump this large (or backwards) is a discontinuity
   uint64_t first_sequence = 0;
   bool first_discontinuity = false;  // resuming after a restart or an input takeover
+  // Also one file per track (DASH): per-track init segments, part fragments and segments.
+  bool per_track = false;
+};
+
+struct CmafInit {
+  uint64_t id = 0;  // = the sequence of the first segment that needs it
+  Bytes muxed;      // every track
+  Bytes video, audio;  // per_track: one track each (null when the stream has no such track)
 };
 
 struct CmafPart {
@@ -33,6 +41,7 @@ struct CmafPart {
   bool discontinuity = false;  // of its segment
   uint64_t init_id = 0;        // of its segment
   Bytes data;  // moof + mdat
+  Bytes video, audio;  // per_track: the same part as one fragment per track (null: no samples)
 };
 
 struct CmafSegment {
@@ -41,15 +50,20 @@ struct CmafSegment {
   bool discontinuity = false;  // a new timeline (or new codec parameters) starts here
   uint64_t init_id = 0;        // which init segment it needs (CmafOutput::on_init's id)
   int64_t first_dts = 0;
+  int64_t duration_ticks = 0;  // 90 kHz, exact (the next segment's first_dts − this one's)
+  // per_track: the audio file's own first decode time and duration (audio frames do not end
+  // where video frames do).
+  int64_t audio_first_dts = 0, audio_duration_ticks = 0;
   uint32_t parts = 0;
   Bytes data;  // styp + its parts' fragments
+  Bytes video, audio;  // per_track: styp + that track's fragments
 };
 
 class CmafPackager {
  public:
   struct Output {
     // A new init segment, needed from segment `id` (= its first segment's sequence) on.
-    std::function<void(uint64_t id, Bytes init)> on_init;
+    std::function<void(const CmafInit&)> on_init;
     std::function<void(const CmafPart&)> on_part;
     std::function<void(CmafSegment&&)> on_segment;
   };
@@ -96,10 +110,12 @@ class CmafPackager {
   bool open_ = false;  // a segment is in progress
   bool pending_discontinuity_ = false;
   uint64_t next_sequence_;
-  int64_t seg_start_ = 0, part_start_ = 0;
+  int64_t seg_start_ = 0, part_start_ = 0, part_end_ = 0;
   bool part_independent_ = false;
   uint32_t part_index_ = 0;
   std::vector<Bytes> seg_parts_;
+  std::string seg_video_, seg_audio_;  // per_track: the segment's track fragments so far
+  int64_t seg_audio_t_ = 0, seg_audio_d_ = 0;
   double seg_duration_s_ = 0;
   bool seg_discontinuity_ = false;
 

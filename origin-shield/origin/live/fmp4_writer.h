@@ -29,8 +29,9 @@ struct AudioTrack {  // AAC
 struct InitConfig {
   std::optional<VideoTrack> video;
   std::optional<AudioTrack> audio;
+  uint32_t audio_id = 0;  // set: the audio track's id (an audio-only file split from a muxed one)
   uint32_t video_track_id() const { return 1; }
-  uint32_t audio_track_id() const { return video ? 2 : 1; }
+  uint32_t audio_track_id() const { return audio_id ? audio_id : video ? 2 : 1; }
 };
 
 std::string write_init(const InitConfig& config);

@@ -24,7 +24,7 @@ struct Packaged {
 Packaged package(const std::string& ts, CmafConfig cfg, size_t chunk = 1316) {
   Packaged out;
   CmafPackager::Output o;
-  o.on_init = [&](uint64_t id, Bytes b) { out.inits[id] = *b; };
+  o.on_init = [&](const CmafInit& i) { out.inits[i.id] = *i.muxed; };
   o.on_part = [&](const CmafPart& p) { out.parts.push_back(p); };
   o.on_segment = [&](CmafSegment&& s) { out.segments.push_back(std::move(s)); };
   CmafPackager p(cfg, o);
@@ -154,6 +154,54 @@ TEST(CmafPackager, AudioOnlyStreamsAreCutOnAudioFrames) {
   ASSERT_EQ(t.runs.size(), 1u);
   expect_continuous(t);
   for (auto& p : out.parts) EXPECT_LE(p.duration_s, 0.5 + 1e-9);
+}
+
+TEST(CmafPackager, PerTrackFilesCarryOneTrackEachAndTheSameSamples) {
+  REQUIRE_CLIP(ts, Clip::kH264Aac10s);
+  CmafConfig cfg;
+  cfg.per_track = true;
+  std::vector<CmafInit> inits;
+  std::vector<CmafSegment> segs;
+  CmafPackager::Output o;
+  o.on_init = [&](const CmafInit& i) { inits.push_back(i); };
+  o.on_segment = [&](CmafSegment&& s) { segs.push_back(std::move(s)); };
+  CmafPackager p(cfg, o);
+  p.feed(ts);
+  p.flush();
+  ASSERT_EQ(inits.size(), 1u);
+  ASSERT_TRUE(inits[0].video && inits[0].audio);
+  for (const Bytes* init : {&inits[0].video, &inits[0].audio}) {
+    auto boxes = fmp4::parse_boxes(**init);
+    ASSERT_TRUE(boxes);
+    EXPECT_EQ((*boxes)[1].all("trak").size(), 1u);
+  }
+  ASSERT_FALSE(segs.empty());
+  int64_t audio_end = -1;
+  for (const CmafSegment& s : segs) {
+    ASSERT_TRUE(s.video && s.audio);
+    const auto only = [](const Bytes& b) {
+      CmafSegment c;
+      c.data = b;
+      return std::vector<CmafSegment>{c};
+    };
+    TrackTimes v = walk(only(s.video));
+    TrackTimes a = walk(only(s.audio));
+    TrackTimes m = walk(only(s.data));
+    // The same samples as the muxed file's, track by track.
+    EXPECT_EQ(v.runs[1], m.runs[1]);
+    EXPECT_EQ(a.runs[2], m.runs[2]);
+    ASSERT_EQ(v.runs.size(), 1u);
+    ASSERT_EQ(a.runs.count(2), 1u);  // audio keeps its track id
+    EXPECT_EQ(int64_t(v.runs[1].front().first), s.first_dts);
+    EXPECT_EQ(int64_t(a.runs[2].front().first), s.audio_first_dts);
+    uint64_t sum = 0;
+    for (auto& r : a.runs[2]) sum += r.second;
+    EXPECT_EQ(int64_t(sum), s.audio_duration_ticks);
+    if (audio_end >= 0) {
+      EXPECT_EQ(s.audio_first_dts, audio_end);
+    }
+    audio_end = s.audio_first_dts + s.audio_duration_ticks;
+  }
 }
 
 TEST(CmafPackager, ChunkingDoesNotChangeTheOutput) {
