@@ -3,13 +3,30 @@
 #include <algorithm>
 
 #include "common/net/worker.h"
+#include "common/obs/metrics.h"
 #include "origin-shield/origin/live_cmaf_output.h"
 
 namespace cdn::origin {
 
 namespace {
+
 std::atomic<size_t> g_parked{0};
+
+obs::Gauge& held_gauge() {
+  static obs::Gauge& g = obs::metrics().gauge(
+      "cdn_live_held_requests", "LL-HLS requests held for a part (blocking reloads, preload hints)");
+  return g;
 }
+
+void count_outcome(PartWaiters::Outcome o) {
+  static const char* kNames[] = {"ready", "ended", "timeout", "gone"};
+  obs::metrics()
+      .counter("cdn_live_held_requests_total", "Held LL-HLS requests by how they ended",
+               {{"result", kNames[int(o)]}})
+      .inc();
+}
+
+}  // namespace
 
 // Shared between the registry (any thread: it only reads `ready` and `worker` under the
 // registry's lock) and the parking loop (timer and completion). `fired` makes completion
@@ -25,6 +42,8 @@ struct PartWaiters::Waiter {
   void finish(Outcome o) {
     if (fired.exchange(true)) return;
     g_parked.fetch_sub(1);
+    held_gauge().add(-1);
+    count_outcome(o);
     uv_timer_stop(timer.get());
     // The timer's own reference; the caller holds another, so this cannot be the last one.
     if (auto* ref = static_cast<std::shared_ptr<Waiter>*>(timer->data)) {
@@ -53,6 +72,7 @@ bool PartWaiters::park(net::Worker* worker, int64_t timeout_ms, Ready ready, Don
     g_parked.fetch_sub(1);
     return false;
   }
+  held_gauge().add(1);
   auto w = std::make_shared<Waiter>();
   w->worker = worker;
   w->ready = std::move(ready);

@@ -300,6 +300,11 @@ def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, conte
         assert waiting.status == 200 and "#EXT-X-ENDLIST" in waiting.body.decode()
         assert waiting.done_at - waiting.started < time_bound(1.5 + 1.0)  # input_gap, then the end
         assert origin.get(BASE + hint2).status == 404
+        # Every held request was let go, and each counted by how it ended.
+        assert origin.metric("cdn_live_held_requests") == 0
+        assert origin.metric("cdn_live_held_requests_total", result="ready") >= 2
+        assert origin.metric("cdn_live_held_requests_total", result="ended") >= 2
+        assert origin.metric("cdn_live_errors_total", reason="part-not-written") >= 1
     finally:
         ff.kill()
         ff.wait(10)
