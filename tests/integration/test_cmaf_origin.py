@@ -366,3 +366,26 @@ def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
         assert out.returncode == 0 and out.stdout.startswith(track_kind + ","), out
         if track_kind == "h264":
             assert out.stdout.strip() == "h264,149"
+
+
+def test_blocking_reload_gives_up_after_three_target_durations(tiers, content, tmp_path):
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls"], gap="30s")).start()
+    # An encoder that sent 6 s at once and then stalls with its connection open: the stream is
+    # live (no ENDLIST), and no new part comes.
+    s = socket.create_connection(("127.0.0.1", origin.port()), timeout=20)
+    try:
+        s.sendall(f"PUT /ingest/demo/720p?key={STREAM_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n".encode() + b"%x\r\n" % len(ts) + ts + b"\r\n")
+        segs, (msn, parts), hint = wait_until(
+            lambda: (lambda r: r.status == 200 and len(playlist_parts(r.body.decode())[0]) >= 4
+                     and playlist_parts(r.body.decode()))(origin.get(LL)), timeout=10, what="four segments")
+        held = TimedGet(origin.port(), f"{LL}?_HLS_msn={msn + 1}")
+        held.join(time_bound(3.0) + 5)
+        assert held.status == 503 and held.complete
+        assert held.done_at - held.started >= 2.9  # 3 × the 1 s target duration
+        assert origin.metric("cdn_live_held_requests_total", result="timeout") == 1
+        assert origin.metric("cdn_live_errors_total", reason="blocking-reload-timeout") == 1
+    finally:
+        s.close()
