@@ -84,7 +84,10 @@ http::Headers live_playlist_headers(int64_t max_age_s) {
 
 LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) const {
   auto parts = split(rest, '/');
-  if (parts.size() == 2 && parts[1] == "master.m3u8") return master(req, parts[0]);
+  if (parts.size() == 2 && parts[1] == "master.m3u8") return master(req, parts[0], "index.m3u8");
+  // A channel with TS and fMP4 on: the fMP4 renditions' master.
+  if (parts.size() == 2 && parts[1] == "master-fmp4.m3u8")
+    return master(req, parts[0], "index-fmp4.m3u8");
   if (parts.size() == 2 && parts[1] == "manifest.mpd") return dash_manifest(req, channels_.channel(parts[0]));
   if (parts.size() == 1 && parts[0] == "time") return time_answer();
   if (parts.size() != 3) return error(404, "not-found");
@@ -132,7 +135,8 @@ LiveAnswer LiveServing::segment(const http::Request& req, const LiveRendition& r
   return a;
 }
 
-LiveAnswer LiveServing::master(const http::Request& req, std::string_view channel) const {
+LiveAnswer LiveServing::master(const http::Request& req, std::string_view channel,
+                               const char* media_playlist) const {
   const auto& renditions = channels_.channel(channel);
   if (renditions.empty()) return error(404, "not-found");
   std::vector<live::RenditionSummary> summaries;
@@ -141,7 +145,8 @@ LiveAnswer LiveServing::master(const http::Request& req, std::string_view channe
   for (const LiveRendition* r : renditions) {
     auto snap = r->snapshot();
     live::RenditionSummary s;
-    s.uri = r->name() + "/index.m3u8";
+    if (std::string_view(media_playlist) != "index.m3u8" && !snap->formats.fmp4) continue;
+    s.uri = r->name() + "/" + media_playlist;
     s.peak_bandwidth = snap->peak_bandwidth;
     s.average_bandwidth = snap->average_bandwidth;
     s.media = snap->media;

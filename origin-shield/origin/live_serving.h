@@ -57,7 +57,8 @@ class LiveServing {
  private:
   LiveAnswer media_playlist(const http::Request& req, const LiveRendition& r, bool live) const;
   LiveAnswer segment(const http::Request& req, const LiveRendition& r, std::string_view file) const;
-  LiveAnswer master(const http::Request& req, std::string_view channel) const;
+  LiveAnswer master(const http::Request& req, std::string_view channel,
+                    const char* media_playlist) const;
   // Parks a held answer; `rest` is answered again once what it waits for exists.
   void serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a, std::string rest,
                   std::string key) const;

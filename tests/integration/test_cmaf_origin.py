@@ -117,6 +117,8 @@ def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path)
     # TS goes on beside it, from the same ingest.
     ts_pl = get_playlist(origin, BASE + "index.m3u8")
     assert ts_pl.segments and ts_pl.segments[0]["uri"].endswith(".ts")
+    master = origin.get("/live/demo/master-fmp4.m3u8").body.decode()
+    assert "720p/index-fmp4.m3u8" in master and ".ts" not in master, master
     segs = [l for l in text.splitlines() if l.endswith(".m4s") and not l.startswith("#")]
     assert len(segs) == 6, text
     init = origin.get(BASE + "init-0.mp4")
