@@ -85,9 +85,12 @@ void CmafPackager::on_primary(AccessUnit&& au) {
 // init segment needs all tracks, and the stream should not lose its first GOP for it.
 void CmafPackager::hold(AccessUnit&& au) {
   const bool primary = au.video == primary_video_;
-  if (held_.empty() && (!primary || !au.keyframe)) return;
+  if (held_.empty()) {
+    if (primary && au.keyframe) held_.push_back(std::move(au));
+    return;
+  }
   if (primary && au.keyframe && au.dts - held_.front().dts > jump_ticks_) held_.clear();
-  if (!primary && au.dts < held_.front().dts) return;
+  if (!held_.empty() && !primary && au.dts < held_.front().dts) return;
   held_.push_back(std::move(au));
 }
 

@@ -122,7 +122,6 @@ class CmafPackager {
   std::deque<Queued> video_q_, audio_q_;
   std::vector<AccessUnit> held_;  // waiting for every track's parameters
   int64_t last_primary_dts_ = 0;
-  bool have_primary_ = false;
 };
 
 }  // namespace cdn::live

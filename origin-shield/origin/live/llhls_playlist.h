@@ -39,6 +39,23 @@ struct PartPosition {
   int64_t part = -1;
 };
 
+// One part or segment as the playlist lists it (outside the class: clang wants the default member
+// initializers of a type complete before std::optional of it is used inside the class).
+struct LlhlsPart {
+  double duration_s = 0;
+  bool independent = false;
+  uint64_t session = 0, number = 0;
+};
+
+struct LlhlsSegment {
+  uint64_t msn = 0;
+  double duration_s = 0;
+  bool discontinuity = false;
+  uint64_t init_id = 0;
+  int64_t start_ms = 0;  // wall clock of its first frame (EXT-X-PROGRAM-DATE-TIME)
+  std::vector<LlhlsPart> parts;
+};
+
 class LlhlsPlaylist {
  public:
   explicit LlhlsPlaylist(LlhlsConfig config);
@@ -70,19 +87,8 @@ class LlhlsPlaylist {
   }
 
  private:
-  struct Part {
-    double duration_s;
-    bool independent;
-    uint64_t session, number;
-  };
-  struct Seg {
-    uint64_t msn = 0;
-    double duration_s = 0;
-    bool discontinuity = false;
-    uint64_t init_id = 0;
-    int64_t start_ms = 0;  // wall clock of its first frame (EXT-X-PROGRAM-DATE-TIME)
-    std::vector<Part> parts;
-  };
+  using Part = LlhlsPart;
+  using Seg = LlhlsSegment;
 
   void print_parts(std::string& out, const Seg& s) const;
 
