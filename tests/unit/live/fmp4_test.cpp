@@ -63,7 +63,8 @@ TEST(Fmp4Writer, InitSegmentHasOneTrackPerStreamAndTrex) {
   c.audio->sample_rate = 48000;
   c.audio->channels = 2;
   c.audio->audio_specific_config = std::string("\x11\x90", 2);
-  auto boxes = parse_boxes(write_init(c));
+  const std::string init = write_init(c);  // the parsed boxes are views into it
+  auto boxes = parse_boxes(init);
   ASSERT_TRUE(boxes);
   ASSERT_EQ(boxes->size(), 2u);
   EXPECT_EQ((*boxes)[0].type, "ftyp");
