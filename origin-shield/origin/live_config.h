@@ -36,8 +36,8 @@ struct LiveFormats {
 struct LiveChannelConfig {
   std::string name;
   std::string stream_key;
-  LiveFormats formats;
   std::vector<LiveRenditionConfig> renditions;
+  LiveFormats formats;
   bool operator==(const LiveChannelConfig&) const = default;
 };
 
