@@ -68,8 +68,9 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
   // every later segment's availability from it.
   if (media_zero_ms_ == 0)
     media_zero_ms_ = unix_now_ms() - (s.first_dts + s.duration_ticks) / (live::kTimestampHz / 1000);
-  segments_[s.sequence] = {std::move(s.data), std::move(s.video), std::move(s.audio), s.first_dts,
-                           s.duration_ticks, s.audio_first_dts, s.audio_duration_ticks, s.init_id};
+  segments_[s.sequence] = {
+      std::move(s.data), std::move(s.video), std::move(s.audio),     s.first_dts,
+      s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id};
   next_sequence_ = std::max(next_sequence_, s.sequence + 1);
   // Memory: the live window plus some slack; parts of the segments that left it go too.
   while (segments_.size() > settings_.memory_segments) {
@@ -82,7 +83,8 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
   }
   // Init segments no kept segment needs any more.
   const uint64_t oldest = segments_.empty() ? 0 : segments_.begin()->first;
-  while (inits_.size() > 1 && std::next(inits_.begin())->first <= oldest) inits_.erase(inits_.begin());
+  while (inits_.size() > 1 && std::next(inits_.begin())->first <= oldest)
+    inits_.erase(inits_.begin());
   changed_ = true;
 }
 

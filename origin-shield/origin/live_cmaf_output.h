@@ -15,8 +15,8 @@
 namespace cdn::origin {
 
 struct CmafStoredSegment {
-  Bytes muxed, video, audio;  // video/audio: per track, when DASH is on
-  int64_t t = 0, d = 0;       // first decode time and duration, 90 kHz
+  Bytes muxed, video, audio;         // video/audio: per track, when DASH is on
+  int64_t t = 0, d = 0;              // first decode time and duration, 90 kHz
   int64_t audio_t = 0, audio_d = 0;  // the audio file's (DASH)
   uint64_t init_id = 0;
 };
@@ -28,9 +28,9 @@ struct CmafSnapshot {
   std::map<uint64_t, CmafStoredSegment> segments;  // by msn
   // DASH: wall-clock unix ms at media time 0 of this session (availabilityStartTime), 0 = none.
   int64_t media_zero_ms = 0;
-  uint64_t session = 0;                // parts are numbered within an encoder session
-  std::map<uint64_t, Bytes> parts;     // this session's, by number
-  uint64_t next_part = 0;              // the number the next part will get (the preload hint)
+  uint64_t session = 0;             // parts are numbered within an encoder session
+  std::map<uint64_t, Bytes> parts;  // this session's, by number
+  uint64_t next_part = 0;           // the number the next part will get (the preload hint)
   bool ended = false;
   int64_t modified_s = 0;
 };

@@ -6,8 +6,8 @@
 #include "common/hls/datetime.h"
 #include "common/http/query.h"
 #include "common/util/clock.h"
-#include "origin-shield/origin/live/dash_mpd.h"
 #include "common/util/strings.h"
+#include "origin-shield/origin/live/dash_mpd.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
 
@@ -35,8 +35,8 @@ LiveAnswer media_answer(const http::Request& req, const std::string& etag, int64
 
 std::string media_etag(std::string_view kind, uint64_t a, uint64_t b, size_t size) {
   char buf[96];
-  snprintf(buf, sizeof buf, "\"%.*s-%" PRIu64 "-%" PRIu64 "-%zx\"", int(kind.size()), kind.data(), a,
-           b, size);
+  snprintf(buf, sizeof buf, "\"%.*s-%" PRIu64 "-%" PRIu64 "-%zx\"", int(kind.size()), kind.data(),
+           a, b, size);
   return buf;
 }
 
@@ -57,7 +57,8 @@ LiveAnswer cmaf_playlist(const CmafRequest& c, const std::string& file, bool may
   if (msn_text || part_text) {
     const auto msn_parsed = msn_text ? number(*msn_text) : std::nullopt;
     const auto part_parsed = part_text ? number(*part_text) : std::nullopt;
-    if (!msn_parsed || (part_text && !part_parsed)) return live_error(400, "bad-hls-blocking-request");
+    if (!msn_parsed || (part_text && !part_parsed))
+      return live_error(400, "bad-hls-blocking-request");
     const uint64_t msn = msn_parsed.value_or(0);
     const int64_t part_index = part_parsed ? int64_t(*part_parsed) : -1;
     // RFC 8216bis §6.2.5.2: more than two segments past the last one is an error.
@@ -92,7 +93,8 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
   if (!cmaf) return live_error(404, "not-found");
   const int64_t max_age = c.segment_max_age_s;
   // Per-track files (DASH) carry a "v-" or "a-" prefix.
-  const char track = file.size() > 2 && file[1] == '-' && (file[0] == 'v' || file[0] == 'a') ? file[0] : 0;
+  const char track =
+      file.size() > 2 && file[1] == '-' && (file[0] == 'v' || file[0] == 'a') ? file[0] : 0;
   if (track) file.remove_prefix(2);
   const auto pick = [track](const Bytes& muxed, const Bytes& video, const Bytes& audio) {
     return track == 'v' ? video : track == 'a' ? audio : muxed;
@@ -103,7 +105,11 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
     if (it == cmaf->inits.end()) return live_error(404, "not-found");
     const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
     if (!b) return live_error(404, "not-found");
-    return media_answer(c.req, media_etag(track == 'v' ? "iv" : track == 'a' ? "ia" : "i", it->first, 0, b->size()),
+    return media_answer(c.req,
+                        media_etag(track == 'v'   ? "iv"
+                                   : track == 'a' ? "ia"
+                                                  : "i",
+                                   it->first, 0, b->size()),
                         cmaf->modified_s, b, max_age);
   }
   if (!file.ends_with(".m4s")) return live_error(404, "not-found");
@@ -130,7 +136,11 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
   if (it == cmaf->segments.end()) return live_error(404, "not-found");
   const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
   if (!b) return live_error(404, "not-found");
-  return media_answer(c.req, media_etag(track == 'v' ? "sv" : track == 'a' ? "sa" : "s", it->first, 0, b->size()),
+  return media_answer(c.req,
+                      media_etag(track == 'v'   ? "sv"
+                                 : track == 'a' ? "sa"
+                                                : "s",
+                                 it->first, 0, b->size()),
                       cmaf->modified_s, b, max_age);
 }
 
@@ -213,16 +223,20 @@ void LiveServing::serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnsw
     http::Headers h;
     add_cors(h);
     h.set("Content-Type", "video/mp4");
-    h.set("Cache-Control", "public, max-age=" + std::to_string(segment_max_age_s()) + ", immutable");
+    h.set("Cache-Control",
+          "public, max-age=" + std::to_string(segment_max_age_s()) + ", immutable");
     h.set("Surrogate-Key", key);
-    ready = [hold](const CmafSnapshot& s) { return s.session != hold.session || s.next_part > hold.number; };
+    ready = [hold](const CmafSnapshot& s) {
+      return s.session != hold.session || s.next_part > hold.number;
+    };
     done = [ex, hold, r](PartWaiters::Outcome o) {
       if (o == PartWaiters::Outcome::kGone || !ex->alive()) return;
       auto snap = r->snapshot()->cmaf;
       const auto it = snap && snap->session == hold.session ? snap->parts.find(hold.number)
                                                             : decltype(snap->parts.end()){};
       if (o != PartWaiters::Outcome::kReady || !snap || it == snap->parts.end()) {
-        count_live_error(o == PartWaiters::Outcome::kTimeout ? "part-wait-timeout" : "part-not-written");
+        count_live_error(o == PartWaiters::Outcome::kTimeout ? "part-wait-timeout"
+                                                             : "part-not-written");
         return ex->abort();  // no final chunk: a part that was never written never looks whole
       }
       ex->write(it->second);
@@ -234,7 +248,8 @@ void LiveServing::serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnsw
     ready = [hold](const CmafSnapshot& s) { return s.playlist->has(hold.msn, hold.part_index); };
     done = [this, ex, rest, key](PartWaiters::Outcome o) {
       if (o == PartWaiters::Outcome::kGone || !ex->alive()) return;
-      if (o == PartWaiters::Outcome::kTimeout) return reject_live(ex, 503, "blocking-reload-timeout");
+      if (o == PartWaiters::Outcome::kTimeout)
+        return reject_live(ex, 503, "blocking-reload-timeout");
       LiveAnswer again = answer(ex->request(), rest);
       if (again.hold) return reject_live(ex, 503, "blocking-reload-unsatisfied");
       if (!again.error) again.headers.set("Surrogate-Key", key);

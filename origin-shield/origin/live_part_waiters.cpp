@@ -13,8 +13,9 @@ namespace {
 std::atomic<size_t> g_parked{0};
 
 obs::Gauge& held_gauge() {
-  static obs::Gauge& g = obs::metrics().gauge(
-      "cdn_live_held_requests", "LL-HLS requests held for a part (blocking reloads, preload hints)");
+  static obs::Gauge& g =
+      obs::metrics().gauge("cdn_live_held_requests",
+                           "LL-HLS requests held for a part (blocking reloads, preload hints)");
   return g;
 }
 
@@ -56,7 +57,9 @@ struct PartWaiters::Waiter {
   }
 };
 
-size_t PartWaiters::parked() { return g_parked.load(); }
+size_t PartWaiters::parked() {
+  return g_parked.load();
+}
 
 PartWaiters::~PartWaiters() {
   // Renditions outlive the workers' loops (they are retired, not destroyed, while serving runs),

@@ -51,7 +51,9 @@ void for_each_nal(std::string_view es, Fn&& fn) {
 
 AccessUnitReader::AccessUnitReader(Sink sink) : sink_(std::move(sink)), demuxer_(*this) {}
 
-void AccessUnitReader::feed(std::string_view ts_bytes) { demuxer_.feed(ts_bytes); }
+void AccessUnitReader::feed(std::string_view ts_bytes) {
+  demuxer_.feed(ts_bytes);
+}
 
 void AccessUnitReader::flush() {
   demuxer_.flush();

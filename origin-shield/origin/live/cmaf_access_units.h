@@ -26,8 +26,8 @@ struct AccessUnit {
 struct AccessUnitStats {
   uint64_t video_units = 0;
   uint64_t audio_frames = 0;
-  uint64_t dropped_units = 0;   // PES without a timestamp, or video before its parameter sets
-  uint64_t bad_audio_bytes = 0; // not ADTS (AC-3 is not packaged into fMP4)
+  uint64_t dropped_units = 0;    // PES without a timestamp, or video before its parameter sets
+  uint64_t bad_audio_bytes = 0;  // not ADTS (AC-3 is not packaged into fMP4)
 };
 
 class AccessUnitReader : private TsDemuxer::Listener {

@@ -14,7 +14,9 @@ CmafPackager::CmafPackager(CmafConfig config, Output out)
       pending_discontinuity_(config.first_discontinuity),
       next_sequence_(config.first_sequence) {}
 
-void CmafPackager::feed(std::string_view ts_bytes) { reader_.feed(ts_bytes); }
+void CmafPackager::feed(std::string_view ts_bytes) {
+  reader_.feed(ts_bytes);
+}
 
 void CmafPackager::flush() {
   reader_.flush();

@@ -28,8 +28,8 @@ struct CmafConfig {
 };
 
 struct CmafInit {
-  uint64_t id = 0;  // = the sequence of the first segment that needs it
-  Bytes muxed;      // every track
+  uint64_t id = 0;     // = the sequence of the first segment that needs it
+  Bytes muxed;         // every track
   Bytes video, audio;  // per_track: one track each (null when the stream has no such track)
 };
 
@@ -40,7 +40,7 @@ struct CmafPart {
   bool independent = false;
   bool discontinuity = false;  // of its segment
   uint64_t init_id = 0;        // of its segment
-  Bytes data;  // moof + mdat
+  Bytes data;                  // moof + mdat
   Bytes video, audio;  // per_track: the same part as one fragment per track (null: no samples)
 };
 
@@ -55,7 +55,7 @@ struct CmafSegment {
   // where video frames do).
   int64_t audio_first_dts = 0, audio_duration_ticks = 0;
   uint32_t parts = 0;
-  Bytes data;  // styp + its parts' fragments
+  Bytes data;          // styp + its parts' fragments
   Bytes video, audio;  // per_track: styp + that track's fragments
 };
 

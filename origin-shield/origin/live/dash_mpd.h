@@ -17,11 +17,11 @@ struct DashSegment {
 };
 
 struct DashRepresentation {
-  std::string id;       // the rendition name
-  std::string prefix;   // its path relative to the MPD, e.g. "720p/v-"
-  std::string codecs;   // RFC 6381
+  std::string id;      // the rendition name
+  std::string prefix;  // its path relative to the MPD, e.g. "720p/v-"
+  std::string codecs;  // RFC 6381
   uint64_t bandwidth = 0;
-  int width = 0, height = 0;  // video
+  int width = 0, height = 0;          // video
   int sample_rate = 0, channels = 0;  // audio
   uint64_t init_id = 0;
   std::vector<DashSegment> segments;

@@ -28,8 +28,9 @@ class Reader {
 
 // Boxes whose body is only child boxes, and those with a fixed prefix before their children.
 size_t child_offset(std::string_view type) {
-  static constexpr std::array<std::string_view, 12> kContainers = {
-      "moov", "trak", "mdia", "minf", "stbl", "mvex", "moof", "traf", "dinf", "edts", "mfra", "udta"};
+  static constexpr std::array<std::string_view, 12> kContainers = {"moov", "trak", "mdia", "minf",
+                                                                   "stbl", "mvex", "moof", "traf",
+                                                                   "dinf", "edts", "mfra", "udta"};
   for (auto c : kContainers)
     if (type == c) return 0;
   if (type == "stsd" || type == "dref") return 8;  // FullBox header + entry count
@@ -96,7 +97,9 @@ const Box* find_box(const std::vector<Box>& boxes, std::string_view path) {
   return nullptr;
 }
 
-const Box* Box::find(std::string_view path) const { return find_box(children, path); }
+const Box* Box::find(std::string_view path) const {
+  return find_box(children, path);
+}
 
 std::vector<const Box*> Box::all(std::string_view type) const {
   std::vector<const Box*> out;

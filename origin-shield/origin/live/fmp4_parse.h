@@ -11,10 +11,10 @@
 namespace cdn::live::fmp4 {
 
 struct Box {
-  std::string type;         // four characters
-  size_t offset = 0;        // of the box header within the parsed buffer
-  size_t size = 0;          // whole box
-  std::string_view body;    // after the header (and for containers, children start here)
+  std::string type;           // four characters
+  size_t offset = 0;          // of the box header within the parsed buffer
+  size_t size = 0;            // whole box
+  std::string_view body;      // after the header (and for containers, children start here)
   std::vector<Box> children;  // for the container types the packager writes
 
   // The first descendant along a path such as "moof/traf/tfdt" (relative to this box).
@@ -55,6 +55,8 @@ std::optional<Trun> parse_trun(std::string_view body);
 std::optional<uint32_t> parse_mdhd_timescale(std::string_view body);
 
 // Sample flags: sample_depends_on == 2 and not sample_is_non_sync_sample marks a sync sample.
-inline bool is_sync_sample(uint32_t flags) { return !(flags & 0x00010000); }
+inline bool is_sync_sample(uint32_t flags) {
+  return !(flags & 0x00010000);
+}
 
 }  // namespace cdn::live::fmp4

@@ -25,7 +25,7 @@ void mvhd(BoxWriter& w, uint32_t next_track_id) {
   w.u32(0);  // creation time
   w.u32(0);  // modification time
   w.u32(1000);
-  w.u32(0);  // duration: unknown (fragmented)
+  w.u32(0);           // duration: unknown (fragmented)
   w.u32(0x00010000);  // rate 1.0
   w.u16(0x0100);      // volume 1.0
   w.zeros(10);
@@ -103,7 +103,7 @@ void visual_entry_head(BoxWriter& w, const VideoTrack& v) {
   w.u32(0x00480000);  // 72 dpi
   w.u32(0x00480000);
   w.u32(0);
-  w.u16(1);  // frame count
+  w.u16(1);     // frame count
   w.zeros(32);  // compressor name
   w.u16(0x0018);
   w.u16(0xFFFF);
@@ -155,15 +155,16 @@ void hvcc(BoxWriter& w, const VideoTrack& v) {
   w.open("hvcC");
   w.u8(1);
   w.bytes(hevc_general_ptl(v.sps));  // profile space/tier/idc, compat flags, constraints, level
-  w.u16(0xF000);  // min_spatial_segmentation_idc 0
-  w.u8(0xFC);     // parallelism unknown
-  w.u8(0xFD);     // 4:2:0
+  w.u16(0xF000);                     // min_spatial_segmentation_idc 0
+  w.u8(0xFC);                        // parallelism unknown
+  w.u8(0xFD);                        // 4:2:0
   w.u8(0xF8);
   w.u8(0xF8);
-  w.u16(0);     // avg frame rate unknown
-  w.u8(0x0F);   // 1 temporal layer, nested, 4-byte NAL lengths
+  w.u16(0);    // avg frame rate unknown
+  w.u8(0x0F);  // 1 temporal layer, nested, 4-byte NAL lengths
   w.u8(3);
-  const std::pair<uint8_t, const std::string*> arrays[] = {{32, &v.vps}, {33, &v.sps}, {34, &v.pps}};
+  const std::pair<uint8_t, const std::string*> arrays[] = {
+      {32, &v.vps}, {33, &v.sps}, {34, &v.pps}};
   for (auto& [type, nal] : arrays) {
     w.u8(0x80 | type);  // array_completeness
     w.u16(1);

@@ -44,8 +44,8 @@ void LlhlsPlaylist::add_segment(const CmafSegment& segment) {
   s.discontinuity = segment.discontinuity;
   s.init_id = segment.init_id;
   if (target_duration_ == 0)
-    target_duration_ = std::max(int(std::ceil(config_.target_duration_s)),
-                                int(std::lround(segment.duration_s)));
+    target_duration_ =
+        std::max(int(std::ceil(config_.target_duration_s)), int(std::lround(segment.duration_s)));
   segments_.push_back(std::move(s));
   while (segments_.size() > config_.window_segments) {
     if (segments_[1].discontinuity) ++discontinuity_sequence_;
@@ -54,7 +54,8 @@ void LlhlsPlaylist::add_segment(const CmafSegment& segment) {
 }
 
 std::optional<PartPosition> LlhlsPlaylist::last_part() const {
-  if (open_ && !open_->parts.empty()) return PartPosition{open_->msn, int64_t(open_->parts.size()) - 1};
+  if (open_ && !open_->parts.empty())
+    return PartPosition{open_->msn, int64_t(open_->parts.size()) - 1};
   if (segments_.empty()) return std::nullopt;
   return PartPosition{segments_.back().msn, int64_t(segments_.back().parts.size()) - 1};
 }
@@ -89,8 +90,8 @@ void LlhlsPlaylist::print_parts(std::string& out, const Seg& s) const {
 
 std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>& reports) const {
   const bool ll = config_.parts;
-  const int target = target_duration_ > 0 ? target_duration_
-                                           : int(std::ceil(config_.target_duration_s));
+  const int target =
+      target_duration_ > 0 ? target_duration_ : int(std::ceil(config_.target_duration_s));
   // Delta update (RFC 8216bis §6.2.5.1): segments that ended more than CAN-SKIP-UNTIL before the
   // playlist's end are replaced by EXT-X-SKIP.
   const double skip_until = 6.0 * target;
@@ -112,8 +113,7 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
            ",PART-HOLD-BACK=" + seconds(3 * config_.part_target_s) + "\n";
     out += "#EXT-X-PART-INF:PART-TARGET=" + seconds(config_.part_target_s) + "\n";
   }
-  const uint64_t first_msn =
-      !segments_.empty() ? segments_.front().msn : open_ ? open_->msn : 0;
+  const uint64_t first_msn = !segments_.empty() ? segments_.front().msn : open_ ? open_->msn : 0;
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(first_msn) + "\n";
   if (discontinuity_sequence_ > 0)
     out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(discontinuity_sequence_) + "\n";
@@ -130,7 +130,8 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
       out += "#EXT-X-MAP:URI=\"" + init_uri(s.init_id) + "\"\n";
       map = s.init_id;
     }
-    if (first || s.discontinuity) out += "#EXT-X-PROGRAM-DATE-TIME:" + hls::format_iso8601_ms(s.start_ms) + "\n";
+    if (first || s.discontinuity)
+      out += "#EXT-X-PROGRAM-DATE-TIME:" + hls::format_iso8601_ms(s.start_ms) + "\n";
   };
   for (size_t i = skipped; i < segments_.size(); ++i) {
     const Seg& s = segments_[i];

@@ -93,8 +93,8 @@ class LlhlsPlaylist {
   void print_parts(std::string& out, const Seg& s) const;
 
   LlhlsConfig config_;
-  std::deque<Seg> segments_;  // complete, in the window
-  std::optional<Seg> open_;   // the segment whose parts are being published
+  std::deque<Seg> segments_;                     // complete, in the window
+  std::optional<Seg> open_;                      // the segment whose parts are being published
   uint64_t hint_session_ = 0, hint_number_ = 0;  // the part after the last one
   uint64_t discontinuity_sequence_ = 0;
   int target_duration_ = 0;

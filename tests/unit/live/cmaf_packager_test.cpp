@@ -38,8 +38,8 @@ std::string clip(Clip c) {
   return path.empty() ? "" : read_file(path);
 }
 
-#define REQUIRE_CLIP(var, which)  \
-  std::string var = clip(which);  \
+#define REQUIRE_CLIP(var, which) \
+  std::string var = clip(which); \
   if (var.empty()) GTEST_SKIP() << "ffmpeg could not make the clip"
 
 // Per track id: (tfdt, sum of durations) of every traf, in order, across all segments.
@@ -112,7 +112,8 @@ TEST(CmafPackager, TwoSecondSegmentsOfPartsWithinThePartTarget) {
     EXPECT_GT(p.duration_s, 0);
     EXPECT_EQ(p.independent, p.index == 0) << p.sequence << "." << p.index;
   }
-  EXPECT_EQ(out.parts.size(), 5u * 7);  // 2 s of 25 fps in parts of 8 frames: 6 × 0.32 + 0.08 (0.04)
+  EXPECT_EQ(out.parts.size(),
+            5u * 7);  // 2 s of 25 fps in parts of 8 frames: 6 × 0.32 + 0.08 (0.04)
   TrackTimes t = walk(out.segments);
   ASSERT_EQ(t.runs.size(), 2u);  // video and audio
   expect_continuous(t);
@@ -130,15 +131,21 @@ TEST(CmafPackager, FfprobeDecodesEveryFrameOfH264AndHevc) {
     const std::string path = temp_dir() + "/cmaf.mp4";
     write_file(path, file);
     bool ok = false;
-    std::string frames = run("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
-                             "stream=codec_name,nb_read_frames -of csv=p=0 " + path, &ok);
+    std::string frames =
+        run("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+            "stream=codec_name,nb_read_frames -of csv=p=0 " +
+                path,
+            &ok);
     ASSERT_TRUE(ok) << frames;
     // The last access unit is not packaged at the end of input (it may be truncated).
     const int expected = c == Clip::kH264Aac10s ? 249 : 99;
     EXPECT_EQ(frames, std::string(c == Clip::kH264Aac10s ? "h264," : "hevc,") +
                           std::to_string(expected) + "\n");
-    std::string audio = run("ffprobe -v error -select_streams a:0 -show_entries "
-                            "stream=codec_name,sample_rate -of csv=p=0 " + path, &ok);
+    std::string audio =
+        run("ffprobe -v error -select_streams a:0 -show_entries "
+            "stream=codec_name,sample_rate -of csv=p=0 " +
+                path,
+            &ok);
     EXPECT_EQ(audio, "aac,48000\n");
   }
 }
@@ -209,7 +216,8 @@ TEST(CmafPackager, ChunkingDoesNotChangeTheOutput) {
   auto a = package(ts, {}, 188);
   auto b = package(ts, {}, 65536);
   ASSERT_EQ(a.segments.size(), b.segments.size());
-  for (size_t i = 0; i < a.segments.size(); ++i) EXPECT_EQ(*a.segments[i].data, *b.segments[i].data);
+  for (size_t i = 0; i < a.segments.size(); ++i)
+    EXPECT_EQ(*a.segments[i].data, *b.segments[i].data);
 }
 
 TEST(CmafPackager, FlushThenMoreInputStartsADiscontinuity) {

@@ -37,8 +37,9 @@ TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
       << x;
   EXPECT_NE(x.find("width=\"1280\" height=\"720\""), std::string::npos);
   EXPECT_EQ(x.find("contentType=\"audio\""), std::string::npos);
-  EXPECT_NE(x.find("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"/live/time\"/>"),
-            std::string::npos);
+  EXPECT_NE(
+      x.find("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"/live/time\"/>"),
+      std::string::npos);
   m.ended = true;
   m.video[0].id = "a\"<b";
   const std::string e = write_mpd(m);

@@ -32,9 +32,9 @@ TEST(Fmp4Box, NestedSizesArePatchedOnClose) {
 
 TEST(Fmp4Parse, RejectsSizesThatOverrunTheParent) {
   EXPECT_FALSE(parse_boxes(be32(100) + "mdat" + "abc"));
-  EXPECT_FALSE(parse_boxes(be32(4) + "mdat"));  // smaller than its header
+  EXPECT_FALSE(parse_boxes(be32(4) + "mdat"));                      // smaller than its header
   EXPECT_FALSE(parse_boxes(be32(16) + "moof" + be32(9) + "mfhd"));  // child past parent
-  EXPECT_FALSE(parse_boxes(std::string_view("\0\0\0", 3)));  // truncated header
+  EXPECT_FALSE(parse_boxes(std::string_view("\0\0\0", 3)));         // truncated header
   // A box of size 1 takes its size from a 64-bit field; it must still fit.
   EXPECT_FALSE(parse_boxes(be32(1) + "mdat" + be32(0) + be32(100)));
   EXPECT_TRUE(parse_boxes(be32(1) + "mdat" + be32(0) + be32(18) + "xy"));
