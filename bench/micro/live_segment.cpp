@@ -2,40 +2,17 @@
 // Input: a 30 s ffmpeg-made 720p H.264 + AAC stream, generated once into /tmp.
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "bench/micro/live_bench_input.h"
 #include "origin-shield/origin/live/segmenter.h"
 
 namespace {
 
-const std::string& input() {
-  static const std::string data = [] {
-    const char* path = "/tmp/cdn-bench-live-30s.ts";
-    std::ifstream probe(path, std::ios::binary);
-    if (!probe) {
-      const int rc = std::system(
-          "ffmpeg -nostdin -y -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi "
-          "-i sine=frequency=1000:sample_rate=48000 -pix_fmt yuv420p -c:v libx264 -preset "
-          "ultrafast -b:v 5M -g 60 -keyint_min 60 -sc_threshold 0 -c:a aac -t 30 -f mpegts "
-          "/tmp/cdn-bench-live-30s.ts");
-      if (rc != 0) return std::string();
-    }
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }();
-  return data;
-}
-
 // Chunk size as the ingest would deliver it: 1316 bytes is one UDP datagram (7 packets),
 // 64 KiB a typical HTTP read.
 void BM_DemuxSegment(benchmark::State& state) {
-  const std::string& ts = input();
+  const std::string& ts = cdn::bench::live_input();
   if (ts.empty()) {
     state.SkipWithError("no input: ffmpeg failed");
     return;

@@ -203,12 +203,13 @@ Result<void> LiveChannelControl::reload(const LiveConfig& cfg) {
   if (!cfg.enabled) return refuse("the live: section is gone (needs a restart)");
   if (cfg.store_path != file_cfg_.store_path ||
       cfg.target_duration_ms != file_cfg_.target_duration_ms ||
+      cfg.part_target_ms != file_cfg_.part_target_ms ||
       cfg.window_segments != file_cfg_.window_segments ||
       cfg.dvr_window_ms != file_cfg_.dvr_window_ms || cfg.input_gap_ms != file_cfg_.input_gap_ms ||
       !(cfg.ingest == file_cfg_.ingest))
     return refuse(
-        "store_path, target_duration, window_segments, dvr_window, input_gap and the srt/rtmp "
-        "listeners need a restart");
+        "store_path, target_duration, part_target, window_segments, dvr_window, input_gap and "
+        "the srt/rtmp listeners need a restart");
   ChannelOverlay overlay = overlay_;
   overlay.prune(cfg.channels);
   auto in_effect = overlay.effective(cfg.channels);

@@ -12,6 +12,7 @@ constexpr size_t kMemorySlack = 4;  // segments kept in memory beyond the live w
 RenditionSettings settings_for(const LiveConfig& cfg, bool live) {
   RenditionSettings s;
   s.target_duration_s = double(cfg.target_duration_ms) / 1000;
+  s.part_target_s = double(cfg.part_target_ms) / 1000;
   s.input_gap_ms = cfg.input_gap_ms;
   s.memory_segments = cfg.window_segments + kMemorySlack;
   if (live) {
@@ -52,7 +53,7 @@ LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStor
       storage_(storage) {
   std::lock_guard lk(write_mu_);
   for (auto& ch : cfg.channels)
-    for (auto& rc : ch.renditions) create({ch.name, rc.name}, true, false);
+    for (auto& rc : ch.renditions) create({ch.name, rc.name}, true, false).set_formats(ch.formats);
   std::map<LiveRendition*, RenditionMeta> stored;
   for (auto& sr : storage->stored_renditions()) {
     Key key{sr.channel, sr.name};
@@ -106,6 +107,7 @@ LiveChannels::Change LiveChannels::apply(const std::vector<LiveChannelConfig>& c
       } else {
         it->second->set_ingest(true);
       }
+      renditions_.at(key)->set_formats(ch.formats);
     }
     const LiveChannelConfig* before = find_config(in_effect_, ch.name);
     if (!before)

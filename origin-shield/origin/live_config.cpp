@@ -49,6 +49,30 @@ std::optional<std::string> channel_problem(const LiveChannelConfig& ch,
   return std::nullopt;
 }
 
+namespace {
+
+void read_formats(config::MapReader& c, LiveFormats& out) {
+  auto list = c.get_string_list("formats");
+  if (!list) return;
+  if (list->empty()) return c.error("formats", "formats must name at least one of ts, fmp4, llhls, dash");
+  out = LiveFormats{false, false, false, false};
+  for (const std::string& f : *list) {
+    if (f == "ts") {
+      out.ts = true;
+    } else if (f == "fmp4") {
+      out.fmp4 = true;
+    } else if (f == "llhls") {
+      out.fmp4 = out.llhls = true;
+    } else if (f == "dash") {
+      out.fmp4 = out.dash = true;
+    } else {
+      c.error("formats", "unknown format \"" + f + "\" (ts, fmp4, llhls, dash)");
+    }
+  }
+}
+
+}  // namespace
+
 void read_live_section(config::MapReader& root, LiveConfig& out) {
   out = LiveConfig{};  // a reload reads the section afresh
   if (!root.has("live")) return;
@@ -57,6 +81,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
   out.enabled = true;
   config::set(out.store_path, live->get_string(config::required("store_path"), false));
   config::set(out.target_duration_ms, live->get_duration_ms("target_duration", 500, 60'000));
+  config::set(out.part_target_ms, live->get_duration_ms("part_target", 100, 5'000));
   config::set(out.window_segments, live->get_int("window_segments", 6, 10'000));
   config::set(out.dvr_window_ms, live->get_duration_ms("dvr_window", 0, 7LL * 86'400'000));
   config::set(out.input_gap_ms, live->get_duration_ms("input_gap", 100, 600'000));
@@ -70,6 +95,7 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
     config::set(ch.stream_key, c.get_string(config::required("stream_key"), false));
     if (!ch.stream_key.empty() && !valid_stream_key(ch.stream_key))
       c.error("stream_key", "stream key must be 1-256 printable ASCII characters without spaces");
+    if (c.has("formats")) read_formats(c, ch.formats);
     for (config::MapReader& r : c.get_maps(config::required("renditions"), 1)) {
       LiveRenditionConfig rc;
       config::set(rc.name, r.get_string(config::required("name"), false));
@@ -91,6 +117,8 @@ void read_live_section(config::MapReader& root, LiveConfig& out) {
     c.finish();
     out.channels.push_back(std::move(ch));
   }
+  if (out.part_target_ms >= out.target_duration_ms)
+    live->error("part_target", "part_target must be shorter than target_duration");
   // RFC 8216 §6.2.2: the window holds at least three target durations.
   const int64_t min_window_ms = 3 * out.target_duration_ms;
   if (int64_t(out.window_segments) * out.target_duration_ms < min_window_ms)

@@ -23,10 +23,21 @@ struct LiveRenditionConfig {
   bool operator==(const LiveRenditionConfig&) const = default;
 };
 
+// What a channel's renditions are served as (`formats: [ts, fmp4, llhls, dash]`; llhls and dash
+// imply fmp4).
+struct LiveFormats {
+  bool ts = true;
+  bool fmp4 = false;
+  bool llhls = false;  // fMP4 playlist with parts, blocking reload, preload hints
+  bool dash = false;   // a DASH MPD per channel over the same segments, one file per track
+  bool operator==(const LiveFormats&) const = default;
+};
+
 struct LiveChannelConfig {
   std::string name;
   std::string stream_key;
   std::vector<LiveRenditionConfig> renditions;
+  LiveFormats formats;
   bool operator==(const LiveChannelConfig&) const = default;
 };
 
@@ -34,6 +45,7 @@ struct LiveConfig {
   bool enabled = false;  // a live: section was given
   std::string store_path;
   int64_t target_duration_ms = 2'000;
+  int64_t part_target_ms = 500;  // LL-HLS part target
   uint32_t window_segments = 6;
   int64_t dvr_window_ms = 600'000;
   int64_t input_gap_ms = 3'000;

@@ -89,6 +89,7 @@ void LiveRendition::take_over(const LiveSource& src) {
   seg_ = std::make_unique<live::Segmenter>(sc,
                                            [this](live::Segment&& s) { on_segment(std::move(s)); });
   param_sets_ = std::make_unique<ingest::ParamSetRepeater>();  // a new encoder's own
+  if (cmaf_) cmaf_->start(playlist_->next_sequence(), sc.first_discontinuity);
   const bool switched = active_ != 0;
   active_ = src.id;
   active_open_ = src.open.load();
@@ -103,9 +104,50 @@ void LiveRendition::take_over(const LiveSource& src) {
 void LiveRendition::flush_segmenter() {
   if (!seg_) return;
   param_sets_->flush(repeated_);
-  seg_->feed(repeated_);
+  feed_outputs(repeated_);
   repeated_.clear();
   seg_->flush();
+  if (cmaf_) cmaf_->flush();
+  publish_cmaf_changes();
+}
+
+void LiveRendition::feed_outputs(std::string_view ts) {
+  seg_->feed(ts);
+  if (cmaf_) cmaf_->feed(ts);
+}
+
+void LiveRendition::set_formats(const LiveFormats& formats) {
+  std::lock_guard lk(mu_);
+  if (formats == formats_) return;
+  const bool rebuild =
+      formats.fmp4 && (!cmaf_ || formats.llhls != formats_.llhls || formats.dash != formats_.dash);
+  formats_ = formats;
+  if (!formats.fmp4) {
+    cmaf_.reset();
+    cmaf_snapshot_.reset();
+  } else if (rebuild) {
+    CmafOutputSettings cs;
+    cs.playlist.target_duration_s = settings_.target_duration_s;
+    cs.playlist.part_target_s = settings_.part_target_s;
+    cs.playlist.window_segments = settings_.playlist.window_segments;
+    cs.playlist.parts = formats.llhls;
+    cs.memory_segments = settings_.memory_segments;
+    cs.per_track = formats.dash;
+    cmaf_ = std::make_unique<CmafOutput>(cs);
+    cmaf_snapshot_.reset();
+    // Mid-stream: packaging starts at the next keyframe of the running input.
+    if (seg_) cmaf_->start(playlist_->next_sequence(), false);
+  }
+  if (playlist_) publish();  // before restore() nothing is published yet
+}
+
+void LiveRendition::publish_cmaf_changes() {
+  if (!cmaf_) return;
+  auto snap = cmaf_->take_changes();
+  if (!snap) return;
+  cmaf_snapshot_ = snap;
+  publish();
+  waiters_.wake(*snap, snap->ended);
 }
 
 void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
@@ -132,8 +174,9 @@ void LiveRendition::on_data(const LiveSource& src, const char* data, size_t n) {
   param_sets_->feed(std::string_view(data, n), repeated_);
   if (param_sets_->stats().repeated != repeated)
     counters_.param_sets_repeated.inc(param_sets_->stats().repeated - repeated);
-  seg_->feed(repeated_);
+  feed_outputs(repeated_);
   repeated_.clear();
+  publish_cmaf_changes();
 }
 
 void LiveRendition::on_source_end(LiveSource& src) {
@@ -175,6 +218,10 @@ void LiveRendition::end_stream() {
   active_ = 0;
   active_open_ = false;
   live_ = false;
+  if (cmaf_) {
+    cmaf_->end();
+    publish_cmaf_changes();
+  }
   if (playlist_->size() == 0) return;
   playlist_->end();
   storage_->save_state(channel_, name_, playlist_->serialize());
@@ -235,6 +282,8 @@ void LiveRendition::publish() {
   s->average_bandwidth = playlist_->average_bandwidth();
   s->media = meta_.media;
   s->recent = recent_;
+  s->formats = formats_;
+  s->cmaf = cmaf_snapshot_;
   snapshot_.store(std::move(s));
 }
 

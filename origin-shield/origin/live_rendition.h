@@ -23,6 +23,9 @@
 #include "origin-shield/origin/ingest/param_set_repeater.h"
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
+#include "origin-shield/origin/live_cmaf_output.h"
+#include "origin-shield/origin/live_config.h"
+#include "origin-shield/origin/live_part_waiters.h"
 #include "origin-shield/origin/live_storage.h"
 #include "origin-shield/origin/snapshot_slot.h"
 
@@ -54,11 +57,14 @@ struct RenditionSnapshot {
   live::MediaInfo media;
   // Recent segments, servable the moment a playlist lists them (before the disk write is done).
   std::map<uint64_t, std::shared_ptr<const MemSegment>> recent;
+  LiveFormats formats;
+  std::shared_ptr<const CmafSnapshot> cmaf;  // set when fmp4 is on
 };
 
 struct RenditionSettings {
   live::LivePlaylistConfig playlist;
   double target_duration_s = 2.0;  // segmenter target
+  double part_target_s = 0.5;      // LL-HLS parts
   int64_t input_gap_ms = 3000;
   size_t memory_segments = 10;  // segments kept in memory
 };
@@ -92,6 +98,10 @@ class LiveRendition {
   // ends the stream (EXT-X-ENDLIST) and drops any later bytes; stored segments stay until they
   // leave the DVR window.
   void set_ingest(bool on);
+  // The channel's output formats; turning fmp4 on starts packaging at the next keyframe.
+  void set_formats(const LiveFormats& formats);
+  // Requests held for the fMP4 output (internally synchronized).
+  PartWaiters& waiters() const { return waiters_; }
   // Ends a stream whose inputs went silent and drops segments that left every playlist.
   void housekeep(int64_t now_mono_ms, int64_t now_wall_ms);
   // Runs fn with the ingest lock held (the lock a long demux holds; tests use it to show that
@@ -116,6 +126,8 @@ class LiveRendition {
   void end_stream();
   void refresh_playlists();
   void publish();
+  void feed_outputs(std::string_view ts);
+  void publish_cmaf_changes();
 
   const std::string channel_, name_;
   const bool vod_;
@@ -141,8 +153,12 @@ class LiveRendition {
   std::string live_etag_, event_etag_;
   int64_t modified_s_ = 0;
   std::map<uint64_t, std::shared_ptr<const MemSegment>> recent_;
+  LiveFormats formats_;
+  std::unique_ptr<CmafOutput> cmaf_;  // fmp4 on
+  std::shared_ptr<const CmafSnapshot> cmaf_snapshot_;
 
   SnapshotSlot<RenditionSnapshot> snapshot_;
+  mutable PartWaiters waiters_;
 };
 
 }  // namespace cdn::origin

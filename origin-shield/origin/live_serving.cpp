@@ -10,6 +10,7 @@
 #include "common/util/http_date.h"
 #include "common/util/strings.h"
 #include "origin-shield/origin/live/master_builder.h"
+#include "origin-shield/origin/live_cmaf_serving.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
 
@@ -17,35 +18,14 @@ namespace cdn::origin {
 
 namespace {
 
-LiveAnswer error(int status, const char* reason) {
-  LiveAnswer a;
-  a.status = status;
-  a.error = reason;
-  return a;
-}
+LiveAnswer error(int status, const char* reason) { return live_error(status, reason); }
 
-// 200 with `body`, or 304 without it when the request's validators match.
 LiveAnswer representation(const http::Request& req, http::Headers h, const std::string& etag,
                           int64_t modified_s, Bytes body) {
-  LiveAnswer a;
-  h.set("ETag", etag);
-  h.set("Last-Modified", format_http_date(modified_s));
-  a.headers = std::move(h);
-  if (http::not_modified(req, etag, modified_s)) {
-    a.status = 304;
-    return a;
-  }
-  a.body = std::move(body);
-  return a;
+  return live_representation(req, std::move(h), etag, modified_s, std::move(body));
 }
 
-http::Headers playlist_headers(int64_t max_age_s) {
-  http::Headers h;
-  add_cors(h);
-  h.set("Content-Type", "application/vnd.apple.mpegurl");
-  h.set("Cache-Control", "public, max-age=" + std::to_string(max_age_s));
-  return h;
-}
+http::Headers playlist_headers(int64_t max_age_s) { return live_playlist_headers(max_age_s); }
 
 LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& data,
                           int64_t completed_ms, int64_t max_age_s) {
@@ -59,26 +39,71 @@ LiveAnswer segment_answer(const http::Request& req, uint64_t seq, const Bytes& d
   return representation(req, std::move(h), etag, completed_ms / 1000, data);
 }
 
+}  // namespace
+
 // An answer that needs no store read.
-void respond(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a) {
+void respond_live(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a) {
   if (a.error) return reject_live(ex, a.status, a.error);
   Body body;
   if (a.body && !a.body->empty()) body.append(std::move(a.body));
   ex->respond(a.status, std::move(a.headers), body);
 }
 
+namespace {
+
 }  // namespace
+
+LiveAnswer live_error(int status, const char* reason) {
+  LiveAnswer a;
+  a.status = status;
+  a.error = reason;
+  return a;
+}
+
+LiveAnswer live_representation(const http::Request& req, http::Headers h, const std::string& etag,
+                               int64_t modified_s, Bytes body) {
+  LiveAnswer a;
+  h.set("ETag", etag);
+  h.set("Last-Modified", format_http_date(modified_s));
+  a.headers = std::move(h);
+  if (http::not_modified(req, etag, modified_s)) {
+    a.status = 304;
+    return a;
+  }
+  a.body = std::move(body);
+  return a;
+}
+
+http::Headers live_playlist_headers(int64_t max_age_s) {
+  http::Headers h;
+  add_cors(h);
+  h.set("Content-Type", "application/vnd.apple.mpegurl");
+  h.set("Cache-Control", "public, max-age=" + std::to_string(max_age_s));
+  return h;
+}
 
 LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) const {
   auto parts = split(rest, '/');
-  if (parts.size() == 2 && parts[1] == "master.m3u8") return master(req, parts[0]);
+  if (parts.size() == 2 && parts[1] == "master.m3u8") return master(req, parts[0], "index.m3u8");
+  // A channel with TS and fMP4 on: the fMP4 renditions' master.
+  if (parts.size() == 2 && parts[1] == "master-fmp4.m3u8")
+    return master(req, parts[0], "index-fmp4.m3u8");
+  if (parts.size() == 2 && parts[1] == "manifest.mpd") return dash_manifest(req, channels_.channel(parts[0]));
+  if (parts.size() == 1 && parts[0] == "time") return time_answer();
   if (parts.size() != 3) return error(404, "not-found");
   const LiveRendition* r = channels_.find(parts[0], parts[1]);
   if (!r) return error(404, "not-found");
   std::string_view file = parts[2];
+  const LiveFormats formats = r->snapshot()->formats;
+  const bool cmaf_index = formats.fmp4 && (file == "index-fmp4.m3u8" || (file == "index.m3u8" && !formats.ts));
+  if (cmaf_index || (formats.fmp4 && (file.ends_with(".m4s") || file.ends_with(".mp4")))) {
+    CmafRequest c{req, *r, channels_.channel(parts[0]), segment_max_age_s()};
+    return cmaf_index ? cmaf_playlist(c, std::string(file)) : cmaf_file(c, file);
+  }
   if (file == "index.m3u8" || file == "event.m3u8")
     return media_playlist(req, *r, file == "index.m3u8");
-  if (file.size() > 3 && file.substr(file.size() - 3) == ".ts") return segment(req, *r, file);
+  if (file.size() > 3 && file.substr(file.size() - 3) == ".ts" && formats.ts)
+    return segment(req, *r, file);
   return error(404, "not-found");
 }
 
@@ -110,7 +135,8 @@ LiveAnswer LiveServing::segment(const http::Request& req, const LiveRendition& r
   return a;
 }
 
-LiveAnswer LiveServing::master(const http::Request& req, std::string_view channel) const {
+LiveAnswer LiveServing::master(const http::Request& req, std::string_view channel,
+                               const char* media_playlist) const {
   const auto& renditions = channels_.channel(channel);
   if (renditions.empty()) return error(404, "not-found");
   std::vector<live::RenditionSummary> summaries;
@@ -119,7 +145,8 @@ LiveAnswer LiveServing::master(const http::Request& req, std::string_view channe
   for (const LiveRendition* r : renditions) {
     auto snap = r->snapshot();
     live::RenditionSummary s;
-    s.uri = r->name() + "/index.m3u8";
+    if (std::string_view(media_playlist) != "index.m3u8" && !snap->formats.fmp4) continue;
+    s.uri = r->name() + "/" + media_playlist;
     s.peak_bandwidth = snap->peak_bandwidth;
     s.average_bandwidth = snap->average_bandwidth;
     s.media = snap->media;
@@ -140,9 +167,10 @@ void LiveServing::serve(const std::shared_ptr<http::Exchange>& ex, std::string_v
   // Every playlist and segment of a channel carries its surrogate key, so one purge by key
   // (`channel/<name>`) clears the channel on every tier.
   std::string key = "channel/" + std::string(rest.substr(0, rest.find('/')));
+  if (a.hold) return serve_held(ex, std::move(a), std::string(rest), std::move(key));
   if (!a.store_read) {
     if (!a.error) a.headers.set("Surrogate-Key", key);
-    return respond(ex, std::move(a));
+    return respond_live(ex, std::move(a));
   }
   const LiveRendition& r = *a.store_read->rendition;
   const uint64_t seq = a.store_read->sequence;
@@ -156,7 +184,7 @@ void LiveServing::serve(const std::shared_ptr<http::Exchange>& ex, std::string_v
         LiveAnswer a = segment_answer(ex->request(), seq, make_bytes(std::move(s->data)),
                                       s->completed_ms, max_age);
         if (!a.error) a.headers.set("Surrogate-Key", key);
-        respond(ex, std::move(a));
+        respond_live(ex, std::move(a));
       });
   if (!queued) reject_live(ex, 503, "busy");
 }

@@ -15,6 +15,7 @@
 #include "common/http/exchange.h"
 #include "common/util/bytes.h"
 #include "origin-shield/origin/live_channels.h"
+#include "origin-shield/origin/live_part_waiters.h"
 #include "origin-shield/origin/live_storage.h"
 
 namespace cdn::origin {
@@ -30,7 +31,18 @@ struct LiveAnswer {
     uint64_t sequence;
   };
   std::optional<StoreRead> store_read;
+  // Set: held until the fMP4 output has what was asked (serve() parks it).
+  std::optional<CmafHold> hold;
 };
+
+// Shared by the TS and fMP4 answers.
+LiveAnswer live_error(int status, const char* reason);
+// 200 with `body`, or 304 without it when the request's validators match.
+LiveAnswer live_representation(const http::Request& req, http::Headers h, const std::string& etag,
+                               int64_t modified_s, Bytes body);
+http::Headers live_playlist_headers(int64_t max_age_s);
+// Sends an answer that needs no store read and is not held.
+void respond_live(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a);
 
 class LiveServing {
  public:
@@ -45,7 +57,11 @@ class LiveServing {
  private:
   LiveAnswer media_playlist(const http::Request& req, const LiveRendition& r, bool live) const;
   LiveAnswer segment(const http::Request& req, const LiveRendition& r, std::string_view file) const;
-  LiveAnswer master(const http::Request& req, std::string_view channel) const;
+  LiveAnswer master(const http::Request& req, std::string_view channel,
+                    const char* media_playlist) const;
+  // Parks a held answer; `rest` is answered again once what it waits for exists.
+  void serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnswer a, std::string rest,
+                  std::string key) const;
   int64_t segment_max_age_s() const { return origin_.segment_max_age_ms / 1000; }
 
   const LiveChannels& channels_;

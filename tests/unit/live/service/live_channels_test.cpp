@@ -23,7 +23,7 @@ namespace {
 
 LiveChannelConfig ch(const std::string& name, const std::string& key = "key",
                      std::vector<std::string> renditions = {"r"}) {
-  LiveChannelConfig c{name, key, {}};
+  LiveChannelConfig c{name, key, {}, {}};
   for (auto& r : renditions) c.renditions.push_back({r, std::nullopt, std::nullopt, {}});
   return c;
 }

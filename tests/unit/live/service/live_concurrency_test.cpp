@@ -67,7 +67,7 @@ class LiveConcurrency : public ::testing::Test {
     cfg_.dvr_window_ms = 60'000;
     cfg_.input_gap_ms = 60'000;  // inputs never time out on their own here
     for (const char* name : {"a", "b"})
-      cfg_.channels.push_back({name, "key", {{"r", std::nullopt, std::nullopt, {}}}});
+      cfg_.channels.push_back({name, "key", {{"r", std::nullopt, std::nullopt, {}}}, {}});
     auto storage = LiveStorage::open(cfg_.store_path);
     ASSERT_TRUE(storage) << storage.error().message;
     storage_ = storage.value();

@@ -1,0 +1,104 @@
+#include "origin-shield/origin/live/dash_mpd.h"
+
+#include <cstdio>
+
+#include "common/hls/datetime.h"
+
+namespace cdn::live {
+namespace {
+
+std::string duration(double s) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "PT%.3fS", s);
+  return buf;
+}
+
+// XML attribute text: names and codec strings come from config and SPS parsing, but escape anyway.
+std::string xml(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void representation(std::string& out, const DashRepresentation& r, bool video) {
+  out += "      <Representation id=\"" + xml(r.id) + "\" bandwidth=\"" +
+         std::to_string(r.bandwidth) + "\" codecs=\"" + xml(r.codecs) + "\"";
+  if (video && r.width > 0)
+    out += " width=\"" + std::to_string(r.width) + "\" height=\"" + std::to_string(r.height) + "\"";
+  if (!video && r.sample_rate > 0)
+    out += " audioSamplingRate=\"" + std::to_string(r.sample_rate) + "\"";
+  out += ">\n";
+  if (!video && r.channels > 0)
+    out +=
+        "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_"
+        "configuration:2011\" value=\"" +
+        std::to_string(r.channels) + "\"/>\n";
+  const uint64_t start = r.segments.empty() ? 0 : r.segments.front().number;
+  out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
+         "\" initialization=\"" + xml(r.prefix) + "init-" + std::to_string(r.init_id) +
+         ".mp4\" media=\"" + xml(r.prefix) + "$Number$.m4s\">\n          <SegmentTimeline>\n";
+  int64_t expect = -1;
+  for (const DashSegment& s : r.segments) {
+    out += "            <S ";
+    if (s.t != expect) out += "t=\"" + std::to_string(s.t) + "\" ";
+    out += "d=\"" + std::to_string(s.d) + "\"/>\n";
+    expect = s.t + s.d;
+  }
+  out += "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n";
+}
+
+}  // namespace
+
+std::string write_mpd(const DashManifest& m) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out +=
+      "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" "
+      "profiles=\"urn:mpeg:dash:profile:isoff-live:2011,"
+      "urn:mpeg:dash:profile:cmaf:2019\" type=\"dynamic\" availabilityStartTime=\"" +
+      hls::format_iso8601_ms(m.availability_start_ms) + "\" publishTime=\"" +
+      hls::format_iso8601_ms(m.published_ms) + "\"";
+  if (!m.ended) out += " minimumUpdatePeriod=\"" + duration(m.min_update_period_s) + "\"";
+  out += " timeShiftBufferDepth=\"" + duration(m.time_shift_buffer_s) + "\" maxSegmentDuration=\"" +
+         duration(m.max_segment_s) + "\" minBufferTime=\"" + duration(m.max_segment_s) +
+         "\" suggestedPresentationDelay=\"" + duration(3 * m.max_segment_s) + "\">\n";
+  out += "  <Period id=\"0\" start=\"PT0S\">\n";
+  if (!m.video.empty()) {
+    out +=
+        "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" "
+        "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+    for (const DashRepresentation& r : m.video) representation(out, r, true);
+    out += "    </AdaptationSet>\n";
+  }
+  if (m.audio) {
+    out +=
+        "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"und\" "
+        "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
+    representation(out, *m.audio, false);
+    out += "    </AdaptationSet>\n";
+  }
+  out += "  </Period>\n";
+  if (!m.utc_timing_url.empty())
+    out += "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"" +
+           xml(m.utc_timing_url) + "\"/>\n";
+  out += "</MPD>\n";
+  return out;
+}
+
+}  // namespace cdn::live

@@ -1,0 +1,44 @@
+#pragma once
+// A dynamic DASH MPD over a channel's CMAF segments (one file per track): one video AdaptationSet
+// with a Representation per rendition and one audio AdaptationSet, each Representation with a
+// SegmentTemplate ($Number$ = the HLS media sequence number) and a SegmentTimeline of the
+// segments in the window, so keyframe-cut segments of varying length are exact. The clock:
+// availabilityStartTime is the wall time of media time 0, UTCTiming names a time endpoint.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cdn::live {
+
+struct DashSegment {
+  uint64_t number = 0;
+  int64_t t = 0, d = 0;  // 90 kHz
+};
+
+struct DashRepresentation {
+  std::string id;      // the rendition name
+  std::string prefix;  // its path relative to the MPD, e.g. "720p/v-"
+  std::string codecs;  // RFC 6381
+  uint64_t bandwidth = 0;
+  int width = 0, height = 0;          // video
+  int sample_rate = 0, channels = 0;  // audio
+  uint64_t init_id = 0;
+  std::vector<DashSegment> segments;
+};
+
+struct DashManifest {
+  int64_t availability_start_ms = 0;  // unix ms of media time 0
+  int64_t published_ms = 0;
+  double min_update_period_s = 2;
+  double time_shift_buffer_s = 12;
+  double max_segment_s = 2;
+  std::string utc_timing_url;  // an http-iso time endpoint
+  bool ended = false;          // the stream ended: type stays dynamic, no more updates promised
+  std::vector<DashRepresentation> video;
+  std::optional<DashRepresentation> audio;
+};
+
+std::string write_mpd(const DashManifest& m);
+
+}  // namespace cdn::live

@@ -1,0 +1,107 @@
+#include "origin-shield/origin/live_cmaf_output.h"
+
+#include <algorithm>
+
+#include "common/util/clock.h"
+
+namespace cdn::origin {
+
+CmafOutput::CmafOutput(CmafOutputSettings settings)
+    : settings_(settings), playlist_(settings.playlist) {}
+
+uint64_t CmafOutput::next_sequence() const {
+  return packager_ ? std::max(next_sequence_, packager_->next_sequence()) : next_sequence_;
+}
+
+void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
+  flush();
+  live::CmafConfig c;
+  c.target_duration_s = settings_.playlist.target_duration_s;
+  c.part_target_s = settings_.playlist.part_target_s;
+  c.first_sequence = std::max(first_sequence, next_sequence_);
+  c.first_discontinuity = discontinuity || !playlist_.empty();
+  c.per_track = settings_.per_track;
+  live::CmafPackager::Output out;
+  out.on_init = [this](const live::CmafInit& init) {
+    inits_[init.id] = init;
+    changed_ = true;
+  };
+  out.on_part = [this](const live::CmafPart& p) { on_part(p); };
+  out.on_segment = [this](live::CmafSegment&& s) { on_segment(std::move(s)); };
+  packager_ = std::make_unique<live::CmafPackager>(c, std::move(out));
+  session_ = c.first_sequence;
+  next_part_ = 0;
+  parts_.clear();
+  first_part_of_.clear();
+  media_zero_ms_ = 0;  // a new encoder's timeline
+  changed_ = true;
+}
+
+void CmafOutput::feed(std::string_view ts_bytes) {
+  if (packager_) packager_->feed(ts_bytes);
+}
+
+void CmafOutput::flush() {
+  if (!packager_) return;
+  packager_->flush();
+  next_sequence_ = std::max(next_sequence_, packager_->next_sequence());
+}
+
+void CmafOutput::end() {
+  flush();
+  packager_.reset();
+  if (playlist_.empty() || playlist_.ended()) return;
+  playlist_.end();
+  changed_ = true;
+}
+
+void CmafOutput::on_part(const live::CmafPart& p) {
+  if (p.index == 0) first_part_of_[p.sequence] = next_part_;
+  playlist_.add_part(p, session_, next_part_, unix_now_ms());
+  parts_[next_part_++] = p.data;
+  changed_ = true;
+}
+
+void CmafOutput::on_segment(live::CmafSegment&& s) {
+  playlist_.add_segment(s);
+  // The session's media time 0 on the wall clock, fixed by its first segment: DASH clients place
+  // every later segment's availability from it.
+  if (media_zero_ms_ == 0)
+    media_zero_ms_ = unix_now_ms() - (s.first_dts + s.duration_ticks) / (live::kTimestampHz / 1000);
+  segments_[s.sequence] = {
+      std::move(s.data), std::move(s.video), std::move(s.audio),     s.first_dts,
+      s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id};
+  next_sequence_ = std::max(next_sequence_, s.sequence + 1);
+  // Memory: the live window plus some slack; parts of the segments that left it go too.
+  while (segments_.size() > settings_.memory_segments) {
+    const uint64_t gone = segments_.begin()->first;
+    segments_.erase(segments_.begin());
+    auto next = first_part_of_.upper_bound(gone);
+    if (next != first_part_of_.end())
+      parts_.erase(parts_.begin(), parts_.lower_bound(next->second));
+    first_part_of_.erase(first_part_of_.begin(), next);
+  }
+  // Init segments no kept segment needs any more.
+  const uint64_t oldest = segments_.empty() ? 0 : segments_.begin()->first;
+  while (inits_.size() > 1 && std::next(inits_.begin())->first <= oldest)
+    inits_.erase(inits_.begin());
+  changed_ = true;
+}
+
+std::shared_ptr<const CmafSnapshot> CmafOutput::take_changes() {
+  if (!changed_) return nullptr;
+  changed_ = false;
+  auto s = std::make_shared<CmafSnapshot>();
+  s->playlist = std::make_shared<const live::LlhlsPlaylist>(playlist_);
+  s->inits = inits_;
+  s->segments = segments_;
+  s->session = session_;
+  s->parts = parts_;
+  s->media_zero_ms = media_zero_ms_;
+  s->next_part = next_part_;
+  s->ended = playlist_.ended();
+  s->modified_s = unix_now();
+  return s;
+}
+
+}  // namespace cdn::origin

@@ -1,0 +1,393 @@
+"""The origin's CMAF output: fMP4 HLS beside TS from one ingest, LL-HLS parts, blocking playlist
+reload, preload-hinted parts streamed when written, and an encoder stopping mid-part. A real
+cdn-origin fed by pre-encoded ffmpeg streams (at full speed, or paced at real time for the
+low-latency checks); ffprobe reads the fMP4 playlist, and every init and media segment is walked
+box by box here."""
+import http.client
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import time_bound, wait_until
+from live_support import Pusher, STREAM_KEY, encode_ts, get_playlist, live_origin_config, need_ffmpeg, push
+
+BASE = "/live/demo/720p/"
+LL = BASE + "index-fmp4.m3u8"
+
+
+def cmaf_config(content, tmp_path, formats, part="333ms", target="1s", gap="1500ms"):
+    cfg = live_origin_config(content.root, tmp_path / "store", target=target, gap=gap, channels=[
+        {"name": "demo", "stream_key": STREAM_KEY, "formats": formats,
+         "renditions": [{"name": "720p"}, {"name": "360p"}]}])
+    cfg["live"]["part_target"] = part
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# ISO BMFF, independently of the origin's own parser
+
+CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"mvex", b"moof", b"traf", b"dinf"}
+
+
+def boxes(data, start=0, end=None):
+    end = len(data) if end is None else end
+    out, pos = [], start
+    while pos < end:
+        assert end - pos >= 8, f"truncated box header at {pos}"
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        assert 8 <= size <= end - pos, f"box {kind} at {pos} has size {size}, {end - pos} left"
+        children = boxes(data, pos + 8, pos + size) if kind in CONTAINERS else []
+        out.append({"type": kind, "at": pos, "size": size, "body": data[pos + 8:pos + size], "children": children})
+        pos += size
+    return out
+
+
+def find(bs, path):
+    head, _, rest = path.partition("/")
+    for b in bs:
+        if b["type"] == head.encode():
+            return b if not rest else find(b["children"], rest)
+    return None
+
+
+def fragments(data):
+    """[(moof box, [traf facts])] of a segment or part: track id, tfdt, sample durations/flags."""
+    out = []
+    top = boxes(data)
+    for i, b in enumerate(top):
+        if b["type"] != b"moof":
+            continue
+        assert top[i + 1]["type"] == b"mdat", "moof without its mdat"
+        trafs = []
+        for t in b["children"]:
+            if t["type"] != b"traf":
+                continue
+            track = struct.unpack(">I", find(t["children"], "tfhd")["body"][4:8])[0]
+            tfdt_body = find(t["children"], "tfdt")["body"]
+            tfdt = struct.unpack(">Q", tfdt_body[4:12])[0] if tfdt_body[0] == 1 else struct.unpack(">I", tfdt_body[4:8])[0]
+            trun = find(t["children"], "trun")["body"]
+            flags = struct.unpack(">I", trun[:4])[0] & 0xFFFFFF
+            count, offset = struct.unpack(">Ii", trun[4:12])
+            assert flags == 0xF01, hex(flags)
+            samples = [struct.unpack(">IIIi", trun[12 + 16 * k:28 + 16 * k]) for k in range(count)]
+            size = sum(s[1] for s in samples)
+            mdat = top[i + 1]
+            # The samples lie inside the mdat that follows (offsets count from the moof).
+            assert mdat["at"] + 8 <= b["at"] + offset and b["at"] + offset + size <= mdat["at"] + mdat["size"]
+            trafs.append({"track": track, "tfdt": tfdt, "durations": [s[0] for s in samples],
+                          "sync": [not (s[2] & 0x10000) for s in samples]})
+        out.append((b, trafs))
+    return out
+
+
+def playlist_parts(text):
+    """[(msn, [part dicts])] for segments with EXT-X-PART lines, plus the hint URI."""
+    msn = None
+    segs, parts, hint = [], [], None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            msn = int(line.split(":")[1])
+        elif line.startswith("#EXT-X-PART:"):
+            attrs = dict(a.split("=", 1) for a in line.split(":", 1)[1].split(","))
+            parts.append({"uri": attrs["URI"].strip('"'), "duration": float(attrs["DURATION"]),
+                          "independent": attrs.get("INDEPENDENT") == "YES"})
+        elif line.startswith("#EXT-X-PRELOAD-HINT:"):
+            hint = line.split('URI="')[1].split('"')[0]
+        elif line and not line.startswith("#"):
+            segs.append((msn, parts))
+            parts = []
+            msn += 1
+    return segs, (msn, parts), hint
+
+
+def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["ts", "llhls"])).start()
+    assert push(origin.port(), ts) == 204
+    pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(LL)),
+                    timeout=10, what="ended fMP4 playlist")
+    text = pl.body.decode()
+    assert "#EXT-X-MAP:URI=\"init-0.mp4\"" in text and "#EXT-X-PART-INF:PART-TARGET=0.333" in text
+    assert "CAN-BLOCK-RELOAD=YES" in text and "PART-HOLD-BACK=0.999" in text
+    # TS goes on beside it, from the same ingest.
+    ts_pl = get_playlist(origin, BASE + "index.m3u8")
+    assert ts_pl.segments and ts_pl.segments[0]["uri"].endswith(".ts")
+    master = origin.get("/live/demo/master-fmp4.m3u8").body.decode()
+    assert "720p/index-fmp4.m3u8" in master and ".ts" not in master, master
+    segs = [l for l in text.splitlines() if l.endswith(".m4s") and not l.startswith("#")]
+    assert len(segs) == 6, text
+    init = origin.get(BASE + "init-0.mp4")
+    assert init.status == 200 and init.header("Content-Type") == "video/mp4"
+    ib = boxes(init.body)
+    assert [b["type"] for b in ib] == [b"ftyp", b"moov"]
+    moov = ib[1]["children"]
+    assert find(moov, "trak/mdia/minf/stbl") is not None
+    stsd = find(moov, "trak/mdia/minf/stbl/stsd")["body"]
+    assert b"avc1" in stsd and b"avcC" in stsd
+    assert any(b"mp4a" in find(t["children"], "mdia/minf/stbl/stsd")["body"] and
+               b"esds" in find(t["children"], "mdia/minf/stbl/stsd")["body"]
+               for t in moov if t["type"] == b"trak")
+    assert len(find(moov, "mvex")["children"]) == 2  # a trex per track
+
+    ends = {}
+    listed, _, _ = playlist_parts(text)
+    for (msn, parts), uri in zip(listed, segs):
+        r = origin.get(BASE + uri)
+        assert r.status == 200, uri
+        assert boxes(r.body)[0]["type"] == b"styp"
+        frags = fragments(r.body)
+        assert frags[0][1][0]["track"] == 1 and frags[0][1][0]["sync"][0], f"{uri} starts without a keyframe"
+        for _, trafs in frags:
+            for t in trafs:
+                if t["track"] in ends:
+                    assert t["tfdt"] == ends[t["track"]], (uri, t["track"], t["tfdt"], ends[t["track"]])
+                ends[t["track"]] = t["tfdt"] + sum(t["durations"])
+        if parts:  # the parts listed are this segment's fragments, byte for byte
+            assert parts[0]["independent"]
+            body = b"".join(origin.get(BASE + p["uri"]).body for p in parts)
+            assert body == r.body[boxes(r.body)[0]["size"]:], uri
+    assert set(ends) == {1, 2}
+
+    # ffprobe reads the fMP4 HLS over HTTP and decodes every frame the origin listed.
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                          "stream=codec_name,nb_read_frames", "-of", "csv=p=0",
+                          f"http://127.0.0.1:{origin.port()}{LL}"], capture_output=True, timeout=60, text=True)
+    assert out.returncode == 0, out.stderr
+    streams = set(out.stdout.split())  # HLS programs list their streams again
+    assert "h264,149" in streams, streams  # 6 s at 25 fps; the last frame is held back at the end
+    assert any(s.startswith("aac,") and int(s[4:]) > 250 for s in streams), streams
+
+
+class TimedGet:
+    """A GET on its own connection from a thread, timing the head and the end of the body. A chunked
+    body that stops before its last chunk is reported as incomplete, never as a shorter body."""
+
+    def __init__(self, port, path):
+        self.port, self.path = port, path
+        self.status = self.head_at = self.done_at = None
+        self.body, self.complete = b"", False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.started = time.monotonic()
+        self.thread.start()
+
+    def _run(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        s.sendall(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        buf = b""
+        try:
+            while b"\r\n\r\n" not in buf:
+                more = s.recv(65536)
+                if not more:
+                    return
+                buf += more
+            self.head_at = time.monotonic()
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            self.status = int(head.split()[1])
+            headers = head.decode().lower()
+            if "transfer-encoding: chunked" not in headers:
+                length = int(headers.split("content-length:")[1].split("\r\n")[0])
+                while len(buf) < length:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                self.body, self.complete = buf[:length], True
+                return
+            while True:
+                while b"\r\n" not in buf:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                line, buf = buf.split(b"\r\n", 1)
+                n = int(line, 16)
+                while len(buf) < n + 2:
+                    more = s.recv(65536)
+                    if not more:
+                        return
+                    buf += more
+                if n == 0:
+                    self.complete = True
+                    return
+                self.body += buf[:n]
+                buf = buf[n + 2:]
+        except OSError:
+            return
+        finally:
+            self.done_at = time.monotonic()
+            s.close()
+
+    def join(self, timeout=15):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"{self.path} still waiting"
+        return self
+
+
+def ffmpeg_live(port, seconds):
+    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin."""
+    need_ffmpeg()
+    url = f"http://127.0.0.1:{port}/ingest/demo/720p?key={STREAM_KEY}"
+    return subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+         "-pix_fmt", "yuv420p", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "aac",
+         "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, content, tmp_path):
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls"])).start()
+    port = origin.port()
+    ff = ffmpeg_live(port, 40)
+    try:
+        def live_edge():
+            r = origin.get(BASE + "index.m3u8")  # fMP4 only: index.m3u8 is the fMP4 playlist
+            if r.status != 200:
+                return None
+            segs, current, hint = playlist_parts(r.body.decode())
+            return (segs, current, hint) if len(segs) >= 2 and current[1] else None
+        segs, (msn, parts), hint = wait_until(live_edge, timeout=30, what="two fMP4 segments and a part")
+        part = len(parts)
+
+        # The hinted part and the blocking reload for it, both asked before the part exists.
+        hinted = TimedGet(port, BASE + hint)
+        blocking = TimedGet(port, f"{LL}?_HLS_msn={msn}&_HLS_part={part}")
+        hinted.join()
+        blocking.join()
+        assert hinted.status == 200 and hinted.complete
+        # Answered at once: the head left long before the part existed.
+        assert hinted.head_at - hinted.started < time_bound(0.25)
+        assert hinted.done_at - hinted.head_at > 0.05
+        frags = fragments(hinted.body)
+        assert len(frags) == 1 and {t["track"] for t in frags[0][1]} == {1, 2}
+        assert origin.get(BASE + hint).body == hinted.body  # what was streamed is the part, whole
+        # The blocking reload ends with the part's publication (seen as the hinted part's body).
+        assert blocking.status == 200
+        assert abs(blocking.done_at - hinted.done_at) < time_bound(0.333), (blocking.done_at - hinted.done_at)
+        assert blocking.done_at - blocking.started < time_bound(2 * 0.333 + 0.2)
+        after, (m2, p2), _ = playlist_parts(blocking.body.decode())
+        listed = [p["uri"] for _, ps in after for p in ps] + [p["uri"] for p in p2]
+        assert hint in listed, blocking.body.decode()
+
+        # Too far ahead, malformed, and a delta update.
+        assert origin.get(f"{LL}?_HLS_msn={msn + 10}").status == 400
+        assert origin.get(f"{LL}?_HLS_msn=x").status == 400
+        delta = origin.get(f"{LL}?_HLS_skip=YES").body.decode()
+        full = origin.get(LL).body.decode()
+        assert "#EXT-X-VERSION:9" in delta and "#EXT-X-SKIP:SKIPPED-SEGMENTS=" in delta
+        skipped = int(delta.split("#EXT-X-SKIP:SKIPPED-SEGMENTS=")[1].split()[0])
+        count = lambda t: sum(1 for l in t.splitlines() if l.startswith("#EXTINF"))
+        assert skipped + count(delta) in (count(full), count(full) - 1)  # a segment may end between
+
+        # The encoder dies mid-part. What it had sent is packaged (whole frames only); the part then
+        # hinted never comes, so its held request ends without the last chunk, and a blocking
+        # reload for the next segment is answered with the ended playlist.
+        ff.kill()
+        ff.wait(10)
+        def hint_after_kill():
+            segs2, current2, hint2 = playlist_parts(origin.get(LL).body.decode())
+            return hint2 if hint2 and current2[0] is not None else None
+        time.sleep(0.2)  # a moment for the origin to see the connection close
+        hint2 = hint_after_kill()
+        segs2, (msn2, _), _ = playlist_parts(origin.get(LL).body.decode())
+        orphan = TimedGet(port, BASE + hint2)
+        waiting = TimedGet(port, f"{LL}?_HLS_msn={msn2 + 1}")
+        orphan.join(10)
+        waiting.join(10)
+        assert orphan.status == 200 and not orphan.complete, (orphan.complete, len(orphan.body))
+        assert waiting.status == 200 and "#EXT-X-ENDLIST" in waiting.body.decode()
+        assert waiting.done_at - waiting.started < time_bound(1.5 + 1.0)  # input_gap, then the end
+        assert origin.get(BASE + hint2).status == 404
+        # Every held request was let go, and each counted by how it ended.
+        assert origin.metric("cdn_live_held_requests") == 0
+        assert origin.metric("cdn_live_held_requests_total", result="ready") >= 2
+        assert origin.metric("cdn_live_held_requests_total", result="ended") >= 2
+        assert origin.metric("cdn_live_errors_total", reason="part-not-written") >= 1
+    finally:
+        ff.kill()
+        ff.wait(10)
+
+
+def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
+    import xml.etree.ElementTree as ET
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["dash"])).start()
+    assert push(origin.port(), ts) == 204
+    r = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(BASE + "index.m3u8")),
+                   timeout=10, what="ended fMP4 playlist")
+    assert r.header("Content-Type") == "application/vnd.apple.mpegurl"
+    mpd = origin.get("/live/demo/manifest.mpd")
+    assert mpd.status == 200 and mpd.header("Content-Type") == "application/dash+xml"
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    root = ET.fromstring(mpd.body)
+    assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+    timing = root.find("d:UTCTiming", ns)
+    assert timing.get("schemeIdUri") == "urn:mpeg:dash:utc:http-iso:2014"
+    clock = origin.get(timing.get("value"))
+    assert clock.status == 200 and clock.header("Cache-Control") == "no-store" and clock.body.endswith(b"Z")
+    # ffmpeg's DASH demuxer reads the live MPD and finds both tracks.
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+                            f"http://127.0.0.1:{origin.port()}/live/demo/manifest.mpd"],
+                           capture_output=True, timeout=30, text=True)
+    assert probe.returncode == 0 and {"h264", "aac"} <= set(probe.stdout.split()), probe
+    sets = root.findall("d:Period/d:AdaptationSet", ns)
+    assert [s.get("contentType") for s in sets] == ["video", "audio"]
+    for aset, track_kind in zip(sets, ("h264", "aac")):
+        rep = aset.find("d:Representation", ns)
+        assert rep.get("codecs").startswith("avc1." if track_kind == "h264" else "mp4a.40.")
+        tmpl = rep.find("d:SegmentTemplate", ns)
+        number = int(tmpl.get("startNumber"))
+        init = origin.get("/live/demo/" + tmpl.get("initialization"))
+        assert init.status == 200
+        traks = [b for b in boxes(init.body)[1]["children"] if b["type"] == b"trak"]
+        assert len(traks) == 1  # one track per file
+        t_next, whole = None, bytearray(init.body)
+        for s in tmpl.findall("d:SegmentTimeline/d:S", ns):
+            t = int(s.get("t")) if s.get("t") is not None else t_next
+            d = int(s.get("d"))
+            seg = origin.get("/live/demo/" + tmpl.get("media").replace("$Number$", str(number)))
+            assert seg.status == 200, number
+            frags = fragments(seg.body)
+            assert all(len(trafs) == 1 for _, trafs in frags)
+            assert frags[0][1][0]["tfdt"] == t, (number, frags[0][1][0]["tfdt"], t)
+            if track_kind == "h264":  # the timeline is the video's: its fragments fill it exactly
+                assert frags[0][1][0]["sync"][0]
+                assert sum(sum(tr["durations"]) for _, ts_ in frags for tr in ts_) == d
+            whole += seg.body
+            t_next, number = t + d, number + 1
+        path = tmp_path / f"{track_kind}.mp4"
+        path.write_bytes(whole)
+        out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                              "stream=codec_name,nb_read_frames", "-of", "csv=p=0", str(path)],
+                             capture_output=True, timeout=60, text=True)
+        assert out.returncode == 0 and out.stdout.startswith(track_kind + ","), out
+        if track_kind == "h264":
+            assert out.stdout.strip() == "h264,149"
+
+
+def test_blocking_reload_gives_up_after_three_target_durations(tiers, content, tmp_path):
+    need_ffmpeg()
+    ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls"], gap="30s")).start()
+    # An encoder that sent 6 s at once and then stalls with its connection open: the stream is
+    # live (no ENDLIST), and no new part comes.
+    s = socket.create_connection(("127.0.0.1", origin.port()), timeout=20)
+    try:
+        s.sendall(f"PUT /ingest/demo/720p?key={STREAM_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n".encode() + b"%x\r\n" % len(ts) + ts + b"\r\n")
+        segs, (msn, parts), hint = wait_until(
+            lambda: (lambda r: r.status == 200 and len(playlist_parts(r.body.decode())[0]) >= 4
+                     and playlist_parts(r.body.decode()))(origin.get(LL)), timeout=10, what="four segments")
+        held = TimedGet(origin.port(), f"{LL}?_HLS_msn={msn + 1}")
+        held.join(time_bound(3.0) + 5)
+        assert held.status == 503 and held.complete
+        assert held.done_at - held.started >= 2.9  # 3 × the 1 s target duration
+        assert origin.metric("cdn_live_held_requests_total", result="timeout") == 1
+        assert origin.metric("cdn_live_errors_total", reason="blocking-reload-timeout") == 1
+    finally:
+        s.close()

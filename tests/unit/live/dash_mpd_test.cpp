@@ -1,0 +1,51 @@
+// The dynamic MPD writer.
+#include "origin-shield/origin/live/dash_mpd.h"
+
+#include <gtest/gtest.h>
+
+namespace cdn::live {
+namespace {
+
+TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
+  DashManifest m;
+  m.availability_start_ms = 1'800'000'000'000;
+  m.published_ms = 1'800'000'010'000;
+  m.utc_timing_url = "/live/time";
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.codecs = "avc1.64001f";
+  v.bandwidth = 1000000;
+  v.width = 1280;
+  v.height = 720;
+  v.init_id = 7;
+  v.segments = {{7, 900000, 180000}, {8, 1080000, 180000}, {9, 1300000, 90000}};
+  m.video.push_back(v);
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("type=\"dynamic\" availabilityStartTime=\"2027-01-15T08:00:00.000Z\""),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("minimumUpdatePeriod="), std::string::npos);
+  EXPECT_NE(x.find("<SegmentTemplate timescale=\"90000\" startNumber=\"7\" "
+                   "initialization=\"720p/v-init-7.mp4\" media=\"720p/v-$Number$.m4s\">"),
+            std::string::npos)
+      << x;
+  // t only where the timeline does not simply continue.
+  EXPECT_NE(x.find("<S t=\"900000\" d=\"180000\"/>\n            <S d=\"180000\"/>\n"
+                   "            <S t=\"1300000\" d=\"90000\"/>"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("width=\"1280\" height=\"720\""), std::string::npos);
+  EXPECT_EQ(x.find("contentType=\"audio\""), std::string::npos);
+  EXPECT_NE(
+      x.find("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"/live/time\"/>"),
+      std::string::npos);
+  m.ended = true;
+  m.video[0].id = "a\"<b";
+  const std::string e = write_mpd(m);
+  EXPECT_EQ(e.find("minimumUpdatePeriod="), std::string::npos);
+  EXPECT_NE(e.find("id=\"a&quot;&lt;b\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdn::live
