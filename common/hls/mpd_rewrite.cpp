@@ -1,6 +1,7 @@
 #include "common/hls/mpd_rewrite.h"
 
 #include "common/hls/uri_query.h"
+#include "common/util/strings.h"
 
 namespace cdn::hls {
 namespace {
@@ -30,35 +31,6 @@ UrlKind attribute_kind(std::string_view element, std::string_view attr) {
 
 bool text_is_url(std::string_view element) {
   return element == "BaseURL" || element == "Location";
-}
-
-std::string xml_escape(std::string_view s, bool double_dollars) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '$':
-        out += double_dollars ? "$$" : "$";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 class MpdRewriter {

@@ -4,7 +4,9 @@
 
 namespace cdn {
 
-static inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + 32) : c; }
+static inline char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
+}
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
@@ -57,8 +59,8 @@ std::string percent_encode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || c == '.' || c == '~';
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved) {
       out.push_back(char(c));
     } else {
@@ -92,6 +94,36 @@ bool url_decode_into(std::string_view s, std::string& out) {
 std::optional<std::string> url_decode(std::string_view s) {
   std::string out;
   if (!url_decode_into(s, out)) return std::nullopt;
+  return out;
+}
+
+std::string xml_escape(std::string_view s, bool double_dollars) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '$':
+        out += double_dollars ? "$$" : "$";
+        break;
+      default:
+        out += c;
+    }
+  }
   return out;
 }
 

@@ -24,6 +24,9 @@ std::optional<int64_t> parse_int(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
 // RFC 3986 percent-encoding of everything but unreserved characters (safe in any query value).
 std::string percent_encode(std::string_view s);
+// XML text and attribute values: & < > " ' as entities. `double_dollars`: '$' as "$$", for the
+// attributes of a DASH SegmentTemplate, where '$' starts an identifier (ISO/IEC 23009-1 5.3.9.4.4).
+std::string xml_escape(std::string_view s, bool double_dollars = false);
 // Percent-decoding ('+' is a space, as in form-encoded queries); nullopt on a malformed escape.
 std::optional<std::string> url_decode(std::string_view s);
 // The same into `out` (its contents replaced, its capacity reused); false on a malformed escape,

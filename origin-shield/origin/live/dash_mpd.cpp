@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/hls/datetime.h"
+#include "common/util/strings.h"
 
 namespace cdn::live {
 namespace {
@@ -13,33 +14,10 @@ std::string duration(double s) {
   return buf;
 }
 
-// XML attribute text: names and codec strings come from config and SPS parsing, but escape anyway.
-std::string xml(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 void representation(std::string& out, const DashRepresentation& r, bool video) {
-  out += "      <Representation id=\"" + xml(r.id) + "\" bandwidth=\"" +
-         std::to_string(r.bandwidth) + "\" codecs=\"" + xml(r.codecs) + "\"";
+  out += "      <Representation id=\"" + xml_escape(r.id) + "\" bandwidth=\"" +
+         std::to_string(r.bandwidth) + "\" codecs=\"" + xml_escape(r.codecs) + "\"";
   if (video && r.width > 0)
     out += " width=\"" + std::to_string(r.width) + "\" height=\"" + std::to_string(r.height) + "\"";
   if (!video && r.sample_rate > 0)
@@ -52,8 +30,8 @@ void representation(std::string& out, const DashRepresentation& r, bool video) {
         std::to_string(r.channels) + "\"/>\n";
   const uint64_t start = r.segments.empty() ? 0 : r.segments.front().number;
   out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
-         "\" initialization=\"" + xml(r.prefix) + "init-" + std::to_string(r.init_id) +
-         ".mp4\" media=\"" + xml(r.prefix) + "$Number$.m4s\">\n          <SegmentTimeline>\n";
+         "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
+         ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\">\n          <SegmentTimeline>\n";
   int64_t expect = -1;
   for (const DashSegment& s : r.segments) {
     out += "            <S ";
@@ -96,7 +74,7 @@ std::string write_mpd(const DashManifest& m) {
   out += "  </Period>\n";
   if (!m.utc_timing_url.empty())
     out += "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"" +
-           xml(m.utc_timing_url) + "\"/>\n";
+           xml_escape(m.utc_timing_url) + "\"/>\n";
   out += "</MPD>\n";
   return out;
 }

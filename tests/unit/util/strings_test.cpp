@@ -36,3 +36,9 @@ TEST(Strings, PercentEncodeRoundTripsThroughUrlDecode) {
 
 }  // namespace
 }  // namespace cdn
+
+TEST(XmlEscape, EntitiesAndTemplateDollars) {
+  EXPECT_EQ(cdn::xml_escape(R"(a&b<c>"d'$e)"), "a&amp;b&lt;c&gt;&quot;d&apos;$e");
+  EXPECT_EQ(cdn::xml_escape("token=$x$&y", true), "token=$$x$$&amp;y");
+  EXPECT_EQ(cdn::xml_escape(""), "");
+}
