@@ -89,13 +89,9 @@ void Stream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     if (h) h->on_stream_read(buf->base, size_t(n));
     return;
   }
-  TlsState& tls = *self->tls_;
-  if (++tls.reads == kBusyReads && !tls.buffers_kept) {
-    tls.buffers_kept = true;
-    tls.session->keep_buffers(true);
-  }
+  if (++self->tls_->reads == kBusyReads) self->keep_tls_buffers(true);
   PooledPlain plain;
-  auto st = tls.session->feed(buf->base, size_t(n), plain.buf);
+  auto st = self->tls_->session->feed(buf->base, size_t(n), plain.buf);
   self->pump_tls();  // handshake replies and alerts go out before the handler can close us
   if (!plain.buf.empty() && h) {
     h->on_stream_read(plain.buf.data(), plain.buf.size());
@@ -224,11 +220,14 @@ size_t Stream::encrypt_record(std::string& cipher) {
 
 void Stream::on_tls_period() {
   if (!tls_) return;
-  if (tls_->buffers_kept && tls_->plain.empty()) {
-    tls_->buffers_kept = false;
-    tls_->session->keep_buffers(false);
-  }
+  if (tls_->plain.empty()) keep_tls_buffers(false);
   tls_->reads = 0;
+}
+
+void Stream::keep_tls_buffers(bool keep) {
+  if (tls_->buffers_kept == keep) return;
+  tls_->buffers_kept = keep;
+  tls_->session->keep_buffers(keep);
 }
 
 void Stream::send_cipher(std::string& cipher, size_t plain_len) {
@@ -243,10 +242,7 @@ void Stream::send_cipher(std::string& cipher, size_t plain_len) {
   }
   // The socket is full (a slow or stalled reader): what waits is our one copy of the rest, not
   // OpenSSL's buffers as well.
-  if (tls_->buffers_kept) {
-    tls_->buffers_kept = false;
-    tls_->session->keep_buffers(false);
-  }
+  keep_tls_buffers(false);
   auto* w = new WriteReq();
   w->own.assign(cipher.data() + sent, cipher.size() - sent);
   w->plain_len = plain_len;

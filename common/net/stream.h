@@ -111,6 +111,8 @@ class Stream {
   size_t encrypt_record(std::string& cipher);
   // Sends one buffer of ciphertext; what the socket does not take now is queued (copied).
   void send_cipher(std::string& cipher, size_t plain_len);
+  // OpenSSL's record buffers kept between records (busy) or freed after each (see on_tls_period).
+  void keep_tls_buffers(bool keep);
   void after_flush();
   bool nothing_to_encrypt() const { return !tls_ || tls_->plain.empty(); }
 

@@ -14,7 +14,6 @@ std::string duration(double s) {
   return buf;
 }
 
-
 void representation(std::string& out, const DashRepresentation& r, bool video) {
   out += "      <Representation id=\"" + xml_escape(r.id) + "\" bandwidth=\"" +
          std::to_string(r.bandwidth) + "\" codecs=\"" + xml_escape(r.codecs) + "\"";
@@ -31,7 +30,8 @@ void representation(std::string& out, const DashRepresentation& r, bool video) {
   const uint64_t start = r.segments.empty() ? 0 : r.segments.front().number;
   out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
          "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
-         ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\">\n          <SegmentTimeline>\n";
+         ".mp4\" media=\"" + xml_escape(r.prefix, true) +
+         "$Number$.m4s\">\n          <SegmentTimeline>\n";
   int64_t expect = -1;
   for (const DashSegment& s : r.segments) {
     out += "            <S ";
