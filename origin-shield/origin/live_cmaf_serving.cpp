@@ -96,22 +96,20 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
   const char track =
       file.size() > 2 && file[1] == '-' && (file[0] == 'v' || file[0] == 'a') ? file[0] : 0;
   if (track) file.remove_prefix(2);
-  const auto pick = [track](const Bytes& muxed, const Bytes& video, const Bytes& audio) {
-    return track == 'v' ? video : track == 'a' ? audio : muxed;
-  };
-  if (file.starts_with("init-") && file.ends_with(".mp4")) {
-    auto id = number(file.substr(5, file.size() - 9));
-    auto it = id ? cmaf->inits.find(*id) : cmaf->inits.end();
-    if (it == cmaf->inits.end()) return live_error(404, "not-found");
-    const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
+  // An init segment ('i') or a media segment ('s') by number, muxed or one track of it; the
+  // ETag kind names which ("i", "iv", "ia", "s", "sv", "sa").
+  const auto tracked = [&](const auto& by_number, std::optional<uint64_t> id, char kind) {
+    auto it = id ? by_number.find(*id) : by_number.end();
+    if (it == by_number.end()) return live_error(404, "not-found");
+    const auto& e = it->second;
+    const Bytes& b = track == 'v' ? e.video : track == 'a' ? e.audio : e.muxed;
     if (!b) return live_error(404, "not-found");
-    return media_answer(c.req,
-                        media_etag(track == 'v'   ? "iv"
-                                   : track == 'a' ? "ia"
-                                                  : "i",
-                                   it->first, 0, b->size()),
-                        cmaf->modified_s, b, max_age);
-  }
+    const char tag[3] = {kind, track, 0};
+    return media_answer(c.req, media_etag(tag, it->first, 0, b->size()), cmaf->modified_s, b,
+                        max_age);
+  };
+  if (file.starts_with("init-") && file.ends_with(".mp4"))
+    return tracked(cmaf->inits, number(file.substr(5, file.size() - 9)), 'i');
   if (!file.ends_with(".m4s")) return live_error(404, "not-found");
   file.remove_suffix(4);
   if (file.starts_with("part-") && !track) {
@@ -131,17 +129,7 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
     a.hold = CmafHold{&c.rendition, true, 0, -1, *session, *n, 3000LL * target};
     return a;
   }
-  auto msn = number(file);
-  auto it = msn ? cmaf->segments.find(*msn) : cmaf->segments.end();
-  if (it == cmaf->segments.end()) return live_error(404, "not-found");
-  const Bytes& b = pick(it->second.muxed, it->second.video, it->second.audio);
-  if (!b) return live_error(404, "not-found");
-  return media_answer(c.req,
-                      media_etag(track == 'v'   ? "sv"
-                                 : track == 'a' ? "sa"
-                                                : "s",
-                                 it->first, 0, b->size()),
-                      cmaf->modified_s, b, max_age);
+  return tracked(cmaf->segments, number(file), 's');
 }
 
 LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRendition*>& renditions) {
