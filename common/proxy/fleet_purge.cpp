@@ -146,7 +146,7 @@ struct FleetPurge::Impl {
     o.client_name = "cdn-purge-cmd-" + d.node;
     cmd = std::make_unique<net::RedisConnection>(
         d.admin->loop(), o, [this] { on_cmd_up(); },
-        [this](std::string_view why) {
+        [](std::string_view why) {
           obs::log(obs::Level::Warn, "fleet purge: redis commands unavailable",
                    {{"why", std::string(why)}});
         });
