@@ -17,6 +17,8 @@
 #                    thread pool; its threads share the same CPUs)
 #   ROUNDS [1] *5    closed-loop rounds; every case of a round runs each server once
 #   PACED [1] *0     1 = also the equal-offered-load pass (paced.lua), edge and nginx
+#   PROFILE []       a case such as edge-1k-http: `perf record -e task-clock --call-graph dwarf` of that server
+#                    during its first round, report in OUT/<case>.perf.txt (proportions only)
 #   SAME_CIPHERS [0]  1 = nginx also prefers the edge's TLS 1.3 order (AES-128-GCM first); 0 =
 #                    each server's default (nginx lets the client's AES-256-GCM preference win)
 #   PEERS [nginx varnish]  which peers to run (varnish is skipped when varnishd is missing)
@@ -54,6 +56,7 @@ ROUNDS="${ROUNDS:-1}"
 PACED="${PACED:-1}"
 PEERS="${PEERS:-nginx varnish}"
 SAME_CIPHERS="${SAME_CIPHERS:-0}"
+PROFILE="${PROFILE:-}"
 [ "$SAME_CIPHERS" = 1 ] && export NGINX_TLS13_SUITES="TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 BENCH_DEFAULT_BASE=18180
@@ -61,6 +64,7 @@ BENCH_DEFAULT_BASE=18180
 . "$ROOT/bench/lib.sh"
 
 need_tools wrk nginx curl openssl
+[ -z "$PROFILE" ] || need_tools perf
 [ -z "$SERVER_CPUS$WRK_CPUS" ] || need_tools taskset
 if [[ " $PEERS " == *" varnish "* ]] && ! command -v varnishd >/dev/null; then
   say "varnishd is not installed (scripts/install-deps.sh installs it): running without Varnish"
@@ -210,7 +214,18 @@ for round in $(seq 1 "$ROUNDS"); do
         serves "$proxy" "$scheme" || continue
         name="${proxy}-${obj%.bin}-${scheme}"
         t0=$(cpu_ticks "${SERVER_PID[$proxy]}")
+        perf_pid=""
+        if [ "$PROFILE" = "$name" ] && [ "$round" = 1 ]; then
+          perf record -q -e task-clock -F 499 --call-graph dwarf,8192 -o "$RAW/$name.perf.data" -p "${SERVER_PID[$proxy]}" 2>/dev/null &
+          perf_pid=$!
+        fi
         run_wrk "$name-r$round.txt" "$(url_for "$proxy" "$scheme" "$obj")"
+        if [ -n "$perf_pid" ]; then
+          kill -INT "$perf_pid" && wait "$perf_pid" || true
+          perf report -i "$RAW/$name.perf.data" --no-children -g none --sort dso,symbol --percent-limit 0.3 --stdio 2>/dev/null \
+            | grep -v '^$' >"$RAW/$name.perf.txt" || true
+          say "  profile of $name: $RAW/$name.perf.txt"
+        fi
         t1=$(cpu_ticks "${SERVER_PID[$proxy]}")
         CPU[$name]="${CPU[$name]:-} $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$(wrk_requests "$RAW/$name-r$round.txt")" \
           'BEGIN{ printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0) }')"

@@ -1,5 +1,6 @@
 #include "common/http/exchange.h"
 
+#include "common/net/worker.h"
 #include "common/util/clock.h"
 
 namespace cdn::http {
@@ -11,7 +12,7 @@ Exchange::Exchange(std::weak_ptr<ResponseChannel> channel, net::Worker* worker, 
       req_(std::move(req)),
       client_ip_(std::move(client_ip)),
       tls_(tls),
-      start_ms_(mono_ms()) {}
+      start_ms_(worker ? worker->now_ms() : mono_ms()) {}
 
 std::shared_ptr<ResponseChannel> Exchange::channel() const {
   auto c = channel_.lock();

@@ -118,7 +118,13 @@ int RequestParser::normalize() {
   if (!t.ok()) return fail(400, t.error);
   r.path = std::move(t.path);
   r.query = std::move(t.query);
-  r.target = t.has_query ? r.path + '?' + r.query : r.path;
+  // Most targets are canonical already: keep the parsed string rather than build an equal one.
+  std::string_view before(r.target);
+  bool same = before.starts_with(r.path) &&
+              (t.has_query ? before.size() == r.path.size() + 1 + r.query.size() && before[r.path.size()] == '?' &&
+                                 before.substr(r.path.size() + 1) == r.query
+                           : before.size() == r.path.size());
+  if (!same) r.target = t.has_query ? r.path + '?' + r.query : r.path;
   return 0;
 }
 

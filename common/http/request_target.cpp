@@ -69,6 +69,24 @@ std::string remove_dot_segments(std::string_view path) {
   return out;
 }
 
+// True when remove_dot_segments(canonical_escapes(path)) would return `path` unchanged: no
+// escapes, no empty (except a final one), "." or ".." segments. Most requests' paths are like
+// that; they are copied once instead of rebuilt.
+bool already_canonical(std::string_view path) {
+  size_t seg_start = 1;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      std::string_view seg = path.substr(seg_start, i - seg_start);
+      if (seg == "." || seg == ".." || (seg.empty() && i != path.size())) return false;
+      seg_start = i + 1;
+      continue;
+    }
+    unsigned char c = static_cast<unsigned char>(path[i]);
+    if (c == '%' || !is_pchar(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 NormalizedTarget normalize_target(std::string_view target, EscapedSlashes slashes) {
@@ -78,8 +96,12 @@ NormalizedTarget normalize_target(std::string_view target, EscapedSlashes slashe
     return t;
   }
   size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  bool canonical = already_canonical(raw_path);
   std::string path;
-  if (const char* e = canonical_escapes(target.substr(0, q), true, slashes, path); e[0]) {
+  if (canonical) {
+    t.path.assign(raw_path);
+  } else if (const char* e = canonical_escapes(target.substr(0, q), true, slashes, path); e[0]) {
     t.error = e;
     return t;
   }
@@ -90,7 +112,7 @@ NormalizedTarget normalize_target(std::string_view target, EscapedSlashes slashe
       return t;
     }
   }
-  t.path = remove_dot_segments(path);
+  if (!canonical) t.path = remove_dot_segments(path);
   return t;
 }
 

@@ -60,7 +60,7 @@ bool ServerConnection::start_h2_if_chosen(const char* data, size_t len) {
 void ServerConnection::start() {
   self_ = shared_from_this();
   ctx_->connections.add(this);
-  arm(mono_ms() + opts().header_read_ms);
+  arm(now_ms() + opts().header_read_ms);
   stream_.start_reading();
 }
 
@@ -135,7 +135,7 @@ void ServerConnection::on_stream_read(const char* data, size_t len) {
     if (a.inbuf.size() > kMaxPipelinedBytes) stream_.stop_reading();
     return;
   }
-  if (!a.current && !a.parser.started()) arm(mono_ms() + opts().header_read_ms);
+  if (!a.current && !a.parser.started()) arm(now_ms() + opts().header_read_ms);
   parse(data, len);
   drop_request_state_if_idle();
 }
@@ -208,7 +208,7 @@ void ServerConnection::dispatch() {
   a.response_done = false;
   a.message_done = false;
   a.chunked = false;
-  a.stall_since_ms = mono_ms();
+  a.stall_since_ms = now_ms();
   deadline_ms_ = 0;
   const Request& req = ex->request();
   if (!req.keep_alive || ctx_->draining()) close_after_response_ = true;
@@ -433,7 +433,7 @@ bool ServerConnection::finish_exchange() {
     close();
     return false;
   }
-  arm(mono_ms() + opts().keepalive_idle_ms);
+  arm(now_ms() + opts().keepalive_idle_ms);
   return true;
 }
 
@@ -445,7 +445,7 @@ void ServerConnection::resume_pipeline() {
   if (!a.inbuf.empty()) {
     std::string pending;
     pending.swap(a.inbuf);
-    arm(mono_ms() + opts().header_read_ms);
+    arm(now_ms() + opts().header_read_ms);
     parse(pending.data(), pending.size());
   }
   drop_request_state_if_idle();
@@ -503,7 +503,7 @@ void ServerConnection::close() {
   if (closed_) return;
   closed_ = true;
   // A client that stopped reading can hold the flush of our last bytes this long.
-  deadline_ms_ = mono_ms() + opts().send_stall_ms;
+  deadline_ms_ = now_ms() + opts().send_stall_ms;
   if (h2_) h2_->on_connection_closed();
   if (active_ && active_->current) {
     auto ex = active_->current;

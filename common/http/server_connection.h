@@ -14,6 +14,7 @@
 #include "common/net/tick_list.h"
 #include "common/net/uv_handle.h"
 #include "common/net/worker.h"
+#include "common/util/clock.h"
 
 namespace cdn::http {
 
@@ -174,6 +175,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection>,
   void resume_pipeline();
   void refuse(int status, const std::string& reason, std::string_view extra_headers = {});
   void arm(int64_t deadline_ms) { deadline_ms_ = deadline_ms; }
+  int64_t now_ms() const { return ctx_->worker ? ctx_->worker->now_ms() : mono_ms(); }
   void on_tick(int64_t now);
   std::string render_head(const Exchange& ex, const ResponseHead& head);
   // Writes response bytes, remembering which of them are body bytes for egress accounting.

@@ -10,15 +10,20 @@ namespace cdn::net {
 template <typename T>
 class UvHandle {
  public:
-  UvHandle() : h_(new T{}) {}
+  // The handle is allocated on first use: an owner that may never need it (a per-request timer)
+  // costs no allocation.
+  UvHandle() = default;
   ~UvHandle() { close(); }
   UvHandle(const UvHandle&) = delete;
   UvHandle& operator=(const UvHandle&) = delete;
 
-  T* get() const { return h_; }
-  T* operator->() const { return h_; }
-  uv_handle_t* handle() const { return reinterpret_cast<uv_handle_t*>(h_); }
-  uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(h_); }
+  T* get() const {
+    if (!h_) h_ = new T{};
+    return h_;
+  }
+  T* operator->() const { return get(); }
+  uv_handle_t* handle() const { return reinterpret_cast<uv_handle_t*>(get()); }
+  uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(get()); }
   // Call after a successful uv_*_init so close() knows libuv owns it.
   void mark_initialized() { initialized_ = true; }
   bool initialized() const { return initialized_; }
@@ -33,10 +38,11 @@ class UvHandle {
       delete h_;
     }
     h_ = nullptr;
+    initialized_ = false;
   }
 
  private:
-  T* h_;
+  mutable T* h_ = nullptr;
   bool initialized_ = false;
 };
 

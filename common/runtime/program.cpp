@@ -133,7 +133,7 @@ void Program::on_request_complete(const http::Exchange& ex) {
   static obs::Histogram& dur = obs::metrics().histogram(
       "cdn_request_duration_seconds", "Time from request head to last byte sent",
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
-  double ms = double(mono_ms() - ex.start_ms());
+  double ms = double((ex.worker() ? ex.worker()->now_ms() : mono_ms()) - ex.start_ms());
   dur.observe(ms / 1000.0);
   if (!access_log_ || !access_log_->enabled()) return;
   const auto& r = ex.request();
