@@ -26,7 +26,8 @@
 //                                #   signs renewed tokens (RFC 9246 cdniets/cdnistt); optional:
 //                                #   without it no token is renewed. Its public half must be in
 //                                #   `jwks` on every edge. Reloaded on SIGHUP.
-//     sessions:
+//     sessions:                  # one store per process: the first service's settings with them;
+//                                #   a reload applies them to new requests, except `store` (restart)
 //       store: memory            # memory (default: in-process, one edge) | redis (fleet-wide)
 //       lease: 30s               # a session not renewed for this long frees its slot (default 30s)
 //       evicted_memory: 10m      # how long an evicted sid keeps getting stream-evicted (default 10m)

@@ -7,39 +7,25 @@
 #include "common/auth/signing_key.h"
 #include "common/hls/mpd_rewrite.h"
 #include "common/hls/rewrite.h"
-#include "common/http/query.h"
 #include "common/net/worker.h"
 #include "common/obs/log.h"
 #include "common/obs/metrics.h"
 #include "common/proxy/forward_request.h"
 #include "common/proxy/service_metrics.h"
-#include "common/runtime/admin_api.h"
 #include "common/runtime/program.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "edge/public_prefixes.h"
+#include "edge/session_admin.h"
 
 namespace cdn::edge {
 
 namespace {
 
-std::string json_string(std::string_view s) {
-  std::string out;
-  obs::append_json_string(out, s);
-  return out;
-}
-
 obs::Counter& rejections(const std::string& reason, std::string_view service_label) {
   return obs::metrics().counter("cdn_token_rejections_total",
                                 "Requests refused by the access gate, by reason",
                                 proxy::with_service({{"reason", reason}}, service_label));
-}
-
-// The store's name of a viewer: "<service>/<sub>" with delivery services (service= in the admin
-// query), the sub alone without.
-std::string scoped_sub(std::string_view query, const std::string& sub) {
-  std::string service = http::query_value(query, "service").value_or("");
-  return service.empty() ? sub : service + "/" + sub;
 }
 
 obs::Counter& sid_moved() {
@@ -89,18 +75,13 @@ Result<std::unique_ptr<EdgePhases>> EdgePhases::create(AccessConfig cfg,
     if (!k) return make_error("access.renewal_key: " + k.error().message);
     p->renewal_key_.store(k.value());
   }
-  Sessions* s = p->sessions_.get();
-  p->sessions_collector_ = obs::metrics().add_collector([s](obs::Registry& r) {
-    r.gauge("cdn_stream_sessions_active", "Stream sessions holding a lease (on this edge)")
-        .set(int64_t(s->active(unix_now_ms())));
-  });
   return p;
 }
 
-void EdgePhases::start(runtime::Program& p, bool admin_routes) {
+void EdgePhases::start(runtime::Program& p, bool admin_routes, ServiceOfToken service_of_token) {
   if (!sessions_) return;
   if (admin_routes) {
-    add_admin_routes(p.admin());
+    add_session_admin_routes(p.admin(), sessions_, std::move(service_of_token));
     p.add_health_field("stream_sessions",
                        [s = sessions_] { return uint64_t(s->active_now(unix_now_ms())); });
   }
@@ -345,48 +326,6 @@ std::string EdgePhases::transform_body(const http::Exchange& ex, AccessState& st
   std::string q = token_param_ + "=" + percent_encode(token);
   // Told apart by their bytes: a DASH manifest is XML, a playlist starts with #EXTM3U.
   return hls::looks_like_xml(body) ? hls::rewrite_mpd_uris(body, q) : hls::rewrite_uris(body, q);
-}
-
-void EdgePhases::add_admin_routes(runtime::AdminApi& admin) {
-  if (!sessions_) return;
-  // The routes hold the sessions, not these phases, which a reload replaces.
-  admin.add_private_read("/admin/sessions", [sessions = sessions_](
-                                                const std::shared_ptr<http::Exchange>& ex) {
-    std::string sub = http::query_value(ex->request().query, "sub").value_or("");
-    if (!sub.empty()) sub = scoped_sub(ex->request().query, sub);
-    if (sub.empty()) {
-      ex->respond_error(400, "sub-required");
-      return;
-    }
-    sessions->store_for(*ex->worker()).list(sub, [ex, sub](std::vector<auth::SessionInfo> v) {
-      std::string out = "{\"sub\":" + json_string(sub) + ",\"sessions\":[";
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (i) out += ',';
-        out += "{\"sid\":" + json_string(v[i].sid) + ",\"place\":" + json_string(v[i].place) + ",\"started_ms\":" + std::to_string(v[i].started_ms) +
-               ",\"renewed_ms\":" + std::to_string(v[i].renewed_ms) + "}";
-      }
-      out += "]}\n";
-      ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out);
-    });
-  });
-  admin.add_write("/admin/sessions/kick", [sessions = sessions_](
-                                              const std::shared_ptr<http::Exchange>& ex) {
-    auth::SessionKey key{http::query_value(ex->request().query, "sub").value_or(""),
-                         http::query_value(ex->request().query, "sid").value_or("")};
-    if (!key.sub.empty()) key.sub = scoped_sub(ex->request().query, key.sub);
-    if (key.sub.empty() || key.sid.empty()) {
-      ex->respond_error(400, "sub-and-sid-required");
-      return;
-    }
-    sessions->kicked(key);
-    obs::log(obs::Level::Info, "session kicked", {{"sub", key.sub}, {"sid", key.sid}});
-    sessions->store_for(*ex->worker()).kick(key, [ex](bool was_live) {
-      if (was_live)
-        ex->respond(200, {{"Content-Type", "application/json"}}, "{\"kicked\":true}\n");
-      else
-        ex->respond_error(404, "no-such-session");
-    });
-  });
 }
 
 }  // namespace cdn::edge

@@ -16,10 +16,10 @@
 #include "common/proxy/phases.h"
 #include "edge/access_config.h"
 #include "edge/cors.h"
+#include "edge/session_admin.h"
 #include "edge/sessions.h"
 
 namespace cdn::runtime {
-class AdminApi;
 class Program;
 }
 
@@ -65,17 +65,17 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
                        bool body_transformable) override;
   std::string transform_body(const http::Exchange& ex, AccessState& st, std::string body) override;
 
-  // GET /admin/sessions?sub=, POST /admin/sessions/kick?sub=&sid= (both need the admin token)
-  void add_admin_routes(runtime::AdminApi& admin);
   // Once the workers exist (before they run): per-worker session store setup; with
-  // `admin_routes`, the session admin routes and /healthz fields too (one service has them).
-  void start(runtime::Program& p, bool admin_routes = true);
+  // `admin_routes`, the session admin routes (edge/session_admin.h: scoped by the service whose
+  // admin_token `service_of_token` finds) and /healthz fields too (one service has them).
+  void start(runtime::Program& p, bool admin_routes = true, ServiceOfToken service_of_token = {});
   const std::shared_ptr<Sessions>& sessions() const { return sessions_; }
   // The delivery service: its metric label on cdn_token_rejections_total (empty: none), and its
   // name, which scopes its viewers' stream sessions ("<name>/<sub>" in the shared store), so two
   // content owners' subs never count against each other.
   void set_service(std::string_view name, std::string label) {
     session_scope_ = name.empty() ? std::string() : std::string(name) + "/";
+    if (sessions_ && !name.empty()) sessions_->label_service(name, label);
     service_label_ = std::move(label);
   }
 
@@ -107,8 +107,7 @@ class EdgePhases : public proxy::PhasesFor<AccessState> {
   Cors cors_;
   std::unique_ptr<auth::Verifier> verifier_;
   std::atomic<std::shared_ptr<const auth::Key>> renewal_key_;
-  std::shared_ptr<Sessions> sessions_;       // shared by every service's phases, across reloads
-  obs::CollectorHandle sessions_collector_;  // reads sessions_; declared after it, so it goes first
+  std::shared_ptr<Sessions> sessions_;  // shared by every service's phases, across reloads
 };
 
 }  // namespace cdn::edge

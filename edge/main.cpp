@@ -1,7 +1,8 @@
 // cdn-edge: the viewer-facing tier. The proxy core plus the edge phases (access gate, token
 // propagation and renewal, CORS); upstream = the shield pool, chosen per key by rendezvous hashing.
 // Each delivery service gets its own phases from its own `access:` (or the top-level one); a
-// reload builds them anew (new keys, new rules) over the same stream sessions.
+// reload builds them anew (new keys, new rules) over the same stream sessions, which then take
+// the new sessions settings.
 #include <optional>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct EdgeAccess {
   // The stream sessions: one set for the process, made by the first phases that need them, with
   // that service's sessions settings; the session admin routes and /healthz fields read it.
   std::shared_ptr<cdn::edge::Sessions> sessions;
+  // The access settings of the first service with sessions in the config being built: what a
+  // reload hands the sessions once its services serve.
+  std::optional<AccessConfig> sessions_settings;
+  cdn::edge::ServiceOfToken service_of_token;  // for the session admin routes
 };
 
 cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(
@@ -32,6 +37,7 @@ cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(
   const std::string& token_param = service ? service->cache.token_param : cfg.cache.token_param;
   const AccessConfig& access =
       service && index < a.of_service.size() && a.of_service[index] ? *a.of_service[index] : a.top;
+  if (index == 0) a.sessions_settings.reset();  // a new build begins
   std::unique_ptr<EdgePhases> phases;
   if (!access.present) {
     phases = std::make_unique<EdgePhases>(token_param);
@@ -41,8 +47,9 @@ cdn::Result<std::unique_ptr<cdn::proxy::Phases>> make_edge_phases(
     if (!made) return made.error();
     phases = std::move(made.value());
     const bool first_sessions = !a.sessions && phases->sessions();
-    phases->start(p, first_sessions);
+    phases->start(p, first_sessions, a.service_of_token);
     if (first_sessions) a.sessions = phases->sessions();
+    if (phases->sessions() && !a.sessions_settings) a.sessions_settings = access;
   }
   phases->set_method_rules(std::move(rules));
   if (service) phases->set_service(service->name, cdn::proxy::capped_service_label(service->name));
@@ -68,6 +75,13 @@ int main(int argc, char** argv) {
   hooks.make_phases = [access](cdn::runtime::Program& p, const cdn::config::ServerConfig& cfg,
                                const cdn::config::ServiceConfig* service, size_t index) {
     return make_edge_phases(*access, p, cfg, service, index);
+  };
+  hooks.service_tokens = [access](cdn::edge::ServiceOfToken f) {
+    access->service_of_token = std::move(f);
+  };
+  hooks.after_reload = [access]() -> std::vector<std::string> {
+    if (!access->sessions || !access->sessions_settings) return {};
+    return access->sessions->reconfigure(*access->sessions_settings);
   };
   return cdn::proxy::run_proxy_program(argc, argv, "cdn-edge", cdn::config::Tier::Edge,
                                        std::move(hooks));

@@ -12,7 +12,24 @@ std::string stream_id(const std::string& sid, const std::string& place) { return
 
 MemorySessionStore::MemorySessionStore(SessionRules rules, size_t max_sessions,
                                        std::function<int64_t()> clock)
-    : rules_(rules), max_sessions_(max_sessions), clock_(std::move(clock)) {}
+    : max_sessions_(max_sessions), clock_(std::move(clock)) {
+  set_rules(rules);
+}
+
+void MemorySessionStore::set_rules(const SessionRules& rules) {
+  lease_ms_.store(rules.lease_ms, std::memory_order_relaxed);
+  evicted_memory_ms_.store(rules.evicted_memory_ms, std::memory_order_relaxed);
+  sid_elsewhere_.store(rules.sid_elsewhere, std::memory_order_relaxed);
+}
+
+void MemorySessionStore::visit_live(
+    const std::function<void(const std::string& sub, size_t live)>& fn) {
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    for (const auto& [sub, v] : s.viewers)
+      if (!v.live.empty()) fn(sub, v.live.size());
+  }
+}
 
 MemorySessionStore::Shard& MemorySessionStore::shard_for(const std::string& sub) {
   return shards_[std::hash<std::string>{}(sub) % kShards];
@@ -20,16 +37,18 @@ MemorySessionStore::Shard& MemorySessionStore::shard_for(const std::string& sub)
 
 void MemorySessionStore::expire(Viewer& v, int64_t now_ms) {
   size_t before = v.live.size();
-  std::erase_if(v.live, [&](const Session& s) { return s.renewed_ms + rules_.lease_ms <= now_ms; });
+  const int64_t lease_ms = lease_ms_.load(std::memory_order_relaxed);
+  std::erase_if(v.live, [&](const Session& s) { return s.renewed_ms + lease_ms <= now_ms; });
   live_ -= before - v.live.size();
-  auto forgotten = [&](const auto& e) { return e.second + rules_.evicted_memory_ms <= now_ms; };
+  const int64_t memory_ms = evicted_memory_ms_.load(std::memory_order_relaxed);
+  auto forgotten = [&](const auto& e) { return e.second + memory_ms <= now_ms; };
   std::erase_if(v.evicted, forgotten);
   std::erase_if(v.kicked, forgotten);
 }
 
 void MemorySessionStore::sweep(Shard& s, int64_t now_ms, bool force) {
   // Viewers that stopped watching are only visited here: amortised, at most twice per lease.
-  if (!force && now_ms - s.last_sweep_ms < rules_.lease_ms / 2) return;
+  if (!force && now_ms - s.last_sweep_ms < lease_ms_.load(std::memory_order_relaxed) / 2) return;
   s.last_sweep_ms = now_ms;
   for (auto it = s.viewers.begin(); it != s.viewers.end();) {
     expire(it->second, now_ms);
@@ -49,7 +68,8 @@ void MemorySessionStore::sweep_all(int64_t now_ms) {
 Admit MemorySessionStore::admit_sync(const SessionKey& key, int limit, bool block_new, int64_t now_ms) {
   // At the cap, stale leases in other shards may be what fills it; a full sweep (rate-limited,
   // and taken before this shard's lock so two shard locks are never held) finds out.
-  if (live_.load() >= max_sessions_ && now_ms - last_full_sweep_ms_.load() >= rules_.lease_ms / 2)
+  if (live_.load() >= max_sessions_ &&
+      now_ms - last_full_sweep_ms_.load() >= lease_ms_.load(std::memory_order_relaxed) / 2)
     sweep_all(now_ms);
   Shard& s = shard_for(key.sub);
   std::lock_guard lock(s.mu);
@@ -66,7 +86,8 @@ Admit MemorySessionStore::admit_sync(const SessionKey& key, int limit, bool bloc
     }
     elsewhere = true;
   }
-  if (elsewhere && rules_.sid_elsewhere == SidElsewhere::Refuse) return Admit::InUseElsewhere;
+  if (elsewhere && sid_elsewhere_.load(std::memory_order_relaxed) == SidElsewhere::Refuse)
+    return Admit::InUseElsewhere;
   if (live_.load() >= max_sessions_) return Admit::LimitReached;
   if (limit > 0 && v.live.size() >= static_cast<size_t>(limit)) {
     if (block_new) return Admit::LimitReached;

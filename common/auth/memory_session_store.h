@@ -28,6 +28,12 @@ class MemorySessionStore final : public SessionStore {
   // the owner calls this from a timer to keep live_sessions() (the gauge) exact.
   void sweep_all(int64_t now_ms);
   size_t live_sessions() const { return live_.load(); }  // for cdn_stream_sessions_active
+  // Calls fn for every viewer with live sessions (expired leases included until a sweep), with
+  // each shard locked in turn: fn must not call the store.
+  void visit_live(const std::function<void(const std::string& sub, size_t live)>& fn);
+  // New rules (a config reload): they apply to the next admission, renewal and sweep; a lease
+  // shortened below its age ends there.
+  void set_rules(const SessionRules& rules);
 
  private:
   struct Session {
@@ -50,7 +56,10 @@ class MemorySessionStore final : public SessionStore {
   void expire(Viewer& v, int64_t now_ms);  // shard lock held
   void sweep(Shard& s, int64_t now_ms, bool force);  // shard lock held
 
-  SessionRules rules_;
+  // The rules, each read on its own (set_rules may run on another thread while admissions run).
+  std::atomic<int64_t> lease_ms_{0};
+  std::atomic<int64_t> evicted_memory_ms_{0};
+  std::atomic<SidElsewhere> sid_elsewhere_{SidElsewhere::NewStream};
   size_t max_sessions_;
   std::function<int64_t()> clock_;
   std::atomic<size_t> live_{0};

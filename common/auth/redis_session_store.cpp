@@ -38,6 +38,11 @@ Admit admit_of(long long code) {
   }
 }
 
+// Clamped so a lease never lapses between two renewals in Redis.
+int64_t renew_interval_of(const RedisStoreOptions& o) {
+  return std::clamp<int64_t>(o.renew_interval_ms, 0, o.rules.lease_ms / 3);
+}
+
 }  // namespace
 
 RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
@@ -47,7 +52,7 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
       list_sha_(sha1_hex(redis_scripts::kList)),
       renewals_(opts_.renewals ? opts_.renewals : std::make_shared<RenewalCache>()),
       fallback_(opts_.rules, 1000000, opts_.clock) {
-  opts_.renew_interval_ms = std::clamp<int64_t>(opts_.renew_interval_ms, 0, opts_.rules.lease_ms / 3);
+  opts_.renew_interval_ms = renew_interval_of(opts_);
   set_link(Link::Down);
   net::RedisConnectionOptions c;
   c.host = opts_.host;
@@ -59,6 +64,18 @@ RedisSessionStore::RedisSessionStore(uv_loop_s* loop, RedisStoreOptions options)
   c.reconnect_max_ms = opts_.reconnect_max_ms;
   redis_ = std::make_unique<net::RedisConnection>(
       loop, std::move(c), [this] { on_up(); }, [this](std::string_view why) { on_down(why); });
+}
+
+bool RedisSessionStore::update(const RedisStoreOptions& next) {
+  if (next.host != opts_.host || next.port != opts_.port || next.username != opts_.username ||
+      next.password != opts_.password || next.command_timeout_ms != opts_.command_timeout_ms)
+    return false;
+  opts_.rules = next.rules;
+  opts_.key_prefix = next.key_prefix;
+  opts_.when_down = next.when_down;
+  opts_.renew_interval_ms = renew_interval_of(next);
+  fallback_.set_rules(next.rules);
+  return true;
 }
 
 void RedisSessionStore::set_link(Link link) {

@@ -73,6 +73,10 @@ class RedisSessionStore final : public SessionStore {
   void kick(const SessionKey& key, std::function<void(bool)> done) override;
 
   bool connected() const { return redis_ && redis_->connected(); }
+  // A config reload: takes the rules, key prefix, renewal interval and when_down of `next` at
+  // once. False (and nothing changed) when `next` needs another connection (address, user,
+  // password, command timeout): the owner then replaces the store.
+  bool update(const RedisStoreOptions& next);
 
  private:
   using ReplyFn = net::RedisConnection::ReplyFn;  // nullptr reply = Redis unavailable

@@ -4,6 +4,7 @@
 #include "common/obs/metrics.h"
 #include "common/proxy/method_rules.h"
 #include "common/proxy/response_headers.h"
+#include "common/proxy/service_metrics.h"
 #include "common/util/strings.h"
 
 namespace cdn::proxy {
@@ -168,7 +169,7 @@ bool PassThrough::send_upstream() {
 void PassThrough::count_error(const char* reason) {
   obs::metrics()
       .counter("cdn_pass_errors_total", "Requests passed through uncached that failed, by reason",
-               {{"reason", reason}})
+               with_service({{"reason", reason}}, ex_->log.service_label))
       .inc();
 }
 
@@ -176,7 +177,8 @@ void PassThrough::count(const std::string& status) {
   obs::metrics()
       .counter("cdn_upstream_requests_total",
                "Requests sent upstream, by server and status or error",
-               {{"upstream", ctx_->upstreams->name(server_)}, {"status", status}})
+               with_service({{"upstream", ctx_->upstreams->name(server_)}, {"status", status}},
+                            ex_->log.service_label))
       .inc();
 }
 

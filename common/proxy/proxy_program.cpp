@@ -152,6 +152,10 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     if (auto r = open_caches(cfg, t); !r) return r.error();
     t.router = std::make_unique<ServiceRouter>(nullptr);
     t.service_purge = std::make_unique<ServicePurge>(t.router.get());
+    if (tier_hooks.service_tokens)
+      tier_hooks.service_tokens([s = t.service_purge.get()](std::string_view authorization) {
+        return s->service_of_token(authorization);
+      });
     t.purge_jobs = std::make_unique<cache::ThreadPool>(1);
     shared.memory = t.memory.get();
     shared.disk = t.disk.get();
@@ -181,8 +185,8 @@ int run_proxy_program(int argc, char** argv, const char* name, config::Tier tier
     auto table = build_service_table(p, cfg, tier_hooks.make_phases, shared);
     if (!table) return table.error();
     t.router->swap(std::move(table.value()));
-    t.reloader =
-        std::make_unique<ServiceReloader>(p, t.router.get(), tier_hooks.make_phases, &shared);
+    t.reloader = std::make_unique<ServiceReloader>(p, t.router.get(), tier_hooks.make_phases,
+                                                   &shared, tier_hooks.after_reload);
     p.admin().add_write(
         "/admin/reload", [r = t.reloader.get()](const std::shared_ptr<http::Exchange>& ex) {
           ReloadOutcome out = r->reload();

@@ -3,6 +3,9 @@
 // admin API, cache metrics. cdn-edge and cdn-shield are this plus their own Phases.
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/proxy/phases.h"
 #include "common/proxy/service_build.h"
@@ -20,6 +23,13 @@ struct TierHooks {
   config::ServiceSections service_sections;
   // SIGHUP, after certificates and the access log (e.g. reload signing keys).
   std::function<void(runtime::Program&)> on_reload;
+  // Given once, before the services are built: the check purge uses to name the delivery service
+  // whose admin_token an Authorization value carries (empty: none), for a tier's own admin
+  // routes scoped by service (the edge's session admin).
+  std::function<void(std::function<std::string(std::string_view authorization)>)> service_tokens;
+  // After a reload swapped the new services in: the tier applies what it keeps across reloads
+  // (the edge's stream-session settings) and returns the keys of it that wait for a restart.
+  std::function<std::vector<std::string>()> after_reload;
 };
 
 // Runs a caching tier until SIGTERM; returns the process exit code.

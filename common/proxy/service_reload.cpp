@@ -118,6 +118,8 @@ ReloadOutcome ServiceReloader::reload() {
   out.needs_restart = restart_only_changes(p_.config(), *next);
   for (const auto& s : table.value()->services()) out.services.push_back(s->name);
   retired_.push_back(router_->swap(std::move(table.value())));
+  if (after_swap_)
+    for (auto& key : after_swap_()) out.needs_restart.push_back(std::move(key));
   obs::log(obs::Level::Info, "reloaded",
            {{"services", joined(out.services)}, {"needs_restart", joined(out.needs_restart)}});
   sweep();

@@ -5,6 +5,7 @@
 // requests in flight finish under the table they started with, which is freed once no request
 // holds it and no fill runs in it. What only a restart can change (listeners, workers, cache
 // sizes and paths, admin) is reported as needing one and keeps its running value.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,9 +29,16 @@ std::vector<std::string> restart_only_changes(const config::ServerConfig& runnin
 
 class ServiceReloader {
  public:
+  // `after_swap` (may be empty): the tier's own step once the new table serves; it returns
+  // the tier's keys that wait for a restart.
   ServiceReloader(runtime::Program& p, ServiceRouter* router, MakePhases make_phases,
-                  const SharedParts* shared)
-      : p_(p), router_(router), make_phases_(std::move(make_phases)), shared_(shared) {}
+                  const SharedParts* shared,
+                  std::function<std::vector<std::string>()> after_swap = {})
+      : p_(p),
+        router_(router),
+        make_phases_(std::move(make_phases)),
+        shared_(shared),
+        after_swap_(std::move(after_swap)) {}
   // On the admin loop (the tier's admin routes and /healthz fields are that loop's).
   ReloadOutcome reload();
   // Frees replaced tables that nothing uses any more (each worker first closes their upstream
@@ -43,6 +51,7 @@ class ServiceReloader {
   ServiceRouter* router_;
   MakePhases make_phases_;
   const SharedParts* shared_;
+  std::function<std::vector<std::string>()> after_swap_;
   std::vector<std::shared_ptr<const ServiceTable>> retired_;
 };
 

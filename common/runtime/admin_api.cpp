@@ -15,16 +15,16 @@ bool token_ok(const std::string& expected, std::string_view auth) {
   return CRYPTO_memcmp(auth.data() + kPrefix.size(), expected.data(), expected.size()) == 0;
 }
 
-void refuse(const std::shared_ptr<http::Exchange>& ex, int status, const std::string& reason,
-            http::Headers h = {}) {
+}  // namespace
+
+void AdminApi::refuse(const std::shared_ptr<http::Exchange>& ex, int status,
+                      const std::string& reason, http::Headers h) {
   obs::metrics()
       .counter("cdn_admin_rejections_total", "Admin requests refused, by reason",
                {{"reason", reason}})
       .inc();
   ex->respond_error(status, reason, std::move(h));
 }
-
-}  // namespace
 
 bool AdminApi::authorized(const std::shared_ptr<http::Exchange>& ex) const {
   if (token_.empty()) {

@@ -36,7 +36,15 @@ class AdminApi : public http::RequestHandler {
   void add_scoped_write(const std::string& path, Route r, TokenCheck accepts) {
     add(path, Access::Write, std::move(r), std::move(accepts));
   }
+  // The same for a private read (a service's admin_token listing its own viewers' sessions).
+  void add_scoped_private_read(const std::string& path, Route r, TokenCheck accepts) {
+    add(path, Access::PrivateRead, std::move(r), std::move(accepts));
+  }
   bool is_operator(const http::Exchange& ex) const;
+  // Answers an admin request with an error and counts it in cdn_admin_rejections_total{reason}
+  // (a route refusing a token outside its scope uses it too).
+  static void refuse(const std::shared_ptr<http::Exchange>& ex, int status,
+                     const std::string& reason, http::Headers h = {});
   void handle(const std::shared_ptr<http::Exchange>& ex) override;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 namespace cdn::auth {
@@ -139,6 +140,30 @@ TEST(MemoryStore, ConcurrentAdmitsKeepTheLimit) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(allowed_new.load(), 30);
   EXPECT_EQ(store.live_sessions(), 30u);
+}
+
+TEST(MemoryStore, NewRulesApplyToTheNextAdmission) {
+  MemorySessionStore store(SessionRules{60000, 60000, SidElsewhere::NewStream});
+  EXPECT_EQ(store.admit_sync({"v", "a", "p1"}, 1, true, 0), Admit::Allowed);
+  EXPECT_EQ(store.admit_sync({"v", "b", "p1"}, 1, true, 5000), Admit::LimitReached);
+  EXPECT_EQ(store.admit_sync({"v", "a", "p2"}, 2, false, 5000), Admit::AllowedNewPlace);
+  // A shorter lease ends "a" (renewed at 5000) by 6000; a sid elsewhere is now refused.
+  store.set_rules(SessionRules{1000, 60000, SidElsewhere::Refuse});
+  EXPECT_EQ(store.admit_sync({"v", "b", "p1"}, 1, true, 6000), Admit::Allowed);
+  EXPECT_EQ(store.admit_sync({"v", "b", "p3"}, 2, false, 6500), Admit::InUseElsewhere);
+  EXPECT_EQ(store.live_sessions(), 1u);
+}
+
+TEST(MemoryStore, VisitLiveCountsEachViewersSessions) {
+  MemorySessionStore store(SessionRules{60000, 60000});
+  store.admit_sync({"live/v1", "a"}, 0, false, 0);
+  store.admit_sync({"live/v1", "b"}, 0, false, 0);
+  store.admit_sync({"vod/v1", "a"}, 0, false, 0);
+  store.admit_sync({"gone", "a"}, 0, false, 0);
+  store.kick({"gone", "a"}, [](bool) {});
+  std::map<std::string, size_t> seen;
+  store.visit_live([&](const std::string& sub, size_t live) { seen[sub] = live; });
+  EXPECT_EQ(seen, (std::map<std::string, size_t>{{"live/v1", 2}, {"vod/v1", 1}}));
 }
 
 // The same sid from several places (a shared token), under climit 1.

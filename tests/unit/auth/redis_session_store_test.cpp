@@ -356,5 +356,25 @@ TEST_F(RedisStoreTest, AuthAsAnAclUserAndRefusedPasswordsOnHealth) {
   EXPECT_EQ(admit(bad, "s2", false, 2000), Admit::Allowed);
 }
 
+TEST_F(RedisStoreTest, UpdateTakesNewRulesOnTheSameConnectionOnly) {
+  RedisStoreOptions next;
+  auto& a = edge(WhenRedisDown::FailOpen, SidElsewhere::NewStream, nullptr,
+                 [&](RedisStoreOptions& o) { next = o; });
+  ASSERT_TRUE(wait_connected(a));
+  EXPECT_EQ(at(a, "127.0.0.2/32", 1000), Admit::Allowed);
+  EXPECT_EQ(at(a, "127.0.0.3/32", 2000), Admit::AllowedNewPlace);
+  // The same Redis with other rules: taken at once, the connection stays.
+  next.rules.sid_elsewhere = SidElsewhere::Refuse;
+  ASSERT_TRUE(a.update(next));
+  EXPECT_TRUE(a.connected());
+  EXPECT_EQ(at(a, "127.0.0.4/32", 3000), Admit::InUseElsewhere);
+  // Another password needs another connection: refused, nothing changed.
+  auto other = next;
+  other.password = "s3cret";
+  other.rules.sid_elsewhere = SidElsewhere::NewStream;
+  EXPECT_FALSE(a.update(other));
+  EXPECT_EQ(at(a, "127.0.0.5/32", 4000), Admit::InUseElsewhere);
+}
+
 }  // namespace
 }  // namespace cdn::auth
