@@ -45,6 +45,9 @@ function startPlayer({ kind, src }) {
   video.addEventListener('waiting', () => { if (p.started) p.stalls.push(`video waiting at ${at()}`); });
   if (kind === 'dash') {
     const player = window.dashjs.MediaPlayer().create();
+    // The stream's own edge as the fallback clock, never dash.js's default on another site.
+    player.updateSettings({ streaming: { utcSynchronization: { defaultTimingSource: {
+      scheme: 'urn:mpeg:dash:utc:http-iso:2014', value: new URL('/live/time', src).href } } } });
     const ev = window.dashjs.MediaPlayer.events;
     player.on(ev.ERROR, (e) => p.fatal.push(`dash: ${JSON.stringify(e.error || e).slice(0, 200)}`));
     for (const name of ['PLAYBACK_STALLED', 'PLAYBACK_WAITING']) {
