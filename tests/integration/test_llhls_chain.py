@@ -76,8 +76,10 @@ def live_edge(origin):
 def test_500_blocking_reloads_through_the_edge_cost_one_request_per_tier(chain):
     origin, shield, edge, _ = chain
     msn, part, _ = wait_until(lambda: live_edge(origin), timeout=30, what="two LL-HLS segments at the origin")
-    # The part after the hinted one: about two part durations away, time for 500 connections.
-    target = (msn, part + 1)
+    # The part after the hinted one, about two part durations away (time for 500 connections). A
+    # 1 s segment has three parts of 320 ms and a last one of 40 ms (parts end on a frame, none
+    # longer than the target), so from its third part on, the second part of the next segment.
+    target = (msn, part + 1) if part + 1 <= 2 else (msn + 1, 1)
     query = f"_HLS_msn={target[0]}&_HLS_part={target[1]}"
     edge_before = edge.metric("cdn_upstream_requests_total")
     shield_before = shield.metric("cdn_upstream_requests_total")
