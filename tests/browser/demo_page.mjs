@@ -23,7 +23,8 @@ const result = await withChromium('demo-page', { insecureTls, viewport: { width:
   const problems = [];
   page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText}`));
+  // A player's own abort (ERR_ABORTED: a load it gave up, a switch) is not a failure of the page.
+  page.on('requestfailed', (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`request failed: ${r.url().replace(/token=[^&]+/, 'token=…')} ${r.failure()?.errorText}`));
   await page.goto(pageUrl, { waitUntil: 'load' });
   const firstTime = {};
   const deadline = Date.now() + 45000;

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import edge_config, shield_config, time_bound, wait_until
+from conftest import Tier, edge_config, shield_config, time_bound, wait_until
 from live_support import STREAM_KEY, ffmpeg_live_push, live_origin_config, need_ffmpeg
 from many_requests import get_many
 from test_cmaf_origin import fragments, playlist_parts
@@ -35,7 +35,6 @@ def access_log(tier):
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
-    from conftest import Tier
     need_ffmpeg()
     d = tmp_path_factory.mktemp("llhls-chain")
     cfg = live_origin_config(str(d / "www"), d / "store", target="1s", window=6, gap="1500ms", channels=[
