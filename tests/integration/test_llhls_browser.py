@@ -161,11 +161,13 @@ def test_hls_js_low_latency_and_dash_js_play_a_minute_through_the_edge_over_h2(c
         slow = sorted(res["requests"], key=lambda q: -q["duration"])[:8]
         assert res["stalls"] == [], (res["kind"], res["stalls"], res["errors"], slow)
         assert res["watched"] >= WATCH_SECONDS, res
-        # It kept up with the live edge: it played what was published while it was watched (a
-        # part and a sample interval of slack). The encoder itself must have run near real time,
-        # or a frozen source would make "no stall" say nothing.
+        # The video moved with the live edge: at least 90 % of what was published while it was
+        # watched, or of the wall time if more was published (an encoder catching up after a lag
+        # publishes faster than a player at 1x plays; the rest is the media clock of a headless
+        # browser short of CPU). The encoder itself must have run near real time, or a frozen
+        # source would make "no stall" say nothing.
         assert res["published"] >= 0.75 * res["watched"], f"the encoder fell behind real time: {summary}"
-        assert res["advanced"] >= res["published"] - 1.0, (res["kind"], summary)
+        assert res["advanced"] >= 0.9 * min(res["published"], res["watched"]), (res["kind"], summary)
         assert (res["width"], res["height"]) == (320, 240), res
         assert all(q["protocol"] == "h2" for q in res["requests"]), res["requests"]
     # hls.js played it as LL-HLS: it asked for parts and used blocking playlist reloads.
