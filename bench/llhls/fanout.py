@@ -1,19 +1,27 @@
 #!/usr/bin/env python3
 """LL-HLS blocking-reload fan-out through the tiers (issue 14), not a peer comparison.
 
-The scriptable LL-HLS origin of the integration tests (tests/integration/llhls_origin.py) runs in
-this process behind one cdn-shield and one cdn-edge on loopback. For each N, N viewers (one
-HTTP/1.1 connection each) send the blocking reload for the next part (`_HLS_msn`/`_HLS_part`) to
-the edge; once the edge reports all N parked (gauge cdn_blocking_reloads_waiting) the origin
-publishes the part. Measured from the publication (same monotonic clock):
+Two origins, one cdn-shield and one cdn-edge on loopback:
+- `real`: cdn-origin packaging ffmpeg's real-time encode (testsrc, 2 s GOP) as LL-HLS with 333 ms
+  parts. For each N, N viewers (one HTTP/1.1 connection each) send the edge the blocking reload
+  for a part a few parts ahead (far enough for N connections to park before it exists), and a
+  probe sends the same request straight to cdn-origin. The part's publication is the probe's
+  first byte: the moment the origin releases its held requests, the shield's among them.
+- `scripted`: the scriptable LL-HLS origin of the integration tests
+  (tests/integration/llhls_origin.py) in this process; once the edge reports all N parked
+  (gauge cdn_blocking_reloads_waiting) it publishes the part.
+Measured from the publication (same monotonic clock):
   - first byte of the first and the last viewer, p50/p99 (what the issue calls "released");
   - the last viewer's complete response;
-and checked: every viewer got 200 with one and the same playlist, and the origin saw exactly one
-request (one per tier). Viewer sockets are read by one epoll loop here, so the figures include
+and checked: every viewer got 200 with one and the same playlist, and one request per tier (the
+origin's count, or the edge's and the shield's upstream request counters with `real`). Viewer sockets are read by one epoll loop here, so the figures include
 this client's own time to go through N ready sockets (an upper bound on the tiers' share).
 Prints one JSON line per N.
 
-usage: fanout.py BUILD_DIR WORK_DIR FIRST_PORT N [N...]"""
+usage: fanout.py --build DIR --work DIR --ports ORIGIN,SHIELD,EDGE,ORIGIN_ADMIN,SHIELD_ADMIN,EDGE_ADMIN
+                 --origin real|scripted N [N...]
+(bench/llhls/run.sh passes bench/lib.sh's paths and ports.)"""
+import argparse
 import json
 import os
 import resource
@@ -46,10 +54,16 @@ def wait_for(fn, timeout, what):
     raise SystemExit(f"timed out waiting for {what}")
 
 
+PROGRAMS = {"edge": "edge/cdn-edge", "shield": "origin-shield/shield/cdn-shield",
+            "origin": "origin-shield/origin/cdn-origin"}
+STREAM_KEY = "bench-key"
+PART_S = 0.333
+
+
 def start(build, work, kind, cfg):
     path = work / f"{kind}.yaml"
     path.write_text(cfg)
-    binary = build / ("edge/cdn-edge" if kind == "edge" else "origin-shield/shield/cdn-shield")
+    binary = build / PROGRAMS[kind]
     err = open(work / f"{kind}.stderr", "wb")
     return subprocess.Popen([str(binary), "--config", str(path)], stdout=subprocess.DEVNULL, stderr=err)
 
@@ -60,6 +74,43 @@ def tier_config(kind, port, admin, upstream):
             f"upstream:\n  servers:\n    - address: \"127.0.0.1:{upstream}\"\n"
             f"timeouts:\n  upstream_blocking_reload: 120s\n  cache_lock: 120s\n  header_read: 120s\n"
             f"limits:\n  max_connections: 30000\n  max_connections_per_client: 0\n")
+
+
+def origin_config(port, admin, work):
+    return (f"tier: origin\nworkers: 1\nlisten:\n  - address: \"127.0.0.1:{port}\"\n"
+            f"admin:\n  listen: \"127.0.0.1:{admin}\"\n  token: bench\naccess_log: \"off\"\n"
+            f"origin:\n  root: \"{work}\"\n"
+            f"live:\n  store_path: \"{work / 'live-store'}\"\n  target_duration: 2s\n  part_target: 333ms\n"
+            f"  window_segments: 6\n  dvr_window: 1m\n  input_gap: 3s\n  channels:\n    - name: ll\n"
+            f"      stream_key: {STREAM_KEY}\n      formats: [llhls]\n      renditions:\n        - name: v0\n")
+
+
+def encoder(origin_port, work):
+    """ffmpeg encoding in real time and pushing MPEG-TS to cdn-origin for as long as the bench runs."""
+    url = f"http://127.0.0.1:{origin_port}/ingest/ll/v0?key={STREAM_KEY}"
+    return subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "3600", "-c:v", "libx264", "-preset", "veryfast",
+         "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+         "-c:a", "aac", "-f", "mpegts", "-method", "PUT", url],
+        stdout=subprocess.DEVNULL, stderr=open(work / "ffmpeg.stderr", "wb"))
+
+
+def live_edge(origin_port):
+    """(msn, parts listed so far in the segment being written) from cdn-origin's own playlist."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{origin_port}{PLAYLIST}", timeout=5).read().decode()
+    except OSError:
+        return None
+    msn, parts, segs = None, 0, 0
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            msn = int(line.split(":")[1])
+        elif line.startswith("#EXT-X-PART:"):
+            parts += 1
+        elif line and not line.startswith("#"):
+            msn, parts, segs = msn + 1, 0, segs + 1
+    return (msn, parts) if msn is not None and segs >= 2 else None
 
 
 def cpu_ms(pid):
@@ -168,30 +219,122 @@ def run_one(origin, edge_port, edge_admin, n, edge_pid):
     statuses = {st["buf"].split(b" ", 2)[1] for st in state.values() if st["buf"]}
     bodies = {st["buf"].partition(b"\r\n\r\n")[2] for st in state.values()}
     return {
-        "viewers": n, "answered": len(firsts), "statuses": sorted(s.decode() for s in statuses),
+        "origin": "scripted", "viewers": n, "answered": len(firsts), "statuses": sorted(s.decode() for s in statuses),
         "distinct_bodies": len(bodies), "origin_requests": origin.count(f"{PLAYLIST}?{query}"),
         "seconds_to_park_all": round(parked_s, 3),
         # What a parked viewer costs the edge: its connection, exchange and fill waiter (RSS
         # growth while they park; the allocator may reuse memory freed by an earlier N).
         "edge_rss_per_parked_viewer_bytes": round(rss_per_viewer),
-        "first_byte_ms": {"first": round(min(firsts) * 1000, 2), "p50": round(pct(firsts, 50) * 1000, 2),
-                          "p99": round(pct(firsts, 99) * 1000, 2), "last": round(max(firsts) * 1000, 2)},
+        "first_byte_ms": first_bytes_ms(firsts),
         "last_complete_ms": round(max(dones) * 1000, 2) if dones else None,
         # CPU spent while releasing them: the edge's, and this client's reading its sockets.
         "edge_cpu_ms": round(edge_cpu), "client_cpu_ms": round(client_cpu),
     }
 
 
+def first_bytes_ms(firsts):
+    return {"first": round(min(firsts) * 1000, 2), "p50": round(pct(firsts, 50) * 1000, 2),
+            "p99": round(pct(firsts, 99) * 1000, 2), "last": round(max(firsts) * 1000, 2)}
+
+
+def run_one_real(origin_port, edge_port, admins, n, edge_pid):
+    """N viewers at the edge and a probe at the origin, all asking for a part still to come."""
+    ahead = 2 + int(n / 3000 / PART_S)  # parts: time for N connections to park (about 3000/s here)
+    # Aligned just after a part appears (the playlist's part count moves), so `ahead` is whole parts.
+    start_edge = live_edge(origin_port)
+    wait_for(lambda: live_edge(origin_port) not in (None, start_edge), 10, "a new part")
+    msn, parts = live_edge(origin_port)
+    per_segment = 6  # 2 s segments of 333 ms parts (the last may be shorter, never more of them)
+    target = divmod(parts + ahead, per_segment)
+    msn, part = msn + target[0], target[1]
+    query = f"_HLS_msn={msn}&_HLS_part={part}"
+    request = f"GET {PLAYLIST}?{query} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+    before = {a: metric(a, "cdn_upstream_requests_total") for a in admins}
+    probe = connect_all(origin_port, 1, request)
+    t0 = time.monotonic()
+    rss_before = rss_bytes(edge_pid)
+    socks = connect_all(edge_port, n, request)
+    parked_s = time.monotonic() - t0
+    rss_per_viewer = (rss_bytes(edge_pid) - rss_before) / n
+    sel, state = watch(socks + probe)
+    edge_cpu, client_cpu = cpu_ms(edge_pid), time.process_time()
+    state = read_all(sel, state, t0)
+    edge_cpu, client_cpu = cpu_ms(edge_pid) - edge_cpu, (time.process_time() - client_cpu) * 1000
+    probe_st = state.pop(probe[0])
+    if probe_st["first"] is None or not probe_st["buf"].startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"the probe at the origin got no playlist: {probe_st['buf'][:200]!r}")
+    published = probe_st["first"]
+    firsts = [st["first"] - published for st in state.values() if st["first"] is not None]
+    dones = [st["done"] - published for st in state.values() if st["done"] is not None]
+    statuses = {st["buf"].split(b" ", 2)[1] for st in state.values() if st["buf"]}
+    bodies = {st["buf"].partition(b"\r\n\r\n")[2] for st in state.values()}
+    return {
+        "origin": "cdn-origin", "viewers": n, "answered": len(firsts), "statuses": sorted(s.decode() for s in statuses),
+        "distinct_bodies": len(bodies),
+        # Upstream requests the edge (to the shield) and the shield (to the origin) made meanwhile.
+        "upstream_requests": {"edge": metric(admins[1], "cdn_upstream_requests_total") - before[admins[1]],
+                              "shield": metric(admins[0], "cdn_upstream_requests_total") - before[admins[0]]},
+        "parts_ahead": ahead, "seconds_to_connect_all": round(parked_s, 3),
+        "parked_before_publication": published > parked_s,
+        "edge_rss_per_parked_viewer_bytes": round(rss_per_viewer),
+        "first_byte_ms": first_bytes_ms(firsts),
+        "last_complete_ms": round(max(dones) * 1000, 2) if dones else None,
+        "edge_cpu_ms": round(edge_cpu), "client_cpu_ms": round(client_cpu),
+    }
+
+
+def main_real(build, work, ports, sizes):
+    origin_port, shield_port, edge_port, origin_admin, shield_admin, edge_admin = ports
+    procs = [start(build, work, "origin", origin_config(origin_port, origin_admin, work)),
+             start(build, work, "shield", tier_config("shield", shield_port, shield_admin, origin_port)),
+             start(build, work, "edge", tier_config("edge", edge_port, edge_admin, shield_port))]
+    ff = None
+    try:
+        for admin in (origin_admin, shield_admin, edge_admin):
+            wait_for(lambda a=admin: _healthy(a), 20, f"admin port {admin}")
+        ff = encoder(origin_port, work)
+        wait_for(lambda: live_edge(origin_port), 30, "two LL-HLS segments at cdn-origin")
+        for n in sizes:
+            print(json.dumps(run_one_real(origin_port, edge_port, (shield_admin, edge_admin), n, procs[2].pid)),
+                  flush=True)
+    finally:
+        if ff is not None:
+            ff.kill()
+            ff.wait()
+        stop(procs)
+
+
+def stop(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main():
-    build, work, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-    sizes = [int(x) for x in sys.argv[4:]] or [100, 1000, 10000]
+    ap = argparse.ArgumentParser(description="LL-HLS blocking-reload fan-out through shield and edge")
+    ap.add_argument("--build", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--ports", required=True, help="origin,shield,edge,origin_admin,shield_admin,edge_admin")
+    ap.add_argument("--origin", choices=("real", "scripted"), default="real")
+    ap.add_argument("viewers", type=int, nargs="*", default=[100, 1000, 10000])
+    a = ap.parse_args()
+    build, work, sizes = a.build, a.work, a.viewers
+    ports = [int(p) for p in a.ports.split(",")]
+    if len(ports) != 6:
+        raise SystemExit("--ports takes six ports")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if max(sizes) + 200 > hard:
         raise SystemExit(f"open-file limit {hard} is too low for {max(sizes)} viewers (ulimit -Hn)")
     work.mkdir(parents=True, exist_ok=True)
+    if a.origin == "real":
+        return main_real(build, work, ports, sizes)
     origin = LLHLSOrigin(hold_limit=300)
-    shield_port, edge_port, shield_admin, edge_admin = port, port + 1, port + 2, port + 3
+    _, shield_port, edge_port, _, shield_admin, edge_admin = ports
     procs = [start(build, work, "shield", tier_config("shield", shield_port, shield_admin, origin.port)),
              start(build, work, "edge", tier_config("edge", edge_port, edge_admin, shield_port))]
     try:
@@ -200,13 +343,7 @@ def main():
         for n in sizes:
             print(json.dumps(run_one(origin, edge_port, edge_admin, n, procs[1].pid)), flush=True)
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
         origin.close()
 
 

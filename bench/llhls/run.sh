@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # LL-HLS blocking-reload fan-out (issue 14), not a peer comparison: N viewers waiting at the edge
-# for the next part (one upstream request per tier), released when the origin publishes it; time
-# from the publication to the first and last viewer's first byte and to the last complete
-# response, for N = 100, 1000, 10000 (fanout.py says how it measures). One JSON line per N goes
-# to bench/llhls/out/<run>/fanout.jsonl.
+# for a part still to come (one upstream request per tier), released when the origin publishes it;
+# time from the publication to the first and last viewer's first byte and to the last complete
+# response, for N = 100, 1000, 10000 (fanout.py says how it measures). By default against
+# cdn-origin packaging ffmpeg's real-time encode (the publication is the moment cdn-origin answers
+# a probe held there for the same part); LLHLS_ORIGIN=scripted uses the tests' scriptable origin,
+# which publishes only once the edge reports every viewer parked. One JSON line per N goes to
+# bench/llhls/out/<run>/fanout.jsonl.
 #
 # Environment (defaults in brackets):
-#   LLHLS_VIEWERS ["100 1000 10000"]  CDN_BUILD_DIR [build]  BENCH_PORT_BASE [19600]
-#   BENCH_OUT [bench/llhls/out]
+#   LLHLS_VIEWERS ["100 1000 10000"]  LLHLS_ORIGIN [real]  CDN_BUILD_DIR [build]
+#   BENCH_PORT_BASE [19600]  BENCH_OUT [bench/llhls/out]
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 VIEWERS="${LLHLS_VIEWERS:-100 1000 10000}"
-BUILD="${CDN_BUILD_DIR:-$ROOT/build}"
-BASE="${BENCH_PORT_BASE:-19600}"
-OUT="${BENCH_OUT:-$HERE/out}/$(date -u +%Y%m%dT%H%M%SZ)"
+MODE="${LLHLS_ORIGIN:-real}"
+BENCH_DEFAULT_BASE=19600
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-command -v python3 >/dev/null || { echo "bench llhls: python3 is not installed" >&2; exit 1; }
-cmake --build "$BUILD" -j2 --target cdn-edge cdn-shield >/dev/null
-mkdir -p "$OUT"
+need_tools "$PYTHON"
+[ "$MODE" = scripted ] || need_tools ffmpeg
+ensure_programs
+mkdir -p "$RAW"
+rm -rf "$WORK"
+mkdir -p "$WORK"
 # shellcheck disable=SC2086  # the sizes are words
-python3 "$HERE/fanout.py" "$BUILD" "$OUT/work" "$BASE" $VIEWERS | tee "$OUT/fanout.jsonl"
-rm -rf "$OUT/work"
-echo "results: $OUT"
+"$PYTHON" "$HERE/fanout.py" --build "$BUILD" --work "$WORK" --origin "$MODE" \
+  --ports "$ORIGIN_PORT,$SHIELD_PORT,$EDGE_PORT,$ORIGIN_ADMIN,$SHIELD_ADMIN,$EDGE_ADMIN" $VIEWERS |
+  tee "$RAW/fanout.jsonl"
+rm -rf "$WORK"
+say "results: $RAW"

@@ -11,11 +11,8 @@
 // requests to the stream's origin (playlists, segments) with the protocol the browser used for
 // each as its Resource Timing reports it (nextHopProtocol: "h2" for HTTP/2, "http/1.1").
 // Exit status 0 when all ok.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { openPlayerPage, originRequests, withChromium } from './debian_chromium.mjs';
 
 const args = process.argv.slice(2);
 const insecureTls = args[0] === '--insecure-tls';
@@ -29,19 +26,8 @@ const want = Number(seconds);
 const hlsPath = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
 const deadlineMs = 30000 + want * 1000;
 
-// No favicon: the page's only requests to the stream's origin are the player's.
-const playerHtml = `<!doctype html><meta charset="utf-8"><title>live</title><link rel="icon" href="data:,">
-<style>body{margin:0;background:#000}video{width:640px;height:360px}</style>
-<video id="v" muted autoplay playsinline></video>`;
-
 async function play(context, url, index) {
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push('pageerror: ' + e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
-  const player = new URL('/__player.html', url).href;
-  await page.route(player, (route) => route.fulfill({ contentType: 'text/html', body: playerHtml }));
-  await page.goto(player, { waitUntil: 'load' });
+  const { page, problems } = await openPlayerPage(context, url);
   await page.addScriptTag({ path: hlsPath });
   const supported = await page.evaluate(() => window.Hls.isSupported());
   if (!supported) {
@@ -75,11 +61,7 @@ async function play(context, url, index) {
     await page.waitForTimeout(200);  // a poll interval, not a stand-in for a condition
     s = await state();
   }
-  // Same-origin entries carry nextHopProtocol without a Timing-Allow-Origin header.
-  const requests = await page.evaluate((origin) => performance.getEntriesByType('resource')
-    .filter((e) => new URL(e.name).origin === origin)
-    .map((e) => { const u = new URL(e.name); return { path: u.pathname + u.search, protocol: e.nextHopProtocol }; }),
-  new URL(url).origin);
+  const requests = await originRequests(page, url);
   const screenshot = `${prefix}-${index}.png`;
   await page.screenshot({ path: screenshot });
   await page.close();
@@ -91,26 +73,9 @@ async function play(context, url, index) {
   };
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'play-live-chromium-'));
-let allOk = false;
-try {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    ignoreHTTPSErrors: insecureTls,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--autoplay-policy=no-user-gesture-required'],
-    viewport: { width: 640, height: 360 },
-  });
-  try {
-    const results = await Promise.all(urls.map((u, i) => play(context, u, i)));
-    for (const r of results) console.log(JSON.stringify(r));
-    allOk = results.every((r) => r.ok);
-  } finally {
-    await context.close();
-  }
-} finally {
-  rmSync(profile, { recursive: true, force: true });
-}
+const allOk = await withChromium('play-live', { insecureTls }, async (context) => {
+  const results = await Promise.all(urls.map((u, i) => play(context, u, i)));
+  for (const r of results) console.log(JSON.stringify(r));
+  return results.every((r) => r.ok);
+});
 process.exit(allOk ? 0 : 1);
