@@ -16,7 +16,9 @@ std::string_view local_name(std::string_view name) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-enum class UrlKind { None, Plain, Template };
+// Path: a URL only when it is an absolute path on the MPD's own host ("/live/time"), which the
+// edge serves under the same token; a clock elsewhere or a non-HTTP timing value is left alone.
+enum class UrlKind { None, Plain, Template, Path };
 
 UrlKind attribute_kind(std::string_view element, std::string_view attr) {
   if (element == "SegmentTemplate")
@@ -26,6 +28,7 @@ UrlKind attribute_kind(std::string_view element, std::string_view attr) {
     return attr == "media" || attr == "index" ? UrlKind::Plain : UrlKind::None;
   if (element == "Initialization" || element == "RepresentationIndex")
     return attr == "sourceURL" ? UrlKind::Plain : UrlKind::None;
+  if (element == "UTCTiming") return attr == "value" ? UrlKind::Path : UrlKind::None;
   return UrlKind::None;
 }
 
@@ -124,6 +127,7 @@ class MpdRewriter {
       out_ += in_.substr(attr_begin, i + 1 - attr_begin);  // name, '=' and the opening quote
       std::string_view value = in_.substr(i + 1, close - i - 1);
       UrlKind kind = end_tag ? UrlKind::None : attribute_kind(name, local_name(attr));
+      if (kind == UrlKind::Path && !(value.starts_with('/') && !value.starts_with("//"))) kind = UrlKind::None;
       if (kind == UrlKind::None)
         out_ += value;
       else

@@ -2,7 +2,8 @@
 // Token propagation for DASH: the edge appends the viewer's query to every URL in an MPD the
 // player resolves segments and manifest updates from, as rewrite_uris does for HLS playlists:
 // SegmentTemplate@media/@initialization/@index, SegmentURL@media/@index,
-// Initialization@sourceURL, RepresentationIndex@sourceURL, and the text of BaseURL and Location.
+// Initialization@sourceURL, RepresentationIndex@sourceURL, the text of BaseURL and Location, and
+// UTCTiming@value when it is a path on the MPD's own host (the time endpoint the edge serves).
 // One pass over the bytes, no DOM: everything else (declarations, comments, CDATA, other
 // elements and attributes, whitespace) is copied unchanged, and input that stops being
 // well-formed is copied unchanged from where it stops.

@@ -56,6 +56,18 @@ TEST(RewriteMpdUris, SegmentListAndNamespacedElements) {
             "<dash:SegmentURL media=\"1.m4s?t=1#t=0\" mediaRange=\"0-99\"/></dash:SegmentList>");
 }
 
+TEST(RewriteMpdUris, UtcTimingGetsTheQueryOnlyOnTheMpdsOwnHost) {
+  // The origin's time endpoint is served by the edge under the viewer's token; a clock on another
+  // host, a protocol-relative URL, an NTP host and a direct date never carry the token.
+  EXPECT_EQ(rewrite_mpd_uris(R"(<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="/live/time"/>)", "t=1"),
+            R"(<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="/live/time?t=1"/>)");
+  for (const char* value : {"//time.example/t", "https://time.example/t", "time.example",
+                            "2026-12-01T06:00:00Z"}) {
+    const std::string in = std::string("<UTCTiming value=\"") + value + "\"/>";
+    EXPECT_EQ(rewrite_mpd_uris(in, "t=1"), in);
+  }
+}
+
 TEST(RewriteMpdUris, ForeignSchemesAndOtherAttributesStay) {
   const std::string in =
       R"(<BaseURL>data:x</BaseURL><Representation id="media"/><ContentProtection value="skd://k"/>)";
