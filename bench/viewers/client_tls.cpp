@@ -1,9 +1,5 @@
 #include "bench/viewers/client_tls.h"
 
-#include <openssl/err.h>
-
-#include <algorithm>
-
 #include "common/net/tls_context.h"
 
 namespace cdn::viewers {
@@ -27,88 +23,51 @@ Result<net::SslCtxPtr> make_client_tls_context(const std::string& ca_file) {
   return ctx;
 }
 
-ClientTls::ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume)
-    : ssl_(SSL_new(ctx)) {
-  if (!ssl_) return;
-  in_ = BIO_new(BIO_s_mem());
-  out_ = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(in_, -1);  // an empty input means "more later", not EOF
-  SSL_set_bio(ssl_.get(), in_, out_);
-  SSL_set_connect_state(ssl_.get());
-  if (!sni.empty()) SSL_set_tlsext_host_name(ssl_.get(), sni.c_str());
-  if (resume) SSL_set_session(ssl_.get(), resume);
+ClientTls::ClientTls(SSL_CTX* ctx, const std::string& sni, SSL_SESSION* resume) {
+  net::SslPtr ssl(SSL_new(ctx));
+  if (!ssl) return;
+  if (!sni.empty()) SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+  if (resume) SSL_set_session(ssl.get(), resume);
+  tls_ = net::TlsSession::client(std::move(ssl));
 }
 
 ClientTls::~ClientTls() {
   // The player closes on purpose (it left, or the server closed): without this, SSL_free would
   // take the connection for a failed one and mark its session, which the player keeps, not
   // resumable.
-  if (ssl_ && handshake_done())
-    SSL_set_shutdown(ssl_.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  if (handshake_done())
+    SSL_set_shutdown(tls_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 }
 
-ClientTls::Status ClientTls::step() {
-  int r = SSL_do_handshake(ssl_.get());
-  if (r == 1) return Status::Ok;
-  int e = SSL_get_error(ssl_.get(), r);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Status::Ok;
-  error_ = "handshake: " + net::openssl_error_string();
+ClientTls::Status ClientTls::failed(const char* what) {
+  error_ = std::string(what) + ": " + (tls_ ? tls_->last_error() : "SSL_new failed");
   return Status::Error;
 }
 
 ClientTls::Status ClientTls::start() {
-  if (!ssl_) {
-    error_ = "SSL_new failed";
-    return Status::Error;
-  }
-  return step();
+  std::string none;
+  return feed(nullptr, 0, none);  // the first read sends the ClientHello
 }
 
 ClientTls::Status ClientTls::feed(const char* data, size_t len, std::string& plain) {
-  // In slices of about one record: a memory BIO keeps the buffer of the largest write it took, and
-  // a whole socket read (64 KiB) would stay allocated in every idle player's connection.
-  constexpr size_t kSlice = 16 * 1024 + 512;
-  do {
-    size_t n = std::min(len, kSlice);
-    if (n && BIO_write(in_, data, int(n)) != int(n)) {
-      error_ = "BIO_write failed";
-      return Status::Error;
-    }
-    data += n;
-    len -= n;
-    if (drain(plain) != Status::Ok) return Status::Error;
-  } while (len > 0);
+  if (!tls_) return failed("handshake");
+  bool was_done = tls_->handshake_done();
+  // Closed is a close_notify: the socket's EOF follows.
+  if (tls_->feed(data, len, plain) == net::TlsSession::Status::Error)
+    return failed(was_done ? "read" : "handshake");
   return Status::Ok;
-}
-
-ClientTls::Status ClientTls::drain(std::string& plain) {
-  if (!handshake_done() && step() == Status::Error) return Status::Error;
-  if (!handshake_done()) return Status::Ok;
-  char buf[16384];
-  for (;;) {
-    int n = SSL_read(ssl_.get(), buf, sizeof buf);
-    if (n > 0) {
-      plain.append(buf, size_t(n));
-      continue;
-    }
-    int e = SSL_get_error(ssl_.get(), n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Status::Ok;
-    if (e == SSL_ERROR_ZERO_RETURN) return Status::Ok;  // close_notify: the socket's EOF follows
-    error_ = "read: " + net::openssl_error_string();
-    return Status::Error;
-  }
 }
 
 ClientTls::Status ClientTls::write(const std::string& plain) {
   if (plain.empty()) return Status::Ok;
-  int n = SSL_write(ssl_.get(), plain.data(), int(plain.size()));
-  if (n == int(plain.size())) return Status::Ok;
-  error_ = "write: " + net::openssl_error_string();
-  return Status::Error;
+  if (!tls_ || tls_->write_to(out_, plain.data(), plain.size()) != net::TlsSession::Status::Ok)
+    return failed("write");
+  return Status::Ok;
 }
 
 SSL_SESSION* ClientTls::session() const {
-  SSL_SESSION* s = SSL_get1_session(ssl_.get());
+  if (!tls_) return nullptr;
+  SSL_SESSION* s = SSL_get1_session(tls_->native_handle());
   if (s && SSL_SESSION_is_resumable(s) != 1) {  // TLS 1.3 before its ticket arrived
     SSL_SESSION_free(s);
     return nullptr;
@@ -118,10 +77,8 @@ SSL_SESSION* ClientTls::session() const {
 
 std::string ClientTls::take_output() {
   std::string out;
-  char* p = nullptr;
-  long n = BIO_get_mem_data(out_, &p);
-  if (n > 0) out.assign(p, size_t(n));
-  (void)BIO_reset(out_);
+  out.swap(out_);
+  if (tls_ && tls_->has_ciphertext()) out += tls_->take_ciphertext();
   return out;
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 // The client side of TLS for the simulated players: one SSL_CTX per process (TLS 1.2+, ALPN
 // http/1.1, the server certificate checked against a CA file when one is given), and a session
-// over memory BIOs so the socket I/O stays with libuv. A player that reconnects offers its last
-// session for resumption, as a browser does.
+// on the project's TlsSession, whose BIOs read the socket's bytes in place and write records
+// straight into the caller's buffer (a memory BIO pair copied and reallocated every record). A
+// player that reconnects offers its last session for resumption, as a browser does.
 #include <memory>
 #include <string>
 
 #include "common/net/openssl_ptr.h"
+#include "common/net/tls_session.h"
 #include "common/util/result.h"
 
 namespace cdn::viewers {
@@ -28,18 +30,16 @@ class ClientTls {
   // Plaintext to encrypt; the records land in take_output().
   Status write(const std::string& plain);
   std::string take_output();
-  bool handshake_done() const { return SSL_is_init_finished(ssl_.get()) == 1; }
-  bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
+  bool handshake_done() const { return tls_ && tls_->handshake_done(); }
+  bool resumed() const { return tls_ && SSL_session_reused(tls_->native_handle()) == 1; }
   // The session to offer on the next connection (a reference the caller frees), or null.
   SSL_SESSION* session() const;
   const std::string& error() const { return error_; }
 
  private:
-  Status step();
-  Status drain(std::string& plain);  // handshake, then every complete record
-  net::SslPtr ssl_;
-  BIO* in_ = nullptr;   // owned by ssl_
-  BIO* out_ = nullptr;  // owned by ssl_
+  Status failed(const char* what);
+  std::unique_ptr<net::TlsSession> tls_;
+  std::string out_;  // records written, then the protocol's own output
   std::string error_;
 };
 

@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   }
 
   RunReport report(opts);
+  std::vector<int> pids;
+  for (auto& c : children) pids.push_back(int(c.pid));
+  report.set_player_pids(std::move(pids));
+  report.start_probes();
   size_t open_pipes = children.size();
   bool bad_line = false;
   auto drain_rows = [&] {

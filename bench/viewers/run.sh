@@ -19,10 +19,18 @@
 #   VIEWERS_COMPARE_N [min(N, what fits nginx's descriptors: (ulimit -Hn - 1100) / 2)]
 #   VIEWERS_COMPARE_SECONDS [120]  audience and hold of the edge and nginx phases (the comparison)
 #   VIEWERS_PHASES ["edge-tokens edge nginx"]  VIEWERS_PROCS [a phase's audience/9500 rounded up]
+#   VIEWERS_SEARCH [unset] ("4000 8000 12000 16000 19000": the largest flash crowd that meets issue
+#     12's criteria: a phase search-<n> per size, like edge-tokens with n viewers joining within
+#     VIEWERS_RAMP and held VIEWERS_SEARCH_SECONDS [60]; table.md says pass or fail per size. With
+#     it, VIEWERS_PHASES defaults to the search phases only)
 #   VIEWERS_SESSION_MEAN [0] (churn: mean watch time in s; 0 = everyone stays)
 #   VIEWERS_REJOIN_AFTER [5] (churn: seconds before a viewer who left joins again)
 #   EDGE_CPU [0]  SIM_CPU [1]  VIEWERS_BITRATE [100k] (video; + 32k audio + MPEG-TS: ~150 kbit/s)
 #   CDN_BUILD_DIR [build]  BENCH_PORT_BASE [18680]  BENCH_OUT [bench/viewers/out]
+#   VIEWERS_PERF [unset] (1: `perf record -e task-clock` of the edge and of the simulator per phase,
+#     <phase>-{edge,sim}.perf.data, and where the CPU went in <phase>-{edge,sim}-perf.md)
+#   VIEWERS_PERF_FROM [0] (seconds into the phase when the profiles start: after the flash crowd,
+#     they show the steady state)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -37,7 +45,13 @@ cd "$ROOT"
 N="${VIEWERS_N:-19000}"
 HOLD="${VIEWERS_SECONDS:-300}"
 RAMP="${VIEWERS_RAMP:-10}"
-PHASES="${VIEWERS_PHASES:-edge-tokens edge nginx}"
+SEARCH_HOLD="${VIEWERS_SEARCH_SECONDS:-60}"
+SEARCH_PHASES=""
+for size in ${VIEWERS_SEARCH:-}; do
+  [[ "$size" =~ ^[1-9][0-9]*$ ]] || { printf "bench/viewers/run.sh: VIEWERS_SEARCH: %s is not an audience size\n" "$size" >&2; exit 2; }
+  SEARCH_PHASES+="search-$size "
+done
+PHASES="${VIEWERS_PHASES:-${SEARCH_PHASES:-edge-tokens edge nginx}}"
 # nginx holds two descriptors per viewer at a burst (see run_phase): the comparison's audience is
 # what it can carry within the hard limit, so both servers are measured at a size both can serve.
 NGINX_FITS=$((($(ulimit -Hn) - 1100) / 2))
@@ -56,6 +70,7 @@ SIM_BIN="$BUILD/bench/viewers/cdn-viewers"
 CDNCTL_BIN="$BUILD/cdnctl/cdnctl"
 need_tools curl openssl ffmpeg taskset "$PYTHON"
 case " $PHASES " in *" nginx "*) need_tools nginx ;; esac
+[ -z "${VIEWERS_PERF:-}" ] || need_tools perf
 command -v gnuplot >/dev/null || say "gnuplot is not installed (scripts/install-deps.sh installs it): no PNG plots"
 ensure_programs
 if [ ! -x "$SIM_BIN" ] || [ ! -x "$CDNCTL_BIN" ]; then
@@ -105,7 +120,7 @@ admin: {listen: 127.0.0.1:$SHIELD_ADMIN, token: bench}
 upstream: {policy: failover, servers: [{address: 127.0.0.1:$ORIGIN_PORT}]}
 access_log: $WORK/logs/shield-access.log
 YAML
-write_edge_config() {  # workers tokens(yes|no)
+write_edge_config() {  # workers tokens(yes|no) audience
   cat >"$WORK/edge.yaml" <<YAML
 tier: edge
 workers: $1
@@ -113,12 +128,12 @@ listen: [{address: 127.0.0.1:$EDGE_TLS_PORT, tls: true}]
 admin: {listen: 127.0.0.1:$EDGE_ADMIN, token: bench}
 tls: {certificates: [{cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem}]}
 upstream: {servers: [{address: 127.0.0.1:$SHIELD_PORT}]}
-limits: {max_connections: $((N + 500)), max_connections_per_client: 0}
+limits: {max_connections: $(($3 + 500)), max_connections_per_client: 0}
 access_log: "off"
 YAML
   if [ "$2" = yes ]; then
     cat >>"$WORK/edge.yaml" <<YAML
-access: {enabled: true, jwks: $WORK/viewer-keys.jwks, audience: cdn, verified_cache: $((N + 1000))}
+access: {enabled: true, jwks: $WORK/viewer-keys.jwks, audience: cdn, verified_cache: $(($3 + 1000))}
 YAML
   fi
 }
@@ -144,9 +159,10 @@ log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 run_phase() {  # phase-name
   local phase=$1 pid url health="" n=$COMPARE_N hold=$COMPARE_HOLD
   [ "$phase" = edge-tokens ] && n=$N hold=$HOLD
+  [[ "$phase" == search-* ]] && n=${phase#search-} hold=$SEARCH_HOLD
   case "$phase" in
-    edge-tokens) write_edge_config 2 yes ;;
-    edge) write_edge_config 1 no ;;
+    edge-tokens | search-*) write_edge_config 2 yes "$n" ;;
+    edge) write_edge_config 1 no "$n" ;;
     nginx) ;;
     *) die "unknown phase $phase" ;;
   esac
@@ -177,7 +193,7 @@ run_phase() {  # phase-name
   fi
   local started_pid=$STARTED_PID
   local tokens=()
-  [ "$phase" = edge-tokens ] && tokens=(--token-key "$WORK/viewer-key.jwk" --token-aud cdn)
+  [[ "$phase" == edge-tokens || "$phase" == search-* ]] && tokens=(--token-key "$WORK/viewer-key.jwk" --token-aud cdn)
   local shield_log0 origin_log0 shield_up0 origin_req0
   shield_log0=$(log_size "$WORK/logs/shield-access.log")
   origin_log0=$(log_size "$WORK/logs/origin-access.log")
@@ -185,10 +201,27 @@ run_phase() {  # phase-name
   origin_req0=$(metric_sum "$ORIGIN_ADMIN" cdn_requests_total)
   say ""
   say "== $phase: $n viewers join within $RAMP s and play for $hold s (edge pid $pid on CPU $EDGE_CPU, simulator on CPU $SIM_CPU)"
+  local perf_sim=() perf_edge_pid=""
+  if [ -n "${VIEWERS_PERF:-}" ]; then
+    # DWARF call chains: Debian's OpenSSL has no symbols for its internals, so its work is told
+    # apart by the exported calls above it (perf_split.py).
+    local rec=(perf record -q -e task-clock -F 250 --call-graph dwarf,8192) from=${VIEWERS_PERF_FROM:-0}
+    (sleep "$from" && exec "${rec[@]}" -p "$pid" -o "$RAW/$phase-edge.perf.data") >/dev/null 2>&1 &
+    perf_edge_pid=$!
+    perf_sim=("${rec[@]}" -D $((from * 1000)) -o "$RAW/$phase-sim.perf.data" --)
+  fi
   # shellcheck disable=SC2086  # $health is two words or none
-  taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$n" --procs "${VIEWERS_PROCS:-$(((n + 9499) / 9500))}" \
+  "${perf_sim[@]}" taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$n" --procs "${VIEWERS_PROCS:-$(((n + 9499) / 9500))}" \
     --ramp "$RAMP" --duration "$hold" --session-mean "$SESSION_MEAN" --rejoin-after "$REJOIN_AFTER" --edge-pid "$pid" $health \
     "${tokens[@]}" --out "$RAW/$phase.json" --series "$RAW/$phase.tsv" >/dev/null || say "$phase: the simulator reported a failure"
+  if [ -n "$perf_edge_pid" ]; then
+    kill -INT "$perf_edge_pid" 2>/dev/null || true
+    wait "$perf_edge_pid" 2>/dev/null || true
+    for side in edge sim; do
+      "$PYTHON" "$HERE/perf_split.py" "$RAW/$phase-$side.perf.data" "$side" >"$RAW/$phase-$side-perf.md" ||
+        say "$phase: perf_split.py failed on the $side profile"
+    done
+  fi
   local counts
   counts=$("$PYTHON" "$HERE/upstream_counts.py" "shield=$WORK/logs/shield-access.log:$shield_log0" \
     "origin=$WORK/logs/origin-access.log:$origin_log0")
@@ -208,7 +241,7 @@ for phase in $PHASES; do run_phase "$phase"; done
 
 {
   run_header
-  echo "command: VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_COMPARE_N=$COMPARE_N VIEWERS_COMPARE_SECONDS=$COMPARE_HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=${VIEWERS_PROCS:-auto} VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
+  echo "command: VIEWERS_SEARCH=\"${VIEWERS_SEARCH:-}\" VIEWERS_SEARCH_SECONDS=$SEARCH_HOLD VIEWERS_N=$N VIEWERS_SECONDS=$HOLD VIEWERS_COMPARE_N=$COMPARE_N VIEWERS_COMPARE_SECONDS=$COMPARE_HOLD VIEWERS_RAMP=$RAMP VIEWERS_PROCS=${VIEWERS_PROCS:-auto} VIEWERS_SESSION_MEAN=$SESSION_MEAN VIEWERS_REJOIN_AFTER=$REJOIN_AFTER EDGE_CPU=$EDGE_CPU SIM_CPU=$SIM_CPU ./cdn bench viewers"
   echo "source: 320x180 H.264 at $BITRATE + AAC 32k, 2 s GOPs, fed with ffmpeg -re -stream_loop -1 -c copy; 2 s segments, window 6"
   echo "ulimit -n: $(ulimit -n)"
 } >"$RAW/env.txt"

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bench/viewers/cost.h"
+
 namespace cdn::viewers {
 
 namespace json = auth::json;
@@ -66,6 +68,11 @@ std::vector<SecondRow> RunReport::take_complete_rows() {
   return out;
 }
 
+void RunReport::start_probes() {
+  SecondRow baseline;
+  probe_edge(baseline);
+}
+
 void RunReport::probe_edge(SecondRow& row) {
   double now = mono_s();
   if (opts_.edge_pid > 0) {
@@ -74,6 +81,7 @@ void RunReport::probe_edge(SecondRow& row) {
         row.edge_cpu_pct = 100 * (u->cpu_s - last_usage_->cpu_s) / (now - last_usage_at_);
         row.edge_wait_pct =
             100 * (u->runqueue_wait_s - last_usage_->runqueue_wait_s) / (now - last_usage_at_);
+        row.edge_cpu_s = u->cpu_s - last_usage_->cpu_s;
       }
       if (!first_usage_) {
         first_usage_ = u;
@@ -84,6 +92,18 @@ void RunReport::probe_edge(SecondRow& row) {
       row.edge_rss_mib = double(u->rss_kib) / 1024;
       rss_peak_kib_ = std::max(rss_peak_kib_, u->rss_kib);
     }
+  }
+  if (!player_pids_.empty()) {
+    // A process that already ended is missing from the sum: only the full sums are kept.
+    double sum = 0;
+    bool all = true;
+    for (int pid : player_pids_) {
+      auto u = read_proc_usage(pid);
+      all = all && u;
+      if (u) sum += u->cpu_s;
+    }
+    if (all && last_sim_cpu_s_ >= 0) row.sim_cpu_s = sum - last_sim_cpu_s_;
+    last_sim_cpu_s_ = all ? sum : -1;
   }
   if (!opts_.healthz.empty()) {
     if (auto body = http_get_body(opts_.healthz, 500)) {
@@ -230,6 +250,7 @@ std::string RunReport::summary_json() const {
       e.push_back({"rss_growth_mib_per_1000_viewers",
                    json_real((double(rss_peak_kib_) - double(first_usage_->rss_kib)) / 1024 / k)});
     }
+    o.push_back({"cost", costs_json(split_costs(rows_, opts_.viewers))});
     if (!last_healthz_.empty()) {
       if (auto h = json::parse(last_healthz_)) e.push_back({"healthz", std::move(h.value())});
     }

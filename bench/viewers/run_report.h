@@ -20,6 +20,8 @@ struct SecondRow {
   uint32_t reported = 0;  // processes that reported this second
   Tally tally;
   double edge_cpu_pct = -1;  // share of one core over the second; -1 when not measured
+  double edge_cpu_s = -1;    // CPU seconds the edge used since the previous row
+  double sim_cpu_s = -1;     // CPU seconds the player processes used since the previous row
   double edge_rss_mib = -1;
   double edge_wait_pct = -1;      // run-queue wait over the second, % of one CPU
   int64_t edge_connections = -1;  // /healthz active_connections
@@ -35,9 +37,14 @@ class RunReport {
   }
   // Rows that every running process has reported, in order (each returned once).
   std::vector<SecondRow> take_complete_rows();
+  // The usage counters' starting point, read before the first second: the first row then has
+  // its CPU seconds too.
+  void start_probes();
   // Adds the edge's usage to a completed row and remembers it for the summary.
   void probe_edge(SecondRow& row);
   void keep(const SecondRow& row) { rows_.push_back(row); }
+  // The player processes, whose CPU each row also reads from /proc.
+  void set_player_pids(std::vector<int> pids) { player_pids_ = std::move(pids); }
 
   // CPU seconds the player processes used (the simulator must not be the bottleneck) and the
   // largest one's peak RSS.
@@ -67,6 +74,8 @@ class RunReport {
   double last_usage_at_ = 0, first_usage_at_ = 0;
   uint64_t rss_peak_kib_ = 0;
   std::string last_healthz_;
+  std::vector<int> player_pids_;
+  double last_sim_cpu_s_ = -1;
 };
 
 }  // namespace cdn::viewers

@@ -20,6 +20,56 @@ def per_segment(up, tier):
     return f"{c.get('requests_per_segment', 0):.2f} (max {c.get('max_per_segment', 0)})" if c else "-"
 
 
+def criteria(r, up):
+    """Issue 12's flash-crowd criteria for one tokens phase: [(name, met)]."""
+    shield = up.get("from_access_logs", {}).get("shield", {})
+    origin = up.get("from_access_logs", {}).get("origin", {})
+    checks = [("zero errors", r["errors"]["total"] == 0)]
+    if not r.get("session_mean_s"):  # without churn every viewer stays to the end
+        checks.append(("every viewer held to the end", r["final_playing"] == r["viewers"]))
+    checks += [
+        ("rebuffer ratio < 0.1 %", r["rebuffer_ratio"] < 0.001),
+        ("startup p99 < 2 s (flash crowd)", r["startup_ms"]["p99"] < 2000),
+        ("one upstream request per segment at the shield", shield.get("max_per_segment") == 1),
+        ("one upstream request per segment at the origin", origin.get("max_per_segment") == 1),
+    ]
+    return checks
+
+
+def cost_cells(r):
+    """Edge and simulator CPU per join (flash crowd) and per segment (steady), from the report's cost."""
+    c = r.get("cost", {})
+    f, s = c.get("flash_crowd", {}), c.get("steady", {})
+    def num(d, k, fmt):
+        return format(d[k], fmt) if k in d else "-"
+    return [f"{num(f, 'edge_cpu_ms_per_join', '.2f')} ({num(f, 'edge_cpu_ms_per_join_less_segments', '.2f')}) / "
+            f"{num(f, 'simulator_cpu_ms_per_join', '.2f')} ({num(f, 'simulator_cpu_ms_per_join_less_segments', '.2f')})",
+            f"{num(s, 'edge_cpu_us_per_segment', '.0f')} / {num(s, 'simulator_cpu_us_per_segment', '.0f')}"]
+
+
+def search_table(rows):
+    """One row per size of a VIEWERS_SEARCH run and the largest size that met every criterion."""
+    sizes = sorted(((int(p.split("-", 1)[1]), p) for p in rows if p.startswith("search-")))
+    if not sizes:
+        return
+    print("\n| flash crowd (viewers) | errors | startup p50 / p99 (ms) | rebuffer ratio | segment p99 (ms) "
+          "| edge busy / waiting | CPU ms per join (less its segments): edge / simulator | CPU µs per segment: edge / simulator "
+          "| meets issue 12 |")
+    print("| ---: | ---: | --- | ---: | ---: | --- | --- | --- | --- |")
+    best = None
+    for n, p in sizes:
+        r, up = rows[p]
+        failed = [name for name, ok in criteria(r, up) if not ok]
+        if not failed:
+            best = n
+        e = r.get("edge", {})
+        print(f"| {n} | {r['errors']['total']} | {r['startup_ms']['p50']:.0f} / {r['startup_ms']['p99']:.0f} "
+              f"| {r['rebuffer_ratio']:.5f} | {r['segment_ms']['p99']:.1f} "
+              f"| {e.get('cpu_share_of_one_core', 0):.0%} / {e.get('runqueue_wait_share', 0):.0%} "
+              f"| {' | '.join(cost_cells(r))} | {'yes' if not failed else 'no: ' + ', '.join(failed)} |")
+    print(f"\nlargest flash crowd meeting issue 12's criteria: {best if best else 'none of the sizes tried'}")
+
+
 def main():
     run, phases = Path(sys.argv[1]), sys.argv[2:]
     rows = {p: load(run, p) for p in phases if (run / f"{p}.json").exists()}
@@ -50,22 +100,14 @@ def main():
         rss = ea.get("rss_mib_peak", 0) / eb["rss_mib_peak"] if eb.get("rss_mib_peak") else float("nan")
         print(f"\ncdn-edge / nginx (tokens off, one worker each, same audience): CPU {cpu:.2f}x "
               f"(target <= 0.67x), RSS {rss:.2f}x, rebuffer ratio {a['rebuffer_ratio']:.5f} vs {b['rebuffer_ratio']:.5f}")
+    costs = [f"{p} {' and '.join(cost_cells(r))}" for p, (r, _) in rows.items() if r.get("cost")]
+    if costs:
+        print("\nCPU ms per join in the flash crowd (in brackets: less its segments at the steady rate), edge / "
+              "simulator, and CPU µs per segment after it: " + "; ".join(costs))
     if "edge-tokens" in rows:
-        r, up = rows["edge-tokens"]
-        shield = up.get("from_access_logs", {}).get("shield", {})
-        origin = up.get("from_access_logs", {}).get("origin", {})
-        checks = [
-            ("zero errors", r["errors"]["total"] == 0),
-        ]
-        if not r.get("session_mean_s"):  # without churn every viewer stays to the end
-            checks.append(("every viewer held to the end", r["final_playing"] == r["viewers"]))
-        checks += [
-            ("rebuffer ratio < 0.1 %", r["rebuffer_ratio"] < 0.001),
-            ("startup p99 < 2 s (flash crowd)", r["startup_ms"]["p99"] < 2000),
-            ("one upstream request per segment at the shield", shield.get("max_per_segment") == 1),
-            ("one upstream request per segment at the origin", origin.get("max_per_segment") == 1),
-        ]
+        checks = criteria(*rows["edge-tokens"])
         print("\nissue 12 criteria (edge-tokens): " + ", ".join(f"{n}: {'yes' if ok else 'NO'}" for n, ok in checks))
+    search_table(rows)
 
 
 if __name__ == "__main__":

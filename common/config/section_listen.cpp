@@ -87,6 +87,7 @@ void read_tls_certificates(MapReader& m, Key key, size_t min_items,
 void read_tls(MapReader& m, TlsConfig& out) {
   read_tls_certificates(m, required("certificates"), 1, out.certificates);
   set(out.session_tickets, m.get_bool("session_tickets"));
+  if (auto v = m.get_int("tickets_per_handshake", 0, 8)) out.tickets_per_handshake = uint32_t(*v);
   set(out.session_cache_size, m.get_int("session_cache_size", 0, 10'000'000));
   if (auto v = m.get_string("ciphersuites", false)) {
     if (openssl_accepts(*v, true)) out.ciphersuites = *v;

@@ -103,6 +103,8 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& opts) {
     if (auto r = use_certificate(ctx.get(), cp.cert_path, cp.key_path); !r) return r.error();
     // A non-null argument (any) turns h2 on; the callback reads nothing through it.
     SSL_CTX_set_alpn_select_cb(ctx.get(), alpn_select, opts.http2 ? ctx.get() : nullptr);
+    // OpenSSL sends two tickets by default; each is a session serialized, encrypted and MACed.
+    SSL_CTX_set_num_tickets(ctx.get(), size_t(opts.tickets_per_handshake));
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx.get(), opts.session_cache_size);
     SSL_CTX_set_session_id_context(ctx.get(), kSidCtx, sizeof kSidCtx - 1);

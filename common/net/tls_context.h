@@ -20,6 +20,7 @@ struct CertPair {
 struct TlsOptions {
   std::vector<CertPair> certificates;  // the first is the default for unknown or absent SNI
   bool session_tickets = true;
+  int tickets_per_handshake = 1;  // TLS 1.3 NewSessionTicket messages after a full handshake
   long session_cache_size = 20480;
   std::string ciphersuites;  // TLS 1.3, OpenSSL syntax; empty: OpenSSL's default
   std::string ciphers;       // TLS 1.2, OpenSSL syntax; empty: OpenSSL's default

@@ -43,6 +43,8 @@ class TlsSession {
   TlsFailure failure() const { return failure_; }
   // The protocol ALPN chose ("h2", "http/1.1"), empty when none was negotiated.
   std::string_view alpn() const;
+  // For what this class does not wrap (a client's session to resume, whether it was resumed).
+  SSL* native_handle() const { return ssl_.get(); }
 
  private:
   explicit TlsSession(SslPtr client_ssl);

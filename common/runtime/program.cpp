@@ -106,6 +106,7 @@ Result<void> Program::build_tls(const config::ServerConfig& cfg) {
   net::TlsOptions o;
   for (auto& c : cfg.tls->certificates) o.certificates.push_back({c.cert, c.key});
   o.session_tickets = cfg.tls->session_tickets;
+  o.tickets_per_handshake = int(cfg.tls->tickets_per_handshake);
   o.session_cache_size = long(cfg.tls->session_cache_size);
   o.ciphersuites = cfg.tls->ciphersuites;
   o.ciphers = cfg.tls->ciphers;

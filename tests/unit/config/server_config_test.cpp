@@ -81,6 +81,7 @@ tls:
     - cert: @DIR@/cert.pem
       key: @DIR@/key.pem
   session_tickets: false
+  tickets_per_handshake: 3
   session_cache_size: 100
 timeouts:
   header_read: 5s
@@ -144,6 +145,7 @@ log_level: debug
   EXPECT_EQ(c.tls->certificates[0].cert, dir_.path() + "/cert.pem");
   EXPECT_EQ(c.tls->certificates[0].key, dir_.path() + "/key.pem");
   EXPECT_FALSE(c.tls->session_tickets);
+  EXPECT_EQ(c.tls->tickets_per_handshake, 3u);
   EXPECT_EQ(c.tls->session_cache_size, 100u);
   EXPECT_EQ(c.timeouts.header_read_ms, 5000);
   EXPECT_EQ(c.timeouts.keepalive_idle_ms, 60000);
@@ -338,6 +340,8 @@ const BadCase kBadCases[] = {
     {"bad size", EDGE_HEAD "cache:\n  memory: 12XB\n", "t.yaml:5: cache.memory", "invalid size unit"},
     {"bad bool", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  session_tickets: maybe\n",
      "t.yaml:6: tls.session_tickets", "expected true or false"},
+    {"too many tickets", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  tickets_per_handshake: 9\n",
+     "t.yaml:6: tls.tickets_per_handshake", "value 9 is out of range 0..8"},
     {"unknown TLS 1.3 suite", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  ciphersuites: TLS_AES_999\n",
      "t.yaml:6: tls.ciphersuites", "not a TLS 1.3 cipher suite list OpenSSL accepts"},
     {"unknown TLS 1.2 cipher", EDGE_HEAD "tls:\n  certificates: [{cert: @DIR@/cert.pem, key: @DIR@/key.pem}]\n  ciphers: NOPE-CIPHER\n",
