@@ -290,8 +290,11 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
   }
   if (len == 0) return;
   st.unconsumed += len;
-  if (!ex) {
-    give_back(st);
+  st.body_received += len;
+  if (!ex || ex->finished()) {
+    // Answered already: the rest of the body is dropped as it comes (see linger_or_reset()).
+    st.body_paused = false;
+    drop_held_body(st);
     return;
   }
   if (ex->reads_request_body()) {
@@ -319,6 +322,25 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
 void H2Session::drop_held_body(H2Stream& st) {
   std::string().swap(st.held_body);
   give_back(st);
+}
+
+void H2Session::linger_or_reset(nghttp2_session* session, H2Stream& st) {
+  // A declared rest up to twice max_body_bytes (a body somewhat over the limit) is read and
+  // dropped as it comes: clients that cannot take a reset mid-upload (curl before 8.x reports a
+  // framing error instead of the answer) finish and see the answer. It costs bandwidth, not
+  // memory; a larger or undeclared rest is not worth it.
+  const std::string* cl =
+      st.exchange() ? st.exchange()->request().headers.get("content-length") : nullptr;
+  int64_t declared = cl ? parse_int(*cl).value_or(-1) : -1;
+  if (declared >= 0 && uint64_t(declared) >= st.body_received &&
+      uint64_t(declared) - st.body_received <= 2 * ctx_->opts->max_body_bytes) {
+    st.body_paused = false;
+    drop_held_body(st);
+    return;
+  }
+  // RFC 9113 §8.1: the response is complete before the request body is, and the rest is not
+  // wanted. RST_STREAM NO_ERROR tells the client to stop without failing the response.
+  nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st.id(), NGHTTP2_NO_ERROR);
 }
 
 void H2Session::give_back(H2Stream& st) {
@@ -478,11 +500,8 @@ int H2Session::on_frame_send(nghttp2_session* session, const nghttp2_frame* fram
   auto* self = self_of(p);
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
-    // RFC 9113 §8.1: the response is complete before the request body is; the rest of the body
-    // is not wanted. RST_STREAM NO_ERROR tells the client to stop without failing the response.
     H2Stream* st = self->find(frame->hd.stream_id);
-    if (st && !st->request_ended)
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id(), NGHTTP2_NO_ERROR);
+    if (st && !st->request_ended) self->linger_or_reset(session, *st);
   }
   if (frame->hd.type == NGHTTP2_GOAWAY) {
     self->goaway_sent_ = true;

@@ -95,6 +95,9 @@ class H2Session {
   void data_received(H2Stream& st, const uint8_t* data, size_t len);
   // The body held for a handler that answered without reading it: freed, its window reopened.
   void drop_held_body(H2Stream& st);
+  // The response ended before the request body: drop the body's rest if it is small, else
+  // RST_STREAM NO_ERROR.
+  void linger_or_reset(nghttp2_session* session, H2Stream& st);
   // A client crossed a connection limit: GOAWAY ENHANCE_YOUR_CALM once, counted and logged.
   void terminate(const char* reason);
   void count_refused(std::string_view reason, bool connection = false);

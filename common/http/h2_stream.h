@@ -50,6 +50,7 @@ class H2Stream : public ResponseChannel {
   // Request body bytes received and not yet given back to the stream's flow-control window:
   // held, or taken by a consumer that has since paused (its upstream is behind).
   uint64_t unconsumed = 0;
+  uint64_t body_received = 0;  // every request body byte that came
   bool body_paused = false;
   bool request_ended = false;
   bool dispatched = false;  // the handler has run
