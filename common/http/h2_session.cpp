@@ -293,6 +293,7 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
   st.body_received += len;
   if (!ex || ex->finished()) {
     // Answered already: the rest of the body is dropped as it comes (see linger_or_reset()).
+    st.lingering_since_ms = now_ms_;
     st.body_paused = false;
     drop_held_body(st);
     return;
@@ -334,6 +335,8 @@ void H2Session::linger_or_reset(nghttp2_session* session, H2Stream& st) {
   int64_t declared = cl ? parse_int(*cl).value_or(-1) : -1;
   if (declared >= 0 && uint64_t(declared) >= st.body_received &&
       uint64_t(declared) - st.body_received <= 2 * ctx_->opts->max_body_bytes) {
+    st.lingering = true;  // for as long as the client keeps sending: on_tick()
+    st.lingering_since_ms = now_ms_;
     st.body_paused = false;
     drop_held_body(st);
     return;
@@ -697,9 +700,11 @@ void H2Session::on_tick(int64_t now) {
     close_connection();
     return;
   }
-  std::vector<std::shared_ptr<H2Stream>> stalled, slow_heads;
+  std::vector<std::shared_ptr<H2Stream>> stalled, slow_heads, lingered;
   for (auto& [id, st] : streams_) {
-    if (!st->exchange()) {
+    if (st->lingering && !st->request_ended && now - st->lingering_since_ms > o.send_stall_ms) {
+      lingered.push_back(st);  // the dropped rest stopped coming: the stream is not held for it
+    } else if (!st->exchange()) {
       if (now - st->opened_ms() > o.header_read_ms) slow_heads.push_back(st);
     } else if (st->queued() == 0) {
       st->progress_ms_ = now;
@@ -709,6 +714,11 @@ void H2Session::on_tick(int64_t now) {
     }
   }
   for (auto& st : stalled) reset(*st, "stream-send-stall");
+  for (auto& st : lingered) {
+    st->lingering = false;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st->id(), NGHTTP2_NO_ERROR);
+  }
+  if (!lingered.empty()) flush();
   if (!slow_heads.empty()) {
     terminate("header-timeout");
     flush();

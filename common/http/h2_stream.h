@@ -51,6 +51,9 @@ class H2Stream : public ResponseChannel {
   // held, or taken by a consumer that has since paused (its upstream is behind).
   uint64_t unconsumed = 0;
   uint64_t body_received = 0;  // every request body byte that came
+  // Answered before its body ended, the rest being dropped: when the last of it came.
+  int64_t lingering_since_ms = 0;
+  bool lingering = false;
   bool body_paused = false;
   bool request_ended = false;
   bool dispatched = false;  // the handler has run

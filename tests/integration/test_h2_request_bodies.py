@@ -237,6 +237,21 @@ def test_body_over_the_limit_is_413_on_its_stream_only(tiers, origin, tmp_path):
     assert edge.metric("cdn_pass_errors_total", reason="body-too-large") == refused
 
 
+def test_a_dropped_rest_that_stops_coming_is_reset(tiers, origin):
+    """After the 413 the declared rest (within twice the limit) is read and dropped; a client
+    that stops sending it does not hold its stream: RST_STREAM NO_ERROR once timeouts.send_stall
+    passed without any of it."""
+    edge = h2_edge(tiers, origin, limits={"max_body_bytes": 256 * KiB}, timeouts={"send_stall": "1s"})
+    with Uploader(edge.port()) as h:
+        sid = h.upload("/fast/linger", body_of(320 * KiB), stop_at=64 * KiB)
+        assert h.run(lambda: h.streams[sid].ended)
+        st = h.streams[sid]
+        assert st.response().status == 413 and st.reset is None, (st.response(), st.reset)
+        assert h.run(lambda: st.reset is not None, timeout=10), "the lingering stream was never reset"
+        assert st.reset == NO_ERROR
+        assert h.get("/fast/after").status == 200
+
+
 def test_stream_reset_mid_upload_cuts_the_upstream_request(tiers, origin):
     """RST_STREAM CANCEL after 1 MiB of 4: the origin sees its connection end before the body
     did (never a complete body), the request is not sent again, the abort is counted, and the
