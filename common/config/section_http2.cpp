@@ -13,6 +13,7 @@ void read_http2(MapReader& m, Http2Config& out) {
   set(out.max_resets, m.get_int("max_resets", 1, 1'000'000));
   set(out.max_control_frames, m.get_int("max_control_frames", 1, 1'000'000));
   set(out.max_empty_data, m.get_int("max_empty_data", 1, 1'000'000));
+  set(out.stream_window_bytes, m.get_size("stream_window_bytes", 16 * 1024, 16 << 20));
   set(out.flood_interval_ms, m.get_duration_ms("flood_interval", 1, 3'600'000));
 }
 

@@ -183,6 +183,7 @@ struct Http2Config {
   uint32_t max_resets = 100;         // client RST_STREAMs per flood_interval (Rapid Reset)
   uint32_t max_control_frames = 100; // SETTINGS, and PING, frames per flood_interval
   uint32_t max_empty_data = 100;     // empty DATA frames per flood_interval
+  uint32_t stream_window_bytes = 256 * 1024;  // request body bytes a stream may send ahead
   int64_t flood_interval_ms = 1000;
 };
 

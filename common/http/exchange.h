@@ -51,9 +51,8 @@ class ResponseChannel {
   virtual size_t send_window() const = 0;
   // The exchange now has a request body handler: route the body's bytes to it.
   virtual void want_request_body(Exchange& ex) = 0;
-  // The body's consumer cannot take more now (`paused`), or can again. Bytes already read still
-  // arrive; a channel that cannot stop its client (HTTP/2 without flow control here) ignores it
-  // and the consumer's own limit bounds what it holds.
+  // The body's consumer cannot take more now (`paused`), or can again. Bytes already read (or,
+  // on HTTP/2, already allowed by the stream's window) still arrive.
   virtual void request_body_flow(Exchange& ex, bool paused) {
     (void)ex;
     (void)paused;

@@ -16,6 +16,10 @@ struct H2Options {
   uint32_t max_resets = 100;               // client RST_STREAMs per flood interval
   uint32_t max_control_frames = 100;       // SETTINGS and PING frames per flood interval
   uint32_t max_empty_data = 100;           // DATA frames with no payload and no END_STREAM
+  // Our receive window per stream (SETTINGS_INITIAL_WINDOW_SIZE): what a request body's client
+  // may send ahead of the upstream taking it, so what one stalled upload holds beyond the
+  // pass-through's own high-water mark.
+  uint32_t stream_window_bytes = 256 * 1024;
   int64_t flood_interval_ms = 1000;
 };
 

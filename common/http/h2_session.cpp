@@ -94,6 +94,9 @@ bool H2Session::start() {
                                              uint64_t(l.max_resets) * 2 + 2);
   nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
   nghttp2_option_set_max_settings(opt, 32);
+  // Request body windows reopen as the body's consumer takes the bytes (give_back()), not as
+  // they arrive.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
   int rv = nghttp2_session_server_new2(&session_, cbs, this, opt);
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
@@ -103,8 +106,15 @@ bool H2Session::start() {
       {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, l.header_table_bytes},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, l.max_header_list_bytes},
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, l.stream_window_bytes},
   };
   if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0)
+    return false;
+  // The connection window only paces the link (bytes are credited back as they arrive): room
+  // for a few uploads at full stream windows, instead of the 64 KiB default shared by all.
+  int32_t conn_window =
+      int32_t(std::min<uint64_t>(4 * uint64_t(l.stream_window_bytes), NGHTTP2_MAX_WINDOW_SIZE));
+  if (nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, conn_window) != 0)
     return false;
   int64_t now = mono_ms();
   idle_since_ms_ = stall_since_ms_ = now;
@@ -256,10 +266,17 @@ void H2Session::headers_done(H2Stream& st, bool end_stream) {
   to_dispatch_.push_back(streams_[st.id()]);
 }
 
-int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t len,
-                             void* p) {
+int H2Session::on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                             size_t len, void* p) {
   auto* self = self_of(p);
-  if (H2Stream* st = self->find(id)) self->data_received(*st, data, len);
+  // Each stream's window bounds what it holds, so the connection's is given back at once: a
+  // stalled upload never closes it for the others.
+  nghttp2_session_consume_connection(session, len);
+  if (H2Stream* st = self->find(id)) {
+    self->data_received(*st, data, len);
+  } else {
+    nghttp2_session_consume_stream(session, id, len);
+  }
   return 0;
 }
 
@@ -271,21 +288,69 @@ void H2Session::data_received(H2Stream& st, const uint8_t* data, size_t len) {
     if (ex && ex->reads_request_body()) ex->end_request_body(true);
     return;
   }
-  if (!ex || len == 0) return;
-  if (ex->reads_request_body()) {
-    ex->deliver_request_body(reinterpret_cast<const char*>(data), len);
+  if (len == 0) return;
+  st.unconsumed += len;
+  st.body_received += len;
+  if (!ex || ex->finished()) {
+    // Answered already: the rest of the body is dropped as it comes (see linger_or_reset()).
+    st.lingering_since_ms = now_ms_;
+    st.body_paused = false;
+    drop_held_body(st);
     return;
   }
-  // Nobody reads it: a bounded amount is accepted, then refused. Bytes are held until the
-  // response starts (a suspended phase, such as the access gate, may still read them), each
-  // stream's within max_body_bytes; after that they are counted and dropped.
+  if (ex->reads_request_body()) {
+    // Given back unless the consumer paused on these bytes (its upstream is behind): then the
+    // window stays shut until it resumes.
+    ex->deliver_request_body(reinterpret_cast<const char*>(data), len);
+    give_back(st);
+    return;
+  }
+  // Nobody reads it yet: held until the response starts (a suspended phase, such as the access
+  // gate, may still read them), the window kept shut meanwhile; after that counted and dropped.
   st.body_seen += len;
   if (st.body_seen > ctx_->opts->max_body_bytes) {
-    std::string().swap(st.held_body);
+    drop_held_body(st);
     if (!ex->started()) ex->respond_error(413, "body-too-large");
     return;
   }
-  if (!ex->started()) st.held_body.append(reinterpret_cast<const char*>(data), len);
+  if (ex->started()) {
+    drop_held_body(st);
+  } else {
+    st.held_body.append(reinterpret_cast<const char*>(data), len);
+  }
+}
+
+void H2Session::drop_held_body(H2Stream& st) {
+  std::string().swap(st.held_body);
+  give_back(st);
+}
+
+void H2Session::linger_or_reset(nghttp2_session* session, H2Stream& st) {
+  // A declared rest up to twice max_body_bytes (a body somewhat over the limit) is read and
+  // dropped as it comes: clients that cannot take a reset mid-upload (curl before 8.x reports a
+  // framing error instead of the answer) finish and see the answer. It costs bandwidth, not
+  // memory; a larger or undeclared rest is not worth it.
+  const std::string* cl =
+      st.exchange() ? st.exchange()->request().headers.get("content-length") : nullptr;
+  int64_t declared = cl ? parse_int(*cl).value_or(-1) : -1;
+  if (declared >= 0 && uint64_t(declared) >= st.body_received &&
+      uint64_t(declared) - st.body_received <= 2 * ctx_->opts->max_body_bytes) {
+    st.lingering = true;  // for as long as the client keeps sending: on_tick()
+    st.lingering_since_ms = now_ms_;
+    st.body_paused = false;
+    drop_held_body(st);
+    return;
+  }
+  // RFC 9113 §8.1: the response is complete before the request body is, and the rest is not
+  // wanted. RST_STREAM NO_ERROR tells the client to stop without failing the response.
+  nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st.id(), NGHTTP2_NO_ERROR);
+}
+
+void H2Session::give_back(H2Stream& st) {
+  if (closed_ || st.body_paused || st.unconsumed == 0) return;
+  nghttp2_session_consume_stream(session_, st.id(), size_t(st.unconsumed));
+  st.unconsumed = 0;
+  flush();  // the WINDOW_UPDATE, when nghttp2 decides one is due
 }
 
 int H2Session::on_invalid_frame_recv(nghttp2_session*, const nghttp2_frame* frame, int lib_error,
@@ -434,8 +499,13 @@ ssize_t H2Session::on_send(nghttp2_session*, const uint8_t* data, size_t len, in
   return ssize_t(len);
 }
 
-int H2Session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* p) {
+int H2Session::on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
   auto* self = self_of(p);
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    H2Stream* st = self->find(frame->hd.stream_id);
+    if (st && !st->request_ended) self->linger_or_reset(session, *st);
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY) {
     self->goaway_sent_ = true;
     // GOAWAYs nghttp2 sends on its own (HPACK, flow-control or framing errors) are refusals too.
@@ -551,13 +621,13 @@ void H2Session::run_deferred() {
       if (ctx_->hooks && ctx_->hooks->admit_request) {
         if (auto reason = ctx_->hooks->admit_request(conn_.client_ip()); !reason.empty()) {
           ex->respond_error(429, reason, Headers{{"Retry-After", "1"}});
-          std::string().swap(st->held_body);
+          drop_held_body(*st);
           continue;
         }
       }
       ctx_->trim.note_activity();
       ctx_->handler->handle(ex);
-      if (ex->started()) std::string().swap(st->held_body);
+      if (ex->started() && !ex->reads_request_body()) drop_held_body(*st);
     }
     auto gone = std::move(gone_);
     gone_.clear();
@@ -630,9 +700,11 @@ void H2Session::on_tick(int64_t now) {
     close_connection();
     return;
   }
-  std::vector<std::shared_ptr<H2Stream>> stalled, slow_heads;
+  std::vector<std::shared_ptr<H2Stream>> stalled, slow_heads, lingered;
   for (auto& [id, st] : streams_) {
-    if (!st->exchange()) {
+    if (st->lingering && !st->request_ended && now - st->lingering_since_ms > o.send_stall_ms) {
+      lingered.push_back(st);  // the dropped rest stopped coming: the stream is not held for it
+    } else if (!st->exchange()) {
       if (now - st->opened_ms() > o.header_read_ms) slow_heads.push_back(st);
     } else if (st->queued() == 0) {
       st->progress_ms_ = now;
@@ -642,6 +714,11 @@ void H2Session::on_tick(int64_t now) {
     }
   }
   for (auto& st : stalled) reset(*st, "stream-send-stall");
+  for (auto& st : lingered) {
+    st->lingering = false;
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, st->id(), NGHTTP2_NO_ERROR);
+  }
+  if (!lingered.empty()) flush();
   if (!slow_heads.empty()) {
     terminate("header-timeout");
     flush();

@@ -4,6 +4,11 @@
 // bytes are under the high-water mark (backpressure from the socket), and each request stream is
 // an Exchange whose ResponseChannel is its H2Stream, so the proxy core never sees the protocol.
 //
+// Request bodies are flow-controlled per stream (RFC 9113 §5.2): a stream's window reopens only
+// by the bytes its consumer took, so an upload whose upstream is behind stops at one window.
+// The connection's window reopens as bytes arrive (every stream's share is bounded by its own
+// window), so stalled uploads, reset streams and dropped bodies never hold up the others.
+//
 // nghttp2 calls us back from inside nghttp2_session_mem_recv/send, where it must not be re-entered:
 // handlers run, and dropped streams are told, only after those calls return.
 #include <nghttp2/nghttp2.h>
@@ -57,6 +62,9 @@ class H2Session {
   // RST_STREAM for a response that cannot be completed (or a stalled stream).
   void reset(H2Stream& st, const char* why);
   void answered(H2Stream& st);
+  // Reopens the stream's window by the request body bytes its consumer has taken (none while
+  // it is paused).
+  void give_back(H2Stream& st);
   size_t stream_window() const;
 
  private:
@@ -85,6 +93,11 @@ class H2Session {
   int check_frame(const nghttp2_frame_hd& hd);
   void headers_done(H2Stream& st, bool end_stream);
   void data_received(H2Stream& st, const uint8_t* data, size_t len);
+  // The body held for a handler that answered without reading it: freed, its window reopened.
+  void drop_held_body(H2Stream& st);
+  // The response ended before the request body: drop the body's rest if it is small, else
+  // RST_STREAM NO_ERROR.
+  void linger_or_reset(nghttp2_session* session, H2Stream& st);
   // A client crossed a connection limit: GOAWAY ENHANCE_YOUR_CALM once, counted and logged.
   void terminate(const char* reason);
   void count_refused(std::string_view reason, bool connection = false);

@@ -82,6 +82,13 @@ void H2Stream::want_request_body(Exchange& ex) {
     ex.deliver_request_body(held.data(), held.size());
   }
   if (request_ended) ex.end_request_body(true);
+  if (session_) session_->give_back(*this);
+}
+
+void H2Stream::request_body_flow(Exchange& ex, bool paused) {
+  if (!channel_open(ex) || body_paused == paused) return;
+  body_paused = paused;
+  if (!paused) session_->give_back(*this);
 }
 
 }  // namespace cdn::http

@@ -43,9 +43,18 @@ class H2Stream : public ResponseChannel {
   int64_t progress_ms_ = 0;  // last time body bytes left the queue, or it was empty
   int64_t opened_ms() const { return opened_ms_; }
 
-  // Request body bytes that came before anyone asked for them, bounded by the session.
+  // Request body bytes that came before anyone asked for them: within the stream's window,
+  // which they keep shut until they are read.
   std::string held_body;
   uint64_t body_seen = 0;  // request body bytes received while nobody read them
+  // Request body bytes received and not yet given back to the stream's flow-control window:
+  // held, or taken by a consumer that has since paused (its upstream is behind).
+  uint64_t unconsumed = 0;
+  uint64_t body_received = 0;  // every request body byte that came
+  // Answered before its body ended, the rest being dropped: when the last of it came.
+  int64_t lingering_since_ms = 0;
+  bool lingering = false;
+  bool body_paused = false;
   bool request_ended = false;
   bool dispatched = false;  // the handler has run
 
@@ -59,6 +68,8 @@ class H2Stream : public ResponseChannel {
   size_t unsent_bytes(const Exchange&) const override { return queued_; }
   size_t send_window() const override;
   void want_request_body(Exchange& ex) override;
+  // Paused: the window stays shut, so the client sends at most what it already may.
+  void request_body_flow(Exchange& ex, bool paused) override;
 
  private:
   void queue(std::span<const Bytes> blocks);

@@ -195,6 +195,10 @@ class UpstreamConnection : public net::Stream::Handler {
     early_body_.clear();
     early_bytes_ = 0;
     arm_waiting();
+    // A body consumer that paused on the early bytes resumes here when the socket took them at
+    // once: no write is left to complete and report progress.
+    if (cb_ && streaming_ && unsent_bytes() <= UpstreamPool::body_low_water)
+      cb_->on_upstream_writable();
   }
 
   // The handshake runs on the loop while the connect timeout keeps counting; the handle stays in

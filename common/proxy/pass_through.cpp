@@ -89,6 +89,7 @@ void PassThrough::on_body_end(bool ok) {
   body_over_ = true;
   if (!ok) {
     // The client left mid-body: cut the upstream request so no truncated body looks complete.
+    count_error("client-aborted");
     pool().cancel(token_);
     upstream_done_ = true;
     release();
@@ -152,6 +153,7 @@ bool PassThrough::send_upstream() {
   });
   ex_->on_abort([weak] {
     if (auto s = weak.lock()) {
+      if (!s->upstream_done_) s->count_error("client-aborted");
       s->body_over_ = true;
       s->pool().cancel(s->token_);
       s->upstream_done_ = true;

@@ -278,6 +278,7 @@ int Program::run(Hooks& hooks) {
   so.h2.max_control_frames = h2.max_control_frames;
   so.h2.max_empty_data = h2.max_empty_data;
   so.h2.flood_interval_ms = h2.flood_interval_ms;
+  so.h2.stream_window_bytes = h2.stream_window_bytes;
   http::ConnectionHooks ch;
   ch.on_refused = [](int status, const std::string& reason) {
     obs::metrics()

@@ -26,6 +26,7 @@ from h2_support import (CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, END_HEADE
 pytestmark = pytest.mark.skipif(not shutil.which("nghttp") or not shutil.which("h2load"),
                                 reason="nghttp2-client (nghttp, h2load) is not installed")
 
+HANG_UPLOAD = "/up/hang"  # passed upstream (not a read-only path), never answered
 LIMITS = {"max_resets": 20, "max_control_frames": 20, "max_empty_data": 20, "max_continuations": 4,
           "flood_interval": "30s", "max_header_list_bytes": 8192}
 
@@ -58,6 +59,7 @@ def h2(tmp_path_factory):
     class H:
         pass
     h = H()
+    origin.add(HANG_UPLOAD, b"", hang=True)
     h.origin, h.edge, h.dir, h.objects = origin, edge, d, Objects(origin)
     yield h
     edge.kill()
@@ -242,7 +244,9 @@ def ping_flood(c):
 
 
 def empty_data_flood(c):
-    sid = c.request("/vod/h2/none.ts", method="POST", end_stream=False)
+    # On a stream still reading its body (its upstream never answers): a stream already answered
+    # is reset (RST_STREAM NO_ERROR, RFC 9113 §8.1) and what comes on it after is ignored.
+    sid = c.request(HANG_UPLOAD, method="POST", end_stream=False)
     c.send(b"".join(frame(DATA, 0, sid) for _ in range(100)))
 
 

@@ -31,7 +31,8 @@ TEST(Http2Config, ReadsEveryKey) {
       "edge",
       "http2: {enabled: false, h2c: true, max_concurrent_streams: 10, header_table_bytes: 1KiB,\n"
       "        max_header_list_bytes: 4KiB, max_continuations: 2, max_resets: 5,\n"
-      "        max_control_frames: 6, max_empty_data: 7, flood_interval: 10s}\n");
+      "        max_control_frames: 6, max_empty_data: 7, flood_interval: 10s,\n"
+      "        stream_window_bytes: 64KiB}\n");
   ASSERT_TRUE(r.ok()) << r.error().message;
   const Http2Config& h = r->http2;
   EXPECT_FALSE(http2_enabled(h, r->tier));
@@ -44,12 +45,14 @@ TEST(Http2Config, ReadsEveryKey) {
   EXPECT_EQ(h.max_control_frames, 6u);
   EXPECT_EQ(h.max_empty_data, 7u);
   EXPECT_EQ(h.flood_interval_ms, 10'000);
+  EXPECT_EQ(h.stream_window_bytes, 65536u);
 }
 
 TEST(Http2Config, BadValuesNameFileAndLine) {
   for (const char* bad :
        {"http2: {max_concurrent_streams: 0}\n", "http2: {max_header_list_bytes: 10}\n",
-        "http2: {flood_interval: 0s}\n", "http2: {nope: 1}\n"}) {
+        "http2: {flood_interval: 0s}\n", "http2: {nope: 1}\n",
+        "http2: {stream_window_bytes: 1KiB}\n"}) {
     auto r = parse("edge", bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.error().message.find("t.yaml:4: http2."), std::string::npos) << r.error().message;
