@@ -589,6 +589,8 @@ void H2Session::run_deferred() {
     auto dispatch = std::move(to_dispatch_);
     to_dispatch_.clear();
     for (auto& st : dispatch) {
+      // The answers made so far go out before the next request is handled, when due.
+      if (batching_ && heads_batched_ >= early_flush_at_) write_batch_early();
       if (closed_) return;
       if (!st->attached()) continue;
       auto ex = st->exchange();
@@ -603,7 +605,6 @@ void H2Session::run_deferred() {
       ctx_->trim.note_activity();
       ctx_->handler->handle(ex);
       if (ex->started()) std::string().swap(st->held_body);
-      if (batching_ && heads_batched_ >= early_flush_at_) write_batch_early();
     }
     auto gone = std::move(gone_);
     gone_.clear();
