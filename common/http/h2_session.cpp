@@ -127,7 +127,8 @@ bool H2Session::start() {
 
 void H2Session::on_read(const char* data, size_t len) {
   if (closed_ || terminating_) return;  // after our GOAWAY ENHANCE_YOUR_CALM nothing is read
-  now_ms_ = mono_ms();
+  int64_t now_us = mono_us();
+  now_ms_ = now_us / 1000;
   in_nghttp2_ = true;
   ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), len);
   in_nghttp2_ = false;
@@ -146,10 +147,39 @@ void H2Session::on_read(const char* data, size_t len) {
   }
   // The handlers of this read's requests answer into one batch: their frames leave in one write
   // (and a few TLS records) once all of them ran, not in one write per stream.
+  //
+  // One write per read costs the client time when it is all this worker serves: it gets the
+  // first answer only once the last is made, and with few streams it then sits idle while we
+  // work, and we while it works (h2load 1 × 10 ran at 0.97× nginx's rate on 2.5× less CPU per
+  // request: nginx writes each answer at once). A quiet worker therefore writes the first half
+  // of the answers as soon as they are made: the client reads them and sends new requests while
+  // we make the second half, and both sides keep working, for one more write per read. A busy
+  // worker (another connection read within the last millisecond) keeps the single write: its
+  // clients are served in turn, and the write saved is CPU for all of them.
   batching_ = true;
+  heads_batched_ = 0;
+  early_flush_at_ =
+      worker_quiet(now_us) ? std::max<size_t>(1, (streams_.size() + 1) / 2) : SIZE_MAX;
   run_deferred();
   batching_ = false;
   flush(true);
+}
+
+bool H2Session::worker_quiet(int64_t now_us) {
+  // The last HTTP/2 connection of this thread that was read, and when (compared, never followed).
+  thread_local const H2Session* last_reader = nullptr;
+  thread_local int64_t last_read_us = 0;
+  bool busy = last_reader != this && now_us - last_read_us < kBusyWindowUs;
+  last_reader = this;
+  last_read_us = now_us;
+  return !busy;
+}
+
+void H2Session::write_batch_early() {
+  batching_ = false;
+  flush();
+  batching_ = true;
+  heads_batched_ = 0;
 }
 
 int H2Session::check_frame(const nghttp2_frame_hd& hd) {
@@ -423,6 +453,7 @@ bool H2Session::submit_head(H2Stream& st, const ResponseHead& head) {
   int rv = nghttp2_submit_response(session_, st.id(), nva_.data(), nva_.size(),
                                    has_body ? &provider : nullptr);
   if (rv != 0) return false;
+  if (batching_) ++heads_batched_;
   flush();
   return true;
 }
@@ -551,6 +582,7 @@ void H2Session::flush(bool from_event) {
     flush_again_ = true;
     return;
   }
+  if (!from_event && flush_after_posted()) return;
   flushing_ = true;
   now_ms_ = mono_ms();
   do {
@@ -596,6 +628,19 @@ void H2Session::flush(bool from_event) {
   }
 }
 
+bool H2Session::flush_after_posted() {
+  if (after_posted_due_) return true;
+  std::weak_ptr<bool> alive = alive_;
+  if (!ctx_->worker->after_posted([this, alive]() {
+        if (alive.expired()) return;
+        after_posted_due_ = false;
+        flush(true);
+      }))
+    return false;
+  after_posted_due_ = true;
+  return true;
+}
+
 void H2Session::run_proceed() {
   // Streams whose queues fell under the mark: their producers go on (and may queue more).
   auto ready = std::move(to_proceed_);
@@ -614,6 +659,8 @@ void H2Session::run_deferred() {
     auto dispatch = std::move(to_dispatch_);
     to_dispatch_.clear();
     for (auto& st : dispatch) {
+      // The answers made so far go out before the next request is handled, when due.
+      if (batching_ && heads_batched_ >= early_flush_at_) write_batch_early();
       if (closed_) return;
       if (!st->attached()) continue;
       auto ex = st->exchange();

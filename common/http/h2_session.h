@@ -107,6 +107,13 @@ class H2Session {
   // from a socket event (not from inside a producer's write), so producers may be resumed here.
   void flush(bool from_event = false);
   void run_proceed();
+  // While the worker runs posted work (the wakes of a fill's waiters, say): the flush is made once
+  // that work is done, so every stream it answered leaves in one write. False: not in posted work.
+  bool flush_after_posted();
+  // No other HTTP/2 connection of this worker thread was read within kBusyWindowUs.
+  bool worker_quiet(int64_t now_us);
+  // Writes the answers of this read made so far; the batch goes on for the rest.
+  void write_batch_early();
   void write_out();
   // The exchange is over: it is logged once the bytes written so far have left.
   void log_when_sent(const std::shared_ptr<Exchange>& ex);
@@ -152,6 +159,10 @@ class H2Session {
   bool seen_request_ = false;
   bool in_nghttp2_ = false, flushing_ = false, flush_again_ = false, batching_ = false;
   bool terminating_ = false, goaway_sent_ = false, closed_ = false, poke_posted_ = false;
+  bool after_posted_due_ = false;
+  size_t heads_batched_ = 0;          // responses submitted in this read's batch so far
+  size_t early_flush_at_ = SIZE_MAX;  // ... at which those made so far are written early
+  static constexpr int64_t kBusyWindowUs = 1000;
   // Expires with the session: a posted flush finds out whether it still has one.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -39,13 +39,24 @@ bool Worker::post(std::function<void()> fn) {
   return true;
 }
 
+bool Worker::after_posted(std::function<void()> fn) {
+  if (!draining_) return false;
+  after_posted_.push_back(std::move(fn));
+  return true;
+}
+
 void Worker::drain_posted() {
   std::vector<std::function<void()>> batch;
   {
     std::lock_guard lk(mu_);
     batch.swap(queue_);
   }
+  draining_ = true;
   for (auto& fn : batch) fn();
+  draining_ = false;
+  auto after = std::move(after_posted_);
+  after_posted_.clear();
+  for (auto& fn : after) fn();
   if (stopping_) {
     {
       std::lock_guard lk(mu_);

@@ -30,6 +30,10 @@ class Worker {
   // Thread-safe. Runs fn on this worker's loop thread. Returns false once the worker stopped.
   bool post(std::function<void()> fn);
   bool on_this_thread() const { return std::this_thread::get_id() == thread_id_; }
+  // Loop thread only. While posted work runs, `fn` runs once that whole batch of it is done, so
+  // output that many posted tasks produce for one connection (the waiters of one fill) can leave
+  // in one write; false when no posted work is running (the caller goes on at once).
+  bool after_posted(std::function<void()> fn);
 
   // Starts the thread; `init` runs first on the loop thread (create listeners there).
   void start(std::function<void(Worker&)> init);
@@ -52,6 +56,8 @@ class Worker {
   UvHandle<uv_async_t> async_;
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;
+  bool draining_ = false;                          // loop thread only
+  std::vector<std::function<void()>> after_posted_;  // loop thread only
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::thread::id thread_id_;

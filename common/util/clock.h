@@ -14,6 +14,11 @@ inline int64_t unix_now_ms() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+inline int64_t mono_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 inline int64_t mono_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

@@ -19,9 +19,9 @@ import pytest
 pytest.importorskip("hpack", reason="python3-h2 (hpack) is not installed: scripts/install-deps.sh")
 
 from conftest import SlowOrigin, Tier, edge_config, http_request, make_cert, wait_fills_done, wait_until
-from h2_support import (CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, END_HEADERS, ENHANCE_YOUR_CALM, HEADERS,
-                        NO_ERROR, PING, REFUSED_STREAM, H2Conn, frame, h2_request, rst_stream, settings,
-                        window_update)
+from h2_support import (ACK, CANCEL, COMPRESSION_ERROR, CONTINUATION, DATA, END_HEADERS, END_STREAM,
+                        ENHANCE_YOUR_CALM, HEADERS, NO_ERROR, PING, REFUSED_STREAM, H2Conn, frame, h2_request,
+                        rst_stream, settings, window_update)
 
 pytestmark = pytest.mark.skipif(not shutil.which("nghttp") or not shutil.which("h2load"),
                                 reason="nghttp2-client (nghttp, h2load) is not installed")
@@ -192,6 +192,58 @@ def test_coalescing_across_streams_and_connections(h2, proto):
     assert len(results) == (3 if proto == "h1" else 15)
     assert all(r.status == 200 and r.body == body for r in results)
     assert h2.origin.count(path) == 1
+
+
+class LoggedConn(H2Conn):
+    """Also keeps every frame's (type, flags, stream, payload length) in the order it came."""
+
+    def __init__(self, *a, **kw):
+        self.log = []
+        super().__init__(*a, **kw)
+
+    def _handle(self, ftype, flags, sid, payload):
+        self.log.append((ftype, flags, sid, len(payload)))
+        super()._handle(ftype, flags, sid, payload)
+
+
+def assert_frames_in_order(log, sid, body_len):
+    """One HEADERS first, then DATA frames adding up to the body, END_STREAM on the last only."""
+    frames = [(t, f, n) for t, f, s, n in log if s == sid]
+    assert frames and frames[0][0] == HEADERS and frames[0][1] & END_HEADERS, (sid, frames[:3])
+    assert all(t == DATA for t, _, _ in frames[1:]), (sid, frames)
+    assert sum(n for _, _, n in frames[1:]) == body_len, sid
+    assert [i for i, (_, f, _) in enumerate(frames) if f & END_STREAM] == [len(frames) - 1], (sid, frames)
+
+
+def test_fills_answer_many_streams_of_one_connection_byte_exact_in_order(h2):
+    """Streams of one connection waiting for the same fills are answered together when a fill's
+    head and then its body arrive (one write for all of them, which is not visible from here):
+    each stream still gets its head, then its own body byte-exact, in order, ending once, and
+    the HITs asked in between are unaffected."""
+    cached, cached_body = h2.objects.add(3000)
+    assert fetch(h2, "h2c", cached).status == 200
+    wait_fills_done(h2.edge)
+    for tls in (False, True):
+        release = threading.Event()
+        small, small_body = h2.objects.add(1000, split=0, release=release)
+        big, big_body = h2.objects.add(120_000, split=0, release=release)
+        with LoggedConn(h2.edge.port(tls), tls=tls) as c:
+            want = {}
+            for i in range(30):
+                p, body = ((small, small_body), (big, big_body), (cached, cached_body))[i % 3]
+                want[c.request(p)] = body
+            # Its answer comes after the edge has read (and dispatched) every request before it.
+            c.send(frame(PING, 0, 0, b"h13batch"))
+            assert c.pump(lambda: any(t == PING and f & ACK for t, f, _, _ in c.log), 10), "no PING ACK"
+            wait_until(lambda: h2.origin.count(small) == 1 and h2.origin.count(big) == 1, what="both fills")
+            release.set()
+            got = c.wait_streams(list(want), timeout=20)
+            for (sid, body), st in zip(want.items(), got):
+                r = st.response()
+                assert (r.status, st.reset) == (200, None), sid
+                assert r.body == body, sid
+                assert_frames_in_order(c.log, sid, len(body))
+        assert h2.origin.count(small) == 1 and h2.origin.count(big) == 1
 
 
 @pytest.mark.parametrize("proto", PROTOS)

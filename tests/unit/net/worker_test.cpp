@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <latch>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -52,6 +53,38 @@ TEST(Worker, ManyThreadsPostConcurrently) {
   w.stop();
   w.join();
   EXPECT_EQ(count, kThreads * kEach);
+}
+
+// What lets the HTTP/2 session write the answers of many woken waiters at once: work asked for
+// with after_posted() runs once, after every task of the batch it was asked from, and outside a
+// batch the caller is told to go on itself.
+TEST(Worker, AfterPostedRunsOnceTheWholeBatchRan) {
+  Worker w(0);
+  std::latch ready(1);
+  w.start([&](Worker&) { ready.count_down(); });
+  ready.wait();
+  std::vector<std::string> seen;  // only touched on the loop thread
+  bool outside = true;
+  std::latch done(1);
+  ASSERT_TRUE(w.post([&] {
+    // Three tasks queued from inside the loop: they run together in the next batch.
+    for (int i = 0; i < 3; ++i) {
+      w.post([&, i] {
+        seen.push_back("task" + std::to_string(i));
+        if (i != 0) return;
+        EXPECT_TRUE(w.after_posted([&] {
+          seen.push_back("after");
+          outside = w.after_posted([] {});
+          done.count_down();
+        }));
+      });
+    }
+  }));
+  done.wait();
+  w.stop();
+  w.join();
+  EXPECT_EQ(seen, (std::vector<std::string>{"task0", "task1", "task2", "after"}));
+  EXPECT_FALSE(outside);
 }
 
 // What shutdown relies on instead of a sleep: work posted before stop() runs, and the close
