@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/util/clock.h"
+#include "origin-shield/origin/live/fmp4_writer.h"
 
 namespace cdn::origin {
 
@@ -18,6 +19,7 @@ void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
   live::CmafConfig c;
   c.target_duration_s = settings_.playlist.target_duration_s;
   c.part_target_s = settings_.playlist.part_target_s;
+  c.chunk_target_s = c.part_target_s / kChunksPerPart;
   c.first_sequence = std::max(first_sequence, next_sequence_);
   c.first_discontinuity = discontinuity || !playlist_.empty();
   c.per_track = settings_.per_track;
@@ -26,12 +28,15 @@ void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
     inits_[init.id] = init;
     changed_ = true;
   };
+  out.on_chunk = [this](const live::CmafChunk& ch) { on_chunk(ch); };
   out.on_part = [this](const live::CmafPart& p) { on_part(p); };
   out.on_segment = [this](live::CmafSegment&& s) { on_segment(std::move(s)); };
   packager_ = std::make_unique<live::CmafPackager>(c, std::move(out));
   session_ = c.first_sequence;
   next_part_ = 0;
   parts_.clear();
+  part_growing_ = {};
+  segment_growing_.reset();
   first_part_of_.clear();
   media_zero_ms_ = 0;  // a new encoder's timeline
   changed_ = true;
@@ -55,15 +60,34 @@ void CmafOutput::end() {
   changed_ = true;
 }
 
+void CmafOutput::on_chunk(const live::CmafChunk& ch) {
+  part_growing_.number = next_part_;
+  part_growing_.muxed.push_back(ch.data);
+  if (!segment_growing_ || segment_growing_->number != ch.sequence) {
+    static const Bytes kStyp = make_bytes(live::fmp4::write_styp());
+    segment_growing_ = CmafGrowing{ch.sequence, {kStyp}, {}, {}};
+  }
+  CmafGrowing& seg = *segment_growing_;
+  seg.muxed.push_back(ch.data);
+  for (auto [track, list] : {std::pair{&ch.video, &seg.video}, std::pair{&ch.audio, &seg.audio}}) {
+    if (!*track) continue;
+    if (list->empty()) list->push_back(seg.muxed.front());  // the styp
+    list->push_back(*track);
+  }
+  changed_ = true;
+}
+
 void CmafOutput::on_part(const live::CmafPart& p) {
   if (p.index == 0) first_part_of_[p.sequence] = next_part_;
   playlist_.add_part(p, session_, next_part_, unix_now_ms());
   parts_[next_part_++] = p.data;
+  part_growing_ = {};
   changed_ = true;
 }
 
 void CmafOutput::on_segment(live::CmafSegment&& s) {
   playlist_.add_segment(s);
+  segment_growing_.reset();
   // The session's media time 0 on the wall clock, fixed by its first segment: DASH clients place
   // every later segment's availability from it.
   if (media_zero_ms_ == 0)
@@ -99,6 +123,8 @@ std::shared_ptr<const CmafSnapshot> CmafOutput::take_changes() {
   s->parts = parts_;
   s->media_zero_ms = media_zero_ms_;
   s->next_part = next_part_;
+  s->part_growing = part_growing_;
+  s->segment_growing = segment_growing_;
   s->ended = playlist_.ended();
   s->modified_s = unix_now();
   return s;

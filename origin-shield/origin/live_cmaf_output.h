@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "common/util/bytes.h"
 #include "origin-shield/origin/live/cmaf_packager.h"
@@ -21,6 +22,13 @@ struct CmafStoredSegment {
   uint64_t init_id = 0;
 };
 
+// An object still being written (the part or the segment in progress): its chunks so far, in
+// order, each a moof/mdat fragment (a segment's lists start with its styp). Served while written.
+struct CmafGrowing {
+  uint64_t number = 0;  // the part's number (this session's) or the segment's msn
+  std::vector<Bytes> muxed, video, audio;  // video/audio: per track (DASH)
+};
+
 // What serving needs of a rendition's fMP4 output at one instant. Never changed once published.
 struct CmafSnapshot {
   std::shared_ptr<const live::LlhlsPlaylist> playlist;
@@ -31,6 +39,8 @@ struct CmafSnapshot {
   uint64_t session = 0;             // parts are numbered within an encoder session
   std::map<uint64_t, Bytes> parts;  // this session's, by number
   uint64_t next_part = 0;           // the number the next part will get (the preload hint)
+  CmafGrowing part_growing;         // part next_part, when it has chunks
+  std::optional<CmafGrowing> segment_growing;  // the segment in progress, once it has chunks
   bool ended = false;
   int64_t modified_s = 0;
 };
@@ -40,6 +50,10 @@ struct CmafOutputSettings {
   bool per_track = false;  // DASH: one file per track as well
   size_t memory_segments = 10;
 };
+
+// Chunks per part: what a preload-hinted part's (or a low-latency DASH segment's) early request
+// gets at a time.
+constexpr int kChunksPerPart = 4;
 
 class CmafOutput {
  public:
@@ -56,6 +70,7 @@ class CmafOutput {
   std::shared_ptr<const CmafSnapshot> take_changes();
 
  private:
+  void on_chunk(const live::CmafChunk& chunk);
   void on_part(const live::CmafPart& part);
   void on_segment(live::CmafSegment&& seg);
 
@@ -67,6 +82,8 @@ class CmafOutput {
   std::map<uint64_t, live::CmafInit> inits_;
   std::map<uint64_t, CmafStoredSegment> segments_;
   std::map<uint64_t, Bytes> parts_;
+  CmafGrowing part_growing_;
+  std::optional<CmafGrowing> segment_growing_;
   int64_t media_zero_ms_ = 0;
   std::map<uint64_t, uint64_t> first_part_of_;  // msn → its first part's number (this session)
   bool changed_ = false;

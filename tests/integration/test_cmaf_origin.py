@@ -169,7 +169,7 @@ class TimedGet:
 
     def __init__(self, port, path):
         self.port, self.path = port, path
-        self.status = self.head_at = self.done_at = None
+        self.status = self.head_at = self.first_at = self.done_at = None
         self.body, self.complete = b"", False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.started = time.monotonic()
@@ -214,6 +214,8 @@ class TimedGet:
                 if n == 0:
                     self.complete = True
                     return
+                if self.first_at is None:
+                    self.first_at = time.monotonic()
                 self.body += buf[:n]
                 buf = buf[n + 2:]
         except OSError:
@@ -228,15 +230,15 @@ class TimedGet:
         return self
 
 
-def ffmpeg_live(port, seconds):
-    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin."""
+def ffmpeg_live(port, seconds, rendition="720p"):
+    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin, each frame sent when made."""
     need_ffmpeg()
-    url = f"http://127.0.0.1:{port}/ingest/demo/720p?key={STREAM_KEY}"
+    url = f"http://127.0.0.1:{port}/ingest/demo/{rendition}?key={STREAM_KEY}"
     return subprocess.Popen(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
          "-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
          "-pix_fmt", "yuv420p", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "aac",
-         "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "-flush_packets", "1", "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, content, tmp_path):
@@ -259,11 +261,13 @@ def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, conte
         hinted.join()
         blocking.join()
         assert hinted.status == 200 and hinted.complete
-        # Answered at once: the head left long before the part existed.
+        # Answered at once: the head left long before the part existed, and its first chunks (one
+        # moof/mdat fragment each) while the rest of it was still being encoded.
         assert hinted.head_at - hinted.started < time_bound(0.25)
         assert hinted.done_at - hinted.head_at > 0.05
+        assert hinted.done_at - hinted.first_at > 0.1, (hinted.first_at - hinted.head_at, hinted.done_at - hinted.first_at)
         frags = fragments(hinted.body)
-        assert len(frags) == 1 and {t["track"] for t in frags[0][1]} == {1, 2}
+        assert len(frags) >= 2 and {t["track"] for f in frags for t in f[1]} == {1, 2}
         assert origin.get(BASE + hint).body == hinted.body  # what was streamed is the part, whole
         # The blocking reload ends with the part's publication (seen as the hinted part's body).
         assert blocking.status == 200
@@ -391,3 +395,65 @@ def test_blocking_reload_gives_up_after_three_target_durations(tiers, content, t
         assert origin.metric("cdn_live_errors_total", reason="blocking-reload-timeout") == 1
     finally:
         s.close()
+
+
+def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, content, tmp_path):
+    """Parts and DASH segments are streamed chunk by chunk while written. An encoder that stalls
+    mid-part with its connection open (input_gap far away) leaves the part unfinished: its streamed
+    response ends without the last chunk when the hold times out (3 target durations), never as a
+    shorter part that looks whole."""
+    import signal
+    import xml.etree.ElementTree as ET
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "dash"], gap="30s")).start()
+    port = origin.port()
+    ff = ffmpeg_live(port, 40)
+    try:
+        def live_edge():
+            r = origin.get(BASE + "index.m3u8")
+            if r.status != 200:
+                return None
+            segs, current, hint = playlist_parts(r.body.decode())
+            return (segs, current, hint) if len(segs) >= 2 and current[1] else None
+        segs, (msn, parts), hint = wait_until(live_edge, timeout=30, what="two fMP4 segments and a part")
+
+        # Low-latency DASH: the MPD lets players ask for a segment a part after it starts, and the
+        # segment in progress is sent as it is written, chunk by chunk, equal to the whole one.
+        ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+        root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+        tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
+        ato = float(tmpl.get("availabilityTimeOffset"))
+        assert tmpl.get("availabilityTimeComplete") == "false"
+        assert 0.5 <= ato <= 1.2 - 0.333, ato  # segment (1 s GOP) − part (0.333 s)
+        latency = root.find("d:ServiceDescription/d:Latency", ns)
+        assert latency is not None and int(latency.get("target")) == 999
+        early = TimedGet(port, f"{BASE}v-{msn}.m4s")  # msn: the segment in progress
+        early.join()
+        assert early.status == 200 and early.complete
+        whole = origin.get(f"{BASE}v-{msn}.m4s")
+        assert whole.status == 200 and whole.header("Content-Length") is not None
+        assert early.body == whole.body
+        assert early.done_at - early.first_at > 0.2, (early.first_at - early.head_at, early.done_at - early.first_at)
+        assert boxes(early.body)[0]["type"] == b"styp" and len(fragments(early.body)) >= 4
+
+        # A hinted part whose first chunk arrived, then the encoder stalls (stopped, its
+        # connection open): curl reports a partial transfer (no terminating chunk).
+        hint = wait_until(lambda: live_edge() and live_edge()[2], timeout=10, what="a hint")
+        out = tmp_path / "part.m4s"
+        started = time.monotonic()
+        curl = subprocess.Popen(["curl", "-sS", "-N", "-o", str(out), f"http://127.0.0.1:{port}{BASE}{hint}"],
+                                stderr=subprocess.PIPE)
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, timeout=5, interval=0.005,
+                   what="the hinted part's first chunk")
+        ff.send_signal(signal.SIGSTOP)
+        rc = curl.wait(timeout=time_bound(3.0) + 5)
+        elapsed = time.monotonic() - started
+        assert rc == 18, (rc, curl.stderr.read())  # CURLE_PARTIAL_FILE
+        assert 2.5 <= elapsed <= time_bound(3.0) + 1.5, elapsed  # the hold's deadline: 3 × 1 s
+        got = out.read_bytes()
+        assert got and fragments(got)  # whole chunks were sent, the part never finished
+        assert origin.metric("cdn_live_errors_total", reason="part-wait-timeout") == 1
+        assert origin.metric("cdn_live_held_requests_total", result="timeout") == 1
+    finally:
+        ff.send_signal(signal.SIGCONT) if ff.poll() is None else None
+        ff.kill()
+        ff.wait(10)

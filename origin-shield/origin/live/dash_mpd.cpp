@@ -14,7 +14,7 @@ std::string duration(double s) {
   return buf;
 }
 
-void representation(std::string& out, const DashRepresentation& r, bool video) {
+void representation(std::string& out, const DashRepresentation& r, bool video, double ato_s) {
   out += "      <Representation id=\"" + xml_escape(r.id) + "\" bandwidth=\"" +
          std::to_string(r.bandwidth) + "\" codecs=\"" + xml_escape(r.codecs) + "\"";
   if (video && r.width > 0)
@@ -30,8 +30,14 @@ void representation(std::string& out, const DashRepresentation& r, bool video) {
   const uint64_t start = r.segments.empty() ? 0 : r.segments.front().number;
   out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
          "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
-         ".mp4\" media=\"" + xml_escape(r.prefix, true) +
-         "$Number$.m4s\">\n          <SegmentTimeline>\n";
+         ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\"";
+  if (ato_s > 0) {
+    char buf[96];
+    snprintf(buf, sizeof buf, " availabilityTimeOffset=\"%.3f\" availabilityTimeComplete=\"false\"",
+             ato_s);
+    out += buf;
+  }
+  out += ">\n          <SegmentTimeline>\n";
   int64_t expect = -1;
   for (const DashSegment& s : r.segments) {
     out += "            <S ";
@@ -56,19 +62,25 @@ std::string write_mpd(const DashManifest& m) {
   out += " timeShiftBufferDepth=\"" + duration(m.time_shift_buffer_s) + "\" maxSegmentDuration=\"" +
          duration(m.max_segment_s) + "\" minBufferTime=\"" + duration(m.max_segment_s) +
          "\" suggestedPresentationDelay=\"" + duration(3 * m.max_segment_s) + "\">\n";
+  if (m.latency_target_ms > 0)
+    out += "  <ServiceDescription id=\"0\">\n    <Latency target=\"" +
+           std::to_string(m.latency_target_ms) + "\" max=\"" +
+           std::to_string(int64_t(6000 * m.max_segment_s)) +
+           "\"/>\n    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n  </ServiceDescription>\n";
   out += "  <Period id=\"0\" start=\"PT0S\">\n";
   if (!m.video.empty()) {
     out +=
         "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    for (const DashRepresentation& r : m.video) representation(out, r, true);
+    for (const DashRepresentation& r : m.video)
+      representation(out, r, true, m.availability_time_offset_s);
     out += "    </AdaptationSet>\n";
   }
   if (m.audio) {
     out +=
         "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"und\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    representation(out, *m.audio, false);
+    representation(out, *m.audio, false, m.availability_time_offset_s);
     out += "    </AdaptationSet>\n";
   }
   out += "  </Period>\n";

@@ -35,6 +35,11 @@ struct DashManifest {
   double max_segment_s = 2;
   std::string utc_timing_url;  // an http-iso time endpoint
   bool ended = false;          // the stream ended: type stays dynamic, no more updates promised
+  // Low-latency DASH (> 0): a segment may be asked for this long before its end
+  // (availabilityTimeOffset, with availabilityTimeComplete="false": it is sent as it is written),
+  // and the players' latency target (ServiceDescription).
+  double availability_time_offset_s = 0;
+  int64_t latency_target_ms = 0;
   std::vector<DashRepresentation> video;
   std::optional<DashRepresentation> audio;
 };

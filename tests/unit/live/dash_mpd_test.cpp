@@ -40,6 +40,21 @@ TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
   EXPECT_NE(
       x.find("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"/live/time\"/>"),
       std::string::npos);
+  EXPECT_EQ(x.find("availabilityTimeOffset"), std::string::npos);
+  EXPECT_EQ(x.find("<ServiceDescription"), std::string::npos);
+  // Low-latency: segments may be fetched early, and are sent as written.
+  m.availability_time_offset_s = 1.667;
+  m.latency_target_ms = 999;
+  m.max_segment_s = 2;
+  const std::string ll = write_mpd(m);
+  EXPECT_NE(ll.find("media=\"720p/v-$Number$.m4s\" availabilityTimeOffset=\"1.667\" "
+                    "availabilityTimeComplete=\"false\">"),
+            std::string::npos)
+      << ll;
+  EXPECT_NE(ll.find("<ServiceDescription id=\"0\">\n    <Latency target=\"999\" max=\"12000\"/>"),
+            std::string::npos)
+      << ll;
+  EXPECT_LT(ll.find("<ServiceDescription"), ll.find("<Period"));
   m.ended = true;
   m.video[0].id = "a\"<b";
   const std::string e = write_mpd(m);
