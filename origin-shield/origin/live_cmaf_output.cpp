@@ -94,7 +94,8 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
     media_zero_ms_ = unix_now_ms() - (s.first_dts + s.duration_ticks) / (live::kTimestampHz / 1000);
   segments_[s.sequence] = {
       std::move(s.data), std::move(s.video), std::move(s.audio),     s.first_dts,
-      s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id};
+      s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id,
+      std::move(s.cues)};
   next_sequence_ = std::max(next_sequence_, s.sequence + 1);
   // Memory: the live window plus some slack; parts of the segments that left it go too.
   while (segments_.size() > settings_.memory_segments) {

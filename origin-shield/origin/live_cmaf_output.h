@@ -20,6 +20,7 @@ struct CmafStoredSegment {
   int64_t t = 0, d = 0;              // first decode time and duration, 90 kHz
   int64_t audio_t = 0, audio_d = 0;  // the audio file's (DASH)
   uint64_t init_id = 0;
+  std::vector<live::Cue> cues;  // SCTE-35 splice points on its start (DASH events)
 };
 
 // An object still being written (the part or the segment in progress): its chunks so far, in

@@ -211,6 +211,13 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
       m.latency_target_ms = std::llround(3000 * part);
     }
+    if (m.video.empty() && m.events.empty())  // one rendition's splices: they are the channel's
+      for (const auto& [msn, s] : c->segments)
+        for (const live::Cue& cue : s.cues)
+          if (s.init_id == init && cue.direction == live::SpliceDirection::kOut)
+            m.events.push_back({cue.event_id, s.t,
+                                cue.duration_s ? std::llround(*cue.duration_s * 90000) : 0,
+                                cue.section});
     if (!v.segments.empty()) m.video.push_back(std::move(v));
     if (!m.audio && !a.segments.empty()) m.audio = std::move(a);
   }

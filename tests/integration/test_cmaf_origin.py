@@ -13,7 +13,8 @@ import time
 import pytest
 
 from conftest import time_bound, wait_until
-from live_support import Pusher, STREAM_KEY, encode_ts, get_playlist, live_origin_config, need_ffmpeg, push
+from live_support import (Pusher, STREAM_KEY, add_scte35, encode_ts, first_video_pts, get_playlist, live_origin_config,
+                          need_ffmpeg, push, splice_insert_section)
 
 BASE = "/live/demo/720p/"
 LL = BASE + "index-fmp4.m3u8"
@@ -457,3 +458,52 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
         ff.send_signal(signal.SIGCONT) if ff.poll() is None else None
         ff.kill()
         ff.wait(10)
+
+
+def test_scte35_as_daterange_in_fmp4_hls_and_event_stream_in_dash(tiers, content, tmp_path):
+    """The SCTE-35 ingest input of test_live.py: a splice_insert (event 77, 4 s break) for a
+    keyframe 2 s in, sent a second ahead. The fMP4 segments are cut there, and the splice is an
+    EXT-X-DATERANGE on that segment (as in the TS playlist) and a DASH Event of the Period."""
+    import base64
+    import xml.etree.ElementTree as ET
+    data = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    p0 = first_video_pts(data)
+    splice = p0 + 2 * 90000
+    section = splice_insert_section(event_id=77, pts=splice, duration_s=4.0)
+    data = add_scte35(data, [(section, splice - 90000)])
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "dash"])).start()
+    assert push(origin.port(), data) == 204
+    pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(BASE + "index.m3u8")),
+                    timeout=10, what="ended fMP4 playlist")
+    lines = pl.body.decode().splitlines()
+    at = [i for i, l in enumerate(lines) if l.startswith("#EXT-X-DATERANGE:")]
+    assert len(at) == 1, pl.body.decode()
+    tag = lines[at[0]]
+    assert 'ID="splice-77"' in tag and "PLANNED-DURATION=4" in tag, tag
+    assert "SCTE35-OUT=0x" + section.hex().upper() in tag, tag
+    assert lines[at[0] - 1].startswith("#EXT-X-PROGRAM-DATE-TIME:")  # its START-DATE
+    assert tag.split('START-DATE="')[1].split('"')[0] == lines[at[0] - 1].split(":", 1)[1]
+    assert any(l.startswith("#EXT-X-CUE-OUT:4") for l in lines[at[0]:at[0] + 2])
+    uri = next(l for l in lines[at[0]:] if l.endswith(".m4s") and not l.startswith("#"))
+    assert uri == "2.m4s", pl.body.decode()  # segments 0 and 1 (1 s each), then the break's
+    # The cut is on the splice's keyframe: the segment's first video sample is presented then.
+    seg = origin.get(BASE + uri).body
+    first = fragments(seg)[0][1][0]
+    assert first["track"] == 1 and first["sync"][0]
+
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+    stream = root.find("d:Period/d:EventStream", ns)
+    assert stream is not None and stream.get("schemeIdUri") == "urn:scte:scte35:2013:bin"
+    assert stream.get("timescale") == "90000"
+    events = stream.findall("d:Event", ns)
+    assert len(events) == 1 and events[0].get("id") == "77" and events[0].get("duration") == "360000"
+    assert base64.b64decode(events[0].text) == section
+    tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
+    number, t = int(tmpl.get("startNumber")), None
+    starts = {}
+    for s_ in tmpl.findall("d:SegmentTimeline/d:S", ns):
+        t = int(s_.get("t")) if s_.get("t") is not None else t
+        starts[number] = t
+        t, number = t + int(s_.get("d")), number + 1
+    assert int(events[0].get("presentationTime")) == starts[2]

@@ -14,7 +14,13 @@ CmafPackager::CmafPackager(CmafConfig config, Output out)
       chunk_ticks_(std::llround(config.chunk_target_s * kTimestampHz)),
       jump_ticks_(std::llround(config.jump_threshold_s * kTimestampHz)),
       pending_discontinuity_(config.first_discontinuity),
-      next_sequence_(config.first_sequence) {}
+      next_sequence_(config.first_sequence) {
+  // Splices wait for the segment that starts at their time (cut at the keyframe there).
+  reader_.on_splice(
+      [this](const SpliceInfo& info, std::string_view section, std::optional<int64_t> placed) {
+        cues_.on_splice(info, section, last_primary_dts_, placed);
+      });
+}
 
 void CmafPackager::feed(std::string_view ts_bytes) {
   reader_.feed(ts_bytes);
@@ -23,6 +29,7 @@ void CmafPackager::feed(std::string_view ts_bytes) {
 void CmafPackager::flush() {
   reader_.flush();
   if (open_) end_timeline(nominal_duration(primary_video_));
+  cues_.drop_all();
 }
 
 int64_t CmafPackager::nominal_duration(bool video) const {
@@ -65,10 +72,12 @@ void CmafPackager::on_primary(AccessUnit&& au) {
     if (!primary_video_) audio_q_.clear();
     refresh_init();
     open_segment(au.dts);
+    seg_cues_ = cues_.take_due(au.pts);
   } else {
     q.back().duration = au.dts - last_primary_dts_;
     const int64_t frame = au.dts - last_primary_dts_;
-    const bool seg_cut = au.keyframe && au.dts - seg_start_ >= target_ticks_;
+    const bool seg_cut = au.keyframe && (au.dts - seg_start_ >= target_ticks_ ||
+                                         (au.dts > seg_start_ && cues_.due(au.pts)));
     if (seg_cut || au.dts - part_start_ + frame > part_ticks_) {
       cut_part(au.dts);
       part_start_ = chunk_start_ = au.dts;
@@ -81,6 +90,7 @@ void CmafPackager::on_primary(AccessUnit&& au) {
       close_segment();
       refresh_init();
       open_segment(au.dts);
+      seg_cues_ = cues_.take_due(au.pts);
     }
   }
   last_primary_dts_ = au.dts;
@@ -197,6 +207,7 @@ void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
   part.independent = part_independent_;
   part.discontinuity = seg_discontinuity_;
   part.init_id = init_id_;
+  if (part.index == 0) part.cues = seg_cues_;
   part.data = make_bytes(std::exchange(part_data_, {}));
   if (!part_video_.empty()) part.video = make_bytes(std::exchange(part_video_, {}));
   if (!part_audio_.empty()) part.audio = make_bytes(std::exchange(part_audio_, {}));
@@ -217,6 +228,8 @@ void CmafPackager::close_segment() {
   s.first_dts = seg_start_;
   s.duration_ticks = part_end_ - seg_start_;
   s.parts = uint32_t(seg_parts_.size());
+  s.cues = std::move(seg_cues_);
+  seg_cues_.clear();
   std::string data = fmp4::write_styp();
   for (const Bytes& p : seg_parts_) data += *p;
   s.data = make_bytes(std::move(data));

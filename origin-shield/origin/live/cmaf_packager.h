@@ -14,6 +14,7 @@
 
 #include "common/util/bytes.h"
 #include "origin-shield/origin/live/cmaf_access_units.h"
+#include "origin-shield/origin/live/splice_cues.h"
 
 namespace cdn::live {
 
@@ -52,7 +53,8 @@ struct CmafPart {
   bool discontinuity = false;  // of its segment
   uint64_t init_id = 0;        // of its segment
   Bytes data;                  // its chunks' moof + mdat fragments
-  Bytes video, audio;  // per_track: the same part as one fragment per track (null: no samples)
+  Bytes video, audio;     // per_track: the same part as one fragment per track (null: no samples)
+  std::vector<Cue> cues;  // index 0: the SCTE-35 splice points on its segment's start
 };
 
 struct CmafSegment {
@@ -66,8 +68,9 @@ struct CmafSegment {
   // where video frames do).
   int64_t audio_first_dts = 0, audio_duration_ticks = 0;
   uint32_t parts = 0;
-  Bytes data;          // styp + its parts' fragments
-  Bytes video, audio;  // per_track: styp + that track's fragments
+  std::vector<Cue> cues;  // SCTE-35 splice points on its start (segments are cut there)
+  Bytes data;             // styp + its parts' fragments
+  Bytes video, audio;     // per_track: styp + that track's fragments
 };
 
 class CmafPackager {
@@ -132,6 +135,8 @@ class CmafPackager {
   int64_t seg_audio_t_ = 0, seg_audio_d_ = 0;
   double seg_duration_s_ = 0;
   bool seg_discontinuity_ = false;
+  std::vector<Cue> seg_cues_;
+  CueQueue cues_;
 
   std::deque<Queued> video_q_, audio_q_;
   std::vector<AccessUnit> held_;  // waiting for every track's parameters

@@ -1,6 +1,8 @@
 #include "origin-shield/origin/live/dash_mpd.h"
 
+#include <cstdint>
 #include <cstdio>
+#include <string_view>
 
 #include "common/hls/datetime.h"
 #include "common/util/strings.h"
@@ -48,6 +50,31 @@ void representation(std::string& out, const DashRepresentation& r, bool video, d
   out += "          </SegmentTimeline>\n        </SegmentTemplate>\n      </Representation>\n";
 }
 
+// RFC 4648 §4 (padded), as xs:base64Binary wants it.
+std::string base64(std::string_view bytes) {
+  static const char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    acc = (acc << 8) | c;
+    for (bits += 8; bits >= 6; bits -= 6) out += kDigits[(acc >> (bits - 6)) & 63];
+  }
+  if (bits > 0) out += kDigits[(acc << (6 - bits)) & 63];
+  out.append((4 - out.size() % 4) % 4, '=');
+  return out;
+}
+
+void event_stream(std::string& out, const std::vector<DashEvent>& events) {
+  out += "    <EventStream schemeIdUri=\"urn:scte:scte35:2013:bin\" timescale=\"90000\">\n";
+  for (const DashEvent& e : events) {
+    out += "      <Event presentationTime=\"" + std::to_string(e.t) + "\"";
+    if (e.d > 0) out += " duration=\"" + std::to_string(e.d) + "\"";
+    out += " id=\"" + std::to_string(e.id) + "\">" + base64(e.section) + "</Event>\n";
+  }
+  out += "    </EventStream>\n";
+}
+
 }  // namespace
 
 std::string write_mpd(const DashManifest& m) {
@@ -68,6 +95,7 @@ std::string write_mpd(const DashManifest& m) {
            std::to_string(int64_t(6000 * m.max_segment_s)) +
            "\"/>\n    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n  </ServiceDescription>\n";
   out += "  <Period id=\"0\" start=\"PT0S\">\n";
+  if (!m.events.empty()) event_stream(out, m.events);
   if (!m.video.empty()) {
     out +=
         "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" "

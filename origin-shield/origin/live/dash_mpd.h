@@ -16,6 +16,15 @@ struct DashSegment {
   int64_t t = 0, d = 0;  // 90 kHz
 };
 
+// An SCTE-35 splice as a DASH event (EventStream urn:scte:scte35:2013:bin: the
+// splice_info_section in base64).
+struct DashEvent {
+  uint32_t id = 0;
+  int64_t t = 0;  // 90 kHz, on the segments' timeline
+  int64_t d = 0;  // 0: none given
+  std::string section;
+};
+
 struct DashRepresentation {
   std::string id;      // the rendition name
   std::string prefix;  // its path relative to the MPD, e.g. "720p/v-"
@@ -42,6 +51,7 @@ struct DashManifest {
   int64_t latency_target_ms = 0;
   std::vector<DashRepresentation> video;
   std::optional<DashRepresentation> audio;
+  std::vector<DashEvent> events;
 };
 
 std::string write_mpd(const DashManifest& m);

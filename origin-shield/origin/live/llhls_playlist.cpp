@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/hls/datetime.h"
+#include "common/hls/writer.h"
 
 namespace cdn::live {
 namespace {
@@ -28,6 +29,7 @@ void LlhlsPlaylist::add_part(const CmafPart& part, uint64_t session, uint64_t nu
     open_->discontinuity = part.discontinuity;
     open_->init_id = part.init_id;
     open_->start_ms = now_ms - std::llround(part.duration_s * 1000);
+    apply_splice_dates(part.cues, open_->start_ms, open_->cues, open_break_);
   }
   open_->parts.push_back({part.duration_s, part.independent, session, number});
   hint_session_ = session;
@@ -37,7 +39,11 @@ void LlhlsPlaylist::add_part(const CmafPart& part, uint64_t session, uint64_t nu
 
 void LlhlsPlaylist::add_segment(const CmafSegment& segment) {
   Seg s;
-  if (open_ && open_->msn == segment.sequence) s = std::move(*open_);
+  if (open_ && open_->msn == segment.sequence) {
+    s = std::move(*open_);
+  } else {
+    apply_splice_dates(segment.cues, s.start_ms, s.cues, open_break_);
+  }
   open_.reset();
   s.msn = segment.sequence;
   s.duration_s = segment.duration_s;
@@ -130,8 +136,10 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
       out += "#EXT-X-MAP:URI=\"" + init_uri(s.init_id) + "\"\n";
       map = s.init_id;
     }
-    if (first || s.discontinuity)
+    // Date ranges need a date to relate to: a segment with any gets its own.
+    if (first || s.discontinuity || !s.cues.dateranges.empty())
       out += "#EXT-X-PROGRAM-DATE-TIME:" + hls::format_iso8601_ms(s.start_ms) + "\n";
+    hls::write_segment_cues(out, s.cues);
   };
   for (size_t i = skipped; i < segments_.size(); ++i) {
     const Seg& s = segments_[i];

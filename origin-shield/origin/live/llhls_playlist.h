@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "origin-shield/origin/live/cmaf_packager.h"
+#include "origin-shield/origin/live/splice_dates.h"
 
 namespace cdn::live {
 
@@ -54,6 +55,7 @@ struct LlhlsSegment {
   uint64_t init_id = 0;
   int64_t start_ms = 0;  // wall clock of its first frame (EXT-X-PROGRAM-DATE-TIME)
   std::vector<LlhlsPart> parts;
+  hls::Segment cues;  // SCTE-35 on its start: date ranges and cue tags only
 };
 
 class LlhlsPlaylist {
@@ -99,6 +101,7 @@ class LlhlsPlaylist {
   uint64_t discontinuity_sequence_ = 0;
   int target_duration_ = 0;
   bool ended_ = false;
+  std::optional<OpenBreak> open_break_;
 };
 
 }  // namespace cdn::live

@@ -10,8 +10,9 @@
 //
 // Output: every segment starts with the segmenter's own PAT and PMT packets (the original sections,
 // re-packetized with continuity counters that run on across segments; the input's PSI packets
-// are dropped, as is everything outside the program, e.g. SDT) followed by the keyframe's packets. Duration = next segment's first PTS − this
-// one's; at a discontinuity or flush it is last PTS + one frame − first PTS.
+// are dropped, as is everything outside the program, e.g. SDT) followed by the keyframe's packets.
+// Duration = next segment's first PTS − this one's; at a discontinuity or flush it is last PTS +
+// one frame − first PTS.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -19,17 +20,10 @@
 #include <string_view>
 #include <vector>
 
+#include "origin-shield/origin/live/splice_cues.h"
 #include "origin-shield/origin/live/ts_demuxer.h"
 
 namespace cdn::live {
-
-struct Cue {
-  SpliceDirection direction = SpliceDirection::kOut;
-  uint32_t event_id = 0;
-  int64_t pts = 0;  // splice time on the unwrapped timeline
-  std::optional<double> duration_s;
-  std::string section;  // the splice_info_section, for SCTE35-OUT/IN=0x...
-};
 
 struct Segment {
   uint64_t sequence = 0;
@@ -88,7 +82,6 @@ class Segmenter : private TsDemuxer::Listener {
   bool is_jump(int64_t delta) const { return delta > jump_ticks_ || delta < 0; }
   void track_other_stream(const PesStart& pes);
   void decide(bool keyframe);
-  bool cue_due(int64_t pts) const;
   void cut(size_t offset, int64_t next_first_pts, bool keyframe);
   void drop_new_timeline_prefix();
   void open(size_t offset, int64_t first_pts, bool keyframe);
@@ -134,7 +127,7 @@ class Segmenter : private TsDemuxer::Listener {
   };
   std::vector<StreamClock> clocks_;  // non-primary PES streams, for jump detection
 
-  std::vector<Cue> pending_cues_;
+  CueQueue cues_;
   uint64_t next_sequence_;
 };
 

@@ -62,5 +62,26 @@ TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
   EXPECT_NE(e.find("id=\"a&quot;&lt;b\""), std::string::npos);
 }
 
+// SCTE-35 splices: an EventStream in the Period, each section in base64 (RFC 4648, padded).
+TEST(DashMpd, SpliceEventsInThePeriod) {
+  DashManifest m;
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.segments = {{7, 900000, 180000}};
+  m.video.push_back(v);
+  EXPECT_EQ(write_mpd(m).find("<EventStream"), std::string::npos);
+  m.events = {{77, 900000, 360000, "hello"}, {78, 1080000, 0, std::string("\xfc\x30\x00", 3)}};
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("<Period id=\"0\" start=\"PT0S\">\n    <EventStream "
+                   "schemeIdUri=\"urn:scte:scte35:2013:bin\" timescale=\"90000\">\n"
+                   "      <Event presentationTime=\"900000\" duration=\"360000\" "
+                   "id=\"77\">aGVsbG8=</Event>\n"
+                   "      <Event presentationTime=\"1080000\" id=\"78\">/DAA</Event>\n"
+                   "    </EventStream>\n    <AdaptationSet"),
+            std::string::npos)
+      << x;
+}
+
 }  // namespace
 }  // namespace cdn::live
