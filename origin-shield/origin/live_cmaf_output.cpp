@@ -4,6 +4,7 @@
 
 #include "common/util/clock.h"
 #include "origin-shield/origin/live/fmp4_writer.h"
+#include "origin-shield/origin/live_cmaf_store.h"
 
 namespace cdn::origin {
 
@@ -26,6 +27,7 @@ void CmafOutput::start(uint64_t first_sequence, bool discontinuity) {
   live::CmafPackager::Output out;
   out.on_init = [this](const live::CmafInit& init) {
     inits_[init.id] = init;
+    if (settings_.persist.put) settings_.persist.put('i', init.id, encode_cmaf_init(init));
     changed_ = true;
   };
   out.on_chunk = [this](const live::CmafChunk& ch) { on_chunk(ch); };
@@ -57,6 +59,30 @@ void CmafOutput::end() {
   packager_.reset();
   if (playlist_.empty() || playlist_.ended()) return;
   playlist_.end();
+  persist_state();
+  changed_ = true;
+}
+
+void CmafOutput::persist_state() {
+  if (settings_.persist.put)
+    settings_.persist.put('p', std::nullopt,
+                          encode_cmaf_state({playlist_.serialize(), media_zero_ms_}));
+}
+
+void CmafOutput::restore(CmafRestored&& stored) {
+  if (stored.state) {
+    if (auto pl = live::LlhlsPlaylist::deserialize(stored.state->playlist, settings_.playlist))
+      playlist_ = std::move(*pl);
+    media_zero_ms_ = stored.state->media_zero_ms;
+  }
+  // Only what the restored playlist still lists (and its inits) is served again.
+  const auto last = playlist_.last_msn();
+  if (!last) return;
+  inits_ = std::move(stored.inits);
+  for (auto& [msn, seg] : stored.segments)
+    if (msn <= *last && inits_.contains(seg.init_id)) segments_[msn] = std::move(seg);
+  while (segments_.size() > settings_.memory_segments) segments_.erase(segments_.begin());
+  next_sequence_ = *last + 1;
   changed_ = true;
 }
 
@@ -97,9 +123,16 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
       s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id,
       std::move(s.cues)};
   next_sequence_ = std::max(next_sequence_, s.sequence + 1);
-  // Memory: the live window plus some slack; parts of the segments that left it go too.
+  if (settings_.persist.put) {
+    settings_.persist.put('s', s.sequence, encode_cmaf_segment(segments_[s.sequence]));
+    persist_state();
+  }
+  // Memory (and the store): the live window plus some slack; parts of the segments that left it
+  // go too.
+  std::vector<uint64_t> gone_segments, gone_inits;
   while (segments_.size() > settings_.memory_segments) {
     const uint64_t gone = segments_.begin()->first;
+    gone_segments.push_back(gone);
     segments_.erase(segments_.begin());
     auto next = first_part_of_.upper_bound(gone);
     if (next != first_part_of_.end())
@@ -108,8 +141,14 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
   }
   // Init segments no kept segment needs any more.
   const uint64_t oldest = segments_.empty() ? 0 : segments_.begin()->first;
-  while (inits_.size() > 1 && std::next(inits_.begin())->first <= oldest)
+  while (inits_.size() > 1 && std::next(inits_.begin())->first <= oldest) {
+    gone_inits.push_back(inits_.begin()->first);
     inits_.erase(inits_.begin());
+  }
+  if (settings_.persist.remove) {
+    if (!gone_segments.empty()) settings_.persist.remove('s', std::move(gone_segments));
+    if (!gone_inits.empty()) settings_.persist.remove('i', std::move(gone_inits));
+  }
   changed_ = true;
 }
 

@@ -3,9 +3,11 @@
 // the fMP4 (LL-HLS) playlist, and the init segments, segments and parts kept in memory for the
 // live window. Runs under the rendition's ingest lock; serving reads only published snapshots.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,10 +48,20 @@ struct CmafSnapshot {
   int64_t modified_s = 0;
 };
 
+// Where the output is persisted (the store): values for kind 'i' (init, by id), 's' (segment, by
+// msn) and 'p' (the playlist state, no number); removals by kind and numbers. Unset: not stored.
+struct CmafPersist {
+  std::function<void(char kind, std::optional<uint64_t> number, std::string value)> put;
+  std::function<void(char kind, std::vector<uint64_t> numbers)> remove;
+};
+
+struct CmafRestored;
+
 struct CmafOutputSettings {
   live::LlhlsConfig playlist;
   bool per_track = false;  // DASH: one file per track as well
   size_t memory_segments = 10;
+  CmafPersist persist;
 };
 
 // Chunks per part: what a preload-hinted part's (or a low-latency DASH segment's) early request
@@ -66,6 +78,8 @@ class CmafOutput {
   void flush();  // the input ended: its part and segment in progress are completed
   void end();    // EXT-X-ENDLIST
   uint64_t next_sequence() const;
+  // Startup: what the store kept (before any start()).
+  void restore(CmafRestored&& stored);
 
   // A snapshot when something changed since the last call, else nullptr.
   std::shared_ptr<const CmafSnapshot> take_changes();
@@ -74,6 +88,7 @@ class CmafOutput {
   void on_chunk(const live::CmafChunk& chunk);
   void on_part(const live::CmafPart& part);
   void on_segment(live::CmafSegment&& seg);
+  void persist_state();
 
   const CmafOutputSettings settings_;
   std::unique_ptr<live::CmafPackager> packager_;

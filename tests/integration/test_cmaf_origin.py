@@ -105,13 +105,19 @@ def playlist_parts(text):
     return segs, (msn, parts), hint
 
 
-def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+def pushed_6s(tiers, content, tmp_path, formats):
+    """An origin with `formats` that got 6 s (1 s GOP) at once: (origin, ts, ended fMP4 playlist)."""
     need_ffmpeg()
     ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
-    origin = tiers("origin", cmaf_config(content, tmp_path, ["ts", "llhls"])).start()
+    origin = tiers("origin", cmaf_config(content, tmp_path, formats)).start()
     assert push(origin.port(), ts) == 204
     pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(LL)),
                     timeout=10, what="ended fMP4 playlist")
+    return origin, ts, pl
+
+
+def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+    origin, ts, pl = pushed_6s(tiers, content, tmp_path, ["ts", "llhls"])
     text = pl.body.decode()
     assert "#EXT-X-MAP:URI=\"init-0.mp4\"" in text and "#EXT-X-PART-INF:PART-TARGET=0.333" in text
     assert "CAN-BLOCK-RELOAD=YES" in text and "PART-HOLD-BACK=0.999" in text
@@ -507,3 +513,36 @@ def test_scte35_as_daterange_in_fmp4_hls_and_event_stream_in_dash(tiers, content
         starts[number] = t
         t, number = t + int(s_.get("d")), number + 1
     assert int(events[0].get("presentationTime")) == starts[2]
+
+
+def test_fmp4_output_survives_an_origin_restart(tiers, content, tmp_path):
+    """Init and media segments (muxed and per track) and the fMP4 playlist are in the store: a
+    restarted origin serves the same playlist, the same bytes and the DASH MPD, and a new encoder
+    continues the media sequence."""
+    import xml.etree.ElementTree as ET
+    origin, ts, pl = pushed_6s(tiers, content, tmp_path, ["llhls", "dash"])
+    text = pl.body.decode()
+    segs = [l for l in text.splitlines() if l.endswith(".m4s") and not l.startswith("#")]
+    assert len(segs) == 6
+    files = ["init-0.mp4", "v-init-0.mp4", "a-init-0.mp4"] + segs + ["v-" + s for s in segs] + ["a-" + s for s in segs]
+    before = {f: origin.get(BASE + f).body for f in files}
+    assert all(before.values())
+    mpd_before = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+    assert origin.stop() == 0
+    origin.start()
+    after = origin.get(LL)
+    assert after.status == 200
+    assert [l for l in after.body.decode().splitlines() if not l.startswith("#EXT-X-PROGRAM-DATE-TIME")] == \
+        [l for l in text.splitlines() if not l.startswith("#EXT-X-PROGRAM-DATE-TIME") and not l.startswith("#EXT-X-PART:")]
+    for f, body in before.items():  # now from RocksDB
+        r = origin.get(BASE + f)
+        assert r.status == 200 and r.body == body, f
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    mpd = origin.get("/live/demo/manifest.mpd")
+    assert mpd.status == 200
+    timeline = lambda root: [(s.get("t"), s.get("d")) for s in root.findall(".//d:SegmentTimeline/d:S", ns)]
+    assert timeline(ET.fromstring(mpd.body)) == timeline(mpd_before)
+    # A new encoder: the sequence goes on after the restored segments.
+    assert push(origin.port(), ts) == 204
+    wait_until(lambda: b"11.m4s" in origin.get(LL).body, timeout=10, what="segments 6-11")
+    assert origin.get(BASE + "11.m4s").status == 200

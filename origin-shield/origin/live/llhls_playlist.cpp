@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 #include "common/hls/datetime.h"
 #include "common/hls/writer.h"
@@ -163,6 +164,41 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
       out += '\n';
     }
   return out;
+}
+
+std::string LlhlsPlaylist::serialize() const {
+  std::string out = "llhls1 " + std::to_string(discontinuity_sequence_) + " " +
+                    std::to_string(target_duration_) + " " + (ended_ ? "1" : "0") + "\n";
+  char line[160];
+  for (const Seg& s : segments_) {
+    snprintf(line, sizeof line, "%llu %.6f %d %llu %lld\n", static_cast<unsigned long long>(s.msn),
+             s.duration_s, s.discontinuity ? 1 : 0, static_cast<unsigned long long>(s.init_id),
+             static_cast<long long>(s.start_ms));
+    out += line;
+  }
+  return out;
+}
+
+std::optional<LlhlsPlaylist> LlhlsPlaylist::deserialize(std::string_view state,
+                                                        LlhlsConfig config) {
+  LlhlsPlaylist pl(config);
+  std::string text(state);
+  std::istringstream in(text);
+  std::string magic;
+  int ended = 0;
+  if (!(in >> magic >> pl.discontinuity_sequence_ >> pl.target_duration_ >> ended) ||
+      magic != "llhls1")
+    return std::nullopt;
+  pl.ended_ = ended != 0;
+  Seg s;
+  int disc = 0;
+  while (in >> s.msn >> s.duration_s >> disc >> s.init_id >> s.start_ms) {
+    s.discontinuity = disc != 0;
+    if (!pl.segments_.empty() && s.msn <= pl.segments_.back().msn) return std::nullopt;
+    pl.segments_.push_back(s);
+  }
+  if (!in.eof()) return std::nullopt;
+  return pl;
 }
 
 }  // namespace cdn::live

@@ -13,6 +13,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "origin-shield/origin/live/cmaf_packager.h"
@@ -81,6 +82,11 @@ class LlhlsPlaylist {
   double part_target_s() const { return config_.part_target_s; }
 
   std::string render(bool skip, const std::vector<RenditionReport>& reports) const;
+
+  // The complete segments in the window (their parts and cues are not kept), for the store; a
+  // restored playlist continues from them.
+  std::string serialize() const;
+  static std::optional<LlhlsPlaylist> deserialize(std::string_view state, LlhlsConfig config);
 
   static std::string init_uri(uint64_t id) { return "init-" + std::to_string(id) + ".mp4"; }
   static std::string segment_uri(uint64_t msn) { return std::to_string(msn) + ".m4s"; }
