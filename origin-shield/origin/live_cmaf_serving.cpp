@@ -165,7 +165,7 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
   live::DashManifest m;
   m.published_ms = unix_now_ms();
   m.utc_timing_url = "/live/time";
-  bool any = false, all_ended = true;
+  bool any = false, all_ended = true, from_start = true;
   int64_t max_d = 0, window = 0;
   for (const LiveRendition* r : renditions) {
     auto snap = r->snapshot();
@@ -200,7 +200,13 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       span += s.d;
     }
     if (v.segments.empty() && a.segments.empty()) continue;
-    if (!any) m.availability_start_ms = c->media_zero_ms;  // one clock: the first rendition's
+    if (!any) {
+      m.availability_start_ms = c->media_zero_ms;  // one clock: the first rendition's
+      m.presentation_time_offset = v.segments.empty() ? a.segments.front().t : v.segments.front().t;
+    }
+    // Still held from the first segment of its timeline (whose number is its init's id).
+    from_start =
+        from_start && (v.segments.empty() ? a.segments : v.segments).front().number == init;
     any = true;
     all_ended = all_ended && c->ended;
     window = std::max(window, span);
@@ -223,6 +229,8 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
   }
   if (!any) return live_error(404, "no-segments-yet");
   m.ended = all_ended;
+  m.whole = all_ended && from_start;
+  m.duration_s = double(window) / 90000;
   m.max_segment_s = double(max_d) / 90000;
   m.time_shift_buffer_s = double(window) / 90000;
   Bytes body = make_bytes(live::write_mpd(m));

@@ -336,12 +336,15 @@ def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
     assert mpd.status == 200 and mpd.header("Content-Type") == "application/dash+xml"
     ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
     root = ET.fromstring(mpd.body)
-    assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+    # The stream ended and every segment from its first is still held: a static MPD of the whole
+    # presentation (a live one is dynamic: see the low-latency test), starting at time 0.
+    assert root.get("type") == "static" and root.get("minimumUpdatePeriod") is None
+    assert root.get("mediaPresentationDuration") == "PT5.960S", root.attrib  # 6 s but the last frame
     timing = root.find("d:UTCTiming", ns)
     assert timing.get("schemeIdUri") == "urn:mpeg:dash:utc:http-iso:2014"
     clock = origin.get(timing.get("value"))
     assert clock.status == 200 and clock.header("Cache-Control") == "no-store" and clock.body.endswith(b"Z")
-    # ffmpeg's DASH demuxer reads the live MPD and finds both tracks.
+    # ffmpeg's DASH demuxer reads the static MPD and finds both tracks.
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
                             f"http://127.0.0.1:{origin.port()}/live/demo/manifest.mpd"],
                            capture_output=True, timeout=30, text=True)
@@ -353,6 +356,9 @@ def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
         assert rep.get("codecs").startswith("avc1." if track_kind == "h264" else "mp4a.40.")
         tmpl = rep.find("d:SegmentTemplate", ns)
         number = int(tmpl.get("startNumber"))
+        # One offset for both tracks: the video's first decode time is presentation time 0.
+        pto = int(tmpl.get("presentationTimeOffset"))
+        assert number == 0 and pto == int(sets[0].find("d:Representation/d:SegmentTemplate/d:SegmentTimeline/d:S", ns).get("t"))
         init = origin.get("/live/demo/" + tmpl.get("initialization"))
         assert init.status == 200
         traks = [b for b in boxes(init.body)[1]["children"] if b["type"] == b"trak"]
@@ -427,7 +433,9 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
         # segment in progress is sent as it is written, chunk by chunk, equal to the whole one.
         ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
         root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+        assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
         tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
+        assert tmpl.get("presentationTimeOffset") is None
         ato = float(tmpl.get("availabilityTimeOffset"))
         assert tmpl.get("availabilityTimeComplete") == "false"
         assert 0.5 <= ato <= 1.2 - 0.333, ato  # segment (1 s GOP) − part (0.333 s)

@@ -16,7 +16,8 @@ std::string duration(double s) {
   return buf;
 }
 
-void representation(std::string& out, const DashRepresentation& r, bool video, double ato_s) {
+void representation(std::string& out, const DashRepresentation& r, bool video, double ato_s,
+                    int64_t pto) {
   out += "      <Representation id=\"" + xml_escape(r.id) + "\" bandwidth=\"" +
          std::to_string(r.bandwidth) + "\" codecs=\"" + xml_escape(r.codecs) + "\"";
   if (video && r.width > 0)
@@ -33,6 +34,7 @@ void representation(std::string& out, const DashRepresentation& r, bool video, d
   out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
          "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
          ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\"";
+  if (pto > 0) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
   if (ato_s > 0) {
     char buf[96];
     snprintf(buf, sizeof buf, " availabilityTimeOffset=\"%.3f\" availabilityTimeComplete=\"false\"",
@@ -65,8 +67,10 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-void event_stream(std::string& out, const std::vector<DashEvent>& events) {
-  out += "    <EventStream schemeIdUri=\"urn:scte:scte35:2013:bin\" timescale=\"90000\">\n";
+void event_stream(std::string& out, const std::vector<DashEvent>& events, int64_t pto) {
+  out += "    <EventStream schemeIdUri=\"urn:scte:scte35:2013:bin\" timescale=\"90000\"";
+  if (pto > 0) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
+  out += ">\n";
   for (const DashEvent& e : events) {
     out += "      <Event presentationTime=\"" + std::to_string(e.t) + "\"";
     if (e.d > 0) out += " duration=\"" + std::to_string(e.d) + "\"";
@@ -82,33 +86,41 @@ std::string write_mpd(const DashManifest& m) {
   out +=
       "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" "
       "profiles=\"urn:mpeg:dash:profile:isoff-live:2011,"
-      "urn:mpeg:dash:profile:cmaf:2019\" type=\"dynamic\" availabilityStartTime=\"" +
-      hls::format_iso8601_ms(m.availability_start_ms) + "\" publishTime=\"" +
-      hls::format_iso8601_ms(m.published_ms) + "\"";
-  if (!m.ended) out += " minimumUpdatePeriod=\"" + duration(m.min_update_period_s) + "\"";
-  out += " timeShiftBufferDepth=\"" + duration(m.time_shift_buffer_s) + "\" maxSegmentDuration=\"" +
-         duration(m.max_segment_s) + "\" minBufferTime=\"" + duration(m.max_segment_s) +
-         "\" suggestedPresentationDelay=\"" + duration(3 * m.max_segment_s) + "\">\n";
-  if (m.latency_target_ms > 0)
+      "urn:mpeg:dash:profile:cmaf:2019\" ";
+  const int64_t pto = m.whole ? m.presentation_time_offset : 0;
+  const double ato = m.whole ? 0 : m.availability_time_offset_s;
+  if (m.whole) {
+    out += "type=\"static\" mediaPresentationDuration=\"" + duration(m.duration_s) + "\"";
+  } else {
+    out += "type=\"dynamic\" availabilityStartTime=\"" +
+           hls::format_iso8601_ms(m.availability_start_ms) + "\" publishTime=\"" +
+           hls::format_iso8601_ms(m.published_ms) + "\"";
+    if (!m.ended) out += " minimumUpdatePeriod=\"" + duration(m.min_update_period_s) + "\"";
+    out += " timeShiftBufferDepth=\"" + duration(m.time_shift_buffer_s) + "\"";
+  }
+  out += " maxSegmentDuration=\"" + duration(m.max_segment_s) + "\" minBufferTime=\"" +
+         duration(m.max_segment_s) + "\"";
+  if (!m.whole) out += " suggestedPresentationDelay=\"" + duration(3 * m.max_segment_s) + "\"";
+  out += ">\n";
+  if (m.latency_target_ms > 0 && !m.whole)
     out += "  <ServiceDescription id=\"0\">\n    <Latency target=\"" +
            std::to_string(m.latency_target_ms) + "\" max=\"" +
            std::to_string(int64_t(6000 * m.max_segment_s)) +
            "\"/>\n    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n  </ServiceDescription>\n";
   out += "  <Period id=\"0\" start=\"PT0S\">\n";
-  if (!m.events.empty()) event_stream(out, m.events);
+  if (!m.events.empty()) event_stream(out, m.events, pto);
   if (!m.video.empty()) {
     out +=
         "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    for (const DashRepresentation& r : m.video)
-      representation(out, r, true, m.availability_time_offset_s);
+    for (const DashRepresentation& r : m.video) representation(out, r, true, ato, pto);
     out += "    </AdaptationSet>\n";
   }
   if (m.audio) {
     out +=
         "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"und\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    representation(out, *m.audio, false, m.availability_time_offset_s);
+    representation(out, *m.audio, false, ato, pto);
     out += "    </AdaptationSet>\n";
   }
   out += "  </Period>\n";

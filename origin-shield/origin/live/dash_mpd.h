@@ -43,7 +43,12 @@ struct DashManifest {
   double time_shift_buffer_s = 12;
   double max_segment_s = 2;
   std::string utc_timing_url;  // an http-iso time endpoint
-  bool ended = false;          // the stream ended: type stays dynamic, no more updates promised
+  bool ended = false;          // the stream ended: no more updates promised
+  // The whole presentation is listed (an ended stream still held from its first segment):
+  // type="static" with mediaPresentationDuration, the timeline starting at presentation time 0.
+  bool whole = false;
+  double duration_s = 0;
+  int64_t presentation_time_offset = 0;  // 90 kHz: media time at presentation time 0 (static)
   // Low-latency DASH (> 0): a segment may be asked for this long before its end
   // (availabilityTimeOffset, with availabilityTimeComplete="false": it is sent as it is written),
   // and the players' latency target (ServiceDescription).

@@ -62,6 +62,34 @@ TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
   EXPECT_NE(e.find("id=\"a&quot;&lt;b\""), std::string::npos);
 }
 
+// An ended stream held from its first segment: a static MPD of the whole presentation, its
+// timeline starting at presentation time 0 (presentationTimeOffset), no live-only attributes.
+TEST(DashMpd, StaticWhenTheWholePresentationIsListed) {
+  DashManifest m;
+  m.availability_time_offset_s = 1.5;
+  m.latency_target_ms = 999;
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.segments = {{0, 126000, 180000}, {1, 306000, 90000}};
+  m.video.push_back(v);
+  m.ended = m.whole = true;
+  m.duration_s = 3;
+  m.presentation_time_offset = 126000;
+  m.events = {{77, 306000, 0, "x"}};
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("type=\"static\" mediaPresentationDuration=\"PT3.000S\""), std::string::npos)
+      << x;
+  for (const char* live :
+       {"availabilityStartTime", "minimumUpdatePeriod", "timeShiftBufferDepth",
+        "suggestedPresentationDelay", "availabilityTimeOffset", "ServiceDescription"})
+    EXPECT_EQ(x.find(live), std::string::npos) << live;
+  EXPECT_NE(x.find("media=\"720p/v-$Number$.m4s\" presentationTimeOffset=\"126000\">"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("timescale=\"90000\" presentationTimeOffset=\"126000\">"), std::string::npos);
+}
+
 // SCTE-35 splices: an EventStream in the Period, each section in base64 (RFC 4648, padded).
 TEST(DashMpd, SpliceEventsInThePeriod) {
   DashManifest m;
