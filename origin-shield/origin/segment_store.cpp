@@ -14,9 +14,7 @@
 namespace cdn::origin {
 namespace {
 
-rocksdb::Slice slice(std::string_view s) {
-  return rocksdb::Slice(s.data(), s.size());
-}
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 std::string encode_segment(int64_t completed_ms, const std::string& data) {
   std::string v(8 + data.size(), '\0');
@@ -52,8 +50,7 @@ SegmentStore::~SegmentStore() {
   if (db_) db_->Close();
 }
 
-std::string SegmentStore::segment_key(std::string_view channel, std::string_view rendition,
-                                      uint64_t seq) {
+std::string SegmentStore::segment_key(std::string_view channel, std::string_view rendition, uint64_t seq) {
   char num[24];
   snprintf(num, sizeof num, "%020" PRIu64, seq);
   std::string k = "s/";
@@ -97,12 +94,10 @@ uint64_t SegmentStore::write_errors() const {
 }
 
 void SegmentStore::put_segment(std::string_view channel, std::string_view rendition, uint64_t seq,
-                               int64_t completed_ms, std::string data, std::string state,
-                               std::string meta) {
-  auto job = [this, skey = segment_key(channel, rendition, seq),
-              pkey = state_key(channel, rendition), mkey = meta_key(channel, rendition),
-              completed_ms, data = std::move(data), state = std::move(state),
-              meta = std::move(meta)] {
+                               int64_t completed_ms, std::string data, std::string state, std::string meta) {
+  auto job = [this, skey = segment_key(channel, rendition, seq), pkey = state_key(channel, rendition),
+              mkey = meta_key(channel, rendition), completed_ms, data = std::move(data),
+              state = std::move(state), meta = std::move(meta)] {
     rocksdb::WriteBatch batch;
     batch.Put(slice(skey), encode_segment(completed_ms, data));
     if (!state.empty()) batch.Put(slice(pkey), slice(state));
@@ -113,11 +108,8 @@ void SegmentStore::put_segment(std::string_view channel, std::string_view rendit
         std::lock_guard lk(mu_);
         ++write_errors_;
       }
-      obs::metrics()
-          .counter("cdn_live_store_errors_total", "Live segment store write failures")
-          .inc();
-      obs::log(obs::Level::Error, "live store write failed",
-               {{"key", skey}, {"error", st.ToString()}});
+      obs::metrics().counter("cdn_live_store_errors_total", "Live segment store write failures").inc();
+      obs::log(obs::Level::Error, "live store write failed", {{"key", skey}, {"error", st.ToString()}});
     }
   };
   {
@@ -131,11 +123,8 @@ void SegmentStore::put(std::string key, std::string value) {
   auto job = [this, key = std::move(key), value = std::move(value)] {
     rocksdb::Status st = db_->Put(rocksdb::WriteOptions(), slice(key), slice(value));
     if (!st.ok()) {
-      obs::metrics()
-          .counter("cdn_live_store_errors_total", "Live segment store write failures")
-          .inc();
-      obs::log(obs::Level::Error, "live store write failed",
-               {{"key", key}, {"error", st.ToString()}});
+      obs::metrics().counter("cdn_live_store_errors_total", "Live segment store write failures").inc();
+      obs::log(obs::Level::Error, "live store write failed", {{"key", key}, {"error", st.ToString()}});
     }
   };
   {
@@ -167,12 +156,10 @@ void SegmentStore::remove(std::vector<std::string> keys) {
   cv_.notify_one();
 }
 
-std::optional<StoredSegment> SegmentStore::get_segment(std::string_view channel,
-                                                       std::string_view rendition,
+std::optional<StoredSegment> SegmentStore::get_segment(std::string_view channel, std::string_view rendition,
                                                        uint64_t seq) const {
   std::string v;
-  rocksdb::Status st =
-      db_->Get(rocksdb::ReadOptions(), slice(segment_key(channel, rendition, seq)), &v);
+  rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), slice(segment_key(channel, rendition, seq)), &v);
   if (!st.ok() || v.size() < 8) return std::nullopt;
   StoredSegment s;
   uint64_t t = 0;
@@ -188,8 +175,7 @@ std::optional<std::string> SegmentStore::get(const std::string& key) const {
   return v;
 }
 
-std::vector<std::pair<std::string, std::string>> SegmentStore::scan(
-    const std::string& prefix) const {
+std::vector<std::pair<std::string, std::string>> SegmentStore::scan(const std::string& prefix) const {
   std::vector<std::pair<std::string, std::string>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next())

@@ -11,9 +11,7 @@ namespace {
 // Rounding slack between 90 kHz timestamps and a decimal target (29.97 fps and friends).
 constexpr int64_t kSlackTicks = kTimestampHz / 50;
 
-int64_t ticks(double seconds) {
-  return int64_t(std::llround(seconds * kTimestampHz));
-}
+int64_t ticks(double seconds) { return int64_t(std::llround(seconds * kTimestampHz)); }
 
 }  // namespace
 
@@ -28,9 +26,7 @@ Segmenter::Segmenter(SegmenterConfig config, Sink sink)
       pending_discontinuity_(config.first_discontinuity),
       next_sequence_(config.first_sequence) {}
 
-void Segmenter::feed(std::string_view bytes) {
-  demuxer_.feed(bytes);
-}
+void Segmenter::feed(std::string_view bytes) { demuxer_.feed(bytes); }
 
 void Segmenter::flush() {
   demuxer_.flush();
@@ -129,10 +125,8 @@ void Segmenter::on_video_access_unit(uint16_t pid, bool keyframe, bool has_sps) 
 void Segmenter::decide(bool keyframe) {
   pes_pending_ = false;
   if (!started_) {
-    if (keyframe)
-      open(pes_offset_, pes_pts_, true);
-    else
-      cur_.data.clear();  // nothing before the first keyframe is playable
+    if (keyframe) open(pes_offset_, pes_pts_, true);
+    else cur_.data.clear();  // nothing before the first keyframe is playable
     return;
   }
   const int64_t elapsed = pes_pts_ - cur_.first_pts;

@@ -10,9 +10,8 @@
 //
 // Output: every segment starts with the segmenter's own PAT and PMT packets (the original sections,
 // re-packetized with continuity counters that run on across segments; the input's PSI packets
-// are dropped, as is everything outside the program, e.g. SDT) followed by the keyframe's packets.
-// Duration = next segment's first PTS − this one's; at a discontinuity or flush it is last PTS +
-// one frame − first PTS.
+// are dropped, as is everything outside the program, e.g. SDT) followed by the keyframe's packets. Duration = next segment's first PTS − this
+// one's; at a discontinuity or flush it is last PTS + one frame − first PTS.
 #include <cstdint>
 #include <functional>
 #include <optional>
