@@ -10,7 +10,8 @@
 
 namespace {
 
-// Arguments: chunk size (1316 = one UDP datagram, 65536 = an HTTP read), part target in ms.
+// Arguments: chunk size (1316 = one UDP datagram, 65536 = an HTTP read), part target in ms, CMAF
+// chunks per part (the origin cuts 4, sent as written; 0: one fragment per part).
 void BM_CmafPackage(benchmark::State& state) {
   const std::string& ts = cdn::bench::live_input();
   if (ts.empty()) {
@@ -20,6 +21,7 @@ void BM_CmafPackage(benchmark::State& state) {
   const size_t chunk = size_t(state.range(0));
   cdn::live::CmafConfig cfg;
   cfg.part_target_s = double(state.range(1)) / 1000;
+  cfg.chunk_target_s = state.range(2) > 0 ? cfg.part_target_s / double(state.range(2)) : 0;
   size_t segments = 0, parts = 0, out_bytes = 0;
   for (auto _ : state) {
     cdn::live::CmafPackager::Output out;
@@ -41,9 +43,10 @@ void BM_CmafPackage(benchmark::State& state) {
   state.counters["output_MB"] = double(out_bytes) / 1e6 / double(state.iterations());
 }
 BENCHMARK(BM_CmafPackage)
-    ->Args({1316, 333})
-    ->Args({65536, 333})
-    ->Args({65536, 1000})
+    ->Args({1316, 333, 4})
+    ->Args({65536, 333, 4})
+    ->Args({65536, 333, 0})
+    ->Args({65536, 1000, 4})
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -83,13 +83,7 @@ void write_segment(std::string& out, const Segment& s) {
     out += format_iso8601_ms(*s.program_date_time_ms);
     out += '\n';
   }
-  for (auto& d : s.dateranges) write_daterange(out, d);
-  if (s.cue_in) out += "#EXT-X-CUE-IN\n";
-  if (s.cue_out) {
-    out += "#EXT-X-CUE-OUT";
-    if (s.cue_out_duration) out += ":" + format_decimal(*s.cue_out_duration);
-    out += '\n';
-  }
+  write_segment_cues(out, s);
   out += "#EXTINF:";
   out += format_decimal(s.duration);
   out += ',';
@@ -117,10 +111,21 @@ void write_stream_inf_attrs(std::string& out, const Variant& v, bool iframe) {
 
 }  // namespace
 
+void write_segment_cues(std::string& out, const Segment& s) {
+  for (auto& d : s.dateranges) write_daterange(out, d);
+  if (s.cue_in) out += "#EXT-X-CUE-IN\n";
+  if (s.cue_out) {
+    out += "#EXT-X-CUE-OUT";
+    if (s.cue_out_duration) out += ":" + format_decimal(*s.cue_out_duration);
+    out += '\n';
+  }
+}
+
 int required_version(const MediaPlaylist& p) {
   int v = 3;  // decimal EXTINF durations are always written
   for (auto& s : p.segments) {
-    if (s.key && (!s.key->keyformat.empty() || !s.key->keyformatversions.empty())) v = std::max(v, 5);
+    if (s.key && (!s.key->keyformat.empty() || !s.key->keyformatversions.empty()))
+      v = std::max(v, 5);
     if (s.map) v = std::max(v, p.i_frames_only ? 5 : 6);
   }
   if (p.i_frames_only) v = std::max(v, 4);

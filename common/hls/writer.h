@@ -13,4 +13,7 @@ std::string write(const MasterPlaylist& playlist);
 int required_version(const MediaPlaylist& playlist);
 int required_version(const MasterPlaylist& playlist);
 
+// A segment's EXT-X-DATERANGE, EXT-X-CUE-IN and EXT-X-CUE-OUT lines (for writers of their own).
+void write_segment_cues(std::string& out, const Segment& s);
+
 }  // namespace cdn::hls

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cmath>
 
 #include "common/hls/datetime.h"
 #include "common/http/query.h"
 #include "common/util/clock.h"
 #include "common/util/strings.h"
 #include "origin-shield/origin/live/dash_mpd.h"
+#include "origin-shield/origin/live_growing_body.h"
 #include "origin-shield/origin/live_http.h"
 #include "origin-shield/origin/vod_handler.h"
 
@@ -40,6 +42,16 @@ std::string media_etag(std::string_view kind, uint64_t a, uint64_t b, size_t siz
   return buf;
 }
 
+LiveAnswer held_growing(const CmafRequest& c, GrowingTarget t) {
+  LiveAnswer a;
+  const int target = std::max(1, c.rendition.snapshot()->cmaf->playlist->target_duration());
+  a.hold.emplace();
+  a.hold->rendition = &c.rendition;
+  a.hold->growing = t;
+  a.hold->timeout_ms = 3000LL * target;
+  return a;
+}
+
 }  // namespace
 
 LiveAnswer cmaf_playlist(const CmafRequest& c, const std::string& file, bool may_hold) {
@@ -66,7 +78,11 @@ LiveAnswer cmaf_playlist(const CmafRequest& c, const std::string& file, bool may
     if (!pl.has(msn, part_index) && !cmaf->ended) {
       if (!may_hold) return live_error(503, "blocking-reload-unsatisfied");
       LiveAnswer a;
-      a.hold = CmafHold{&c.rendition, false, msn, part_index, 0, 0, 3000LL * target};
+      a.hold.emplace();
+      a.hold->rendition = &c.rendition;
+      a.hold->msn = msn;
+      a.hold->part_index = part_index;
+      a.hold->timeout_ms = 3000LL * target;
       return a;
     }
     max_age = 6 * target;  // an answer for a given msn/part stays right for latecomers
@@ -121,22 +137,35 @@ LiveAnswer cmaf_file(const CmafRequest& c, std::string_view file) {
     if (auto it = cmaf->parts.find(*n); it != cmaf->parts.end())
       return media_answer(c.req, media_etag("p", *session, *n, it->second->size()),
                           cmaf->modified_s, it->second, max_age);
-    // The preload-hinted part: answered at once and sent when written.
+    // The preload-hinted part: answered at once and sent as it is written.
     if (*n != cmaf->next_part || cmaf->ended || !snap->formats.llhls)
       return live_error(404, "not-found");
-    LiveAnswer a;
-    const int target = std::max(1, cmaf->playlist->target_duration());
-    a.hold = CmafHold{&c.rendition, true, 0, -1, *session, *n, 3000LL * target};
-    return a;
+    GrowingTarget t;
+    t.session = *session;
+    t.number = *n;
+    return held_growing(c, t);
   }
-  return tracked(cmaf->segments, number(file), 's');
+  auto msn = number(file);
+  // Low-latency DASH: the segment in progress (or the next one) is sent as it is written.
+  if (msn && !cmaf->segments.contains(*msn) && snap->formats.low_latency_dash() && !cmaf->ended) {
+    const uint64_t next = cmaf->segments.empty() ? 0 : cmaf->segments.rbegin()->first + 1;
+    const bool growing = cmaf->segment_growing && cmaf->segment_growing->number == *msn;
+    if (growing || (*msn == next && !cmaf->segments.empty())) {
+      GrowingTarget t;
+      t.part = false;
+      t.number = *msn;
+      t.track = track;
+      return held_growing(c, t);
+    }
+  }
+  return tracked(cmaf->segments, msn, 's');
 }
 
 LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRendition*>& renditions) {
   live::DashManifest m;
   m.published_ms = unix_now_ms();
   m.utc_timing_url = "/live/time";
-  bool any = false, all_ended = true;
+  bool any = false, all_ended = true, from_start = true;
   int64_t max_d = 0, window = 0;
   for (const LiveRendition* r : renditions) {
     auto snap = r->snapshot();
@@ -171,16 +200,37 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       span += s.d;
     }
     if (v.segments.empty() && a.segments.empty()) continue;
-    if (!any) m.availability_start_ms = c->media_zero_ms;  // one clock: the first rendition's
+    if (!any) {
+      m.availability_start_ms = c->media_zero_ms;  // one clock: the first rendition's
+      m.presentation_time_offset = v.segments.empty() ? a.segments.front().t : v.segments.front().t;
+    }
+    // Still held from the first segment of its timeline (whose number is its init's id).
+    from_start =
+        from_start && (v.segments.empty() ? a.segments : v.segments).front().number == init;
     any = true;
     all_ended = all_ended && c->ended;
     window = std::max(window, span);
     m.min_update_period_s = std::max(1, c->playlist->target_duration());
+    if (snap->formats.low_latency_dash()) {
+      // A segment may be asked for from the end of its first part on (it is sent as written).
+      const double part = c->playlist->part_target_s();
+      m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
+      m.latency_target_ms = std::llround(3000 * part);
+    }
+    if (m.video.empty() && m.events.empty())  // one rendition's splices: they are the channel's
+      for (const auto& [msn, s] : c->segments)
+        for (const live::Cue& cue : s.cues)
+          if (s.init_id == init && cue.direction == live::SpliceDirection::kOut)
+            m.events.push_back({cue.event_id, s.t,
+                                cue.duration_s ? std::llround(*cue.duration_s * 90000) : 0,
+                                cue.section});
     if (!v.segments.empty()) m.video.push_back(std::move(v));
     if (!m.audio && !a.segments.empty()) m.audio = std::move(a);
   }
   if (!any) return live_error(404, "no-segments-yet");
   m.ended = all_ended;
+  m.whole = all_ended && from_start;
+  m.duration_s = double(window) / 90000;
   m.max_segment_s = double(max_d) / 90000;
   m.time_shift_buffer_s = double(window) / 90000;
   Bytes body = make_bytes(live::write_mpd(m));
@@ -204,55 +254,31 @@ void LiveServing::serve_held(const std::shared_ptr<http::Exchange>& ex, LiveAnsw
                              std::string rest, std::string key) const {
   const CmafHold hold = *a.hold;
   const LiveRendition* r = hold.rendition;
-  auto current = [r]() { return r->snapshot()->cmaf; };
-  PartWaiters::Ready ready;
-  PartWaiters::Done done;
-  if (hold.part) {
+  if (hold.growing) {
     http::Headers h;
     add_cors(h);
     h.set("Content-Type", "video/mp4");
     h.set("Cache-Control",
           "public, max-age=" + std::to_string(segment_max_age_s()) + ", immutable");
     h.set("Surrogate-Key", key);
-    ready = [hold](const CmafSnapshot& s) {
-      return s.session != hold.session || s.next_part > hold.number;
-    };
-    done = [ex, hold, r](PartWaiters::Outcome o) {
-      if (o == PartWaiters::Outcome::kGone || !ex->alive()) return;
-      auto snap = r->snapshot()->cmaf;
-      const auto it = snap && snap->session == hold.session ? snap->parts.find(hold.number)
-                                                            : decltype(snap->parts.end()){};
-      if (o != PartWaiters::Outcome::kReady || !snap || it == snap->parts.end()) {
-        count_live_error(o == PartWaiters::Outcome::kTimeout ? "part-wait-timeout"
-                                                             : "part-not-written");
-        return ex->abort();  // no final chunk: a part that was never written never looks whole
-      }
-      ex->write(it->second);
-      ex->finish();
-    };
-    // Headers now, body when the part exists: the request is in flight before its first byte.
-    if (!ex->start(200, std::move(h), -1)) return;
-  } else {
-    ready = [hold](const CmafSnapshot& s) { return s.playlist->has(hold.msn, hold.part_index); };
-    done = [this, ex, rest, key](PartWaiters::Outcome o) {
-      if (o == PartWaiters::Outcome::kGone || !ex->alive()) return;
-      if (o == PartWaiters::Outcome::kTimeout)
-        return reject_live(ex, 503, "blocking-reload-timeout");
-      LiveAnswer again = answer(ex->request(), rest);
-      if (again.hold) return reject_live(ex, 503, "blocking-reload-unsatisfied");
-      if (!again.error) again.headers.set("Surrogate-Key", key);
-      respond_live(ex, std::move(again));
-    };
+    return stream_growing(ex, *r, *hold.growing, std::move(h), hold.timeout_ms);
   }
+  auto current = [r]() { return r->snapshot()->cmaf; };
+  PartWaiters::Ready ready = [hold](const CmafSnapshot& s) {
+    return s.playlist->has(hold.msn, hold.part_index);
+  };
+  PartWaiters::Done done = [this, ex, rest, key](PartWaiters::Outcome o) {
+    if (o == PartWaiters::Outcome::kGone || !ex->alive()) return;
+    if (o == PartWaiters::Outcome::kTimeout) return reject_live(ex, 503, "blocking-reload-timeout");
+    LiveAnswer again = answer(ex->request(), rest);
+    if (again.hold) return reject_live(ex, 503, "blocking-reload-unsatisfied");
+    if (!again.error) again.headers.set("Surrogate-Key", key);
+    respond_live(ex, std::move(again));
+  };
   std::function<void()> cancel;
   if (!r->waiters().park(ex->worker(), hold.timeout_ms, std::move(ready), std::move(done), &cancel,
-                         current)) {
-    if (hold.part) {
-      count_live_error("too-many-held-requests");
-      return ex->abort();
-    }
+                         current))
     return reject_live(ex, 503, "too-many-held-requests");
-  }
   ex->on_abort(std::move(cancel));
 }
 

@@ -30,6 +30,9 @@ struct LiveFormats {
   bool fmp4 = false;
   bool llhls = false;  // fMP4 playlist with parts, blocking reload, preload hints
   bool dash = false;   // a DASH MPD per channel over the same segments, one file per track
+  // DASH with parts (llhls on too): the MPD's availabilityTimeOffset lets players ask for the
+  // segment in progress, which is sent as it is written.
+  bool low_latency_dash() const { return dash && llhls; }
   bool operator==(const LiveFormats&) const = default;
 };
 
@@ -55,7 +58,8 @@ struct LiveConfig {
   const LiveChannelConfig* channel(std::string_view name) const;
 };
 
-// A name usable as one URL path segment and RocksDB key part: [A-Za-z0-9._-], 1..64, not "." / "..".
+// A name usable as one URL path segment and RocksDB key part: [A-Za-z0-9._-], 1..64, not "." /
+// "..".
 bool valid_live_name(std::string_view name);
 
 // A stream key usable in a URL query and a header: 1-256 printable ASCII, no spaces.

@@ -19,15 +19,15 @@ obs::Gauge& held_gauge() {
   return g;
 }
 
-void count_outcome(PartWaiters::Outcome o) {
+}  // namespace
+
+void PartWaiters::count(Outcome o) {
   static const char* kNames[] = {"ready", "ended", "timeout", "gone"};
   obs::metrics()
       .counter("cdn_live_held_requests_total", "Held LL-HLS requests by how they ended",
                {{"result", kNames[int(o)]}})
       .inc();
 }
-
-}  // namespace
 
 // Shared between the registry (any thread: it only reads `ready` and `worker` under the
 // registry's lock) and the parking loop (timer and completion). `fired` makes completion
@@ -38,13 +38,14 @@ struct PartWaiters::Waiter {
   Done done;
   net::UvHandle<uv_timer_t> timer;  // touched on the worker's thread only
   std::atomic<bool> fired{false};
+  bool counted = true;
 
   // On the worker's thread.
   void finish(Outcome o) {
     if (fired.exchange(true)) return;
     g_parked.fetch_sub(1);
     held_gauge().add(-1);
-    count_outcome(o);
+    if (counted) count(o);
     uv_timer_stop(timer.get());
     // The timer's own reference; the caller holds another, so this cannot be the last one.
     if (auto* ref = static_cast<std::shared_ptr<Waiter>*>(timer->data)) {
@@ -70,7 +71,8 @@ PartWaiters::~PartWaiters() {
 
 bool PartWaiters::park(net::Worker* worker, int64_t timeout_ms, Ready ready, Done done,
                        std::function<void()>* cancel,
-                       const std::function<std::shared_ptr<const CmafSnapshot>()>& current) {
+                       const std::function<std::shared_ptr<const CmafSnapshot>()>& current,
+                       bool counted) {
   if (g_parked.fetch_add(1) >= kMaxParked) {
     g_parked.fetch_sub(1);
     return false;
@@ -78,6 +80,7 @@ bool PartWaiters::park(net::Worker* worker, int64_t timeout_ms, Ready ready, Don
   held_gauge().add(1);
   auto w = std::make_shared<Waiter>();
   w->worker = worker;
+  w->counted = counted;
   w->ready = std::move(ready);
   w->done = std::move(done);
   uv_timer_init(worker->loop(), w->timer.get());

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/net/uv_handle.h"
@@ -25,14 +26,22 @@ namespace cdn::origin {
 struct CmafSnapshot;
 class LiveRendition;
 
+// What a streamed answer is waiting for: the preload-hinted part (`number` of `session`), or, for
+// low-latency DASH, the segment in progress (msn `number`, one track or muxed).
+struct GrowingTarget {
+  bool part = true;
+  uint64_t session = 0;  // part: its encoder session
+  uint64_t number = 0;   // part number or segment msn
+  char track = 0;        // segment: 'v', 'a', or 0 (muxed)
+};
+
 // A request LiveServing::answer() decided to hold: a blocking playlist reload (until the playlist
-// has msn/part) or the preload-hinted part (until part `number` of `session` is published).
+// has msn/part), or an object streamed while it is written (`growing`).
 struct CmafHold {
   const LiveRendition* rendition = nullptr;
-  bool part = false;
+  std::optional<GrowingTarget> growing;
   uint64_t msn = 0;
   int64_t part_index = -1;
-  uint64_t session = 0, number = 0;
   int64_t timeout_ms = 0;
 };
 
@@ -54,13 +63,17 @@ class PartWaiters {
   // what the caller runs when the client leaves (from its abort hook).
   // `current` gives the latest snapshot: checked once parked, so a publication between the
   // caller's check and the parking is not missed.
+  // `counted`: false when the caller counts the outcome itself (a streamed answer parks once per
+  // chunk, and is counted once, by how it ended).
   bool park(net::Worker* worker, int64_t timeout_ms, Ready ready, Done done,
             std::function<void()>* cancel,
-            const std::function<std::shared_ptr<const CmafSnapshot>()>& current);
+            const std::function<std::shared_ptr<const CmafSnapshot>()>& current,
+            bool counted = true);
   // From ingest, after publishing `snap`: wakes the waiters it satisfies (all of them if `ended`).
   void wake(const CmafSnapshot& snap, bool ended);
 
   static size_t parked();
+  static void count(Outcome o);
 
  private:
   struct Waiter;

@@ -75,6 +75,10 @@ void LiveRendition::restore(const std::optional<RenditionMeta>& meta,
     }
   }
   if (!playlist_) playlist_.emplace(settings_.playlist);
+  if (cmaf_) {
+    cmaf_->restore(storage_->load_cmaf(channel_, name_));
+    cmaf_snapshot_ = cmaf_->take_changes();
+  }
   refresh_playlists();
   publish();
 }
@@ -133,6 +137,7 @@ void LiveRendition::set_formats(const LiveFormats& formats) {
     cs.playlist.parts = formats.llhls;
     cs.memory_segments = settings_.memory_segments;
     cs.per_track = formats.dash;
+    cs.persist = storage_->cmaf_persist(channel_, name_);
     cmaf_ = std::make_unique<CmafOutput>(cs);
     cmaf_snapshot_.reset();
     // Mid-stream: packaging starts at the next keyframe of the running input.

@@ -58,6 +58,36 @@ std::vector<LiveStorage::StoredRendition> LiveStorage::stored_renditions() const
   return out;
 }
 
+CmafPersist LiveStorage::cmaf_persist(std::string channel, std::string rendition) {
+  CmafPersist p;
+  std::shared_ptr<SegmentStore> store = store_;
+  p.put = [store, channel, rendition](char kind, std::optional<uint64_t> n, std::string value) {
+    store->put(cmaf_key(kind, channel, rendition, n), std::move(value));
+  };
+  p.remove = [store, channel, rendition](char kind, std::vector<uint64_t> numbers) {
+    std::vector<std::string> keys;
+    for (uint64_t n : numbers) keys.push_back(cmaf_key(kind, channel, rendition, n));
+    store->remove(std::move(keys));
+  };
+  return p;
+}
+
+CmafRestored LiveStorage::load_cmaf(std::string_view channel, std::string_view rendition) const {
+  CmafRestored out;
+  // A damaged record is left out (a segment without its init is then not served either).
+  for (auto& [key, value] : store_->scan(cmaf_key('i', channel, rendition, std::nullopt) + "/"))
+    if (auto init = decode_cmaf_init(value)) out.inits[init->id] = std::move(*init);
+  const std::string seg_prefix = cmaf_key('s', channel, rendition, std::nullopt) + "/";
+  for (auto& [key, value] : store_->scan(seg_prefix)) {
+    auto msn = parse_int(std::string_view(key).substr(seg_prefix.size()));
+    auto seg = decode_cmaf_segment(value);
+    if (msn && *msn >= 0 && seg) out.segments[uint64_t(*msn)] = std::move(*seg);
+  }
+  if (auto state = store_->get(cmaf_key('p', channel, rendition, std::nullopt)))
+    out.state = decode_cmaf_state(*state);
+  return out;
+}
+
 std::optional<std::string> LiveStorage::playlist_state(std::string_view channel,
                                                        std::string_view rendition) const {
   return store_->get(SegmentStore::state_key(channel, rendition));

@@ -14,6 +14,7 @@
 #include "common/util/result.h"
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
+#include "origin-shield/origin/live_cmaf_store.h"
 #include "origin-shield/origin/segment_store.h"
 
 typedef struct uv_loop_s uv_loop_t;
@@ -52,6 +53,10 @@ class LiveStorage {
                        std::vector<uint64_t> seqs);
   // Blocks until every queued write is done.
   void flush();
+
+  // fMP4 output (live_cmaf_store.h): what CmafOutput persists, and what it gets back at startup.
+  CmafPersist cmaf_persist(std::string channel, std::string rendition);
+  CmafRestored load_cmaf(std::string_view channel, std::string_view rendition) const;
 
   // The admin API's channel changes (ChannelOverlay::serialize()), if any were stored.
   std::optional<std::string> channel_overlay() const;

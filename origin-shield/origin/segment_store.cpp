@@ -136,10 +136,17 @@ void SegmentStore::put(std::string key, std::string value) {
 
 void SegmentStore::remove_segments(std::string_view channel, std::string_view rendition,
                                    std::vector<uint64_t> seqs) {
-  if (seqs.empty()) return;
-  auto job = [this, ch = std::string(channel), r = std::string(rendition), seqs = std::move(seqs)] {
+  std::vector<std::string> keys;
+  keys.reserve(seqs.size());
+  for (uint64_t s : seqs) keys.push_back(segment_key(channel, rendition, s));
+  remove(std::move(keys));
+}
+
+void SegmentStore::remove(std::vector<std::string> keys) {
+  if (keys.empty()) return;
+  auto job = [this, keys = std::move(keys)] {
     rocksdb::WriteBatch batch;
-    for (uint64_t s : seqs) batch.Delete(segment_key(ch, r, s));
+    for (const std::string& k : keys) batch.Delete(k);
     db_->Write(rocksdb::WriteOptions(), &batch);
   };
   {

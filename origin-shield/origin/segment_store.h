@@ -47,6 +47,7 @@ class SegmentStore {
                    int64_t completed_ms, std::string data, std::string state, std::string meta);
   void put(std::string key, std::string value);
   void remove_segments(std::string_view channel, std::string_view rendition, std::vector<uint64_t> seqs);
+  void remove(std::vector<std::string> keys);
   // Blocks until everything queued so far is written.
   void flush();
 

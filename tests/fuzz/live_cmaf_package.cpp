@@ -1,6 +1,6 @@
 // Bytes (MPEG-TS as an encoder would push it) → CMAF packager → the box parser over everything it
-// wrote. The packager reads outside bytes (PES payloads, NAL units, ADTS headers); whatever they
-// are, its output must parse, and its parts must be no longer than the part target.
+// wrote. The packager reads outside bytes (PES payloads, NAL units, ADTS headers, SCTE-35);
+// whatever they are, its output must parse, and its parts must be no longer than the part target.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,14 +25,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.part_target_s = 0.2;
   cfg.target_duration_s = 1;
   cfg.per_track = data[0] & 1;
+  cfg.chunk_target_s = data[0] & 2 ? 0.05 : 0;  // CMAF chunks within parts
   cdn::live::CmafPackager::Output out;
   out.on_init = [](const cdn::live::CmafInit& i) {
     must_parse(i.muxed);
     must_parse(i.video);
     must_parse(i.audio);
   };
+  out.on_chunk = [](const cdn::live::CmafChunk& c) {
+    must_parse(c.data);
+    must_parse(c.video);
+    must_parse(c.audio);
+  };
   out.on_part = [](const cdn::live::CmafPart& p) {
     must_parse(p.data);
+    if (p.cues.size() > 64) std::abort();  // splices are bounded, whatever the input says
     if (p.duration_s < 0) std::abort();
   };
   out.on_segment = [](cdn::live::CmafSegment&& s) {

@@ -13,7 +13,8 @@ import time
 import pytest
 
 from conftest import time_bound, wait_until
-from live_support import Pusher, STREAM_KEY, encode_ts, get_playlist, live_origin_config, need_ffmpeg, push
+from live_support import (Pusher, STREAM_KEY, add_scte35, encode_ts, first_video_pts, get_playlist, live_origin_config,
+                          need_ffmpeg, push, splice_insert_section)
 
 BASE = "/live/demo/720p/"
 LL = BASE + "index-fmp4.m3u8"
@@ -104,13 +105,19 @@ def playlist_parts(text):
     return segs, (msn, parts), hint
 
 
-def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+def pushed_6s(tiers, content, tmp_path, formats):
+    """An origin with `formats` that got 6 s (1 s GOP) at once: (origin, ts, ended fMP4 playlist)."""
     need_ffmpeg()
     ts = encode_ts(tmp_path, 6, gop=25).read_bytes()
-    origin = tiers("origin", cmaf_config(content, tmp_path, ["ts", "llhls"])).start()
+    origin = tiers("origin", cmaf_config(content, tmp_path, formats)).start()
     assert push(origin.port(), ts) == 204
     pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(LL)),
                     timeout=10, what="ended fMP4 playlist")
+    return origin, ts, pl
+
+
+def test_fmp4_hls_beside_ts_read_by_ffprobe_box_by_box(tiers, content, tmp_path):
+    origin, ts, pl = pushed_6s(tiers, content, tmp_path, ["ts", "llhls"])
     text = pl.body.decode()
     assert "#EXT-X-MAP:URI=\"init-0.mp4\"" in text and "#EXT-X-PART-INF:PART-TARGET=0.333" in text
     assert "CAN-BLOCK-RELOAD=YES" in text and "PART-HOLD-BACK=0.999" in text
@@ -169,7 +176,7 @@ class TimedGet:
 
     def __init__(self, port, path):
         self.port, self.path = port, path
-        self.status = self.head_at = self.done_at = None
+        self.status = self.head_at = self.first_at = self.done_at = None
         self.body, self.complete = b"", False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.started = time.monotonic()
@@ -214,6 +221,8 @@ class TimedGet:
                 if n == 0:
                     self.complete = True
                     return
+                if self.first_at is None:
+                    self.first_at = time.monotonic()
                 self.body += buf[:n]
                 buf = buf[n + 2:]
         except OSError:
@@ -228,15 +237,15 @@ class TimedGet:
         return self
 
 
-def ffmpeg_live(port, seconds):
-    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin."""
+def ffmpeg_live(port, seconds, rendition="720p"):
+    """ffmpeg encoding in real time (1 s GOP) and pushing to the origin, each frame sent when made."""
     need_ffmpeg()
-    url = f"http://127.0.0.1:{port}/ingest/demo/720p?key={STREAM_KEY}"
+    url = f"http://127.0.0.1:{port}/ingest/demo/{rendition}?key={STREAM_KEY}"
     return subprocess.Popen(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
          "-f", "lavfi", "-i", "sine=frequency=440", "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
          "-pix_fmt", "yuv420p", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "aac",
-         "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "-flush_packets", "1", "-f", "mpegts", "-method", "PUT", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, content, tmp_path):
@@ -259,11 +268,13 @@ def test_blocking_reload_preload_hint_and_encoder_stopping_mid_part(tiers, conte
         hinted.join()
         blocking.join()
         assert hinted.status == 200 and hinted.complete
-        # Answered at once: the head left long before the part existed.
+        # Answered at once: the head left long before the part existed, and its first chunks (one
+        # moof/mdat fragment each) while the rest of it was still being encoded.
         assert hinted.head_at - hinted.started < time_bound(0.25)
         assert hinted.done_at - hinted.head_at > 0.05
+        assert hinted.done_at - hinted.first_at > 0.1, (hinted.first_at - hinted.head_at, hinted.done_at - hinted.first_at)
         frags = fragments(hinted.body)
-        assert len(frags) == 1 and {t["track"] for t in frags[0][1]} == {1, 2}
+        assert len(frags) >= 2 and {t["track"] for f in frags for t in f[1]} == {1, 2}
         assert origin.get(BASE + hint).body == hinted.body  # what was streamed is the part, whole
         # The blocking reload ends with the part's publication (seen as the hinted part's body).
         assert blocking.status == 200
@@ -325,12 +336,15 @@ def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
     assert mpd.status == 200 and mpd.header("Content-Type") == "application/dash+xml"
     ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
     root = ET.fromstring(mpd.body)
-    assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+    # The stream ended and every segment from its first is still held: a static MPD of the whole
+    # presentation (a live one is dynamic: see the low-latency test), starting at time 0.
+    assert root.get("type") == "static" and root.get("minimumUpdatePeriod") is None
+    assert root.get("mediaPresentationDuration") == "PT5.960S", root.attrib  # 6 s but the last frame
     timing = root.find("d:UTCTiming", ns)
     assert timing.get("schemeIdUri") == "urn:mpeg:dash:utc:http-iso:2014"
     clock = origin.get(timing.get("value"))
     assert clock.status == 200 and clock.header("Cache-Control") == "no-store" and clock.body.endswith(b"Z")
-    # ffmpeg's DASH demuxer reads the live MPD and finds both tracks.
+    # ffmpeg's DASH demuxer reads the static MPD and finds both tracks.
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
                             f"http://127.0.0.1:{origin.port()}/live/demo/manifest.mpd"],
                            capture_output=True, timeout=30, text=True)
@@ -342,6 +356,9 @@ def test_dash_mpd_over_per_track_cmaf_segments(tiers, content, tmp_path):
         assert rep.get("codecs").startswith("avc1." if track_kind == "h264" else "mp4a.40.")
         tmpl = rep.find("d:SegmentTemplate", ns)
         number = int(tmpl.get("startNumber"))
+        # One offset for both tracks: the video's first decode time is presentation time 0.
+        pto = int(tmpl.get("presentationTimeOffset"))
+        assert number == 0 and pto == int(sets[0].find("d:Representation/d:SegmentTemplate/d:SegmentTimeline/d:S", ns).get("t"))
         init = origin.get("/live/demo/" + tmpl.get("initialization"))
         assert init.status == 200
         traks = [b for b in boxes(init.body)[1]["children"] if b["type"] == b"trak"]
@@ -391,3 +408,149 @@ def test_blocking_reload_gives_up_after_three_target_durations(tiers, content, t
         assert origin.metric("cdn_live_errors_total", reason="blocking-reload-timeout") == 1
     finally:
         s.close()
+
+
+def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, content, tmp_path):
+    """Parts and DASH segments are streamed chunk by chunk while written. An encoder that stalls
+    mid-part with its connection open (input_gap far away) leaves the part unfinished: its streamed
+    response ends without the last chunk when the hold times out (3 target durations), never as a
+    shorter part that looks whole."""
+    import signal
+    import xml.etree.ElementTree as ET
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "dash"], gap="30s")).start()
+    port = origin.port()
+    ff = ffmpeg_live(port, 40)
+    try:
+        def live_edge():
+            r = origin.get(BASE + "index.m3u8")
+            if r.status != 200:
+                return None
+            segs, current, hint = playlist_parts(r.body.decode())
+            return (segs, current, hint) if len(segs) >= 2 and current[1] else None
+        segs, (msn, parts), hint = wait_until(live_edge, timeout=30, what="two fMP4 segments and a part")
+
+        # Low-latency DASH: the MPD lets players ask for a segment a part after it starts, and the
+        # segment in progress is sent as it is written, chunk by chunk, equal to the whole one.
+        ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+        root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+        assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+        tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
+        assert tmpl.get("presentationTimeOffset") is None
+        ato = float(tmpl.get("availabilityTimeOffset"))
+        assert tmpl.get("availabilityTimeComplete") == "false"
+        assert 0.5 <= ato <= 1.2 - 0.333, ato  # segment (1 s GOP) − part (0.333 s)
+        latency = root.find("d:ServiceDescription/d:Latency", ns)
+        assert latency is not None and int(latency.get("target")) == 999
+        early = TimedGet(port, f"{BASE}v-{msn}.m4s")  # msn: the segment in progress
+        early.join()
+        assert early.status == 200 and early.complete
+        whole = origin.get(f"{BASE}v-{msn}.m4s")
+        assert whole.status == 200 and whole.header("Content-Length") is not None
+        assert early.body == whole.body
+        assert early.done_at - early.first_at > 0.2, (early.first_at - early.head_at, early.done_at - early.first_at)
+        assert boxes(early.body)[0]["type"] == b"styp" and len(fragments(early.body)) >= 4
+
+        # A hinted part whose first chunk arrived, then the encoder stalls (stopped, its
+        # connection open): curl reports a partial transfer (no terminating chunk).
+        hint = wait_until(lambda: live_edge() and live_edge()[2], timeout=10, what="a hint")
+        out = tmp_path / "part.m4s"
+        started = time.monotonic()
+        curl = subprocess.Popen(["curl", "-sS", "-N", "-o", str(out), f"http://127.0.0.1:{port}{BASE}{hint}"],
+                                stderr=subprocess.PIPE)
+        wait_until(lambda: out.exists() and out.stat().st_size > 0, timeout=5, interval=0.005,
+                   what="the hinted part's first chunk")
+        ff.send_signal(signal.SIGSTOP)
+        rc = curl.wait(timeout=time_bound(3.0) + 5)
+        elapsed = time.monotonic() - started
+        assert rc == 18, (rc, curl.stderr.read())  # CURLE_PARTIAL_FILE
+        assert 2.5 <= elapsed <= time_bound(3.0) + 1.5, elapsed  # the hold's deadline: 3 × 1 s
+        got = out.read_bytes()
+        assert got and fragments(got)  # whole chunks were sent, the part never finished
+        assert origin.metric("cdn_live_errors_total", reason="part-wait-timeout") == 1
+        assert origin.metric("cdn_live_held_requests_total", result="timeout") == 1
+    finally:
+        ff.send_signal(signal.SIGCONT) if ff.poll() is None else None
+        ff.kill()
+        ff.wait(10)
+
+
+def test_scte35_as_daterange_in_fmp4_hls_and_event_stream_in_dash(tiers, content, tmp_path):
+    """The SCTE-35 ingest input of test_live.py: a splice_insert (event 77, 4 s break) for a
+    keyframe 2 s in, sent a second ahead. The fMP4 segments are cut there, and the splice is an
+    EXT-X-DATERANGE on that segment (as in the TS playlist) and a DASH Event of the Period."""
+    import base64
+    import xml.etree.ElementTree as ET
+    data = encode_ts(tmp_path, 6, gop=25).read_bytes()
+    p0 = first_video_pts(data)
+    splice = p0 + 2 * 90000
+    section = splice_insert_section(event_id=77, pts=splice, duration_s=4.0)
+    data = add_scte35(data, [(section, splice - 90000)])
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "dash"])).start()
+    assert push(origin.port(), data) == 204
+    pl = wait_until(lambda: (lambda r: r.status == 200 and b"#EXT-X-ENDLIST" in r.body and r)(origin.get(BASE + "index.m3u8")),
+                    timeout=10, what="ended fMP4 playlist")
+    lines = pl.body.decode().splitlines()
+    at = [i for i, l in enumerate(lines) if l.startswith("#EXT-X-DATERANGE:")]
+    assert len(at) == 1, pl.body.decode()
+    tag = lines[at[0]]
+    assert 'ID="splice-77"' in tag and "PLANNED-DURATION=4" in tag, tag
+    assert "SCTE35-OUT=0x" + section.hex().upper() in tag, tag
+    assert lines[at[0] - 1].startswith("#EXT-X-PROGRAM-DATE-TIME:")  # its START-DATE
+    assert tag.split('START-DATE="')[1].split('"')[0] == lines[at[0] - 1].split(":", 1)[1]
+    assert any(l.startswith("#EXT-X-CUE-OUT:4") for l in lines[at[0]:at[0] + 2])
+    uri = next(l for l in lines[at[0]:] if l.endswith(".m4s") and not l.startswith("#"))
+    assert uri == "2.m4s", pl.body.decode()  # segments 0 and 1 (1 s each), then the break's
+    # The cut is on the splice's keyframe: the segment's first video sample is presented then.
+    seg = origin.get(BASE + uri).body
+    first = fragments(seg)[0][1][0]
+    assert first["track"] == 1 and first["sync"][0]
+
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+    stream = root.find("d:Period/d:EventStream", ns)
+    assert stream is not None and stream.get("schemeIdUri") == "urn:scte:scte35:2013:bin"
+    assert stream.get("timescale") == "90000"
+    events = stream.findall("d:Event", ns)
+    assert len(events) == 1 and events[0].get("id") == "77" and events[0].get("duration") == "360000"
+    assert base64.b64decode(events[0].text) == section
+    tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
+    number, t = int(tmpl.get("startNumber")), None
+    starts = {}
+    for s_ in tmpl.findall("d:SegmentTimeline/d:S", ns):
+        t = int(s_.get("t")) if s_.get("t") is not None else t
+        starts[number] = t
+        t, number = t + int(s_.get("d")), number + 1
+    assert int(events[0].get("presentationTime")) == starts[2]
+
+
+def test_fmp4_output_survives_an_origin_restart(tiers, content, tmp_path):
+    """Init and media segments (muxed and per track) and the fMP4 playlist are in the store: a
+    restarted origin serves the same playlist, the same bytes and the DASH MPD, and a new encoder
+    continues the media sequence."""
+    import xml.etree.ElementTree as ET
+    origin, ts, pl = pushed_6s(tiers, content, tmp_path, ["llhls", "dash"])
+    text = pl.body.decode()
+    segs = [l for l in text.splitlines() if l.endswith(".m4s") and not l.startswith("#")]
+    assert len(segs) == 6
+    files = ["init-0.mp4", "v-init-0.mp4", "a-init-0.mp4"] + segs + ["v-" + s for s in segs] + ["a-" + s for s in segs]
+    before = {f: origin.get(BASE + f).body for f in files}
+    assert all(before.values())
+    mpd_before = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+    assert origin.stop() == 0
+    origin.start()
+    after = origin.get(LL)
+    assert after.status == 200
+    assert [l for l in after.body.decode().splitlines() if not l.startswith("#EXT-X-PROGRAM-DATE-TIME")] == \
+        [l for l in text.splitlines() if not l.startswith("#EXT-X-PROGRAM-DATE-TIME") and not l.startswith("#EXT-X-PART:")]
+    for f, body in before.items():  # now from RocksDB
+        r = origin.get(BASE + f)
+        assert r.status == 200 and r.body == body, f
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+    mpd = origin.get("/live/demo/manifest.mpd")
+    assert mpd.status == 200
+    timeline = lambda root: [(s.get("t"), s.get("d")) for s in root.findall(".//d:SegmentTimeline/d:S", ns)]
+    assert timeline(ET.fromstring(mpd.body)) == timeline(mpd_before)
+    # A new encoder: the sequence goes on after the restored segments.
+    assert push(origin.port(), ts) == 204
+    wait_until(lambda: b"11.m4s" in origin.get(LL).body, timeout=10, what="segments 6-11")
+    assert origin.get(BASE + "11.m4s").status == 200

@@ -80,6 +80,13 @@ void AccessUnitReader::on_program(const PmtInfo& pmt, std::string_view, std::str
   if (video_pid_ == 0xFFFF) tracks_.video.reset();
 }
 
+void AccessUnitReader::on_splice(const SpliceInfo& info, std::string_view section) {
+  if (!splice_sink_) return;
+  std::optional<int64_t> placed;
+  if (info.pts_time) placed = demuxer_.place_timestamp(*info.pts_time);
+  splice_sink_(info, section, placed);
+}
+
 void AccessUnitReader::on_pes_start(const PesStart& pes) {
   Pending* p = nullptr;
   if (pes.pid == video_pid_) {

@@ -7,6 +7,7 @@
 // depend on each other.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,11 @@ struct AccessUnitStats {
 class AccessUnitReader : private TsDemuxer::Listener {
  public:
   using Sink = std::function<void(AccessUnit&&)>;
+  // An SCTE-35 splice, with its splice time placed on the units' timeline when it has one.
+  using SpliceSink =
+      std::function<void(const SpliceInfo&, std::string_view section, std::optional<int64_t>)>;
   explicit AccessUnitReader(Sink sink);
+  void on_splice(SpliceSink sink) { splice_sink_ = std::move(sink); }
 
   void feed(std::string_view ts_bytes);
   // End of input: audio frames still being assembled are emitted (ADTS says where each ends); the
@@ -59,7 +64,7 @@ class AccessUnitReader : private TsDemuxer::Listener {
   void on_program(const PmtInfo&, std::string_view, std::string_view) override;
   void on_pes_start(const PesStart& pes) override;
   void on_video_access_unit(uint16_t pid, bool keyframe, bool has_sps) override;
-  void on_splice(const SpliceInfo&, std::string_view) override {}
+  void on_splice(const SpliceInfo& info, std::string_view section) override;
   void on_packet(const uint8_t* packet, PacketRole role) override;
 
   void finish_video();
@@ -67,6 +72,7 @@ class AccessUnitReader : private TsDemuxer::Listener {
   void learn_parameter_set(unsigned type, std::string_view nal);
 
   Sink sink_;
+  SpliceSink splice_sink_;
   TsDemuxer demuxer_;
   fmp4::InitConfig tracks_;
   AccessUnitStats stats_;

@@ -1,6 +1,7 @@
 #include "origin-shield/origin/live/cmaf_packager.h"
 
 #include <cmath>
+#include <utility>
 
 namespace cdn::live {
 
@@ -10,9 +11,16 @@ CmafPackager::CmafPackager(CmafConfig config, Output out)
       reader_([this](AccessUnit&& au) { on_unit(std::move(au)); }),
       target_ticks_(std::llround(config.target_duration_s * kTimestampHz)),
       part_ticks_(std::llround(config.part_target_s * kTimestampHz)),
+      chunk_ticks_(std::llround(config.chunk_target_s * kTimestampHz)),
       jump_ticks_(std::llround(config.jump_threshold_s * kTimestampHz)),
       pending_discontinuity_(config.first_discontinuity),
-      next_sequence_(config.first_sequence) {}
+      next_sequence_(config.first_sequence) {
+  // Splices wait for the segment that starts at their time (cut at the keyframe there).
+  reader_.on_splice(
+      [this](const SpliceInfo& info, std::string_view section, std::optional<int64_t> placed) {
+        cues_.on_splice(info, section, last_primary_dts_, placed);
+      });
+}
 
 void CmafPackager::feed(std::string_view ts_bytes) {
   reader_.feed(ts_bytes);
@@ -21,6 +29,7 @@ void CmafPackager::feed(std::string_view ts_bytes) {
 void CmafPackager::flush() {
   reader_.flush();
   if (open_) end_timeline(nominal_duration(primary_video_));
+  cues_.drop_all();
 }
 
 int64_t CmafPackager::nominal_duration(bool video) const {
@@ -63,19 +72,25 @@ void CmafPackager::on_primary(AccessUnit&& au) {
     if (!primary_video_) audio_q_.clear();
     refresh_init();
     open_segment(au.dts);
+    seg_cues_ = cues_.take_due(au.pts);
   } else {
     q.back().duration = au.dts - last_primary_dts_;
     const int64_t frame = au.dts - last_primary_dts_;
-    const bool seg_cut = au.keyframe && au.dts - seg_start_ >= target_ticks_;
+    const bool seg_cut = au.keyframe && (au.dts - seg_start_ >= target_ticks_ ||
+                                         (au.dts > seg_start_ && cues_.due(au.pts)));
     if (seg_cut || au.dts - part_start_ + frame > part_ticks_) {
       cut_part(au.dts);
-      part_start_ = au.dts;
+      part_start_ = chunk_start_ = au.dts;
       part_independent_ = au.keyframe;
+    } else if (chunk_ticks_ > 0 && au.dts - chunk_start_ + frame > chunk_ticks_) {
+      cut_chunk(au.dts, false);
+      chunk_start_ = au.dts;
     }
     if (seg_cut) {
       close_segment();
       refresh_init();
       open_segment(au.dts);
+      seg_cues_ = cues_.take_due(au.pts);
     }
   }
   last_primary_dts_ = au.dts;
@@ -126,7 +141,7 @@ void CmafPackager::refresh_init() {
 
 void CmafPackager::open_segment(int64_t dts) {
   open_ = true;
-  seg_start_ = part_start_ = dts;
+  seg_start_ = part_start_ = chunk_start_ = dts;
   part_independent_ = true;
   part_index_ = 0;
   seg_parts_.clear();
@@ -135,7 +150,7 @@ void CmafPackager::open_segment(int64_t dts) {
   pending_discontinuity_ = false;
 }
 
-void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
+void CmafPackager::cut_chunk(int64_t end_dts, bool all_audio) {
   auto& primary = primary_video_ ? video_q_ : audio_q_;
   if (primary.empty()) return;
   std::vector<fmp4::TrackRun> runs;
@@ -162,6 +177,29 @@ void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
   } else {
     take(audio_q_, 1, true);
   }
+  CmafChunk chunk;
+  chunk.sequence = next_sequence_;
+  chunk.part_index = part_index_;
+  chunk.data = make_bytes(fmp4::write_fragment(++fragment_number_, runs));
+  part_data_ += *chunk.data;
+  if (config_.per_track)
+    for (fmp4::TrackRun& run : runs) {
+      const bool video = primary_video_ && run.track_id == 1;
+      Bytes& one = video ? chunk.video : chunk.audio;
+      one = make_bytes(fmp4::write_fragment(fragment_number_, {run}));
+      if (!video) {
+        if (seg_audio_.empty()) seg_audio_t_ = int64_t(run.base_decode_time), seg_audio_d_ = 0;
+        for (const fmp4::Sample& smp : run.samples) seg_audio_d_ += smp.duration;
+      }
+      (video ? part_video_ : part_audio_) += *one;
+      (video ? seg_video_ : seg_audio_) += *one;
+    }
+  if (out_.on_chunk) out_.on_chunk(chunk);
+}
+
+void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
+  cut_chunk(end_dts, all_audio);
+  if (part_data_.empty()) return;
   CmafPart part;
   part.sequence = next_sequence_;
   part.index = part_index_++;
@@ -169,17 +207,10 @@ void CmafPackager::cut_part(int64_t end_dts, bool all_audio) {
   part.independent = part_independent_;
   part.discontinuity = seg_discontinuity_;
   part.init_id = init_id_;
-  part.data = make_bytes(fmp4::write_fragment(++fragment_number_, runs));
-  if (config_.per_track)
-    for (fmp4::TrackRun& run : runs) {
-      const bool video = primary_video_ && run.track_id == 1;
-      (video ? part.video : part.audio) = make_bytes(fmp4::write_fragment(fragment_number_, {run}));
-      if (!video) {
-        if (seg_audio_.empty()) seg_audio_t_ = int64_t(run.base_decode_time), seg_audio_d_ = 0;
-        for (const fmp4::Sample& smp : run.samples) seg_audio_d_ += smp.duration;
-      }
-      (video ? seg_video_ : seg_audio_) += *(video ? part.video : part.audio);
-    }
+  if (part.index == 0) part.cues = seg_cues_;
+  part.data = make_bytes(std::exchange(part_data_, {}));
+  if (!part_video_.empty()) part.video = make_bytes(std::exchange(part_video_, {}));
+  if (!part_audio_.empty()) part.audio = make_bytes(std::exchange(part_audio_, {}));
   seg_duration_s_ += part.duration_s;
   part_end_ = end_dts;
   seg_parts_.push_back(part.data);
@@ -197,6 +228,8 @@ void CmafPackager::close_segment() {
   s.first_dts = seg_start_;
   s.duration_ticks = part_end_ - seg_start_;
   s.parts = uint32_t(seg_parts_.size());
+  s.cues = std::move(seg_cues_);
+  seg_cues_.clear();
   std::string data = fmp4::write_styp();
   for (const Bytes& p : seg_parts_) data += *p;
   s.data = make_bytes(std::move(data));

@@ -14,12 +14,16 @@
 
 #include "common/util/bytes.h"
 #include "origin-shield/origin/live/cmaf_access_units.h"
+#include "origin-shield/origin/live/splice_cues.h"
 
 namespace cdn::live {
 
 struct CmafConfig {
   double target_duration_s = 2.0;
   double part_target_s = 0.5;
+  // CMAF chunks (one moof/mdat each) within a part, cut on frames so that none exceeds this; a
+  // part's chunks are sent as they are written (preload hints, low-latency DASH). 0: one per part.
+  double chunk_target_s = 0;
   double jump_threshold_s = 5.0;  // a decode time jump this large (or backwards) is a discontinuity
   uint64_t first_sequence = 0;
   bool first_discontinuity = false;  // resuming after a restart or an input takeover
@@ -33,6 +37,14 @@ struct CmafInit {
   Bytes video, audio;  // per_track: one track each (null when the stream has no such track)
 };
 
+// One moof/mdat fragment of the part being written, out before the part is complete.
+struct CmafChunk {
+  uint64_t sequence = 0;    // of its segment
+  uint32_t part_index = 0;  // the index its part will have
+  Bytes data;               // moof + mdat, every track
+  Bytes video, audio;       // per_track: one fragment per track (null: no samples)
+};
+
 struct CmafPart {
   uint64_t sequence = 0;  // media sequence number of its segment
   uint32_t index = 0;     // within the segment
@@ -40,8 +52,9 @@ struct CmafPart {
   bool independent = false;
   bool discontinuity = false;  // of its segment
   uint64_t init_id = 0;        // of its segment
-  Bytes data;                  // moof + mdat
-  Bytes video, audio;  // per_track: the same part as one fragment per track (null: no samples)
+  Bytes data;                  // its chunks' moof + mdat fragments
+  Bytes video, audio;     // per_track: the same part as one fragment per track (null: no samples)
+  std::vector<Cue> cues;  // index 0: the SCTE-35 splice points on its segment's start
 };
 
 struct CmafSegment {
@@ -55,8 +68,9 @@ struct CmafSegment {
   // where video frames do).
   int64_t audio_first_dts = 0, audio_duration_ticks = 0;
   uint32_t parts = 0;
-  Bytes data;          // styp + its parts' fragments
-  Bytes video, audio;  // per_track: styp + that track's fragments
+  std::vector<Cue> cues;  // SCTE-35 splice points on its start (segments are cut there)
+  Bytes data;             // styp + its parts' fragments
+  Bytes video, audio;     // per_track: styp + that track's fragments
 };
 
 class CmafPackager {
@@ -64,6 +78,7 @@ class CmafPackager {
   struct Output {
     // A new init segment, needed from segment `id` (= its first segment's sequence) on.
     std::function<void(const CmafInit&)> on_init;
+    std::function<void(const CmafChunk&)> on_chunk;  // before its part's on_part
     std::function<void(const CmafPart&)> on_part;
     std::function<void(CmafSegment&&)> on_segment;
   };
@@ -91,6 +106,7 @@ class CmafPackager {
   void on_primary(AccessUnit&& au);
   void refresh_init();
   void open_segment(int64_t dts);
+  void cut_chunk(int64_t end_dts, bool all_audio);
   void cut_part(int64_t end_dts, bool all_audio = false);
   void close_segment();
   void end_timeline(int64_t last_duration);
@@ -99,7 +115,7 @@ class CmafPackager {
   CmafConfig config_;
   Output out_;
   AccessUnitReader reader_;
-  int64_t target_ticks_, part_ticks_, jump_ticks_;
+  int64_t target_ticks_, part_ticks_, chunk_ticks_, jump_ticks_;
 
   bool primary_video_ = true;
   std::string init_;  // the last init segment written
@@ -110,14 +126,17 @@ class CmafPackager {
   bool open_ = false;  // a segment is in progress
   bool pending_discontinuity_ = false;
   uint64_t next_sequence_;
-  int64_t seg_start_ = 0, part_start_ = 0, part_end_ = 0;
+  int64_t seg_start_ = 0, part_start_ = 0, chunk_start_ = 0, part_end_ = 0;
   bool part_independent_ = false;
   uint32_t part_index_ = 0;
   std::vector<Bytes> seg_parts_;
+  std::string part_data_, part_video_, part_audio_;  // the part's chunks so far
   std::string seg_video_, seg_audio_;  // per_track: the segment's track fragments so far
   int64_t seg_audio_t_ = 0, seg_audio_d_ = 0;
   double seg_duration_s_ = 0;
   bool seg_discontinuity_ = false;
+  std::vector<Cue> seg_cues_;
+  CueQueue cues_;
 
   std::deque<Queued> video_q_, audio_q_;
   std::vector<AccessUnit> held_;  // waiting for every track's parameters

@@ -16,6 +16,15 @@ struct DashSegment {
   int64_t t = 0, d = 0;  // 90 kHz
 };
 
+// An SCTE-35 splice as a DASH event (EventStream urn:scte:scte35:2013:bin: the
+// splice_info_section in base64).
+struct DashEvent {
+  uint32_t id = 0;
+  int64_t t = 0;  // 90 kHz, on the segments' timeline
+  int64_t d = 0;  // 0: none given
+  std::string section;
+};
+
 struct DashRepresentation {
   std::string id;      // the rendition name
   std::string prefix;  // its path relative to the MPD, e.g. "720p/v-"
@@ -34,9 +43,20 @@ struct DashManifest {
   double time_shift_buffer_s = 12;
   double max_segment_s = 2;
   std::string utc_timing_url;  // an http-iso time endpoint
-  bool ended = false;          // the stream ended: type stays dynamic, no more updates promised
+  bool ended = false;          // the stream ended: no more updates promised
+  // The whole presentation is listed (an ended stream still held from its first segment):
+  // type="static" with mediaPresentationDuration, the timeline starting at presentation time 0.
+  bool whole = false;
+  double duration_s = 0;
+  int64_t presentation_time_offset = 0;  // 90 kHz: media time at presentation time 0 (static)
+  // Low-latency DASH (> 0): a segment may be asked for this long before its end
+  // (availabilityTimeOffset, with availabilityTimeComplete="false": it is sent as it is written),
+  // and the players' latency target (ServiceDescription).
+  double availability_time_offset_s = 0;
+  int64_t latency_target_ms = 0;
   std::vector<DashRepresentation> video;
   std::optional<DashRepresentation> audio;
+  std::vector<DashEvent> events;
 };
 
 std::string write_mpd(const DashManifest& m);

@@ -6,24 +6,14 @@
 
 #include "common/hls/datetime.h"
 #include "common/hls/writer.h"
+#include "origin-shield/origin/live/splice_dates.h"
 
 namespace cdn::live {
 namespace {
 
 constexpr size_t kMinWindowSegments = 6;
 constexpr int64_t kMaxDateDriftMs = 5000;  // re-anchor program date-time to the wall clock beyond
-constexpr int kMaxTargetDuration = 3600;  // beyond this the first segment was garbage
-
-std::string hex_section(const std::string& section) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out = "0x";
-  out.reserve(2 + section.size() * 2);
-  for (unsigned char c : section) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
+constexpr int kMaxTargetDuration = 3600;   // beyond this the first segment was garbage
 
 }  // namespace
 
@@ -58,50 +48,15 @@ uint64_t LivePlaylist::append(const Segment& in, int64_t now_ms) {
   }
   s.program_date_time_ms = pdt;
   if (target_duration_ == 0)
-    target_duration_ = std::clamp(std::max(int(std::ceil(config_.target_duration_s - 1e-3)),
-                                           int(std::lround(in.duration_s))),
-                                  1, kMaxTargetDuration);
+    target_duration_ = std::clamp(
+        std::max(int(std::ceil(config_.target_duration_s - 1e-3)), int(std::lround(in.duration_s))),
+        1, kMaxTargetDuration);
   if (std::lround(in.duration_s) > target_duration_) ++target_overruns_;
-  apply_cues(in, s);
+  apply_splice_dates(in.cues, *s.program_date_time_ms, s, open_break_);
   history_.push_back(std::move(e));
   pending_discontinuity_ = ended_ = false;
   trim_history(now_ms);
   return next_sequence_++;
-}
-
-void LivePlaylist::apply_cues(const Segment& in, hls::Segment& s) {
-  const int64_t pdt = *s.program_date_time_ms;
-  bool explicit_in = false;
-  for (const Cue& c : in.cues) {
-    hls::DateRange d;
-    if (c.direction == SpliceDirection::kOut) {
-      d.id = "splice-" + std::to_string(c.event_id);
-      d.start_date = hls::format_iso8601_ms(pdt);
-      d.planned_duration = c.duration_s;
-      d.scte35_out = hex_section(c.section);
-      s.cue_out = true;
-      s.cue_out_duration = c.duration_s;
-      s.cue_in = false;
-      open_break_ = OpenBreak{d.id, pdt, c.duration_s};
-    } else {
-      // The IN closes the OUT's range: same ID and START-DATE (RFC 8216 §4.3.2.7.1).
-      d.id = open_break_ ? open_break_->id : "splice-" + std::to_string(c.event_id);
-      const int64_t start = open_break_ ? open_break_->start_ms : pdt;
-      d.start_date = hls::format_iso8601_ms(start);
-      d.duration = double(pdt - start) / 1000;
-      d.scte35_in = hex_section(c.section);
-      s.cue_in = true;
-      explicit_in = true;
-      open_break_.reset();
-    }
-    s.dateranges.push_back(std::move(d));
-  }
-  // A break with a planned duration and auto-return ends by itself: close it in the playlist too.
-  if (!explicit_in && !s.cue_out && open_break_ && open_break_->planned_s &&
-      pdt + 50 >= open_break_->start_ms + std::llround(*open_break_->planned_s * 1000)) {
-    s.cue_in = true;
-    open_break_.reset();
-  }
 }
 
 void LivePlaylist::trim_history(int64_t now_ms) {
@@ -147,7 +102,9 @@ hls::MediaPlaylist LivePlaylist::model_from(size_t first) const {
   return p;
 }
 
-hls::MediaPlaylist LivePlaylist::live_model() const { return model_from(window_start()); }
+hls::MediaPlaylist LivePlaylist::live_model() const {
+  return model_from(window_start());
+}
 
 hls::MediaPlaylist LivePlaylist::event_model() const {
   hls::MediaPlaylist p = model_from(0);
@@ -155,8 +112,12 @@ hls::MediaPlaylist LivePlaylist::event_model() const {
   return p;
 }
 
-std::string LivePlaylist::live_playlist() const { return hls::write(live_model()); }
-std::string LivePlaylist::event_playlist() const { return hls::write(event_model()); }
+std::string LivePlaylist::live_playlist() const {
+  return hls::write(live_model());
+}
+std::string LivePlaylist::event_playlist() const {
+  return hls::write(event_model());
+}
 
 uint64_t LivePlaylist::peak_bandwidth() const {
   double peak = 0;

@@ -18,6 +18,7 @@
 #include "common/hls/playlist.h"
 #include "common/util/result.h"
 #include "origin-shield/origin/live/segmenter.h"
+#include "origin-shield/origin/live/splice_dates.h"
 
 namespace cdn::live {
 
@@ -70,11 +71,6 @@ class LivePlaylist {
     hls::Segment seg;
     uint64_t size_bytes = 0;
   };
-  struct OpenBreak {
-    std::string id;
-    int64_t start_ms = 0;
-    std::optional<double> planned_s;
-  };
   struct Expiring {
     uint64_t sequence;
     int64_t deadline_ms;
@@ -82,7 +78,6 @@ class LivePlaylist {
 
   size_t window_start() const;
   hls::MediaPlaylist model_from(size_t first) const;
-  void apply_cues(const Segment& in, hls::Segment& out);
   void trim_history(int64_t now_ms);
 
   LivePlaylistConfig config_;

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 
 #include "common/hls/datetime.h"
+#include "common/hls/writer.h"
 
 namespace cdn::live {
 namespace {
@@ -28,6 +30,7 @@ void LlhlsPlaylist::add_part(const CmafPart& part, uint64_t session, uint64_t nu
     open_->discontinuity = part.discontinuity;
     open_->init_id = part.init_id;
     open_->start_ms = now_ms - std::llround(part.duration_s * 1000);
+    apply_splice_dates(part.cues, open_->start_ms, open_->cues, open_break_);
   }
   open_->parts.push_back({part.duration_s, part.independent, session, number});
   hint_session_ = session;
@@ -37,7 +40,11 @@ void LlhlsPlaylist::add_part(const CmafPart& part, uint64_t session, uint64_t nu
 
 void LlhlsPlaylist::add_segment(const CmafSegment& segment) {
   Seg s;
-  if (open_ && open_->msn == segment.sequence) s = std::move(*open_);
+  if (open_ && open_->msn == segment.sequence) {
+    s = std::move(*open_);
+  } else {
+    apply_splice_dates(segment.cues, s.start_ms, s.cues, open_break_);
+  }
   open_.reset();
   s.msn = segment.sequence;
   s.duration_s = segment.duration_s;
@@ -130,8 +137,10 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
       out += "#EXT-X-MAP:URI=\"" + init_uri(s.init_id) + "\"\n";
       map = s.init_id;
     }
-    if (first || s.discontinuity)
+    // Date ranges need a date to relate to: a segment with any gets its own.
+    if (first || s.discontinuity || !s.cues.dateranges.empty())
       out += "#EXT-X-PROGRAM-DATE-TIME:" + hls::format_iso8601_ms(s.start_ms) + "\n";
+    hls::write_segment_cues(out, s.cues);
   };
   for (size_t i = skipped; i < segments_.size(); ++i) {
     const Seg& s = segments_[i];
@@ -155,6 +164,41 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
       out += '\n';
     }
   return out;
+}
+
+std::string LlhlsPlaylist::serialize() const {
+  std::string out = "llhls1 " + std::to_string(discontinuity_sequence_) + " " +
+                    std::to_string(target_duration_) + " " + (ended_ ? "1" : "0") + "\n";
+  char line[160];
+  for (const Seg& s : segments_) {
+    snprintf(line, sizeof line, "%llu %.6f %d %llu %lld\n", static_cast<unsigned long long>(s.msn),
+             s.duration_s, s.discontinuity ? 1 : 0, static_cast<unsigned long long>(s.init_id),
+             static_cast<long long>(s.start_ms));
+    out += line;
+  }
+  return out;
+}
+
+std::optional<LlhlsPlaylist> LlhlsPlaylist::deserialize(std::string_view state,
+                                                        LlhlsConfig config) {
+  LlhlsPlaylist pl(config);
+  std::string text(state);
+  std::istringstream in(text);
+  std::string magic;
+  int ended = 0;
+  if (!(in >> magic >> pl.discontinuity_sequence_ >> pl.target_duration_ >> ended) ||
+      magic != "llhls1")
+    return std::nullopt;
+  pl.ended_ = ended != 0;
+  Seg s;
+  int disc = 0;
+  while (in >> s.msn >> s.duration_s >> disc >> s.init_id >> s.start_ms) {
+    s.discontinuity = disc != 0;
+    if (!pl.segments_.empty() && s.msn <= pl.segments_.back().msn) return std::nullopt;
+    pl.segments_.push_back(s);
+  }
+  if (!in.eof()) return std::nullopt;
+  return pl;
 }
 
 }  // namespace cdn::live

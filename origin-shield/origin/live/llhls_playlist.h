@@ -13,9 +13,11 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "origin-shield/origin/live/cmaf_packager.h"
+#include "origin-shield/origin/live/splice_dates.h"
 
 namespace cdn::live {
 
@@ -54,6 +56,7 @@ struct LlhlsSegment {
   uint64_t init_id = 0;
   int64_t start_ms = 0;  // wall clock of its first frame (EXT-X-PROGRAM-DATE-TIME)
   std::vector<LlhlsPart> parts;
+  hls::Segment cues;  // SCTE-35 on its start: date ranges and cue tags only
 };
 
 class LlhlsPlaylist {
@@ -80,6 +83,11 @@ class LlhlsPlaylist {
 
   std::string render(bool skip, const std::vector<RenditionReport>& reports) const;
 
+  // The complete segments in the window (their parts and cues are not kept), for the store; a
+  // restored playlist continues from them.
+  std::string serialize() const;
+  static std::optional<LlhlsPlaylist> deserialize(std::string_view state, LlhlsConfig config);
+
   static std::string init_uri(uint64_t id) { return "init-" + std::to_string(id) + ".mp4"; }
   static std::string segment_uri(uint64_t msn) { return std::to_string(msn) + ".m4s"; }
   static std::string part_uri(uint64_t session, uint64_t number) {
@@ -99,6 +107,7 @@ class LlhlsPlaylist {
   uint64_t discontinuity_sequence_ = 0;
   int target_duration_ = 0;
   bool ended_ = false;
+  std::optional<OpenBreak> open_break_;
 };
 
 }  // namespace cdn::live

@@ -10,9 +10,6 @@ namespace {
 
 // Rounding slack between 90 kHz timestamps and a decimal target (29.97 fps and friends).
 constexpr int64_t kSlackTicks = kTimestampHz / 50;
-constexpr size_t kMaxPendingCues = 64;
-// A splice time further ahead than this is treated as garbage and applied at the next boundary.
-constexpr int64_t kMaxSplicePreroll = 120 * kTimestampHz;
 
 int64_t ticks(double seconds) { return int64_t(std::llround(seconds * kTimestampHz)); }
 
@@ -38,8 +35,8 @@ void Segmenter::flush() {
   cur_.data.clear();
   new_timeline_offset_.reset();
   clocks_.clear();
-  stats_.dropped_cues += pending_cues_.size();
-  pending_cues_.clear();
+  cues_.drop_all();
+  stats_.dropped_cues = cues_.dropped();
   pending_discontinuity_ = true;
   has_last_ts_ = false;
 }
@@ -125,12 +122,6 @@ void Segmenter::on_video_access_unit(uint16_t pid, bool keyframe, bool has_sps) 
   decide(keyframe);
 }
 
-bool Segmenter::cue_due(int64_t pts) const {
-  for (auto& c : pending_cues_)
-    if (c.pts <= pts + kSlackTicks) return true;
-  return false;
-}
-
 void Segmenter::decide(bool keyframe) {
   pes_pending_ = false;
   if (!started_) {
@@ -140,7 +131,7 @@ void Segmenter::decide(bool keyframe) {
   }
   const int64_t elapsed = pes_pts_ - cur_.first_pts;
   if (keyframe) {
-    if (cut_asap_ || elapsed >= target_ticks_ - kSlackTicks || (elapsed > 0 && cue_due(pes_pts_)))
+    if (cut_asap_ || elapsed >= target_ticks_ - kSlackTicks || (elapsed > 0 && cues_.due(pes_pts_)))
       cut(pes_offset_, pes_pts_, true);
   } else if (elapsed >= max_ticks_ || cur_.data.size() >= config_.max_segment_bytes) {
     ++stats_.forced_cuts;
@@ -174,11 +165,7 @@ void Segmenter::open(size_t offset, int64_t first_pts, bool keyframe) {
   cur_.first_pts = first_pts;
   cur_.discontinuity = pending_discontinuity_;
   cur_.starts_with_keyframe = keyframe;
-  cur_.cues.clear();
-  auto due = std::stable_partition(pending_cues_.begin(), pending_cues_.end(),
-                                   [&](const Cue& c) { return c.pts <= first_pts + kSlackTicks; });
-  std::move(pending_cues_.begin(), due, std::back_inserter(cur_.cues));
-  pending_cues_.erase(pending_cues_.begin(), due);
+  cur_.cues = cues_.take_due(first_pts);
   if (pending_discontinuity_) ++stats_.discontinuities;
   if (primary_is_video_ && keyframe && !pes_has_sps_) ++stats_.segments_without_sps;
   pending_discontinuity_ = cut_asap_ = false;
@@ -198,24 +185,11 @@ void Segmenter::emit(int64_t end_pts) {
 }
 
 void Segmenter::on_splice(const SpliceInfo& info, std::string_view section) {
-  if (info.cancel) {
-    auto n = std::erase_if(pending_cues_, [&](const Cue& c) { return c.event_id == info.event_id; });
-    stats_.dropped_cues += n;
-    return;
-  }
-  if (info.direction == SpliceDirection::kNone || pending_cues_.size() >= kMaxPendingCues) return;
-  Cue cue;
-  cue.direction = info.direction;
-  cue.event_id = info.event_id;
-  cue.pts = last_ts_;
-  if (info.pts_time && !info.immediate) {
-    const int64_t at = demuxer_.place_timestamp(*info.pts_time);
-    if (at - last_ts_ <= kMaxSplicePreroll) cue.pts = at;
-  }
-  if (info.duration) cue.duration_s = double(*info.duration) / kTimestampHz;
-  cue.section.assign(section);
-  ++stats_.cues;
-  pending_cues_.push_back(std::move(cue));
+  std::optional<int64_t> placed;
+  if (info.pts_time) placed = demuxer_.place_timestamp(*info.pts_time);
+  cues_.on_splice(info, section, last_ts_, placed);
+  stats_.cues = cues_.cues();
+  stats_.dropped_cues = cues_.dropped();
 }
 
 void Segmenter::on_packet(const uint8_t* packet, PacketRole role) {

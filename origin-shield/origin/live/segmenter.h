@@ -19,17 +19,10 @@
 #include <string_view>
 #include <vector>
 
+#include "origin-shield/origin/live/splice_cues.h"
 #include "origin-shield/origin/live/ts_demuxer.h"
 
 namespace cdn::live {
-
-struct Cue {
-  SpliceDirection direction = SpliceDirection::kOut;
-  uint32_t event_id = 0;
-  int64_t pts = 0;  // splice time on the unwrapped timeline
-  std::optional<double> duration_s;
-  std::string section;  // the splice_info_section, for SCTE35-OUT/IN=0x...
-};
 
 struct Segment {
   uint64_t sequence = 0;
@@ -88,7 +81,6 @@ class Segmenter : private TsDemuxer::Listener {
   bool is_jump(int64_t delta) const { return delta > jump_ticks_ || delta < 0; }
   void track_other_stream(const PesStart& pes);
   void decide(bool keyframe);
-  bool cue_due(int64_t pts) const;
   void cut(size_t offset, int64_t next_first_pts, bool keyframe);
   void drop_new_timeline_prefix();
   void open(size_t offset, int64_t first_pts, bool keyframe);
@@ -134,7 +126,7 @@ class Segmenter : private TsDemuxer::Listener {
   };
   std::vector<StreamClock> clocks_;  // non-primary PES streams, for jump detection
 
-  std::vector<Cue> pending_cues_;
+  CueQueue cues_;
   uint64_t next_sequence_;
 };
 

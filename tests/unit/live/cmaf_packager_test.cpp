@@ -220,6 +220,66 @@ TEST(CmafPackager, ChunkingDoesNotChangeTheOutput) {
     EXPECT_EQ(*a.segments[i].data, *b.segments[i].data);
 }
 
+// CMAF chunks within parts: each out before its part, each within the chunk target, and a part's
+// chunks (and a track's chunks) are that part's bytes, in order; the media itself is unchanged.
+TEST(CmafPackager, PartsAreMadeOfChunksSentBeforeThePart) {
+  REQUIRE_CLIP(ts, Clip::kH264Aac10s);
+  CmafConfig cfg;
+  cfg.part_target_s = 0.333;
+  cfg.chunk_target_s = 0.333 / 4;
+  cfg.per_track = true;
+  std::string part_so_far, video_so_far, audio_so_far;
+  std::vector<CmafPart> parts;
+  std::vector<CmafSegment> segs;
+  size_t chunks = 0;
+  CmafPackager::Output o;
+  o.on_chunk = [&](const CmafChunk& c) {
+    ++chunks;
+    ASSERT_TRUE(c.data);
+    EXPECT_EQ(c.part_index,
+              parts.empty() || parts.back().sequence != c.sequence ? 0u : parts.back().index + 1);
+    auto boxes = fmp4::parse_boxes(*c.data);
+    ASSERT_TRUE(boxes);
+    ASSERT_EQ(boxes->size(), 2u);  // one moof, one mdat
+    // 25 fps: two frames (80 ms) fit in 83 ms.
+    auto trun = fmp4::parse_trun((*boxes)[0].all("traf")[0]->find("trun")->body);
+    ASSERT_TRUE(trun);
+    EXPECT_LE(trun->samples.size(), 2u);
+    part_so_far += *c.data;
+    if (c.video) video_so_far += *c.video;
+    if (c.audio) audio_so_far += *c.audio;
+  };
+  o.on_part = [&](const CmafPart& p) {
+    EXPECT_EQ(*p.data, part_so_far);
+    EXPECT_EQ(p.video ? *p.video : "", video_so_far);
+    EXPECT_EQ(p.audio ? *p.audio : "", audio_so_far);
+    part_so_far.clear(), video_so_far.clear(), audio_so_far.clear();
+    parts.push_back(p);
+  };
+  o.on_segment = [&](CmafSegment&& s) { segs.push_back(std::move(s)); };
+  CmafPackager p(cfg, o);
+  p.feed(ts);
+  p.flush();
+  EXPECT_TRUE(part_so_far.empty());
+  EXPECT_GE(chunks, 3 * parts.size());
+  TrackTimes t = walk(segs);
+  ASSERT_EQ(t.runs.size(), 2u);
+  expect_continuous(t);
+  for (bool sync : t.segment_starts_sync) EXPECT_TRUE(sync);
+  // The same samples as without chunks.
+  cfg.chunk_target_s = 0;
+  auto whole = package(ts, cfg);
+  ASSERT_EQ(whole.segments.size(), segs.size());
+  TrackTimes w = walk(whole.segments);
+  for (auto& [track, runs] : w.runs) {
+    uint64_t a = 0, b = 0;
+    for (auto& r : runs) a += r.second;
+    for (auto& r : t.runs[track]) b += r.second;
+    EXPECT_EQ(a, b) << track;
+    EXPECT_EQ(runs.front().first, t.runs[track].front().first);
+  }
+}
+
 TEST(CmafPackager, FlushThenMoreInputStartsADiscontinuity) {
   REQUIRE_CLIP(ts, Clip::kH264Aac4sB);
   Packaged out;

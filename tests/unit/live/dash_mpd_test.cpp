@@ -40,11 +40,75 @@ TEST(DashMpd, TimelineAndTemplatePerRepresentation) {
   EXPECT_NE(
       x.find("<UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"/live/time\"/>"),
       std::string::npos);
+  EXPECT_EQ(x.find("availabilityTimeOffset"), std::string::npos);
+  EXPECT_EQ(x.find("<ServiceDescription"), std::string::npos);
+  // Low-latency: segments may be fetched early, and are sent as written.
+  m.availability_time_offset_s = 1.667;
+  m.latency_target_ms = 999;
+  m.max_segment_s = 2;
+  const std::string ll = write_mpd(m);
+  EXPECT_NE(ll.find("media=\"720p/v-$Number$.m4s\" availabilityTimeOffset=\"1.667\" "
+                    "availabilityTimeComplete=\"false\">"),
+            std::string::npos)
+      << ll;
+  EXPECT_NE(ll.find("<ServiceDescription id=\"0\">\n    <Latency target=\"999\" max=\"12000\"/>"),
+            std::string::npos)
+      << ll;
+  EXPECT_LT(ll.find("<ServiceDescription"), ll.find("<Period"));
   m.ended = true;
   m.video[0].id = "a\"<b";
   const std::string e = write_mpd(m);
   EXPECT_EQ(e.find("minimumUpdatePeriod="), std::string::npos);
   EXPECT_NE(e.find("id=\"a&quot;&lt;b\""), std::string::npos);
+}
+
+// An ended stream held from its first segment: a static MPD of the whole presentation, its
+// timeline starting at presentation time 0 (presentationTimeOffset), no live-only attributes.
+TEST(DashMpd, StaticWhenTheWholePresentationIsListed) {
+  DashManifest m;
+  m.availability_time_offset_s = 1.5;
+  m.latency_target_ms = 999;
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.segments = {{0, 126000, 180000}, {1, 306000, 90000}};
+  m.video.push_back(v);
+  m.ended = m.whole = true;
+  m.duration_s = 3;
+  m.presentation_time_offset = 126000;
+  m.events = {{77, 306000, 0, "x"}};
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("type=\"static\" mediaPresentationDuration=\"PT3.000S\""), std::string::npos)
+      << x;
+  for (const char* live :
+       {"availabilityStartTime", "minimumUpdatePeriod", "timeShiftBufferDepth",
+        "suggestedPresentationDelay", "availabilityTimeOffset", "ServiceDescription"})
+    EXPECT_EQ(x.find(live), std::string::npos) << live;
+  EXPECT_NE(x.find("media=\"720p/v-$Number$.m4s\" presentationTimeOffset=\"126000\">"),
+            std::string::npos)
+      << x;
+  EXPECT_NE(x.find("timescale=\"90000\" presentationTimeOffset=\"126000\">"), std::string::npos);
+}
+
+// SCTE-35 splices: an EventStream in the Period, each section in base64 (RFC 4648, padded).
+TEST(DashMpd, SpliceEventsInThePeriod) {
+  DashManifest m;
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.segments = {{7, 900000, 180000}};
+  m.video.push_back(v);
+  EXPECT_EQ(write_mpd(m).find("<EventStream"), std::string::npos);
+  m.events = {{77, 900000, 360000, "hello"}, {78, 1080000, 0, std::string("\xfc\x30\x00", 3)}};
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("<Period id=\"0\" start=\"PT0S\">\n    <EventStream "
+                   "schemeIdUri=\"urn:scte:scte35:2013:bin\" timescale=\"90000\">\n"
+                   "      <Event presentationTime=\"900000\" duration=\"360000\" "
+                   "id=\"77\">aGVsbG8=</Event>\n"
+                   "      <Event presentationTime=\"1080000\" id=\"78\">/DAA</Event>\n"
+                   "    </EventStream>\n    <AdaptationSet"),
+            std::string::npos)
+      << x;
 }
 
 }  // namespace

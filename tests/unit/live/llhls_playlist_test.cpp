@@ -141,5 +141,49 @@ TEST(LlhlsPlaylist, PlainFmp4HasNoPartsOrServerControl) {
   EXPECT_EQ(count(t, "#EXTINF:"), 1u);
 }
 
+// The store's copy: a restored playlist lists the same segments (without parts) and, ended,
+// prints the same whole-segment playlist; damaged state is refused.
+TEST(LlhlsPlaylist, SerializedStateRestoresTheSegments) {
+  LlhlsConfig c = config();
+  c.parts = false;
+  Feeder f(c);
+  f.segment(4);
+  f.segment(4, true, 11);
+  f.segment(3, false, 11);
+  f.pl.end();
+  auto back = LlhlsPlaylist::deserialize(f.pl.serialize(), c);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->render(false, {}), f.pl.render(false, {}));
+  EXPECT_TRUE(back->ended());
+  EXPECT_EQ(back->last_msn(), 12u);
+  EXPECT_FALSE(LlhlsPlaylist::deserialize("llhls1 0 2", c));
+  EXPECT_FALSE(LlhlsPlaylist::deserialize("llhls1 0 2 0\n11 2.0 0 10 0\n10 2.0 0 10 0\n", c));
+  EXPECT_FALSE(LlhlsPlaylist::deserialize("ts1 0 2 0\n", c));
+}
+
+// SCTE-35 on a segment's first part: its date range is printed with the open segment and stays.
+TEST(LlhlsPlaylist, SpliceOnTheFirstPartIsADateRange) {
+  Feeder f(config());
+  f.segment(4);
+  CmafPart p;
+  p.sequence = f.msn;
+  p.duration_s = 0.5;
+  p.independent = true;
+  p.init_id = 10;
+  Cue cue;
+  cue.event_id = 77;
+  cue.duration_s = 30.0;
+  cue.section = "\xfc";
+  p.cues.push_back(cue);
+  f.pl.add_part(p, 10, f.number++, 1'800'000'000'000);
+  const std::string open = f.pl.render(false, {});
+  EXPECT_EQ(count(open, "#EXT-X-DATERANGE:ID=\"splice-77\""), 1u) << open;
+  EXPECT_NE(open.find("SCTE35-OUT=0xFC"), std::string::npos) << open;
+  EXPECT_NE(open.find("PLANNED-DURATION=30"), std::string::npos) << open;
+  EXPECT_NE(open.find("#EXT-X-CUE-OUT:30"), std::string::npos) << open;
+  // Dated: the segment it is on has its own program date-time.
+  EXPECT_EQ(count(open, "#EXT-X-PROGRAM-DATE-TIME:"), 2u) << open;
+}
+
 }  // namespace
 }  // namespace cdn::live
