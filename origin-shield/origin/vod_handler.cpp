@@ -24,7 +24,14 @@ std::string_view content_type_for(std::string_view p) {
   if (ends(".mp4")) return "video/mp4";
   if (ends(".aac")) return "audio/aac";
   if (ends(".vtt")) return "text/vtt";
+  if (ends(".mpd")) return "application/dash+xml";
   if (ends(".key")) return "application/octet-stream";
+  // A player page and its scripts can sit beside the media and be served through the CDN.
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript";
+  if (ends(".css")) return "text/css";
+  if (ends(".json")) return "application/json";
+  if (ends(".png")) return "image/png";
   return "application/octet-stream";
 }
 

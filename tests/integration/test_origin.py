@@ -41,3 +41,18 @@ def test_origin_errors(stack):
             except EOFError:
                 continue
         assert r.status in (400, 404) and b"root:" not in r.body, (target, r)
+
+
+def test_origin_serves_a_player_page_with_web_content_types(stack, content):
+    # A player page and its scripts beside the media are served as the browser needs them
+    # (a page sent as application/octet-stream is downloaded, not shown).
+    page = content.root / "page"
+    page.mkdir(parents=True, exist_ok=True)
+    files = {"index.html": "text/html; charset=utf-8", "player.js": "text/javascript",
+             "style.css": "text/css", "manifest.mpd": "application/dash+xml", "blob.bin": "application/octet-stream"}
+    for name in files:
+        (page / name).write_bytes(b"x" + name.encode())
+    for name, ctype in files.items():
+        r = stack.origin.get(f"/vod/page/{name}")
+        assert r.status == 200 and r.body == b"x" + name.encode()
+        assert r.header("Content-Type") == ctype, name
