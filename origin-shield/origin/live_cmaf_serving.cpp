@@ -215,7 +215,10 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       // A segment may be asked for from the end of its first part on (it is sent as written).
       const double part = c->playlist->part_target_s();
       m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
-      m.latency_target_ms = std::llround(3000 * part);
+      // The SegmentTimeline lists complete segments only, so a player's live edge trails the
+      // newest one by up to a segment plus a manifest refresh: a target below that makes dash.js
+      // speed up into an empty buffer (it stalled at a 3-part target). Two segments and a part.
+      m.latency_target_ms = std::llround(1000 * (2 * double(max_d) / 90000 + part));
     }
     if (m.video.empty() && m.events.empty())  // one rendition's splices: they are the channel's
       for (const auto& [msn, s] : c->segments)

@@ -440,7 +440,9 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
         assert tmpl.get("availabilityTimeComplete") == "false"
         assert 0.5 <= ato <= 1.2 - 0.333, ato  # segment (1 s GOP) − part (0.333 s)
         latency = root.find("d:ServiceDescription/d:Latency", ns)
-        assert latency is not None and int(latency.get("target")) == 999
+        # A target the timeline can reach: two segments (ato + part each) and a part.
+        assert latency is not None
+        assert abs(int(latency.get("target")) - 1000 * (2 * (ato + 0.333) + 0.333)) <= 3, latency.get("target")
         early = TimedGet(port, f"{BASE}v-{msn}.m4s")  # msn: the segment in progress
         early.join()
         assert early.status == 200 and early.complete
