@@ -54,8 +54,8 @@ namespace {
 void read_formats(config::MapReader& c, LiveFormats& out) {
   auto list = c.get_string_list("formats");
   if (!list) return;
-  if (list->empty()) return c.error("formats", "formats must name at least one of ts, fmp4, llhls, dash");
-  out = LiveFormats{false, false, false, false};
+  if (list->empty()) return c.error("formats", "formats must name at least one of ts, fmp4, llhls, dash, lldash");
+  out = LiveFormats{false, false, false, false, false};
   for (const std::string& f : *list) {
     if (f == "ts") {
       out.ts = true;
@@ -65,8 +65,10 @@ void read_formats(config::MapReader& c, LiveFormats& out) {
       out.fmp4 = out.llhls = true;
     } else if (f == "dash") {
       out.fmp4 = out.dash = true;
+    } else if (f == "lldash") {
+      out.fmp4 = out.dash = out.llhls = out.lldash = true;
     } else {
-      c.error("formats", "unknown format \"" + f + "\" (ts, fmp4, llhls, dash)");
+      c.error("formats", "unknown format \"" + f + "\" (ts, fmp4, llhls, dash, lldash)");
     }
   }
 }

@@ -30,9 +30,11 @@ struct LiveFormats {
   bool fmp4 = false;
   bool llhls = false;  // fMP4 playlist with parts, blocking reload, preload hints
   bool dash = false;   // a DASH MPD per channel over the same segments, one file per track
-  // DASH with parts (llhls on too): the MPD's availabilityTimeOffset lets players ask for the
-  // segment in progress, which is sent as it is written.
-  bool low_latency_dash() const { return dash && llhls; }
+  // `lldash`: DASH with parts (implies llhls and dash): the MPD's availabilityTimeOffset lets
+  // players ask for the segment in progress, which is sent as it is written. Opt-in: dash.js
+  // stalls chasing it while the SegmentTimeline lists complete segments only.
+  bool lldash = false;
+  bool low_latency_dash() const { return lldash && dash && llhls; }
   bool operator==(const LiveFormats&) const = default;
 };
 

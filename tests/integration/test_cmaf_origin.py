@@ -417,7 +417,7 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
     shorter part that looks whole."""
     import signal
     import xml.etree.ElementTree as ET
-    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "dash"], gap="30s")).start()
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "lldash"], gap="30s")).start()
     port = origin.port()
     ff = ffmpeg_live(port, 40)
     try:
