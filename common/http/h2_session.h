@@ -163,6 +163,8 @@ class H2Session {
   size_t heads_batched_ = 0;          // responses submitted in this read's batch so far
   size_t early_flush_at_ = SIZE_MAX;  // ... at which those made so far are written early
   static constexpr int64_t kBusyWindowUs = 1000;
+  // At most this many streams open: the client's pipeline is shallow, answers leave in pairs.
+  static constexpr size_t kShallowPipeline = 16, kShallowBatch = 2;
   // Expires with the session: a posted flush finds out whether it still has one.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
