@@ -208,7 +208,9 @@ run_phase() {  # phase-name
     local rec=(perf record -q -e task-clock -F 250 --call-graph dwarf,8192) from=${VIEWERS_PERF_FROM:-0}
     (sleep "$from" && exec "${rec[@]}" -p "$pid" -o "$RAW/$phase-edge.perf.data") >/dev/null 2>&1 &
     perf_edge_pid=$!
-    perf_sim=("${rec[@]}" -D $((from * 1000)) -o "$RAW/$phase-sim.perf.data" --)
+    # perf 6.1 refuses `-D 0`: a delay is passed only when there is one.
+    perf_sim=("${rec[@]}" -o "$RAW/$phase-sim.perf.data" --)
+    [ "$from" -eq 0 ] || perf_sim=("${rec[@]}" -D $((from * 1000)) -o "$RAW/$phase-sim.perf.data" --)
   fi
   # shellcheck disable=SC2086  # $health is two words or none
   "${perf_sim[@]}" taskset -c "$SIM_CPU" "$SIM_BIN" --url "$url" --host localhost --viewers "$n" --procs "${VIEWERS_PROCS:-$(((n + 9499) / 9500))}" \
