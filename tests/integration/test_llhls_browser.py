@@ -53,7 +53,7 @@ def chain(tmp_path_factory):
     (d / "www").mkdir()
     # The demo's channel: TS for classic players beside LL-HLS and DASH, 2 s segments.
     cfg = live_origin_config(str(d / "www"), d / "store", target="2s", window=6, gap="3s", channels=[
-        {"name": "demo", "stream_key": STREAM_KEY, "formats": ["ts", "llhls", "dash"],
+        {"name": "demo", "stream_key": STREAM_KEY, "formats": ["ts", "llhls", "lldash"],
          "renditions": [{"name": "720p"}]}])
     cfg["live"]["part_target"] = "333ms"
     made, encoder = [], None
