@@ -37,7 +37,7 @@ void representation(std::string& out, const DashRepresentation& r, bool video, d
          "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
          ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\"";
   if (numbering) out += " duration=\"" + std::to_string(numbering->duration) + "\"";
-  if (pto > 0) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
+  if (pto > 0 || numbering) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
   if (ato_s > 0) {
     char buf[96];
     snprintf(buf, sizeof buf, " availabilityTimeOffset=\"%.3f\" availabilityTimeComplete=\"false\"",
