@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
-#include <cstdlib>
-#include <map>
 
 #include "common/hls/datetime.h"
 #include "common/http/query.h"
@@ -56,30 +54,6 @@ LiveAnswer held_growing(const CmafRequest& c, GrowingTarget t) {
   a.hold->growing = t;
   a.hold->timeout_ms = 3000LL * target;
   return a;
-}
-
-// @duration addressing for low-latency DASH, when the window's segments of this timeline (init)
-// keep to one grid: the most common duration, and every segment starting within a tenth of it of
-// where the grid puts it (an encoder whose GOP is a whole segment). Numbers count from the init's
-// first segment so availabilityStartTime stays put as the window slides. Otherwise (a GOP that
-// does not divide the segment target, a splice cutting a segment short) nullopt: the exact
-// SegmentTimeline, whose live edge is a segment behind.
-std::optional<live::DashNumbering> dash_numbering(const std::vector<live::DashSegment>& segs,
-                                                  uint64_t init) {
-  if (segs.empty() || segs.front().number < init) return std::nullopt;
-  std::map<int64_t, int> counts;
-  for (const live::DashSegment& s : segs) ++counts[s.d];
-  const int64_t d =
-      std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
-        return a.second < b.second;
-      })->first;
-  if (d <= 0) return std::nullopt;
-  const live::DashSegment& first = segs.front();
-  live::DashNumbering n{d, init, first.t - int64_t(first.number - init) * d};
-  if (n.start_t < 0) return std::nullopt;
-  for (const live::DashSegment& s : segs)
-    if (std::llabs(s.t - (n.start_t + int64_t(s.number - init) * d)) > d / 10) return std::nullopt;
-  return n;
 }
 
 }  // namespace
@@ -245,7 +219,7 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       // A segment may be asked for from the end of its first part on (it is sent as written).
       const double part = c->playlist->part_target_s();
       m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
-      if (!any_numbered) m.numbering = dash_numbering(v.segments, init);
+      if (!any_numbered) m.numbering = live::duration_numbering(v.segments, init);
       any_numbered = true;  // the first rendition's grid is the channel's (one clock)
       if (m.numbering) {
         // The player computes the segment in progress from the clock and gets it as it is

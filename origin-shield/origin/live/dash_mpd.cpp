@@ -1,7 +1,10 @@
 #include "origin-shield/origin/live/dash_mpd.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string_view>
 
 #include "common/hls/datetime.h"
@@ -138,6 +141,24 @@ std::string write_mpd(const DashManifest& m) {
            xml_escape(m.utc_timing_url) + "\"/>\n";
   out += "</MPD>\n";
   return out;
+}
+
+std::optional<DashNumbering> duration_numbering(const std::vector<DashSegment>& segs,
+                                                uint64_t first) {
+  if (segs.empty() || segs.front().number < first) return std::nullopt;
+  std::map<int64_t, int> counts;
+  for (const DashSegment& s : segs) ++counts[s.d];
+  const int64_t d =
+      std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      })->first;
+  if (d <= 0) return std::nullopt;
+  const DashSegment& front = segs.front();
+  DashNumbering n{d, first, front.t - int64_t(front.number - first) * d};
+  if (n.start_t < 0) return std::nullopt;
+  for (const DashSegment& s : segs)
+    if (std::llabs(s.t - (n.start_t + int64_t(s.number - first) * d)) > d / 10) return std::nullopt;
+  return n;
 }
 
 }  // namespace cdn::live

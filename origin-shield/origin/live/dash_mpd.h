@@ -74,4 +74,13 @@ struct DashManifest {
 
 std::string write_mpd(const DashManifest& m);
 
+// @duration addressing for segments `segs` (a window, in order) of a timeline whose first segment
+// is number `first`, when they keep to one grid: the most common duration, every segment starting
+// within a tenth of it of where the grid puts it (an encoder whose GOP is a whole segment), numbers
+// counting from `first` so availabilityStartTime stays put as the window slides. Otherwise
+// (keyframes off the grid, a splice cutting a segment short) nullopt: only the exact
+// SegmentTimeline describes them.
+std::optional<DashNumbering> duration_numbering(const std::vector<DashSegment>& segs,
+                                                uint64_t first);
+
 }  // namespace cdn::live
