@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
+#include <cstdlib>
 
 #include "common/hls/datetime.h"
 #include "common/http/query.h"
@@ -219,8 +220,15 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       // A segment may be asked for from the end of its first part on (it is sent as written).
       const double part = c->playlist->part_target_s();
       m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
-      if (!any_numbered) m.numbering = live::duration_numbering(v.segments, init);
-      any_numbered = true;  // the first rendition's grid is the channel's (one clock)
+      // One template for every rendition: the first one's grid, which the others must share
+      // (numbers and media times: renditions of one encoder), or none of them gets it.
+      const auto grid = live::duration_numbering(v.segments, init);
+      if (!any_numbered) m.numbering = grid;
+      if (m.numbering && (!grid || grid->start_number != m.numbering->start_number ||
+                          grid->duration != m.numbering->duration ||
+                          std::llabs(grid->start_t - m.numbering->start_t) > grid->duration / 10))
+        m.numbering.reset();
+      any_numbered = true;
       if (m.numbering) {
         // The player computes the segment in progress from the clock and gets it as it is
         // written: its latency is the chain's delay plus its own buffer, not a segment.

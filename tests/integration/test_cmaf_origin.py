@@ -494,36 +494,56 @@ def iso_ms(text):
 
 
 def test_low_latency_dash_keeps_the_timeline_when_segments_do_not_keep_one_duration(tiers, content, tmp_path):
-    """Keyframes off any one grid (forced at 0, 1, 2.6, 3.6, 4.6, 5.6 s): SegmentTemplate@duration
-    would put segments where they are not, so the low-latency MPD keeps the exact SegmentTimeline
-    and a latency target it can reach (two segments and a part)."""
+    """720p with a 1 s GOP gets SegmentTemplate@duration. Then 360p with keyframes off any one grid
+    (forced at 0, 1, 2.6, 3.6, 4.6, 5.6 s): a template would put its segments where they are not,
+    and one template serves every rendition, so the MPD goes back to the exact SegmentTimeline and
+    a latency target it can reach (two segments and a part)."""
     import xml.etree.ElementTree as ET
     need_ffmpeg()
-    ts_path = tmp_path / "irregular.ts"
+    regular = encode_ts(tmp_path, 7, gop=25).read_bytes()
+    irregular_path = tmp_path / "irregular.ts"
     r = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
                         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "7", "-c:v", "libx264", "-preset", "veryfast",
                         "-pix_fmt", "yuv420p", "-g", "250", "-sc_threshold", "0", "-force_key_frames", "0,1,2.6,3.6,4.6,5.6",
-                        "-c:a", "aac", "-f", "mpegts", str(ts_path)], capture_output=True, timeout=120)
+                        "-c:a", "aac", "-f", "mpegts", str(irregular_path)], capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    ts = ts_path.read_bytes()
     origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "lldash"], gap="30s")).start()
-    # Sent at once with the connection left open: the stream stays live (a dynamic MPD).
-    s = socket.create_connection(("127.0.0.1", origin.port()), timeout=20)
-    try:
-        s.sendall(f"PUT /ingest/demo/720p?key={STREAM_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+
+    def open_push(rendition, ts):
+        """Sent at once with the connection left open: the stream stays live (a dynamic MPD)."""
+        s = socket.create_connection(("127.0.0.1", origin.port()), timeout=20)
+        s.sendall(f"PUT /ingest/demo/{rendition}?key={STREAM_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   "Transfer-Encoding: chunked\r\n\r\n".encode() + b"%x\r\n" % len(ts) + ts + b"\r\n")
-        wait_until(lambda: len(playlist_parts(origin.get(LL).body.decode())[0]) >= 4, timeout=10, what="four segments")
-        ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+        playlist = f"/live/demo/{rendition}/index.m3u8"
+        wait_until(lambda: len(playlist_parts(origin.get(playlist).body.decode())[0]) >= 5, timeout=10,
+                   what=f"five {rendition} segments")
+        return s
+
+    def mpd():
         root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
         assert root.get("type") == "dynamic"
-        tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
-        assert tmpl.get("duration") is None and tmpl.get("availabilityTimeComplete") == "false"
-        ds = [int(x.get("d")) for x in tmpl.findall("d:SegmentTimeline/d:S", ns)]
+        reps = {rep.get("id"): rep.find("d:SegmentTemplate", ns) for rep in root.iter(f"{{{ns['d']}}}Representation")}
+        return root, reps
+
+    sockets = [open_push("720p", regular)]
+    try:
+        root, reps = mpd()
+        assert reps["720p"].get("duration") == "90000" and reps["720p"].find("d:SegmentTimeline", ns) is None
+        assert root.find("d:ServiceDescription/d:Latency", ns).get("target") == "1500"
+        sockets.append(open_push("360p", irregular_path.read_bytes()))
+        root, reps = mpd()
+        assert set(reps) >= {"720p", "360p"}, reps
+        for rep_id, tmpl in reps.items():
+            assert tmpl.get("duration") is None and tmpl.get("availabilityTimeComplete") == "false", rep_id
+            assert tmpl.find("d:SegmentTimeline", ns) is not None, rep_id
+        ds = [int(x.get("d")) for x in reps["360p"].findall("d:SegmentTimeline/d:S", ns)]
         assert ds[:3] == [90000, 144000, 90000], ds  # 1 s, 1.6 s, 1 s
         target = int(root.find("d:ServiceDescription/d:Latency", ns).get("target"))
         assert abs(target - 1000 * (2 * max(ds) / 90000 + 0.333)) <= 3, (target, ds)
     finally:
-        s.close()
+        for s in sockets:
+            s.close()
 
 
 def test_scte35_as_daterange_in_fmp4_hls_and_event_stream_in_dash(tiers, content, tmp_path):
