@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
+#include <cstdlib>
 
 #include "common/hls/datetime.h"
 #include "common/http/query.h"
@@ -16,6 +17,10 @@
 namespace cdn::origin {
 
 namespace {
+
+// The latency dash.js is asked to hold on a low-latency DASH channel with @duration addressing
+// (ServiceDescription Latency@target).
+constexpr int64_t kLowLatencyDashTargetMs = 1500;
 
 // A non-negative decimal, or nullopt.
 std::optional<uint64_t> number(std::string_view s) {
@@ -165,7 +170,7 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
   live::DashManifest m;
   m.published_ms = unix_now_ms();
   m.utc_timing_url = "/live/time";
-  bool any = false, all_ended = true, from_start = true;
+  bool any = false, all_ended = true, from_start = true, any_numbered = false;
   int64_t max_d = 0, window = 0;
   for (const LiveRendition* r : renditions) {
     auto snap = r->snapshot();
@@ -215,10 +220,26 @@ LiveAnswer dash_manifest(const http::Request& req, const std::vector<LiveRenditi
       // A segment may be asked for from the end of its first part on (it is sent as written).
       const double part = c->playlist->part_target_s();
       m.availability_time_offset_s = std::max(0.0, double(max_d) / 90000 - part);
-      // The SegmentTimeline lists complete segments only, so a player's live edge trails the
-      // newest one by up to a segment plus a manifest refresh: a target below that makes dash.js
-      // speed up into an empty buffer (it stalled at a 3-part target). Two segments and a part.
-      m.latency_target_ms = std::llround(1000 * (2 * double(max_d) / 90000 + part));
+      // One template for every rendition: the first one's grid, which the others must share
+      // (numbers and media times: renditions of one encoder), or none of them gets it.
+      const auto grid = live::duration_numbering(v.segments, init);
+      if (!any_numbered) m.numbering = grid;
+      if (m.numbering && (!grid || grid->start_number != m.numbering->start_number ||
+                          grid->duration != m.numbering->duration ||
+                          std::llabs(grid->start_t - m.numbering->start_t) > grid->duration / 10))
+        m.numbering.reset();
+      any_numbered = true;
+      if (m.numbering) {
+        // The player computes the segment in progress from the clock and gets it as it is
+        // written: its latency is the chain's delay plus its own buffer, not a segment.
+        m.latency_target_ms = kLowLatencyDashTargetMs;
+      } else {
+        // A SegmentTimeline lists complete segments only, so a player's live edge trails the
+        // newest one by up to a segment plus a manifest refresh: a target below that makes
+        // dash.js speed up into an empty buffer (it stalled at a 3-part target). Two segments
+        // and a part.
+        m.latency_target_ms = std::llround(1000 * (2 * double(max_d) / 90000 + part));
+      }
     }
     if (m.video.empty() && m.events.empty())  // one rendition's splices: they are the channel's
       for (const auto& [msn, s] : c->segments)

@@ -54,6 +54,8 @@ function startPlayer({ kind, src }) {
     for (const name of ['PLAYBACK_STALLED', 'PLAYBACK_WAITING']) {
       player.on(ev[name], () => { if (p.started) p.stalls.push(`dash ${name} at ${at()}`); });
     }
+    // Low-latency mode and its target come from the MPD (availabilityTimeComplete="false",
+    // ServiceDescription), as on the demo page: nothing here tunes dash.js for the test.
     player.initialize(video, src, true);
     p.latency = () => { const l = player.getCurrentLiveLatency(); return Number.isFinite(l) && l > 0 ? l : null; };
     return;

@@ -429,20 +429,31 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
             return (segs, current, hint) if len(segs) >= 2 and current[1] else None
         segs, (msn, parts), hint = wait_until(live_edge, timeout=30, what="two fMP4 segments and a part")
 
-        # Low-latency DASH: the MPD lets players ask for a segment a part after it starts, and the
-        # segment in progress is sent as it is written, chunk by chunk, equal to the whole one.
+        # Low-latency DASH: the encoder's GOP is the segment, so the MPD addresses segments by
+        # SegmentTemplate@duration: a player finds the segment in progress from the clock, may
+        # ask for it a part after it starts, and gets it as it is written, chunk by chunk.
         ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+        now = iso_ms(origin.get("/live/time").body.decode())
         root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
         assert root.get("type") == "dynamic" and root.get("availabilityStartTime", "").endswith("Z")
+        for tmpl in root.findall("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns):
+            assert tmpl.find("d:SegmentTimeline", ns) is None
+            assert int(tmpl.get("timescale")) == 90000 and int(tmpl.get("duration")) == 90000  # 1 s GOP
+            assert tmpl.get("availabilityTimeComplete") == "false"
+            assert abs(float(tmpl.get("availabilityTimeOffset")) - (1 - 0.333)) < 0.002  # segment − part
         tmpl = root.find("d:Period/d:AdaptationSet/d:Representation/d:SegmentTemplate", ns)
-        assert tmpl.get("presentationTimeOffset") is None
-        ato = float(tmpl.get("availabilityTimeOffset"))
-        assert tmpl.get("availabilityTimeComplete") == "false"
-        assert 0.5 <= ato <= 1.2 - 0.333, ato  # segment (1 s GOP) − part (0.333 s)
+        start, pto = int(tmpl.get("startNumber")), int(tmpl.get("presentationTimeOffset"))
+        assert start <= segs[0][0], (start, segs)
+        # The numbers are the stored segments': v-<n>.m4s starts where the template puts n.
+        for n, _ in segs:
+            frags = fragments(origin.get(f"{BASE}v-{n}.m4s").body)
+            assert abs(frags[0][1][0]["tfdt"] - (pto + (n - start) * 90000)) <= 9000, (n, frags[0][1][0]["tfdt"], pto)
+        # The clock: availabilityStartTime + (n − startNumber) s is when segment n began to
+        # arrive, so the segment in progress is the one the wall clock points at.
+        began = iso_ms(root.get("availabilityStartTime")) + (msn - start) * 1000
+        assert -300 <= now - began <= 1500, (now - began, msn, start)
         latency = root.find("d:ServiceDescription/d:Latency", ns)
-        # A target the timeline can reach: two segments (ato + part each) and a part.
-        assert latency is not None
-        assert abs(int(latency.get("target")) - 1000 * (2 * (ato + 0.333) + 0.333)) <= 3, latency.get("target")
+        assert latency is not None and int(latency.get("target")) == 1500, latency
         early = TimedGet(port, f"{BASE}v-{msn}.m4s")  # msn: the segment in progress
         early.join()
         assert early.status == 200 and early.complete
@@ -474,6 +485,65 @@ def test_stalled_encoder_cuts_the_streamed_part_and_low_latency_dash(tiers, cont
         ff.send_signal(signal.SIGCONT) if ff.poll() is None else None
         ff.kill()
         ff.wait(10)
+
+
+def iso_ms(text):
+    """Unix ms of an ISO 8601 UTC time such as 2026-12-01T10:20:30.123Z."""
+    from datetime import datetime, timezone
+    return round(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def test_low_latency_dash_keeps_the_timeline_when_segments_do_not_keep_one_duration(tiers, content, tmp_path):
+    """720p with a 1 s GOP gets SegmentTemplate@duration. Then 360p with keyframes off any one grid
+    (forced at 0, 1, 2.6, 3.6, 4.6, 5.6 s): a template would put its segments where they are not,
+    and one template serves every rendition, so the MPD goes back to the exact SegmentTimeline and
+    a latency target it can reach (two segments and a part)."""
+    import xml.etree.ElementTree as ET
+    need_ffmpeg()
+    regular = encode_ts(tmp_path, 7, gop=25).read_bytes()
+    irregular_path = tmp_path / "irregular.ts"
+    r = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                        "-f", "lavfi", "-i", "sine=frequency=440", "-t", "7", "-c:v", "libx264", "-preset", "veryfast",
+                        "-pix_fmt", "yuv420p", "-g", "250", "-sc_threshold", "0", "-force_key_frames", "0,1,2.6,3.6,4.6,5.6",
+                        "-c:a", "aac", "-f", "mpegts", str(irregular_path)], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    origin = tiers("origin", cmaf_config(content, tmp_path, ["llhls", "lldash"], gap="30s")).start()
+    ns = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+
+    def open_push(rendition, ts):
+        """Sent at once with the connection left open: the stream stays live (a dynamic MPD)."""
+        s = socket.create_connection(("127.0.0.1", origin.port()), timeout=20)
+        s.sendall(f"PUT /ingest/demo/{rendition}?key={STREAM_KEY} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n".encode() + b"%x\r\n" % len(ts) + ts + b"\r\n")
+        playlist = f"/live/demo/{rendition}/index.m3u8"
+        wait_until(lambda: len(playlist_parts(origin.get(playlist).body.decode())[0]) >= 5, timeout=10,
+                   what=f"five {rendition} segments")
+        return s
+
+    def mpd():
+        root = ET.fromstring(origin.get("/live/demo/manifest.mpd").body)
+        assert root.get("type") == "dynamic"
+        reps = {rep.get("id"): rep.find("d:SegmentTemplate", ns) for rep in root.iter(f"{{{ns['d']}}}Representation")}
+        return root, reps
+
+    sockets = [open_push("720p", regular)]
+    try:
+        root, reps = mpd()
+        assert reps["720p"].get("duration") == "90000" and reps["720p"].find("d:SegmentTimeline", ns) is None
+        assert root.find("d:ServiceDescription/d:Latency", ns).get("target") == "1500"
+        sockets.append(open_push("360p", irregular_path.read_bytes()))
+        root, reps = mpd()
+        assert set(reps) >= {"720p", "360p"}, reps
+        for rep_id, tmpl in reps.items():
+            assert tmpl.get("duration") is None and tmpl.get("availabilityTimeComplete") == "false", rep_id
+            assert tmpl.find("d:SegmentTimeline", ns) is not None, rep_id
+        ds = [int(x.get("d")) for x in reps["360p"].findall("d:SegmentTimeline/d:S", ns)]
+        assert ds[:3] == [90000, 144000, 90000], ds  # 1 s, 1.6 s, 1 s
+        target = int(root.find("d:ServiceDescription/d:Latency", ns).get("target"))
+        assert abs(target - 1000 * (2 * max(ds) / 90000 + 0.333)) <= 3, (target, ds)
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_scte35_as_daterange_in_fmp4_hls_and_event_stream_in_dash(tiers, content, tmp_path):

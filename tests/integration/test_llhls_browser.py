@@ -1,10 +1,12 @@
 """Low-latency players in headless Chromium through the real chain (issue 14): cdn-origin packaging
 a channel fed by ffmpeg in real time as classic HLS, LL-HLS (333 ms parts, PART-HOLD-BACK 1 s) and
-DASH from one ingest, like ./cdn demo's, then cdn-shield, then cdn-edge over HTTPS with ALPN h2.
+low-latency DASH (SegmentTemplate@duration, segments sent as written) from one ingest, like
+./cdn demo's, then cdn-shield, then cdn-edge over HTTPS with ALPN h2.
 
 - Two pages of one browser at once (tests/browser/play_lowlatency.mjs): hls.js in low-latency mode
-  on the fMP4 master playlist and dash.js on the channel's MPD, each watched for a minute. hls.js's
-  own `latency` must stay under 3 s (median of one sample a second) and neither player may stall.
+  on the fMP4 master playlist and dash.js (low-latency mode, from the MPD) on the channel's MPD,
+  each watched for a minute. Each player's own live latency must stay under 3 s (median of one
+  sample a second) and neither player may stall.
 - ./cdn demo's player page (scripts/demo_player.html with hls.js and dash.js beside it, served by a
   static file server as the demo does) plays classic HLS, LL-HLS and DASH side by side, each with
   a live latency shown (tests/browser/demo_page.mjs); its screenshot is $CDN_BUILD_DIR/demo-player.png."""
@@ -51,9 +53,9 @@ def chain(tmp_path_factory):
         pytest.fail("dashjs missing: run npm ci --prefix tests/browser", pytrace=False)
     d = tmp_path_factory.mktemp("llhls-browser")
     (d / "www").mkdir()
-    # The demo's channel: TS for classic players beside LL-HLS and DASH, 2 s segments.
+    # The demo's channel: TS for classic players beside LL-HLS and low-latency DASH, 2 s segments.
     cfg = live_origin_config(str(d / "www"), d / "store", target="2s", window=6, gap="3s", channels=[
-        {"name": "demo", "stream_key": STREAM_KEY, "formats": ["ts", "llhls", "dash"],
+        {"name": "demo", "stream_key": STREAM_KEY, "formats": ["ts", "llhls", "lldash"],
          "renditions": [{"name": "720p"}]}])
     cfg["live"]["part_target"] = "333ms"
     made, encoder = [], None
@@ -74,6 +76,10 @@ def chain(tmp_path_factory):
         text = edge.get(pl).body.decode()
         assert "#EXT-X-PART-INF:PART-TARGET=0.333" in text and "PART-HOLD-BACK=0.999" in text, text
         wait_until(lambda: edge.get("/live/demo/manifest.mpd").status == 200, timeout=10, what="the MPD")
+        # Low-latency DASH with @duration addressing (the 2 s GOP is the segment), through the chain.
+        mpd = edge.get("/live/demo/manifest.mpd").body.decode()
+        assert 'duration="180000"' in mpd and "<SegmentTimeline>" not in mpd, mpd
+        assert 'availabilityTimeComplete="false"' in mpd and '<Latency target="1500"' in mpd, mpd
         yield Chain(origin, shield, edge, d)
     finally:
         if encoder is not None:
@@ -177,6 +183,10 @@ def test_hls_js_low_latency_and_dash_js_play_a_minute_through_the_edge_over_h2(c
     assert len(ll["latencies"]) >= WATCH_SECONDS // 2, ll["latencies"]
     assert ll["medianLatency"] < 3.0, ll["latencies"]
     assert any(p.endswith(".m4s") for p in (q["path"] for q in dash["requests"])), dash["requests"]
+    # dash.js in low-latency mode (from the MPD) held the live edge: it fetched each segment while
+    # it was written, or it could not be under a 2 s segment's length behind.
+    assert len(dash["latencies"]) >= WATCH_SECONDS // 2, dash["latencies"]
+    assert dash["medianLatency"] < 3.0, dash["latencies"]
     assert r.returncode == 0, r.stderr.decode(errors="replace")
 
 

@@ -1,7 +1,10 @@
 #include "origin-shield/origin/live/dash_mpd.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string_view>
 
 #include "common/hls/datetime.h"
@@ -17,7 +20,7 @@ std::string duration(double s) {
 }
 
 void representation(std::string& out, const DashRepresentation& r, bool video, double ato_s,
-                    int64_t pto) {
+                    int64_t pto, const DashNumbering* numbering) {
   out += "      <Representation id=\"" + xml_escape(r.id) + "\" bandwidth=\"" +
          std::to_string(r.bandwidth) + "\" codecs=\"" + xml_escape(r.codecs) + "\"";
   if (video && r.width > 0)
@@ -30,16 +33,23 @@ void representation(std::string& out, const DashRepresentation& r, bool video, d
         "        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_"
         "configuration:2011\" value=\"" +
         std::to_string(r.channels) + "\"/>\n";
-  const uint64_t start = r.segments.empty() ? 0 : r.segments.front().number;
+  const uint64_t start = numbering            ? numbering->start_number
+                         : r.segments.empty() ? 0
+                                              : r.segments.front().number;
   out += "        <SegmentTemplate timescale=\"90000\" startNumber=\"" + std::to_string(start) +
          "\" initialization=\"" + xml_escape(r.prefix, true) + "init-" + std::to_string(r.init_id) +
          ".mp4\" media=\"" + xml_escape(r.prefix, true) + "$Number$.m4s\"";
-  if (pto > 0) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
+  if (numbering) out += " duration=\"" + std::to_string(numbering->duration) + "\"";
+  if (pto > 0 || numbering) out += " presentationTimeOffset=\"" + std::to_string(pto) + "\"";
   if (ato_s > 0) {
     char buf[96];
     snprintf(buf, sizeof buf, " availabilityTimeOffset=\"%.3f\" availabilityTimeComplete=\"false\"",
              ato_s);
     out += buf;
+  }
+  if (numbering) {
+    out += "/>\n      </Representation>\n";
+    return;
   }
   out += ">\n          <SegmentTimeline>\n";
   int64_t expect = -1;
@@ -87,14 +97,16 @@ std::string write_mpd(const DashManifest& m) {
       "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" "
       "profiles=\"urn:mpeg:dash:profile:isoff-live:2011,"
       "urn:mpeg:dash:profile:cmaf:2019\" ";
-  const int64_t pto = m.whole ? m.presentation_time_offset : 0;
+  const DashNumbering* numbering = m.whole || !m.numbering ? nullptr : &*m.numbering;
+  const int64_t pto = m.whole ? m.presentation_time_offset : numbering ? numbering->start_t : 0;
   const double ato = m.whole ? 0 : m.availability_time_offset_s;
   if (m.whole) {
     out += "type=\"static\" mediaPresentationDuration=\"" + duration(m.duration_s) + "\"";
   } else {
-    out += "type=\"dynamic\" availabilityStartTime=\"" +
-           hls::format_iso8601_ms(m.availability_start_ms) + "\" publishTime=\"" +
-           hls::format_iso8601_ms(m.published_ms) + "\"";
+    // With @duration addressing, presentation time 0 is media time start_t (the offset above).
+    const int64_t ast = m.availability_start_ms + (numbering ? numbering->start_t / 90 : 0);
+    out += "type=\"dynamic\" availabilityStartTime=\"" + hls::format_iso8601_ms(ast) +
+           "\" publishTime=\"" + hls::format_iso8601_ms(m.published_ms) + "\"";
     if (!m.ended) out += " minimumUpdatePeriod=\"" + duration(m.min_update_period_s) + "\"";
     out += " timeShiftBufferDepth=\"" + duration(m.time_shift_buffer_s) + "\"";
   }
@@ -113,14 +125,14 @@ std::string write_mpd(const DashManifest& m) {
     out +=
         "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    for (const DashRepresentation& r : m.video) representation(out, r, true, ato, pto);
+    for (const DashRepresentation& r : m.video) representation(out, r, true, ato, pto, numbering);
     out += "    </AdaptationSet>\n";
   }
   if (m.audio) {
     out +=
         "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"und\" "
         "segmentAlignment=\"true\" startWithSAP=\"1\">\n";
-    representation(out, *m.audio, false, ato, pto);
+    representation(out, *m.audio, false, ato, pto, numbering);
     out += "    </AdaptationSet>\n";
   }
   out += "  </Period>\n";
@@ -129,6 +141,24 @@ std::string write_mpd(const DashManifest& m) {
            xml_escape(m.utc_timing_url) + "\"/>\n";
   out += "</MPD>\n";
   return out;
+}
+
+std::optional<DashNumbering> duration_numbering(const std::vector<DashSegment>& segs,
+                                                uint64_t first) {
+  if (segs.empty() || segs.front().number < first) return std::nullopt;
+  std::map<int64_t, int> counts;
+  for (const DashSegment& s : segs) ++counts[s.d];
+  const int64_t d =
+      std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      })->first;
+  if (d <= 0) return std::nullopt;
+  const DashSegment& front = segs.front();
+  DashNumbering n{d, first, front.t - int64_t(front.number - first) * d};
+  if (n.start_t < 0) return std::nullopt;
+  for (const DashSegment& s : segs)
+    if (std::llabs(s.t - (n.start_t + int64_t(s.number - first) * d)) > d / 10) return std::nullopt;
+  return n;
 }
 
 }  // namespace cdn::live

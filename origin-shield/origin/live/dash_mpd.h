@@ -4,6 +4,9 @@
 // SegmentTemplate ($Number$ = the HLS media sequence number) and a SegmentTimeline of the
 // segments in the window, so keyframe-cut segments of varying length are exact. The clock:
 // availabilityStartTime is the wall time of media time 0, UTCTiming names a time endpoint.
+// Low-latency DASH whose segments keep one duration (the encoder's GOP) uses a SegmentTemplate
+// with @duration instead (DashNumbering): a player computes the segment in progress from the
+// clock, which a timeline of complete segments cannot tell it.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +39,15 @@ struct DashRepresentation {
   std::vector<DashSegment> segments;
 };
 
+// SegmentTemplate@duration addressing: segment `start_number` + k starts at media time
+// `start_t` + k × `duration`, which is presentation time k × duration (availabilityStartTime is
+// the wall time of `start_t`).
+struct DashNumbering {
+  int64_t duration = 0;  // 90 kHz
+  uint64_t start_number = 0;
+  int64_t start_t = 0;  // 90 kHz
+};
+
 struct DashManifest {
   int64_t availability_start_ms = 0;  // unix ms of media time 0
   int64_t published_ms = 0;
@@ -54,11 +66,21 @@ struct DashManifest {
   // and the players' latency target (ServiceDescription).
   double availability_time_offset_s = 0;
   int64_t latency_target_ms = 0;
+  std::optional<DashNumbering> numbering;  // dynamic only: @duration instead of a SegmentTimeline
   std::vector<DashRepresentation> video;
   std::optional<DashRepresentation> audio;
   std::vector<DashEvent> events;
 };
 
 std::string write_mpd(const DashManifest& m);
+
+// @duration addressing for segments `segs` (a window, in order) of a timeline whose first segment
+// is number `first`, when they keep to one grid: the most common duration, every segment starting
+// within a tenth of it of where the grid puts it (an encoder whose GOP is a whole segment), numbers
+// counting from `first` so availabilityStartTime stays put as the window slides. Otherwise
+// (keyframes off the grid, a splice cutting a segment short) nullopt: only the exact
+// SegmentTimeline describes them.
+std::optional<DashNumbering> duration_numbering(const std::vector<DashSegment>& segs,
+                                                uint64_t first);
 
 }  // namespace cdn::live

@@ -111,5 +111,57 @@ TEST(DashMpd, SpliceEventsInThePeriod) {
       << x;
 }
 
+
+// Low-latency DASH over segments of one duration: SegmentTemplate@duration from the timeline's
+// first number, presentation time 0 at its media time, so availabilityStartTime moves with it.
+TEST(DashMpd, DurationTemplateInsteadOfTheTimeline) {
+  DashManifest m;
+  m.availability_start_ms = 1'800'000'000'000;
+  m.published_ms = 1'800'000'010'000;
+  m.availability_time_offset_s = 1.667;
+  m.latency_target_ms = 1500;
+  DashRepresentation v;
+  v.id = "720p";
+  v.prefix = "720p/v-";
+  v.init_id = 7;
+  v.segments = {{9, 126000 + 2 * 180000, 180000}, {10, 126000 + 3 * 180000, 180000}};
+  m.video.push_back(v);
+  m.numbering = duration_numbering(v.segments, 7);
+  ASSERT_TRUE(m.numbering);
+  EXPECT_EQ(m.numbering->duration, 180000);
+  EXPECT_EQ(m.numbering->start_number, 7u);
+  EXPECT_EQ(m.numbering->start_t, 126000);
+  const std::string x = write_mpd(m);
+  EXPECT_NE(x.find("availabilityStartTime=\"2027-01-15T08:00:01.400Z\""), std::string::npos) << x;
+  EXPECT_NE(x.find("<SegmentTemplate timescale=\"90000\" startNumber=\"7\" "
+                   "initialization=\"720p/v-init-7.mp4\" media=\"720p/v-$Number$.m4s\" "
+                   "duration=\"180000\" presentationTimeOffset=\"126000\" "
+                   "availabilityTimeOffset=\"1.667\" availabilityTimeComplete=\"false\"/>"),
+            std::string::npos)
+      << x;
+  EXPECT_EQ(x.find("SegmentTimeline"), std::string::npos);
+  // A whole (static) presentation keeps its exact timeline.
+  m.ended = m.whole = true;
+  EXPECT_NE(write_mpd(m).find("<SegmentTimeline>"), std::string::npos);
+}
+
+TEST(DashMpd, DurationNumberingOnlyOnOneGrid) {
+  // Within a tenth of a segment of the grid: an audio-like jitter of a frame is on it.
+  auto n =
+      duration_numbering({{3, 90000, 90000}, {4, 180000 + 1920, 88080}, {5, 270000, 90000}}, 3);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->duration, 90000);
+  // A segment 1.6 s long among 1 s ones puts every later one off the grid.
+  EXPECT_FALSE(duration_numbering({{0, 0, 90000}, {1, 90000, 144000}, {2, 234000, 90000}}, 0));
+  // The window is past segments that left it: the grid still counts from the first number.
+  n = duration_numbering({{12, 1'080'000 + 5000, 90000}, {13, 1'170'000 + 5000, 90000}}, 0);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->start_t, 5000);
+  // A first number the window does not follow, or a grid before media time 0: none.
+  EXPECT_FALSE(duration_numbering({{2, 0, 90000}}, 5));
+  EXPECT_FALSE(duration_numbering({{4, 90000, 90000}}, 0));
+  EXPECT_FALSE(duration_numbering({}, 0));
+}
+
 }  // namespace
 }  // namespace cdn::live
