@@ -63,7 +63,7 @@ live::CmafPackager::Output CmafVodWriter::output() {
 }
 
 void CmafVodWriter::finish() {
-  packager_.flush();
+  packager_.flush(/*input_complete=*/true);
   if (segments_ == 0) return;
   playlist_.end();
   db_.put(cmaf_key('p', channel_, rendition_, std::nullopt),

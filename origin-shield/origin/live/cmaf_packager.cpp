@@ -26,8 +26,8 @@ void CmafPackager::feed(std::string_view ts_bytes) {
   reader_.feed(ts_bytes);
 }
 
-void CmafPackager::flush() {
-  reader_.flush();
+void CmafPackager::flush(bool input_complete) {
+  reader_.flush(input_complete);
   if (open_) end_timeline(nominal_duration(primary_video_));
   cues_.drop_all();
 }
