@@ -4,12 +4,14 @@ instead of) TS. A real ffmpeg-made TS file (H.264 + AAC, 2 s GOPs), a real origi
 chain; ffprobe reads the fMP4 playlist and the MPD through the edge, every media segment is walked
 box by box (test_cmaf_origin.py's parser), and a restarted origin serves the same bytes."""
 import json
+import os
 import subprocess
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 import pytest
 
+from browser_support import BROWSER_DIR, browser_or_skip
 from conftest import ADMIN_TOKEN, edge_config, http_request, program_path, shield_config, wait_until
 from live_support import encode_ts, live_origin_config, need_ffmpeg
 from test_cmaf_origin import boxes, fragments
@@ -237,3 +239,36 @@ def test_package_defaults_to_the_configured_channels_formats(tiers, content, tmp
     r = package(clip, "--channel", "movie", "--config", origin.config_path)
     assert r.returncode == 0, r.stderr
     assert "in fmp4,dash" in r.stderr
+
+
+@pytest.mark.skipif(bool(os.environ.get("CDN_SANITIZER")),
+                    reason="real-time playback: under a sanitizer it would measure the sanitizer")
+def test_dash_js_plays_the_packaged_vod_mpd_in_chromium_through_the_edge(tiers, content, tmp_path):
+    """dash.js (tests/browser/play_lowlatency.mjs, kind dash) plays the static MPD of a packaged
+    20 s file through origin -> shield -> edge: the video moves for WATCH_S seconds without a stall
+    or an error, at the input's size, from .m4s segments."""
+    need_ffmpeg()
+    browser_or_skip()
+    if not (BROWSER_DIR / "node_modules" / "dashjs").exists():
+        pytest.fail("dashjs missing: run npm ci --prefix tests/browser", pytrace=False)
+    watch_s = 12
+    clip = encode_ts(tmp_path, 20, gop=50)
+    store = tmp_path / "store"
+    assert package(clip, "--channel", "movie", "--store", store, "--formats", "dash").returncode == 0
+    origin = tiers("origin", live_origin_config(content.root, store)).start()
+    shield = tiers("shield", shield_config([origin.port()]))
+    shield.start()
+    edge = tiers("edge", edge_config([shield.port()]))
+    edge.start()
+    url = f"http://127.0.0.1:{edge.port()}/live/movie/manifest.mpd"
+    r = subprocess.run(["node", str(BROWSER_DIR / "play_lowlatency.mjs"), str(watch_s), str(tmp_path / "play"),
+                        f"dash={url}"], capture_output=True, timeout=watch_s + 90)
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines() if line.startswith("{")]
+    assert len(lines) == 1, (r.returncode, r.stdout, r.stderr.decode(errors="replace"))
+    res = lines[0]
+    print("dash.js:", json.dumps({k: res[k] for k in ("watched", "advanced", "stalls", "fatal", "errors")}))
+    assert res["fatal"] == [] and res["problems"] == [] and res["stalls"] == [], res
+    assert res["watched"] >= watch_s and res["advanced"] >= 0.9 * watch_s, res
+    assert (res["width"], res["height"]) == (320, 240), res
+    assert any(q["path"].endswith(".m4s") for q in res["requests"]), res["requests"]
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
