@@ -1,6 +1,7 @@
 #include "origin-shield/origin/live/cmaf_packager.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 namespace cdn::live {
@@ -54,6 +55,11 @@ void CmafPackager::on_unit(AccessUnit&& au) {
   }
   if (au.video == primary_video_) return on_primary(std::move(au));
   if (au.video || !open_) return;  // audio before the first segment opens has no init yet
+  // Audio a timestamp jump away from the video (the other side of a discontinuity in one input:
+  // TS muxes audio behind video, so the old timeline's last frames come after the video jumped)
+  // fits no part of this timeline, and at the queue's head it would hold back every later frame
+  // to the end of the input.
+  if (std::llabs(au.dts - last_primary_dts_) > jump_ticks_) return;
   if (!audio_q_.empty() && audio_q_.back().duration < 0) {
     const int64_t delta = au.dts - audio_q_.back().au.dts;
     audio_q_.back().duration = delta > 0 && delta < jump_ticks_ ? delta : nominal_duration(false);

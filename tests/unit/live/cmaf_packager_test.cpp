@@ -180,6 +180,27 @@ TEST(CmafPackager, AFileReadToItsEndKeepsItsLastFrame) {
   EXPECT_LT(frames(cut), 250u);
 }
 
+// One input whose timestamps go back (a file made of two, an encoder restarted without a new
+// connection): the second timeline's audio is packaged with its video, segment by segment, not
+// held back behind the first timeline's last audio frames until the end of the input.
+TEST(CmafPackager, AudioFollowsItsVideoAcrossATimestampJumpBack) {
+  REQUIRE_CLIP(ts, Clip::kH264Aac10s);
+  const Packaged out = package(ts + ts, {}, 1316, true);
+  ASSERT_EQ(out.segments.size(), 10u);
+  EXPECT_TRUE(out.segments[5].discontinuity);
+  for (const CmafSegment& s : out.segments) {
+    const TrackTimes t = walk({s});
+    ASSERT_EQ(t.runs.size(), 2u) << s.sequence;  // video and audio in every segment
+    int64_t audio = 0;
+    for (auto& [tfdt, d] : t.runs.at(2)) audio += int64_t(d);
+    // About the segment's own 2 s (audio frames go where their decode time falls, and this clip's
+    // audio runs some frames apart from its video), never the rest of the input.
+    EXPECT_NEAR(double(audio), double(s.duration_ticks), 0.75 * kTimestampHz) << s.sequence;
+    EXPECT_NEAR(double(t.runs.at(2).front().first), double(s.first_dts), 0.75 * kTimestampHz)
+        << s.sequence;
+  }
+}
+
 TEST(CmafPackager, AudioOnlyStreamsAreCutOnAudioFrames) {
   REQUIRE_CLIP(ts, Clip::kAacOnly6s);
   CmafConfig cfg;
