@@ -204,6 +204,7 @@ def test_admin_package_with_formats_dash_and_refused_formats(tiers, content, tmp
     pl = origin.get("/live/movie/vod/index.m3u8")
     assert pl.status == 200 and b"#EXT-X-MAP" in pl.body and b"#EXT-X-PLAYLIST-TYPE:VOD" in pl.body
     assert origin.get("/live/movie/vod/0.ts").status == 404
+    assert origin.get("/live/movie/vod/event.m3u8").status == 404  # it would list .ts files
     check_muxed_segments(origin, "/live/movie/vod/", pl.body.decode())
 
     # Packaged again as TS only: the fMP4 output goes (nothing stale is served).
