@@ -115,6 +115,10 @@ Result<PackageResult> package_file(SegmentStore& db, const PackageRequest& req,
   progress(p);
   if (p.segments == 0)
     return make_error(req.input + ": no segments (not MPEG-TS, or no keyframes)");
+  // Asked for and not made (AC-3 audio, or a video codec the CMAF packager does not take): an
+  // error, not a package that is silently TS only.
+  if (cmaf && cmaf->segments() == 0)
+    return make_error(req.input + ": no fMP4 segments (H.264/HEVC and AAC only)");
   playlist.end();
   const uint64_t errors_before = db.write_errors();
   db.put(SegmentStore::state_key(channel, rendition), playlist.serialize());
