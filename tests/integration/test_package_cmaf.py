@@ -227,6 +227,13 @@ def test_admin_package_with_formats_dash_and_refused_formats(tiers, content, tmp
     r = package(clip, "--channel", "m3", "--store", tmp_path / "other", "--formats", "fmp4,llhls")
     assert r.returncode == 2 and "format-not-for-vod" in r.stderr
     assert not (tmp_path / "other").exists()
+    # fMP4 asked for an input the CMAF packager cannot take (AC-3): an error, not a TS-only package.
+    ac3 = tmp_path / "ac3.ts"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440",
+                    "-t", "6", "-c:a", "ac3", "-f", "mpegts", str(ac3)], check=True, timeout=60)
+    r = package(ac3, "--channel", "m3", "--store", tmp_path / "other", "--formats", "ts,dash")
+    assert r.returncode == 1 and "no fMP4 segments" in r.stderr, r.stderr
+    assert package(ac3, "--channel", "m3", "--store", tmp_path / "other", "--formats", "ts").returncode == 0
 
 
 def test_package_defaults_to_the_configured_channels_formats(tiers, content, tmp_path):
