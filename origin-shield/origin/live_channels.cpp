@@ -1,6 +1,7 @@
 #include "origin-shield/origin/live_channels.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 namespace cdn::origin {
@@ -21,6 +22,9 @@ RenditionSettings settings_for(const LiveConfig& cfg, bool live) {
     s.playlist.dvr_window_s = double(cfg.dvr_window_ms) / 1000;
   } else {
     s.playlist = vod_playlist_config(s.target_duration_s);
+    // A packaged fMP4/DASH VOD is served from memory, like an ended live stream's window (read
+    // from the store at start): every segment of it.
+    s.memory_segments = SIZE_MAX;
   }
   return s;
 }
@@ -62,6 +66,7 @@ LiveChannels::LiveChannels(const LiveConfig& cfg, const std::shared_ptr<LiveStor
     // playlist shape, so its segments still expire with the DVR window.
     LiveRendition* r =
         it != renditions_.end() ? it->second.get() : &create(key, false, sr.meta.vod);
+    if (r->vod()) r->set_formats(sr.meta.formats);  // what it was packaged in
     stored[r] = std::move(sr.meta);
   }
   for (auto& [key, r] : renditions_) {
@@ -85,6 +90,7 @@ void LiveChannels::restore_from_store(LiveRendition& r) {
   std::optional<RenditionMeta> meta;
   for (auto& sr : storage_->stored_renditions())
     if (sr.channel == r.channel() && sr.name == r.name()) meta = std::move(sr.meta);
+  if (meta && r.vod()) r.set_formats(meta->formats);
   r.restore(meta, storage_->playlist_state(r.channel(), r.name()));
 }
 

@@ -118,13 +118,11 @@ void CmafOutput::on_segment(live::CmafSegment&& s) {
   // every later segment's availability from it.
   if (media_zero_ms_ == 0)
     media_zero_ms_ = unix_now_ms() - (s.first_dts + s.duration_ticks) / (live::kTimestampHz / 1000);
-  segments_[s.sequence] = {
-      std::move(s.data), std::move(s.video), std::move(s.audio),     s.first_dts,
-      s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id,
-      std::move(s.cues)};
-  next_sequence_ = std::max(next_sequence_, s.sequence + 1);
+  const uint64_t msn = s.sequence;
+  segments_[msn] = stored_segment(std::move(s));
+  next_sequence_ = std::max(next_sequence_, msn + 1);
   if (settings_.persist.put) {
-    settings_.persist.put('s', s.sequence, encode_cmaf_segment(segments_[s.sequence]));
+    settings_.persist.put('s', msn, encode_cmaf_segment(segments_[msn]));
     persist_state();
   }
   // Memory (and the store): the live window plus some slack; parts of the segments that left it

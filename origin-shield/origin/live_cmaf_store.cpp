@@ -59,6 +59,12 @@ std::string cmaf_key(char kind, std::string_view channel, std::string_view rendi
   return k;
 }
 
+CmafStoredSegment stored_segment(live::CmafSegment&& s) {
+  return {std::move(s.data), std::move(s.video), std::move(s.audio),     s.first_dts,
+          s.duration_ticks,  s.audio_first_dts,  s.audio_duration_ticks, s.init_id,
+          std::move(s.cues)};
+}
+
 std::string encode_cmaf_init(const live::CmafInit& init) {
   std::string out;
   put_u64(out, init.id);

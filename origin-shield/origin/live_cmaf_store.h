@@ -30,6 +30,8 @@ struct CmafRestored {
 
 std::string cmaf_key(char kind, std::string_view channel, std::string_view rendition,
                      std::optional<uint64_t> number);
+// What the store keeps of a packaged segment (its bytes move).
+CmafStoredSegment stored_segment(live::CmafSegment&& s);
 std::string encode_cmaf_init(const live::CmafInit& init);
 std::optional<live::CmafInit> decode_cmaf_init(std::string_view v);
 std::string encode_cmaf_segment(const CmafStoredSegment& s);

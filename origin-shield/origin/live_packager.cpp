@@ -6,6 +6,7 @@
 #include "common/auth/json.h"
 #include "common/obs/log.h"
 #include "common/util/strings.h"
+#include "origin-shield/origin/vod_formats.h"
 
 namespace cdn::origin {
 
@@ -18,7 +19,8 @@ constexpr size_t kKeptJobs = 32;  // finished jobs listed, newest first
 std::optional<std::string> param(std::string_view query, std::string_view name) {
   for (auto part : split(query, '&')) {
     auto eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) return url_decode(part.substr(eq + 1));
+    if (eq != std::string_view::npos && part.substr(0, eq) == name)
+      return url_decode(part.substr(eq + 1));
   }
   return std::nullopt;
 }
@@ -35,7 +37,8 @@ AdminOutcome LivePackager::start(std::string_view query) {
   req.channel = param(query, "channel").value_or("");
   req.rendition = param(query, "rendition").value_or("vod");
   req.target_s = default_target_s_;
-  if (req.input.empty() || req.input[0] != '/') return AdminOutcome::error(400, "input-path-required");
+  if (req.input.empty() || req.input[0] != '/')
+    return AdminOutcome::error(400, "input-path-required");
   if (!valid_live_name(req.channel)) return AdminOutcome::error(400, "bad-channel-name");
   if (!valid_live_name(req.rendition)) return AdminOutcome::error(400, "bad-rendition-name");
   if (auto t = param(query, "target_duration")) {
@@ -45,9 +48,17 @@ AdminOutcome LivePackager::start(std::string_view query) {
       return AdminOutcome::error(400, "bad-target-duration");
   }
   auto table = channels_.table();
-  if (const ChannelView* v = table->find(req.channel); v && v->ingest)
-    for (const LiveRendition* r : v->master)
+  const ChannelView* view = table->find(req.channel);
+  if (view && view->ingest)
+    for (const LiveRendition* r : view->master)
       if (r->name() == req.rendition) return AdminOutcome::error(409, "live-rendition");
+  if (auto f = param(query, "formats")) {
+    auto parsed = parse_vod_formats(*f);
+    if (!parsed) return AdminOutcome::error(400, parsed.error().message);
+    req.formats = *parsed;
+  } else if (view && view->ingest) {
+    req.formats = vod_formats_of(view->ingest->formats);  // the channel's, as VOD
+  }
   auto job = std::make_shared<Job>();
   {
     std::lock_guard lk(mu_);
@@ -66,7 +77,11 @@ AdminOutcome LivePackager::start(std::string_view query) {
   pool_.submit([this, job] { run(job); });
   json::Object o;
   json::set(o, "job", num(job->id));
-  json::set(o, "playlist", json::Value{"/live/" + job->req.channel + "/" + job->req.rendition + "/index.m3u8"});
+  json::set(o, "playlist",
+            json::Value{"/live/" + job->req.channel + "/" + job->req.rendition + "/index.m3u8"});
+  json::set(o, "formats", json::Value{vod_formats_text(job->req.formats)});
+  if (job->req.formats.dash)
+    json::set(o, "manifest", json::Value{"/live/" + job->req.channel + "/manifest.mpd"});
   return {202, {}, json::serialize(json::Value{std::move(o)}) + "\n"};
 }
 
@@ -81,14 +96,17 @@ void LivePackager::run(const std::shared_ptr<Job>& job) {
     job->state = "running";
   }
   obs::log(obs::Level::Info, "package started",
-           {{"input", job->req.input}, {"channel", job->req.channel}, {"rendition", job->req.rendition}});
+           {{"input", job->req.input},
+            {"channel", job->req.channel},
+            {"rendition", job->req.rendition}});
   auto r = package_file(*storage_->segment_store(), job->req, [&](const PackageProgress& p) {
     std::lock_guard lk(mu_);
     job->progress = p;
     return !stopping_;
   });
   if (r && !channels_.load_packaged(job->req.channel, job->req.rendition))
-    r = make_error("a live channel took " + job->req.channel + "/" + job->req.rendition + " meanwhile");
+    r = make_error("a live channel took " + job->req.channel + "/" + job->req.rendition +
+                   " meanwhile");
   std::lock_guard lk(mu_);
   job->state = r ? "done" : "failed";
   if (!r) job->error = r.error().message;
@@ -108,6 +126,7 @@ AdminOutcome LivePackager::list() {
     json::set(o, "input", json::Value{j->req.input});
     json::set(o, "channel", json::Value{j->req.channel});
     json::set(o, "rendition", json::Value{j->req.rendition});
+    json::set(o, "formats", json::Value{vod_formats_text(j->req.formats)});
     json::set(o, "state", json::Value{j->state});
     json::set(o, "bytes_done", num(j->progress.bytes_done));
     json::set(o, "bytes_total", num(j->progress.bytes_total));

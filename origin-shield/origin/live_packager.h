@@ -1,8 +1,9 @@
 #pragma once
-// `POST /admin/package`: packages an MPEG-TS file into the running origin's live store as HLS VOD
-// (package.h), on a job thread of its own (a big file takes a while; no event loop waits for it),
-// then serves it read-only at /live/<channel>/<rendition>/. `GET /admin/package` lists the jobs
-// with their progress. The origin no longer has to be stopped to package.
+// `POST /admin/package`: packages an MPEG-TS file into the running origin's live store as VOD
+// (TS and fMP4 HLS, DASH: package.h), on a job thread of its own (a big file takes a while; no
+// event loop waits for it), then serves it read-only at /live/<channel>/<rendition>/. `GET
+// /admin/package` lists the jobs with their progress. The origin no longer has to be stopped to
+// package.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,12 +20,15 @@ namespace cdn::origin {
 
 class LivePackager {
  public:
-  LivePackager(std::shared_ptr<LiveStorage> storage, LiveChannels& channels, double default_target_s)
+  LivePackager(std::shared_ptr<LiveStorage> storage, LiveChannels& channels,
+               double default_target_s)
       : storage_(std::move(storage)), channels_(channels), default_target_s_(default_target_s) {}
 
-  // Any thread. Query: input=PATH&channel=NAME[&rendition=vod][&target_duration=SECONDS].
-  // 202 with the job's id, or a refusal (400 with the reason, 409 for a live rendition or a job
-  // already packaging the same rendition).
+  // Any thread. Query: input=PATH&channel=NAME[&rendition=vod][&target_duration=SECONDS]
+  // [&formats=ts,fmp4,dash] (default: the channel's formats if it is configured, else ts).
+  // 202 with the job's id, or a refusal (400 with the reason: format-not-for-vod for llhls and
+  // lldash, unknown-format, formats-empty...; 409 for a live rendition or a job already
+  // packaging the same rendition).
   AdminOutcome start(std::string_view query);
   AdminOutcome list();
   // Cancels the running job at its next chunk (package it again later) and drops the queued ones.

@@ -135,6 +135,7 @@ void LiveRendition::set_formats(const LiveFormats& formats) {
     cs.playlist.part_target_s = settings_.part_target_s;
     cs.playlist.window_segments = settings_.playlist.window_segments;
     cs.playlist.parts = formats.llhls;
+    cs.playlist.vod = vod_;
     cs.memory_segments = settings_.memory_segments;
     cs.per_track = formats.dash;
     cs.persist = storage_->cmaf_persist(channel_, name_);

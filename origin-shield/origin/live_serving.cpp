@@ -100,7 +100,8 @@ LiveAnswer LiveServing::answer(const http::Request& req, std::string_view rest) 
     CmafRequest c{req, *r, channels_.channel(parts[0]), segment_max_age_s()};
     return cmaf_index ? cmaf_playlist(c, std::string(file)) : cmaf_file(c, file);
   }
-  if (file == "index.m3u8" || file == "event.m3u8")
+  // The TS playlists list .ts segments: without ts they are not served (index.m3u8 is fMP4 then).
+  if (formats.ts && (file == "index.m3u8" || file == "event.m3u8"))
     return media_playlist(req, *r, file == "index.m3u8");
   if (file.size() > 3 && file.substr(file.size() - 3) == ".ts" && formats.ts)
     return segment(req, *r, file);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/util/strings.h"
+#include "origin-shield/origin/vod_formats.h"
 
 namespace cdn::origin {
 
@@ -16,7 +17,8 @@ std::string RenditionMeta::encode() const {
     << media.height << "\n"
     << media.frame_ticks << "\n"
     << media.video_codec_string << "\n"
-    << media.audio_codec_string << "\n";
+    << media.audio_codec_string << "\n"
+    << vod_formats_text(formats) << "\n";
   return o.str();
 }
 
@@ -31,6 +33,9 @@ RenditionMeta RenditionMeta::decode(std::string_view s) {
   m.media.frame_ticks = parse_int(lines[4]).value_or(0);
   m.media.video_codec_string = lines[5];
   m.media.audio_codec_string = lines[6];
+  // Older records have no formats line: TS only, as everything was then.
+  if (lines.size() >= 8)
+    if (auto f = parse_vod_formats(lines[7])) m.formats = *f;
   return m;
 }
 

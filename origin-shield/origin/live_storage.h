@@ -15,6 +15,7 @@
 #include "origin-shield/origin/live/live_playlist.h"
 #include "origin-shield/origin/live/segmenter.h"
 #include "origin-shield/origin/live_cmaf_store.h"
+#include "origin-shield/origin/live_config.h"
 #include "origin-shield/origin/segment_store.h"
 
 typedef struct uv_loop_s uv_loop_t;
@@ -25,6 +26,8 @@ namespace cdn::origin {
 struct RenditionMeta {
   bool vod = false;  // packaged from a file, no ingest
   live::MediaInfo media;
+  // What a packaged VOD was made in (vod_formats.h); a live rendition takes its channel's.
+  LiveFormats formats;
   std::string encode() const;
   static RenditionMeta decode(std::string_view s);
 };

@@ -1,8 +1,11 @@
 #pragma once
 // `cdn-origin package INPUT.ts --channel NAME [--rendition NAME] [--config FILE | --store DIR]
-//  [--target-duration SECONDS]`: segments an MPEG-TS file with the live segmenter and stores it
-// in the live store as HLS VOD (a playlist with every segment and EXT-X-ENDLIST), served by
-// cdn-origin at /live/<channel>/master.m3u8 and /live/<channel>/<rendition>/index.m3u8.
+//  [--target-duration SECONDS] [--formats ts,fmp4,dash]`: segments an MPEG-TS file with the live
+// segmenter (ts) and the live CMAF packager (fmp4, dash: package_cmaf.h) and stores it in the live
+// store as VOD (playlists with every segment and EXT-X-ENDLIST, a static DASH MPD), served by
+// cdn-origin at /live/<channel>/master.m3u8, /live/<channel>/<rendition>/index.m3u8 (fMP4:
+// index-fmp4.m3u8 beside TS, master-fmp4.m3u8) and /live/<channel>/manifest.mpd.
+// Formats: --formats, else the channel's in the config (llhls as fmp4, lldash as dash), else ts.
 // RocksDB allows one writer: run it while cdn-origin is stopped (a running origin picks the
 // package up at its next start), or ask the running origin: POST /admin/package (live_packager.h).
 #include <cstdint>
@@ -10,6 +13,7 @@
 #include <string>
 
 #include "common/util/result.h"
+#include "origin-shield/origin/live_config.h"
 
 namespace cdn::origin {
 
@@ -19,6 +23,7 @@ struct PackageRequest {
   std::string input;  // an MPEG-TS file
   std::string channel, rendition = "vod";
   double target_s = 2.0;
+  LiveFormats formats;  // ts, fmp4, dash (vod_formats.h)
 };
 
 struct PackageProgress {
@@ -31,8 +36,8 @@ struct PackageResult {
   int target_duration = 0;
 };
 
-// Segments req.input into `db` as HLS VOD, replacing what the rendition held; `progress` after
-// every chunk read (false: stop, an error). Blocks for the whole file (a job thread or the
+// Packages req.input into `db` as VOD in req.formats, replacing what the rendition held; `progress`
+// after every chunk read (false: stop, an error). Blocks for the whole file (a job thread or the
 // command line).
 Result<PackageResult> package_file(SegmentStore& db, const PackageRequest& req,
                                    const std::function<bool(const PackageProgress&)>& progress);

@@ -183,6 +183,14 @@ std::vector<std::pair<std::string, std::string>> SegmentStore::scan(const std::s
   return out;
 }
 
+std::vector<std::string> SegmentStore::keys(const std::string& prefix) const {
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next())
+    out.push_back(it->key().ToString());
+  return out;
+}
+
 std::vector<uint64_t> SegmentStore::segment_sequences(std::string_view channel,
                                                       std::string_view rendition) const {
   std::string prefix = std::string("s/").append(channel).append("/").append(rendition).append("/");

@@ -57,6 +57,8 @@ class SegmentStore {
   std::optional<std::string> get(const std::string& key) const;
   // Every key/value under prefix, in key order.
   std::vector<std::pair<std::string, std::string>> scan(const std::string& prefix) const;
+  // The keys only (a rendition's segments may be more than fits in memory).
+  std::vector<std::string> keys(const std::string& prefix) const;
   // Sequences of stored segments of one rendition, ascending.
   std::vector<uint64_t> segment_sequences(std::string_view channel, std::string_view rendition) const;
 

@@ -55,8 +55,10 @@ void AccessUnitReader::feed(std::string_view ts_bytes) {
   demuxer_.feed(ts_bytes);
 }
 
-void AccessUnitReader::flush() {
+void AccessUnitReader::flush(bool input_complete) {
+  const uint64_t truncated = demuxer_.stats().truncated_bytes;
   demuxer_.flush();
+  if (input_complete && demuxer_.stats().truncated_bytes == truncated) finish_video();
   if (video_.active) ++stats_.dropped_units;
   video_.active = false;
   finish_audio();

@@ -42,8 +42,9 @@ class AccessUnitReader : private TsDemuxer::Listener {
 
   void feed(std::string_view ts_bytes);
   // End of input: audio frames still being assembled are emitted (ADTS says where each ends); the
-  // video access unit in progress is dropped, as nothing says whether the input stopped inside it.
-  void flush();
+  // video access unit in progress is dropped, as nothing says whether the input stopped inside it,
+  // unless `input_complete` (a whole file read to its end on a packet boundary): then it is whole.
+  void flush(bool input_complete = false);
 
   // The tracks as known so far: video once an SPS and PPS were seen, audio once an ADTS header was.
   const fmp4::InitConfig& tracks() const { return tracks_; }

@@ -1,6 +1,7 @@
 #include "origin-shield/origin/live/cmaf_packager.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 namespace cdn::live {
@@ -26,8 +27,8 @@ void CmafPackager::feed(std::string_view ts_bytes) {
   reader_.feed(ts_bytes);
 }
 
-void CmafPackager::flush() {
-  reader_.flush();
+void CmafPackager::flush(bool input_complete) {
+  reader_.flush(input_complete);
   if (open_) end_timeline(nominal_duration(primary_video_));
   cues_.drop_all();
 }
@@ -54,6 +55,11 @@ void CmafPackager::on_unit(AccessUnit&& au) {
   }
   if (au.video == primary_video_) return on_primary(std::move(au));
   if (au.video || !open_) return;  // audio before the first segment opens has no init yet
+  // Audio a timestamp jump away from the video (the other side of a discontinuity in one input:
+  // TS muxes audio behind video, so the old timeline's last frames come after the video jumped)
+  // fits no part of this timeline, and at the queue's head it would hold back every later frame
+  // to the end of the input.
+  if (std::llabs(au.dts - last_primary_dts_) > jump_ticks_) return;
   if (!audio_q_.empty() && audio_q_.back().duration < 0) {
     const int64_t delta = au.dts - audio_q_.back().au.dts;
     audio_q_.back().duration = delta > 0 && delta < jump_ticks_ ? delta : nominal_duration(false);

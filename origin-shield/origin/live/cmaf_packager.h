@@ -87,8 +87,9 @@ class CmafPackager {
 
   void feed(std::string_view ts_bytes);
   // End of stream: the part and segment in progress are completed. Feeding may go on afterwards
-  // (the next segment is then a discontinuity).
-  void flush();
+  // (the next segment is then a discontinuity). `input_complete`: a file read to its end, whose
+  // last video access unit is whole (AccessUnitReader::flush).
+  void flush(bool input_complete = false);
 
   uint64_t next_sequence() const { return next_sequence_; }
   const AccessUnitStats& unit_stats() const { return reader_.stats(); }

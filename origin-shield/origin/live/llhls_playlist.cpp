@@ -122,6 +122,7 @@ std::string LlhlsPlaylist::render(bool skip, const std::vector<RenditionReport>&
   }
   const uint64_t first_msn = !segments_.empty() ? segments_.front().msn : open_ ? open_->msn : 0;
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(first_msn) + "\n";
+  if (config_.vod && ended_) out += "#EXT-X-PLAYLIST-TYPE:VOD\n";
   if (discontinuity_sequence_ > 0)
     out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(discontinuity_sequence_) + "\n";
   out += "#EXT-X-INDEPENDENT-SEGMENTS\n";

@@ -26,6 +26,7 @@ struct LlhlsConfig {
   double part_target_s = 0.5;
   size_t window_segments = 6;
   bool parts = true;  // LL-HLS; false: a plain fMP4 playlist of whole segments
+  bool vod = false;   // packaged from a file: EXT-X-PLAYLIST-TYPE:VOD once ended
 };
 
 // Where another rendition of the channel stands (EXT-X-RENDITION-REPORT).

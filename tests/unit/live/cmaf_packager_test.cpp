@@ -21,7 +21,8 @@ struct Packaged {
   std::vector<CmafSegment> segments;
 };
 
-Packaged package(const std::string& ts, CmafConfig cfg, size_t chunk = 1316) {
+Packaged package(const std::string& ts, CmafConfig cfg, size_t chunk = 1316,
+                 bool input_complete = false) {
   Packaged out;
   CmafPackager::Output o;
   o.on_init = [&](const CmafInit& i) { out.inits[i.id] = *i.muxed; };
@@ -29,7 +30,7 @@ Packaged package(const std::string& ts, CmafConfig cfg, size_t chunk = 1316) {
   o.on_segment = [&](CmafSegment&& s) { out.segments.push_back(std::move(s)); };
   CmafPackager p(cfg, o);
   for (size_t i = 0; i < ts.size(); i += chunk) p.feed(std::string_view(ts).substr(i, chunk));
-  p.flush();
+  p.flush(input_complete);
   return out;
 }
 
@@ -147,6 +148,56 @@ TEST(CmafPackager, FfprobeDecodesEveryFrameOfH264AndHevc) {
                 path,
             &ok);
     EXPECT_EQ(audio, "aac,48000\n");
+  }
+}
+
+// A file read to its end (packaged VOD): its last access unit is whole and packaged too, unless
+// the file stops inside a TS packet (then it may be cut short and is dropped as for live input).
+TEST(CmafPackager, AFileReadToItsEndKeepsItsLastFrame) {
+  REQUIRE_CLIP(ts, Clip::kH264Aac10s);
+  const auto frames = [](const Packaged& out) {
+    size_t n = 0;
+    for (auto& s : out.segments) {
+      auto boxes = fmp4::parse_boxes(*s.data);
+      if (!boxes) continue;
+      for (const fmp4::Box& b : *boxes) {
+        if (b.type != "moof") continue;
+        for (const fmp4::Box* traf : b.all("traf"))
+          if (fmp4::parse_tfhd(traf->find("tfhd")->body)->track_id == 1)
+            n += fmp4::parse_trun(traf->find("trun")->body)->samples.size();
+      }
+    }
+    return n;
+  };
+  const Packaged live = package(ts, {}), file = package(ts, {}, 1316, true);
+  EXPECT_EQ(frames(live), 249u);
+  EXPECT_EQ(frames(file), 250u);
+  expect_continuous(walk(file.segments));
+  int64_t total = 0;
+  for (auto& s : file.segments) total += s.duration_ticks;
+  EXPECT_EQ(total, 10 * 90000);  // every frame's 40 ms: the input's duration
+  const Packaged cut = package(ts.substr(0, ts.size() - 100), {}, 1316, true);
+  EXPECT_LT(frames(cut), 250u);
+}
+
+// One input whose timestamps go back (a file made of two, an encoder restarted without a new
+// connection): the second timeline's audio is packaged with its video, segment by segment, not
+// held back behind the first timeline's last audio frames until the end of the input.
+TEST(CmafPackager, AudioFollowsItsVideoAcrossATimestampJumpBack) {
+  REQUIRE_CLIP(ts, Clip::kH264Aac10s);
+  const Packaged out = package(ts + ts, {}, 1316, true);
+  ASSERT_EQ(out.segments.size(), 10u);
+  EXPECT_TRUE(out.segments[5].discontinuity);
+  for (const CmafSegment& s : out.segments) {
+    const TrackTimes t = walk({s});
+    ASSERT_EQ(t.runs.size(), 2u) << s.sequence;  // video and audio in every segment
+    int64_t audio = 0;
+    for (auto& [tfdt, d] : t.runs.at(2)) audio += int64_t(d);
+    // About the segment's own 2 s (audio frames go where their decode time falls, and this clip's
+    // audio runs some frames apart from its video), never the rest of the input.
+    EXPECT_NEAR(double(audio), double(s.duration_ticks), 0.75 * kTimestampHz) << s.sequence;
+    EXPECT_NEAR(double(t.runs.at(2).front().first), double(s.first_dts), 0.75 * kTimestampHz)
+        << s.sequence;
   }
 }
 
